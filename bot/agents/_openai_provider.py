@@ -1,0 +1,42 @@
+"""A model provider bound to one OpenAI-compatible endpoint (OpenAI itself or a local server).
+
+Kept apart from `sdk.py` because it imports `agents` and `openai` at module level; it is only
+imported when the openai backend is chosen.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from agents import Model, ModelProvider, OpenAIChatCompletionsModel, OpenAIResponsesModel
+from openai import AsyncOpenAI
+
+# A local test server ignores the key, but the client refuses to start without one.
+LOCAL_PLACEHOLDER_KEY = "local-server-no-key"
+
+
+class OpenAIClientProvider(ModelProvider):
+    """Resolves any model name to a model on one `AsyncOpenAI` client.
+
+    With no `api_key` the client reads `OPENAI_API_KEY` itself, except when a `base_url` is
+    given: a local OpenAI-compatible server needs no key, so a placeholder is sent.
+    """
+
+    def __init__(self, *, base_url: str | None, api_key: str | None, api: str = "responses") -> None:
+        if api not in ("responses", "chat_completions"):
+            raise ValueError(f"unknown openai_api {api!r}: use 'responses' or 'chat_completions'")
+        if api_key is None and base_url is not None:
+            api_key = LOCAL_PLACEHOLDER_KEY
+        self.api: Literal["responses", "chat_completions"] = (
+            "responses" if api == "responses" else "chat_completions"
+        )
+        self.client = AsyncOpenAI(base_url=base_url, api_key=api_key)
+
+    def get_model(self, model_name: str | None) -> Model:
+        name = model_name or "gpt-5.1"
+        if self.api == "responses":
+            return OpenAIResponsesModel(model=name, openai_client=self.client)
+        return OpenAIChatCompletionsModel(model=name, openai_client=self.client)
+
+    async def aclose(self) -> None:
+        await self.client.close()

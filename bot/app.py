@@ -1,0 +1,104 @@
+"""The composition root: everything is built here from Settings, nothing at import time."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.engine import Engine
+
+from bot.config import Settings
+from bot.effects.dispatcher import EffectDispatcher
+from bot.services.authority import ApproverDirectory
+from bot.services.goals import GoalService
+from bot.services.unit import Clock, system_clock
+from storage.db import make_engine
+from storage.migrate import upgrade
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Container:
+    settings: Settings
+    engine: Engine
+    clock: Clock
+    directory: ApproverDirectory
+    goals: GoalService
+    dispatcher: EffectDispatcher
+    slack: AsyncWebClient | None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def offline(self) -> bool:
+        return self.settings.agent_backend == "offline"
+
+
+def _slack_clients(settings: Settings) -> tuple[AsyncWebClient | None, WebClient | None]:
+    if settings.slack_bot_token is None:
+        return None, None
+    token = settings.slack_bot_token.get_secret_value()
+    async_client = AsyncWebClient(token=token, base_url=settings.slack_api_url, timeout=15)
+    async_client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=3))
+    sync_client = WebClient(token=token, base_url=settings.slack_api_url, timeout=15)
+    sync_client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=3))
+    return async_client, sync_client
+
+
+def build_container(settings: Settings, *, clock: Clock = system_clock, migrate: bool = True) -> Container:
+    engine = make_engine(settings.database_url)
+    if migrate:
+        upgrade(engine)
+    slack, slack_sync = _slack_clients(settings)
+
+    def resolve_group(group: str) -> list[str]:
+        if slack_sync is None:
+            return []
+        return list(slack_sync.usergroups_users_list(usergroup=group).get("users", []))
+
+    directory = ApproverDirectory(
+        users=frozenset(settings.approvers), groups=tuple(settings.approver_groups), resolve_group=resolve_group
+    )
+    dispatcher = EffectDispatcher(engine=engine, clock=clock)
+    goals = GoalService(
+        engine=engine,
+        directory=directory,
+        clock=clock,
+        approvals_required=settings.approvals_required,
+        allow_self_approval=settings.allow_self_approval,
+        kick=[dispatcher.kick],
+    )
+    container = Container(settings, engine, clock, directory, goals, dispatcher, slack)
+    _register_effects(container)
+    return container
+
+
+def _register_effects(c: Container) -> None:
+    from bot.effects.work_effects import WorkEffects
+
+    WorkEffects.from_container(c).register(c.dispatcher)
+    if c.slack is not None:
+        from bot.effects.slack_effects import SlackEffects
+
+        SlackEffects(
+            engine=c.engine,
+            client=c.slack,
+            directory=c.directory,
+            clock=c.clock,
+            tz=c.settings.timezone,
+            approvals_required=c.settings.approvals_required,
+            offline=c.offline,
+        ).register(c.dispatcher)
+    else:
+        # Without Slack (the CLI with no token), Slack effects have nowhere to go: mark them done.
+        async def nowhere(_effect: Any) -> None:
+            return None
+
+        for kind in ("slack.post_card", "slack.update_card", "slack.post_artifact", "slack.mark_decided",
+                     "slack.thread_note"):
+            c.dispatcher.register(kind, nowhere)

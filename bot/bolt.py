@@ -1,0 +1,30 @@
+"""Build the Bolt app: the same listeners serve HTTP and Socket Mode."""
+
+from __future__ import annotations
+
+import logging
+
+from slack_bolt.async_app import AsyncApp
+
+from bot.app import Container
+
+log = logging.getLogger(__name__)
+
+
+def build_bolt_app(container: Container) -> AsyncApp:
+    import handlers
+
+    settings = container.settings
+    if container.slack is None:
+        raise RuntimeError("a Slack client is needed: set SLACK_BOT_TOKEN")
+    app = AsyncApp(
+        client=container.slack,
+        signing_secret=settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None,
+        # The HTTP front door (bot.server) verifies signatures once, before parsing.
+        request_verification_enabled=False,
+        token_verification_enabled=False,
+        ignoring_self_events_enabled=True,
+        logger=logging.getLogger("bolt"),
+    )
+    handlers.register_all(app, container)
+    return app

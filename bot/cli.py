@@ -1,0 +1,237 @@
+"""The `orch` command. Heavy imports happen inside commands so `orch --help` stays fast."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from bot import __version__
+
+if TYPE_CHECKING:
+    from bot.app import Container
+
+app = typer.Typer(help="Codex-Orchestrator: gated, audited delivery of coding goals from Slack.",
+                  no_args_is_help=True, add_completion=False)
+goal_app = typer.Typer(help="Work with goals without Slack (the same services the Slack handlers call).",
+                       no_args_is_help=True)
+app.add_typer(goal_app, name="goal")
+
+
+def fail(message: str, code: int = 1) -> None:
+    typer.secho(message, err=True, fg=typer.colors.RED)
+    raise typer.Exit(code)
+
+
+def _settings(**overrides: Any) -> Any:
+    from bot.config import ConfigError, load_settings
+
+    try:
+        return load_settings(**overrides)
+    except ConfigError as exc:
+        fail(f"configuration error: {exc}", 2)
+
+
+def _container(**overrides: Any) -> Container:
+    from bot.app import build_container
+    from bot.logging import configure_logging
+
+    settings = _settings(**overrides)
+    configure_logging(settings.log_level, json_logs=False)
+    return build_container(settings)
+
+
+def _drain(container: Container) -> None:
+    asyncio.run(container.dispatcher.drain(timeout=120))
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"orch {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: Annotated[bool, typer.Option("--version", callback=_version_callback, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """Codex-Orchestrator."""
+
+
+@app.command()
+def serve() -> None:
+    """Run the bot: Slack requests at POST /slack/events (or Socket Mode), health at GET /healthz."""
+    from bot.config import ConfigError
+    from bot.runner import run_server
+
+    settings = _settings()
+    try:
+        settings.require_slack()
+    except ConfigError as exc:
+        fail(f"cannot serve: {exc}", 2)
+    run_server(settings)
+
+
+@app.command()
+def sandbox(
+    port: Annotated[int, typer.Option(help="Port of the sandbox workspace.")] = 3001,
+    bot_port: Annotated[int, typer.Option(help="Port of the bot.")] = 3000,
+) -> None:
+    """Start the local Slack sandbox and the bot together, with seeded users and channels."""
+    from bot.local import run_sandbox
+
+    run_sandbox(port=port, bot_port=bot_port)
+
+
+@app.command()
+def demo(
+    keep_running: Annotated[bool, typer.Option(help="Keep the sandbox running after the walkthrough.")] = False,
+) -> None:
+    """Walk one goal from /orch start to committed mirrors in the sandbox and print the thread."""
+    from bot.local import run_demo
+
+    sys.exit(run_demo(keep_running=keep_running))
+
+
+@app.command()
+def doctor() -> None:
+    """Check configuration and connectivity; never prints a secret."""
+    from bot.doctor import run_doctor
+
+    ok = run_doctor(_settings())
+    raise typer.Exit(0 if ok else 1)
+
+
+# -- goals without Slack -----------------------------------------------------------------------
+
+
+def _goal_summary(goal: Any) -> dict[str, Any]:
+    return {"id": goal.id, "title": goal.title, "phase": goal.phase, "status": goal.status, "state": goal.state,
+            "requester": goal.requester, "spec_required": goal.spec_required, "mode": goal.mode}
+
+
+def _run_service(fn: Any, **kwargs: Any) -> Any:
+    from bot.services.errors import ServiceError
+
+    try:
+        return fn(**kwargs)
+    except ServiceError as exc:
+        fail(str(exc))
+
+
+@goal_app.command("start")
+def goal_start(
+    brief: Annotated[str, typer.Argument(help="What should be built.")],
+    as_user: Annotated[str, typer.Option("--as", help="Who is asking (a Slack user id or a name).")] = "cli:local",
+    title: Annotated[str | None, typer.Option(help="Title; derived from the brief when omitted.")] = None,
+) -> None:
+    """Start a goal."""
+    from bot.services.unit import Actor
+
+    c = _container()
+    goal = _run_service(c.goals.start_goal, brief=brief, actor=Actor(as_user), title=title, source="cli")
+    _drain(c)
+    goal = c.goals.get(goal.id)
+    typer.echo(f"{goal.id} started: {goal.title} ({goal.phase}, {goal.status.replace('_', ' ')})")
+
+
+@goal_app.command("list")
+def goal_list(json_out: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """List goals, newest first."""
+    c = _container()
+    goals = c.goals.list(limit=200)
+    if json_out:
+        typer.echo(json.dumps([_goal_summary(g) for g in goals], indent=2))
+        return
+    for g in goals:
+        typer.echo(f"{g.id}  {g.phase:<15} {g.status if g.state == 'active' else g.state:<18} {g.title}")
+    if not goals:
+        typer.echo("no goals yet: orch goal start \"<brief>\"")
+
+
+@goal_app.command("show")
+def goal_show(goal_id: str, json_out: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Show a goal and its current artifact."""
+    from bot.services.queries import goal_details
+
+    c = _container()
+    details = _run_service(goal_details, container=c, goal_id=goal_id.upper())
+    if json_out:
+        typer.echo(json.dumps(details, indent=2, default=str))
+        return
+    typer.echo(details["text"])
+
+
+def _decide(goal_id: str, as_user: str, decision: str, reason: str | None) -> None:
+    from bot.services.unit import Actor
+
+    c = _container()
+    outcome = _run_service(c.goals.decide, goal_id=goal_id.upper(), phase=None, sha256=None, decision=decision,
+                           actor=Actor(as_user), reason=reason)
+    _drain(c)
+    goal = c.goals.get(goal_id.upper())
+    verb = {"approve": "approved", "request_changes": "changes requested on", "reject": "rejected"}[decision]
+    typer.echo(f"{goal.id}: {verb} {outcome.phase} v{outcome.version}; now {goal.phase} "
+               f"({goal.status.replace('_', ' ') if goal.state == 'active' else goal.state})")
+
+
+AsUser = Annotated[str, typer.Option("--as", help="The approver (a Slack user id listed in ORCH_APPROVERS).")]
+
+
+@goal_app.command("approve")
+def goal_approve(goal_id: str, as_user: AsUser) -> None:
+    """Approve the current artifact version of a goal."""
+    _decide(goal_id, as_user, "approve", None)
+
+
+@goal_app.command("request-changes")
+def goal_request_changes(goal_id: str, as_user: AsUser,
+                         feedback: Annotated[str, typer.Option(help="What to change.")]) -> None:
+    """Request changes: a new draft version is written with the feedback."""
+    _decide(goal_id, as_user, "request_changes", feedback)
+
+
+@goal_app.command("reject")
+def goal_reject(goal_id: str, as_user: AsUser, reason: Annotated[str, typer.Option(help="Why.")]) -> None:
+    """Reject: the goal stops at this phase."""
+    _decide(goal_id, as_user, "reject", reason)
+
+
+@goal_app.command("cancel")
+def goal_cancel(goal_id: str,
+                as_user: Annotated[str, typer.Option("--as")] = "cli:local",
+                reason: Annotated[str | None, typer.Option()] = None) -> None:
+    """Cancel a goal."""
+    from bot.services.unit import Actor
+
+    c = _container()
+    goal = _run_service(c.goals.cancel, goal_id=goal_id.upper(), actor=Actor(as_user), reason=reason)
+    _drain(c)
+    typer.echo(f"{goal.id} cancelled")
+
+
+def _register_extensions() -> None:
+    from bot import cli_audit, cli_repo
+
+    cli_repo.register(app)
+
+    def engine() -> Any:
+        from storage.db import make_engine
+        from storage.migrate import upgrade
+
+        eng = make_engine(_settings().database_url)
+        upgrade(eng)
+        return eng
+
+    cli_audit.register(app, engine)
+
+
+_register_extensions()
+
+
+def main() -> None:
+    app()

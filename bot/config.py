@@ -1,0 +1,166 @@
+"""One validated configuration, read from the environment and an optional `orch.toml`.
+
+Environment variables win over the file. Secrets have no defaults; `orch serve` refuses to start
+with a missing or placeholder secret (see `Settings.require_slack()`).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+PLACEHOLDERS = {"", "changeme", "change-me", "xoxb-your-token", "your-signing-secret", "todo", "xxx"}
+
+
+class ConfigError(ValueError):
+    """A configuration problem a person must fix; the message says what and how."""
+
+
+def _toml_path() -> Path:
+    return Path(os.environ.get("ORCH_CONFIG", "orch.toml"))
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    slack_bot_token: SecretStr | None = Field(default=None, validation_alias="SLACK_BOT_TOKEN")
+    slack_signing_secret: SecretStr | None = Field(default=None, validation_alias="SLACK_SIGNING_SECRET")
+    slack_app_token: SecretStr | None = Field(default=None, validation_alias="SLACK_APP_TOKEN")
+    slack_api_url: str = Field(default="https://slack.com/api/", validation_alias="SLACK_API_URL")
+
+    host: str = Field(default="127.0.0.1", validation_alias=AliasChoices("ORCH_HOST", "host"))
+    port: int = Field(default=3000, ge=0, le=65535, validation_alias=AliasChoices("ORCH_PORT", "port"))
+    database_url: str = Field(
+        default="sqlite:///.orch/orch.db", validation_alias=AliasChoices("ORCH_DATABASE_URL", "database_url")
+    )
+    repo: Path = Field(default_factory=Path.cwd, validation_alias=AliasChoices("ORCH_REPO", "repo"))
+    approvers: Annotated[list[str], NoDecode] = Field(default_factory=list, validation_alias=AliasChoices("ORCH_APPROVERS", "approvers"))
+    approver_groups: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, validation_alias=AliasChoices("ORCH_APPROVER_GROUPS", "approver_groups")
+    )
+    allow_self_approval: bool = Field(
+        default=False, validation_alias=AliasChoices("ORCH_ALLOW_SELF_APPROVAL", "allow_self_approval")
+    )
+    approvals_required: int = Field(
+        default=1, ge=1, le=10, validation_alias=AliasChoices("ORCH_APPROVALS_REQUIRED", "approvals_required")
+    )
+    agent_backend: Literal["offline", "openai"] | None = Field(
+        default=None, validation_alias=AliasChoices("ORCH_AGENT_BACKEND", "agent_backend")
+    )
+    openai_api_key: SecretStr | None = Field(default=None, validation_alias="OPENAI_API_KEY")
+    openai_base_url: str | None = Field(default=None, validation_alias="OPENAI_BASE_URL")
+    drafter_model: str = Field(default="gpt-5.5", validation_alias=AliasChoices("ORCH_DRAFTER_MODEL", "drafter_model"))
+    openai_api: Literal["responses", "chat_completions"] = Field(
+        default="responses", validation_alias=AliasChoices("ORCH_OPENAI_API", "openai_api")
+    )
+    timezone: str = Field(default="UTC", validation_alias=AliasChoices("ORCH_TIMEZONE", "timezone"))
+    max_parallel_jobs: int = Field(
+        default=10, ge=1, le=200, validation_alias=AliasChoices("ORCH_MAX_PARALLEL_JOBS", "max_parallel_jobs")
+    )
+    log_level: str = Field(default="INFO", validation_alias=AliasChoices("ORCH_LOG_LEVEL", "log_level"))
+    git_name: str = Field(default="Codex Orchestrator", validation_alias=AliasChoices("ORCH_GIT_NAME", "git_name"))
+    git_email: str = Field(
+        default="orch-bot@users.noreply.local", validation_alias=AliasChoices("ORCH_GIT_EMAIL", "git_email")
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (
+            init_settings,
+            env_settings,
+            TomlConfigSettingsSource(settings_cls, toml_file=_toml_path()),
+            file_secret_settings,
+        )
+
+    @field_validator("approvers", "approver_groups", mode="before")
+    @classmethod
+    def _split_csv(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _valid_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Europe/Berlin)") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _pick_backend(self) -> Settings:
+        if self.agent_backend is None:
+            self.agent_backend = "openai" if self.openai_api_key else "offline"
+        return self
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def backend(self) -> str:
+        """The drafting backend actually in use (`agent_backend` after the default is applied)."""
+        return self.agent_backend or "offline"
+
+    @property
+    def socket_mode(self) -> bool:
+        return self.slack_app_token is not None
+
+    def require_slack(self) -> None:
+        """Refuse to serve with missing or placeholder Slack secrets; name the variable to set."""
+        problems = []
+        for name, value in (
+            ("SLACK_BOT_TOKEN", self.slack_bot_token),
+            ("SLACK_SIGNING_SECRET", None if self.socket_mode else self.slack_signing_secret),
+        ):
+            if name == "SLACK_SIGNING_SECRET" and self.socket_mode:
+                continue
+            if value is None:
+                problems.append(f"{name} is not set")
+            elif value.get_secret_value().strip().lower() in PLACEHOLDERS:
+                problems.append(f"{name} holds a placeholder value")
+        token = self.slack_bot_token.get_secret_value() if self.slack_bot_token else ""
+        if token and not token.startswith("xoxb-") and token.lower() not in PLACEHOLDERS:
+            problems.append("SLACK_BOT_TOKEN must be a bot token (it starts with xoxb-)")
+        if self.slack_app_token and not self.slack_app_token.get_secret_value().startswith("xapp-"):
+            problems.append("SLACK_APP_TOKEN must be an app-level token (it starts with xapp-)")
+        if problems:
+            raise ConfigError("; ".join(problems) + ". See README, 'Connect to a real Slack workspace'.")
+
+    def describe(self) -> dict[str, str]:
+        """A printable view of the configuration with every secret masked."""
+        out: dict[str, str] = {}
+        for name, value in self.model_dump().items():
+            if isinstance(getattr(self, name), SecretStr):
+                out[name] = "set (hidden)"
+            elif value is None:
+                out[name] = "unset"
+            else:
+                out[name] = str(value)
+        return out
+
+
+def load_settings(**overrides: Any) -> Settings:
+    try:
+        return Settings(**overrides)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc

@@ -1,0 +1,72 @@
+"""`orch doctor`: check configuration, the database, the target repo and Slack; print no secret."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+
+import typer
+
+from bot.config import ConfigError, Settings
+
+
+def _check(name: str, fn: Callable[[], str]) -> bool:
+    try:
+        detail = fn()
+    except Exception as exc:  # doctor reports every failure instead of stopping at the first
+        typer.secho(f"✗ {name}: {type(exc).__name__}: {exc}", fg=typer.colors.RED)
+        return False
+    typer.secho(f"✓ {name}: {detail}", fg=typer.colors.GREEN)
+    return True
+
+
+def run_doctor(settings: Settings) -> bool:
+    from bot.redact import redact
+
+    results = []
+
+    def slack_config() -> str:
+        settings.require_slack()
+        return "Socket Mode" if settings.socket_mode else f"HTTP mode on {settings.host}:{settings.port}"
+
+    def database() -> str:
+        from sqlalchemy import text
+
+        from storage.db import make_engine
+        from storage.migrate import upgrade
+
+        engine = make_engine(settings.database_url)
+        upgrade(engine)
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return redact(engine.url.render_as_string(hide_password=True))
+
+    def repo() -> str:
+        from bot.repo.git import Identity, ensure_repo
+
+        git = ensure_repo(settings.repo, identity=Identity(name=settings.git_name, email=settings.git_email))
+        return f"{git.root.name} on branch {git.main_branch}"
+
+    def git_binary() -> str:
+        path = shutil.which("git")
+        if not path:
+            raise ConfigError("git is not on PATH")
+        return "found"
+
+    def slack_api() -> str:
+        from slack_sdk import WebClient
+
+        if settings.slack_bot_token is None:
+            raise ConfigError("SLACK_BOT_TOKEN is not set")
+        client = WebClient(token=settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url,
+                           timeout=5)
+        resp = client.auth_test()
+        return f"authenticated as {resp.get('user')} in {resp.get('team')}"
+
+    results.append(_check("slack configuration", slack_config))
+    results.append(_check("git", git_binary))
+    results.append(_check("database", database))
+    results.append(_check("target repository", repo))
+    results.append(_check("slack web api", slack_api))
+    typer.echo(f"agent backend: {settings.agent_backend}; time zone: {settings.timezone}")
+    return all(results)

@@ -1,0 +1,221 @@
+"""Effects that do the work: draft a phase, build a task in the goal's worktree, publish to the repo.
+
+Each is idempotent: a draft is stored once per (goal, phase, version); a publish is found again by
+its `Orch-Effect` commit trailer; a merge by the task's trailer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlmodel import Session, col, select
+
+from bot.effects.dispatcher import EffectDispatcher
+from bot.redact import redact
+from bot.services.goals import GoalService
+from bot.sop.phases import Phase
+from bot.sop.records import TaskRecord
+from storage.models import Artifact, Effect, Goal
+
+if TYPE_CHECKING:
+    from bot.app import Container
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class WorkEffects:
+    goals: GoalService
+    settings: Any
+    drafter: Any
+    builder: Any
+
+    @classmethod
+    def from_container(cls, c: Container) -> WorkEffects:
+        from bot.agents.offline_builder import OfflineBuilder
+        from bot.agents.sdk import make_drafter
+
+        return cls(goals=c.goals, settings=c.settings, drafter=make_drafter(c.settings), builder=OfflineBuilder())
+
+    def register(self, dispatcher: EffectDispatcher) -> None:
+        dispatcher.register("draft", self.draft)
+        dispatcher.register("build", self.build)
+        dispatcher.register("repo.publish_artifact", self.publish_artifact)
+        dispatcher.register("repo.publish_state", self.publish_state)
+        dispatcher.register("repo.apply_scaffold", self.apply_scaffold)
+        dispatcher.register("repo.merge", self.merge)
+        dispatcher.register("repo.remove_worktree", self.remove_worktree)
+
+    # -- shared ------------------------------------------------------------------------------
+
+    @property
+    def engine(self) -> Any:
+        return self.goals.engine
+
+    def git(self) -> Any:
+        from bot.repo.git import Identity, ensure_repo
+
+        return ensure_repo(Path(self.settings.repo), init_if_missing=True,
+                           identity=Identity(name=self.settings.git_name, email=self.settings.git_email))
+
+    def _goal(self, goal_id: str | None) -> Goal | None:
+        with Session(self.engine) as session:
+            return session.get(Goal, goal_id) if goal_id else None
+
+    def _artifacts(self, goal_id: str) -> list[Artifact]:
+        with Session(self.engine) as session:
+            return list(session.exec(select(Artifact).where(Artifact.goal_id == goal_id)
+                                     .order_by(col(Artifact.id))).all())
+
+    # -- drafting ----------------------------------------------------------------------------
+
+    async def draft(self, effect: Effect) -> None:
+        goal = self._goal(effect.goal_id)
+        phase = Phase(effect.payload["phase"])
+        version = int(effect.payload["version"])
+        if goal is None or goal.state != "active" or goal.phase != phase.value:
+            return  # obsolete: the goal moved on or closed
+        if phase is Phase.SCAFFOLD_CHECK:
+            from bot.sop.scaffold import inspect_scaffold
+
+            report = await asyncio.to_thread(inspect_scaffold, Path(self.settings.repo))
+            content, summary = report.to_markdown(), report.summary()
+            drafted_by, offline, tasks = "scaffold-check", True, None
+        else:
+            from bot.agents.drafting import DraftRequest
+            from bot.agents.templates import load_template
+
+            artifacts = self._artifacts(goal.id)
+            approved: dict[str, str] = {}
+            for art in artifacts:
+                approved[art.phase] = art.content  # later versions overwrite earlier ones
+            previous = next((a.content for a in reversed(artifacts) if a.phase == phase.value), None)
+            req = DraftRequest(
+                goal_id=goal.id, title=goal.title, brief=goal.brief, phase=phase,
+                previous=previous if version > 1 else None,
+                feedback=effect.payload.get("feedback"),
+                approved={k: v for k, v in approved.items() if k != phase.value},
+                tasks=[TaskRecord.model_validate(t) for t in goal.tasks],
+                triggers=list(goal.spec_triggers),
+                template=load_template(phase, Path(self.settings.repo)),
+            )
+            result = await self.drafter.draft(req)
+            content, summary = redact(result.markdown), redact(result.summary)
+            drafted_by, offline = result.drafted_by, result.offline
+            tasks = [t.model_dump(mode="json") for t in result.tasks] if result.tasks is not None else None
+        await asyncio.to_thread(
+            self.goals.record_draft, goal_id=goal.id, phase=phase.value, version=version, content=content,
+            summary=summary, drafted_by=drafted_by, offline=offline, tasks=tasks,
+            feedback=effect.payload.get("feedback"),
+        )
+
+    # -- implementation ----------------------------------------------------------------------
+
+    async def build(self, effect: Effect) -> None:
+        goal = self._goal(effect.goal_id)
+        if goal is None or goal.state != "active" or goal.phase != Phase.IMPLEMENTATION.value:
+            return
+        task_id = int(effect.payload["task_id"])
+        version = int(effect.payload.get("version", 1))
+        task = next((TaskRecord.model_validate(t) for t in goal.tasks if int(t["id"]) == task_id), None)
+        if task is None:
+            return
+
+        def work() -> tuple[str, str]:
+            git = self.git()
+            worktree = git.worktree_add(goal.id)
+            result = self.builder.build(worktree, task)
+            return git.diff(worktree), result.summary
+
+        diff, summary = await asyncio.to_thread(work)
+        await asyncio.to_thread(
+            self.goals.record_draft, goal_id=goal.id, phase=Phase.IMPLEMENTATION.value, version=version,
+            content=redact(diff) if diff else "(no changes)", summary=redact(summary), drafted_by="offline-builder",
+            offline=True, task_id=task_id, feedback=effect.payload.get("feedback"),
+        )
+
+    async def merge(self, effect: Effect) -> None:
+        goal = self._goal(effect.goal_id)
+        if goal is None:
+            return
+        task_id = int(effect.payload["task_id"])
+        task = next((t for t in goal.tasks if int(t["id"]) == task_id), {"title": f"task {task_id}"})
+        trailers = {"Goal-Id": goal.id, "Phase": "implementation", "Task-Id": str(task_id),
+                    "Orch-Effect": effect.key}
+
+        def work() -> None:
+            git = self.git()
+            if git.find_commit_by_trailer("Orch-Effect", effect.key):
+                return
+            git.commit_in_worktree(goal.id, f"orch({goal.id}): task {task_id} — {task.get('title', '')}",
+                                   {"Goal-Id": goal.id, "Task-Id": str(task_id)})
+            git.merge_worktree(goal.id, f"orch({goal.id}): merge task {task_id} — {task.get('title', '')}",
+                               trailers)
+
+        await asyncio.to_thread(work)
+
+    async def remove_worktree(self, effect: Effect) -> None:
+        goal = self._goal(effect.goal_id)
+        if goal is None:
+            return
+        await asyncio.to_thread(lambda: self.git().worktree_remove(goal.id))
+
+    # -- publishing --------------------------------------------------------------------------
+
+    async def publish_artifact(self, effect: Effect) -> None:
+        from bot.services.records import goal_record, pending_events
+
+        with Session(self.engine) as session:
+            artifact = session.get(Artifact, int(effect.payload["artifact_id"]))
+            assert artifact is not None
+            goal = session.get(Goal, artifact.goal_id)
+            assert goal is not None
+            record = goal_record(session, goal)
+            events = pending_events(session, goal.id)
+            approvers = sorted({a.by for a in record.approvals
+                                if a.artifact_sha256 == artifact.sha256 and a.decision == "approve"})
+            at = max((a.at for a in record.approvals if a.artifact_sha256 == artifact.sha256), default=goal.updated_at)
+
+        def work() -> None:
+            from bot.sop.publish import publish_approval
+
+            publish_approval(Path(self.settings.repo), index_entry=record, phase=Phase(artifact.phase),
+                             version=artifact.version, content=artifact.content, approved_by=approvers,
+                             approved_at=at, events=events, effect_key=effect.key, git=self.git())
+
+        await asyncio.to_thread(work)
+
+    async def publish_state(self, effect: Effect) -> None:
+        from bot.services.records import goal_record, pending_events
+
+        with Session(self.engine) as session:
+            goal = session.get(Goal, effect.goal_id)
+            if goal is None:
+                return
+            record = goal_record(session, goal)
+            events = pending_events(session, goal.id)
+
+        def work() -> None:
+            from bot.sop.publish import publish_state
+
+            publish_state(Path(self.settings.repo), index_entry=record, events=events,
+                          message=str(effect.payload.get("message") or f"orch({goal.id}): update"),
+                          effect_key=effect.key, git=self.git())
+
+        await asyncio.to_thread(work)
+
+    async def apply_scaffold(self, effect: Effect) -> None:
+        def work() -> None:
+            from bot.sop.scaffold import apply_scaffold, inspect_scaffold
+
+            git = self.git()
+            if git.find_commit_by_trailer("Orch-Effect", effect.key):
+                return
+            report = inspect_scaffold(Path(self.settings.repo))
+            apply_scaffold(Path(self.settings.repo), report, git, effect_key=effect.key)
+
+        await asyncio.to_thread(work)

@@ -1,0 +1,25 @@
+"""Errors raised by the repository side; callers catch these, never `subprocess` errors."""
+
+from __future__ import annotations
+
+from bot.repo.lock import LockTimeoutError
+from bot.repo.validate import UnsafeInputError
+
+__all__ = ["GitError", "LockTimeoutError", "MergeConflictError", "NotARepositoryError", "UnsafeInputError"]
+
+
+class GitError(RuntimeError):
+    def __init__(self, message: str, *, args: list[str] | None = None, stderr: str = "") -> None:
+        super().__init__(message if not stderr.strip() else f"{message}: {stderr.strip()}")
+        self.git_args = args or []
+        self.stderr = stderr
+
+
+class NotARepositoryError(GitError):
+    pass
+
+
+class MergeConflictError(GitError):
+    def __init__(self, message: str, files: list[str]) -> None:
+        super().__init__(message)
+        self.files = files

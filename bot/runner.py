@@ -1,0 +1,44 @@
+"""Run the bot with uvicorn (HTTP mode) or with Socket Mode plus a health endpoint."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import uvicorn
+
+from bot.app import build_container
+from bot.bolt import build_bolt_app
+from bot.config import Settings
+from bot.logging import configure_logging
+from bot.server import build_asgi
+
+log = logging.getLogger(__name__)
+
+
+def run_server(settings: Settings) -> None:
+    configure_logging(settings.log_level)
+    container = build_container(settings)
+    bolt = build_bolt_app(container)
+    asgi = build_asgi(container, bolt)
+    config = uvicorn.Config(asgi, host=settings.host, port=settings.port, log_level="warning", access_log=False,
+                            lifespan="on")
+    server = uvicorn.Server(config)
+    if not settings.socket_mode:
+        log.info("serving Slack requests on http://%s:%s/slack/events", settings.host, settings.port)
+        server.run()
+        return
+
+    async def both() -> None:
+        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+        assert settings.slack_app_token is not None
+        handler = AsyncSocketModeHandler(bolt, settings.slack_app_token.get_secret_value())
+        await handler.connect_async()
+        log.info("connected in Socket Mode; health on http://%s:%s/healthz", settings.host, settings.port)
+        try:
+            await server.serve()
+        finally:
+            await handler.close_async()
+
+    asyncio.run(both())

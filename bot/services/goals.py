@@ -1,0 +1,453 @@
+"""Use cases on goals: start, decide a gate, record a draft, cancel, set the spec requirement.
+
+Each use case is one transaction: load, apply the procedure's rules, write the state, the audit
+entry and the pending effects together. The effects dispatcher carries out the effects after commit.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from bot.services.authority import ApproverDirectory
+from bot.services.errors import (
+    GoalClosed,
+    GoalNotFound,
+    InvalidInput,
+    NotAnApprover,
+    NotAwaitingDecision,
+    SelfApproval,
+    StaleArtifact,
+)
+from bot.services.unit import Actor, Clock, add_effect, audit, load_goal_for_update, next_goal_id, sha256_text
+from bot.sop.phases import LABELS, Decision, GoalState, Mode, Phase, PhaseStatus
+from storage.db import transaction
+from storage.models import Approval, Artifact, Goal
+
+MAX_BRIEF = 20_000
+MAX_TITLE = 120
+
+
+def derive_title(brief: str) -> str:
+    """A short title from the brief's first line or sentence."""
+    first = brief.strip().splitlines()[0] if brief.strip() else ""
+    first = re.split(r"(?<=[.!?])\s", first, maxsplit=1)[0]
+    first = re.sub(r"\s+", " ", first).strip(" .")
+    if len(first) > MAX_TITLE:
+        first = first[: MAX_TITLE - 1].rstrip() + "…"
+    return first or "Untitled goal"
+
+
+@dataclass(frozen=True)
+class DecisionOutcome:
+    goal_id: str
+    phase: str
+    decision: str
+    version: int
+    sha256: str
+    complete: bool  # the gate is decided (N of M reached, or changes requested / rejected)
+    duplicate: bool = False  # the same person already made this decision on this version
+    next_phase: str | None = None
+
+
+@dataclass
+class GoalService:
+    engine: Engine
+    directory: ApproverDirectory
+    clock: Clock
+    approvals_required: int = 1
+    allow_self_approval: bool = False
+    kick: list[Any] = field(default_factory=list)  # callbacks run after a commit with effects
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _committed(self) -> None:
+        for callback in self.kick:
+            callback()
+
+    def _card_effect(self, session: Session, goal: Goal, now: datetime, tag: str) -> None:
+        if goal.channel_id:
+            add_effect(
+                session, key=f"card:{goal.id}:{tag}", kind="slack.update_card", goal_id=goal.id, now=now
+            )
+
+    # -- start -------------------------------------------------------------------------------
+
+    def start_goal(
+        self,
+        *,
+        brief: str,
+        actor: Actor,
+        channel_id: str | None = None,
+        thread_ts: str | None = None,
+        title: str | None = None,
+        source: str = "slash",
+        approvers: Iterable[str] = (),
+        priority: str = "medium",
+    ) -> Goal:
+        brief = (brief or "").replace("\x00", "").strip()
+        if not brief:
+            raise InvalidInput("A goal needs a brief: say what should be built, e.g. `/orch start Add CSV export`.")
+        if len(brief) > MAX_BRIEF:
+            raise InvalidInput(f"The brief is {len(brief)} characters; keep it under {MAX_BRIEF}.")
+        if priority not in {"high", "medium", "low"}:
+            raise InvalidInput("Priority must be high, medium or low.")
+        wanted = list(dict.fromkeys(a for a in approvers if a))
+        outsiders = [a for a in wanted if not self.directory.is_approver(a)]
+        if outsiders:
+            names = ", ".join(f"<@{a}>" for a in outsiders)
+            raise InvalidInput(f"{names} cannot approve gates here; pick from `/orch approvers`.")
+        now = self.clock()
+        with transaction(self.engine) as session:
+            goal_id = next_goal_id(session)
+            goal = Goal(
+                id=goal_id,
+                title=(title or "").strip()[:MAX_TITLE] or derive_title(brief),
+                brief=brief,
+                requester=actor.id,
+                channel_id=channel_id,
+                thread_ts=thread_ts,
+                source=source,
+                phase=Phase.SCAFFOLD_CHECK,
+                status=PhaseStatus.DRAFTING,
+                state=GoalState.ACTIVE,
+                mode=Mode.READ_ONLY,
+                priority=priority,
+                approvers=wanted,
+                phase_started_at=now,
+                created_at=now,
+                updated_at=now,
+            )
+            session.add(goal)
+            session.flush()
+            audit(session, actor=actor, action="goal.started", now=now, goal=goal, source=source, title=goal.title)
+            if channel_id:
+                add_effect(session, key=f"card:{goal_id}:post", kind="slack.post_card", goal_id=goal_id, now=now)
+            add_effect(
+                session,
+                key=f"draft:{goal_id}:{Phase.SCAFFOLD_CHECK.value}:0:1",
+                kind="draft",
+                goal_id=goal_id,
+                now=now,
+                phase=Phase.SCAFFOLD_CHECK.value,
+                version=1,
+            )
+            add_effect(session, key=f"publish:{goal_id}:started", kind="repo.publish_state", goal_id=goal_id, now=now,
+                       message=f"orch({goal_id}): start goal — {goal.title}")
+        self._committed()
+        return goal
+
+    # -- drafts ------------------------------------------------------------------------------
+
+    def record_draft(
+        self,
+        *,
+        goal_id: str,
+        phase: str,
+        version: int,
+        content: str,
+        summary: str,
+        drafted_by: str,
+        offline: bool,
+        tasks: list[dict[str, Any]] | None = None,
+        task_id: int = 0,
+        feedback: str | None = None,
+        run_id: str | None = None,
+    ) -> Artifact | None:
+        """Store a drafted artifact version and ask for a decision. Replays are no-ops."""
+        now = self.clock()
+        with transaction(self.engine) as session:
+            goal = load_goal_for_update(session, goal_id)
+            if goal is None or goal.state != GoalState.ACTIVE or goal.phase != phase:
+                return None
+            existing = session.exec(
+                select(Artifact).where(
+                    Artifact.goal_id == goal_id,
+                    Artifact.phase == phase,
+                    Artifact.version == version,
+                    Artifact.task_id == task_id,
+                )
+            ).first()
+            if existing is not None:
+                return existing
+            artifact = Artifact(
+                goal_id=goal_id,
+                phase=phase,
+                version=version,
+                task_id=task_id,
+                content=content,
+                summary=summary,
+                sha256=sha256_text(content),
+                drafted_by=drafted_by,
+                offline=offline,
+                feedback=feedback,
+                created_at=now,
+            )
+            session.add(artifact)
+            if tasks is not None:
+                artifact_tasks = tasks
+                goal.tasks = artifact_tasks
+            goal.status = PhaseStatus.AWAITING_APPROVAL
+            goal.updated_at = now
+            session.add(goal)
+            session.flush()
+            audit(
+                session,
+                actor=Actor("bot"),
+                action="artifact.drafted",
+                now=now,
+                goal=goal,
+                sha=artifact.sha256,
+                run_id=run_id,
+                version=version,
+                task_id=task_id or None,
+                drafted_by=drafted_by,
+            )
+            add_effect(
+                session,
+                key=f"artifact:{goal_id}:{phase}:{task_id}:{version}:post",
+                kind="slack.post_artifact",
+                goal_id=goal_id,
+                now=now,
+                artifact_id=artifact.id,
+            )
+            self._card_effect(session, goal, now, f"{phase}:{task_id}:{version}:drafted")
+        self._committed()
+        return artifact
+
+    # -- decisions ---------------------------------------------------------------------------
+
+    def current_artifact(self, session: Session, goal: Goal) -> Artifact | None:
+        return session.exec(
+            select(Artifact)
+            .where(Artifact.goal_id == goal.id, Artifact.phase == goal.phase)
+            .order_by(col(Artifact.id).desc())
+        ).first()
+
+    def _check_authority(self, goal: Goal, actor: Actor) -> None:
+        if not self.directory.is_approver(actor.id):
+            raise NotAnApprover(goal.id, LABELS[Phase(goal.phase)])
+        if actor.id == goal.requester and not self.allow_self_approval:
+            raise SelfApproval(goal.id)
+
+    def refuse(self, *, goal_id: str, actor: Actor, reason: str, **payload: Any) -> None:
+        """Audit a refused action in its own transaction (the refusal itself changes nothing)."""
+        now = self.clock()
+        with transaction(self.engine) as session:
+            goal = session.get(Goal, goal_id) if goal_id else None
+            audit(session, actor=actor, action="decision.refused", now=now, goal=goal, reason=reason,
+                  goal_id=None if goal else goal_id, **payload)
+
+    def decide(
+        self,
+        *,
+        goal_id: str,
+        phase: str | None,
+        sha256: str | None,
+        decision: Decision,
+        actor: Actor,
+        reason: str | None = None,
+        slack_channel: str | None = None,
+        slack_ts: str | None = None,
+    ) -> DecisionOutcome:
+        """Approve, request changes on, or reject the artifact version with this sha256.
+
+        `phase=None, sha256=None` mean "the current phase and version" (the CLI); Slack buttons always
+        carry both.
+        """
+        decision = Decision(decision)
+        if decision is not Decision.APPROVE and not (reason or "").strip():
+            what = "feedback" if decision is Decision.REQUEST_CHANGES else "a reason"
+            raise InvalidInput(f"Please give {what}.")
+        now = self.clock()
+        try:
+            with transaction(self.engine) as session:
+                outcome = self._decide(
+                    session, goal_id, phase, sha256, decision, actor, reason, slack_channel, slack_ts, now
+                )
+        except (NotAnApprover, SelfApproval, StaleArtifact, NotAwaitingDecision, GoalClosed) as exc:
+            self.refuse(goal_id=goal_id, actor=actor, reason=type(exc).__name__, phase=phase, sha=sha256,
+                        decision=decision.value)
+            raise
+        if not outcome.duplicate:
+            self._committed()
+        return outcome
+
+    def _decide(
+        self,
+        session: Session,
+        goal_id: str,
+        phase: str | None,
+        sha256: str | None,
+        decision: Decision,
+        actor: Actor,
+        reason: str | None,
+        slack_channel: str | None,
+        slack_ts: str | None,
+        now: datetime,
+    ) -> DecisionOutcome:
+        goal = load_goal_for_update(session, goal_id)
+        if goal is None:
+            raise GoalNotFound(goal_id)
+        if goal.state != GoalState.ACTIVE:
+            raise GoalClosed(goal.id, goal.state)
+        self._check_authority(goal, actor)
+        if phase is None and sha256 is None and goal.status != PhaseStatus.AWAITING_APPROVAL:
+            raise NotAwaitingDecision(goal.id, LABELS[Phase(goal.phase)], goal.status)
+        phase = phase or goal.phase
+        artifact = self.current_artifact(session, goal)
+        if artifact is None or goal.phase != phase or (sha256 is not None and artifact.sha256 != sha256):
+            clicked = session.exec(
+                select(Artifact.version).where(Artifact.goal_id == goal.id, Artifact.sha256 == sha256)
+            ).first()
+            # A repeat of a decision already taken on that exact version is answered, not refused.
+            if sha256 is not None:
+                prior = session.exec(
+                    select(Approval).where(
+                        Approval.goal_id == goal.id,
+                        Approval.artifact_sha256 == sha256,
+                        Approval.by == actor.id,
+                        Approval.decision == decision.value,
+                    )
+                ).first()
+                if prior is not None:
+                    return DecisionOutcome(goal.id, prior.phase, prior.decision, prior.artifact_version,
+                                           sha256, True, duplicate=True)
+            raise StaleArtifact(clicked, artifact.version if artifact and goal.phase == phase else None)
+        if goal.status != PhaseStatus.AWAITING_APPROVAL:
+            prior = session.exec(
+                select(Approval).where(
+                    Approval.goal_id == goal.id,
+                    Approval.artifact_sha256 == artifact.sha256,
+                    Approval.by == actor.id,
+                    Approval.decision == decision.value,
+                )
+            ).first()
+            if prior is not None:
+                return DecisionOutcome(goal.id, phase, decision.value, artifact.version, artifact.sha256, True,
+                                       duplicate=True)
+            raise NotAwaitingDecision(goal.id, LABELS[Phase(goal.phase)], goal.status)
+        duplicate = session.exec(
+            select(Approval).where(
+                Approval.goal_id == goal.id,
+                Approval.artifact_sha256 == artifact.sha256,
+                Approval.by == actor.id,
+                Approval.decision == decision.value,
+            )
+        ).first()
+        if duplicate is not None:
+            return DecisionOutcome(goal.id, phase, decision.value, artifact.version, artifact.sha256, False,
+                                   duplicate=True)
+        session.add(
+            Approval(
+                goal_id=goal.id,
+                phase=phase,
+                artifact_version=artifact.version,
+                artifact_sha256=artifact.sha256,
+                decision=decision.value,
+                by=actor.id,
+                reason=(reason or "").strip() or None,
+                slack_channel=slack_channel,
+                slack_ts=slack_ts,
+                at=now,
+            )
+        )
+        session.flush()
+        action = {"approve": "artifact.approved", "request_changes": "artifact.changes_requested",
+                  "reject": "artifact.rejected"}[decision.value]
+        audit(session, actor=actor, action=action, now=now, goal=goal, sha=artifact.sha256,
+              version=artifact.version, task_id=artifact.task_id or None, reason=reason)
+        tag = f"{phase}:{artifact.task_id}:{artifact.version}"
+        if decision is Decision.APPROVE:
+            approvers = set(
+                session.exec(
+                    select(Approval.by).where(
+                        Approval.goal_id == goal.id,
+                        Approval.artifact_sha256 == artifact.sha256,
+                        Approval.decision == Decision.APPROVE.value,
+                    )
+                ).all()
+            )
+            if len(approvers) < self.approvals_required:
+                self._card_effect(session, goal, now, f"{tag}:approval:{actor.id}")
+                add_effect(session, key=f"artifact:{goal.id}:{tag}:partial:{actor.id}", kind="slack.mark_decided",
+                           goal_id=goal.id, now=now, artifact_id=artifact.id, partial=True)
+                return DecisionOutcome(goal.id, phase, decision.value, artifact.version, artifact.sha256, False)
+            nxt = self._complete_gate(session, goal, artifact, now, actor)
+            return DecisionOutcome(goal.id, phase, decision.value, artifact.version, artifact.sha256, True,
+                                   next_phase=nxt)
+        add_effect(session, key=f"artifact:{goal.id}:{tag}:decided", kind="slack.mark_decided",
+                   goal_id=goal.id, now=now, artifact_id=artifact.id)
+        if decision is Decision.REQUEST_CHANGES:
+            goal.status = PhaseStatus.CHANGES_REQUESTED
+            add_effect(session, key=f"draft:{goal.id}:{phase}:{artifact.task_id}:{artifact.version + 1}",
+                       kind="draft", goal_id=goal.id, now=now, phase=phase, version=artifact.version + 1,
+                       task_id=artifact.task_id, feedback=reason)
+        else:
+            goal.status = PhaseStatus.REJECTED
+            goal.state = GoalState.REJECTED
+            goal.closed_reason = reason
+            add_effect(session, key=f"publish:{goal.id}:rejected", kind="repo.publish_state", goal_id=goal.id,
+                       now=now, message=f"orch({goal.id}): rejected at {LABELS[Phase(phase)]}")
+        goal.updated_at = now
+        session.add(goal)
+        self._card_effect(session, goal, now, f"{tag}:{decision.value}")
+        return DecisionOutcome(goal.id, phase, decision.value, artifact.version, artifact.sha256, True)
+
+    def _complete_gate(self, session: Session, goal: Goal, artifact: Artifact, now: datetime, actor: Actor) -> str:
+        """The gate is approved: publish the artifact and move to the next phase."""
+        from bot.services.flow import advance  # local: flow imports this module's helpers
+
+        return advance(self, session, goal, artifact, now, actor)
+
+    # -- cancel ------------------------------------------------------------------------------
+
+    def cancel(self, *, goal_id: str, actor: Actor, reason: str | None = None) -> Goal:
+        now = self.clock()
+        with transaction(self.engine) as session:
+            goal = load_goal_for_update(session, goal_id)
+            if goal is None:
+                raise GoalNotFound(goal_id)
+            if goal.state != GoalState.ACTIVE:
+                raise GoalClosed(goal.id, goal.state)
+            if actor.id != goal.requester and not self.directory.is_approver(actor.id) and not actor.id.startswith(
+                "cli:"
+            ):
+                raise InvalidInput(f"Only the requester or an approver can cancel {goal.id}.")
+            goal.state = GoalState.CANCELLED
+            goal.closed_reason = reason or "cancelled"
+            goal.updated_at = now
+            session.add(goal)
+            audit(session, actor=actor, action="goal.cancelled", now=now, goal=goal, reason=reason)
+            self._card_effect(session, goal, now, "cancelled")
+            add_effect(session, key=f"publish:{goal.id}:cancelled", kind="repo.publish_state", goal_id=goal.id,
+                       now=now, message=f"orch({goal.id}): cancel goal")
+        self._committed()
+        return goal
+
+    # -- queries -----------------------------------------------------------------------------
+
+    def get(self, goal_id: str) -> Goal:
+        with Session(self.engine) as session:
+            goal = session.get(Goal, goal_id)
+            if goal is None:
+                raise GoalNotFound(goal_id)
+            return goal
+
+    def list(self, *, requester: str | None = None, channel_id: str | None = None, active_only: bool = False,
+             limit: int = 50) -> list[Goal]:
+        with Session(self.engine) as session:
+            query = select(Goal).order_by(col(Goal.created_at).desc()).limit(limit)
+            if requester:
+                query = query.where(Goal.requester == requester)
+            if channel_id:
+                query = query.where(Goal.channel_id == channel_id)
+            if active_only:
+                query = query.where(Goal.state == GoalState.ACTIVE)
+            return list(session.exec(query).all())

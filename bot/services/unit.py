@@ -1,0 +1,90 @@
+"""Shared pieces of every use case: the clock, ids, the outbox and the audit entry."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlmodel import Session, select
+
+from storage.audit import append_audit
+from storage.models import Effect, Goal
+
+Clock = Callable[[], datetime]
+GOAL_ID_RE = re.compile(r"^G-\d{4,}$")
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+def sha256_text(content: str) -> str:
+    return hashlib.sha256(content.encode("utf-8")).hexdigest()
+
+
+def next_goal_id(session: Session) -> str:
+    """Atomically take the next goal number; ids are ours, never derived from user text."""
+    value = session.execute(
+        text(
+            "INSERT INTO counters (name, value) VALUES ('goal', 1) "
+            "ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value"
+        )
+    ).scalar_one()
+    return f"G-{value:04d}"
+
+
+def load_goal_for_update(session: Session, goal_id: str) -> Goal | None:
+    if not GOAL_ID_RE.match(goal_id or ""):
+        return None
+    return session.exec(select(Goal).where(Goal.id == goal_id).with_for_update()).first()
+
+
+def add_effect(session: Session, *, key: str, kind: str, goal_id: str | None, now: datetime, **payload: Any) -> None:
+    """Record a side effect in the current transaction; a duplicate key is a no-op."""
+    if session.exec(select(Effect.id).where(Effect.key == key)).first() is not None:
+        return
+    session.add(Effect(key=key, kind=kind, goal_id=goal_id, payload=payload, created_at=now))
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: a Slack user id, or `cli:<name>`, `bot`, `system`, `scheduler`."""
+
+    id: str
+    request_id: str | None = None
+
+
+def audit(
+    session: Session,
+    *,
+    actor: Actor,
+    action: str,
+    now: datetime,
+    goal: Goal | None = None,
+    phase: str | None = None,
+    sha: str | None = None,
+    justification: str | None = None,
+    run_id: str | None = None,
+    **payload: Any,
+) -> None:
+    append_audit(
+        session,
+        actor=actor.id,
+        action=action,
+        goal_id=goal.id if goal else payload.pop("goal_id", None),
+        phase=phase if phase is not None else (goal.phase if goal else None),
+        artifact_sha256=sha,
+        mode=goal.mode if goal else None,
+        justification=justification,
+        request_id=actor.request_id,
+        run_id=run_id,
+        payload=payload or None,
+        at=now,
+    )
+
+

@@ -1,0 +1,173 @@
+"""The state-of-record files under `tasks/`: `index.json`, its schema and `events.jsonl`.
+
+`index.json` is validated against `index.schema.json` (JSON Schema 2020-12) on every write and
+on every read; an invalid index is never written. Writes are atomic (a temporary file in the
+same folder, fsync, rename), so a crash leaves either the old or the new file, never half of
+one. The output is deterministic (model field order, two-space indent, trailing newline), so a
+re-write of the same state is byte-identical and git sees no change.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from pydantic import ValidationError
+
+from bot.sop.records import IndexFile, to_json_dict
+
+INDEX_PATH = "tasks/index.json"
+SCHEMA_PATH = "tasks/index.schema.json"
+EVENTS_PATH = "tasks/events.jsonl"
+
+
+class IndexFileError(ValueError):
+    """`tasks/index.json` (or an index about to be written) does not match the schema."""
+
+
+@cache
+def schema_text() -> str:
+    return resources.files("bot.sop").joinpath("index.schema.json").read_text(encoding="utf-8")
+
+
+@cache
+def _validator() -> Draft202012Validator:
+    schema = json.loads(schema_text())
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+def schema_errors(data: Any) -> list[str]:
+    """Readable schema violations (`goals/0/id: 'x' does not match …`), empty when valid."""
+    errors = sorted(_validator().iter_errors(data), key=lambda e: list(e.absolute_path))
+    return [f"{'/'.join(str(p) for p in e.absolute_path) or '(root)'}: {e.message}" for e in errors]
+
+
+def validate_index_data(data: Any) -> None:
+    problems = schema_errors(data)
+    if problems:
+        shown = "; ".join(problems[:5]) + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
+        raise IndexFileError(f"{INDEX_PATH} does not match its schema: {shown}")
+
+
+def dump_index(index: IndexFile) -> str:
+    """The exact text written to `tasks/index.json`; raises `IndexFileError` if invalid."""
+    data = to_json_dict(index)
+    validate_index_data(data)
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def parse_index(text: str) -> IndexFile:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise IndexFileError(f"{INDEX_PATH} is not valid JSON: {exc}") from None
+    validate_index_data(data)
+    try:
+        return IndexFile.model_validate(data)
+    except ValidationError as exc:
+        raise IndexFileError(f"{INDEX_PATH} is not a valid index: {exc}") from None
+
+
+def load_index(repo_path: str | Path) -> IndexFile:
+    """The repository's index; an empty one when the file does not exist yet."""
+    path = Path(repo_path) / INDEX_PATH
+    if not path.exists():
+        return IndexFile()
+    return parse_index(path.read_text(encoding="utf-8"))
+
+
+def write_atomic(path: Path, data: str | bytes) -> bool:
+    """Replace `path` with `data` atomically; False (and no write) when it already holds it."""
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    if path.is_file() and path.read_bytes() == raw:
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(raw)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return True
+
+
+def save_index(repo_path: str | Path, index: IndexFile) -> bool:
+    """Validate and write `tasks/index.json`; True if the file changed."""
+    return write_atomic(Path(repo_path) / INDEX_PATH, dump_index(index))
+
+
+def write_schema(repo_path: str | Path) -> bool:
+    """Copy the schema next to the index so the repository documents its own state file."""
+    return write_atomic(Path(repo_path) / SCHEMA_PATH, schema_text())
+
+
+# -- events.jsonl ----------------------------------------------------------------------------
+
+
+def _json_default(value: Any) -> str:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    raise TypeError(f"cannot write {type(value).__name__} to {EVENTS_PATH}")
+
+
+def event_ids(repo_path: str | Path) -> set[str]:
+    """Ids of the events already in `tasks/events.jsonl`; unreadable lines are skipped."""
+    path = Path(repo_path) / EVENTS_PATH
+    ids: set[str] = set()
+    if not path.exists():
+        return ids
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            try:
+                event = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # a line torn by a crash mid-append; the event is appended again whole
+            if isinstance(event, dict) and "id" in event:
+                ids.add(str(event["id"]))
+    return ids
+
+
+def _last_byte(path: Path) -> bytes | None:
+    if not path.exists() or path.stat().st_size == 0:
+        return None
+    with path.open("rb") as fh:
+        fh.seek(-1, os.SEEK_END)
+        return fh.read(1)
+
+
+def append_events(repo_path: str | Path, events: Iterable[Mapping[str, Any]]) -> int:
+    """Append the events whose `id` is not in the file yet; returns how many were appended."""
+    pending: list[Mapping[str, Any]] = []
+    seen = event_ids(repo_path)
+    for event in events:
+        if "id" not in event or not str(event["id"]).strip():
+            raise ValueError("every event needs a non-empty 'id'")
+        key = str(event["id"])
+        if key not in seen:
+            seen.add(key)
+            pending.append(event)
+    if not pending:
+        return 0
+    path = Path(repo_path) / EVENTS_PATH
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = "".join(
+        json.dumps(dict(e), sort_keys=True, ensure_ascii=False, default=_json_default) + "\n" for e in pending
+    )
+    torn = _last_byte(path) not in (None, b"\n")
+    with path.open("a", encoding="utf-8", newline="\n") as fh:
+        # After a crash mid-append the last line may lack its newline; end it rather than glue to it.
+        fh.write(("\n" if torn else "") + lines)
+    return len(pending)

@@ -1,0 +1,14 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from handlers.actions import decisions
+
+if TYPE_CHECKING:
+    from slack_bolt.async_app import AsyncApp
+
+    from bot.app import Container
+
+
+def register(app: AsyncApp, container: Container) -> None:
+    decisions.register(app, container)

@@ -1,0 +1,73 @@
+"""Approve / Request changes / Reject buttons, in a goal's thread or in a reminder DM."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.blocks import builders
+from bot.services.errors import ServiceError
+from bot.services.unit import Actor
+from bot.sop.phases import Decision
+from handlers.common import call, tell
+
+if TYPE_CHECKING:
+    from bot.app import Container
+
+log = logging.getLogger(__name__)
+
+
+def where(body: dict[str, Any]) -> tuple[str | None, str | None, str | None]:
+    """(channel, message ts, thread ts) of the clicked message."""
+    container = body.get("container") or {}
+    channel = (body.get("channel") or {}).get("id") or container.get("channel_id")
+    message = body.get("message") or {}
+    return channel, message.get("ts") or container.get("message_ts"), message.get("thread_ts")
+
+
+def register(app: AsyncApp, container: Container) -> None:
+    goals = container.goals
+
+    @app.action("orch_approve")
+    async def approve(ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        user = body["user"]["id"]
+        channel, ts, thread_ts = where(body)
+        try:
+            ref = builders.decode_button_value(action.get("value", ""))
+            await call(goals.decide, goal_id=ref.goal_id, phase=str(ref.phase.value), sha256=ref.sha256,
+                       decision=Decision.APPROVE, actor=Actor(user, body.get("trigger_id")),
+                       slack_channel=channel, slack_ts=ts)
+        except ValueError as exc:
+            await tell(client, channel=channel, user=user, thread_ts=thread_ts, text=f"That button is broken: {exc}")
+        except ServiceError as exc:
+            await tell(client, channel=channel, user=user, thread_ts=thread_ts, text=str(exc))
+
+    async def open_reason_modal(kind: str, action: dict[str, Any], body: dict[str, Any],
+                                client: AsyncWebClient) -> None:
+        user = body["user"]["id"]
+        channel, ts, thread_ts = where(body)
+        try:
+            ref = builders.decode_button_value(action.get("value", ""))
+        except ValueError as exc:
+            await tell(client, channel=channel, user=user, thread_ts=thread_ts, text=f"That button is broken: {exc}")
+            return
+        meta = json.dumps({"value": action["value"], "channel": channel, "ts": ts, "thread_ts": thread_ts})
+        build = builders.build_feedback_modal if kind == "feedback" else builders.build_reject_modal
+        view = build(ref.goal_id, ref.phase, ref.version, ref.sha256, meta)
+        await client.views_open(trigger_id=body["trigger_id"], view=view)
+
+    @app.action("orch_request_changes")
+    async def request_changes(ack: AsyncAck, action: dict[str, Any], body: dict[str, Any],
+                              client: AsyncWebClient) -> None:
+        await ack()
+        await open_reason_modal("feedback", action, body, client)
+
+    @app.action("orch_reject")
+    async def reject(ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        await open_reason_modal("reject", action, body, client)

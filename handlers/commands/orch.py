@@ -1,0 +1,120 @@
+"""`/orch <subcommand>`: ack at once, then call a service. Unknown input gets the help, ephemerally."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.blocks import builders
+from bot.manifest_facts import ORCH_COMMAND
+from bot.services.errors import ServiceError
+from bot.services.goals import MAX_BRIEF
+from bot.services.unit import Actor
+from bot.sop.phases import LABELS, Phase
+from handlers.common import call
+
+if TYPE_CHECKING:
+    from bot.app import Container
+    from storage.models import Goal
+
+log = logging.getLogger(__name__)
+
+
+def goal_line(goal: Goal) -> str:
+    state = goal.state if goal.state != "active" else goal.status.replace("_", " ")
+    return f"*{goal.id}* {goal.title} — {LABELS[Phase(goal.phase)]}, {state}"
+
+
+def register(app: AsyncApp, container: Container) -> None:
+    goals = container.goals
+
+    async def start(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient,
+                    brief: str) -> None:
+        if not brief:
+            await ack()
+            metadata = json.dumps({"channel": command["channel_id"]})
+            await client.views_open(
+                trigger_id=command["trigger_id"],
+                view=builders.build_start_modal(repos=[], default_channel=command["channel_id"],
+                                                private_metadata=metadata),
+            )
+            return
+        if len(brief) > MAX_BRIEF:
+            await ack(f"The brief is {len(brief)} characters; keep it under {MAX_BRIEF}.")
+            return
+        await ack()
+        try:
+            await call(goals.start_goal, brief=brief, actor=Actor(command["user_id"]),
+                       channel_id=command["channel_id"], source="slash")
+        except ServiceError as exc:
+            await respond(text=str(exc), response_type="ephemeral")
+
+    async def status(ack: AsyncAck, command: dict[str, Any], arg: str) -> None:
+        if arg:
+            try:
+                goal = await call(goals.get, goal_id=arg.upper())
+            except ServiceError as exc:
+                await ack(str(exc))
+                return
+            await ack(f"{goal_line(goal)}\nRequested by <@{goal.requester}> · mode {goal.mode}")
+            return
+        mine = await call(goals.list, requester=command["user_id"], active_only=True, limit=10)
+        if not mine:
+            await ack("You have no goals in progress. Start one with `/orch start <brief>`.")
+            return
+        await ack("Your goals in progress:\n" + "\n".join(goal_line(g) for g in mine))
+
+    async def list_goals(ack: AsyncAck, command: dict[str, Any], arg: str) -> None:
+        if arg == "mine":
+            found = await call(goals.list, requester=command["user_id"], limit=20)
+            title = "Your goals"
+        else:
+            found = await call(goals.list, channel_id=command["channel_id"], limit=20)
+            title = "Goals in this channel"
+        if not found:
+            await ack(f"{title}: none yet. Start one with `/orch start <brief>`.")
+            return
+        await ack(f"{title}:\n" + "\n".join(goal_line(g) for g in found))
+
+    async def cancel(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, arg: str) -> None:
+        if not arg:
+            await ack("Which goal? `/orch cancel G-0001`")
+            return
+        await ack()
+        try:
+            goal = await call(goals.cancel, goal_id=arg.upper(), actor=Actor(command["user_id"]))
+        except ServiceError as exc:
+            await respond(text=str(exc), response_type="ephemeral")
+            return
+        await respond(text=f"{goal.id} is cancelled.", response_type="ephemeral")
+
+    async def approvers(ack: AsyncAck) -> None:
+        found = await call(container.directory.approvers)
+        if not found:
+            await ack("No approvers are configured (ORCH_APPROVERS), so no gate can be approved yet.")
+            return
+        await ack("Approvers: " + ", ".join(f"<@{u}>" for u in sorted(found)))
+
+    @app.command(ORCH_COMMAND)
+    async def orch(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient) -> None:
+        text = (command.get("text") or "").strip()
+        sub, _, rest = text.partition(" ")
+        sub, rest = sub.lower(), rest.strip()
+        if sub == "start":
+            await start(ack, command, respond, client, rest)
+        elif sub == "status":
+            await status(ack, command, rest)
+        elif sub == "list":
+            await list_goals(ack, command, rest.lower())
+        elif sub == "cancel":
+            await cancel(ack, command, respond, rest)
+        elif sub == "approvers":
+            await approvers(ack)
+        elif sub in ("help", ""):
+            await ack(text=builders.build_help_text())
+        else:
+            await ack(text=f"I don't know `{sub[:40]}`.\n\n" + builders.build_help_text())

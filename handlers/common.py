@@ -1,0 +1,35 @@
+"""Small helpers shared by listeners: run a service off the event loop, tell one person."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+async def call(fn: Callable[..., T], /, **kwargs: Any) -> T:
+    """Services do blocking database and git work: keep it off the event loop."""
+    return await asyncio.to_thread(fn, **kwargs)
+
+
+async def tell(client: AsyncWebClient, *, channel: str | None, user: str, text: str,
+               thread_ts: str | None = None) -> None:
+    """An ephemeral message to one person; falls back to a DM when the channel refuses it."""
+    try:
+        if channel:
+            await client.chat_postEphemeral(channel=channel, user=user, text=text, thread_ts=thread_ts)
+            return
+    except SlackApiError as exc:
+        log.info("ephemeral to %s in %s failed (%s); sending a DM", user, channel, exc.response.get("error"))
+    try:
+        opened = await client.conversations_open(users=user)
+        await client.chat_postMessage(channel=opened["channel"]["id"], text=text)
+    except SlackApiError:
+        log.warning("could not reach %s", user)

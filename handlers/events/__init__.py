@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from handlers.events import home, mention
+
+if TYPE_CHECKING:
+    from slack_bolt.async_app import AsyncApp
+
+    from bot.app import Container
+
+
+def register(app: AsyncApp, container: Container) -> None:
+    mention.register(app, container)
+    home.register(app, container)

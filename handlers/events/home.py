@@ -1,0 +1,24 @@
+"""App Home: approvals waiting for me, my goals, recent activity."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.blocks import builders
+from bot.services.home import home_view
+from handlers.common import call
+
+if TYPE_CHECKING:
+    from bot.app import Container
+
+
+def register(app: AsyncApp, container: Container) -> None:
+    @app.event("app_home_opened")
+    async def opened(event: dict[str, Any], client: AsyncWebClient) -> None:
+        if event.get("tab", "home") != "home" or not event.get("user"):
+            return
+        view = await call(home_view, container=container, user=event["user"])
+        await client.views_publish(user_id=event["user"], view=builders.build_home(view))

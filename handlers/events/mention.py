@@ -1,0 +1,65 @@
+"""`@orch start` in a channel or thread, and messages in the bot's DM. Retries change nothing twice."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.blocks import builders
+from bot.services.dedupe import first_time
+from bot.services.errors import ServiceError
+from bot.services.unit import Actor
+from handlers.common import call, tell
+from handlers.threads import start_from_thread
+
+if TYPE_CHECKING:
+    from bot.app import Container
+
+MENTION_RE = re.compile(r"<@[A-Z0-9]+>")
+
+
+def register(app: AsyncApp, container: Container) -> None:
+    async def once(body: dict[str, Any]) -> bool:
+        event_id = body.get("event_id")
+        if not event_id:
+            return True
+        return await call(first_time, engine=container.engine, key=f"event:{event_id}", now=container.clock())
+
+    @app.event("app_mention")
+    async def mentioned(event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient,
+                        context: AsyncBoltContext) -> None:
+        if not await once(body):
+            return
+        text = MENTION_RE.sub("", event.get("text") or "").strip()
+        sub, _, rest = text.partition(" ")
+        user, channel = event.get("user"), event.get("channel")
+        if not user or not channel:
+            return
+        if sub.lower() != "start":
+            await tell(client, channel=channel, user=user, thread_ts=event.get("thread_ts"),
+                       text="Mention me with `start` to turn this thread into a goal.\n\n" + builders.build_help_text())
+            return
+        thread_ts = event.get("thread_ts")
+        try:
+            if thread_ts:
+                await start_from_thread(container, client, channel=channel, thread_ts=thread_ts, user=user,
+                                        bot_user=context.bot_user_id, ask=rest, source="mention")
+            elif rest:
+                await call(container.goals.start_goal, brief=rest, actor=Actor(user), channel_id=channel,
+                           source="mention")
+            else:
+                await tell(client, channel=channel, user=user, text="Say what to build: `@orch start <brief>`.")
+        except ServiceError as exc:
+            await tell(client, channel=channel, user=user, thread_ts=thread_ts, text=str(exc))
+
+    @app.event("message")
+    async def direct_message(event: dict[str, Any], body: dict[str, Any], say: Any) -> None:
+        if event.get("channel_type") != "im" or event.get("bot_id") or event.get("subtype"):
+            return
+        if not await once(body):
+            return
+        await say(text="I work in channels: `/orch start <brief>` there starts a goal.\n\n"
+                  + builders.build_help_text())

@@ -1,0 +1,363 @@
+"""The append-only, hash-chained audit log.
+
+Every entry commits to its own fields, its sequence number and the hash of the entry before it,
+so editing, deleting, inserting or reordering entries breaks the chain at a point `verify_chain`
+can name. Append-only is enforced twice: by triggers in the database, and by the chain for whoever
+can drop triggers.
+
+An entry is written inside the caller's transaction, next to the state change it records, so the
+two commit or roll back together. Appends are serialised so the chain never forks: on SQLite the
+transaction already holds the write lock (`storage.db` begins with BEGIN IMMEDIATE); on
+PostgreSQL a transaction-scoped advisory lock is taken before the head is read. The primary key
+on `seq` and the unique `hash` make a fork impossible even if a caller gets that wrong: the
+second writer fails instead.
+
+What the chain cannot show: entries cut off the end. Compare `tail(session, 1)[0].hash` with a
+copy kept elsewhere (a digest message, a commit) to cover that.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from enum import Enum
+from pathlib import PurePath
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Column, DateTime, Dialect, Text
+from sqlalchemy import select as core_select
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, Session, SQLModel, select
+
+from bot.redact import redact, redact_obj
+
+GENESIS_HASH = "0" * 64
+# Any constant works as long as nothing else in the database uses it: "AUDIT" in ASCII.
+ADVISORY_LOCK_KEY = 0x4155444954
+APPEND_ONLY_MESSAGE = "audit_log is append-only"
+VERIFY_BATCH = 5000
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every backend.
+
+    PostgreSQL keeps the zone (timestamptz); SQLite has no zone, so values are stored as naive
+    UTC and given their zone back when read.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("audit timestamps must be timezone-aware")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class AuditEntry(SQLModel, table=True):
+    __tablename__ = "audit_log"
+
+    seq: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(sa_column=Column("at", UTCDateTime(), nullable=False, index=True))
+    actor: str  # a Slack user id, or "bot", "system", "scheduler", "cli:<name>"
+    action: str  # "goal.started", "artifact.approved", …
+    goal_id: str | None = Field(default=None, index=True)
+    phase: str | None = None
+    artifact_sha256: str | None = None
+    mode: str | None = None
+    justification: str | None = None
+    request_id: str | None = None
+    run_id: str | None = None
+    payload: str = Field(default="{}", sa_column=Column("payload", Text, nullable=False))
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64, unique=True)
+
+    def payload_dict(self) -> dict[str, Any]:
+        loaded = json.loads(self.payload)
+        return loaded if isinstance(loaded, dict) else {"value": loaded}
+
+
+# The fields an entry's hash commits to, in the order they are written into the hashed document.
+HASHED_FIELDS = (
+    "seq",
+    "at",
+    "actor",
+    "action",
+    "goal_id",
+    "phase",
+    "artifact_sha256",
+    "mode",
+    "justification",
+    "request_id",
+    "run_id",
+    "payload",
+    "prev_hash",
+)
+
+
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def entry_hash(fields: Mapping[str, Any]) -> str:
+    """sha256 of the canonical JSON (sorted keys, no spaces, UTF-8) of an entry's hashed fields,
+    with `at` written as UTC ISO 8601 with microseconds."""
+    return _hash_values(tuple(fields[name] for name in HASHED_FIELDS))
+
+
+def _hash_values(values: tuple[Any, ...] | Any) -> str:
+    doc = dict(zip(HASHED_FIELDS, values, strict=False))
+    doc["at"] = doc["at"].astimezone(UTC).isoformat(timespec="microseconds")
+    return hashlib.sha256(_ENCODER.encode(doc).encode("utf-8")).hexdigest()
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, UUID | PurePath):
+        return str(value)
+    if isinstance(value, set | frozenset):
+        return sorted(value, key=str)
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    raise TypeError(f"audit payload value of type {type(value).__name__} is not JSON-serialisable")
+
+
+def _payload_text(payload: Mapping[str, Any] | None) -> str:
+    # Round-trip through JSON first so values turned into strings (paths, models) are redacted too.
+    plain = json.loads(json.dumps(dict(payload or {}), default=_json_default))
+    return _ENCODER.encode(redact_obj(plain))
+
+
+def _lock_chain_head(session: Session) -> None:
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql":
+        session.connection().exec_driver_sql(f"SELECT pg_advisory_xact_lock({ADVISORY_LOCK_KEY})")
+
+
+def append_audit(
+    session: Session,
+    *,
+    actor: str,
+    action: str,
+    at: datetime,
+    goal_id: str | None = None,
+    phase: str | None = None,
+    artifact_sha256: str | None = None,
+    mode: str | None = None,
+    justification: str | None = None,
+    request_id: str | None = None,
+    run_id: str | None = None,
+    payload: Mapping[str, Any] | None = None,
+) -> AuditEntry:
+    """Append one entry in the caller's transaction and return it (flushed, not committed).
+
+    The payload and the justification are redacted before they are stored and hashed.
+    """
+    if at.tzinfo is None:
+        raise ValueError("audit timestamps must be timezone-aware")
+    _lock_chain_head(session)
+    head = session.exec(
+        select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
+    ).first()  # type: ignore[union-attr, call-overload]
+    seq, prev_hash = (head[0] + 1, head[1]) if head else (1, GENESIS_HASH)
+    fields: dict[str, Any] = {
+        "seq": seq,
+        "at": at.astimezone(UTC),
+        "actor": actor,
+        "action": action,
+        "goal_id": goal_id,
+        "phase": phase,
+        "artifact_sha256": artifact_sha256,
+        "mode": mode,
+        "justification": redact(justification) if justification is not None else None,
+        "request_id": request_id,
+        "run_id": run_id,
+        "payload": _payload_text(payload),
+        "prev_hash": prev_hash,
+    }
+    entry = AuditEntry(**fields, hash=entry_hash(fields))
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+# --- guards ------------------------------------------------------------------------------------
+
+_SQLITE_GUARDS = (
+    "CREATE TRIGGER IF NOT EXISTS audit_log_no_update BEFORE UPDATE ON audit_log "
+    f"BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY_MESSAGE}'); END",
+    "CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log "
+    f"BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY_MESSAGE}'); END",
+)
+_POSTGRES_GUARDS = (
+    "CREATE OR REPLACE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ "
+    f"BEGIN RAISE EXCEPTION '{APPEND_ONLY_MESSAGE}' USING ERRCODE = 'insufficient_privilege'; END $$",
+    "DROP TRIGGER IF EXISTS audit_log_no_update_delete ON audit_log",
+    "CREATE TRIGGER audit_log_no_update_delete BEFORE UPDATE OR DELETE ON audit_log "
+    "FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()",
+    "DROP TRIGGER IF EXISTS audit_log_no_truncate ON audit_log",
+    "CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log "
+    "FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only()",
+)
+
+
+def install_audit_guards(connection: Connection) -> None:
+    """Make `audit_log` append-only with triggers (idempotent; Alembic calls it after create)."""
+    statements = _SQLITE_GUARDS if connection.dialect.name == "sqlite" else _POSTGRES_GUARDS
+    for statement in statements:
+        connection.exec_driver_sql(statement)
+
+
+def drop_audit_guards(connection: Connection) -> None:
+    """Remove the triggers again (for a migration's downgrade)."""
+    if connection.dialect.name == "sqlite":
+        statements: tuple[str, ...] = (
+            "DROP TRIGGER IF EXISTS audit_log_no_update",
+            "DROP TRIGGER IF EXISTS audit_log_no_delete",
+        )
+    else:
+        statements = (
+            "DROP TRIGGER IF EXISTS audit_log_no_update_delete ON audit_log",
+            "DROP TRIGGER IF EXISTS audit_log_no_truncate ON audit_log",
+            "DROP FUNCTION IF EXISTS audit_log_append_only()",
+        )
+    for statement in statements:
+        connection.exec_driver_sql(statement)
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+
+def iter_entries(
+    session: Session, *, goal_id: str | None = None, since: datetime | None = None, limit: int | None = None
+) -> Iterator[AuditEntry]:
+    """Entries in chain order, optionally for one goal and/or at or after `since`."""
+    stmt = select(AuditEntry).order_by(AuditEntry.seq)  # type: ignore[arg-type]
+    if goal_id is not None:
+        stmt = stmt.where(AuditEntry.goal_id == goal_id)
+    if since is not None:
+        if since.tzinfo is None:
+            raise ValueError("since must be timezone-aware")
+        stmt = stmt.where(AuditEntry.at >= since)  # type: ignore[operator]
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    yield from session.exec(stmt.execution_options(yield_per=1000))  # type: ignore[call-overload]
+
+
+def tail(session: Session, n: int = 20) -> list[AuditEntry]:
+    """The last `n` entries, oldest first."""
+    stmt = select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(n)  # type: ignore[union-attr]
+    return list(reversed(session.exec(stmt).all()))  # type: ignore[call-overload]
+
+
+# --- verification ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyResult:
+    ok: bool
+    checked: int  # entries verified good before the first bad one (all of them when ok)
+    first_bad_seq: int | None = None
+    reason: str | None = None
+    kind: str | None = None  # "edited", "deleted", "inserted" or "reordered"
+
+
+_COLUMN_NAMES = (*HASHED_FIELDS, "hash")
+_COLUMNS = tuple(AuditEntry.__table__.c[name] for name in _COLUMN_NAMES)  # type: ignore[attr-defined]
+_SEQ, _PREV, _HASH = 0, len(HASHED_FIELDS) - 1, len(HASHED_FIELDS)
+
+
+def _batches(source: Session | Engine | Connection, after: int, size: int) -> Iterator[list[Any]]:
+    """Rows of `_COLUMNS` after a seq, in seq order, `size` at a time (keyset pagination)."""
+    while True:
+        stmt = core_select(*_COLUMNS).where(_COLUMNS[_SEQ] > after).order_by(_COLUMNS[_SEQ]).limit(size)
+        if isinstance(source, Engine):
+            # A short transaction per batch: on SQLite every transaction holds the write lock.
+            with source.connect() as conn:
+                rows = list(conn.execute(stmt).all())
+        else:
+            conn = source.connection() if isinstance(source, Session) else source
+            rows = list(conn.execute(stmt).all())
+        if not rows:
+            return
+        yield rows
+        after = rows[-1][_SEQ]
+        if len(rows) < size:
+            return
+
+
+def verify_chain(source: Session | Engine | Connection, *, batch_size: int = VERIFY_BATCH) -> VerifyResult:
+    """Recompute every hash and link in seq order; name the first bad entry and how it went bad."""
+    expected_seq, expected_prev = 1, GENESIS_HASH
+    checked = 0
+    for rows in _batches(source, 0, batch_size):
+        for row in rows:
+            if row[_SEQ] != expected_seq or row[_PREV] != expected_prev or _hash_values(row) != row[_HASH]:
+                return _diagnose(source, _as_dict(row), expected_seq, checked)
+            expected_seq, expected_prev = expected_seq + 1, row[_HASH]
+            checked += 1
+    return VerifyResult(ok=True, checked=checked)
+
+
+def _as_dict(row: Any) -> dict[str, Any]:
+    return dict(zip(_COLUMN_NAMES, row, strict=True))
+
+
+def _diagnose(
+    source: Session | Engine | Connection, row: dict[str, Any], seq: int, checked: int
+) -> VerifyResult:
+    """Classify the first anomaly, looking at a few entries after it where that tells more."""
+
+    def bad(at: int, kind: str, reason: str) -> VerifyResult:
+        return VerifyResult(ok=False, checked=checked, first_bad_seq=at, reason=reason, kind=kind)
+
+    if row["seq"] > seq:
+        missing = f"entry {seq}" if row["seq"] == seq + 1 else f"entries {seq}..{row['seq'] - 1}"
+        return bad(seq, "deleted", f"{missing} missing: the chain jumps from {seq - 1} to {row['seq']}")
+    ahead = [_as_dict(r) for r in next(_batches(source, row["seq"], 8), [])]
+    hashed_as = _hashed_seq(row)
+    if hashed_as is None and ahead and _hashed_seq(ahead[0]) == ahead[0]["seq"] - 1:
+        # This entry is foreign and the next one was moved up to make room for it.
+        return bad(seq, "inserted", f"entry {seq} was inserted; later entries were renumbered")
+    if hashed_as is None:
+        return bad(seq, "edited", f"entry {seq} no longer matches its hash")
+    if hashed_as < seq:
+        return bad(hashed_as, "inserted", f"entry {hashed_as} was inserted; later entries were renumbered")
+    if hashed_as > seq:
+        if any(later["hash"] == row["prev_hash"] for later in ahead):
+            return bad(
+                seq, "reordered", f"entry {seq} was written as {hashed_as}; its predecessor comes after it"
+            )
+        return bad(
+            seq,
+            "deleted",
+            f"entries before the one written as {hashed_as} were removed and the rest renumbered",
+        )
+    # The entry matches its own hash, so what changed is the entry before it (rehashed after an
+    # edit), or the chain start.
+    if seq == 1:
+        return bad(1, "edited", "entry 1 does not start from the genesis hash")
+    return bad(seq - 1, "edited", f"entry {seq - 1} was rewritten: entry {seq} links to a different hash")
+
+
+def _hashed_seq(row: dict[str, Any]) -> int | None:
+    """The seq this row's stored hash was computed with, if it is its own or a near neighbour."""
+    for delta in (0, -1, 1, -2, 2, -3, 3):
+        if entry_hash({**row, "seq": row["seq"] + delta}) == row["hash"]:
+            return int(row["seq"]) + delta
+    return None
