@@ -22,7 +22,6 @@ def build_bolt_app(container: Container) -> AsyncApp:
         signing_secret=settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None,
         # The HTTP front door (bot.server) verifies signatures once, before parsing.
         request_verification_enabled=False,
-        token_verification_enabled=False,
         ignoring_self_events_enabled=True,
         logger=logging.getLogger("bolt"),
     )

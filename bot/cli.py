@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from bot.app import Container
 
 app = typer.Typer(help="Codex-Orchestrator: gated, audited delivery of coding goals from Slack.",
-                  no_args_is_help=True, add_completion=False)
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 goal_app = typer.Typer(help="Work with goals without Slack (the same services the Slack handlers call).",
                        no_args_is_help=True)
 app.add_typer(goal_app, name="goal")
@@ -214,20 +214,34 @@ def goal_cancel(goal_id: str,
     typer.echo(f"{goal.id} cancelled")
 
 
+def _engine() -> Any:
+    from storage.db import make_engine
+    from storage.migrate import upgrade
+
+    eng = make_engine(_settings().database_url)
+    upgrade(eng)
+    return eng
+
+
+# Each area of the product adds its commands from its own module `bot/cli_<area>.py`, which has
+# `register(app)` (or `register(app, get_engine)` when it needs the database).
+EXTENSIONS = ("cli_repo", "cli_audit", "cli_spec", "cli_jobs", "cli_agents", "cli_learn")
+
+
 def _register_extensions() -> None:
-    from bot import cli_audit, cli_repo
+    import importlib
+    import importlib.util
+    import inspect
 
-    cli_repo.register(app)
-
-    def engine() -> Any:
-        from storage.db import make_engine
-        from storage.migrate import upgrade
-
-        eng = make_engine(_settings().database_url)
-        upgrade(eng)
-        return eng
-
-    cli_audit.register(app, engine)
+    for name in EXTENSIONS:
+        if importlib.util.find_spec(f"bot.{name}") is None:
+            continue
+        module = importlib.import_module(f"bot.{name}")
+        params = inspect.signature(module.register).parameters
+        if len(params) >= 2:
+            module.register(app, _engine)
+        else:
+            module.register(app)
 
 
 _register_extensions()

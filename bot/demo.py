@@ -34,7 +34,7 @@ def walkthrough(*, keep_running: bool = False, workdir: Path | None = None) -> i
         print(f"riley types: /orch start {BRIEF}\n")
         sb.slash(REQUESTER, CHANNEL, f"start {BRIEF}")
         card = sb.wait_for_message(CHANNEL, text_contains="G-0001")
-        thread_ts = card["ts"]
+        thread_ts = card.ts
         for _ in range(20):
             message = sb.wait_for(
                 lambda: _pending_or_done(sb, thread_ts), timeout=60.0
@@ -42,6 +42,7 @@ def walkthrough(*, keep_running: bool = False, workdir: Path | None = None) -> i
             if message == "done":
                 break
             sb.click(APPROVER, message, "Approve")
+            sb.wait_for(lambda m=message: "Approve" not in sb.buttons(sb.message(CHANNEL, m.ts)), timeout=60.0)
         print(sb.transcript(CHANNEL, thread_ts))
         repo = Path(settings.repo)
         print("\nTarget repository history:")
@@ -64,7 +65,7 @@ def walkthrough(*, keep_running: bool = False, workdir: Path | None = None) -> i
 def _pending_or_done(sb: object, thread_ts: str) -> object:
     """The newest message in the thread with an Approve button, or "done" once the goal finished."""
     thread = sb.thread(CHANNEL, thread_ts)  # type: ignore[attr-defined]
-    if any("is done:" in str(message.get("text", "")) for message in thread):
+    if any("is done:" in message.text for message in thread):
         return "done"
     button = sb.find_message(CHANNEL, thread_ts=thread_ts, button="Approve")  # type: ignore[attr-defined]
     return button

@@ -47,6 +47,7 @@ class BotThread:
     """The real bot (uvicorn + Bolt) in a background thread: used by the demo and the tests."""
 
     settings: Settings
+    clock: Any = None
     server: uvicorn.Server | None = None
     thread: threading.Thread | None = None
     container: Any = None
@@ -62,8 +63,9 @@ class BotThread:
         from bot.app import build_container
         from bot.bolt import build_bolt_app
         from bot.server import build_asgi
+        from bot.services.unit import system_clock
 
-        self.container = build_container(self.settings)
+        self.container = build_container(self.settings, clock=self.clock or system_clock)
         asgi = build_asgi(self.container, build_bolt_app(self.container))
         config = uvicorn.Config(asgi, host=self.settings.host, port=self.settings.port, log_level="warning",
                                 access_log=False, lifespan="on")

@@ -589,6 +589,9 @@ def _redact_obj(obj: Any, key: str | None) -> Any:
 # --- logging -----------------------------------------------------------------------------------
 
 
+_DONE_FLAG = "_orch_redacted"  # set on a record once, so a filter on several handlers works once
+
+
 class RedactingFilter(logging.Filter):
     """Redacts a record's message (after %-formatting with its args), traceback and stack.
 
@@ -597,7 +600,7 @@ class RedactingFilter(logging.Filter):
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if getattr(record, "_orch_redacted", False):
+        if getattr(record, _DONE_FLAG, False):
             return True
         try:
             message = record.getMessage()
@@ -614,7 +617,7 @@ class RedactingFilter(logging.Filter):
             record.exc_text = redact(record.exc_text)
         if record.stack_info:
             record.stack_info = redact(record.stack_info)
-        record._orch_redacted = True  # type: ignore[attr-defined]
+        setattr(record, _DONE_FLAG, True)
         return True
 
 

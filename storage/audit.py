@@ -32,7 +32,7 @@ from sqlalchemy import Column, DateTime, Dialect, Text
 from sqlalchemy import select as core_select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.types import TypeDecorator
-from sqlmodel import Field, Session, SQLModel, select
+from sqlmodel import Field, Session, SQLModel, col, select
 
 from bot.redact import redact, redact_obj
 
@@ -172,9 +172,9 @@ def append_audit(
         raise ValueError("audit timestamps must be timezone-aware")
     _lock_chain_head(session)
     head = session.exec(
-        select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
-    ).first()  # type: ignore[union-attr, call-overload]
-    seq, prev_hash = (head[0] + 1, head[1]) if head else (1, GENESIS_HASH)
+        select(col(AuditEntry.seq), AuditEntry.hash).order_by(col(AuditEntry.seq).desc()).limit(1)
+    ).first()
+    seq, prev_hash = (1, GENESIS_HASH) if head is None or head[0] is None else (head[0] + 1, head[1])
     fields: dict[str, Any] = {
         "seq": seq,
         "at": at.astimezone(UTC),
@@ -247,22 +247,22 @@ def iter_entries(
     session: Session, *, goal_id: str | None = None, since: datetime | None = None, limit: int | None = None
 ) -> Iterator[AuditEntry]:
     """Entries in chain order, optionally for one goal and/or at or after `since`."""
-    stmt = select(AuditEntry).order_by(AuditEntry.seq)  # type: ignore[arg-type]
+    stmt = select(AuditEntry).order_by(col(AuditEntry.seq))
     if goal_id is not None:
         stmt = stmt.where(AuditEntry.goal_id == goal_id)
     if since is not None:
         if since.tzinfo is None:
             raise ValueError("since must be timezone-aware")
-        stmt = stmt.where(AuditEntry.at >= since)  # type: ignore[operator]
+        stmt = stmt.where(col(AuditEntry.at) >= since)
     if limit is not None:
         stmt = stmt.limit(limit)
-    yield from session.exec(stmt.execution_options(yield_per=1000))  # type: ignore[call-overload]
+    yield from session.exec(stmt.execution_options(yield_per=1000))
 
 
 def tail(session: Session, n: int = 20) -> list[AuditEntry]:
     """The last `n` entries, oldest first."""
-    stmt = select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(n)  # type: ignore[union-attr]
-    return list(reversed(session.exec(stmt).all()))  # type: ignore[call-overload]
+    stmt = select(AuditEntry).order_by(col(AuditEntry.seq).desc()).limit(n)
+    return list(reversed(session.exec(stmt).all()))
 
 
 # --- verification ------------------------------------------------------------------------------

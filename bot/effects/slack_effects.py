@@ -15,7 +15,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from bot.blocks import builders
+from bot import blocks as builders
 from bot.effects.dispatcher import EffectDispatcher, RetryLater
 from bot.effects.views import approvals_for, artifact_view, decision_view, diff_view, goal_card_view
 from bot.faults import fault_point

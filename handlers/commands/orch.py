@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.blocks import builders
+from bot import blocks as builders
 from bot.manifest_facts import ORCH_COMMAND
 from bot.services.errors import ServiceError
 from bot.services.goals import MAX_BRIEF

@@ -1,8 +1,10 @@
+"""Listeners of this kind: every module here with a `register(app, container)` is registered."""
+
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from typing import TYPE_CHECKING
-
-from handlers.events import home, mention
 
 if TYPE_CHECKING:
     from slack_bolt.async_app import AsyncApp
@@ -11,5 +13,7 @@ if TYPE_CHECKING:
 
 
 def register(app: AsyncApp, container: Container) -> None:
-    mention.register(app, container)
-    home.register(app, container)
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        if hasattr(module, "register"):
+            module.register(app, container)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.blocks import builders
+from bot import blocks as builders
 from bot.services.home import home_view
 from handlers.common import call
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.blocks import builders
+from bot import blocks as builders
 from bot.services.dedupe import first_time
 from bot.services.errors import ServiceError
 from bot.services.unit import Actor

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.blocks import builders
+from bot import blocks as builders
 from bot.services.errors import InvalidInput, ServiceError
 from bot.services.goals import MAX_BRIEF
 from bot.services.unit import Actor

@@ -155,7 +155,7 @@ def test_secret_names_are_recognised_by_their_words(name: str, kind: str | None)
 
 
 def test_redact_obj_walks_nested_payloads_and_blanks_values_under_secret_keys() -> None:
-    payload: dict[str, Any] = {
+    payload: dict[Any, Any] = {
         "goal": "G-0001",
         "headers": {"Authorization": "Bearer abc", "Accept": "application/json"},
         "config": [{"password": "pw"}, {"name": "db", "url": "postgresql://u:FAKEpw0000@h/db"}],
