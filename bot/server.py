@@ -78,6 +78,10 @@ def build_asgi(container: Container, bolt: AsyncApp, *, clock: Callable[[], floa
         body = await request.body()
         if len(body) > MAX_BODY:
             return JSONResponse({"error": "request too large"}, status_code=413)
+        try:
+            body.decode("utf-8")
+        except UnicodeDecodeError:
+            return JSONResponse({"error": "malformed request: body is not UTF-8"}, status_code=400)
         if not verifier.is_valid_request(body, dict(request.headers)):
             return JSONResponse({"error": "invalid request"}, status_code=401)
         problem = _shape_error(body, request.headers.get("content-type", ""))
@@ -94,6 +98,7 @@ def build_asgi(container: Container, bolt: AsyncApp, *, clock: Callable[[], floa
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         await container.dispatcher.start()
         state["ready"] = True
+        log.info("orch ready: version %s, backend %s", __version__, settings.agent_backend)
         try:
             yield
         finally:

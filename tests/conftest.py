@@ -37,7 +37,8 @@ def init_repo(path: Path) -> Path:
     subprocess.run(["git", "init", "-q", "-b", "main", str(path)], check=True)
     (path / "README.md").write_text("# Target service\n")
     subprocess.run(["git", "-C", str(path), "add", "README.md"], check=True)
-    subprocess.run(["git", "-C", str(path), "commit", "-q", "-m", "Initial commit"], check=True)
+    subprocess.run(["git", "-C", str(path), "-c", "user.name=Test Person", "-c", "user.email=test@example.invalid",
+                    "commit", "-q", "-m", "Initial commit"], check=True)
     return path
 
 
@@ -116,6 +117,18 @@ def start_live(tmp_path: Path, repo: Path, clock: Any = None, **overrides: Any) 
 @pytest.fixture
 def live(tmp_path: Path, target_repo: Path) -> Iterator[Live]:
     running = start_live(tmp_path, target_repo)
+    try:
+        yield running
+    finally:
+        running.bot.stop()
+        running.sb.stop()
+
+
+@pytest.fixture(scope="module")
+def shared_live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    """One live bot for a whole module, for tests that only read or are refused (faster)."""
+    base = tmp_path_factory.mktemp("shared-live")
+    running = start_live(base, init_repo(base / "repo"))
     try:
         yield running
     finally:

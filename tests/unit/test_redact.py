@@ -141,6 +141,8 @@ def test_placeholders_are_not_secrets_but_real_values_next_to_them_are() -> None
         ("private_key", "private_key"),
         ("AWS_ACCESS_KEY", "access_key"),
         ("credentials", "credential"),
+        ("DB_PASS", "password"),
+        ("BYPASS_CACHE", None),
         ("Authorization", "authorization"),
         ("tokenizer", None),
         ("secretary", None),
@@ -275,3 +277,16 @@ def test_redacting_100_kb_stays_fast_even_on_hostile_input(text: str) -> None:
     started = time.perf_counter()
     redact(text)
     assert time.perf_counter() - started < 0.5
+
+
+def test_redact_obj_judges_keys_that_are_names_not_sentences() -> None:
+    payload = {
+        "note about the token rotation": "done on Friday",
+        "legacy xoxa-2-0000000000-FAKEfakeFAKEfake in an old config": "kept",
+        "X-Api-Key": "FAKEfake0000",
+    }
+    assert redact_obj(payload) == {
+        "note about the token rotation": "done on Friday",
+        "legacy xoxa-[REDACTED:slack_token] in an old config": "kept",
+        "X-Api-Key": "[REDACTED:api_key]",
+    }
