@@ -51,6 +51,9 @@ def _slack_clients(settings: Settings) -> tuple[AsyncWebClient | None, WebClient
 
 
 def build_container(settings: Settings, *, clock: Clock = system_clock, migrate: bool = True) -> Container:
+    from bot.tracing import configure_tracing
+
+    configure_tracing(settings.otel)
     engine = make_engine(settings.database_url)
     if migrate:
         upgrade(engine)
@@ -75,6 +78,9 @@ def build_container(settings: Settings, *, clock: Clock = system_clock, migrate:
     )
     container = Container(settings, engine, clock, directory, goals, dispatcher, slack)
     _register_effects(container)
+    from bot.jobs import install_jobs  # agent effects become jobs; scheduler, SLA reminders, digests
+
+    install_jobs(container)
     return container
 
 
@@ -84,6 +90,7 @@ def _register_effects(c: Container) -> None:
     WorkEffects.from_container(c).register(c.dispatcher)
     if c.slack is not None:
         from bot.effects.slack_effects import SlackEffects
+        from bot.services.home import home_view
 
         SlackEffects(
             engine=c.engine,
@@ -93,12 +100,16 @@ def _register_effects(c: Container) -> None:
             tz=c.settings.timezone,
             approvals_required=c.settings.approvals_required,
             offline=c.offline,
+            allow_self_approval=c.settings.allow_self_approval,
+            approval_sla_hours=c.settings.approval_sla_hours,
+            home=lambda user: home_view(container=c, user=user),
         ).register(c.dispatcher)
     else:
         # Without Slack (the CLI with no token), Slack effects have nowhere to go: mark them done.
         async def nowhere(_effect: Any) -> None:
             return None
 
-        for kind in ("slack.post_card", "slack.update_card", "slack.post_artifact", "slack.mark_decided",
-                     "slack.thread_note"):
+        from bot.effects.slack_effects import KINDS
+
+        for kind in KINDS:
             c.dispatcher.register(kind, nowhere)

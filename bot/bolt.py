@@ -7,6 +7,7 @@ import logging
 from slack_bolt.async_app import AsyncApp
 
 from bot.app import Container
+from bot.bolt_runner import PromptAckRunner
 
 log = logging.getLogger(__name__)
 
@@ -25,5 +26,7 @@ def build_bolt_app(container: Container) -> AsyncApp:
         ignoring_self_events_enabled=True,
         logger=logging.getLogger("bolt"),
     )
+    # Answer as soon as a listener calls ack() instead of Bolt's 10 ms polling (see bot.bolt_runner).
+    app._async_listener_runner = PromptAckRunner.replacing(app.listener_runner)
     handlers.register_all(app, container)
     return app

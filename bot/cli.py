@@ -41,7 +41,14 @@ def _container(**overrides: Any) -> Container:
 
     settings = _settings(**overrides)
     configure_logging(settings.log_level, json_logs=False)
-    return build_container(settings)
+    container = build_container(settings)
+    # A previous run may have died between its database commit and its git commit: finish what
+    # it left in the outbox first (each effect is idempotent), so every command starts clean.
+    try:
+        _drain(container)
+    except TimeoutError:
+        typer.secho("warning: some pending effects are still running; they will be retried", err=True)
+    return container
 
 
 def _drain(container: Container) -> None:
@@ -89,12 +96,14 @@ def sandbox(
 
 @app.command()
 def demo(
-    keep_running: Annotated[bool, typer.Option(help="Keep the sandbox running after the walkthrough.")] = False,
+    walkthrough: Annotated[bool, typer.Option("--walkthrough", help="Run the scripted walkthrough and exit "
+                                              "(the default when stdin is not a terminal or CI=true).")] = False,
+    port: Annotated[int, typer.Option(help="Port of the sandbox web page.")] = 3001,
 ) -> None:
-    """Walk one goal from /orch start to committed mirrors in the sandbox and print the thread."""
+    """Open the sandbox web page with the bot (seeded people and channels) until Ctrl-C."""
     from bot.local import run_demo
 
-    sys.exit(run_demo(keep_running=keep_running))
+    sys.exit(run_demo(walkthrough=True if walkthrough else None, port=port))
 
 
 @app.command()

@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     approvals_required: int = Field(
         default=1, ge=1, le=10, validation_alias=AliasChoices("ORCH_APPROVALS_REQUIRED", "approvals_required")
     )
+    # How long an artifact may wait for its decision once posted; the card shows the due time.
+    approval_sla_hours: float = Field(
+        default=4.0, gt=0, le=24 * 30, validation_alias=AliasChoices("ORCH_APPROVAL_SLA_HOURS", "approval_sla_hours")
+    )
     agent_backend: Literal["offline", "openai"] | None = Field(
         default=None, validation_alias=AliasChoices("ORCH_AGENT_BACKEND", "agent_backend")
     )
@@ -69,10 +73,25 @@ class Settings(BaseSettings):
         default=10, ge=1, le=200, validation_alias=AliasChoices("ORCH_MAX_PARALLEL_JOBS", "max_parallel_jobs")
     )
     log_level: str = Field(default="INFO", validation_alias=AliasChoices("ORCH_LOG_LEVEL", "log_level"))
+    # OpenTelemetry traces (bot.tracing): off unless asked for.
+    otel: Literal["off", "console", "otlp"] = Field(default="off", validation_alias=AliasChoices("ORCH_OTEL", "otel"))
     git_name: str = Field(default="Codex Orchestrator", validation_alias=AliasChoices("ORCH_GIT_NAME", "git_name"))
     git_email: str = Field(
         default="orch-bot@users.noreply.local", validation_alias=AliasChoices("ORCH_GIT_EMAIL", "git_email")
     )
+    # Implementation: who writes the code (bot/agents/implement.py), where run records go (bot/runs.py).
+    builder: Literal["offline", "codex"] = Field(default="offline", validation_alias=AliasChoices("ORCH_BUILDER", "builder"))
+    codex_bin: str | None = Field(default=None, validation_alias=AliasChoices("ORCH_CODEX_BIN", "codex_bin"))
+    codex_provider_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("ORCH_CODEX_PROVIDER_URL", "codex_provider_url")
+    )
+    codex_model: str = Field(default="gpt-5.5", validation_alias=AliasChoices("ORCH_CODEX_MODEL", "codex_model"))
+    codex_timeout: float = Field(default=900.0, gt=0, validation_alias=AliasChoices("ORCH_CODEX_TIMEOUT", "codex_timeout"))
+    manager_model: str = Field(default="gpt-5.5", validation_alias=AliasChoices("ORCH_MANAGER_MODEL", "manager_model"))
+    reviewer_model: str = Field(default="gpt-5.5", validation_alias=AliasChoices("ORCH_REVIEWER_MODEL", "reviewer_model"))
+    test_command: str | None = Field(default=None, validation_alias=AliasChoices("ORCH_TEST_COMMAND", "test_command"))
+    test_timeout: float = Field(default=300.0, gt=0, validation_alias=AliasChoices("ORCH_TEST_TIMEOUT", "test_timeout"))
+    runs_dir: Path = Field(default=Path(".runs"), validation_alias=AliasChoices("ORCH_RUNS_DIR", "runs_dir"))
 
     @classmethod
     def settings_customise_sources(

@@ -1,71 +1,119 @@
-"""`orch demo`: one goal from `/orch start` to committed mirrors, in the local sandbox.
+"""`orch demo --walkthrough`: one goal from `/orch start` to a committed change, scripted.
 
-It uses the real bot over real HTTP against the sandbox, clicks the buttons as the seeded people
-would, and prints the goal's thread and the target repository's history.
+The real bot over real HTTP against the sandbox: riley starts a goal, oscar (not an approver) is
+refused, avery asks for changes to the PRD through the feedback modal, and avery and blake take
+turns approving every phase. A compact transcript is printed as it happens, then the target
+repository's history. `make demo` runs this when nobody is at a terminal (or CI=true).
 """
 
 from __future__ import annotations
 
-import secrets
 import subprocess
-import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sandbox import Message, Sandbox
 
 BRIEF = (
     "Add a CSV export of monthly invoices to the billing service. "
     "Finance needs to download the file from the admin page and open it in a spreadsheet."
 )
-REQUESTER, APPROVER, CHANNEL = "U_REQ", "U_APP1", "C_DEV"
+FEEDBACK = "Also say which columns the CSV has and that amounts use a dot as the decimal separator."
+REQUESTER, OUTSIDER, CHANNEL = "U_REQ", "U_OUT", "C_DEV"
+APPROVERS = ("U_APP1", "U_APP2")
+NAMES = {"U_REQ": "riley", "U_APP1": "avery", "U_APP2": "blake", "U_OUT": "oscar", "UBOT": "orch"}
+WAIT = 60.0
+MAX_STEPS = 20
 
 
-def walkthrough(*, keep_running: bool = False, workdir: Path | None = None) -> int:
-    from bot.local import SANDBOX_BOT_TOKEN, BotThread, sandbox_settings
-    from sandbox import Sandbox
-
-    workdir = workdir or Path(tempfile.mkdtemp(prefix="orch-demo-"))
-    secret = secrets.token_hex(16)
-    sb = Sandbox(signing_secret=secret, bot_token=SANDBOX_BOT_TOKEN)
-    sb.start()
-    settings = sandbox_settings(api_url=sb.api_url, bot_port=0, workdir=workdir, signing_secret=secret)
-    bot = BotThread(settings).start()
-    sb.request_url = f"{bot.url}/slack/events"
-    try:
-        print(f"Sandbox Slack workspace at {sb.base_url}; bot at {bot.url}\n")
-        print(f"riley types: /orch start {BRIEF}\n")
-        sb.slash(REQUESTER, CHANNEL, f"start {BRIEF}")
-        card = sb.wait_for_message(CHANNEL, text_contains="G-0001")
-        thread_ts = card.ts
-        for _ in range(20):
-            message = sb.wait_for(
-                lambda: _pending_or_done(sb, thread_ts), timeout=60.0
-            )
-            if message == "done":
-                break
-            sb.click(APPROVER, message, "Approve")
-            sb.wait_for(lambda m=message: "Approve" not in sb.buttons(sb.message(CHANNEL, m.ts)), timeout=60.0)
-        print(sb.transcript(CHANNEL, thread_ts))
-        repo = Path(settings.repo)
-        print("\nTarget repository history:")
-        print(subprocess.run(["git", "-C", str(repo), "log", "--format=%h %s", "-n", "30"], capture_output=True,
-                             text=True, check=True).stdout)
-        mirrors = sorted(p.name for p in (repo / "docs").glob("*.md")) if (repo / "docs").exists() else []
-        print("Mirrors committed under docs/: " + ", ".join(mirrors))
-        print(f"State of record: {repo / 'tasks' / 'index.json'}")
-        if keep_running:
-            print(f"\nStill running: open {sb.base_url} — Ctrl-C to stop.")
-            import threading
-
-            threading.Event().wait()
-        return 0
-    finally:
-        bot.stop()
-        sb.stop()
+def headline(message: Message, width: int = 96) -> str:
+    """One line for a message: its header block if it has one, else the first line of its text."""
+    header = next((b for b in message.blocks if b.get("type") == "header"), None)
+    text = str(header["text"]["text"]) if header else (message.text or message.content).strip()
+    line = text.splitlines()[0] if text else ""
+    line = line if len(line) <= width else line[: width - 1] + "…"
+    buttons = "  " + " ".join(f"[{b}]" for b in message.buttons) if message.buttons else ""
+    return line + buttons
 
 
-def _pending_or_done(sb: object, thread_ts: str) -> object:
-    """The newest message in the thread with an Approve button, or "done" once the goal finished."""
-    thread = sb.thread(CHANNEL, thread_ts)  # type: ignore[attr-defined]
-    if any("is done:" in message.text for message in thread):
+def say(who: str, mark: str, text: str) -> None:
+    print(f"  {NAMES.get(who, who):<6} {mark} {text}", flush=True)
+
+
+class Transcript:
+    """Prints each new message of the goal's thread once, in order."""
+
+    def __init__(self, sb: Sandbox, thread_ts: str):
+        self.sb, self.thread_ts = sb, thread_ts
+        self.printed: set[str] = set()
+
+    def catch_up(self) -> None:
+        for message in self.sb.thread(CHANNEL, self.thread_ts):
+            if message.ts not in self.printed:
+                self.printed.add(message.ts)
+                say(message.user or "?", "›" if message.ts == self.thread_ts else "↳", headline(message))
+
+
+def _pending_or_done(sb: Sandbox, thread_ts: str) -> Message | str | None:
+    """The newest artifact still waiting for a decision, or "done" once the goal finished."""
+    if any("is done:" in message.text for message in sb.thread(CHANNEL, thread_ts)):
         return "done"
-    button = sb.find_message(CHANNEL, thread_ts=thread_ts, button="Approve")  # type: ignore[attr-defined]
-    return button
+    return sb.find_message(CHANNEL, thread_ts=thread_ts, button="Approve")
+
+
+def drive(sb: Sandbox) -> str:
+    """Walk one goal to done in `sb`; returns the goal card's ts."""
+    say(REQUESTER, "›", f"/orch start {BRIEF[:70]}…")
+    sb.slash(REQUESTER, CHANNEL, f"start {BRIEF}")
+    card = sb.wait_for_message(CHANNEL, text_contains="G-0001", timeout=WAIT)
+    transcript = Transcript(sb, card.ts)
+    approvals = 0
+    asked_changes = refused = False
+    for _ in range(MAX_STEPS):
+        found = sb.wait_for(lambda: _pending_or_done(sb, card.ts), timeout=WAIT, what="an artifact or the end")
+        transcript.catch_up()
+        if found == "done":
+            return card.ts
+        assert not isinstance(found, str)
+        title = headline(found).split("  [")[0]
+        if not refused:
+            sb.click(OUTSIDER, found, "Approve")
+            note = sb.wait_for_ephemeral(OUTSIDER, CHANNEL, timeout=WAIT)
+            say(OUTSIDER, "✗", f"clicks Approve; only oscar sees: {note.text.splitlines()[0]}")
+            refused = True
+        if not asked_changes and title.startswith("PRD v1"):
+            sb.click(APPROVERS[0], found, "Request changes")
+            modal = sb.wait_for_view(APPROVERS[0], timeout=WAIT)
+            sb.submit_view(APPROVERS[0], {modal.inputs[0]: FEEDBACK})
+            say(APPROVERS[0], "✎", f"requests changes on {title} in the “{modal.title}” modal: “{FEEDBACK[:48]}…”")
+            asked_changes = True
+        else:
+            approver = APPROVERS[approvals % len(APPROVERS)]
+            sb.click(approver, found, "Approve")
+            say(approver, "✓", f"approves {title}")
+            approvals += 1
+        # The decision replaces the buttons in place (chat.update); wait for that before looking again.
+        sb.wait_for(lambda m=found: "Approve" not in sb.buttons(sb.message(CHANNEL, m.ts)), timeout=WAIT,
+                    what="the decision to replace the buttons")
+    raise RuntimeError(f"the goal did not finish in {MAX_STEPS} steps")
+
+
+def walkthrough(*, workdir: Path) -> int:
+    from bot.local import fresh_workdir, start_local
+
+    with start_local(workdir=fresh_workdir(workdir)) as stack:
+        print(f"Sandbox workspace {stack.url} · bot {stack.bot.url} · offline drafter · SQLite\n", flush=True)
+        drive(stack.sandbox)
+        stack.bot.drain()
+        log = subprocess.run(["git", "-C", str(stack.repo), "log", "--format=%h %s"], capture_output=True,
+                             text=True, check=True).stdout.splitlines()
+        print(f"\nTarget repository {stack.repo}: {len(log)} commits, newest first")
+        for line in log[:12]:
+            print(f"  {line}")
+        docs = stack.repo / "docs"
+        mirrors = sorted(p.name for p in docs.glob("*.md")) if docs.exists() else []
+        print("Mirrors under docs/: " + (", ".join(mirrors) or "none"))
+        print(f"State of record: {stack.repo / 'tasks' / 'index.json'}")
+        print("\nFor the same in a browser, run `make demo` in a terminal and open the printed URL.")
+    return 0

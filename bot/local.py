@@ -1,21 +1,38 @@
-"""Run the bot against the local Slack sandbox: `orch sandbox` and the `orch demo` walkthrough."""
+"""Run the bot against the local Slack sandbox: `orch sandbox`, `orch demo` and the browser tests.
+
+`start_local()` is the whole local stack in one call: the sandbox (Web API and web page) on a
+clock that can be moved forward, the real bot (uvicorn + Bolt) on a free port with embedded
+defaults (SQLite, a fresh git repository, the offline drafter), and the wires between them.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
+import shutil
+import signal
 import subprocess
 import threading
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 
 from bot.config import Settings, load_settings
 
+if TYPE_CHECKING:
+    from sandbox import Sandbox
+    from sandbox.clock import OffsetClock
+
+log = logging.getLogger(__name__)
 SANDBOX_BOT_TOKEN = "xoxb-sandbox-local-bot-token"  # only valid against the local sandbox
 APPROVERS = ("U_APP1", "U_APP2")
+MARKER = ".orch-local"  # marks a work folder this module made, so only such a folder is ever emptied
 
 
 def sandbox_settings(*, api_url: str, bot_port: int, workdir: Path, signing_secret: str, **extra: Any) -> Settings:
@@ -44,13 +61,18 @@ def sandbox_settings(*, api_url: str, bot_port: int, workdir: Path, signing_secr
 
 @dataclass
 class BotThread:
-    """The real bot (uvicorn + Bolt) in a background thread: used by the demo and the tests."""
+    """The real bot (uvicorn + Bolt) in a background thread: used by the demo and the tests.
+
+    `clock` is the bot's clock (datetimes); `signature_clock` is what request signatures are
+    checked against, which must be the clock the sandbox signs with when that one is moved.
+    """
 
     settings: Settings
     clock: Any = None
     server: uvicorn.Server | None = None
     thread: threading.Thread | None = None
     container: Any = None
+    signature_clock: Callable[[], float] | None = None
 
     @property
     def url(self) -> str:
@@ -66,7 +88,7 @@ class BotThread:
         from bot.services.unit import system_clock
 
         self.container = build_container(self.settings, clock=self.clock or system_clock)
-        asgi = build_asgi(self.container, build_bolt_app(self.container))
+        asgi = build_asgi(self.container, build_bolt_app(self.container), clock=self.signature_clock or time.time)
         config = uvicorn.Config(asgi, host=self.settings.host, port=self.settings.port, log_level="warning",
                                 access_log=False, lifespan="on")
         self.server = uvicorn.Server(config)
@@ -93,28 +115,159 @@ class BotThread:
             self.thread.join(10)
 
     def drain(self, timeout: float = 30.0) -> None:
-        """Wait until the effects dispatcher has nothing due (bounded)."""
-        asyncio.run(self.container.dispatcher.drain(timeout=timeout))
+        """Wait until the effects dispatcher has nothing due (bounded).
+
+        Runs on a thread of its own, so it also works where an event loop already runs (Playwright's).
+        """
+        failure: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                asyncio.run(self.container.dispatcher.drain(timeout=timeout))
+            except BaseException as exc:  # handed to the caller below
+                failure.append(exc)
+
+        worker = threading.Thread(target=run, name="orch-drain")
+        worker.start()
+        worker.join(timeout + 5)
+        if failure:
+            raise failure[0]
+
+
+@dataclass
+class LocalStack:
+    """The sandbox and the bot wired together; `url` is the web page."""
+
+    sandbox: Sandbox
+    bot: BotThread
+    settings: Settings
+    clock: OffsetClock
+    hooks: list[str] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return self.sandbox.base_url + "/"
+
+    @property
+    def repo(self) -> Path:
+        return Path(self.settings.repo)
+
+    def stop(self) -> None:
+        self.bot.stop()
+        self.sandbox.stop()
+
+    def __enter__(self) -> LocalStack:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def fresh_workdir(path: Path) -> Path:
+    """An empty work folder at `path`; a folder is only emptied when this module made it."""
+    if path.exists() and any(path.iterdir()):
+        if not (path / MARKER).exists():
+            raise RuntimeError(f"{path} exists and was not made by orch; move it away or pick another folder")
+        shutil.rmtree(path)
+    path.mkdir(parents=True, exist_ok=True)
+    (path / MARKER).write_text("made by orch for a local sandbox run; emptied at the next run\n")
+    return path
+
+
+def on_clock_advanced(container: Any, seconds: float) -> Any:
+    """The web page moved the sandbox clock: run the SLA sweep now, so late approvals are chased.
+
+    The bot reads the same clock, so the sweep sees the new time; its reminders and escalations go
+    out through the outbox as DMs and thread notes, which the page shows as they arrive. Returns
+    the sweep's report, or None when the bot has no jobs runtime.
+    """
+    jobs = container.extras.get("jobs")
+    if jobs is None:
+        log.info("clock moved %.0fs; this bot has no jobs runtime, so no SLA sweep runs", seconds)
+        return None
+    return jobs.sweep()
+
+
+def start_local(*, workdir: Path, port: int = 0, bot_port: int = 0, clock: OffsetClock | None = None,
+                **settings_overrides: Any) -> LocalStack:
+    """Start the sandbox (on `port`, 0 for a free one) and the bot against it, sharing one clock."""
+    from sandbox import Sandbox
+    from sandbox.clock import OffsetClock
+
+    clock = clock or OffsetClock()
+    secret = secrets.token_hex(16)
+    sb = Sandbox(signing_secret=secret, bot_token=SANDBOX_BOT_TOKEN, port=port, clock=clock).start()
+    try:
+        settings = sandbox_settings(api_url=sb.api_url, bot_port=bot_port, workdir=workdir, signing_secret=secret,
+                                    **settings_overrides)
+        shared = clock
+        bot = BotThread(settings, clock=lambda: datetime.fromtimestamp(shared(), UTC), signature_clock=shared)
+        bot.start()
+    except BaseException:
+        sb.stop()
+        raise
+    sb.request_url = f"{bot.url}/slack/events"
+    sb.clock_listeners.append(lambda seconds: on_clock_advanced(bot.container, seconds))
+    return LocalStack(sandbox=sb, bot=bot, settings=settings, clock=clock)
+
+
+def wait_for_interrupt() -> None:
+    """Block the main thread until Ctrl-C or SIGTERM."""
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while not stop.wait(1.0):  # A timed wait keeps the main thread responsive to Ctrl-C.
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def banner(stack: LocalStack) -> str:
+    return "\n".join([
+        "Codex-Orchestrator in a local Slack sandbox (no Slack account needed)",
+        "",
+        f"  Open {stack.url} in a browser.",
+        "  You are riley (the requester) in #dev. Type:  /orch start Add a CSV export of monthly invoices",
+        "  Switch to avery or blake (top right) to approve each phase; oscar is an outsider.",
+        "  \"+1 day\" in the top bar moves the sandbox clock, to see what happens to late approvals.",
+        f"  Target repository: {stack.repo}   (git -C {stack.repo} log --oneline)",
+        "",
+        "  Ctrl-C stops.",
+    ])
+
+
+def serve_interactive(*, port: int, workdir: Path, bot_port: int = 0) -> int:
+    stack = start_local(workdir=fresh_workdir(workdir), port=port, bot_port=bot_port)
+    try:
+        print(banner(stack), flush=True)
+        wait_for_interrupt()
+    finally:
+        stack.stop()
+    print("Stopped.")
+    return 0
 
 
 def run_sandbox(*, port: int, bot_port: int, workdir: Path = Path(".orch/sandbox")) -> None:
-    from sandbox import Sandbox
-
-    secret = secrets.token_hex(16)
-    sb = Sandbox(signing_secret=secret, bot_token=SANDBOX_BOT_TOKEN,
-                 request_url=f"http://127.0.0.1:{bot_port}/slack/events", port=port)
-    sb.start()
-    settings = sandbox_settings(api_url=sb.api_url, bot_port=bot_port, workdir=workdir, signing_secret=secret)
-    print(f"Sandbox workspace: {sb.base_url}  (bot on http://127.0.0.1:{bot_port}; Ctrl-C stops both)")
-    from bot.runner import run_server
-
-    try:
-        run_server(settings)
-    finally:
-        sb.stop()
+    """`orch sandbox`: the web page and the bot, until Ctrl-C."""
+    serve_interactive(port=port, workdir=workdir, bot_port=bot_port)
 
 
-def run_demo(*, keep_running: bool = False, workdir: Path | None = None) -> int:
-    from bot.demo import walkthrough
+def wants_walkthrough(flag: bool | None, *, interactive: bool, env: Mapping[str, str]) -> bool:
+    """The scripted walkthrough when asked for, or when nobody could use the page (no terminal, CI)."""
+    if flag is not None:
+        return flag
+    return not interactive or env.get("CI", "").lower() in ("1", "true", "yes")
 
-    return walkthrough(keep_running=keep_running, workdir=workdir)
+
+def run_demo(*, walkthrough: bool | None = None, port: int = 3001, workdir: Path = Path(".orch/demo")) -> int:
+    """`orch demo`: the web page for a person; the scripted walkthrough when nobody is at a terminal."""
+    import os
+    import sys
+
+    if wants_walkthrough(walkthrough, interactive=sys.stdin.isatty(), env=os.environ):
+        from bot.demo import walkthrough as scripted
+
+        return scripted(workdir=workdir)
+    return serve_interactive(port=port, workdir=workdir)

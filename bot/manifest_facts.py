@@ -32,15 +32,13 @@ WEB_API_METHODS_TO_SCOPES: Mapping[str, frozenset[str]] = MappingProxyType(
         "chat.getPermalink": _NONE,
         # Threads live in public and private channels; each kind has its own history scope.
         "conversations.replies": frozenset({"channels:history", "groups:history"}),
+        # Finding a message posted before a crash, when the goal has no thread yet.
+        "conversations.history": frozenset({"channels:history", "groups:history"}),
         # Opening the DM that carries SLA reminders; posting into it is then plain chat:write.
         "conversations.open": frozenset({"im:write"}),
         "views.open": _NONE,
-        "views.update": _NONE,
-        "views.push": _NONE,
         "views.publish": _NONE,
-        "users.info": frozenset({"users:read"}),
         "usergroups.users.list": frozenset({"usergroups:read"}),
-        "reactions.add": frozenset({"reactions:write"}),
         "files.getUploadURLExternal": frozenset({"files:write"}),
         "files.completeUploadExternal": frozenset({"files:write"}),
         "auth.test": _NONE,

@@ -151,6 +151,8 @@ def secret_name_kind(name: str) -> str | None:
             return _SECRET_PAIRS[(a, b.removesuffix("s"))]
     # The last matching word names the thing: SECRET_TOKEN is a token, DB_PASSWORD_SECRET a secret.
     for part in reversed(parts):
+        if part in ("pass", "pw"):  # DB_PASS, SMTP_PW; not a suffix test, or BYPASS would match
+            return "password"
         stem = part.removesuffix("s")
         for suffix, kind in _SECRET_SUFFIXES:
             if stem.endswith(suffix):
@@ -361,6 +363,7 @@ _AWS_SECRET_CANDIDATE = re.compile(r"(?<![A-Za-z0-9/+])(?P<s>[A-Za-z0-9/+]{40})(
 # Where a secret-holding name can be; `secret_name_kind` has the last word on the whole name.
 _NAME_KEYWORDS = (
     "pass",
+    "pw",
     "pwd",
     "secret",
     "token",
@@ -568,9 +571,12 @@ def redact_obj(obj: Any) -> Any:
     return _redact_obj(obj, None)
 
 
+_KEY_NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,80}$")  # a key that is a name, not a sentence or a tag
+
+
 def _redact_obj(obj: Any, key: str | None) -> Any:
     if isinstance(obj, str):
-        kind = secret_name_kind(key) if key else None
+        kind = secret_name_kind(key) if key and _KEY_NAME.match(key) else None
         if kind and not is_placeholder(obj) and not _NUMERIC.match(obj):
             return _tag(kind)
         return redact(obj)

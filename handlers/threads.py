@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
 from slack_sdk.web.async_client import AsyncWebClient
@@ -12,15 +13,21 @@ from handlers.common import call
 
 if TYPE_CHECKING:
     from bot.app import Container
+    from storage.models import Goal
 
 
 async def read_thread(client: AsyncWebClient, *, channel: str, thread_ts: str) -> list[dict[str, Any]]:
+    """Every message of the thread, parent first, following `next_cursor` (bounded)."""
     messages: list[dict[str, Any]] = []
+    seen: set[str] = set()
     cursor: str | None = None
     while len(messages) <= MAX_MESSAGES:
-        resp = await client.conversations_replies(channel=channel, ts=thread_ts, cursor=cursor, limit=200)
-        batch = [m for m in resp.get("messages", []) if not messages or m.get("ts") != messages[0].get("ts")]
-        messages.extend(batch)
+        # No `limit`: Slack's default page, whatever its size, is followed to the end by the cursor.
+        resp = await client.conversations_replies(channel=channel, ts=thread_ts, cursor=cursor)
+        for message in resp.get("messages", []):
+            if message.get("ts") not in seen:  # Slack repeats the parent on every page
+                seen.add(str(message.get("ts")))
+                messages.append(message)
         cursor = (resp.get("response_metadata") or {}).get("next_cursor")
         if not cursor:
             break
@@ -28,8 +35,9 @@ async def read_thread(client: AsyncWebClient, *, channel: str, thread_ts: str) -
 
 
 async def start_from_thread(container: Container, client: AsyncWebClient, *, channel: str, thread_ts: str,
-                            user: str, bot_user: str | None, ask: str, source: str) -> None:
+                            user: str, bot_user: str | None, ask: str, source: str,
+                            skip_ts: Collection[str] = ()) -> Goal:
     messages = await read_thread(client, channel=channel, thread_ts=thread_ts)
-    brief = brief_from_thread(messages, bot_user=bot_user, ask=ask)
-    await call(container.goals.start_goal, brief=brief, actor=Actor(user), channel_id=channel,
-               thread_ts=thread_ts, source=source)
+    brief = brief_from_thread(messages, bot_user=bot_user, ask=ask, skip_ts=skip_ts)
+    return await call(container.goals.start_goal, brief=brief, actor=Actor(user), channel_id=channel,
+                      thread_ts=thread_ts, source=source)

@@ -24,6 +24,7 @@ from sandbox.api_base import METHODS, Args, Ctx
 from sandbox.delivery import DeliveryError
 from sandbox.replies import use_response_url
 from sandbox.state import ApiCall, ApiError, State
+from sandbox.web import web_routes
 
 logger = logging.getLogger(__name__)
 
@@ -158,5 +159,6 @@ def create_app(state: State, *, page_size: int = 15, control: Control | None = N
         Route("/response/{token:str}", respond, methods=["POST"]),
         Route("/_sandbox/state", snapshot, methods=["GET"]),
         Route("/_sandbox/{action:str}", act, methods=["POST"]),
+        *web_routes(state, control),  # the page for people (sandbox/web.py)
     ]
     return Starlette(routes=routes)

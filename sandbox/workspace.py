@@ -57,6 +57,8 @@ class Sandbox(Acting):
         self._deliverer.request_url = request_url
         self._server = ServerThread(create_app(self.state, page_size=page_size, control=self), host, port)
         self._started = False
+        # Called with the seconds skipped each time the clock is advanced (the web page's control).
+        self.clock_listeners: list[Callable[[float], None]] = []
         self.add_user(BOT_USER_ID, "orch", "Orchestrator", is_bot=True)
         if seed:
             self._seed()
@@ -129,6 +131,17 @@ class Sandbox(Acting):
     def clock(self, clock: Clock) -> None:
         self.state.clock = clock
         self._deliverer.clock = clock
+
+    def advance_clock(self, seconds: float) -> float:
+        """Move the sandbox clock forward (an `OffsetClock` or `ManualClock`), then tell the listeners."""
+        advance = getattr(self.state.clock, "advance", None)
+        if advance is None:
+            raise TypeError("this sandbox runs on the real clock; start it with clock=OffsetClock() to move time")
+        advance(seconds)
+        self.state.changed()
+        for listener in list(self.clock_listeners):
+            listener(seconds)
+        return self.state.clock()
 
     @property
     def request_url(self) -> str | None:

@@ -124,3 +124,33 @@ class ProcessedDelivery(SQLModel, table=True):
 
     key: str = Field(primary_key=True)
     at: datetime = _ts(nullable=False)
+
+
+class ModeRequest(SQLModel, table=True):
+    """A request to run one goal in an elevated mode; an approver grants or denies it."""
+
+    __tablename__ = "mode_requests"
+
+    id: int | None = Field(default=None, primary_key=True)
+    goal_id: str = Field(foreign_key="goals.id", index=True)
+    mode: str  # workspace-write | full-access
+    justification: str
+    requested_by: str
+    status: str = "pending"  # pending | granted | denied
+    decided_by: str | None = None
+    decided_at: datetime | None = _ts(nullable=True)
+    message_ts: str | None = None  # the thread message that asks approvers to confirm
+    created_at: datetime = _ts(nullable=False)
+
+
+class SlackMessage(SQLModel, table=True):
+    """A goal's long-lived Slack message other than the card (the progress message), kept to update it."""
+
+    __tablename__ = "slack_messages"
+
+    goal_id: str = Field(foreign_key="goals.id", primary_key=True)
+    kind: str = Field(primary_key=True)  # "status"
+    channel: str
+    ts: str
+    text: str = ""  # what it shows now, so an unchanged status is not sent again
+    updated_at: datetime = _ts(nullable=False)

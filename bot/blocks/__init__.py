@@ -12,7 +12,17 @@ from bot.blocks.buttons import (
     decode_button_value,
     encode_button_value,
 )
-from bot.blocks.diff import build_diff_message
+from bot.blocks.diff import build_decided_diff_message, build_diff_message
+from bot.blocks.elevation import (
+    DENY_MODE_ACTION,
+    GRANT_MODE_ACTION,
+    REQUEST_ELEVATION_ACTION,
+    ModeRequestView,
+    build_mode_decided_message,
+    build_mode_request_message,
+    decode_mode_value,
+    encode_mode_value,
+)
 from bot.blocks.goal_card import build_goal_card, goal_card_text
 from bot.blocks.home import build_home
 from bot.blocks.limits import check_message, check_view
@@ -38,11 +48,14 @@ from bot.blocks.models import ArtifactView, ButtonRef, DecisionView, DiffView, G
 __all__ = [
     "APPROVE_ACTION",
     "DECISION_ACTIONS",
+    "DENY_MODE_ACTION",
     "ELEVATE_MODAL",
     "FEEDBACK_MODAL",
+    "GRANT_MODE_ACTION",
     "REJECT_ACTION",
     "REJECT_MODAL",
     "REQUEST_CHANGES_ACTION",
+    "REQUEST_ELEVATION_ACTION",
     "START_MODAL",
     "ArtifactView",
     "ButtonRef",
@@ -50,8 +63,10 @@ __all__ = [
     "DiffView",
     "GoalCardView",
     "HomeView",
+    "ModeRequestView",
     "build_artifact_message",
     "build_decided_artifact_message",
+    "build_decided_diff_message",
     "build_diff_message",
     "build_elevate_modal",
     "build_ephemeral_error",
@@ -60,13 +75,17 @@ __all__ = [
     "build_help_blocks",
     "build_help_text",
     "build_home",
+    "build_mode_decided_message",
+    "build_mode_request_message",
     "build_reject_modal",
     "build_start_modal",
     "build_status_message",
     "check_message",
     "check_view",
     "decode_button_value",
+    "decode_mode_value",
     "encode_button_value",
+    "encode_mode_value",
     "goal_card_text",
     "parse_view_values",
 ]

@@ -12,6 +12,7 @@ from typing import Any
 
 from slack_sdk.models.blocks import ContextBlock, HeaderBlock, MarkdownTextObject, SectionBlock
 
+from bot.blocks.artifact import DECISION_BLOCK_ID, decision_line
 from bot.blocks.buttons import decision_actions, encode_button_value
 from bot.blocks.limits import (
     MAX_HEADER_TEXT,
@@ -20,7 +21,7 @@ from bot.blocks.limits import (
     MESSAGE_TEXT_BUDGET,
     payload_chars,
 )
-from bot.blocks.models import DiffView
+from bot.blocks.models import DecisionView, DiffView
 from bot.blocks.text import fit, mrkdwn, plain, preview, short_sha, truncate
 from bot.sop.phases import Phase
 
@@ -56,6 +57,23 @@ def build_diff_message(v: DiffView) -> tuple[list[dict[str, Any]], str | None]:
         return [*head, _secret_block(v.secret_findings), meta, actions], None
     body = _diff_blocks(v.diff_text, room=MESSAGE_TEXT_BUDGET - payload_chars([*head, meta, actions]))
     return [*head, *body, meta, actions], v.diff_text or None
+
+
+def build_decided_diff_message(v: DiffView, d: DecisionView) -> list[dict[str, Any]]:
+    """The same diff message once decided: the buttons give way to a line saying who decided what.
+
+    A long reason could push the message over the budget the buttons left, so code blocks are
+    dropped from the end until it fits (the full diff is in the file uploaded with the first post).
+    """
+    blocks, _ = build_diff_message(v)
+    line = ContextBlock(block_id=DECISION_BLOCK_ID, elements=[decision_line(d)]).to_dict()
+    blocks = [line if b.get("block_id") == ACTIONS_BLOCK_ID else b for b in blocks]
+    while payload_chars(blocks) > MESSAGE_TEXT_BUDGET:
+        files = [i for i, b in enumerate(blocks) if str(b.get("block_id", "")).startswith("diff_file_")]
+        if not files:
+            break
+        blocks.pop(files[-1])
+    return blocks
 
 
 def code_safe(text: str) -> str:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_sdk.models.blocks import ContextBlock, HeaderBlock, MarkdownTextObject, SectionBlock
+from slack_sdk.models.blocks import ActionsBlock, Block, ContextBlock, HeaderBlock, MarkdownTextObject, SectionBlock
 
+from bot.blocks.elevation import elevation_button
 from bot.blocks.limits import MAX_FIELD_TEXT, MAX_HEADER_TEXT
 from bot.blocks.models import GoalCardView
 from bot.blocks.text import fit, link, mention, mentions, mrkdwn, plain, slack_date, truncate
@@ -119,7 +120,7 @@ def build_goal_card(v: GoalCardView) -> list[dict[str, Any]]:
         context.append(MarkdownTextObject(text="Drafted offline (no model)"))
     if v.thread_permalink:
         context.append(MarkdownTextObject(text=link(v.thread_permalink, "Open thread")))
-    blocks = [
+    blocks: list[Block] = [
         HeaderBlock(block_id="goal_card_header", text=header_text(v.goal_id, v.title)),
         SectionBlock(block_id="goal_card_fields", fields=fields),
         SectionBlock(
@@ -128,4 +129,6 @@ def build_goal_card(v: GoalCardView) -> list[dict[str, Any]]:
         ),
         ContextBlock(block_id="goal_card_context", elements=context),
     ]
+    if v.offer_elevation and GoalState(v.state) is GoalState.ACTIVE and Mode(v.mode) is not Mode.FULL_ACCESS:
+        blocks.append(ActionsBlock(block_id="goal_card_actions", elements=[elevation_button(v.goal_id)]))
     return [b.to_dict() for b in blocks]

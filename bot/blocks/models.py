@@ -29,6 +29,8 @@ class GoalCardView:
     spec_triggers: list[str] = field(default_factory=list)
     thread_permalink: str | None = None
     offline: bool = False
+    # Show the "Request elevated mode" button (while the goal is active and not yet full-access).
+    offer_elevation: bool = False
 
 
 @dataclass(frozen=True)

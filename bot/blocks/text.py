@@ -15,9 +15,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 ELLIPSIS = "…"
 
-_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,20}$")
-_GROUP_ID = re.compile(r"^S[A-Z0-9]{2,20}$")
-_CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,20}$")
+# Slack's ids are upper-case letters and digits; the local sandbox's also use `_` (U_APP1), which
+# cannot end a `<@…>` token either, so it is allowed and mentions read as names there too.
+_USER_ID = re.compile(r"^[UW][A-Z0-9_]{2,20}$")
+_GROUP_ID = re.compile(r"^S[A-Z0-9_]{2,20}$")
+_CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9_]{2,20}$")
 # A URL we are willing to render as a live link: http(s), no whitespace, nothing that ends the token.
 _SAFE_URL = re.compile(r"^https?://[^\s<>|]{1,2900}$")
 # Only `> ` (with its space) at a line start is kept, so escaping one character at a time never

@@ -17,7 +17,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot.faults import fault_point
+from bot.logging import log_context
 from bot.services.unit import Clock
+from bot.tracing import set_attributes, span
+from storage import locks
 from storage.db import transaction
 from storage.models import Effect
 
@@ -113,12 +116,28 @@ class EffectDispatcher:
             if effect.goal_id is not None and effect.goal_id in blocked_goals:
                 continue
             ok = await self.run_one(effect)
+            if ok is None:  # another replica is running it; it keeps the goal's order from there
+                blocked_goals.add(effect.goal_id)
+                continue
             ran += 1
             if not ok:
                 blocked_goals.add(effect.goal_id)
         return ran
 
-    async def run_one(self, effect: Effect) -> bool:
+    async def run_one(self, effect: Effect) -> bool | None:
+        """Run one effect; None when it is not ours to run (done meanwhile, or another replica has it)."""
+        # Replicas share the outbox on PostgreSQL: an effect runs only under its advisory lock.
+        with locks.claim(self.engine, locks.EFFECTS, int(effect.id or 0)) as mine:
+            if not mine or not self._still_pending(effect):
+                return None
+            return await self._run_one(effect)
+
+    def _still_pending(self, effect: Effect) -> bool:
+        with Session(self.engine) as session:
+            row = session.get(Effect, effect.id)
+            return row is None or row.status == "pending"
+
+    async def _run_one(self, effect: Effect) -> bool:
         handler = self.handlers.get(effect.kind)
         if handler is None:
             self._finish(effect, "failed", f"no handler for {effect.kind}")
@@ -126,18 +145,26 @@ class EffectDispatcher:
         # Count the attempt before running it: a handler that sees attempts > 1 knows an earlier
         # attempt may have got half-way (crash after a Slack post) and checks before acting again.
         effect.attempts = self._begin(effect)
-        try:
-            await handler(effect)
-        except RetryLater as exc:
-            self._retry(effect, str(exc))
-            return False
-        except Exception as exc:
-            log.exception("effect %s (%s) failed", effect.key, effect.kind)
-            self._retry(effect, f"{type(exc).__name__}: {exc}")
-            return False
-        fault_point("before_effect_done")
-        self._finish(effect, "done", None)
-        return True
+        # A span per effect, and the goal id on every line logged while it runs.
+        with span(f"effect {effect.kind}", **{"orch.effect.key": effect.key, "orch.effect.attempt": effect.attempts,
+                                               "orch.goal_id": effect.goal_id}) as current, \
+                log_context(goal_id=effect.goal_id):
+            try:
+                await handler(effect)
+            except RetryLater as exc:
+                set_attributes(current, **{"orch.effect.outcome": "retry_later"})
+                self._retry(effect, str(exc))
+                return False
+            except Exception as exc:
+                set_attributes(current, **{"orch.effect.outcome": "error"})
+                log.exception("effect %s (%s) failed", effect.key, effect.kind)
+                self._retry(effect, f"{type(exc).__name__}: {exc}")
+                return False
+            fault_point("before_effect_done")
+            self._finish(effect, "done", None)
+            set_attributes(current, **{"orch.effect.outcome": "done"})
+            log.debug("effect %s (%s) done", effect.key, effect.kind)
+            return True
 
     def _begin(self, effect: Effect) -> int:
         with transaction(self.engine) as session:

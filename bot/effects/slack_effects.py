@@ -2,12 +2,20 @@
 
 Every post carries a marker block id derived from the effect, so a retry after a crash between
 "posted" and "recorded" finds the earlier message instead of posting a second one.
+
+When Slack refuses a post because a person must act first (archived channel, bot not invited), the
+requester is told once what to do and the effect is retried later: the goal's state stands, and
+the post goes through once the channel is usable again.
 """
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import json
 import logging
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -16,25 +24,40 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bot import blocks as builders
+from bot.blocks.models import HomeView
 from bot.effects.dispatcher import EffectDispatcher, RetryLater
+from bot.effects.slack_status import StatusMessages
 from bot.effects.views import approvals_for, artifact_view, decision_view, diff_view, goal_card_view
 from bot.faults import fault_point
 from bot.redact import redact, redact_obj
 from bot.repo.diffstat import diffstat
 from bot.services.authority import ApproverDirectory
+from bot.services.gates import Gate, gate
 from bot.services.unit import Clock
-from bot.sop.phases import Phase
+from bot.sop.phases import LABELS, Phase
 from storage.db import transaction
 from storage.models import Artifact, Effect, Goal
 
 log = logging.getLogger(__name__)
 
-# Errors that retrying cannot fix: a person must act (unarchive, invite the bot, pick a channel).
+# Errors that retrying soon cannot fix: a person must act (unarchive, invite the bot, pick a channel).
 PERSON_MUST_ACT = {
-    "is_archived": "the channel is archived. Unarchive it, or start the goal again in another channel.",
+    "is_archived": "the channel is archived. Unarchive it and I will post there again, or start the goal "
+    "again in another channel.",
     "not_in_channel": "I am not in that channel. Invite me with `/invite @orch`, then I will post again.",
     "channel_not_found": "I cannot see that channel. Invite me to it, or use another channel.",
 }
+# Every effect kind this module carries out (the CLI without Slack marks them done instead).
+KINDS = (
+    "slack.post_card",
+    "slack.update_card",
+    "slack.post_artifact",
+    "slack.mark_decided",
+    "slack.thread_note",
+    "slack.status",
+    "slack.post_mode_request",
+    "slack.mark_mode_decided",
+)
 
 
 def marker(effect: Effect) -> str:
@@ -50,26 +73,51 @@ class SlackEffects:
     tz: str
     approvals_required: int
     offline: bool
+    allow_self_approval: bool = False
+    approval_sla_hours: float = 4.0
+    # Builds a person's App Home; when given, it is republished whenever one of their goals changes.
+    home: Callable[[str], HomeView] | None = None
+    status: StatusMessages = field(init=False, repr=False)
+    # The Home last published per person, so an unchanged Home is not sent again.
+    _homes: dict[str, str] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self.status = StatusMessages(self)
 
     def register(self, dispatcher: EffectDispatcher) -> None:
+        from bot.effects.slack_modes import ModeMessages
+
         dispatcher.register("slack.post_card", self.post_card)
         dispatcher.register("slack.update_card", self.update_card)
         dispatcher.register("slack.post_artifact", self.post_artifact)
         dispatcher.register("slack.mark_decided", self.mark_decided)
         dispatcher.register("slack.thread_note", self.thread_note)
+        dispatcher.register("slack.status", self.status.handle)
+        ModeMessages(self).register(dispatcher)
 
     # -- helpers -----------------------------------------------------------------------------
 
-    def _goal(self, goal_id: str | None) -> Goal | None:
+    def goal(self, goal_id: str | None) -> Goal | None:
         with Session(self.engine) as session:
             return session.get(Goal, goal_id) if goal_id else None
 
+    def approvers_shown(self, goal: Goal) -> list[str]:
+        """Who approves this goal's gates, as shown: its chosen approvers, else the configured users
+        and groups (groups are shown as groups, not resolved: no Slack call to draw a card)."""
+        return list(goal.approvers) or sorted(self.directory.users) + list(self.directory.groups)
+
+    def gate(self, goal: Goal) -> Gate:
+        with Session(self.engine) as session:
+            return gate(session, goal, approvers=self.approvers_shown(goal),
+                        allow_self_approval=self.allow_self_approval, sla_hours=self.approval_sla_hours)
+
     def _card(self, goal: Goal) -> tuple[list[dict[str, Any]], str]:
-        approvers = sorted(goal.approvers or self.directory.approvers())
-        view = goal_card_view(goal, next_approvers=approvers, offline=self.offline)
+        current = self.gate(goal)
+        view = goal_card_view(goal, next_approvers=current.waiting_on, offline=self.offline,
+                              sla_due=current.sla_due)
         return builders.build_goal_card(view), builders.goal_card_text(view)
 
-    async def _find_marker(self, channel: str, thread_ts: str | None, mark: str) -> str | None:
+    async def find_marker(self, channel: str, thread_ts: str | None, mark: str) -> str | None:
         """The ts of a message we already posted with this marker, if any (crash recovery)."""
         try:
             if thread_ts:
@@ -84,13 +132,14 @@ class SlackEffects:
                     return str(message["ts"])
         return None
 
-    async def _post(self, effect: Effect, *, channel: str, thread_ts: str | None, blocks: list[dict[str, Any]],
-                    text: str) -> str | None:
-        mark = marker(effect)
+    async def post(self, effect: Effect, *, channel: str, thread_ts: str | None, blocks: list[dict[str, Any]],
+                   text: str, mark: str | None = None) -> str:
+        """Post once (found again by its marker after a crash); RetryLater when a person must act."""
+        mark = mark or marker(effect)
         blocks = [dict(b) for b in blocks]
         blocks[0]["block_id"] = mark
         if effect.attempts > 1:
-            found = await self._find_marker(channel, thread_ts, mark)
+            found = await self.find_marker(channel, thread_ts, mark)
             if found:
                 return found
         try:
@@ -100,14 +149,25 @@ class SlackEffects:
         except SlackApiError as exc:
             error = str(exc.response.get("error", ""))
             if error in PERSON_MUST_ACT:
-                await self._tell_requester(effect, channel, error)
-                return None
+                if effect.attempts <= 1:
+                    await self._tell_requester(effect, channel, error)
+                raise RetryLater(f"{error}: waiting for a person to fix the channel") from exc
             raise
         fault_point("after_slack_post")
         return str(resp["ts"])
 
+    async def update(self, *, channel: str, ts: str, blocks: list[dict[str, Any]], text: str) -> None:
+        """Edit a message in place; a channel a person must fix is skipped (a later update redraws)."""
+        try:
+            await self.client.chat_update(channel=channel, ts=ts, blocks=redact_obj(blocks), text=redact(text))
+        except SlackApiError as exc:
+            if str(exc.response.get("error", "")) in PERSON_MUST_ACT:
+                log.info("could not update %s in %s: %s", ts, channel, exc.response.get("error"))
+                return
+            raise
+
     async def _tell_requester(self, effect: Effect, channel: str, error: str) -> None:
-        goal = self._goal(effect.goal_id)
+        goal = self.goal(effect.goal_id)
         if goal is None:
             return
         text = (
@@ -120,36 +180,51 @@ class SlackEffects:
         except SlackApiError:
             log.warning("could not tell %s about %s", goal.requester, error)
 
+    async def publish_homes(self, goal: Goal) -> None:
+        """Republish the App Home of everyone this goal concerns (best effort: a failure only logs)."""
+        if self.home is None:
+            return
+        people = await asyncio.to_thread(self.directory.approvers, goal.approvers)
+        for user in sorted({goal.requester, *people}):
+            if not user.startswith(("U", "W")):
+                continue
+            try:
+                view = builders.build_home(await asyncio.to_thread(self.home, user))
+                digest = hashlib.sha256(json.dumps(view, sort_keys=True).encode()).hexdigest()
+                if self._homes.get(user) == digest:
+                    continue
+                await self.client.views_publish(user_id=user, view=view)
+                self._homes[user] = digest
+            except SlackApiError as exc:
+                log.info("could not publish the Home of %s: %s", user, exc.response.get("error"))
+
     # -- handlers ----------------------------------------------------------------------------
 
     async def post_card(self, effect: Effect) -> None:
-        goal = self._goal(effect.goal_id)
+        goal = self.goal(effect.goal_id)
         if goal is None or not goal.channel_id or goal.card_ts:
             return
         blocks, text = self._card(goal)
-        ts = await self._post(effect, channel=goal.channel_id, thread_ts=goal.thread_ts, blocks=blocks, text=text)
-        if ts is None:
-            return
+        ts = await self.post(effect, channel=goal.channel_id, thread_ts=goal.thread_ts, blocks=blocks, text=text)
         with transaction(self.engine) as session:
             row = session.get(Goal, goal.id)
             assert row is not None
             row.card_ts = ts
             row.thread_ts = row.thread_ts or ts
             session.add(row)
+            goal = Goal.model_validate(row)
+        await self.status.refresh(goal)
 
     async def update_card(self, effect: Effect) -> None:
-        goal = self._goal(effect.goal_id)
+        goal = self.goal(effect.goal_id)
         if goal is None or not goal.channel_id:
             return
         if not goal.card_ts:
             raise RetryLater("the goal card is not posted yet")
         blocks, text = self._card(goal)
-        try:
-            await self.client.chat_update(channel=goal.channel_id, ts=goal.card_ts, blocks=blocks, text=text)
-        except SlackApiError as exc:
-            if str(exc.response.get("error", "")) in PERSON_MUST_ACT:
-                return
-            raise
+        await self.update(channel=goal.channel_id, ts=goal.card_ts, blocks=blocks, text=text)
+        await self.status.refresh(goal)
+        await self.publish_homes(goal)
 
     def _artifact(self, artifact_id: int) -> tuple[Artifact, Goal, list[Any]]:
         with Session(self.engine) as session:
@@ -160,16 +235,21 @@ class SlackEffects:
             assert goal is not None
             return artifact, goal, approvals_for(session, artifact)
 
+    def _diff_view(self, artifact: Artifact, goal: Goal) -> tuple[builders.DiffView, bool]:
+        from bot.services.diff_secrets import findings_for
+
+        task = next((t for t in goal.tasks if int(t["id"]) == artifact.task_id), {"title": "task"})
+        with Session(self.engine) as session:  # found on the unredacted diff when it was built, and audited
+            findings = findings_for(session, artifact)
+        view = diff_view(artifact, str(task.get("title", "")), files=diffstat(artifact.content),
+                         tests_summary=artifact.summary or None, secret_findings=findings)
+        return view, bool(findings)
+
     def _message(self, artifact: Artifact, goal: Goal, approvals: list[Any]) -> tuple[list[dict[str, Any]], str | None]:
         if artifact.phase == Phase.IMPLEMENTATION.value:
-            from bot.redact import find_secrets
-
-            task = next((t for t in goal.tasks if int(t["id"]) == artifact.task_id), {"title": "task"})
-            findings = [f"{f.kind} at line {f.line}" for f in find_secrets(artifact.content)]
-            view = diff_view(artifact, str(task.get("title", "")), files=diffstat(artifact.content),
-                             tests_summary=artifact.summary or None, secret_findings=findings)
+            view, secret = self._diff_view(artifact, goal)
             blocks, full = builders.build_diff_message(view)
-            return blocks, (None if findings else full)
+            return blocks, (None if secret else full)
         view = artifact_view(artifact, approvals_needed=self.approvals_required, approvals=approvals)
         return builders.build_artifact_message(view)
 
@@ -180,25 +260,31 @@ class SlackEffects:
         if not goal.thread_ts:
             raise RetryLater("the goal thread is not posted yet")
         blocks, file_text = self._message(artifact, goal, approvals)
-        label = "diff" if artifact.phase == Phase.IMPLEMENTATION.value else artifact.phase
-        text = f"{goal.id} {label} v{artifact.version} is ready for review"
-        ts = await self._post(effect, channel=goal.channel_id, thread_ts=goal.thread_ts, blocks=blocks, text=text)
-        if ts is None:
-            return
+        diff = artifact.phase == Phase.IMPLEMENTATION.value
+        label = "diff" if diff else artifact.phase
+        what = f"the diff of task {artifact.task_id}" if diff else LABELS[Phase(artifact.phase)]
+        text = f"{goal.id}: {what} v{artifact.version} is ready for review"
+        ts = await self.post(effect, channel=goal.channel_id, thread_ts=goal.thread_ts, blocks=blocks, text=text)
         with transaction(self.engine) as session:
             row = session.get(Artifact, artifact.id)
             assert row is not None
             row.message_ts = ts
             session.add(row)
         if file_text:
-            name = f"{goal.id}-{label}-v{artifact.version}." + ("diff" if label == "diff" else "md")
-            try:
-                await self.client.files_upload_v2(
-                    channel=goal.channel_id, thread_ts=goal.thread_ts, content=redact(file_text), filename=name,
-                    title=f"{goal.id} {label} v{artifact.version} (full text)",
-                )
-            except SlackApiError:
-                log.warning("upload of %s failed; the preview stands", name)
+            await self._upload(goal, artifact, label, file_text, what)
+
+    async def _upload(self, goal: Goal, artifact: Artifact, label: str, content: str, what: str) -> None:
+        """The full text as a file in the thread, for what did not fit in the message."""
+        name = f"{goal.id}-{label}-v{artifact.version}." + ("diff" if label == "diff" else "md")
+        assert goal.channel_id is not None
+        try:
+            await self.client.files_upload_v2(
+                channel=goal.channel_id, thread_ts=goal.thread_ts, content=redact(content), filename=name,
+                title=f"{goal.id} {label} v{artifact.version} (full text)",
+                initial_comment=f"📎 The full text of {what} v{artifact.version}.",
+            )
+        except SlackApiError:
+            log.warning("upload of %s failed; the preview stands", name)
 
     async def mark_decided(self, effect: Effect) -> None:
         artifact, goal, approvals = self._artifact(int(effect.payload["artifact_id"]))
@@ -209,25 +295,25 @@ class SlackEffects:
         if effect.payload.get("partial"):
             blocks, _ = self._message(artifact, goal, approvals)
         else:
-            decisive = [a for a in approvals if a.artifact_sha256 == artifact.sha256]
-            last = decisive[-1]
-            blocks = builders.build_decided_artifact_message(
-                artifact_view(artifact, approvals_needed=self.approvals_required, approvals=approvals),
-                decision_view(last, artifact, self.tz),
-            )
-            if isinstance(blocks, tuple):
-                blocks = blocks[0]
-        await self.client.chat_update(
-            channel=goal.channel_id, ts=artifact.message_ts, blocks=blocks,
-            text=f"{goal.id} {artifact.phase} v{artifact.version}",
-        )
+            last = [a for a in approvals if a.artifact_sha256 == artifact.sha256][-1]
+            decision = decision_view(last, artifact, self.tz)
+            if artifact.phase == Phase.IMPLEMENTATION.value:
+                blocks = builders.build_decided_diff_message(self._diff_view(artifact, goal)[0], decision)
+            else:
+                view = artifact_view(artifact, approvals_needed=self.approvals_required, approvals=approvals)
+                blocks = builders.build_decided_artifact_message(view, decision)
+        await self.update(channel=goal.channel_id, ts=artifact.message_ts, blocks=blocks,
+                          text=f"{goal.id} {artifact.phase} v{artifact.version}")
+        # The decision has started the next step (a draft, a build): say so before it runs.
+        await self.status.refresh(goal)
 
     async def thread_note(self, effect: Effect) -> None:
-        goal = self._goal(effect.goal_id)
+        goal = self.goal(effect.goal_id)
         if goal is None or not goal.channel_id:
             return
         if not goal.thread_ts:
             raise RetryLater("the goal thread is not posted yet")
         text = str(effect.payload.get("text", ""))
         blocks = [{"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}]
-        await self._post(effect, channel=goal.channel_id, thread_ts=goal.thread_ts, blocks=blocks, text=text)
+        await self.post(effect, channel=goal.channel_id, thread_ts=goal.thread_ts, blocks=blocks, text=text)
+

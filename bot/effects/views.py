@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from sqlmodel import Session, col, select
+from datetime import datetime
 
+from sqlmodel import Session
+
+from bot.blocks.elevation import ModeRequestView
 from bot.blocks.models import ArtifactView, DecisionView, DiffView, GoalCardView
+from bot.services.gates import approvals_of
 from bot.sop.phases import LABELS, GoalState, Mode, Phase, PhaseStatus
-from storage.models import Approval, Artifact, Goal
+from storage.models import Approval, Artifact, Goal, ModeRequest
 
 
-def goal_card_view(goal: Goal, *, next_approvers: list[str], offline: bool) -> GoalCardView:
+def goal_card_view(goal: Goal, *, next_approvers: list[str], offline: bool,
+                   sla_due: datetime | None = None) -> GoalCardView:
+    awaiting = goal.status == PhaseStatus.AWAITING_APPROVAL and goal.state == GoalState.ACTIVE
     return GoalCardView(
         goal_id=goal.id,
         title=goal.title,
@@ -19,20 +25,17 @@ def goal_card_view(goal: Goal, *, next_approvers: list[str], offline: bool) -> G
         status=PhaseStatus(goal.status),
         state=GoalState(goal.state),
         mode=Mode(goal.mode),
-        next_approvers=next_approvers if goal.status == PhaseStatus.AWAITING_APPROVAL else [],
+        next_approvers=next_approvers if awaiting else [],
+        sla_due=sla_due if awaiting else None,
         spec_required=goal.spec_required,
         spec_triggers=list(goal.spec_triggers),
         offline=offline,
+        offer_elevation=True,
     )
 
 
 def approvals_for(session: Session, artifact: Artifact) -> list[Approval]:
-    return list(
-        session.exec(
-            select(Approval).where(Approval.artifact_sha256 == artifact.sha256, Approval.goal_id == artifact.goal_id)
-            .order_by(col(Approval.id))
-        ).all()
-    )
+    return approvals_of(session, artifact)
 
 
 def artifact_view(artifact: Artifact, *, approvals_needed: int, approvals: list[Approval]) -> ArtifactView:
@@ -77,3 +80,53 @@ def diff_view(artifact: Artifact, task_title: str, *, files: list[tuple[str, int
         tests_summary=tests_summary,
         secret_findings=secret_findings,
     )
+
+
+def mode_request_view(row: ModeRequest, tz: str) -> ModeRequestView:
+    return ModeRequestView(
+        request_id=row.id or 0,
+        goal_id=row.goal_id,
+        mode=Mode(row.mode),
+        justification=row.justification,
+        requested_by=row.requested_by,
+        status=row.status,
+        decided_by=row.decided_by,
+        decided_at=row.decided_at,
+        tz=tz,
+    )
+
+
+def _task_title(goal: Goal, task_id: int) -> str:
+    task = next((t for t in goal.tasks if str(t.get("id")) == str(task_id)), None)
+    return str(task.get("title", "")) if task else ""
+
+
+def progress_text(goal: Goal, artifact: Artifact | None, *, approved: int = 0, required: int = 1) -> str:
+    """The one line the goal's progress message shows: what is happening now, or what it waits for."""
+    label = LABELS[Phase(goal.phase)]
+    state = GoalState(goal.state)
+    if state is GoalState.DONE:
+        merged = sum(1 for t in goal.tasks if t.get("status") == "done")
+        return f"🎉 Done: every gate approved, {merged} task(s) merged."
+    if state is GoalState.REJECTED:
+        return f"⛔ Stopped: {label} was rejected."
+    if state is GoalState.CANCELLED:
+        return "✖ Cancelled: no more work happens on this goal."
+    status = PhaseStatus(goal.status)
+    implementation = Phase(goal.phase) is Phase.IMPLEMENTATION
+    current = artifact if artifact is not None and artifact.phase == goal.phase else None
+    if status is PhaseStatus.AWAITING_APPROVAL and current is not None:
+        what = (f"the diff of task {current.task_id} (v{current.version})" if implementation
+                else f"{label} v{current.version}")
+        count = f" ({approved} of {required} approvals)" if required > 1 else ""
+        return f"⏳ Waiting for a decision on {what}{count}."
+    again = status is PhaseStatus.CHANGES_REQUESTED
+    if implementation:
+        task = next((t for t in goal.tasks if t.get("status") == "in-progress"), None)
+        if task is not None:
+            title = _task_title(goal, int(task["id"]))
+            return f"🛠 Building task {task['id']}: {title}{' again, with the feedback' if again else ''}…"
+        return "🛠 Building…"
+    if Phase(goal.phase) is Phase.SCAFFOLD_CHECK:
+        return "🔎 Checking the repository's scaffold…"
+    return f"✍️ Redrafting {label} with the feedback…" if again else f"✍️ Drafting {label}…"

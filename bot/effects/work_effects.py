@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 
 from bot.effects.dispatcher import EffectDispatcher
 from bot.redact import redact
+from bot.secret_diff import added_secrets
 from bot.services.goals import GoalService
 from bot.sop.phases import Phase
 from bot.sop.records import TaskRecord
@@ -125,17 +126,20 @@ class WorkEffects:
         if task is None:
             return
 
-        def work() -> tuple[str, str]:
-            git = self.git()
-            worktree = git.worktree_add(goal.id)
-            result = self.builder.build(worktree, task)
-            return git.diff(worktree), result.summary
+        def work() -> Any:
+            from bot.agents.implement import implement_task
 
-        diff, summary = await asyncio.to_thread(work)
+            worktree = self.git().worktree_add(goal.id)
+            return implement_task(settings=self.settings, goal_id=goal.id, task=task, worktree=worktree,
+                                  feedback=effect.payload.get("feedback"), mode=goal.mode)
+
+        result = await asyncio.to_thread(work)
         await asyncio.to_thread(
             self.goals.record_draft, goal_id=goal.id, phase=Phase.IMPLEMENTATION.value, version=version,
-            content=redact(diff) if diff else "(no changes)", summary=redact(summary), drafted_by="offline-builder",
-            offline=True, task_id=task_id, feedback=effect.payload.get("feedback"),
+            content=redact(result.diff) if result.diff else "(no changes)", summary=redact(result.summary),
+            secrets=[str(s) for s in added_secrets(result.diff)],  # checked before redaction hides them
+            drafted_by=result.drafted_by, offline=result.offline, task_id=task_id,
+            feedback=effect.payload.get("feedback"), run_id=result.run_id,
         )
 
     async def merge(self, effect: Effect) -> None:

@@ -91,13 +91,38 @@ def advance(service: GoalService, session: Session, goal: Goal, artifact: Artifa
               required=goal.spec_required, triggers=goal.spec_triggers)
     nxt = next_phase(phase, spec_required=bool(goal.spec_required))
     if phase in (Phase.TASK_LIST,) and nxt is not Phase.SPEC:
-        reason = "waived by a person" if (goal.spec_waiver or {}).get("decision") == "waived" else "no trigger found"
-        audit(session, actor=Actor("bot"), action="spec.skipped", now=now, goal=goal, phase=Phase.SPEC.value,
-              reason=reason)
-        if goal.channel_id:
-            add_effect(session, key=f"note:{goal.id}:spec-skipped", kind="slack.thread_note", goal_id=goal.id,
-                       now=now, text=f"Mini-Spec skipped ({reason}). Next: Action Plan.")
+        record_spec_skip(session, goal, now)
     return _enter(service, session, goal, nxt, now, actor, tag)
+
+
+def record_spec_skip(session: Session, goal: Goal, now: datetime) -> None:
+    """Audit (and tell the thread) why the Mini-Spec is skipped: a person's waiver or no trigger."""
+    waiver = goal.spec_waiver or {}
+    waived = waiver.get("decision") == "waived"
+    reason = f"waived by {waiver.get('by')}" if waived else "no trigger found"
+    audit(session, actor=Actor("bot"), action="spec.skipped", now=now, goal=goal, phase=Phase.SPEC.value,
+          reason=reason, justification=waiver.get("justification") if waived else None)
+    if goal.channel_id:
+        # Keyed by the audit-visible decision time so a later waiver (after a re-entry) gets its own note.
+        stamp = waiver.get("at", "triggers") if waived else "triggers"
+        add_effect(session, key=f"note:{goal.id}:spec-skipped:{stamp}", kind="slack.thread_note",
+                   goal_id=goal.id, now=now, text=f"Mini-Spec skipped ({reason}). Next: Action Plan.")
+
+
+def enter_phase(service: GoalService, session: Session, goal: Goal, nxt: Phase, now: datetime, actor: Actor,
+                tag: str) -> str:
+    """Move the goal into `nxt` outside a gate approval (a person changed the mini-spec decision)."""
+    return _enter(service, session, goal, nxt, now, actor, tag)
+
+
+def _next_version(session: Session, goal: Goal, phase: Phase) -> int:
+    """Versions only grow: a phase entered again (the Mini-Spec re-opened) drafts after its last one."""
+    last = session.exec(
+        select(Artifact.version)
+        .where(Artifact.goal_id == goal.id, Artifact.phase == phase.value, Artifact.task_id == 0)
+        .order_by(Artifact.version.desc())  # type: ignore[attr-defined]
+    ).first()
+    return (last or 0) + 1
 
 
 def _start_task(session: Session, goal: Goal, task: dict[str, Any], now: datetime) -> None:
@@ -137,8 +162,9 @@ def _enter(service: GoalService, session: Session, goal: Goal, nxt: Phase, now: 
     else:
         goal.status = PhaseStatus.DRAFTING
         audit(session, actor=Actor("bot"), action="phase.entered", now=now, goal=goal)
-        add_effect(session, key=f"draft:{goal.id}:{nxt.value}:0:1", kind="draft", goal_id=goal.id, now=now,
-                   phase=nxt.value, version=1, task_id=0)
+        version = _next_version(session, goal, nxt)
+        add_effect(session, key=f"draft:{goal.id}:{nxt.value}:0:{version}", kind="draft", goal_id=goal.id,
+                   now=now, phase=nxt.value, version=version, task_id=0)
     session.add(goal)
     service._card_effect(session, goal, now, f"{tag}:approved")
     return nxt.value

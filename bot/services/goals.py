@@ -15,7 +15,9 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from bot.redact import redact
 from bot.services.authority import ApproverDirectory
+from bot.services.diff_secrets import SecretInDiff, ask_builder_to_fix, refuse_secret
 from bot.services.errors import (
     GoalClosed,
     GoalNotFound,
@@ -91,7 +93,9 @@ class GoalService:
         approvers: Iterable[str] = (),
         priority: str = "medium",
     ) -> Goal:
-        brief = (brief or "").replace("\x00", "").strip()
+        # The product stores no secret: whatever a person pasted into the brief or title is redacted at intake.
+        brief = redact((brief or "").replace("\x00", "").strip())
+        title = redact(title) if title else title
         if not brief:
             raise InvalidInput("A goal needs a brief: say what should be built, e.g. `/orch start Add CSV export`.")
         if len(brief) > MAX_BRIEF:
@@ -159,8 +163,12 @@ class GoalService:
         task_id: int = 0,
         feedback: str | None = None,
         run_id: str | None = None,
+        secrets: Iterable[str] = (),
     ) -> Artifact | None:
-        """Store a drafted artifact version and ask for a decision. Replays are no-ops."""
+        """Store a drafted artifact version and ask for a decision. Replays are no-ops.
+
+        `secrets` are where the builder's unredacted diff adds one (`path:line — kind`).
+        """
         now = self.clock()
         with transaction(self.engine) as session:
             goal = load_goal_for_update(session, goal_id)
@@ -218,6 +226,7 @@ class GoalService:
                 artifact_id=artifact.id,
             )
             self._card_effect(session, goal, now, f"{phase}:{task_id}:{version}:drafted")
+            ask_builder_to_fix(session, goal, artifact, now, list(secrets))  # a diff adding one goes back
         self._committed()
         return artifact
 
@@ -271,7 +280,7 @@ class GoalService:
                 outcome = self._decide(
                     session, goal_id, phase, sha256, decision, actor, reason, slack_channel, slack_ts, now
                 )
-        except (NotAnApprover, SelfApproval, StaleArtifact, NotAwaitingDecision, GoalClosed) as exc:
+        except (NotAnApprover, SelfApproval, StaleArtifact, NotAwaitingDecision, GoalClosed, SecretInDiff) as exc:
             self.refuse(goal_id=goal_id, actor=actor, reason=type(exc).__name__, phase=phase, sha=sha256,
                         decision=decision.value)
             raise
@@ -344,6 +353,8 @@ class GoalService:
         if duplicate is not None:
             return DecisionOutcome(goal.id, phase, decision.value, artifact.version, artifact.sha256, False,
                                    duplicate=True)
+        if decision is Decision.APPROVE:
+            refuse_secret(session, goal, artifact)  # whatever the click or command: no diff adding a secret
         session.add(
             Approval(
                 goal_id=goal.id,
@@ -386,8 +397,14 @@ class GoalService:
                    goal_id=goal.id, now=now, artifact_id=artifact.id)
         if decision is Decision.REQUEST_CHANGES:
             goal.status = PhaseStatus.CHANGES_REQUESTED
-            add_effect(session, key=f"draft:{goal.id}:{phase}:{artifact.task_id}:{artifact.version + 1}",
-                       kind="draft", goal_id=goal.id, now=now, phase=phase, version=artifact.version + 1,
+            # Put the decision on record in the repo before the redraft, so it never waits on a drafter.
+            add_effect(session, key=f"publish:{goal.id}:{tag}:changes", kind="repo.publish_state", goal_id=goal.id,
+                       now=now, message=f"orch({goal.id}): changes requested on {LABELS[Phase(phase)]} "
+                                        f"v{artifact.version}")
+            # A diff goes back to the builder with the feedback; a document to its drafter.
+            redo = "build" if phase == Phase.IMPLEMENTATION.value else "draft"
+            add_effect(session, key=f"{redo}:{goal.id}:{phase}:{artifact.task_id}:{artifact.version + 1}",
+                       kind=redo, goal_id=goal.id, now=now, phase=phase, version=artifact.version + 1,
                        task_id=artifact.task_id, feedback=reason)
         else:
             goal.status = PhaseStatus.REJECTED
@@ -425,6 +442,9 @@ class GoalService:
             goal.updated_at = now
             session.add(goal)
             audit(session, actor=actor, action="goal.cancelled", now=now, goal=goal, reason=reason)
+            from bot.jobs.queue import cancel_goal_jobs  # local: the jobs package imports this module
+
+            cancel_goal_jobs(session, goal.id, now)  # running ones stop when their worker next looks
             self._card_effect(session, goal, now, "cancelled")
             add_effect(session, key=f"publish:{goal.id}:cancelled", kind="repo.publish_state", goal_id=goal.id,
                        now=now, message=f"orch({goal.id}): cancel goal")

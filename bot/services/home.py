@@ -1,12 +1,17 @@
-"""Data for a person's App Home."""
+"""Data for a person's App Home: approvals waiting for them (with age and SLA), their goals by phase,
+and recent activity on what concerns them. The builder caps each list, so the tab stays far below
+Slack's 100 blocks however busy the team is.
+"""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, or_, select
 
-from bot.blocks.models import HomeView
+from bot.blocks.models import HomeView, PendingApproval
+from bot.services.gates import gate
 from bot.sop.phases import LABELS, GoalState, Phase, PhaseStatus
 from storage.audit import AuditEntry
 from storage.models import Goal
@@ -14,8 +19,13 @@ from storage.models import Goal
 if TYPE_CHECKING:
     from bot.app import Container
 
+MAX_WAITING = 50
+MAX_MINE = 30
+MAX_RECENT = 10
 
-def _age(seconds: float) -> str:
+
+def duration(seconds: float) -> str:
+    seconds = max(0.0, seconds)
     if seconds < 3600:
         return f"{int(seconds // 60)} min"
     if seconds < 86400:
@@ -23,35 +33,50 @@ def _age(seconds: float) -> str:
     return f"{seconds / 86400:.1f} d"
 
 
+def sla_text(due: datetime, now: datetime) -> str:
+    left = (due - now).total_seconds()
+    return f"SLA due in {duration(left)}" if left >= 0 else f"⚠️ SLA overdue by {duration(-left)}"
+
+
 def home_view(*, container: Container, user: str) -> HomeView:
+    settings = container.settings
     now = container.clock()
     is_approver = container.directory.is_approver(user)
     with Session(container.engine) as session:
-        waiting = list(
-            session.exec(
+        pending: list[PendingApproval] = []
+        if is_approver:
+            waiting = session.exec(
                 select(Goal)
                 .where(Goal.state == GoalState.ACTIVE, Goal.status == PhaseStatus.AWAITING_APPROVAL)
                 .order_by(col(Goal.updated_at))
-                .limit(50)
+                .limit(MAX_WAITING)
             ).all()
-        )
-        mine = list(
-            session.exec(select(Goal).where(Goal.requester == user).order_by(col(Goal.updated_at).desc()).limit(30))
-        )
-        recent = list(
-            session.exec(select(AuditEntry).order_by(col(AuditEntry.seq).desc()).limit(10)).all()
-        )
-    pending = []
-    if is_approver:
-        for goal in waiting:
-            if goal.requester == user and not container.settings.allow_self_approval:
-                continue
-            age = (now - goal.updated_at).total_seconds()
-            pending.append((goal.id, goal.title, LABELS[Phase(goal.phase)], _age(age), "", None))
+            for goal in waiting:
+                current = gate(session, goal, approvers=[user], allow_self_approval=settings.allow_self_approval,
+                               sla_hours=settings.approval_sla_hours)
+                if user not in current.waiting_on or current.artifact is None or current.sla_due is None:
+                    continue  # theirs to wait on, or already approved by them
+                age = f"waiting {duration((now - current.artifact.created_at).total_seconds())}"
+                label = LABELS[Phase(goal.phase)] + (f" · task {current.artifact.task_id}"
+                                                     if current.artifact.task_id else "")
+                pending.append((goal.id, goal.title, f"{label} v{current.artifact.version}", age,
+                                sla_text(current.sla_due, now), None))
+        mine = list(session.exec(
+            select(Goal).where(Goal.requester == user).order_by(col(Goal.updated_at).desc()).limit(MAX_MINE)
+        ).all())
+        related = [g.id for g in mine] + [p[0] for p in pending]
+        recent = list(session.exec(
+            select(AuditEntry)
+            .where(or_(AuditEntry.actor == user, col(AuditEntry.goal_id).in_(related)))
+            .order_by(col(AuditEntry.seq).desc())
+            .limit(MAX_RECENT)
+        ).all())
+    tz = settings.tz
     return HomeView(
         user=user,
         pending_approvals=pending,
-        my_goals=[(g.id, g.title, LABELS[Phase(g.phase)], g.state if g.state != "active" else g.status)
-                  for g in mine],
-        recent=[f"{e.at:%Y-%m-%d %H:%M} {e.goal_id or ''} {e.action} by {e.actor}" for e in recent],
+        my_goals=[(g.id, g.title, LABELS[Phase(g.phase)],
+                   (g.state if g.state != GoalState.ACTIVE else g.status).replace("_", " ")) for g in mine],
+        recent=[f"{e.at.astimezone(tz):%b %d %H:%M} · {e.goal_id or '—'} · {e.action.replace('.', ' ')} · {e.actor}"
+                for e in recent],
     )

@@ -151,6 +151,10 @@ def _cell(text: str) -> str:
 def detect_test_command(repo: Path) -> tuple[str | None, str | None, list[str]]:
     """(command, source file, notes) — the first match in order of how explicit a project is."""
     notes: list[str] = []
+    from bot.learn.adapters import read_test_command  # the repository's own adapter wins
+
+    if (adapter := read_test_command(repo)) is not None:
+        return adapter.command, adapter.source, notes
     for name in ("GNUmakefile", "makefile", "Makefile"):
         path = repo / name
         if path.is_file() and _MAKE_TEST_RE.search(path.read_text(encoding="utf-8", errors="replace")):

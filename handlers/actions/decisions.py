@@ -7,10 +7,14 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import blocks as builders
-from bot.services.errors import ServiceError
+from bot.blocks.text import local_time
+from bot.services.errors import ServiceError, StaleArtifact
+from bot.services.gates import decisions_on
+from bot.services.threads import current_message
 from bot.services.unit import Actor
 from bot.sop.phases import Decision
 from handlers.common import call, tell
@@ -44,8 +48,35 @@ def register(app: AsyncApp, container: Container) -> None:
                        slack_channel=channel, slack_ts=ts)
         except ValueError as exc:
             await tell(client, channel=channel, user=user, thread_ts=thread_ts, text=f"That button is broken: {exc}")
+        except StaleArtifact as exc:
+            await tell(client, channel=channel, user=user, thread_ts=thread_ts,
+                       text=await stale_text(client, ref, str(exc)))
         except ServiceError as exc:
             await tell(client, channel=channel, user=user, thread_ts=thread_ts, text=str(exc))
+
+    async def stale_text(client: AsyncWebClient, ref: builders.ButtonRef, refusal: str) -> str:
+        """Why the click changed nothing, with a link to what the goal shows now."""
+        link = await current_link(client, ref.goal_id)
+        where_now = f" <{link}|Open the current version>." if link else ""
+        taken = await call(decisions_on, engine=container.engine, goal_id=ref.goal_id, sha256=ref.sha256)
+        if taken:
+            last = taken[-1]
+            verb = {"approve": "approved", "request_changes": "sent back for changes", "reject": "rejected"}
+            when = local_time(last.at, container.settings.timezone)
+            return (f"v{ref.version} was already {verb.get(last.decision, last.decision)} by <@{last.by}> at {when};"
+                    f" your click changed nothing.{where_now}")
+        return f"{refusal}{where_now}"
+
+    async def current_link(client: AsyncWebClient, goal_id: str) -> str | None:
+        """A permalink to what the goal shows now (its newest artifact), for a stale click."""
+        found = await call(current_message, engine=container.engine, goal_id=goal_id)
+        if found is None:
+            return None
+        try:
+            resp = await client.chat_getPermalink(channel=found[0], message_ts=found[1])
+        except SlackApiError:
+            return None
+        return str(resp.get("permalink") or "") or None
 
     async def open_reason_modal(kind: str, action: dict[str, Any], body: dict[str, Any],
                                 client: AsyncWebClient) -> None:

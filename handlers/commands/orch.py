@@ -29,6 +29,12 @@ def goal_line(goal: Goal) -> str:
     return f"*{goal.id}* {goal.title} — {LABELS[Phase(goal.phase)]}, {state}"
 
 
+def extra_subcommands(container: Container) -> dict[str, Any]:
+    """Subcommands other command modules add: name → `async (ack, command, respond, client, rest)`."""
+    found: dict[str, Any] = container.extras.setdefault("orch_subcommands", {})
+    return found
+
+
 def register(app: AsyncApp, container: Container) -> None:
     goals = container.goals
 
@@ -116,5 +122,7 @@ def register(app: AsyncApp, container: Container) -> None:
             await approvers(ack)
         elif sub in ("help", ""):
             await ack(text=builders.build_help_text())
+        elif sub in extra_subcommands(container):
+            await extra_subcommands(container)[sub](ack, command, respond, client, rest)
         else:
             await ack(text=f"I don't know `{sub[:40]}`.\n\n" + builders.build_help_text())

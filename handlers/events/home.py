@@ -21,4 +21,11 @@ def register(app: AsyncApp, container: Container) -> None:
         if event.get("tab", "home") != "home" or not event.get("user"):
             return
         view = await call(home_view, container=container, user=event["user"])
-        await client.views_publish(user_id=event["user"], view=builders.build_home(view))
+        published = builders.build_home(view)
+        from bot.metrics import metrics_home_blocks  # the metrics section (bot/metrics.py)
+        from bot.metrics_inputs import runs_dir_for
+
+        published["blocks"] += await call(
+            metrics_home_blocks, engine=container.engine, runs_dir=runs_dir_for(container.settings)
+        )
+        await client.views_publish(user_id=event["user"], view=published)

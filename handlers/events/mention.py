@@ -46,7 +46,8 @@ def register(app: AsyncApp, container: Container) -> None:
         try:
             if thread_ts:
                 await start_from_thread(container, client, channel=channel, thread_ts=thread_ts, user=user,
-                                        bot_user=context.bot_user_id, ask=rest, source="mention")
+                                        bot_user=context.bot_user_id, ask=rest, source="mention",
+                                        skip_ts={str(event.get("ts"))})
             elif rest:
                 await call(container.goals.start_goal, brief=rest, actor=Actor(user), channel_id=channel,
                            source="mention")

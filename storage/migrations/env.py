@@ -6,7 +6,9 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import storage.audit
+import storage.jobs_models  # noqa: F401 - the scheduler's tables
 import storage.models  # noqa: F401 - registers the tables on the metadata
+import storage.runs_models  # noqa: F401 - agent_runs (paused agent runs)
 from storage.db import make_engine
 
 config = context.config

@@ -247,10 +247,8 @@ def test_required_scopes_are_the_union_of_methods_events_and_commands() -> None:
         "app_mentions:read",
         "channels:history",
         "groups:history",
-        "users:read",
         "usergroups:read",
         "files:write",
-        "reactions:write",
     }
 
 
@@ -268,9 +266,7 @@ def test_missing_scopes_names_what_an_installation_lacks() -> None:
     header = "commands, chat:write,im:write, im:history,app_mentions:read,channels:history,groups:history"
 
     assert missing_scopes(header.split(",")) == {
-        "users:read",
         "usergroups:read",
         "files:write",
-        "reactions:write",
     }
     assert missing_scopes(required_scopes() | {"chat:write.public"}) == set()

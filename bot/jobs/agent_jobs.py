@@ -1,0 +1,51 @@
+"""Agent work as jobs: the "draft" and "build" outbox effects enqueue a job; workers run it.
+
+The services still record `draft`/`build` effects in the same transaction as the state change;
+the outbox turns each into a row of the jobs table (idempotent by the effect's key) and returns
+at once, so the single outbox loop never waits on an agent. The job then runs the very handler
+the effect used to run (WorkEffects.draft / .build), which is idempotent: a re-run after a crash
+records nothing twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from bot.jobs.queue import Claimed
+from bot.sop.phases import LABELS, Phase
+from storage.models import Effect
+
+AGENT_KINDS = ("draft", "build")
+EffectHandler = Callable[[Effect], Awaitable[None]]
+
+
+def describe(kind: str, payload: dict[str, Any]) -> str:
+    """What the job is doing, in words a requester understands (shown in overdue DMs and digests)."""
+    version = int(payload.get("version", 1) or 1)
+    if kind == "build":
+        return f"Building task {payload.get('task_id')} (v{version}) in the goal's worktree"
+    phase = Phase(payload.get("phase", Phase.PRD.value))
+    if phase is Phase.SCAFFOLD_CHECK:
+        return "Checking the repository scaffold"
+    again = " with the requested changes" if payload.get("feedback") else ""
+    return f"Drafting the {LABELS[phase]} (v{version}){again}"
+
+
+def as_effect(job: Claimed) -> Effect:
+    """The job seen as the effect its handler expects (not stored; the attempt count carries over)."""
+    return Effect(
+        key=job.key,
+        kind=job.kind,
+        goal_id=job.goal_id,
+        payload=dict(job.payload),
+        attempts=job.attempts,
+        created_at=job.created_at,
+    )
+
+
+def job_handler(effect_handler: EffectHandler) -> Callable[[Claimed], Awaitable[None]]:
+    async def run(job: Claimed) -> None:
+        await effect_handler(as_effect(job))
+
+    return run

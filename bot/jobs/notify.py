@@ -1,0 +1,152 @@
+"""Outbox effects for the scheduler's messages: DMs (reminders, warnings) and channel posts (digests).
+
+Recorded in the same transaction as the reminder or digest row and its audit entry; the effects
+dispatcher sends them after commit. Each message carries a marker block id, so a retry after a
+crash finds the message already sent instead of sending it again.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlmodel import Session, select
+
+from bot.effects.dispatcher import EffectDispatcher
+from bot.redact import redact, redact_obj
+from storage.models import Effect
+
+log = logging.getLogger(__name__)
+
+DM_KIND = "notify.dm"
+POST_KIND = "notify.post"
+# Slack errors after which sending again cannot help.
+GIVE_UP = {
+    "user_not_found",
+    "cannot_dm_bot",
+    "channel_not_found",
+    "is_archived",
+    "not_in_channel",
+    "user_disabled",
+    "account_inactive",
+}
+
+
+def add_notification(
+    session: Session,
+    *,
+    key: str,
+    kind: str,
+    goal_id: str | None,
+    now: datetime,
+    not_before: datetime | None = None,
+    **payload: Any,
+) -> bool:
+    """Record a DM (`user=`) or post (`channel=`) effect; a duplicate key is a no-op.
+
+    `not_before` holds a message back (quiet hours) while the decision itself is recorded now.
+    """
+    if session.exec(select(Effect.id).where(Effect.key == key)).first() is not None:
+        return False
+    session.add(
+        Effect(
+            key=key,
+            kind=kind,
+            goal_id=goal_id,
+            payload=payload,
+            created_at=now,
+            not_before=not_before if not_before and not_before > now else None,
+        )
+    )
+    return True
+
+
+def _marker(effect: Effect) -> str:
+    return f"orch-n{effect.id}"
+
+
+class Notifier:
+    def __init__(self, client: AsyncWebClient) -> None:
+        self.client = client
+
+    def register(self, dispatcher: EffectDispatcher) -> None:
+        dispatcher.register(DM_KIND, self.dm)
+        dispatcher.register(POST_KIND, self.post)
+
+    async def _already_sent(self, channel: str, thread_ts: str | None, mark: str) -> bool:
+        try:
+            if thread_ts:
+                resp = await self.client.conversations_replies(channel=channel, ts=thread_ts, limit=200)
+            else:
+                resp = await self.client.conversations_history(channel=channel, limit=100)
+        except SlackApiError:
+            return False
+        return any(
+            block.get("block_id") == mark
+            for message in resp.get("messages", [])
+            for block in (message.get("blocks") or [])
+        )
+
+    async def _send(
+        self, effect: Effect, channel: str, thread_ts: str | None = None, broadcast: bool = False
+    ) -> str | None:
+        blocks = [dict(b) for b in effect.payload.get("blocks") or []]
+        text = str(effect.payload.get("text") or "")
+        if not blocks:
+            blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": text or "…"}}]
+        mark = _marker(effect)
+        blocks[0]["block_id"] = mark
+        if effect.attempts > 1 and await self._already_sent(channel, thread_ts, mark):
+            return None
+        try:
+            resp = await self.client.chat_postMessage(
+                channel=channel,
+                thread_ts=thread_ts,
+                blocks=redact_obj(blocks),
+                text=redact(text),
+                reply_broadcast=broadcast or None,
+            )
+        except SlackApiError as exc:
+            error = str(exc.response.get("error", ""))
+            if error in GIVE_UP:
+                log.warning("cannot send %s to %s: %s", effect.key, channel, error)
+                return None
+            raise
+        return str(resp["ts"])
+
+    async def dm(self, effect: Effect) -> None:
+        user = str(effect.payload["user"])
+        try:
+            opened = await self.client.conversations_open(users=user)
+        except SlackApiError as exc:
+            if str(exc.response.get("error", "")) in GIVE_UP:
+                log.warning("cannot open a DM with %s", user)
+                return
+            raise
+        await self._send(effect, opened["channel"]["id"])
+
+    async def post(self, effect: Effect) -> None:
+        channel = str(effect.payload["channel"])
+        ts = await self._send(
+            effect, channel, effect.payload.get("thread_ts"), bool(effect.payload.get("broadcast"))
+        )
+        file_text = effect.payload.get("file_text")
+        if ts and file_text:
+            try:
+                await self.client.files_upload_v2(
+                    channel=channel,
+                    thread_ts=ts,
+                    content=redact(str(file_text)),
+                    filename=str(effect.payload.get("filename") or "orch.md"),
+                    title=str(effect.payload.get("file_title") or "Full list"),
+                )
+            except SlackApiError:
+                log.warning("upload for %s failed; the message stands", effect.key)
+
+
+async def nowhere(_effect: Effect) -> None:
+    """Without Slack (the CLI with no token), messages have nowhere to go."""
+    return None

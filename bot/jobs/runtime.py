@@ -1,0 +1,214 @@
+"""The jobs runtime of one process: worker, leader election, scheduler, sweeps and digests.
+
+`install_jobs(container)` is called by the composition root; the server's lifespan calls
+`start()`/`stop()`. Without a running worker (the CLI), agent jobs run inline inside the outbox
+effect that enqueued them, so `orch goal …` still completes its work before it returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.jobs import queue
+from bot.jobs.agent_jobs import AGENT_KINDS, describe, job_handler
+from bot.jobs.config import SchedulerConfig, load_scheduler_config
+from bot.jobs.digest import Digest, post_digest_now, post_due_digests
+from bot.jobs.leader import LeaderElector, record_tick
+from bot.jobs.notify import DM_KIND, POST_KIND, Notifier, nowhere
+from bot.jobs.sla import SlaDeps, SweepReport, sweep
+from bot.jobs.worker import JobWorker
+from bot.services.unit import Actor
+from storage.models import Artifact, Effect
+
+if TYPE_CHECKING:
+    from bot.app import Container
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class JobsRuntime:
+    container: Container
+    config: SchedulerConfig
+    worker: JobWorker
+    elector: LeaderElector
+    token: str = field(default_factory=lambda: uuid.uuid4().hex)
+    scheduler: AsyncIOScheduler | None = None
+
+    # -- wiring ------------------------------------------------------------------------------
+
+    @property
+    def engine(self) -> Any:
+        return self.container.engine
+
+    @property
+    def database_url(self) -> str:
+        return str(self.container.settings.database_url)
+
+    @property
+    def handlers(self) -> dict[str, Any]:
+        """Job kind → handler; tests may wrap one (a scripted job that waits)."""
+        return self.worker.handlers
+
+    @property
+    def is_leader(self) -> bool:
+        return self.elector.is_leader
+
+    def deps(self) -> SlaDeps:
+        c = self.container
+        return SlaDeps(
+            engine=c.engine,
+            directory=c.directory,
+            policy=self.config.sla,
+            allow_self_approval=c.settings.allow_self_approval,
+        )
+
+    def _now(self, now: datetime | None) -> datetime:
+        return now if now is not None else self.container.clock()
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        from bot.jobs.scheduler import RUNTIMES
+
+        RUNTIMES[self.token] = self
+        await self.worker.start()
+        await self.elector.start()
+
+    async def stop(self) -> None:
+        from bot.jobs.scheduler import RUNTIMES
+
+        await self.elector.stop()
+        await self.worker.stop()
+        RUNTIMES.pop(self.token, None)
+
+    async def _elected(self) -> None:
+        from bot.jobs.scheduler import start_scheduler
+
+        self.scheduler = start_scheduler(self)
+
+    async def _lost(self) -> None:
+        if self.scheduler is not None:
+            with contextlib.suppress(Exception):
+                self.scheduler.shutdown(wait=False)
+            self.scheduler = None
+
+    # -- agent jobs --------------------------------------------------------------------------
+
+    async def enqueue_effect(self, effect: Effect) -> None:
+        """The outbox handler of "draft"/"build": add the job, then wake a worker (or run it here)."""
+        await asyncio.to_thread(
+            queue.enqueue,
+            self.engine,
+            key=effect.key,
+            kind=effect.kind,
+            goal_id=effect.goal_id,
+            now=self.container.clock(),
+            payload=dict(effect.payload),
+            description=describe(effect.kind, effect.payload),
+            max_attempts=self.config.jobs.max_attempts,
+        )
+        if self.worker.running:
+            self.worker.kick()
+        else:
+            await self.run_inline(effect.key)
+
+    async def run_inline(self, key: str) -> str | None:
+        claimed = await asyncio.to_thread(
+            queue.claim,
+            self.engine,
+            now=self.container.clock(),
+            worker=f"{self.worker.name}:inline",
+            limit=1,
+            key=key,
+        )
+        status = None
+        for job in claimed:
+            status = await self.worker.run_claimed(job)
+        return status
+
+    # -- scheduled work (also callable directly, with any `now`) -------------------------------
+
+    def sweep(self, now: datetime | None = None) -> SweepReport:
+        report = sweep(self.deps(), now=self._now(now))
+        if report.sent:
+            self.container.dispatcher.kick()
+        return report
+
+    def post_due_digests(self, now: datetime | None = None) -> list[str]:
+        posted = post_due_digests(self.deps(), self.config.digest, now=self._now(now))
+        if posted:
+            self.container.dispatcher.kick()
+        return posted
+
+    def post_digest(self, channel: str, *, actor: Actor, now: datetime | None = None) -> Digest:
+        digest = post_digest_now(self.deps(), channel=channel, now=self._now(now), actor=actor)
+        self.container.dispatcher.kick()
+        return digest
+
+    def rerequest(self, goal_id: str, actor: Actor) -> Artifact:
+        from bot.jobs.rerequest import rerequest
+
+        return rerequest(self.container.goals, goal_id=goal_id, actor=actor)
+
+    async def tick(self) -> None:
+        """The scheduler's periodic job: SLA sweep, a digest catch-up, and a sign of life."""
+        await asyncio.to_thread(self.sweep)
+        await asyncio.to_thread(self.post_due_digests)
+        await asyncio.to_thread(record_tick, self.engine, self.container.clock())
+
+    async def digest_tick(self) -> None:
+        await asyncio.to_thread(self.post_due_digests)
+        await asyncio.to_thread(record_tick, self.engine, self.container.clock())
+
+
+def install_jobs(c: Container) -> JobsRuntime:
+    """Route agent effects to the jobs table, register the scheduler's message effects, build the runtime."""
+    from bot.config import ConfigError
+
+    try:
+        config = load_scheduler_config(timezone=c.settings.timezone)
+    except (ValueError, OSError) as exc:
+        raise ConfigError(f"orch.toml [jobs]/[sla]/[digest]: {exc}") from exc
+    originals = {kind: c.dispatcher.handlers[kind] for kind in AGENT_KINDS if kind in c.dispatcher.handlers}
+    name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+    worker = JobWorker(
+        engine=c.engine,
+        clock=c.clock,
+        handlers={k: job_handler(h) for k, h in originals.items()},
+        config=config.jobs,
+        max_parallel=c.settings.max_parallel_jobs,
+        name=name,
+    )
+    worker.on_done.append(c.dispatcher.kick)
+    runtime = JobsRuntime(container=c, config=config, worker=worker, elector=None)  # type: ignore[arg-type]
+    runtime.elector = LeaderElector(
+        engine=c.engine,
+        clock=c.clock,
+        poll_seconds=config.jobs.leader_poll_seconds,
+        on_elected=runtime._elected,
+        on_lost=runtime._lost,
+        name=name,
+    )
+    for kind in originals:
+        c.dispatcher.register(kind, runtime.enqueue_effect)
+    if c.slack is not None:
+        Notifier(c.slack).register(c.dispatcher)
+    else:
+        c.dispatcher.register(DM_KIND, nowhere)
+        c.dispatcher.register(POST_KIND, nowhere)
+    # A committed service action (a cancel among them) wakes the worker, which then notices
+    # cancelled jobs at once instead of at its next heartbeat.
+    c.goals.kick.append(worker.kick)
+    c.extras["jobs"] = runtime
+    return runtime

@@ -1,0 +1,471 @@
+"""The SLA sweep: remind approvers, escalate, warn before expiry, expire gates, report slow jobs.
+
+`sweep(deps, now=…)` is called by the scheduler every minute and directly by tests with any
+`now`. Each level is recorded once per goal, phase, task and artifact version (a unique row in
+`reminders`), together with its audit entry and the messages to send, in one transaction; the
+outbox sends the messages. Nobody is pinged in quiet hours: the levels wait for the next sweep
+after them, except expiry, which happens on time (a gate must not stay approvable past its TTL)
+and holds back only its messages.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from bot.blocks.reminders import (
+    ExpiryView,
+    GateReminderView,
+    OverdueJobView,
+    build_expired_notice,
+    build_expiry_warning,
+    build_gate_reminder,
+    build_overdue_job,
+)
+from bot.blocks.text import local_time
+from bot.jobs.notify import DM_KIND, POST_KIND, add_notification
+from bot.jobs.sla_policy import SlaPolicy, describe_age, gate_clock
+from bot.services.authority import ApproverDirectory
+from bot.services.unit import Actor, add_effect, audit, load_goal_for_update
+from bot.sop.phases import LABELS, GoalState, Phase, PhaseStatus
+from storage.db import transaction
+from storage.jobs_models import Job, Reminder
+from storage.models import Approval, Artifact, Goal
+
+log = logging.getLogger(__name__)
+SCHEDULER = Actor("scheduler")
+_SLACK_USER = re.compile(r"^[UW][A-Z0-9_]{1,30}$")
+
+
+@dataclass
+class SlaDeps:
+    engine: Engine
+    directory: ApproverDirectory
+    policy: SlaPolicy
+    allow_self_approval: bool = False
+
+
+@dataclass
+class SweepReport:
+    reminded: list[str] = field(default_factory=list)  # "G-0001:prd:v1"
+    escalated: list[str] = field(default_factory=list)
+    warned: list[str] = field(default_factory=list)
+    expired: list[str] = field(default_factory=list)
+    overdue_jobs: list[int] = field(default_factory=list)
+    held_for_quiet_hours: int = 0
+
+    @property
+    def sent(self) -> int:
+        return (
+            len(self.reminded)
+            + len(self.escalated)
+            + len(self.warned)
+            + len(self.expired)
+            + len(self.overdue_jobs)
+        )
+
+
+def is_slack_user(ref: str) -> bool:
+    """Requesters from the CLI are `cli:<name>`; only Slack users (U…, W…) can get a DM."""
+    return bool(_SLACK_USER.match(ref or ""))
+
+
+def current_artifact(session: Session, goal: Goal) -> Artifact | None:
+    return session.exec(
+        select(Artifact)
+        .where(Artifact.goal_id == goal.id, Artifact.phase == goal.phase)
+        .order_by(col(Artifact.id).desc())
+    ).first()
+
+
+def pending_approvers(session: Session, goal: Goal, artifact: Artifact, deps: SlaDeps) -> list[str]:
+    """Approvers who have not approved this version yet (never the requester, unless allowed)."""
+    pool = list(goal.approvers) or sorted(deps.directory.approvers())
+    approved = set(
+        session.exec(
+            select(Approval.by).where(
+                Approval.goal_id == goal.id,
+                Approval.artifact_sha256 == artifact.sha256,
+                Approval.decision == "approve",
+            )
+        ).all()
+    )
+    return [u for u in pool if u not in approved and (deps.allow_self_approval or u != goal.requester)]
+
+
+def _tag(goal: Goal, artifact: Artifact) -> str:
+    return f"{goal.id}:{goal.phase}:{artifact.task_id}:v{artifact.version}"
+
+
+def _sla_text(deps: SlaDeps, phase: str) -> str:
+    return f"{describe_age(deps.policy.for_phase(phase).approval_sla)} of business time"
+
+
+def sweep(deps: SlaDeps, *, now: datetime) -> SweepReport:
+    """One pass over every gate awaiting approval and every running job."""
+    report = SweepReport()
+    if not deps.policy.enabled:
+        return report
+    with Session(deps.engine) as session:
+        gates = list(
+            session.exec(
+                select(Goal.id)
+                .where(Goal.state == GoalState.ACTIVE, Goal.status == PhaseStatus.AWAITING_APPROVAL)
+                .order_by(col(Goal.id))
+            ).all()
+        )
+    quiet = deps.policy.is_quiet(now)
+    for goal_id in gates:
+        try:
+            _sweep_gate(deps, goal_id, now, quiet, report)
+        except IntegrityError:  # another sweep recorded the same level first: nothing to do
+            log.info("a reminder for %s was recorded concurrently", goal_id)
+    if quiet:
+        return report
+    for job_id in _overdue_jobs(deps, now):
+        try:
+            if _job_overdue(deps, job_id, now):
+                report.overdue_jobs.append(job_id)
+        except IntegrityError:
+            log.info("the overdue notice for job %s was recorded concurrently", job_id)
+    return report
+
+
+def _sweep_gate(deps: SlaDeps, goal_id: str, now: datetime, quiet: bool, report: SweepReport) -> None:
+    with Session(deps.engine) as session:
+        goal = session.get(Goal, goal_id)
+        artifact = current_artifact(session, goal) if goal else None
+    if goal is None or artifact is None:
+        return
+    clock = gate_clock(deps.policy, goal.phase, artifact.created_at)
+    tag = _tag(goal, artifact)
+    if now >= clock.expires_at:
+        if _expire(deps, goal_id, artifact.id, now):
+            report.expired.append(tag)
+        return
+    due = [
+        level
+        for level, at in (
+            ("reminder", clock.reminder_at),
+            ("escalation", clock.escalation_at),
+            ("warning", clock.warning_at),
+        )
+        if now >= at
+    ]
+    if due and quiet:
+        report.held_for_quiet_hours += 1
+        return
+    for level in due:
+        if _send_level(deps, goal_id, artifact.id, level, now, since=clock.since, expires=clock.expires_at):
+            {"reminder": report.reminded, "escalation": report.escalated, "warning": report.warned}[
+                level
+            ].append(tag)
+
+
+def _locked_gate(session: Session, goal_id: str, artifact_id: int | None) -> tuple[Goal, Artifact] | None:
+    """The goal (row-locked) and its artifact, if that artifact still awaits a decision."""
+    goal = load_goal_for_update(session, goal_id)
+    if goal is None or goal.state != GoalState.ACTIVE or goal.status != PhaseStatus.AWAITING_APPROVAL:
+        return None
+    artifact = current_artifact(session, goal)
+    if artifact is None or artifact.id != artifact_id:
+        return None
+    return goal, artifact
+
+
+def _record(
+    session: Session,
+    key: str,
+    level: str,
+    goal: Goal,
+    artifact: Artifact | None,
+    to: list[str],
+    now: datetime,
+) -> bool:
+    if session.exec(select(Reminder.id).where(Reminder.key == key)).first() is not None:
+        return False
+    session.add(
+        Reminder(
+            key=key,
+            level=level,
+            goal_id=goal.id,
+            phase=goal.phase,
+            version=artifact.version if artifact else None,
+            recipients=to,
+            sent_at=now,
+        )
+    )
+    session.flush()
+    return True
+
+
+def _send_level(
+    deps: SlaDeps,
+    goal_id: str,
+    artifact_id: int | None,
+    level: str,
+    now: datetime,
+    *,
+    since: datetime,
+    expires: datetime,
+) -> bool:
+    with transaction(deps.engine) as session:
+        found = _locked_gate(session, goal_id, artifact_id)
+        if found is None:
+            return False
+        goal, artifact = found
+        key = f"sla:{level}:{_tag(goal, artifact)}"
+        if session.exec(select(Reminder.id).where(Reminder.key == key)).first() is not None:
+            return False
+        label = LABELS[Phase(goal.phase)]
+        age = describe_age(now - since)
+        waiting = pending_approvers(session, goal, artifact, deps)
+        view = GateReminderView(
+            goal_id=goal.id,
+            title=goal.title,
+            phase=Phase(goal.phase),
+            phase_label=label,
+            version=artifact.version,
+            sha256=artifact.sha256,
+            requester=goal.requester,
+            age=age,
+            sla=_sla_text(deps, goal.phase),
+            channel_id=goal.channel_id,
+            task_id=artifact.task_id or None,
+            waiting_on=waiting,
+        )
+        if level == "reminder":
+            to = [u for u in waiting if is_slack_user(u)]
+            blocks, text = build_gate_reminder(view, "reminder")
+            for user in to:
+                add_notification(
+                    session,
+                    key=f"notify:{key}:{user}",
+                    kind=DM_KIND,
+                    goal_id=goal.id,
+                    now=now,
+                    user=user,
+                    blocks=blocks,
+                    text=text,
+                )
+            action = "sla.reminded"
+        elif level == "escalation":
+            backups = [u for u in deps.policy.backup_approvers if is_slack_user(u)]
+            blocks, text = build_gate_reminder(view, "escalation")
+            if backups:
+                to = backups
+                for user in backups:
+                    add_notification(
+                        session,
+                        key=f"notify:{key}:{user}",
+                        kind=DM_KIND,
+                        goal_id=goal.id,
+                        now=now,
+                        user=user,
+                        blocks=blocks,
+                        text=text,
+                    )
+            elif goal.channel_id and goal.thread_ts:
+                to = [goal.channel_id]
+                add_notification(
+                    session,
+                    key=f"notify:{key}:channel",
+                    kind=POST_KIND,
+                    goal_id=goal.id,
+                    now=now,
+                    channel=goal.channel_id,
+                    thread_ts=goal.thread_ts,
+                    broadcast=True,
+                    blocks=blocks,
+                    text=text,
+                )
+            else:
+                to = []
+            action = "sla.escalated"
+        else:
+            to = [goal.requester] if is_slack_user(goal.requester) else []
+            warning = ExpiryView(
+                goal_id=goal.id,
+                title=goal.title,
+                phase=Phase(goal.phase),
+                phase_label=label,
+                version=artifact.version,
+                age=age,
+                expires_in=describe_age(expires - now),
+            )
+            blocks, text = build_expiry_warning(warning)
+            for user in to:
+                add_notification(
+                    session,
+                    key=f"notify:{key}:{user}",
+                    kind=DM_KIND,
+                    goal_id=goal.id,
+                    now=now,
+                    user=user,
+                    blocks=blocks,
+                    text=text,
+                )
+            action = "sla.expiry_warned"
+        _record(session, key, level, goal, artifact, to, now)
+        audit(
+            session,
+            actor=SCHEDULER,
+            action=action,
+            now=now,
+            goal=goal,
+            sha=artifact.sha256,
+            version=artifact.version,
+            task_id=artifact.task_id or None,
+            to=to,
+            age=age,
+            waiting_on=waiting,
+        )
+    return True
+
+
+def _expire(deps: SlaDeps, goal_id: str, artifact_id: int | None, now: datetime) -> bool:
+    """The TTL has run out: the gate becomes `expired` (never approved); the requester is told."""
+    with transaction(deps.engine) as session:
+        found = _locked_gate(session, goal_id, artifact_id)
+        if found is None:
+            return False
+        goal, artifact = found
+        tag = _tag(goal, artifact)
+        key = f"sla:expired:{tag}"
+        to = [goal.requester] if is_slack_user(goal.requester) else []
+        if not _record(session, key, "expired", goal, artifact, to, now):
+            return False
+        label = LABELS[Phase(goal.phase)]
+        age = describe_age(now - artifact.created_at)
+        goal.status = PhaseStatus.EXPIRED
+        goal.updated_at = now
+        session.add(goal)
+        audit(
+            session,
+            actor=SCHEDULER,
+            action="approval.expired",
+            now=now,
+            goal=goal,
+            sha=artifact.sha256,
+            version=artifact.version,
+            task_id=artifact.task_id or None,
+            age=age,
+            to=to,
+        )
+        # The gate closes now; the messages about it wait for the end of quiet hours.
+        later = deps.policy.quiet_until(now)
+        if goal.channel_id:
+            add_effect(
+                session,
+                key=f"card:{goal.id}:{goal.phase}:{artifact.task_id}:{artifact.version}:expired",
+                kind="slack.update_card",
+                goal_id=goal.id,
+                now=now,
+            )
+            add_notification(
+                session,
+                key=f"note:{tag}:expired",
+                kind="slack.thread_note",
+                goal_id=goal.id,
+                now=now,
+                not_before=later,
+                text=f"⌛ The approval request for {label} v{artifact.version} "
+                f"expired after {age} without a decision; nothing was approved. "
+                f"<@{goal.requester}> can request it again.",
+            )
+        notice = ExpiryView(
+            goal_id=goal.id,
+            title=goal.title,
+            phase=Phase(goal.phase),
+            phase_label=label,
+            version=artifact.version,
+            age=age,
+            task_id=artifact.task_id or None,
+        )
+        blocks, text = build_expired_notice(notice)
+        for user in to:
+            add_notification(
+                session,
+                key=f"notify:{key}:{user}",
+                kind=DM_KIND,
+                goal_id=goal.id,
+                now=now,
+                not_before=later,
+                user=user,
+                blocks=blocks,
+                text=text,
+            )
+    return True
+
+
+def _overdue_jobs(deps: SlaDeps, now: datetime) -> list[int]:
+    with Session(deps.engine) as session:
+        rows = session.exec(select(Job).where(Job.status == "running")).all()
+    overdue = []
+    for job in rows:
+        runtime = deps.policy.for_phase(job.phase or "").job_runtime
+        if job.started_at is not None and job.id is not None and now - job.started_at >= runtime:
+            overdue.append(job.id)
+    return overdue
+
+
+def _job_overdue(deps: SlaDeps, job_id: int, now: datetime) -> bool:
+    with transaction(deps.engine) as session:
+        job = session.exec(
+            select(Job).where(Job.id == job_id, Job.status == "running").with_for_update()
+        ).first()
+        if job is None or job.goal_id is None or job.started_at is None:
+            return False
+        goal = session.get(Goal, job.goal_id)
+        if goal is None:
+            return False
+        key = f"job:overdue:{job.id}:{job.run_id}"
+        to = [goal.requester] if is_slack_user(goal.requester) else []
+        if not _record(session, key, "job_overdue", goal, None, to, now):
+            return False
+        runtime = deps.policy.for_phase(job.phase or "").job_runtime
+        view = OverdueJobView(
+            job_id=job.id,
+            goal_id=goal.id,
+            title=goal.title,
+            doing=job.description or job.kind,
+            running_for=describe_age(now - job.started_at),
+            runtime_sla=describe_age(runtime),
+            attempt=job.attempts,
+            max_attempts=job.max_attempts,
+            run_id=job.run_id or "-",
+            worker=job.worker or "-",
+            last_heartbeat=local_time(job.heartbeat_at or job.started_at, deps.policy.timezone),
+        )
+        blocks, text = build_overdue_job(view)
+        for user in to:
+            add_notification(
+                session,
+                key=f"notify:{key}:{user}",
+                kind=DM_KIND,
+                goal_id=goal.id,
+                now=now,
+                user=user,
+                blocks=blocks,
+                text=text,
+            )
+        audit(
+            session,
+            actor=SCHEDULER,
+            action="job.overdue",
+            now=now,
+            goal=goal,
+            run_id=job.run_id,
+            job=job.id,
+            kind=job.kind,
+            doing=job.description,
+            running_for=view.running_for,
+            to=to,
+        )
+    return True

@@ -1,0 +1,189 @@
+"""The job worker: claims queued jobs, runs at most N at once, heartbeats them, retries failures.
+
+One worker runs in each bot process (in the server's event loop). Workers in other processes
+share the jobs table: the claim is atomic, so a job runs in one place at a time. A worker that
+dies stops heartbeating; any worker re-queues its jobs once the lease has run out.
+
+Test hook: `ORCH_JOB_HOLD=draft` parks every claimed "draft" job after its handler has finished
+and before it is marked succeeded (`draft:before` parks it before the handler runs), while the
+heartbeat goes on. Crash tests kill the process there with SIGKILL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy.engine import Engine
+
+from bot.jobs import queue
+from bot.jobs.config import JobsConfig
+from bot.jobs.queue import Claimed
+from bot.services.unit import Clock
+
+log = logging.getLogger(__name__)
+
+JobHandler = Callable[[Claimed], Awaitable[None]]
+HOLD_ENV = "ORCH_JOB_HOLD"
+
+
+def _held(kind: str, where: str) -> bool:
+    wanted = {part.strip() for part in os.environ.get(HOLD_ENV, "").split(",") if part.strip()}
+    return (f"{kind}:{where}" in wanted) or (where == "after" and kind in wanted)
+
+
+@dataclass
+class JobWorker:
+    engine: Engine
+    clock: Clock
+    handlers: dict[str, JobHandler]
+    config: JobsConfig
+    max_parallel: int
+    name: str
+    on_done: list[Callable[[], None]] = field(default_factory=list)
+    _tasks: dict[str, tuple[asyncio.Task[None], Claimed]] = field(default_factory=dict)
+    _wake: asyncio.Event | None = None
+    _loop: asyncio.AbstractEventLoop | None = None
+    _main: asyncio.Task[None] | None = None
+    _stopping: bool = False
+    peak: int = 0  # the most jobs this worker has run at once (observability and tests)
+
+    @property
+    def running(self) -> bool:
+        return self._main is not None and not self._main.done()
+
+    @property
+    def active(self) -> int:
+        return len(self._tasks)
+
+    def kick(self) -> None:
+        """Look for work now; safe from any thread."""
+        if self._loop is not None and self._wake is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._wake.set)
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._main = asyncio.create_task(self._run(), name=f"orch-jobs-{self.name}")
+
+    async def stop(self) -> None:
+        """Stop claiming, cancel the running jobs and give them back to the queue."""
+        self._stopping = True
+        if self._main is not None:
+            self._main.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._main
+            self._main = None
+        tasks = list(self._tasks.values())
+        for task, _job in tasks:
+            task.cancel()
+        for task, _job in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    # -- the loop ----------------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        assert self._wake is not None
+        loop = asyncio.get_running_loop()
+        next_beat = next_requeue = loop.time()
+        while True:
+            self._wake.clear()
+            try:
+                if loop.time() >= next_requeue:
+                    await asyncio.to_thread(self.requeue_expired)
+                    next_requeue = loop.time() + max(0.05, self.config.lease_seconds / 2)
+                await self._claim_and_start()
+                # Beat on every wake-up, not only on time: a kick after a goal was cancelled
+                # then stops its running job at once.
+                await self._beat()
+                next_beat = loop.time() + self.config.heartbeat_seconds
+            except Exception:  # the loop must survive a database hiccup
+                log.exception("job worker loop failed; retrying")
+            timeout = max(
+                0.01, min(self.config.poll_seconds, next_beat - loop.time(), next_requeue - loop.time())
+            )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=timeout)
+
+    def requeue_expired(self) -> list[int]:
+        return queue.requeue_expired(
+            self.engine, now=self.clock(), lease=self.config.lease_seconds, backoff=self.config.backoff
+        )
+
+    async def _claim_and_start(self) -> None:
+        free = self.max_parallel - len(self._tasks)
+        if free <= 0 or self._stopping:
+            return
+        claimed = await asyncio.to_thread(
+            queue.claim,
+            self.engine,
+            now=self.clock(),
+            worker=self.name,
+            limit=free,
+            kinds=list(self.handlers),
+        )
+        for job in claimed:
+            self._spawn(job)
+
+    def _spawn(self, job: Claimed) -> None:
+        task = asyncio.create_task(self._execute(job), name=f"orch-job-{job.id}")
+        self._tasks[job.run_id] = (task, job)
+        self.peak = max(self.peak, len(self._tasks))
+
+    async def _beat(self) -> None:
+        """Heartbeat the running attempts; stop the ones that were cancelled or taken away."""
+        if not self._tasks:
+            return
+        alive = await asyncio.to_thread(
+            queue.heartbeat, self.engine, run_ids=list(self._tasks), now=self.clock()
+        )
+        for run_id, (task, job) in list(self._tasks.items()):
+            if run_id not in alive and not task.done():
+                log.info(
+                    "job %s (%s) is no longer ours (cancelled or re-queued); stopping it", job.id, job.kind
+                )
+                task.cancel()
+
+    # -- one job -----------------------------------------------------------------------------
+
+    async def _execute(self, job: Claimed) -> None:
+        try:
+            await self.run_claimed(job)
+        finally:
+            self._tasks.pop(job.run_id, None)
+            self.kick()
+            for callback in self.on_done:
+                callback()
+
+    async def run_claimed(self, job: Claimed) -> str:
+        """Run one claimed job to its end; returns the status it ended in (also used inline by the CLI)."""
+        handler = self.handlers[job.kind]
+        try:
+            if _held(job.kind, "before"):
+                await asyncio.Event().wait()
+            await handler(job)
+            if _held(job.kind, "after"):
+                await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            if self._stopping:
+                await asyncio.shield(asyncio.to_thread(queue.release, self.engine, job, now=self.clock()))
+            return "cancelled"
+        except Exception as exc:  # the edge of a job: record it, retry or report it in the thread
+            log.exception("job %s (%s) attempt %s failed", job.id, job.kind, job.attempts)
+            status = await asyncio.to_thread(
+                queue.fail,
+                self.engine,
+                job,
+                now=self.clock(),
+                error=f"{type(exc).__name__}: {exc}",
+                backoff=self.config.backoff(job.attempts),
+            )
+            return status or "lost"
+        done = await asyncio.to_thread(queue.succeed, self.engine, job, now=self.clock())
+        return "succeeded" if done else "lost"

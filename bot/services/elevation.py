@@ -1,0 +1,185 @@
+"""Elevated modes: a goal runs read-only unless an approver grants more, for that goal only.
+
+A request names the mode and carries a written justification; an approver other than the person who
+asked (and other than the goal's requester, unless self-approval is allowed) grants or denies it.
+Every step lands in the audit log with the justification: mode.requested, mode.granted,
+mode.denied, and mode.refused for a click that changed nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from bot.services.authority import ApproverDirectory
+from bot.services.errors import GoalClosed, GoalNotFound, InvalidInput, ServiceError
+from bot.services.unit import Actor, Clock, add_effect, audit, load_goal_for_update
+from bot.sop.phases import GoalState, Mode
+from storage.db import transaction
+from storage.models import Goal, ModeRequest
+
+if TYPE_CHECKING:
+    from bot.app import Container
+
+ELEVATED = (Mode.WORKSPACE_WRITE, Mode.FULL_ACCESS)
+JUSTIFICATION_MIN = 20
+JUSTIFICATION_MAX = 3000
+
+
+class ModeRefused(ServiceError):
+    """A grant or deny that changes nothing; the message says why."""
+
+
+@dataclass(frozen=True)
+class ModeOutcome:
+    request_id: int
+    goal_id: str
+    mode: str
+    status: str  # granted | denied
+    duplicate: bool = False  # the same person already took this same decision
+
+
+def check_request(mode: str | None, justification: str | None) -> dict[str, str]:
+    """Problems with a request, keyed by the modal's field names (empty when it is fine)."""
+    problems: dict[str, str] = {}
+    if mode not in {m.value for m in ELEVATED}:
+        problems["mode"] = "Choose workspace-write or full-access."
+    text = (justification or "").strip()
+    if len(text) < JUSTIFICATION_MIN:
+        problems["justification"] = (
+            f"Write at least {JUSTIFICATION_MIN} characters: what needs the access, and why read-only is not enough."
+        )
+    elif len(text) > JUSTIFICATION_MAX:
+        problems["justification"] = f"Keep it under {JUSTIFICATION_MAX} characters."
+    return problems
+
+
+@dataclass
+class ElevationService:
+    engine: Engine
+    directory: ApproverDirectory
+    clock: Clock
+    allow_self_approval: bool = False
+    kick: list[Callable[[], None]] = field(default_factory=list)
+
+    @classmethod
+    def from_container(cls, c: Container) -> ElevationService:
+        return cls(engine=c.engine, directory=c.directory, clock=c.clock,
+                   allow_self_approval=c.settings.allow_self_approval, kick=[c.dispatcher.kick])
+
+    def _committed(self) -> None:
+        for callback in self.kick:
+            callback()
+
+    def request(self, *, goal_id: str, mode: str, justification: str, actor: Actor) -> ModeRequest:
+        """Record a request and ask the goal's thread for an approver's confirmation."""
+        problems = check_request(mode, justification)
+        if problems:
+            raise InvalidInput(" ".join(problems.values()))
+        justification = justification.strip()
+        now = self.clock()
+        with transaction(self.engine) as session:
+            goal = self._active_goal(session, goal_id)
+            if actor.id != goal.requester and not self.directory.is_approver(actor.id):
+                raise InvalidInput(f"Only the requester of {goal.id} or an approver can ask for an elevated mode.")
+            if goal.mode == mode:
+                raise InvalidInput(f"{goal.id} already runs in {mode}.")
+            pending = self._pending(session, goal.id)
+            if pending is not None:
+                raise InvalidInput(
+                    f"A request for {pending.mode} is already waiting for an approver in the thread of {goal.id}."
+                )
+            row = ModeRequest(goal_id=goal.id, mode=mode, justification=justification, requested_by=actor.id,
+                              created_at=now)
+            session.add(row)
+            session.flush()
+            assert row.id is not None
+            audit(session, actor=actor, action="mode.requested", now=now, goal=goal, justification=justification,
+                  requested_mode=mode, request_id=row.id)
+            if goal.channel_id:
+                add_effect(session, key=f"mode:{row.id}:post", kind="slack.post_mode_request", goal_id=goal.id,
+                           now=now, request_id=row.id)
+                add_effect(session, key=f"card:{goal.id}:mode:{row.id}:requested", kind="slack.update_card",
+                           goal_id=goal.id, now=now)
+        self._committed()
+        return row
+
+    def decide(self, *, request_id: int, goal_id: str, grant: bool, actor: Actor) -> ModeOutcome:
+        """Grant or deny a pending request; a refusal is audited and raised, and changes nothing."""
+        now = self.clock()
+        try:
+            with transaction(self.engine) as session:
+                outcome = self._decide(session, request_id, goal_id, grant, actor, now)
+        except ServiceError as exc:
+            with transaction(self.engine) as session:
+                goal = session.get(Goal, goal_id)
+                audit(session, actor=actor, action="mode.refused", now=now, goal=goal,
+                      goal_id=None if goal else goal_id, request_id=request_id,
+                      decision="grant" if grant else "deny", reason=type(exc).__name__)
+            raise
+        if not outcome.duplicate:
+            self._committed()
+        return outcome
+
+    # -- inside a transaction ------------------------------------------------------------------
+
+    def _active_goal(self, session: Session, goal_id: str) -> Goal:
+        goal = load_goal_for_update(session, goal_id)
+        if goal is None:
+            raise GoalNotFound(goal_id)
+        if goal.state != GoalState.ACTIVE:
+            raise GoalClosed(goal.id, goal.state)
+        return goal
+
+    @staticmethod
+    def _pending(session: Session, goal_id: str) -> ModeRequest | None:
+        return session.exec(
+            select(ModeRequest).where(ModeRequest.goal_id == goal_id, ModeRequest.status == "pending")
+            .order_by(col(ModeRequest.id))
+        ).first()
+
+    def _decide(self, session: Session, request_id: int, goal_id: str, grant: bool, actor: Actor,
+                now: datetime) -> ModeOutcome:
+        # The goal row is locked first, as every other use case does, so two clicks queue here.
+        goal = load_goal_for_update(session, goal_id)
+        row = session.exec(select(ModeRequest).where(ModeRequest.id == request_id).with_for_update()).first()
+        if goal is None or row is None or row.goal_id != goal.id:
+            raise ModeRefused("That request no longer exists.")
+        wanted = "granted" if grant else "denied"
+        if row.status != "pending":
+            if row.status == wanted and row.decided_by == actor.id:
+                return ModeOutcome(row.id or 0, goal.id, row.mode, row.status, duplicate=True)
+            raise ModeRefused(f"This request was already {row.status} by <@{row.decided_by}>.")
+        if goal.state != GoalState.ACTIVE:
+            raise GoalClosed(goal.id, goal.state)
+        if actor.id == row.requested_by:
+            raise ModeRefused("You asked for this mode yourself; another approver must confirm it "
+                              "(separation of duties).")
+        if actor.id == goal.requester and not self.allow_self_approval:
+            raise ModeRefused(f"You started {goal.id}, so another approver must confirm its elevated mode "
+                              "(separation of duties).")
+        if not self.directory.is_approver(actor.id):
+            raise ModeRefused(
+                f"You are not an approver, so you cannot {'grant' if grant else 'deny'} an elevated mode for "
+                f"{goal.id}. `/orch approvers` lists who can."
+            )
+        row.status, row.decided_by, row.decided_at = wanted, actor.id, now
+        session.add(row)
+        if grant:
+            goal.mode = row.mode
+            goal.updated_at = now
+            session.add(goal)
+        session.flush()
+        audit(session, actor=actor, action=f"mode.{wanted}", now=now, goal=goal, justification=row.justification,
+              requested_mode=row.mode, request_id=row.id, requested_by=row.requested_by)
+        if goal.channel_id:
+            add_effect(session, key=f"mode:{row.id}:decided", kind="slack.mark_mode_decided", goal_id=goal.id,
+                       now=now, request_id=row.id)
+            add_effect(session, key=f"card:{goal.id}:mode:{row.id}:{wanted}", kind="slack.update_card",
+                       goal_id=goal.id, now=now)
+        return ModeOutcome(row.id or 0, goal.id, row.mode, wanted)
