@@ -57,6 +57,8 @@ ENV ORCH_DATABASE_URL=sqlite:////data/orch.db \
     ORCH_HOST=0.0.0.0
 
 WORKDIR /app
+# The evaluation fixtures `orch eval` scores drafters on (run from /app).
+COPY --chown=orch:orch evals/ evals/
 # Declared after the chown above: a fresh named volume is seeded with that ownership.
 VOLUME ["/data"]
 EXPOSE 3000

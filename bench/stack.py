@@ -97,8 +97,8 @@ class Stack:
             ORCH_HOST="127.0.0.1",
             ORCH_PORT=str(self.port),
             ORCH_LOG_LEVEL="WARNING",
-            **self.extra_env,
         )
+        env.update(self.extra_env)
         self.bot = Proc("orch serve", python("-m", "bot", "serve"), env, self.workdir / "orch.log").start()
         self.bot.wait_http(f"http://127.0.0.1:{self.port}/healthz")
         return self

@@ -57,7 +57,10 @@ class Settings(BaseSettings):
     )
     # How long an artifact may wait for its decision once posted; the card shows the due time.
     approval_sla_hours: float = Field(
-        default=4.0, gt=0, le=24 * 30, validation_alias=AliasChoices("ORCH_APPROVAL_SLA_HOURS", "approval_sla_hours")
+        default=4.0,
+        gt=0,
+        le=24 * 30,
+        validation_alias=AliasChoices("ORCH_APPROVAL_SLA_HOURS", "approval_sla_hours"),
     )
     agent_backend: Literal["offline", "openai"] | None = Field(
         default=None, validation_alias=AliasChoices("ORCH_AGENT_BACKEND", "agent_backend")

@@ -45,8 +45,9 @@ class SocketModeBot:
 
         self.container = build_container(self.settings, clock=self.clock or system_clock)
         bolt = build_bolt_app(self.container)
-        self._thread = threading.Thread(target=lambda: asyncio.run(self._main(bolt)), name="orch-socket",
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=lambda: asyncio.run(self._main(bolt)), name="orch-socket", daemon=True
+        )
         self._thread.start()
         if not self._ready.wait(timeout) or self._error is not None:
             self.stop()

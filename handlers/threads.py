@@ -24,7 +24,8 @@ async def read_thread(client: AsyncWebClient, *, channel: str, thread_ts: str) -
     while len(messages) <= MAX_MESSAGES:
         # No `limit`: Slack's default page, whatever its size, is followed to the end by the cursor.
         resp = await client.conversations_replies(channel=channel, ts=thread_ts, cursor=cursor)
-        for message in resp.get("messages", []):
+        page: list[dict[str, Any]] = resp.get("messages", [])
+        for message in page:
             if message.get("ts") not in seen:  # Slack repeats the parent on every page
                 seen.add(str(message.get("ts")))
                 messages.append(message)
@@ -34,10 +35,25 @@ async def read_thread(client: AsyncWebClient, *, channel: str, thread_ts: str) -
     return messages
 
 
-async def start_from_thread(container: Container, client: AsyncWebClient, *, channel: str, thread_ts: str,
-                            user: str, bot_user: str | None, ask: str, source: str,
-                            skip_ts: Collection[str] = ()) -> Goal:
+async def start_from_thread(
+    container: Container,
+    client: AsyncWebClient,
+    *,
+    channel: str,
+    thread_ts: str,
+    user: str,
+    bot_user: str | None,
+    ask: str,
+    source: str,
+    skip_ts: Collection[str] = (),
+) -> Goal:
     messages = await read_thread(client, channel=channel, thread_ts=thread_ts)
     brief = brief_from_thread(messages, bot_user=bot_user, ask=ask, skip_ts=skip_ts)
-    return await call(container.goals.start_goal, brief=brief, actor=Actor(user), channel_id=channel,
-                      thread_ts=thread_ts, source=source)
+    return await call(
+        container.goals.start_goal,
+        brief=brief,
+        actor=Actor(user),
+        channel_id=channel,
+        thread_ts=thread_ts,
+        source=source,
+    )

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import json
 import threading
 import time
@@ -64,8 +65,14 @@ class _WebSocketServer(ServerThread):
 
 
 class SocketModeGateway:
-    def __init__(self, sandbox: Sandbox, *, app_token: str = "xapp-1-sandbox-app-token",
-                 ack_timeout: float = 10.0, host: str = "127.0.0.1"):
+    def __init__(
+        self,
+        sandbox: Sandbox,
+        *,
+        app_token: str = "xapp-1-sandbox-app-token",
+        ack_timeout: float = 10.0,
+        host: str = "127.0.0.1",
+    ):
         self.sandbox = sandbox
         self.app_token = app_token
         self.ack_timeout = ack_timeout
@@ -98,10 +105,8 @@ class SocketModeGateway:
             connections = list(self._connections)
         for conn in connections:
             future = asyncio.run_coroutine_threadsafe(conn.socket.close(), conn.loop)
-            try:
-                future.result(5)
-            except (RuntimeError, concurrent.futures.TimeoutError, WebSocketDisconnect):
-                pass  # already gone
+            with contextlib.suppress(RuntimeError, concurrent.futures.TimeoutError, WebSocketDisconnect):
+                future.result(5)  # a socket already gone needs no closing
         self._server.stop()
 
     def __enter__(self) -> SocketModeGateway:
@@ -131,10 +136,16 @@ class SocketModeGateway:
             count = len(self._connections)
             self._cond.notify_all()
         try:
-            await socket.send_text(json.dumps({
-                "type": "hello", "num_connections": count, "connection_info": {"app_id": APP_ID},
-                "debug_info": {"host": "sandbox", "approximate_connection_time": 3600},
-            }))
+            await socket.send_text(
+                json.dumps(
+                    {
+                        "type": "hello",
+                        "num_connections": count,
+                        "connection_info": {"app_id": APP_ID},
+                        "debug_info": {"host": "sandbox", "approximate_connection_time": 3600},
+                    }
+                )
+            )
             while True:
                 text = await socket.receive_text()
                 try:

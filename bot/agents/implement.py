@@ -179,6 +179,8 @@ def implement_task(
         recorder.finish("failed", error=f"{type(exc).__name__}: {exc}")
         raise
     recorder.finish("completed", summary=summary[:500])
+    # The thread shows the summary with the diff, so this line links the diff to its run record.
+    summary = f"{summary}\n\nRun record: `{recorder.run_id}` (`orch runs show {recorder.run_id}`)"
     return ImplementResult(
         diff=diff,
         summary=summary,

@@ -308,7 +308,7 @@ class ImplementationManager:
             phase=Phase.IMPLEMENTATION.value,
             version=int(ctx.get("version", 1)),
             content=redact(diff) if diff else "(no changes)",
-            summary=redact(summary) or "Diff ready for review.",
+            summary=(redact(summary) or "Diff ready for review.") + f"\n\nRun record: `{recorder.run_id}`",
             drafted_by=f"manager:{self.models['manager']}",
             offline=False,
             task_id=int(ctx["task_id"]),

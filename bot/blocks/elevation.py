@@ -75,7 +75,12 @@ def decode_mode_value(value: str) -> tuple[int, str]:
     if not isinstance(data, dict) or set(data) != {"r", "g"}:
         raise ValueError("not a mode request button")
     request_id, goal_id = data["r"], data["g"]
-    if type(request_id) is not int or request_id < 1 or not isinstance(goal_id, str) or not _GOAL_ID.match(goal_id):
+    if (
+        type(request_id) is not int
+        or request_id < 1
+        or not isinstance(goal_id, str)
+        or not _GOAL_ID.match(goal_id)
+    ):
         raise ValueError("not a mode request button")
     return request_id, goal_id
 
@@ -96,7 +101,9 @@ def _head(v: ModeRequestView) -> list[dict[str, Any]]:
     quoted = "\n".join("> " + line for line in fit(v.justification.strip(), JUSTIFICATION_CHARS).splitlines())
     return [
         SectionBlock(block_id="mode_ask", text=MarkdownTextObject(text=ask)).to_dict(),
-        SectionBlock(block_id="mode_why", text=MarkdownTextObject(text=f"*Justification*\n{quoted}")).to_dict(),
+        SectionBlock(
+            block_id="mode_why", text=MarkdownTextObject(text=f"*Justification*\n{quoted}")
+        ).to_dict(),
     ]
 
 
@@ -109,7 +116,9 @@ def build_mode_request_message(v: ModeRequestView) -> list[dict[str, Any]]:
         # Plain text: the justification is untrusted and plain_text is never parsed for mentions.
         text=PlainTextObject(
             text=truncate(
-                plain(f"{v.goal_id} will run in {mode.value}: {MODE_MEANS[mode]}. Justification: {v.justification}"),
+                plain(
+                    f"{v.goal_id} will run in {mode.value}: {MODE_MEANS[mode]}. Justification: {v.justification}"
+                ),
                 300,
             )
         ),
@@ -125,7 +134,9 @@ def build_mode_request_message(v: ModeRequestView) -> list[dict[str, Any]]:
     actions = ActionsBlock(block_id=MODE_ACTIONS_BLOCK_ID, elements=[grant, deny])
     note = ContextBlock(
         block_id="mode_note",
-        elements=[MarkdownTextObject(text="An approver other than the person who asked must confirm. Audited.")],
+        elements=[
+            MarkdownTextObject(text="An approver other than the person who asked must confirm. Audited.")
+        ],
     )
     return [*_head(v), note.to_dict(), actions.to_dict()]
 

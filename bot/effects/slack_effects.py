@@ -108,13 +108,19 @@ class SlackEffects:
 
     def gate(self, goal: Goal) -> Gate:
         with Session(self.engine) as session:
-            return gate(session, goal, approvers=self.approvers_shown(goal),
-                        allow_self_approval=self.allow_self_approval, sla_hours=self.approval_sla_hours)
+            return gate(
+                session,
+                goal,
+                approvers=self.approvers_shown(goal),
+                allow_self_approval=self.allow_self_approval,
+                sla_hours=self.approval_sla_hours,
+            )
 
     def _card(self, goal: Goal) -> tuple[list[dict[str, Any]], str]:
         current = self.gate(goal)
-        view = goal_card_view(goal, next_approvers=current.waiting_on, offline=self.offline,
-                              sla_due=current.sla_due)
+        view = goal_card_view(
+            goal, next_approvers=current.waiting_on, offline=self.offline, sla_due=current.sla_due
+        )
         return builders.build_goal_card(view), builders.goal_card_text(view)
 
     async def find_marker(self, channel: str, thread_ts: str | None, mark: str) -> str | None:
@@ -126,14 +132,23 @@ class SlackEffects:
                 resp = await self.client.conversations_history(channel=channel, limit=100)
         except SlackApiError:
             return None
-        for message in resp.get("messages", []):
+        messages: list[dict[str, Any]] = resp.get("messages", [])
+        for message in messages:
             for block in message.get("blocks", []) or []:
                 if block.get("block_id") == mark:
                     return str(message["ts"])
         return None
 
-    async def post(self, effect: Effect, *, channel: str, thread_ts: str | None, blocks: list[dict[str, Any]],
-                   text: str, mark: str | None = None) -> str:
+    async def post(
+        self,
+        effect: Effect,
+        *,
+        channel: str,
+        thread_ts: str | None,
+        blocks: list[dict[str, Any]],
+        text: str,
+        mark: str | None = None,
+    ) -> str:
         """Post once (found again by its marker after a crash); RetryLater when a person must act."""
         mark = mark or marker(effect)
         blocks = [dict(b) for b in blocks]
@@ -159,7 +174,9 @@ class SlackEffects:
     async def update(self, *, channel: str, ts: str, blocks: list[dict[str, Any]], text: str) -> None:
         """Edit a message in place; a channel a person must fix is skipped (a later update redraws)."""
         try:
-            await self.client.chat_update(channel=channel, ts=ts, blocks=redact_obj(blocks), text=redact(text))
+            await self.client.chat_update(
+                channel=channel, ts=ts, blocks=redact_obj(blocks), text=redact(text)
+            )
         except SlackApiError as exc:
             if str(exc.response.get("error", "")) in PERSON_MUST_ACT:
                 log.info("could not update %s in %s: %s", ts, channel, exc.response.get("error"))
@@ -205,7 +222,9 @@ class SlackEffects:
         if goal is None or not goal.channel_id or goal.card_ts:
             return
         blocks, text = self._card(goal)
-        ts = await self.post(effect, channel=goal.channel_id, thread_ts=goal.thread_ts, blocks=blocks, text=text)
+        ts = await self.post(
+            effect, channel=goal.channel_id, thread_ts=goal.thread_ts, blocks=blocks, text=text
+        )
         with transaction(self.engine) as session:
             row = session.get(Goal, goal.id)
             assert row is not None
@@ -241,14 +260,21 @@ class SlackEffects:
         task = next((t for t in goal.tasks if int(t["id"]) == artifact.task_id), {"title": "task"})
         with Session(self.engine) as session:  # found on the unredacted diff when it was built, and audited
             findings = findings_for(session, artifact)
-        view = diff_view(artifact, str(task.get("title", "")), files=diffstat(artifact.content),
-                         tests_summary=artifact.summary or None, secret_findings=findings)
+        view = diff_view(
+            artifact,
+            str(task.get("title", "")),
+            files=diffstat(artifact.content),
+            tests_summary=artifact.summary or None,
+            secret_findings=findings,
+        )
         return view, bool(findings)
 
-    def _message(self, artifact: Artifact, goal: Goal, approvals: list[Any]) -> tuple[list[dict[str, Any]], str | None]:
+    def _message(
+        self, artifact: Artifact, goal: Goal, approvals: list[Any]
+    ) -> tuple[list[dict[str, Any]], str | None]:
         if artifact.phase == Phase.IMPLEMENTATION.value:
-            view, secret = self._diff_view(artifact, goal)
-            blocks, full = builders.build_diff_message(view)
+            diff, secret = self._diff_view(artifact, goal)
+            blocks, full = builders.build_diff_message(diff)
             return blocks, (None if secret else full)
         view = artifact_view(artifact, approvals_needed=self.approvals_required, approvals=approvals)
         return builders.build_artifact_message(view)
@@ -264,7 +290,9 @@ class SlackEffects:
         label = "diff" if diff else artifact.phase
         what = f"the diff of task {artifact.task_id}" if diff else LABELS[Phase(artifact.phase)]
         text = f"{goal.id}: {what} v{artifact.version} is ready for review"
-        ts = await self.post(effect, channel=goal.channel_id, thread_ts=goal.thread_ts, blocks=blocks, text=text)
+        ts = await self.post(
+            effect, channel=goal.channel_id, thread_ts=goal.thread_ts, blocks=blocks, text=text
+        )
         with transaction(self.engine) as session:
             row = session.get(Artifact, artifact.id)
             assert row is not None
@@ -279,7 +307,10 @@ class SlackEffects:
         assert goal.channel_id is not None
         try:
             await self.client.files_upload_v2(
-                channel=goal.channel_id, thread_ts=goal.thread_ts, content=redact(content), filename=name,
+                channel=goal.channel_id,
+                thread_ts=goal.thread_ts,
+                content=redact(content),
+                filename=name,
                 title=f"{goal.id} {label} v{artifact.version} (full text)",
                 initial_comment=f"📎 The full text of {what} v{artifact.version}.",
             )
@@ -302,8 +333,12 @@ class SlackEffects:
             else:
                 view = artifact_view(artifact, approvals_needed=self.approvals_required, approvals=approvals)
                 blocks = builders.build_decided_artifact_message(view, decision)
-        await self.update(channel=goal.channel_id, ts=artifact.message_ts, blocks=blocks,
-                          text=f"{goal.id} {artifact.phase} v{artifact.version}")
+        await self.update(
+            channel=goal.channel_id,
+            ts=artifact.message_ts,
+            blocks=blocks,
+            text=f"{goal.id} {artifact.phase} v{artifact.version}",
+        )
         # The decision has started the next step (a draft, a build): say so before it runs.
         await self.status.refresh(goal)
 
@@ -316,4 +351,3 @@ class SlackEffects:
         text = str(effect.payload.get("text", ""))
         blocks = [{"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}]
         await self.post(effect, channel=goal.channel_id, thread_ts=goal.thread_ts, blocks=blocks, text=text)
-

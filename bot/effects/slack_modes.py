@@ -42,10 +42,15 @@ class ModeMessages:
             raise RetryLater("the goal thread is not posted yet")
         view = mode_request_view(row, self.fx.tz)
         # Decided before it was posted (a click elsewhere): show the decision straight away.
-        blocks = (builders.build_mode_request_message(view) if row.status == "pending"
-                  else builders.build_mode_decided_message(view))
+        blocks = (
+            builders.build_mode_request_message(view)
+            if row.status == "pending"
+            else builders.build_mode_decided_message(view)
+        )
         text = f"{goal.id}: <@{row.requested_by}> asks for {row.mode}; an approver must confirm"
-        ts = await self.fx.post(effect, channel=goal.channel_id, thread_ts=goal.thread_ts, blocks=blocks, text=text)
+        ts = await self.fx.post(
+            effect, channel=goal.channel_id, thread_ts=goal.thread_ts, blocks=blocks, text=text
+        )
         with transaction(self.fx.engine) as session:
             stored = session.get(ModeRequest, row.id)
             assert stored is not None
@@ -62,5 +67,9 @@ class ModeMessages:
         if not row.message_ts:
             raise RetryLater("the request message is not posted yet")
         blocks = builders.build_mode_decided_message(mode_request_view(row, self.fx.tz))
-        await self.fx.update(channel=goal.channel_id, ts=row.message_ts, blocks=blocks,
-                             text=f"{goal.id}: {row.mode} {row.status}")
+        await self.fx.update(
+            channel=goal.channel_id,
+            ts=row.message_ts,
+            blocks=blocks,
+            text=f"{goal.id}: {row.mode} {row.status}",
+        )

@@ -51,8 +51,9 @@ class StatusMessages:
 
     def text_for(self, goal: Goal) -> str:
         current = self.fx.gate(goal)
-        return progress_text(goal, current.artifact, approved=len(current.approved_by),
-                             required=self.fx.approvals_required)
+        return progress_text(
+            goal, current.artifact, approved=len(current.approved_by), required=self.fx.approvals_required
+        )
 
     def current(self, goal_id: str) -> SlackMessage | None:
         with Session(self.fx.engine) as session:
@@ -81,8 +82,9 @@ class StatusMessages:
         with transaction(self.fx.engine) as session:
             stored = session.get(SlackMessage, (goal.id, STATUS))
             if stored is None:
-                stored = SlackMessage(goal_id=goal.id, kind=STATUS, channel=goal.channel_id, ts=ts,
-                                      updated_at=self.fx.clock())
+                stored = SlackMessage(
+                    goal_id=goal.id, kind=STATUS, channel=goal.channel_id, ts=ts, updated_at=self.fx.clock()
+                )
             stored.text, stored.updated_at = text, self.fx.clock()
             session.add(stored)
 
@@ -92,6 +94,7 @@ class StatusMessages:
         found = await self.fx.find_marker(goal.channel_id, goal.thread_ts, status_marker(goal.id))
         if found:
             return found
-        resp = await self.fx.client.chat_postMessage(channel=goal.channel_id, thread_ts=goal.thread_ts,
-                                                     blocks=blocks, text=text)
+        resp = await self.fx.client.chat_postMessage(
+            channel=goal.channel_id, thread_ts=goal.thread_ts, blocks=blocks, text=text
+        )
         return str(resp["ts"])

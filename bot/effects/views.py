@@ -13,8 +13,9 @@ from bot.sop.phases import LABELS, GoalState, Mode, Phase, PhaseStatus
 from storage.models import Approval, Artifact, Goal, ModeRequest
 
 
-def goal_card_view(goal: Goal, *, next_approvers: list[str], offline: bool,
-                   sla_due: datetime | None = None) -> GoalCardView:
+def goal_card_view(
+    goal: Goal, *, next_approvers: list[str], offline: bool, sla_due: datetime | None = None
+) -> GoalCardView:
     awaiting = goal.status == PhaseStatus.AWAITING_APPROVAL and goal.state == GoalState.ACTIVE
     return GoalCardView(
         goal_id=goal.id,
@@ -67,8 +68,14 @@ def decision_view(approval: Approval, artifact: Artifact, tz: str) -> DecisionVi
     )
 
 
-def diff_view(artifact: Artifact, task_title: str, *, files: list[tuple[str, int, int]],
-              tests_summary: str | None, secret_findings: list[str]) -> DiffView:
+def diff_view(
+    artifact: Artifact,
+    task_title: str,
+    *,
+    files: list[tuple[str, int, int]],
+    tests_summary: str | None,
+    secret_findings: list[str],
+) -> DiffView:
     return DiffView(
         goal_id=artifact.goal_id,
         task_id=artifact.task_id,
@@ -116,8 +123,11 @@ def progress_text(goal: Goal, artifact: Artifact | None, *, approved: int = 0, r
     implementation = Phase(goal.phase) is Phase.IMPLEMENTATION
     current = artifact if artifact is not None and artifact.phase == goal.phase else None
     if status is PhaseStatus.AWAITING_APPROVAL and current is not None:
-        what = (f"the diff of task {current.task_id} (v{current.version})" if implementation
-                else f"{label} v{current.version}")
+        what = (
+            f"the diff of task {current.task_id} (v{current.version})"
+            if implementation
+            else f"{label} v{current.version}"
+        )
         count = f" ({approved} of {required} approvals)" if required > 1 else ""
         return f"⏳ Waiting for a decision on {what}{count}."
     again = status is PhaseStatus.CHANGES_REQUESTED

@@ -22,8 +22,13 @@ def _key(key: str) -> str:
 def _string(value: str) -> str:
     out = value.replace("\\", "\\\\").replace('"', '\\"')
     out = out.replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
-    out = "".join(ch if ch.isprintable() or ch in "\\" else f"\\u{ord(ch):04x}" for ch in out)
+    out = "".join(ch if ch.isprintable() else _escape(ch) for ch in out)
     return f'"{out}"'
+
+
+def _escape(ch: str) -> str:
+    code = ord(ch)
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
 
 
 def _value(value: Any) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import shutil
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -110,8 +111,11 @@ def create_proposal(
     with git.lock():
         git.exclude_orch_dir()
         git.run("worktree", "prune")
+        if path.exists():  # left behind by a crash half-way through an earlier attempt; ours to clear
+            shutil.rmtree(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         git.run("worktree", "add", "--quiet", "-b", branch, "--", str(path), base)
+        committed = False
         try:
             for rel, content in changed.items():
                 target = path / git.relpath(git.root / rel)
@@ -119,12 +123,14 @@ def create_proposal(
                 target.write_text(content, encoding="utf-8")
             git.run("add", "-A", "-f", "--", *changed, cwd=path)
             git.commit_staged([], message, cwd=path)
-        except BaseException:
-            git.run_full("branch", "-D", "--", branch, ok_codes=(0, 1))
-            raise
+            committed = True
         finally:
+            # The worktree was only needed to commit; the branch alone is the proposal. A branch
+            # left without its commit would pass for an empty proposal, so it goes too.
             git.run_full("worktree", "remove", "--force", "--", str(path), ok_codes=(0, 128))
             git.run("worktree", "prune")
+            if not committed:
+                git.run_full("branch", "-D", "--", branch, ok_codes=(0, 1))
     return load_proposal(git, pid)
 
 

@@ -69,8 +69,13 @@ class ElevationService:
 
     @classmethod
     def from_container(cls, c: Container) -> ElevationService:
-        return cls(engine=c.engine, directory=c.directory, clock=c.clock,
-                   allow_self_approval=c.settings.allow_self_approval, kick=[c.dispatcher.kick])
+        return cls(
+            engine=c.engine,
+            directory=c.directory,
+            clock=c.clock,
+            allow_self_approval=c.settings.allow_self_approval,
+            kick=[c.dispatcher.kick],
+        )
 
     def _committed(self) -> None:
         for callback in self.kick:
@@ -86,7 +91,9 @@ class ElevationService:
         with transaction(self.engine) as session:
             goal = self._active_goal(session, goal_id)
             if actor.id != goal.requester and not self.directory.is_approver(actor.id):
-                raise InvalidInput(f"Only the requester of {goal.id} or an approver can ask for an elevated mode.")
+                raise InvalidInput(
+                    f"Only the requester of {goal.id} or an approver can ask for an elevated mode."
+                )
             if goal.mode == mode:
                 raise InvalidInput(f"{goal.id} already runs in {mode}.")
             pending = self._pending(session, goal.id)
@@ -94,18 +101,38 @@ class ElevationService:
                 raise InvalidInput(
                     f"A request for {pending.mode} is already waiting for an approver in the thread of {goal.id}."
                 )
-            row = ModeRequest(goal_id=goal.id, mode=mode, justification=justification, requested_by=actor.id,
-                              created_at=now)
+            row = ModeRequest(
+                goal_id=goal.id, mode=mode, justification=justification, requested_by=actor.id, created_at=now
+            )
             session.add(row)
             session.flush()
             assert row.id is not None
-            audit(session, actor=actor, action="mode.requested", now=now, goal=goal, justification=justification,
-                  requested_mode=mode, request_id=row.id)
+            audit(
+                session,
+                actor=actor,
+                action="mode.requested",
+                now=now,
+                goal=goal,
+                justification=justification,
+                requested_mode=mode,
+                request_id=row.id,
+            )
             if goal.channel_id:
-                add_effect(session, key=f"mode:{row.id}:post", kind="slack.post_mode_request", goal_id=goal.id,
-                           now=now, request_id=row.id)
-                add_effect(session, key=f"card:{goal.id}:mode:{row.id}:requested", kind="slack.update_card",
-                           goal_id=goal.id, now=now)
+                add_effect(
+                    session,
+                    key=f"mode:{row.id}:post",
+                    kind="slack.post_mode_request",
+                    goal_id=goal.id,
+                    now=now,
+                    request_id=row.id,
+                )
+                add_effect(
+                    session,
+                    key=f"card:{goal.id}:mode:{row.id}:requested",
+                    kind="slack.update_card",
+                    goal_id=goal.id,
+                    now=now,
+                )
         self._committed()
         return row
 
@@ -118,9 +145,17 @@ class ElevationService:
         except ServiceError as exc:
             with transaction(self.engine) as session:
                 goal = session.get(Goal, goal_id)
-                audit(session, actor=actor, action="mode.refused", now=now, goal=goal,
-                      goal_id=None if goal else goal_id, request_id=request_id,
-                      decision="grant" if grant else "deny", reason=type(exc).__name__)
+                audit(
+                    session,
+                    actor=actor,
+                    action="mode.refused",
+                    now=now,
+                    goal=goal,
+                    goal_id=None if goal else goal_id,
+                    request_id=request_id,
+                    decision="grant" if grant else "deny",
+                    reason=type(exc).__name__,
+                )
             raise
         if not outcome.duplicate:
             self._committed()
@@ -139,12 +174,14 @@ class ElevationService:
     @staticmethod
     def _pending(session: Session, goal_id: str) -> ModeRequest | None:
         return session.exec(
-            select(ModeRequest).where(ModeRequest.goal_id == goal_id, ModeRequest.status == "pending")
+            select(ModeRequest)
+            .where(ModeRequest.goal_id == goal_id, ModeRequest.status == "pending")
             .order_by(col(ModeRequest.id))
         ).first()
 
-    def _decide(self, session: Session, request_id: int, goal_id: str, grant: bool, actor: Actor,
-                now: datetime) -> ModeOutcome:
+    def _decide(
+        self, session: Session, request_id: int, goal_id: str, grant: bool, actor: Actor, now: datetime
+    ) -> ModeOutcome:
         # The goal row is locked first, as every other use case does, so two clicks queue here.
         goal = load_goal_for_update(session, goal_id)
         row = session.exec(select(ModeRequest).where(ModeRequest.id == request_id).with_for_update()).first()
@@ -158,11 +195,14 @@ class ElevationService:
         if goal.state != GoalState.ACTIVE:
             raise GoalClosed(goal.id, goal.state)
         if actor.id == row.requested_by:
-            raise ModeRefused("You asked for this mode yourself; another approver must confirm it "
-                              "(separation of duties).")
+            raise ModeRefused(
+                "You asked for this mode yourself; another approver must confirm it (separation of duties)."
+            )
         if actor.id == goal.requester and not self.allow_self_approval:
-            raise ModeRefused(f"You started {goal.id}, so another approver must confirm its elevated mode "
-                              "(separation of duties).")
+            raise ModeRefused(
+                f"You started {goal.id}, so another approver must confirm its elevated mode "
+                "(separation of duties)."
+            )
         if not self.directory.is_approver(actor.id):
             raise ModeRefused(
                 f"You are not an approver, so you cannot {'grant' if grant else 'deny'} an elevated mode for "
@@ -175,11 +215,31 @@ class ElevationService:
             goal.updated_at = now
             session.add(goal)
         session.flush()
-        audit(session, actor=actor, action=f"mode.{wanted}", now=now, goal=goal, justification=row.justification,
-              requested_mode=row.mode, request_id=row.id, requested_by=row.requested_by)
+        audit(
+            session,
+            actor=actor,
+            action=f"mode.{wanted}",
+            now=now,
+            goal=goal,
+            justification=row.justification,
+            requested_mode=row.mode,
+            request_id=row.id,
+            requested_by=row.requested_by,
+        )
         if goal.channel_id:
-            add_effect(session, key=f"mode:{row.id}:decided", kind="slack.mark_mode_decided", goal_id=goal.id,
-                       now=now, request_id=row.id)
-            add_effect(session, key=f"card:{goal.id}:mode:{row.id}:{wanted}", kind="slack.update_card",
-                       goal_id=goal.id, now=now)
+            add_effect(
+                session,
+                key=f"mode:{row.id}:decided",
+                kind="slack.mark_mode_decided",
+                goal_id=goal.id,
+                now=now,
+                request_id=row.id,
+            )
+            add_effect(
+                session,
+                key=f"card:{goal.id}:mode:{row.id}:{wanted}",
+                kind="slack.update_card",
+                goal_id=goal.id,
+                now=now,
+            )
         return ModeOutcome(row.id or 0, goal.id, row.mode, wanted)

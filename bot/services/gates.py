@@ -31,7 +31,8 @@ class Gate:
 
 def current_artifact(session: Session, goal: Goal) -> Artifact | None:
     return session.exec(
-        select(Artifact).where(Artifact.goal_id == goal.id, Artifact.phase == goal.phase)
+        select(Artifact)
+        .where(Artifact.goal_id == goal.id, Artifact.phase == goal.phase)
         .order_by(col(Artifact.id).desc())
     ).first()
 
@@ -39,14 +40,16 @@ def current_artifact(session: Session, goal: Goal) -> Artifact | None:
 def approvals_of(session: Session, artifact: Artifact) -> list[Approval]:
     return list(
         session.exec(
-            select(Approval).where(Approval.goal_id == artifact.goal_id, Approval.artifact_sha256 == artifact.sha256)
+            select(Approval)
+            .where(Approval.goal_id == artifact.goal_id, Approval.artifact_sha256 == artifact.sha256)
             .order_by(col(Approval.id))
         ).all()
     )
 
 
-def gate(session: Session, goal: Goal, *, approvers: Iterable[str], allow_self_approval: bool,
-         sla_hours: float) -> Gate:
+def gate(
+    session: Session, goal: Goal, *, approvers: Iterable[str], allow_self_approval: bool, sla_hours: float
+) -> Gate:
     """The current gate of `goal`; `approvers` are the people and groups who may approve it."""
     artifact = current_artifact(session, goal)
     awaiting = goal.state == GoalState.ACTIVE and goal.status == PhaseStatus.AWAITING_APPROVAL
@@ -54,7 +57,8 @@ def gate(session: Session, goal: Goal, *, approvers: Iterable[str], allow_self_a
         return Gate(artifact)
     approved = [a.by for a in approvals_of(session, artifact) if a.decision == Decision.APPROVE.value]
     waiting = [
-        who for who in dict.fromkeys(approvers)
+        who
+        for who in dict.fromkeys(approvers)
         if who not in approved and (allow_self_approval or who != goal.requester)
     ]
     return Gate(artifact, approved, waiting, artifact.created_at + timedelta(hours=sla_hours))
@@ -63,7 +67,10 @@ def gate(session: Session, goal: Goal, *, approvers: Iterable[str], allow_self_a
 def decisions_on(engine: Engine, goal_id: str, sha256: str) -> list[Approval]:
     """Every decision taken on one artifact version (by its sha256), oldest first."""
     with Session(engine) as session:
-        return list(session.exec(
-            select(Approval).where(Approval.goal_id == goal_id, Approval.artifact_sha256 == sha256)
-            .order_by(col(Approval.id))
-        ))
+        return list(
+            session.exec(
+                select(Approval)
+                .where(Approval.goal_id == goal_id, Approval.artifact_sha256 == sha256)
+                .order_by(col(Approval.id))
+            )
+        )

@@ -52,31 +52,61 @@ def home_view(*, container: Container, user: str) -> HomeView:
                 .limit(MAX_WAITING)
             ).all()
             for goal in waiting:
-                current = gate(session, goal, approvers=[user], allow_self_approval=settings.allow_self_approval,
-                               sla_hours=settings.approval_sla_hours)
+                current = gate(
+                    session,
+                    goal,
+                    approvers=[user],
+                    allow_self_approval=settings.allow_self_approval,
+                    sla_hours=settings.approval_sla_hours,
+                )
                 if user not in current.waiting_on or current.artifact is None or current.sla_due is None:
                     continue  # theirs to wait on, or already approved by them
                 age = f"waiting {duration((now - current.artifact.created_at).total_seconds())}"
-                label = LABELS[Phase(goal.phase)] + (f" · task {current.artifact.task_id}"
-                                                     if current.artifact.task_id else "")
-                pending.append((goal.id, goal.title, f"{label} v{current.artifact.version}", age,
-                                sla_text(current.sla_due, now), None))
-        mine = list(session.exec(
-            select(Goal).where(Goal.requester == user).order_by(col(Goal.updated_at).desc()).limit(MAX_MINE)
-        ).all())
+                label = LABELS[Phase(goal.phase)] + (
+                    f" · task {current.artifact.task_id}" if current.artifact.task_id else ""
+                )
+                pending.append(
+                    (
+                        goal.id,
+                        goal.title,
+                        f"{label} v{current.artifact.version}",
+                        age,
+                        sla_text(current.sla_due, now),
+                        None,
+                    )
+                )
+        mine = list(
+            session.exec(
+                select(Goal)
+                .where(Goal.requester == user)
+                .order_by(col(Goal.updated_at).desc())
+                .limit(MAX_MINE)
+            ).all()
+        )
         related = [g.id for g in mine] + [p[0] for p in pending]
-        recent = list(session.exec(
-            select(AuditEntry)
-            .where(or_(AuditEntry.actor == user, col(AuditEntry.goal_id).in_(related)))
-            .order_by(col(AuditEntry.seq).desc())
-            .limit(MAX_RECENT)
-        ).all())
+        recent = list(
+            session.exec(
+                select(AuditEntry)
+                .where(or_(AuditEntry.actor == user, col(AuditEntry.goal_id).in_(related)))
+                .order_by(col(AuditEntry.seq).desc())
+                .limit(MAX_RECENT)
+            ).all()
+        )
     tz = settings.tz
     return HomeView(
         user=user,
         pending_approvals=pending,
-        my_goals=[(g.id, g.title, LABELS[Phase(g.phase)],
-                   (g.state if g.state != GoalState.ACTIVE else g.status).replace("_", " ")) for g in mine],
-        recent=[f"{e.at.astimezone(tz):%b %d %H:%M} · {e.goal_id or '—'} · {e.action.replace('.', ' ')} · {e.actor}"
-                for e in recent],
+        my_goals=[
+            (
+                g.id,
+                g.title,
+                LABELS[Phase(g.phase)],
+                (g.state if g.state != GoalState.ACTIVE else g.status).replace("_", " "),
+            )
+            for g in mine
+        ],
+        recent=[
+            f"{e.at.astimezone(tz):%b %d %H:%M} · {e.goal_id or '—'} · {e.action.replace('.', ' ')} · {e.actor}"
+            for e in recent
+        ],
     )

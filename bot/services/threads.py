@@ -31,15 +31,17 @@ def _quote(user: str, text: str) -> str:
     return f"<@{user}> wrote:\n{quoted}"
 
 
-def brief_from_thread(messages: list[dict[str, Any]], *, bot_user: str | None, ask: str = "",
-                      skip_ts: Collection[str] = ()) -> str:
+def brief_from_thread(
+    messages: list[dict[str, Any]], *, bot_user: str | None, ask: str = "", skip_ts: Collection[str] = ()
+) -> str:
     """A brief that quotes the thread (authors, links, the starting message) as data.
 
     The bot's own messages and `skip_ts` (the mention that asked for the goal) are left out. A very
     long thread is quoted up to a budget, and the brief says how much was left out.
     """
     people = [
-        m for m in messages
+        m
+        for m in messages
         if m.get("user") and m.get("user") != bot_user and not m.get("bot_id") and m.get("ts") not in skip_ts
     ]
     if not people:

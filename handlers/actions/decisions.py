@@ -37,20 +37,36 @@ def register(app: AsyncApp, container: Container) -> None:
     goals = container.goals
 
     @app.action("orch_approve")
-    async def approve(ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], client: AsyncWebClient) -> None:
+    async def approve(
+        ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], client: AsyncWebClient
+    ) -> None:
         await ack()
         user = body["user"]["id"]
         channel, ts, thread_ts = where(body)
         try:
             ref = builders.decode_button_value(action.get("value", ""))
-            await call(goals.decide, goal_id=ref.goal_id, phase=str(ref.phase.value), sha256=ref.sha256,
-                       decision=Decision.APPROVE, actor=Actor(user, body.get("trigger_id")),
-                       slack_channel=channel, slack_ts=ts)
+            await call(
+                goals.decide,
+                goal_id=ref.goal_id,
+                phase=str(ref.phase.value),
+                sha256=ref.sha256,
+                decision=Decision.APPROVE,
+                actor=Actor(user, body.get("trigger_id")),
+                slack_channel=channel,
+                slack_ts=ts,
+            )
         except ValueError as exc:
-            await tell(client, channel=channel, user=user, thread_ts=thread_ts, text=f"That button is broken: {exc}")
+            await tell(
+                client, channel=channel, user=user, thread_ts=thread_ts, text=f"That button is broken: {exc}"
+            )
         except StaleArtifact as exc:
-            await tell(client, channel=channel, user=user, thread_ts=thread_ts,
-                       text=await stale_text(client, ref, str(exc)))
+            await tell(
+                client,
+                channel=channel,
+                user=user,
+                thread_ts=thread_ts,
+                text=await stale_text(client, ref, str(exc)),
+            )
         except ServiceError as exc:
             await tell(client, channel=channel, user=user, thread_ts=thread_ts, text=str(exc))
 
@@ -63,8 +79,10 @@ def register(app: AsyncApp, container: Container) -> None:
             last = taken[-1]
             verb = {"approve": "approved", "request_changes": "sent back for changes", "reject": "rejected"}
             when = local_time(last.at, container.settings.timezone)
-            return (f"v{ref.version} was already {verb.get(last.decision, last.decision)} by <@{last.by}> at {when};"
-                    f" your click changed nothing.{where_now}")
+            return (
+                f"v{ref.version} was already {verb.get(last.decision, last.decision)} by <@{last.by}> at {when};"
+                f" your click changed nothing.{where_now}"
+            )
         return f"{refusal}{where_now}"
 
     async def current_link(client: AsyncWebClient, goal_id: str) -> str | None:
@@ -78,14 +96,17 @@ def register(app: AsyncApp, container: Container) -> None:
             return None
         return str(resp.get("permalink") or "") or None
 
-    async def open_reason_modal(kind: str, action: dict[str, Any], body: dict[str, Any],
-                                client: AsyncWebClient) -> None:
+    async def open_reason_modal(
+        kind: str, action: dict[str, Any], body: dict[str, Any], client: AsyncWebClient
+    ) -> None:
         user = body["user"]["id"]
         channel, ts, thread_ts = where(body)
         try:
             ref = builders.decode_button_value(action.get("value", ""))
         except ValueError as exc:
-            await tell(client, channel=channel, user=user, thread_ts=thread_ts, text=f"That button is broken: {exc}")
+            await tell(
+                client, channel=channel, user=user, thread_ts=thread_ts, text=f"That button is broken: {exc}"
+            )
             return
         meta = json.dumps({"value": action["value"], "channel": channel, "ts": ts, "thread_ts": thread_ts})
         build = builders.build_feedback_modal if kind == "feedback" else builders.build_reject_modal
@@ -93,12 +114,15 @@ def register(app: AsyncApp, container: Container) -> None:
         await client.views_open(trigger_id=body["trigger_id"], view=view)
 
     @app.action("orch_request_changes")
-    async def request_changes(ack: AsyncAck, action: dict[str, Any], body: dict[str, Any],
-                              client: AsyncWebClient) -> None:
+    async def request_changes(
+        ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], client: AsyncWebClient
+    ) -> None:
         await ack()
         await open_reason_modal("feedback", action, body, client)
 
     @app.action("orch_reject")
-    async def reject(ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], client: AsyncWebClient) -> None:
+    async def reject(
+        ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], client: AsyncWebClient
+    ) -> None:
         await ack()
         await open_reason_modal("reject", action, body, client)

@@ -24,7 +24,9 @@ def register(app: AsyncApp, container: Container) -> None:
     elevation = ElevationService.from_container(container)
 
     @app.action(builders.REQUEST_ELEVATION_ACTION)
-    async def request(ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], client: AsyncWebClient) -> None:
+    async def request(
+        ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], client: AsyncWebClient
+    ) -> None:
         await ack()
         user = body["user"]["id"]
         channel, _, thread_ts = where(body)
@@ -34,30 +36,50 @@ def register(app: AsyncApp, container: Container) -> None:
             await tell(client, channel=channel, user=user, thread_ts=thread_ts, text=str(exc))
             return
         if goal.state != GoalState.ACTIVE:
-            await tell(client, channel=channel, user=user, thread_ts=thread_ts,
-                       text=f"{goal.id} is {goal.state}; its mode no longer matters.")
+            await tell(
+                client,
+                channel=channel,
+                user=user,
+                thread_ts=thread_ts,
+                text=f"{goal.id} is {goal.state}; its mode no longer matters.",
+            )
             return
         meta = json.dumps({"goal": goal.id, "channel": channel})
-        await client.views_open(trigger_id=body["trigger_id"], view=builders.build_elevate_modal(goal.id, meta))
+        await client.views_open(
+            trigger_id=body["trigger_id"], view=builders.build_elevate_modal(goal.id, meta)
+        )
 
-    async def decide(grant: bool, action: dict[str, Any], body: dict[str, Any], client: AsyncWebClient) -> None:
+    async def decide(
+        grant: bool, action: dict[str, Any], body: dict[str, Any], client: AsyncWebClient
+    ) -> None:
         user = body["user"]["id"]
         channel, _, thread_ts = where(body)
         try:
             request_id, goal_id = builders.decode_mode_value(str(action.get("value") or ""))
-            await call(elevation.decide, request_id=request_id, goal_id=goal_id, grant=grant,
-                       actor=Actor(user, body.get("trigger_id")))
+            await call(
+                elevation.decide,
+                request_id=request_id,
+                goal_id=goal_id,
+                grant=grant,
+                actor=Actor(user, body.get("trigger_id")),
+            )
         except ValueError as exc:
-            await tell(client, channel=channel, user=user, thread_ts=thread_ts, text=f"That button is broken: {exc}")
+            await tell(
+                client, channel=channel, user=user, thread_ts=thread_ts, text=f"That button is broken: {exc}"
+            )
         except ServiceError as exc:
             await tell(client, channel=channel, user=user, thread_ts=thread_ts, text=str(exc))
 
     @app.action(builders.GRANT_MODE_ACTION)
-    async def grant(ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], client: AsyncWebClient) -> None:
+    async def grant(
+        ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], client: AsyncWebClient
+    ) -> None:
         await ack()
         await decide(True, action, body, client)
 
     @app.action(builders.DENY_MODE_ACTION)
-    async def deny(ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], client: AsyncWebClient) -> None:
+    async def deny(
+        ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], client: AsyncWebClient
+    ) -> None:
         await ack()
         await decide(False, action, body, client)

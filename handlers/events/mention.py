@@ -29,8 +29,9 @@ def register(app: AsyncApp, container: Container) -> None:
         return await call(first_time, engine=container.engine, key=f"event:{event_id}", now=container.clock())
 
     @app.event("app_mention")
-    async def mentioned(event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient,
-                        context: AsyncBoltContext) -> None:
+    async def mentioned(
+        event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+    ) -> None:
         if not await once(body):
             return
         text = MENTION_RE.sub("", event.get("text") or "").strip()
@@ -39,20 +40,41 @@ def register(app: AsyncApp, container: Container) -> None:
         if not user or not channel:
             return
         if sub.lower() != "start":
-            await tell(client, channel=channel, user=user, thread_ts=event.get("thread_ts"),
-                       text="Mention me with `start` to turn this thread into a goal.\n\n" + builders.build_help_text())
+            await tell(
+                client,
+                channel=channel,
+                user=user,
+                thread_ts=event.get("thread_ts"),
+                text="Mention me with `start` to turn this thread into a goal.\n\n"
+                + builders.build_help_text(),
+            )
             return
         thread_ts = event.get("thread_ts")
         try:
             if thread_ts:
-                await start_from_thread(container, client, channel=channel, thread_ts=thread_ts, user=user,
-                                        bot_user=context.bot_user_id, ask=rest, source="mention",
-                                        skip_ts={str(event.get("ts"))})
+                await start_from_thread(
+                    container,
+                    client,
+                    channel=channel,
+                    thread_ts=thread_ts,
+                    user=user,
+                    bot_user=context.bot_user_id,
+                    ask=rest,
+                    source="mention",
+                    skip_ts={str(event.get("ts"))},
+                )
             elif rest:
-                await call(container.goals.start_goal, brief=rest, actor=Actor(user), channel_id=channel,
-                           source="mention")
+                await call(
+                    container.goals.start_goal,
+                    brief=rest,
+                    actor=Actor(user),
+                    channel_id=channel,
+                    source="mention",
+                )
             else:
-                await tell(client, channel=channel, user=user, text="Say what to build: `@orch start <brief>`.")
+                await tell(
+                    client, channel=channel, user=user, text="Say what to build: `@orch start <brief>`."
+                )
         except ServiceError as exc:
             await tell(client, channel=channel, user=user, thread_ts=thread_ts, text=str(exc))
 
@@ -62,5 +84,7 @@ def register(app: AsyncApp, container: Container) -> None:
             return
         if not await once(body):
             return
-        await say(text="I work in channels: `/orch start <brief>` there starts a goal.\n\n"
-                  + builders.build_help_text())
+        await say(
+            text="I work in channels: `/orch start <brief>` there starts a goal.\n\n"
+            + builders.build_help_text()
+        )

@@ -32,12 +32,19 @@ def register(app: AsyncApp, container: Container) -> None:
             meta = json.loads(view.get("private_metadata") or "{}")
             goal_id = str(meta["goal"])
         except (ValueError, KeyError, TypeError):
-            await ack(response_action="errors", errors={"mode": "This form is out of date; click the button again."})
+            await ack(
+                response_action="errors", errors={"mode": "This form is out of date; click the button again."}
+            )
             return
         # Recorded before the ack (one quick transaction), so a refusal shows in the modal itself.
         try:
-            await call(elevation.request, goal_id=goal_id, mode=str(mode), justification=justification,
-                       actor=Actor(body["user"]["id"]))
+            await call(
+                elevation.request,
+                goal_id=goal_id,
+                mode=str(mode),
+                justification=justification,
+                actor=Actor(body["user"]["id"]),
+            )
         except ServiceError as exc:
             await ack(response_action="errors", errors={"mode": str(exc)[:300]})
             return

@@ -67,8 +67,9 @@
     try {
       const asked = query().toString();
       const res = await fetch("/_web/panes?" + asked, { cache: "no-store" });
-      // A click may have moved the person elsewhere while this was in flight: ask again.
-      if (res.ok && asked === query().toString()) apply(await res.json());
+      const panes = res.ok ? await res.json() : null;
+      // A click or a user switch may have moved the person elsewhere meanwhile: then ask again.
+      if (panes && asked === query().toString()) apply(panes);
       else again = true;
     } catch (err) {
       // The server is restarting or gone; the event stream reconnects and triggers a refresh.
@@ -97,7 +98,8 @@
   }
 
   function apply(p) {
-    Object.assign(where, p.where);
+    Object.assign(where, p.where); // the server's choice when a channel or person was unknown
+    $("#user-switcher").value = where.user;
     history.replaceState(null, "", "/?" + query());
     swap($("#sidebar"), p.sidebar, "sidebar");
     markUnread();

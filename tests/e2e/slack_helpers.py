@@ -16,15 +16,19 @@ from tests.conftest import Live
 BRIEF = "Add a CSV export of monthly invoices. Finance downloads it from the admin page."
 
 
-def start_goal(live: Live, user: str = "U_REQ", channel: str = "C_DEV", brief: str = BRIEF) -> tuple[Message, Message]:
+def start_goal(
+    live: Live, user: str = "U_REQ", channel: str = "C_DEV", brief: str = BRIEF
+) -> tuple[Message, Message]:
     """`/orch start <brief>`; returns the goal card and the first artifact awaiting a decision."""
     delivery = live.sb.slash(user, channel, f"start {brief}")
     assert delivery.status == 200, delivery.body
     card = live.sb.wait_for_message(channel, text_contains="G-0001")
     artifact = live.sb.wait_for_message(channel, thread_ts=card.ts, button="Approve", timeout=20)
     # Steady state: the card has caught up with the artifact (its update is the next effect).
-    live.sb.wait_for(lambda: card_field(live, card.ts, "Status", channel) == "⏳ Awaiting approval",
-                     what="the card to show the gate awaiting approval")
+    live.sb.wait_for(
+        lambda: card_field(live, card.ts, "Status", channel) == "⏳ Awaiting approval",
+        what="the card to show the gate awaiting approval",
+    )
     return card, artifact
 
 
@@ -45,7 +49,9 @@ def goal(live: Live, goal_id: str = "G-0001") -> Goal:
 
 def approvals(live: Live, goal_id: str = "G-0001") -> list[Approval]:
     with Session(live.container.engine) as session:
-        return list(session.exec(select(Approval).where(Approval.goal_id == goal_id).order_by(col(Approval.id))))
+        return list(
+            session.exec(select(Approval).where(Approval.goal_id == goal_id).order_by(col(Approval.id)))
+        )
 
 
 def audit_actions(live: Live, goal_id: str | None = "G-0001") -> list[AuditEntry]:
@@ -60,7 +66,8 @@ def decided(live: Live, message: Message, timeout: float = 20) -> Message:
     """The message once its buttons have given way to a decision line."""
     return live.sb.wait_for(
         lambda: (m := live.sb.message(message.channel, message.ts)) and "Approve" not in m.buttons and m,
-        timeout=timeout, what=f"the decision to replace the buttons of {message.ts}",
+        timeout=timeout,
+        what=f"the decision to replace the buttons of {message.ts}",
     )
 
 
@@ -80,6 +87,7 @@ def click_copy(live: Live, user: str, copy: Message, label: str = "Approve") -> 
         trigger = sb.state.issue_trigger(user)
         url, _ = sb._response_url(user, conv, copy.raw)
         action = payloads.button_action(block, element, sb.state.next_ts())
-        payload = payloads.message_actions(sb.state, user, conv, copy.raw, action, ephemeral=False,
-                                           trigger_id=trigger, response_url=url)
+        payload = payloads.message_actions(
+            sb.state, user, conv, copy.raw, action, ephemeral=False, trigger_id=trigger, response_url=url
+        )
     return sb.deliver_raw(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded")

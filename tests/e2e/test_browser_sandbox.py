@@ -69,8 +69,9 @@ def page(browser: sync_api.Browser, stack: LocalStack) -> Iterator[sync_api.Page
 
 
 def act_as(page: sync_api.Page, user_id: str) -> None:
+    """Switch users and wait until the page shows the workspace as that person (their own DM)."""
     page.select_option("#user-switcher", user_id)
-    expect(page.locator("#user-switcher")).to_have_value(user_id)
+    expect(page.locator(f'#sidebar .nav-item[data-channel="D{user_id[1:]}"]')).to_have_count(1)
 
 
 def send(page: sync_api.Page, text: str, box: str = "#composer-text") -> None:

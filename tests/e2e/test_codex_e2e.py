@@ -127,6 +127,7 @@ def test_codex_edits_the_worktree_and_the_approved_diff_is_merged(
         ).all()
     run_ids = [e.run_id for e in drafted]
     assert len(run_ids) == len(diffs) and all(run_ids)
+    assert f"Run record: `{run_ids[0]}`" in diffs[0]  # the thread links the diff to its run
     record = load_run(tmp_path / "runs", run_ids[0])
     assert record["meta"]["status"] == "completed" and record["meta"]["backend"] == "codex"
     assert record["meta"]["sandbox"] == "workspace-write" and record["meta"]["usage"]["output_tokens"] > 0

@@ -40,14 +40,18 @@ def live_with_leaky_tests(tmp_path: Path, target_repo: Path) -> Iterator[Live]:
         live.sb.stop()
 
 
+def diff_message(live: Live, card_ts: str, version: int) -> Message | None:
+    header = f"diff v{version} for g-0001"  # headers read in capitals; match any case
+    return next((m for m in live.sb.thread("C_DEV", card_ts) if header in m.content.lower()), None)
+
+
 def approve_documents_until_the_first_diff(live: Live, card_ts: str) -> Message:
     sb = live.sb
     for _ in range(8):
         found = sb.wait_for(
-            lambda: sb.find_message("C_DEV", thread_ts=card_ts, text_contains="Diff v1 for G-0001")
-            or sb.find_message("C_DEV", thread_ts=card_ts, button="Approve"),
+            lambda: diff_message(live, card_ts, 1) or sb.find_message("C_DEV", thread_ts=card_ts, button="Approve"),
             timeout=30, what="a document to approve or the first diff")
-        if "Diff v1" in found.content:
+        if "diff v1 for g-0001" in found.content.lower():
             return found
         sb.click("U_APP1", found, "Approve")
         sb.wait_for(lambda m=found: "Approve" not in sb.message("C_DEV", m.ts).buttons, timeout=30,
@@ -87,7 +91,7 @@ def test_a_diff_adding_a_secret_is_hidden_refused_and_sent_back_to_the_builder(
     sb.wait_for_message("C_DEV", thread_ts=card.ts, text_contains="still adds what looks like a secret", timeout=30)
     asked = [m for m in sb.thread("C_DEV", card.ts) if "I asked the builder to remove it" in m.text]
     assert len(asked) == 2 and all("app_settings.py:1" in m.text for m in asked)
-    last = sb.wait_for_message("C_DEV", thread_ts=card.ts, text_contains="Diff v3 for G-0001")
+    last = sb.wait_for(lambda: diff_message(live, card.ts, 3), what="diff v3")
     assert "Approve" not in last.buttons
 
     # A forged click on a button the message never had is refused and recorded as refused.

@@ -9,7 +9,15 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Live, start_live
-from tests.e2e.slack_helpers import approvals, audit_actions, card_field, click_copy, decided, goal, start_goal
+from tests.e2e.slack_helpers import (
+    approvals,
+    audit_actions,
+    card_field,
+    click_copy,
+    decided,
+    goal,
+    start_goal,
+)
 
 DECISION_LINE = re.compile(r"✅ Approved by @avery at \d\d:\d\d UTC \(v1, sha [0-9a-f]{8}…\)")
 
@@ -28,8 +36,12 @@ def test_approve_replaces_the_buttons_in_place_and_starts_the_next_phase(live: L
     assert DECISION_LINE.search(live.sb.transcript("C_DEV", card.ts)), live.sb.transcript("C_DEV", card.ts)
     prd = live.sb.wait_for_message("C_DEV", thread_ts=card.ts, button="Approve", text_contains="PRD v1")
     assert prd.ts != artifact.ts
-    live.sb.wait_for(lambda: "PRD" in card_field(live, card.ts, "Phase") and "Awaiting" in
-                     card_field(live, card.ts, "Status"), what="the card to show the PRD awaiting approval")
+    live.sb.wait_for(
+        lambda: (
+            "PRD" in card_field(live, card.ts, "Phase") and "Awaiting" in card_field(live, card.ts, "Status")
+        ),
+        what="the card to show the PRD awaiting approval",
+    )
     assert [a.decision for a in approvals(live)] == ["approve"]
 
 
@@ -51,8 +63,13 @@ def test_request_changes_asks_for_feedback_and_posts_v2_with_it(live: Live) -> N
 
 def test_reject_has_a_confirm_dialog_asks_a_reason_and_stops_the_goal(live: Live) -> None:
     card, artifact = start_goal(live)
-    reject = next(e for b in artifact.blocks if b["type"] == "actions" for e in b["elements"]
-                  if e["action_id"] == "orch_reject")
+    reject = next(
+        e
+        for b in artifact.blocks
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == "orch_reject"
+    )
     assert reject["confirm"]["confirm"]["text"] == "Reject" and reject["style"] == "danger"
 
     live.sb.click("U_APP2", artifact, "Reject")
@@ -60,12 +77,16 @@ def test_reject_has_a_confirm_dialog_asks_a_reason_and_stops_the_goal(live: Live
     live.sb.submit_view("U_APP2", {"reason": "Wrong repository for this work"})
 
     decided(live, artifact)
-    live.sb.wait_for(lambda: card_field(live, card.ts, "Status") == "⛔ Goal rejected", what="the card update")
+    live.sb.wait_for(
+        lambda: card_field(live, card.ts, "Status") == "⛔ Goal rejected", what="the card update"
+    )
     assert goal(live).state == "rejected" and goal(live).closed_reason == "Wrong repository for this work"
     transcript = live.sb.transcript("C_DEV", card.ts)
     assert "⛔ Rejected by @blake" in transcript and "Wrong repository for this work" in transcript
-    live.sb.wait_for(lambda: "⛔ Stopped" in live.sb.thread("C_DEV", card.ts)[1].content,
-                     what="the progress message to say the goal stopped")
+    live.sb.wait_for(
+        lambda: "⛔ Stopped" in live.sb.thread("C_DEV", card.ts)[1].content,
+        what="the progress message to say the goal stopped",
+    )
     assert "Request elevated mode" not in live.sb.message("C_DEV", card.ts).buttons
 
 
@@ -81,7 +102,9 @@ def test_a_non_approver_click_is_refused_to_them_alone_audited_and_changes_nothi
     assert "Approve" in live.sb.message("C_DEV", artifact.ts).buttons
 
 
-def test_the_requester_cannot_approve_their_own_gate_even_as_an_approver(tmp_path: Path, target_repo: Path) -> None:
+def test_the_requester_cannot_approve_their_own_gate_even_as_an_approver(
+    tmp_path: Path, target_repo: Path
+) -> None:
     live = start_live(tmp_path, target_repo, approvers=["U_REQ", "U_APP1"])
     try:
         card, artifact = start_goal(live)
@@ -89,7 +112,9 @@ def test_the_requester_cannot_approve_their_own_gate_even_as_an_approver(tmp_pat
         live.sb.click("U_REQ", artifact, "Approve")
         live.sb.wait_for_ephemeral("U_REQ", "C_DEV", text_contains="separation of duties")
         assert approvals(live) == []
-        assert [e.payload_dict()["reason"] for e in audit_actions(live) if e.action == "decision.refused"] == ["SelfApproval"]
+        assert [
+            e.payload_dict()["reason"] for e in audit_actions(live) if e.action == "decision.refused"
+        ] == ["SelfApproval"]
     finally:
         live.bot.stop()
         live.sb.stop()
@@ -119,11 +144,15 @@ def test_n_of_m_keeps_the_gate_open_until_the_second_approval(tmp_path: Path, ta
     try:
         card, artifact = start_goal(live)
         live.sb.click("U_APP1", artifact, "Approve")
-        one = live.sb.wait_for(lambda: (m := live.sb.message("C_DEV", artifact.ts)) and "1 of 2" in m.content and m,
-                               what="the artifact to show one of two approvals")
+        one = live.sb.wait_for(
+            lambda: (m := live.sb.message("C_DEV", artifact.ts)) and "1 of 2" in m.content and m,
+            what="the artifact to show one of two approvals",
+        )
         assert "Approve" in one.buttons  # still open
-        live.sb.wait_for(lambda: card_field(live, card.ts, "Next approvers") == "<@U_APP2>",
-                         what="the card to name the approver still needed")
+        live.sb.wait_for(
+            lambda: card_field(live, card.ts, "Next approvers") == "<@U_APP2>",
+            what="the card to name the approver still needed",
+        )
         assert goal(live).phase == "scaffold_check" and goal(live).status == "awaiting_approval"
         assert "(1 of 2 approvals)" in live.sb.thread("C_DEV", card.ts)[1].content
 

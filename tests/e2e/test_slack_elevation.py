@@ -28,10 +28,18 @@ def test_an_elevated_mode_needs_a_justification_and_another_approvers_confirmati
 
     ask = live.sb.wait_for_message("C_DEV", thread_ts=card.ts, button="Grant full-access")
     assert WHY in ask.content and "@riley asks to run G-0001 in ⚠️ full-access" in live.sb.transcript(
-        "C_DEV", card.ts)
-    grant = next(e for b in ask.blocks if b["type"] == "actions" for e in b["elements"] if e["text"]["text"]
-                 == "Grant full-access")
-    assert grant["confirm"]["title"]["text"] == "Grant full-access?" and WHY in grant["confirm"]["text"]["text"]
+        "C_DEV", card.ts
+    )
+    grant = next(
+        e
+        for b in ask.blocks
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["text"]["text"] == "Grant full-access"
+    )
+    assert (
+        grant["confirm"]["title"]["text"] == "Grant full-access?" and WHY in grant["confirm"]["text"]["text"]
+    )
 
     # Neither the person who asked nor an outsider can grant it; each refusal is theirs alone, and audited.
     live.sb.click("U_REQ", ask, "Grant full-access")
@@ -41,13 +49,19 @@ def test_an_elevated_mode_needs_a_justification_and_another_approvers_confirmati
     assert goal(live).mode == "read-only"
 
     live.sb.click("U_APP1", ask, "Grant full-access")
-    live.sb.wait_for(lambda: card_field(live, card.ts, "Mode") == "⚠️ full-access", what="the card to show the mode")
+    live.sb.wait_for(
+        lambda: card_field(live, card.ts, "Mode") == "⚠️ full-access", what="the card to show the mode"
+    )
     after = live.sb.message("C_DEV", ask.ts)
     assert after.buttons == [] and "granted by @avery" in live.sb.transcript("C_DEV", card.ts)
-    assert "Request elevated mode" not in live.sb.message("C_DEV", card.ts).buttons  # nothing above full-access
+    assert (
+        "Request elevated mode" not in live.sb.message("C_DEV", card.ts).buttons
+    )  # nothing above full-access
     assert goal(live).mode == "full-access"
 
-    steps = [(e.action, e.actor, e.justification) for e in audit_actions(live) if e.action.startswith("mode.")]
+    steps = [
+        (e.action, e.actor, e.justification) for e in audit_actions(live) if e.action.startswith("mode.")
+    ]
     assert steps == [
         ("mode.requested", "U_REQ", WHY),
         ("mode.refused", "U_REQ", None),
@@ -65,5 +79,6 @@ def test_an_elevated_mode_needs_a_justification_and_another_approvers_confirmati
     live.sb.wait_for(lambda: live.sb.message("C_DEV", ask2.ts).buttons == [], what="the denial to show")
     assert "Denied by @avery" in live.sb.transcript("C_DEV", second.ts)
     assert goal(live, "G-0002").mode == "read-only" and goal(live).mode == "full-access"
-    assert [(e.action, e.justification) for e in audit_actions(live, "G-0002") if e.action.startswith("mode.")] == [
-        ("mode.requested", WHY), ("mode.denied", WHY)]
+    assert [
+        (e.action, e.justification) for e in audit_actions(live, "G-0002") if e.action.startswith("mode.")
+    ] == [("mode.requested", WHY), ("mode.denied", WHY)]

@@ -33,7 +33,7 @@ def test_the_home_shows_what_waits_for_me_with_age_and_sla_and_follows_changes(
     live = start_live(tmp_path, target_repo, clock=clock)
     sb = live.sb
     try:
-        card, artifact = start_goal(live)
+        _card, artifact = start_goal(live)
         clock.advance(minutes=90)
         opened = sb.open_home("U_APP1")
         assert opened.status == 200 and opened.elapsed < 3
@@ -46,14 +46,19 @@ def test_the_home_shows_what_waits_for_me_with_age_and_sla_and_follows_changes(
         sb.open_home("U_REQ")
         mine = sb.wait_for(lambda: sb.home("U_REQ"), what="the requester's Home").render()
         assert "Waiting for your approval* (0)" in mine  # an approver never waits on themself here
-        assert "*Scaffold Check*\n│ • G-0001 · Add a CSV export of monthly invoices — awaiting approval" in mine
+        assert (
+            "*Scaffold Check*\n│ • G-0001 · Add a CSV export of monthly invoices — awaiting approval" in mine
+        )
 
         # A decision changes both Homes without anyone opening them again.
         opens = len([d for d in sb.deliveries if d.kind == "event:app_home_opened"])
         clock.advance(hours=5)
         sb.click("U_APP1", artifact, "Approve")
-        sb.wait_for(lambda: "PRD v1 · waiting 0 min · SLA due in 4.0 h" in sb.home("U_APP1").render(),
-                    what="the approver's Home to move on to the PRD", timeout=20)
+        sb.wait_for(
+            lambda: "PRD v1 · waiting 0 min · SLA due in 4.0 h" in sb.home("U_APP1").render(),
+            what="the approver's Home to move on to the PRD",
+            timeout=20,
+        )
         sb.wait_for(lambda: "*PRD*" in sb.home("U_REQ").render(), what="the requester's Home to follow")
         assert len([d for d in sb.deliveries if d.kind == "event:app_home_opened"]) == opens
         assert "artifact approved · U_APP1" in sb.home("U_REQ").render()

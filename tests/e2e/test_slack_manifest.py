@@ -53,15 +53,22 @@ class Recorder:
 
 
 def registered(tmp_path: Path) -> tuple[dict[str, list[Any]], int]:
-    settings = make_settings(tmp_path, tmp_path, slack_bot_token="xoxb-manifest-test",
-                             slack_signing_secret="manifest-test-secret", slack_api_url="http://127.0.0.1:9/api/")
+    settings = make_settings(
+        tmp_path,
+        tmp_path,
+        slack_bot_token="xoxb-manifest-test",
+        slack_signing_secret="manifest-test-secret",
+        slack_api_url="http://127.0.0.1:9/api/",
+    )
     container = build_container(settings)
     bare = build_bolt_app(container)
     app = type(bare)(client=container.slack, request_verification_enabled=False, signing_secret="x")
     recorder = Recorder(app)
     handlers.register_all(recorder, container)  # type: ignore[arg-type]
     # Every listener the app holds was seen registering: none slipped past the recorder.
-    assert len(app._async_listeners) == sum(len(v) for v in recorder.seen.values()) == len(bare._async_listeners)
+    assert (
+        len(app._async_listeners) == sum(len(v) for v in recorder.seen.values()) == len(bare._async_listeners)
+    )
     return recorder.seen, len(app._async_listeners)
 
 
@@ -87,8 +94,12 @@ def test_every_button_and_modal_the_builders_make_has_a_listener_and_no_listener
 ) -> None:
     seen, _ = registered(tmp_path)
     buttons = {
-        builders.APPROVE_ACTION, builders.REQUEST_CHANGES_ACTION, builders.REJECT_ACTION,
-        builders.REQUEST_ELEVATION_ACTION, builders.GRANT_MODE_ACTION, builders.DENY_MODE_ACTION,
+        builders.APPROVE_ACTION,
+        builders.REQUEST_CHANGES_ACTION,
+        builders.REJECT_ACTION,
+        builders.REQUEST_ELEVATION_ACTION,
+        builders.GRANT_MODE_ACTION,
+        builders.DENY_MODE_ACTION,
     }
     modals = {builders.START_MODAL, builders.FEEDBACK_MODAL, builders.REJECT_MODAL, builders.ELEVATE_MODAL}
     made = set(re.findall(r"'action_id': '(orch_[a-z_]+)'", str(_sample_blocks())))
@@ -108,17 +119,49 @@ def _sample_blocks() -> list[Any]:
     from bot.sop.phases import GoalState, Mode, Phase, PhaseStatus
 
     sha = "a" * 64
-    card = builders.GoalCardView(goal_id="G-0001", title="t", requester="U1X", phase=Phase.PRD, phase_label="PRD",
-                                 status=PhaseStatus.AWAITING_APPROVAL, state=GoalState.ACTIVE, mode=Mode.READ_ONLY,
-                                 offer_elevation=True)
-    artifact = builders.ArtifactView(goal_id="G-0001", phase=Phase.PRD, phase_label="PRD", version=1, sha256=sha,
-                                     markdown="# PRD", summary="s", drafted_by="offline")
-    diff = builders.DiffView(goal_id="G-0001", task_id=1, task_title="t", version=1, sha256=sha,
-                             diff_text="diff --git a/x b/x\n+x\n")
-    mode = builders.ModeRequestView(request_id=1, goal_id="G-0001", mode=Mode.FULL_ACCESS,
-                                    justification="j" * 30, requested_by="U1X", decided_at=datetime.now(UTC))
-    return [builders.build_goal_card(card), builders.build_artifact_message(artifact)[0],
-            builders.build_diff_message(diff)[0], builders.build_mode_request_message(mode)]
+    card = builders.GoalCardView(
+        goal_id="G-0001",
+        title="t",
+        requester="U1X",
+        phase=Phase.PRD,
+        phase_label="PRD",
+        status=PhaseStatus.AWAITING_APPROVAL,
+        state=GoalState.ACTIVE,
+        mode=Mode.READ_ONLY,
+        offer_elevation=True,
+    )
+    artifact = builders.ArtifactView(
+        goal_id="G-0001",
+        phase=Phase.PRD,
+        phase_label="PRD",
+        version=1,
+        sha256=sha,
+        markdown="# PRD",
+        summary="s",
+        drafted_by="offline",
+    )
+    diff = builders.DiffView(
+        goal_id="G-0001",
+        task_id=1,
+        task_title="t",
+        version=1,
+        sha256=sha,
+        diff_text="diff --git a/x b/x\n+x\n",
+    )
+    mode = builders.ModeRequestView(
+        request_id=1,
+        goal_id="G-0001",
+        mode=Mode.FULL_ACCESS,
+        justification="j" * 30,
+        requested_by="U1X",
+        decided_at=datetime.now(UTC),
+    )
+    return [
+        builders.build_goal_card(card),
+        builders.build_artifact_message(artifact)[0],
+        builders.build_diff_message(diff)[0],
+        builders.build_mode_request_message(mode),
+    ]
 
 
 def _client_methods() -> dict[str, set[str]]:
@@ -128,8 +171,10 @@ def _client_methods() -> dict[str, set[str]]:
         if name.startswith("_"):
             continue
         source = inspect.getsource(fn)
-        direct[name] = (set(re.findall(r'api_call\(\s*"([a-zA-Z.]+)"', source)),
-                        set(re.findall(r"self\.([a-z]+_[A-Za-z_0-9]+)\(", source)) - {name})
+        direct[name] = (
+            set(re.findall(r'api_call\(\s*"([a-zA-Z.]+)"', source)),
+            set(re.findall(r"self\.([a-z]+_[A-Za-z_0-9]+)\(", source)) - {name},
+        )
 
     def resolve(name: str, seen: frozenset[str] = frozenset()) -> set[str]:
         calls, inner = direct.get(name, (set(), set()))
@@ -151,7 +196,13 @@ def web_api_methods_called() -> dict[str, set[str]]:
             if not isinstance(node, ast.Call):
                 continue
             func = node.func
-            name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+            name = (
+                func.attr
+                if isinstance(func, ast.Attribute)
+                else func.id
+                if isinstance(func, ast.Name)
+                else ""
+            )
             for api in methods.get(name, set()) | BOLT_HELPERS.get(name, set()):
                 used[api].add(str(path.relative_to(REPO)))
     return used
@@ -159,8 +210,13 @@ def web_api_methods_called() -> dict[str, set[str]]:
 
 def test_the_manifest_scopes_cover_exactly_the_web_api_methods_the_code_calls() -> None:
     used = web_api_methods_called()
-    assert {"chat.postMessage", "chat.update", "chat.getPermalink", "views.publish",
-            "files.getUploadURLExternal"} <= set(used)
+    assert {
+        "chat.postMessage",
+        "chat.update",
+        "chat.getPermalink",
+        "views.publish",
+        "files.getUploadURLExternal",
+    } <= set(used)
     assert set(used) == set(WEB_API_METHODS_TO_SCOPES), (
         f"called but not in manifest_facts: {sorted(set(used) - set(WEB_API_METHODS_TO_SCOPES))}; "
         f"in manifest_facts but never called: {sorted(set(WEB_API_METHODS_TO_SCOPES) - set(used))}"

@@ -46,7 +46,11 @@ def test_a_rate_limited_post_is_retried_after_retry_after_and_posted_once(live: 
     ("break_channel", "fix_channel", "told"),
     [
         (lambda sb: sb.archive("C_DEV"), lambda sb: sb.archive("C_DEV", False), "the channel is archived"),
-        (lambda sb: sb.kick_bot("C_DEV"), lambda sb: sb.invite_bot("C_DEV"), "Invite me with `/invite @orch`"),
+        (
+            lambda sb: sb.kick_bot("C_DEV"),
+            lambda sb: sb.invite_bot("C_DEV"),
+            "Invite me with `/invite @orch`",
+        ),
     ],
     ids=["archived", "not_in_channel"],
 )
@@ -57,8 +61,10 @@ def test_a_channel_a_person_must_fix_tells_the_requester_and_loses_nothing(
     delivery = live.sb.slash("U_REQ", "C_DEV", f"start {BRIEF}")
     assert delivery.status == 200
 
-    dm = live.sb.wait_for(lambda: next((m for m in live.sb.dms("U_REQ") if told in m.text), None),
-                          what="a DM telling the requester what to do")
+    dm = live.sb.wait_for(
+        lambda: next((m for m in live.sb.dms("U_REQ") if told in m.text), None),
+        what="a DM telling the requester what to do",
+    )
     assert "G-0001" in dm.text and "Nothing is lost" in dm.text
     assert goal(live).brief == BRIEF and goal(live).card_ts is None  # stored, not yet shown
     assert live.sb.messages("C_DEV") == []
@@ -79,11 +85,16 @@ def test_the_start_modal_opens_without_a_brief_and_checks_its_fields(live: Live)
     assert refused.outcome == "errors"
     assert "Not approvers here" in live.sb.open_view("U_REQ").errors["approvers"]
 
-    live.sb.submit_view("U_REQ", {"title": "CSV export", "brief": BRIEF, "approvers": ["U_APP2"],
-                                  "priority": "high"})
+    live.sb.submit_view(
+        "U_REQ", {"title": "CSV export", "brief": BRIEF, "approvers": ["U_APP2"], "priority": "high"}
+    )
     card = live.sb.wait_for_message("C_DEV", text_contains="G-0001 · CSV export")
     stored = goal(live)
     assert (stored.title, stored.source, stored.approvers, stored.priority) == (
-        "CSV export", "modal", ["U_APP2"], "high")
+        "CSV export",
+        "modal",
+        ["U_APP2"],
+        "high",
+    )
     live.sb.wait_for_message("C_DEV", thread_ts=card.ts, button="Approve", timeout=20)
     assert live.sb.open_view("U_REQ") is None

@@ -18,10 +18,17 @@ APP_TOKEN = "xapp-1-A0SANDBOX-test-token"
 
 @pytest.mark.slow
 def test_start_and_approve_over_socket_mode(tmp_path: Path, target_repo: Path) -> None:
-    with Sandbox(signing_secret=secrets.token_hex(8), bot_token=SANDBOX_BOT_TOKEN) as sb, \
-            SocketModeGateway(sb, app_token=APP_TOKEN) as gateway:
-        settings = make_settings(tmp_path, target_repo, slack_bot_token=SANDBOX_BOT_TOKEN,
-                                 slack_app_token=APP_TOKEN, slack_api_url=sb.api_url)
+    with (
+        Sandbox(signing_secret=secrets.token_hex(8), bot_token=SANDBOX_BOT_TOKEN) as sb,
+        SocketModeGateway(sb, app_token=APP_TOKEN) as gateway,
+    ):
+        settings = make_settings(
+            tmp_path,
+            target_repo,
+            slack_bot_token=SANDBOX_BOT_TOKEN,
+            slack_app_token=APP_TOKEN,
+            slack_api_url=sb.api_url,
+        )
         assert settings.socket_mode and settings.slack_signing_secret is None  # no request URL at all
         bot = SocketModeBot(settings).start()
         try:
@@ -35,9 +42,13 @@ def test_start_and_approve_over_socket_mode(tmp_path: Path, target_repo: Path) -
 
             click = sb.click("U_APP1", artifact, "Approve")
             assert click.status == 200
-            sb.wait_for(lambda: "Approve" not in sb.message("C_DEV", artifact.ts).buttons,
-                        what="the decision to replace the buttons")
-            sb.wait_for_message("C_DEV", thread_ts=card.ts, button="Approve", text_contains="PRD v1", timeout=20)
+            sb.wait_for(
+                lambda: "Approve" not in sb.message("C_DEV", artifact.ts).buttons,
+                what="the decision to replace the buttons",
+            )
+            sb.wait_for_message(
+                "C_DEV", thread_ts=card.ts, button="Approve", text_contains="PRD v1", timeout=20
+            )
             assert "✅ Approved by @avery" in sb.transcript("C_DEV", card.ts)
 
             # A slash command's answer comes back in the acknowledgement and shows like an HTTP answer.

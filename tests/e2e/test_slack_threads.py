@@ -30,8 +30,11 @@ def seed_thread(live: Live, replies: int = 40) -> tuple[Message, list[Message]]:
 
 def _thread_reads(live: Live, thread_ts: str) -> list[dict]:
     # The bot's own marker lookups ask for an explicit limit; the thread reading follows the default pages.
-    return [c.args for c in live.sb.calls("conversations.replies")
-            if c.args.get("ts") == thread_ts and "limit" not in c.args]
+    return [
+        c.args
+        for c in live.sb.calls("conversations.replies")
+        if c.args.get("ts") == thread_ts and "limit" not in c.args
+    ]
 
 
 def _assert_untrusted_text_changed_nothing(live: Live) -> None:
@@ -88,7 +91,11 @@ def test_a_mention_inside_a_thread_starts_a_goal_from_it_once(live: Live) -> Non
     assert again.status == 200
     live.sb.wait_for_message("C_DEV", thread_ts=parent.ts, button="Approve", timeout=20)
     assert [g.id for g in live.container.goals.list()] == ["G-0001"]
-    cards = [m for m in live.sb.thread("C_DEV", parent.ts) if m.user == "UBOT" and "Request elevated mode" in m.buttons]
+    cards = [
+        m
+        for m in live.sb.thread("C_DEV", parent.ts)
+        if m.user == "UBOT" and "Request elevated mode" in m.buttons
+    ]
     assert [m.ts for m in cards] == [card.ts]
     _assert_untrusted_text_changed_nothing(live)
 

@@ -8,6 +8,8 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlmodel import Session
 from typer.testing import CliRunner
 
@@ -389,3 +391,105 @@ def test_the_tester_runs_the_adapters_command_unless_one_is_configured(tmp_path:
         SimpleNamespace(test_command=f'{sys.executable} -c "print(1)"', test_timeout=30.0), worktree
     )
     assert configured is not None and configured.command.endswith('"print(1)"')
+
+
+def test_a_proposal_that_no_longer_merges_is_refused_and_main_is_left_clean(env: dict[str, Path]) -> None:
+    target = env["target"]
+    pid = json.loads(learn(str(env["sample"]), "--json"))["proposal"]["id"]
+    (target / "adapters").mkdir()
+    (target / "adapters" / "tests.toml").write_text('[tests]\ncommand = "make check"\n')
+    git(target, "add", "-A")
+    git(target, "commit", "-qm", "our own test command")
+    head = git(target, "rev-parse", "HEAD")
+    result = runner.invoke(app, ["learn", "approve", pid, "--as", "U_APP1"])
+    assert result.exit_code == 1 and "no longer merges cleanly (adapters/tests.toml)" in result.output
+    assert git(target, "rev-parse", "HEAD") == head and git(target, "status", "--porcelain") == ""
+    assert pid in learn("list")
+
+
+def test_javascript_flake8_gitlab_and_make_conventions_are_harvested(tmp_path: Path) -> None:
+    from bot.learn.harvest import harvest
+
+    root = tmp_path / "web"
+    (root / ".github").mkdir(parents=True)
+    (root / "package.json").write_text(
+        json.dumps(
+            {
+                "scripts": {"test": "vitest run", "lint": "eslint ."},
+                "prettier": {"printWidth": 90, "singleQuote": True},
+            }
+        )
+    )
+    (root / ".eslintrc.yml").write_text("extends:\n  - eslint:recommended\n  - prettier\n")
+    (root / "setup.cfg").write_text(
+        "[metadata]\nname = web\n\n[flake8]\nmax-line-length = 88\nextend-ignore = E203\n"
+    )
+    (root / ".gitlab-ci.yml").write_text(
+        "stages: [test]\nunit:\n  stage: test\n  script:\n    - npm ci\n    - npm test\n.hidden:\n  script: [x]\n"
+    )
+    (root / "Makefile").write_text("lint:\n\t@ruff check .\n\ntest: lint\n\tpytest -q\n")
+    (root / ".github" / "pull_request_template.md").write_text("## What\n\n## Why\n")
+
+    result = harvest(root, source="web")
+    paths = {a.path: a for a in result.assets}
+    assert sorted(paths) == [
+        "adapters/ci.toml",
+        "adapters/ci/gitlab-ci.yml",
+        "adapters/formatters/prettierrc.json",
+        "adapters/linters/eslintrc.yml",
+        "adapters/linters/flake8.ini",
+        "adapters/tests.toml",
+        "patterns/conventions/ci.md",
+        "patterns/conventions/commands.md",
+        "patterns/conventions/javascript-style.md",
+        "patterns/conventions/python-style.md",
+        "patterns/conventions/tests.md",
+        "patterns/templates/pull-request.md",
+    ]
+    assert json.loads(paths["adapters/formatters/prettierrc.json"].content) == {
+        "printWidth": 90,
+        "singleQuote": True,
+    }
+    assert "max-line-length = 88" in paths["adapters/linters/flake8.ini"].content
+    # A Makefile test target is the most explicit test command; CI and package.json are alternatives.
+    assert tomllib.loads(paths["adapters/tests.toml"].content)["tests"] == {
+        "command": "make test",
+        "source": "Makefile",
+        "alternatives": ["npm test"],
+    }
+    assert [s["run"] for s in tomllib.loads(paths["adapters/ci.toml"].content)["steps"]] == [
+        "npm ci",
+        "npm test",
+    ]
+    assert result.facts["javascript-style"] == [
+        "Lint with eslint (extends eslint:recommended, prettier), settings in `adapters/linters/eslintrc.yml`.",
+        "Format with prettier (printWidth 90, singleQuote True), settings in `adapters/formatters/prettierrc.json`.",
+        "`npm run test` runs `vitest run`.",
+        "`npm run lint` runs `eslint .`.",
+    ]
+    assert "`make test` runs `pytest -q`." in result.facts["tests"]
+    assert "`make lint` runs `ruff check .`." in result.facts["commands"]
+    assert "`.gitlab-ci.yml` job `unit` (stage test): `npm ci` → `npm test`." in result.facts["ci"]
+
+
+_keys = st.text(min_size=1, max_size=8)
+_scalars = st.one_of(
+    st.text(max_size=12),
+    st.integers(-(2**40), 2**40),
+    st.booleans(),
+    st.floats(allow_nan=False, allow_infinity=False),
+)
+_tables = st.recursive(
+    st.dictionaries(_keys, st.one_of(_scalars, st.lists(_scalars, max_size=3)), max_size=4),
+    lambda inner: st.dictionaries(
+        _keys, st.one_of(inner, st.lists(inner, min_size=1, max_size=2)), max_size=3
+    ),
+    max_leaves=12,
+)
+
+
+@given(_tables)
+def test_written_adapters_read_back_as_the_same_data(data: dict) -> None:
+    from bot.learn._toml import dumps
+
+    assert tomllib.loads(dumps(data, header="harvested")) == data

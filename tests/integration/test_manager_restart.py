@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 from agents import Model, ModelProvider
 from agents.testing import ScriptedModel, assistant_message, function_call
 from sqlmodel import Session, select
@@ -28,6 +29,8 @@ from tests.conftest import make_settings
 
 NAMES = {"manager": "manager", "builder": "builder", "tester": "tester", "reviewer": "reviewer"}
 BRIEF = "Add a health endpoint. It returns the service version."
+
+pytestmark = pytest.mark.slow  # two bot lifetimes and real pytest runs in the worktree
 
 
 class Scripted(ModelProvider):
