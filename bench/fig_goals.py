@@ -24,16 +24,29 @@ from bench.stats import summarize
 
 
 def _click(stack: Stack, target: dict[str, Any], n: int) -> None:
-    send(stack, signed.click(target["value"], user="U_APP1", channel=target["channel"],
-                             message_ts=target["message_ts"], thread_ts=target["thread_ts"], n=n))
+    send(
+        stack,
+        signed.click(
+            target["value"],
+            user="U_APP1",
+            channel=target["channel"],
+            message_ts=target["message_ts"],
+            thread_ts=target["thread_ts"],
+            n=n,
+        ),
+    )
 
 
 def _target(row: Any) -> dict[str, Any]:
     from bot.blocks import encode_button_value
 
-    return {"value": encode_button_value(row["goal_id"], row["phase"], row["version"], row["sha256"]),
-            "goal_id": row["goal_id"], "channel": row["channel_id"], "message_ts": row["message_ts"],
-            "thread_ts": row["thread_ts"]}
+    return {
+        "value": encode_button_value(row["goal_id"], row["phase"], row["version"], row["sha256"]),
+        "goal_id": row["goal_id"],
+        "channel": row["channel_id"],
+        "message_ts": row["message_ts"],
+        "thread_ts": row["thread_ts"],
+    }
 
 
 def _posted(observer: Observer, phase: str, goal_ids: set[str]) -> dict[str, Any]:
@@ -44,20 +57,48 @@ def one_at_a_time(stack: Stack, n: int) -> dict[str, Any]:
     """n goals, each started only when the previous one is fully processed and the product is quiet."""
     observer = Observer(stack.db_path)
     response_url = stack.sandbox.base_url + "/response/bench" if stack.sandbox else ""
-    parts: dict[str, list[float]] = {"stored": [], "card": [], "scaffold": [], "approve_to_prd": [], "total": []}
+    parts: dict[str, list[float]] = {
+        "stored": [],
+        "card": [],
+        "scaffold": [],
+        "approve_to_prd": [],
+        "total": [],
+    }
     for i in range(1, n + 1):
         t0 = time.time()
-        send(stack, signed.slash(f"start Add a CSV export of invoices [seq-{i}]", user="U_REQ", channel="C_DEV",
-                                 response_url=response_url, n=i))
-        goal = wait_for(lambda i=i: observer.goals_by_tag("seq").get(f"start-{i}"), timeout=30, interval=0.005,
-                        what="the goal")
-        scaffold = wait_for(lambda g=goal: _posted(observer, "scaffold_check", {g["id"]}).get(g["id"]), timeout=60,
-                            interval=0.005, what="the Scaffold Check")
+        send(
+            stack,
+            signed.slash(
+                f"start Add a CSV export of invoices [seq-{i}]",
+                user="U_REQ",
+                channel="C_DEV",
+                response_url=response_url,
+                n=i,
+            ),
+        )
+        goal = wait_for(
+            lambda i=i: observer.goals_by_tag("seq").get(f"start-{i}"),
+            timeout=30,
+            interval=0.005,
+            what="the goal",
+        )
+        scaffold = wait_for(
+            lambda g=goal: _posted(observer, "scaffold_check", {g["id"]}).get(g["id"]),
+            timeout=60,
+            interval=0.005,
+            what="the Scaffold Check",
+        )
         t_click = time.time()
         _click(stack, _target(scaffold), i)
-        prd = wait_for(lambda g=goal: _posted(observer, "prd", {g["id"]}).get(g["id"]), timeout=60, interval=0.005,
-                       what="the PRD")
-        card = observer.scalar("SELECT done_at FROM effects WHERE kind = 'slack.post_card' AND goal_id = ?", goal["id"])
+        prd = wait_for(
+            lambda g=goal: _posted(observer, "prd", {g["id"]}).get(g["id"]),
+            timeout=60,
+            interval=0.005,
+            what="the PRD",
+        )
+        card = observer.scalar(
+            "SELECT done_at FROM effects WHERE kind = 'slack.post_card' AND goal_id = ?", goal["id"]
+        )
         parts["stored"].append(epoch(goal["created_at"]) - t0)
         parts["card"].append((epoch(card) or t0) - t0)
         parts["scaffold"].append(epoch(scaffold["posted_at"]) - t0)
@@ -74,9 +115,17 @@ def burst(stack: Stack, n: int, window: float) -> dict[str, Any]:
     """
     observer = Observer(stack.db_path)
     t0 = time.time()
-    load = run_load({"url": stack.url, "secret": stack.secret, "concurrency": 10, "count": n,
-                     "mix": [{"kind": "start"}], "response_url": stack.sandbox.base_url + "/response/bench",
-                     "tag": "burst"})
+    load = run_load(
+        {
+            "url": stack.url,
+            "secret": stack.secret,
+            "concurrency": 10,
+            "count": n,
+            "mix": [{"kind": "start"}],
+            "response_url": stack.sandbox.base_url + "/response/bench",
+            "tag": "burst",
+        }
+    )
     clicked: set[str] = set()
     deadline = t0 + window
     prds: dict[str, Any] = {}
@@ -95,10 +144,16 @@ def burst(stack: Stack, n: int, window: float) -> dict[str, Any]:
         time.sleep(0.05)
     times = sorted(epoch(r["posted_at"]) for r in prds.values())
     span = (times[-1] - t0) if times else window
-    return {"started": len(goal_ids), "acked": len(load["latencies"].get("start", [])),
-            "errors": load["error_count"], "completed": len(prds), "window_s": window,
-            "seconds": round(span, 2), "per_s": round(len(prds) / span, 2) if span > 0 else None,
-            "ack": summarize(load["latencies"].get("start", []))}
+    return {
+        "started": len(goal_ids),
+        "acked": len(load["latencies"].get("start", [])),
+        "errors": load["error_count"],
+        "completed": len(prds),
+        "window_s": window,
+        "seconds": round(span, 2),
+        "per_s": round(len(prds) / span, 2) if span > 0 else None,
+        "ack": summarize(load["latencies"].get("start", [])),
+    }
 
 
 def goals_processed(workdir: Path, sequential: int, burst_n: int, window: float) -> dict[str, Any]:
@@ -113,13 +168,21 @@ def parallel_goals(workdir: Path, sizes: tuple[int, ...], delay: float) -> dict[
     """Wall time from approving N Scaffold Checks at once to N PRDs posted, each PRD one model step."""
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    model = Proc("model", python("-m", "bench.model_server", "--port", str(port), "--delay", str(delay)),
-                 child_env(), workdir / "model.log").start()
+    model = Proc(
+        "model",
+        python("-m", "bench.model_server", "--port", str(port), "--delay", str(delay)),
+        child_env(),
+        workdir / "model.log",
+    ).start()
     out: dict[str, Any] = {"delay_s": delay, "sizes": list(sizes), "runs": {}}
     try:
         model.wait_http(f"http://127.0.0.1:{port}/healthz")
-        env = {"ORCH_AGENT_BACKEND": "openai", "OPENAI_BASE_URL": f"http://127.0.0.1:{port}/v1",
-               "ORCH_OPENAI_API": "chat_completions", "ORCH_DRAFTER_MODEL": "bench-scripted"}
+        env = {
+            "ORCH_AGENT_BACKEND": "openai",
+            "OPENAI_BASE_URL": f"http://127.0.0.1:{port}/v1",
+            "ORCH_OPENAI_API": "chat_completions",
+            "ORCH_DRAFTER_MODEL": "bench-scripted",
+        }
         with Stack(workdir / "orch-parallel", extra_env=env) as stack:
             observer = Observer(stack.db_path)
             out["max_parallel_jobs"] = int(stack.extra_env.get("ORCH_MAX_PARALLEL_JOBS", "10"))
@@ -131,8 +194,12 @@ def parallel_goals(workdir: Path, sizes: tuple[int, ...], delay: float) -> dict[
                 with concurrent.futures.ThreadPoolExecutor(max_workers=min(size, 20)) as pool:
                     list(pool.map(lambda t: _click(stack, t[1], 200_000 + t[0]), enumerate(targets)))
                 ids = {t["goal_id"] for t in targets}
-                prds = wait_for(lambda ids=ids: (p := _posted(observer, "prd", ids)) and len(p) >= len(ids) and p,
-                                timeout=60 + size * delay * 2, interval=0.02, what=f"{size} PRDs")
+                prds = wait_for(
+                    lambda ids=ids: (p := _posted(observer, "prd", ids)) and len(p) >= len(ids) and p,
+                    timeout=60 + size * delay * 2,
+                    interval=0.02,
+                    what=f"{size} PRDs",
+                )
                 last = max(epoch(r["posted_at"]) for r in prds.values())
                 calls = httpx.get(f"http://127.0.0.1:{port}/stats").json()["calls"][calls_before:]
                 out["runs"][size] = {"wall_s": round(last - t0, 3), "model_calls": len(calls)}
@@ -140,6 +207,6 @@ def parallel_goals(workdir: Path, sizes: tuple[int, ...], delay: float) -> dict[
     finally:
         model.stop()
     base = out["runs"].get(sizes[0], {}).get("wall_s")
-    for size, run in out["runs"].items():
+    for run in out["runs"].values():
         run["ratio"] = round(run["wall_s"] / base, 2) if base else None
     return out

@@ -38,11 +38,23 @@ def audit_append(workdir: Path, n: int) -> dict[str, Any]:
     started = time.perf_counter()
     for i in range(n):
         with transaction(engine) as session:
-            append_audit(session, actor="U_APP1", action="artifact.approved", at=at, goal_id=f"G-{i % 500:04d}",
-                         phase="prd", payload={"version": 1, "reason": "looks right"})
+            append_audit(
+                session,
+                actor="U_APP1",
+                action="artifact.approved",
+                at=at,
+                goal_id=f"G-{i % 500:04d}",
+                phase="prd",
+                payload={"version": 1, "reason": "looks right"},
+            )
     elapsed = time.perf_counter() - started
     engine.dispose()
-    return {"n": n, "seconds": round(elapsed, 3), "per_s": round(n / elapsed), "ms_each": round(elapsed / n * 1000, 3)}
+    return {
+        "n": n,
+        "seconds": round(elapsed, 3),
+        "per_s": round(n / elapsed),
+        "ms_each": round(elapsed / n * 1000, 3),
+    }
 
 
 def _fill_audit(engine: Any, n: int) -> None:
@@ -57,10 +69,21 @@ def _fill_audit(engine: Any, n: int) -> None:
     rows: list[dict[str, Any]] = []
     with engine.begin() as conn:
         for seq in range(1, n + 1):
-            fields = {"seq": seq, "at": start + timedelta(seconds=seq), "actor": "U_APP1",
-                      "action": "artifact.approved", "goal_id": f"G-{seq % 5000:04d}", "phase": "prd",
-                      "artifact_sha256": None, "mode": "read-only", "justification": None, "request_id": None,
-                      "run_id": None, "payload": '{"version":1}', "prev_hash": prev}
+            fields = {
+                "seq": seq,
+                "at": start + timedelta(seconds=seq),
+                "actor": "U_APP1",
+                "action": "artifact.approved",
+                "goal_id": f"G-{seq % 5000:04d}",
+                "phase": "prd",
+                "artifact_sha256": None,
+                "mode": "read-only",
+                "justification": None,
+                "request_id": None,
+                "run_id": None,
+                "payload": '{"version":1}',
+                "prev_hash": prev,
+            }
             prev = entry_hash(fields)
             rows.append({**fields, "hash": prev})
             if len(rows) == 10_000:
@@ -85,11 +108,18 @@ def audit_verify(workdir: Path, n: int) -> dict[str, Any]:
         raise RuntimeError(f"verify found {result} on a freshly written chain")
     env = child_env(ORCH_DATABASE_URL=f"sqlite:///{path}", ORCH_CONFIG=str(workdir / "no-orch.toml"))
     t0 = time.perf_counter()
-    cli = subprocess.run(python("-m", "bot", "audit", "verify"), env=env, cwd=ROOT, capture_output=True, text=True,
-                         check=False)
+    cli = subprocess.run(
+        python("-m", "bot", "audit", "verify"), env=env, cwd=ROOT, capture_output=True, text=True, check=False
+    )
     cli_wall = time.perf_counter() - t0
-    return {"n": n, "seconds": round(elapsed, 3), "per_s": round(n / elapsed),
-            "cli_wall_s": round(cli_wall, 3), "cli_ok": cli.returncode == 0, "cli_out": cli.stdout.strip()[-200:]}
+    return {
+        "n": n,
+        "seconds": round(elapsed, 3),
+        "per_s": round(n / elapsed),
+        "cli_wall_s": round(cli_wall, 3),
+        "cli_ok": cli.returncode == 0,
+        "cli_out": cli.stdout.strip()[-200:],
+    }
 
 
 def has_module(name: str) -> bool:
@@ -112,25 +142,58 @@ def _fill_goals(engine: Any, n: int, *, channel: str, now: datetime, awaiting_sh
         phase = phases[i % len(phases)]
         kind = "awaiting" if i <= n * awaiting_share else ("done" if i % 2 else "drafting")
         created = now - timedelta(minutes=10 + i % 50)
-        goals.append({
-            "id": goal_id, "title": f"Bench goal {i}", "brief": f"Bench goal number {i}.", "requester": "U_REQ",
-            "channel_id": channel, "thread_ts": f"1700000000.{i:06d}", "card_ts": f"1700000000.{i:06d}",
-            "source": "slash", "phase": "done" if kind == "done" else phase,
-            "status": {"awaiting": "awaiting_approval", "done": "approved", "drafting": "drafting"}[kind],
-            "state": "done" if kind == "done" else "active", "mode": "read-only", "priority": "medium",
-            "approvers": [], "spec_triggers": [], "tasks": [], "phase_started_at": created,
-            "created_at": created, "updated_at": created,
-        })
+        goals.append(
+            {
+                "id": goal_id,
+                "title": f"Bench goal {i}",
+                "brief": f"Bench goal number {i}.",
+                "requester": "U_REQ",
+                "channel_id": channel,
+                "thread_ts": f"1700000000.{i:06d}",
+                "card_ts": f"1700000000.{i:06d}",
+                "source": "slash",
+                "phase": "done" if kind == "done" else phase,
+                "status": {"awaiting": "awaiting_approval", "done": "approved", "drafting": "drafting"}[kind],
+                "state": "done" if kind == "done" else "active",
+                "mode": "read-only",
+                "priority": "medium",
+                "approvers": [],
+                "spec_triggers": [],
+                "tasks": [],
+                "phase_started_at": created,
+                "created_at": created,
+                "updated_at": created,
+            }
+        )
         if kind == "awaiting":
             sha = f"{i:064x}"
-            artifacts.append({
-                "goal_id": goal_id, "phase": phase, "version": 1, "task_id": 0, "content": f"# Draft {i}\n",
-                "summary": "draft", "sha256": sha, "drafted_by": "offline", "offline": True,
-                "message_ts": f"1700000001.{i:06d}", "created_at": created,
-            })
+            artifacts.append(
+                {
+                    "goal_id": goal_id,
+                    "phase": phase,
+                    "version": 1,
+                    "task_id": 0,
+                    "content": f"# Draft {i}\n",
+                    "summary": "draft",
+                    "sha256": sha,
+                    "drafted_by": "offline",
+                    "offline": True,
+                    "message_ts": f"1700000001.{i:06d}",
+                    "created_at": created,
+                }
+            )
             if i % 3 == 0:  # some gates need two approvals and have one already
-                approvals.append({"goal_id": goal_id, "phase": phase, "artifact_version": 1, "artifact_sha256": sha,
-                                  "decision": "approve", "by": "U_APP2", "at": created})
+                approvals.append(
+                    {
+                        "goal_id": goal_id,
+                        "phase": phase,
+                        "artifact_version": 1,
+                        "artifact_sha256": sha,
+                        "decision": "approve",
+                        "by": "U_APP2",
+                        "at": created,
+                    }
+                )
     with engine.begin() as conn:
         conn.execute(insert(Goal.__table__), goals)  # type: ignore[attr-defined]
         if artifacts:
@@ -146,7 +209,9 @@ def _sla_deps(engine: Any) -> Any:
     from bot.services.authority import ApproverDirectory
 
     config = load_scheduler_config(timezone="UTC", raw={})
-    directory = ApproverDirectory(users=frozenset({"U_APP1", "U_APP2"}), groups=(), resolve_group=lambda _g: [])
+    directory = ApproverDirectory(
+        users=frozenset({"U_APP1", "U_APP2"}), groups=(), resolve_group=lambda _g: []
+    )
     return SlaDeps(engine=engine, directory=directory, policy=config.sla)
 
 

@@ -54,14 +54,23 @@ class Plan:
             text = f"start Add a CSV export of invoices for the finance team [{self.tag}-{n}]"
             body, ctype = signed.slash(text, user="U_REQ", response_url=self.spec["response_url"], **common)
         elif kind in ("status", "ping"):
-            body, ctype = signed.slash("status", user="U_REQ", response_url=self.spec["response_url"], **common)
+            body, ctype = signed.slash(
+                "status", user="U_REQ", response_url=self.spec["response_url"], **common
+            )
         elif kind == "click":
             t = next(self.targets["click"])
-            body, ctype = signed.click(t["value"], user=t.get("user", "U_APP1"), channel=t["channel"],
-                                       message_ts=t["message_ts"], thread_ts=t.get("thread_ts"), n=n)
+            body, ctype = signed.click(
+                t["value"],
+                user=t.get("user", "U_APP1"),
+                channel=t["channel"],
+                message_ts=t["message_ts"],
+                thread_ts=t.get("thread_ts"),
+                n=n,
+            )
         elif kind == "dm":
-            body, ctype = signed.dm_event("hello there", user="U_REQ", event_id=f"Ev{self.tag}{n}",
-                                          ts=f"{time.time():.6f}")
+            body, ctype = signed.dm_event(
+                "hello there", user="U_REQ", event_id=f"Ev{self.tag}{n}", ts=f"{time.time():.6f}"
+            )
         else:
             raise ValueError(f"unknown request kind {kind!r}")
         return kind, n, body, ctype
@@ -115,8 +124,15 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
 
         await asyncio.gather(*(client() for _ in range(concurrency)))
         wall = time.perf_counter() - started
-    return {"wall_s": wall, "latencies": latencies, "statuses": statuses, "errors": errors[:50],
-            "error_count": len(errors), "sent": sent, "tag": plan.tag}
+    return {
+        "wall_s": wall,
+        "latencies": latencies,
+        "statuses": statuses,
+        "errors": errors[:50],
+        "error_count": len(errors),
+        "sent": sent,
+        "tag": plan.tag,
+    }
 
 
 async def _send(session: aiohttp.ClientSession, url: str, secret: bytes, body: bytes, ctype: str) -> int:

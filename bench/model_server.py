@@ -16,21 +16,30 @@ from typing import Any
 
 
 def _answers() -> dict[str, str]:
-    """Schema name → JSON content of a valid answer, one per drafted phase."""
+    """The drafter's instructions start "You draft the <label> for goal …": label → a valid answer."""
     from bot.agents import _offline_phases
     from bot.agents.drafting import OUTPUT_TYPES, DraftRequest
     from bot.agents.templates import load_template
-    from bot.sop.phases import Phase
+    from bot.sop.phases import LABELS, Phase
 
-    build = {Phase.PRD: _offline_phases.build_prd, Phase.TASK_LIST: _offline_phases.build_task_list,
-             Phase.SPEC: _offline_phases.build_spec, Phase.ACTION_PLAN: _offline_phases.build_action_plan}
+    build = {
+        Phase.PRD: _offline_phases.build_prd,
+        Phase.TASK_LIST: _offline_phases.build_task_list,
+        Phase.SPEC: _offline_phases.build_spec,
+        Phase.ACTION_PLAN: _offline_phases.build_action_plan,
+    }
     out = {}
-    for phase, kind in OUTPUT_TYPES.items():
-        req = DraftRequest(goal_id="G-0001", title="Bench goal", brief="Add a CSV export of invoices.",
-                           phase=phase, template=load_template(phase))
+    for phase in OUTPUT_TYPES:
+        req = DraftRequest(
+            goal_id="G-0001",
+            title="Bench goal",
+            brief="Add a CSV export of invoices.",
+            phase=phase,
+            template=load_template(phase),
+        )
         payload = build[phase](req).model_dump(mode="json")
         payload["summary"] = f"Scripted model {phase.value} draft."
-        out[kind.__name__] = json.dumps(payload)
+        out[LABELS[phase]] = json.dumps(payload)
     return out
 
 
@@ -45,18 +54,34 @@ def build_app(delay: float) -> Any:
 
     async def completions(request: Request) -> Response:
         body = await request.json()
-        schema = ((body.get("response_format") or {}).get("json_schema") or {}).get("name", "")
-        content = answers.get(schema) or next((v for k, v in answers.items() if k.lower() in schema.lower()), None)
+        system = " ".join(
+            str(m.get("content", "")) for m in body.get("messages", []) if m.get("role") == "system"
+        )
+        content = next(
+            (v for label, v in answers.items() if f"You draft the {label} for goal" in system), None
+        )
         if content is None:
-            return JSONResponse({"error": {"message": f"no scripted answer for schema {schema!r}"}}, status_code=400)
+            return JSONResponse(
+                {"error": {"message": "no scripted answer for these instructions"}}, status_code=400
+            )
         calls.append(time.time())
         await asyncio.sleep(delay)  # one step of a model: the point of this server
-        return JSONResponse({
-            "id": f"chatcmpl-bench-{len(calls)}", "object": "chat.completion", "created": int(time.time()),
-            "model": body.get("model", "bench-model"),
-            "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}],
-            "usage": {"prompt_tokens": 100, "completion_tokens": 100, "total_tokens": 200},
-        })
+        return JSONResponse(
+            {
+                "id": f"chatcmpl-bench-{len(calls)}",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": body.get("model", "bench-model"),
+                "choices": [
+                    {
+                        "index": 0,
+                        "finish_reason": "stop",
+                        "message": {"role": "assistant", "content": content},
+                    }
+                ],
+                "usage": {"prompt_tokens": 100, "completion_tokens": 100, "total_tokens": 200},
+            }
+        )
 
     async def stats(_request: Request) -> Response:
         return JSONResponse({"calls": calls})
@@ -64,8 +89,13 @@ def build_app(delay: float) -> Any:
     async def healthz(_request: Request) -> Response:
         return Response("ok")
 
-    return Starlette(routes=[Route("/v1/chat/completions", completions, methods=["POST"]),
-                             Route("/stats", stats), Route("/healthz", healthz)])
+    return Starlette(
+        routes=[
+            Route("/v1/chat/completions", completions, methods=["POST"]),
+            Route("/stats", stats),
+            Route("/healthz", healthz),
+        ]
+    )
 
 
 def main() -> None:
@@ -75,8 +105,11 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--delay", type=float, default=1.0)
     args = parser.parse_args()
-    uvicorn.Server(uvicorn.Config(build_app(args.delay), host="127.0.0.1", port=args.port, log_level="warning",
-                                  access_log=False)).run()
+    uvicorn.Server(
+        uvicorn.Config(
+            build_app(args.delay), host="127.0.0.1", port=args.port, log_level="warning", access_log=False
+        )
+    ).run()
 
 
 if __name__ == "__main__":

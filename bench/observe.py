@@ -6,6 +6,7 @@ without asking Slack; the sandbox's state confirms the messages exist.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import time
 from collections.abc import Callable
@@ -44,8 +45,9 @@ class Observer:
     def goals_by_tag(self, tag: str) -> dict[str, sqlite3.Row]:
         """Goals whose brief carries `[<tag>-<n>]`, keyed by "start-<n>" as the load generator names them."""
         out = {}
-        for row in self.rows("SELECT id, brief, created_at, channel_id, thread_ts FROM goals WHERE brief LIKE ?",
-                             f"%[{tag}-%"):
+        for row in self.rows(
+            "SELECT id, brief, created_at, channel_id, thread_ts FROM goals WHERE brief LIKE ?", f"%[{tag}-%"
+        ):
             n = row["brief"].rsplit(f"[{tag}-", 1)[1].split("]", 1)[0]
             out[f"start-{n}"] = row
         return out
@@ -57,17 +59,25 @@ class Observer:
             "g.thread_ts, g.created_at, e.done_at AS posted_at FROM artifacts a JOIN goals g ON g.id = a.goal_id "
             "LEFT JOIN effects e ON e.kind = 'slack.post_artifact' AND e.status = 'done' "
             "AND json_extract(e.payload, '$.artifact_id') = a.id "
-            "WHERE a.phase = ? AND a.message_ts IS NOT NULL", phase)
+            "WHERE a.phase = ? AND a.message_ts IS NOT NULL",
+            phase,
+        )
 
     def pending_work(self) -> dict[str, int]:
         """Effects not done yet, and agent jobs queued or running (0 everywhere = quiet)."""
-        out = {f"effect:{r[0]}": r[1] for r in self.rows(
-            "SELECT kind, count(*) FROM effects WHERE status = 'pending' GROUP BY kind")}
-        try:
-            out.update({f"job:{r[0]}": r[1] for r in self.rows(
-                "SELECT kind, count(*) FROM jobs WHERE status IN ('queued', 'running') GROUP BY kind")})
-        except sqlite3.OperationalError:  # no jobs table in this version of the product
-            pass
+        out = {
+            f"effect:{r[0]}": r[1]
+            for r in self.rows("SELECT kind, count(*) FROM effects WHERE status = 'pending' GROUP BY kind")
+        }
+        with contextlib.suppress(sqlite3.OperationalError):  # no jobs table in older versions of the product
+            out.update(
+                {
+                    f"job:{r[0]}": r[1]
+                    for r in self.rows(
+                        "SELECT kind, count(*) FROM jobs WHERE status IN ('queued', 'running') GROUP BY kind"
+                    )
+                }
+            )
         return out
 
     def failed_effects(self) -> list[sqlite3.Row]:

@@ -45,9 +45,13 @@ class Proc:
     def start(self, *, stdout_pipe: bool = False) -> Proc:
         self._log_file = self.log.open("w")
         self.popen = subprocess.Popen(
-            list(self.argv), env=self.env, text=True,
-            stdout=subprocess.PIPE if stdout_pipe else self._log_file, stderr=self._log_file,
-            start_new_session=True, cwd=ROOT,
+            list(self.argv),
+            env=self.env,
+            text=True,
+            stdout=subprocess.PIPE if stdout_pipe else self._log_file,
+            stderr=self._log_file,
+            start_new_session=True,
+            cwd=ROOT,
         )
         return self
 
@@ -98,16 +102,23 @@ def python(*args: str) -> list[str]:
 
 def child_env(**extra: str) -> dict[str, str]:
     """The environment of a child: ours without Slack/OpenAI/orch settings, plus `extra`."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("SLACK_", "ORCH_", "OPENAI_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "ORCH_", "OPENAI_"))}
     env.update(extra)
     return env
 
 
 def run_load(spec: dict[str, Any], *, timeout: float = 600.0) -> dict[str, Any]:
     """Run the load generator in its own process and return its result."""
-    out = subprocess.run(python("-m", "bench.load"), input=json.dumps(spec), capture_output=True, text=True,
-                         timeout=timeout, env=child_env(), check=False, cwd=ROOT)
+    out = subprocess.run(
+        python("-m", "bench.load"),
+        input=json.dumps(spec),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=child_env(),
+        check=False,
+        cwd=ROOT,
+    )
     if out.returncode != 0:
         raise RuntimeError(f"load generator failed ({out.returncode}): {out.stderr[-2000:]}")
     return json.loads(out.stdout)

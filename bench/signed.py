@@ -52,12 +52,24 @@ def slash(text: str, *, user: str, channel: str, response_url: str, n: int) -> t
     return urllib.parse.urlencode(fields).encode(), FORM
 
 
-def click(value: str, *, user: str, channel: str, message_ts: str, thread_ts: str | None, n: int,
-          action_id: str = "orch_approve") -> tuple[bytes, str]:
+def click(
+    value: str,
+    *,
+    user: str,
+    channel: str,
+    message_ts: str,
+    thread_ts: str | None,
+    n: int,
+    action_id: str = "orch_approve",
+) -> tuple[bytes, str]:
     """A block_actions payload: `user` clicked the button with `value` on a message in `channel`."""
     message: dict[str, Any] = {"type": "message", "ts": message_ts, "text": "artifact", "user": "UBOT"}
-    container: dict[str, Any] = {"type": "message", "message_ts": message_ts, "channel_id": channel,
-                                 "is_ephemeral": False}
+    container: dict[str, Any] = {
+        "type": "message",
+        "message_ts": message_ts,
+        "channel_id": channel,
+        "is_ephemeral": False,
+    }
     if thread_ts:
         message["thread_ts"] = thread_ts
         container["thread_ts"] = thread_ts
@@ -74,9 +86,16 @@ def click(value: str, *, user: str, channel: str, message_ts: str, thread_ts: st
         "channel": {"id": channel, "name": "dev"},
         "message": message,
         "state": {"values": {}},
-        "actions": [{"type": "button", "action_id": action_id, "block_id": "orch-decision",
-                     "text": {"type": "plain_text", "text": "Approve"}, "value": value,
-                     "action_ts": f"{time.time():.6f}"}],
+        "actions": [
+            {
+                "type": "button",
+                "action_id": action_id,
+                "block_id": "orch-decision",
+                "text": {"type": "plain_text", "text": "Approve"},
+                "value": value,
+                "action_ts": f"{time.time():.6f}",
+            }
+        ],
     }
     return urllib.parse.urlencode({"payload": json.dumps(payload)}).encode(), FORM
 
@@ -84,8 +103,16 @@ def click(value: str, *, user: str, channel: str, message_ts: str, thread_ts: st
 def dm_event(text: str, *, user: str, event_id: str, ts: str) -> tuple[bytes, str]:
     """A person's message in the bot's DM (Events API `message`, channel_type im)."""
     channel = "D" + user.removeprefix("U")
-    event = {"type": "message", "user": user, "text": text, "ts": ts, "channel": channel, "event_ts": ts,
-             "team": TEAM["id"], "channel_type": "im"}
+    event = {
+        "type": "message",
+        "user": user,
+        "text": text,
+        "ts": ts,
+        "channel": channel,
+        "event_ts": ts,
+        "team": TEAM["id"],
+        "channel_type": "im",
+    }
     envelope = {
         "token": "sandbox-verification-token",
         "team_id": TEAM["id"],
@@ -94,8 +121,15 @@ def dm_event(text: str, *, user: str, event_id: str, ts: str) -> tuple[bytes, st
         "type": "event_callback",
         "event_id": event_id,
         "event_time": int(time.time()),
-        "authorizations": [{"enterprise_id": None, "team_id": TEAM["id"], "user_id": "UBOT", "is_bot": True,
-                            "is_enterprise_install": False}],
+        "authorizations": [
+            {
+                "enterprise_id": None,
+                "team_id": TEAM["id"],
+                "user_id": "UBOT",
+                "is_bot": True,
+                "is_enterprise_install": False,
+            }
+        ],
         "is_ext_shared_channel": False,
     }
     return json.dumps(envelope).encode(), JSON

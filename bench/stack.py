@@ -16,7 +16,9 @@ APPROVERS = "U_APP1,U_APP2"
 def git_env(workdir: Path) -> dict[str, str]:
     """Git in the children never reads this machine's configuration."""
     config = workdir / "gitconfig"
-    config.write_text("[user]\n\tname = Bench\n\temail = bench@example.invalid\n[init]\n\tdefaultBranch = main\n")
+    config.write_text(
+        "[user]\n\tname = Bench\n\temail = bench@example.invalid\n[init]\n\tdefaultBranch = main\n"
+    )
     return {"GIT_CONFIG_GLOBAL": str(config), "GIT_CONFIG_NOSYSTEM": "1"}
 
 
@@ -42,8 +44,12 @@ class Sandbox:
 
     def start(self) -> Sandbox:
         env = child_env(SLACK_SIGNING_SECRET=self.secret, SLACK_BOT_TOKEN=BOT_TOKEN)
-        self.proc = Proc("sandbox", python("-m", "sandbox", "--port", "0", "--page-size", "200"), env,
-                         self.workdir / "sandbox.log").start(stdout_pipe=True)
+        self.proc = Proc(
+            "sandbox",
+            python("-m", "sandbox", "--port", "0", "--page-size", "200"),
+            env,
+            self.workdir / "sandbox.log",
+        ).start(stdout_pipe=True)
         line = self.proc.first_line()
         if "http" not in line:
             raise RuntimeError(f"the sandbox did not announce its URL: {line!r}")

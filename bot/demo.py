@@ -71,7 +71,9 @@ def drive(sb: Sandbox) -> str:
     approvals = 0
     asked_changes = refused = False
     for _ in range(MAX_STEPS):
-        found = sb.wait_for(lambda: _pending_or_done(sb, card.ts), timeout=WAIT, what="an artifact or the end")
+        found = sb.wait_for(
+            lambda: _pending_or_done(sb, card.ts), timeout=WAIT, what="an artifact or the end"
+        )
         transcript.catch_up()
         if found == "done":
             return card.ts
@@ -86,7 +88,11 @@ def drive(sb: Sandbox) -> str:
             sb.click(APPROVERS[0], found, "Request changes")
             modal = sb.wait_for_view(APPROVERS[0], timeout=WAIT)
             sb.submit_view(APPROVERS[0], {modal.inputs[0]: FEEDBACK})
-            say(APPROVERS[0], "✎", f"requests changes on {title} in the “{modal.title}” modal: “{FEEDBACK[:48]}…”")
+            say(
+                APPROVERS[0],
+                "✎",
+                f"requests changes on {title} in the “{modal.title}” modal: “{FEEDBACK[:48]}…”",
+            )
             asked_changes = True
         else:
             approver = APPROVERS[approvals % len(APPROVERS)]
@@ -94,8 +100,11 @@ def drive(sb: Sandbox) -> str:
             say(approver, "✓", f"approves {title}")
             approvals += 1
         # The decision replaces the buttons in place (chat.update); wait for that before looking again.
-        sb.wait_for(lambda m=found: "Approve" not in sb.buttons(sb.message(CHANNEL, m.ts)), timeout=WAIT,
-                    what="the decision to replace the buttons")
+        sb.wait_for(
+            lambda m=found: "Approve" not in sb.buttons(sb.message(CHANNEL, m.ts)),
+            timeout=WAIT,
+            what="the decision to replace the buttons",
+        )
     raise RuntimeError(f"the goal did not finish in {MAX_STEPS} steps")
 
 
@@ -106,8 +115,12 @@ def walkthrough(*, workdir: Path) -> int:
         print(f"Sandbox workspace {stack.url} · bot {stack.bot.url} · offline drafter · SQLite\n", flush=True)
         drive(stack.sandbox)
         stack.bot.drain()
-        log = subprocess.run(["git", "-C", str(stack.repo), "log", "--format=%h %s"], capture_output=True,
-                             text=True, check=True).stdout.splitlines()
+        log = subprocess.run(
+            ["git", "-C", str(stack.repo), "log", "--format=%h %s"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.splitlines()
         print(f"\nTarget repository {stack.repo}: {len(log)} commits, newest first")
         for line in log[:12]:
             print(f"  {line}")

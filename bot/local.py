@@ -35,15 +35,31 @@ APPROVERS = ("U_APP1", "U_APP2")
 MARKER = ".orch-local"  # marks a work folder this module made, so only such a folder is ever emptied
 
 
-def sandbox_settings(*, api_url: str, bot_port: int, workdir: Path, signing_secret: str, **extra: Any) -> Settings:
+def sandbox_settings(
+    *, api_url: str, bot_port: int, workdir: Path, signing_secret: str, **extra: Any
+) -> Settings:
     repo = workdir / "repo"
     if not (repo / ".git").exists():
         repo.mkdir(parents=True, exist_ok=True)
         subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
         (repo / "README.md").write_text("# Demo service\n\nA fresh repository the orchestrator works on.\n")
         subprocess.run(["git", "-C", str(repo), "add", "README.md"], check=True)
-        subprocess.run(["git", "-C", str(repo), "-c", "user.name=Demo", "-c", "user.email=demo@example.invalid",
-                        "commit", "-q", "-m", "Initial commit"], check=True)
+        subprocess.run(
+            [
+                "git",
+                "-C",
+                str(repo),
+                "-c",
+                "user.name=Demo",
+                "-c",
+                "user.email=demo@example.invalid",
+                "commit",
+                "-q",
+                "-m",
+                "Initial commit",
+            ],
+            check=True,
+        )
     values: dict[str, Any] = {
         "slack_bot_token": SANDBOX_BOT_TOKEN,
         "slack_signing_secret": signing_secret,
@@ -88,9 +104,17 @@ class BotThread:
         from bot.services.unit import system_clock
 
         self.container = build_container(self.settings, clock=self.clock or system_clock)
-        asgi = build_asgi(self.container, build_bolt_app(self.container), clock=self.signature_clock or time.time)
-        config = uvicorn.Config(asgi, host=self.settings.host, port=self.settings.port, log_level="warning",
-                                access_log=False, lifespan="on")
+        asgi = build_asgi(
+            self.container, build_bolt_app(self.container), clock=self.signature_clock or time.time
+        )
+        config = uvicorn.Config(
+            asgi,
+            host=self.settings.host,
+            port=self.settings.port,
+            log_level="warning",
+            access_log=False,
+            lifespan="on",
+        )
         self.server = uvicorn.Server(config)
         self.server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
         self.thread = threading.Thread(target=self.server.run, name="orch-bot", daemon=True)
@@ -188,8 +212,14 @@ def on_clock_advanced(container: Any, seconds: float) -> Any:
     return jobs.sweep()
 
 
-def start_local(*, workdir: Path, port: int = 0, bot_port: int = 0, clock: OffsetClock | None = None,
-                **settings_overrides: Any) -> LocalStack:
+def start_local(
+    *,
+    workdir: Path,
+    port: int = 0,
+    bot_port: int = 0,
+    clock: OffsetClock | None = None,
+    **settings_overrides: Any,
+) -> LocalStack:
     """Start the sandbox (on `port`, 0 for a free one) and the bot against it, sharing one clock."""
     from sandbox import Sandbox
     from sandbox.clock import OffsetClock
@@ -198,8 +228,13 @@ def start_local(*, workdir: Path, port: int = 0, bot_port: int = 0, clock: Offse
     secret = secrets.token_hex(16)
     sb = Sandbox(signing_secret=secret, bot_token=SANDBOX_BOT_TOKEN, port=port, clock=clock).start()
     try:
-        settings = sandbox_settings(api_url=sb.api_url, bot_port=bot_port, workdir=workdir, signing_secret=secret,
-                                    **settings_overrides)
+        settings = sandbox_settings(
+            api_url=sb.api_url,
+            bot_port=bot_port,
+            workdir=workdir,
+            signing_secret=secret,
+            **settings_overrides,
+        )
         shared = clock
         bot = BotThread(settings, clock=lambda: datetime.fromtimestamp(shared(), UTC), signature_clock=shared)
         bot.start()
@@ -225,17 +260,19 @@ def wait_for_interrupt() -> None:
 
 
 def banner(stack: LocalStack) -> str:
-    return "\n".join([
-        "Codex-Orchestrator in a local Slack sandbox (no Slack account needed)",
-        "",
-        f"  Open {stack.url} in a browser.",
-        "  You are riley (the requester) in #dev. Type:  /orch start Add a CSV export of monthly invoices",
-        "  Switch to avery or blake (top right) to approve each phase; oscar is an outsider.",
-        "  \"+1 day\" in the top bar moves the sandbox clock, to see what happens to late approvals.",
-        f"  Target repository: {stack.repo}   (git -C {stack.repo} log --oneline)",
-        "",
-        "  Ctrl-C stops.",
-    ])
+    return "\n".join(
+        [
+            "Codex-Orchestrator in a local Slack sandbox (no Slack account needed)",
+            "",
+            f"  Open {stack.url} in a browser.",
+            "  You are riley (the requester) in #dev. Type:  /orch start Add a CSV export of monthly invoices",
+            "  Switch to avery or blake (top right) to approve each phase; oscar is an outsider.",
+            '  "+1 day" in the top bar moves the sandbox clock, to see what happens to late approvals.',
+            f"  Target repository: {stack.repo}   (git -C {stack.repo} log --oneline)",
+            "",
+            "  Ctrl-C stops.",
+        ]
+    )
 
 
 def serve_interactive(*, port: int, workdir: Path, bot_port: int = 0) -> int:

@@ -30,10 +30,10 @@ def run_server(settings: Settings) -> None:
         return
 
     async def both() -> None:
-        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+        from bot.socket_mode import socket_mode_handler
 
-        assert settings.slack_app_token is not None
-        handler = AsyncSocketModeHandler(bolt, settings.slack_app_token.get_secret_value())
+        # The same Bolt app (and so the same listeners) as HTTP mode, fed over the socket.
+        handler = socket_mode_handler(bolt, settings)
         await handler.connect_async()
         log.info("connected in Socket Mode; health on http://%s:%s/healthz", settings.host, settings.port)
         try:

@@ -19,7 +19,9 @@ _CODE = re.compile(r"`([^`\n]+)`")
 _LINK = re.compile(r"\[([^\]\n]+)\]\(([^)\s]+)\)")
 _AUTO = re.compile(r"<(https?://[^>\s]+)>")
 _BOLD = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
-_ITALIC = re.compile(r"(?<![\w*])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![\w*])|(?<![\w_])_(?=\S)([^_\n]+?)(?<=\S)_(?![\w_])")
+_ITALIC = re.compile(
+    r"(?<![\w*])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![\w*])|(?<![\w_])_(?=\S)([^_\n]+?)(?<=\S)_(?![\w_])"
+)
 _STRIKE = re.compile(r"~~(?=\S)(.+?)(?<=\S)~~")
 _TASK = re.compile(r"^\[([ xX])\]\s+")
 
@@ -86,7 +88,9 @@ def markdown(text: str, d: Directory) -> str:
             i += 1
             continue
         if line.lstrip().startswith("```"):
-            end = next((j for j in range(i + 1, len(lines)) if lines[j].lstrip().startswith("```")), len(lines))
+            end = next(
+                (j for j in range(i + 1, len(lines)) if lines[j].lstrip().startswith("```")), len(lines)
+            )
             out.append(f'<pre class="code">{esc(chr(10).join(lines[i + 1 : end]))}</pre>')
             i = end + 1
             continue

@@ -180,4 +180,3 @@ def text_html(obj: object, d: Directory) -> str:
             return mrkdwn(str(obj.get("text", "")), d)
         return plain(str(obj.get("text", "")))
     return plain("" if obj is None else str(obj))
-

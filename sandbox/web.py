@@ -91,7 +91,9 @@ def web_routes(state: State, control: WebControl | None) -> list[BaseRoute]:
         return HTMLResponse(page_html(state, where), headers={"Cache-Control": "no-store"})
 
     async def get_panes(request: Request) -> Response:
-        return JSONResponse(panes(state, _where(state, request.query_params)), headers={"Cache-Control": "no-store"})
+        return JSONResponse(
+            panes(state, _where(state, request.query_params)), headers={"Cache-Control": "no-store"}
+        )
 
     def wait_change(seen: int) -> int:
         with state.cond:
@@ -127,7 +129,9 @@ def web_routes(state: State, control: WebControl | None) -> list[BaseRoute]:
         except (ValueError, TypeError, KeyError, AssertionError) as exc:
             return JSONResponse({"ok": False, "error": "bad_request", "detail": str(exc)}, status_code=400)
         except DeliveryError as exc:
-            return JSONResponse({"ok": False, "error": "bot_unreachable", "detail": str(exc)}, status_code=502)
+            return JSONResponse(
+                {"ok": False, "error": "bot_unreachable", "detail": str(exc)}, status_code=502
+            )
         return JSONResponse({"ok": True, "result": result})
 
     def send(params: dict[str, Any]) -> Any:
@@ -142,16 +146,25 @@ def web_routes(state: State, control: WebControl | None) -> list[BaseRoute]:
             command, _, rest = text.partition(" ")
             if command not in COMMANDS:
                 raise ValueError(f"{command} is not a command here; try {' or '.join(COMMANDS)}")
-            return {"kind": "slash", "delivery": control.control(
-                "slash", {"user": user, "channel": where, "command": command, "text": rest.strip()})}
-        post = {"user": user, "channel": where, "text": with_mentions(state, text),
-                "thread_ts": params.get("thread_ts") or None}
+            return {
+                "kind": "slash",
+                "delivery": control.control(
+                    "slash", {"user": user, "channel": where, "command": command, "text": rest.strip()}
+                ),
+            }
+        post = {
+            "user": user,
+            "channel": where,
+            "text": with_mentions(state, text),
+            "thread_ts": params.get("thread_ts") or None,
+        }
         return {"kind": "post", **control.control("post", post)}
 
     def shortcut(params: dict[str, Any]) -> Any:
         assert control is not None
-        delivery = control.shortcut(str(params["user"]), str(params["channel"]), str(params["ts"]),
-                                    str(params["callback_id"]))
+        delivery = control.shortcut(
+            str(params["user"]), str(params["channel"]), str(params["ts"]), str(params["callback_id"])
+        )
         return {"status": delivery.status, "outcome": delivery.outcome}
 
     def clock(params: dict[str, Any]) -> Any:

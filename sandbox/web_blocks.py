@@ -32,10 +32,24 @@ def attr(value: Any) -> str:
     return esc(value if isinstance(value, str) else json.dumps(value))
 
 
-def blocks_html(blocks: list[dict[str, Any]] | None, d: Directory, *, state: dict[str, Any] | None = None,
-                errors: dict[str, str] | None = None) -> str:
+def blocks_html(
+    blocks: list[dict[str, Any]] | None,
+    d: Directory,
+    *,
+    state: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+) -> str:
     """A message's, modal's or Home tab's blocks; `state`/`errors` only matter for input blocks."""
-    return "".join(block_html(b, d, state or {}, errors or {}) for b in blocks or [] if isinstance(b, dict))
+    return "".join(_safe_block(b, d, state or {}, errors or {}) for b in blocks or [] if isinstance(b, dict))
+
+
+def _safe_block(block: dict[str, Any], d: Directory, state: dict[str, Any], errors: dict[str, str]) -> str:
+    # The page shows whatever an app sent; one odd block must not blank the whole pane.
+    try:
+        return block_html(block, d, state, errors)
+    except Exception as exc:
+        kind = esc(str(block.get("type")))
+        return f'<div class="bk-unknown">[this {kind} block could not be shown: {esc(repr(exc))}]</div>'
 
 
 def block_html(block: dict[str, Any], d: Directory, state: dict[str, Any], errors: dict[str, str]) -> str:
@@ -71,7 +85,9 @@ def _section(block: dict[str, Any], d: Directory) -> str:
         fields = "".join(f'<div class="bk-field">{text_html(f, d)}</div>' for f in block["fields"])
         main += f'<div class="bk-fields">{fields}</div>'
     accessory = block.get("accessory")
-    side = f'<div class="bk-accessory">{element_html(accessory, d)}</div>' if isinstance(accessory, dict) else ""
+    side = (
+        f'<div class="bk-accessory">{element_html(accessory, d)}</div>' if isinstance(accessory, dict) else ""
+    )
     bid = attr(block.get("block_id", ""))
     return f'<div class="bk-section" data-block-id="{bid}"><div class="bk-main">{main}</div>{side}</div>'
 
@@ -104,7 +120,9 @@ def element_html(element: dict[str, Any], d: Directory) -> str:
         return _image(element)
     if kind == "overflow":
         return '<button type="button" class="bk-button" disabled title="overflow menus are not clickable here">⋯</button>'
-    placeholder = text_of(element.get("placeholder")) or text_of(element.get("initial_option", {}).get("text"))
+    placeholder = text_of(element.get("placeholder")) or text_of(
+        element.get("initial_option", {}).get("text")
+    )
     return f'<span class="bk-select disabled">{esc(placeholder or str(kind))} ▾</span>'
 
 
@@ -157,7 +175,7 @@ def _rich_inline(e: dict[str, Any], d: Directory) -> str:
     elif kind == "broadcast":
         out = f'<span class="mention special">@{esc(str(e.get("range", "here")))}</span>'
     elif kind == "emoji":
-        out = esc(str(e.get("unicode") and chr(int(str(e["unicode"]).split("-")[0], 16)) or f":{e.get('name')}:"))
+        out = esc(_emoji(e))
     else:
         out = esc(str(e.get("text", "")))
     style = e.get("style") or {}
@@ -165,6 +183,13 @@ def _rich_inline(e: dict[str, Any], d: Directory) -> str:
         if style.get(flag):
             out = f"<{tag}>{out}</{tag}>"
     return out
+
+
+def _emoji(e: dict[str, Any]) -> str:
+    try:
+        return "".join(chr(int(part, 16)) for part in str(e["unicode"]).split("-"))
+    except (KeyError, ValueError, OverflowError):
+        return f":{e.get('name', '')}:"
 
 
 # -- modal inputs -----------------------------------------------------------------------------
@@ -180,9 +205,15 @@ def input_html(block: dict[str, Any], d: Directory, state: dict[str, Any], error
     tail = ' <span class="optional">(optional)</span>' if optional else ""
     control = _control(element, kind, current, d, required=not optional, name=f"{block_id}/{action_id}")
     hint = f'<div class="bk-hint">{text_html(block["hint"], d)}</div>' if block.get("hint") else ""
-    error = f'<div class="bk-error" role="alert">{mrkdwn(errors[block_id], d)}</div>' if block_id in errors else ""
-    data = (f'data-block-id="{attr(block_id)}" data-action-id="{attr(action_id)}" data-type="{attr(kind)}"'
-            f' data-optional="{int(optional)}" data-label="{label}"')
+    error = (
+        f'<div class="bk-error" role="alert">{mrkdwn(errors[block_id], d)}</div>'
+        if block_id in errors
+        else ""
+    )
+    data = (
+        f'data-block-id="{attr(block_id)}" data-action-id="{attr(action_id)}" data-type="{attr(kind)}"'
+        f' data-optional="{int(optional)}" data-label="{label}"'
+    )
     cls = "bk-input has-error" if error else "bk-input"
     return f'<div class="{cls}" {data}><label>{label}{tail}</label>{control}{error}{hint}</div>'
 
@@ -218,8 +249,15 @@ def _selected(kind: str, element: dict[str, Any], current: dict[str, Any] | None
     return set()
 
 
-def _control(element: dict[str, Any], kind: str, current: dict[str, Any] | None, d: Directory, *,
-             required: bool, name: str) -> str:
+def _control(
+    element: dict[str, Any],
+    kind: str,
+    current: dict[str, Any] | None,
+    d: Directory,
+    *,
+    required: bool,
+    name: str,
+) -> str:
     req = " required" if required else ""
     placeholder = esc(text_of(element.get("placeholder")))
     if kind in _TEXT_INPUTS or kind == "rich_text_input":
@@ -227,12 +265,17 @@ def _control(element: dict[str, Any], kind: str, current: dict[str, Any] | None,
         if value is None:
             value = element.get("initial_value", element.get("initial_date", element.get("initial_time")))
         value = "" if value is None or isinstance(value, dict) else str(value)
-        limits = "".join(f' {html_name}="{int(element[key])}"' for key, html_name in
-                         (("min_length", "minlength"), ("max_length", "maxlength")) if element.get(key))
+        limits = "".join(
+            f' {html_name}="{int(element[key])}"'
+            for key, html_name in (("min_length", "minlength"), ("max_length", "maxlength"))
+            if element.get(key)
+        )
         if element.get("multiline") or kind == "rich_text_input":
             return f'<textarea rows="4" placeholder="{placeholder}"{limits}{req}>{esc(value)}</textarea>'
-        return (f'<input type="{_TEXT_INPUTS.get(kind, "text")}" value="{esc(value)}" '
-                f'placeholder="{placeholder}"{limits}{req}>')
+        return (
+            f'<input type="{_TEXT_INPUTS.get(kind, "text")}" value="{esc(value)}" '
+            f'placeholder="{placeholder}"{limits}{req}>'
+        )
     chosen = _selected(kind, element, current)
     if kind in ("radio_buttons", "checkboxes"):
         box = "radio" if kind == "radio_buttons" else "checkbox"
@@ -243,14 +286,24 @@ def _control(element: dict[str, Any], kind: str, current: dict[str, Any] | None,
                 desc = o.get("description")
                 note = f'<span class="desc">{text_html(desc, d)}</span>' if desc else ""
                 on = " checked" if value in chosen else ""
-                items.append(f'<label class="choice"><input type="{box}" name="{attr(name)}" value="{attr(value)}"{on}>'
-                             f"<span>{text_html(o.get('text'), d)}{note}</span></label>")
+                items.append(
+                    f'<label class="choice"><input type="{box}" name="{attr(name)}" value="{attr(value)}"{on}>'
+                    f"<span>{text_html(o.get('text'), d)}{note}</span></label>"
+                )
         return f'<div class="choices">{"".join(items)}</div>'
     multiple = kind.startswith("multi_")
     base = kind.removeprefix("multi_")
     if base == "users_select":
-        groups = [(None, [{"value": uid, "text": {"text": f"@{n}"}} for uid, n in d.users.items()
-                          if uid not in (BOT_USER_ID, SLACKBOT_ID)])]
+        groups = [
+            (
+                None,
+                [
+                    {"value": uid, "text": {"text": f"@{n}"}}
+                    for uid, n in d.users.items()
+                    if uid not in (BOT_USER_ID, SLACKBOT_ID)
+                ],
+            )
+        ]
     elif base in ("conversations_select", "channels_select"):
         groups = [(None, [{"value": cid, "text": {"text": f"#{n}"}} for cid, n in d.channels.items()])]
     else:
@@ -262,7 +315,9 @@ def _control(element: dict[str, Any], kind: str, current: dict[str, Any] | None,
             f"{esc(text_of(o.get('text')))}</option>"
             for o in options
         )
-        html_options.append(f'<optgroup label="{attr(group_label)}">{rendered}</optgroup>' if group_label else rendered)
+        html_options.append(
+            f'<optgroup label="{attr(group_label)}">{rendered}</optgroup>' if group_label else rendered
+        )
     size = f' size="{min(6, max(2, sum(len(o) for _, o in groups)))}"' if multiple else ""
     multi = " multiple" if multiple else ""
     return f'<select{multi}{size} data-placeholder="{placeholder}"{req}>{"".join(html_options)}</select>'
@@ -281,8 +336,10 @@ def files_html(files: list[dict[str, Any]] | None) -> str:
         head = "\n".join(lines[:_SNIPPET_LINES])
         more = ""
         if len(lines) > _SNIPPET_LINES:
-            more = (f'<details><summary>Show all {len(lines)} lines</summary>'
-                    f'<pre class="code">{esc(content)}</pre></details>')
+            more = (
+                f"<details><summary>Show all {len(lines)} lines</summary>"
+                f'<pre class="code">{esc(content)}</pre></details>'
+            )
         href = f"/files/{attr(str(f.get('id', '')))}"
         out.append(
             f'<div class="file"><div class="file-head"><span class="file-icon">📄</span>'

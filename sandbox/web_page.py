@@ -76,8 +76,15 @@ def _avatar(user_id: str, name: str) -> str:
     return f'<div class="avatar" style="background:hsl({hue} 45% 42%)">{esc(name[:1].upper() or "?")}</div>'
 
 
-def message_html(msg: dict[str, Any], d: Directory, channel: str, *, ephemeral: bool = False,
-                 in_thread: bool = False, thread_open: str | None = None) -> str:
+def message_html(
+    msg: dict[str, Any],
+    d: Directory,
+    channel: str,
+    *,
+    ephemeral: bool = False,
+    in_thread: bool = False,
+    thread_open: str | None = None,
+) -> str:
     uid = str(msg.get("user") or "")
     is_bot = bool(msg.get("bot_id")) or uid == BOT_USER_ID
     name = (msg.get("bot_profile") or {}).get("name") if is_bot else None
@@ -92,27 +99,36 @@ def message_html(msg: dict[str, Any], d: Directory, channel: str, *, ephemeral: 
         content = f'<div class="text">{mrkdwn(str(msg.get("text", "")), d)}</div>'
     extras = files_html(msg.get("files"))
     if msg.get("reactions"):
-        extras += '<div class="reactions">' + "".join(
-            f'<span class="reaction">:{esc(r["name"])}: {int(r.get("count", 0))}</span>' for r in msg["reactions"]
-        ) + "</div>"
+        extras += (
+            '<div class="reactions">'
+            + "".join(
+                f'<span class="reaction">:{esc(r["name"])}: {int(r.get("count", 0))}</span>'
+                for r in msg["reactions"]
+            )
+            + "</div>"
+        )
     if ephemeral:
         extras += '<div class="ephemeral-note">👁 Only visible to you</div>'
         parent = msg.get("thread_ts")
         if parent and not in_thread and parent != thread_open:
-            extras += f'<a href="#" class="thread-link" data-thread="{attr(parent)}">in a thread · open it</a>'
+            extras += (
+                f'<a href="#" class="thread-link" data-thread="{attr(parent)}">in a thread · open it</a>'
+            )
     count = int(msg.get("reply_count") or 0)
     if count and not in_thread:
         last = _when(str(msg.get("latest_reply", "")))
         replies = f"{count} repl{'y' if count == 1 else 'ies'}"
-        extras += (f'<a href="#" class="thread-link" data-thread="{attr(msg["ts"])}">{replies}</a>'
-                   f'<span class="thread-last">Last reply {last}</span>')
+        extras += (
+            f'<a href="#" class="thread-link" data-thread="{attr(msg["ts"])}">{replies}</a>'
+            f'<span class="thread-last">Last reply {last}</span>'
+        )
     kind = "msg ephemeral" if ephemeral else "msg"
     actions = "" if ephemeral else '<button type="button" class="more" title="More actions">⋯</button>'
     when = _when(msg["ts"])
     return (
         f'<div class="{kind}" data-channel="{attr(channel)}" data-ts="{attr(msg["ts"])}"'
         f' data-ephemeral="{int(ephemeral)}" data-thread-ts="{attr(msg.get("thread_ts") or "")}">'
-        f"{_avatar(uid, name)}<div class=\"msg-body\"><div class=\"msg-head\"><span class=\"author\">{esc(name)}"
+        f'{_avatar(uid, name)}<div class="msg-body"><div class="msg-head"><span class="author">{esc(name)}'
         f'</span>{badge}<span class="time" title="{_when(msg["ts"], "%Y-%m-%d %H:%M:%S UTC")}">{when}</span>'
         f'{edited}</div><div class="msg-content">{content}</div>{extras}</div>'
         f'<div class="msg-actions">{actions}</div></div>'
@@ -136,7 +152,9 @@ def _title(conv: Channel | None, where: Where, d: Directory) -> str:
 def sidebar_html(state: State, where: Where, d: Directory) -> str:
     def item(cid: str, label: str, active: bool, latest: str) -> str:
         cls = "nav-item active" if active else "nav-item"
-        return f'<a href="#" class="{cls}" data-channel="{attr(cid)}" data-latest="{attr(latest)}">{label}</a>'
+        return (
+            f'<a href="#" class="{cls}" data-channel="{attr(cid)}" data-latest="{attr(latest)}">{label}</a>'
+        )
 
     def latest(cid: str) -> str:
         conv = state.channels.get(cid)
@@ -145,38 +163,58 @@ def sidebar_html(state: State, where: Where, d: Directory) -> str:
         return max(stamps, key=ts_key) if stamps else ""
 
     home_cls = "nav-item home active" if where.home else "nav-item home"
-    out = [f'<div class="workspace">{esc(TEAM_NAME)}</div><nav>',
-           f'<a href="#" class="{home_cls}" data-home="1">🏠 Home · orch</a>',
-           '<div class="nav-title">Channels</div>']
+    out = [
+        f'<div class="workspace">{esc(TEAM_NAME)}</div><nav>',
+        f'<a href="#" class="{home_cls}" data-home="1">🏠 Home · orch</a>',
+        '<div class="nav-title">Channels</div>',
+    ]
     for conv in sorted((c for c in state.channels.values() if not c.is_im), key=lambda c: c.name):
         label = f'<span class="hash">#</span> {esc(conv.name)}' + (" 🗄" if conv.archived else "")
         out.append(item(conv.id, label, not where.home and where.channel == conv.id, latest(conv.id)))
     out.append('<div class="nav-title">Direct messages</div>')
     own = dm_id(where.user)
-    out.append(item(own, '<span class="dot"></span> orch <span class="badge">APP</span>',
-                    not where.home and where.channel == own, latest(own)))
+    out.append(
+        item(
+            own,
+            '<span class="dot"></span> orch <span class="badge">APP</span>',
+            not where.home and where.channel == own,
+            latest(own),
+        )
+    )
     return "".join(out) + "</nav>"
 
 
 def main_html(state: State, where: Where, d: Directory) -> str:
     if where.home:
         home = state.homes.get(where.user)
-        body = (blocks_html(home.get("blocks"), d) if home else
-                '<div class="empty">Opening the app\'s Home tab…</div>')
+        body = (
+            blocks_html(home.get("blocks"), d)
+            if home
+            else '<div class="empty">Opening the app\'s Home tab…</div>'
+        )
         view = attr(home["id"]) if home else ""
-        return (f'<div class="pane-head"><h2>🏠 orch</h2><span class="sub">Home</span></div>'
-                f'<div class="home-view" data-view-id="{view}">{body}</div>')
+        return (
+            f'<div class="pane-head"><h2>🏠 orch</h2><span class="sub">Home</span></div>'
+            f'<div class="home-view" data-view-id="{view}">{body}</div>'
+        )
     conv = state.channels.get(where.channel)
     entries: list[tuple[dict[str, Any], bool]] = [(m, False) for m in (state.top_level(conv) if conv else [])]
-    entries += [(m, True) for m in _mine(state, where, where.channel)
-                if not m.get("thread_ts") or m.get("thread_ts") != where.thread]
-    rows = [message_html(m, d, where.channel, ephemeral=e, thread_open=where.thread) for m, e in _sorted(entries)]
+    entries += [
+        (m, True)
+        for m in _mine(state, where, where.channel)
+        if not m.get("thread_ts") or m.get("thread_ts") != where.thread
+    ]
+    rows = [
+        message_html(m, d, where.channel, ephemeral=e, thread_open=where.thread) for m, e in _sorted(entries)
+    ]
     if not rows:
         hint = "Try <code>/orch start &lt;what to build&gt;</code> or <code>@orch help</code>."
         rows = [f'<div class="empty">No messages yet. {hint}</div>']
     sub = "Direct message with the app" if conv is None or conv.is_im else f"{len(conv.members)} members"
-    return (f'<div class="pane-head"><h2>{esc(_title(conv, where, d))}</h2><span class="sub">{esc(sub)}</span></div>'
-            f'<div class="messages" id="messages">{"".join(rows)}</div>')
+    return (
+        f'<div class="pane-head"><h2>{esc(_title(conv, where, d))}</h2><span class="sub">{esc(sub)}</span></div>'
+        f'<div class="messages" id="messages">{"".join(rows)}</div>'
+    )
 
 
 def thread_html(state: State, where: Where, d: Directory) -> str:
@@ -184,8 +222,10 @@ def thread_html(state: State, where: Where, d: Directory) -> str:
         return ""
     conv = state.channels.get(where.channel)
     parent = conv.find(where.thread) if conv else None
-    head = (f'<div class="pane-head"><h2>Thread</h2><span class="sub">{esc(_title(conv, where, d))}</span>'
-            '<button type="button" class="close-thread" title="Close">✕</button></div>')
+    head = (
+        f'<div class="pane-head"><h2>Thread</h2><span class="sub">{esc(_title(conv, where, d))}</span>'
+        '<button type="button" class="close-thread" title="Close">✕</button></div>'
+    )
     if conv is None or parent is None:
         return head + '<div class="empty">This thread is gone.</div>'
     replies = [(m, False) for m in state.replies(conv, parent["ts"])]
@@ -194,7 +234,10 @@ def thread_html(state: State, where: Where, d: Directory) -> str:
     rows = [message_html(parent, d, conv.id, in_thread=True)]
     rows.append(f'<div class="replies-divider">{count} repl{"y" if count == 1 else "ies"}</div>')
     rows += [message_html(m, d, conv.id, ephemeral=e, in_thread=True) for m, e in _sorted(replies)]
-    return head + f'<div class="messages thread-messages" data-parent="{attr(parent["ts"])}">{"".join(rows)}</div>'
+    return (
+        head
+        + f'<div class="messages thread-messages" data-parent="{attr(parent["ts"])}">{"".join(rows)}</div>'
+    )
 
 
 def modal_html(state: State, where: Where, d: Directory) -> tuple[str, str]:
@@ -204,7 +247,7 @@ def modal_html(state: State, where: Where, d: Directory) -> tuple[str, str]:
         return "", ""
     view = stack[-1]
     errors = state.view_errors.get(view["id"]) or {}
-    key = f'{view["id"]}:{view.get("hash")}:{json.dumps(errors, sort_keys=True)}'
+    key = f"{view['id']}:{view.get('hash')}:{json.dumps(errors, sort_keys=True)}"
     general = errors.get("")
     banner = f'<div class="bk-error banner" role="alert">{mrkdwn(general, d)}</div>' if general else ""
     body = blocks_html(view.get("blocks"), d, state=(view.get("state") or {}).get("values"), errors=errors)
@@ -236,7 +279,12 @@ def panes(state: State, where: Where) -> dict[str, Any]:
         d = directory(state)
         key, modal = modal_html(state, where, d)
         return {
-            "where": {"user": where.user, "channel": where.channel, "thread": where.thread, "home": where.home},
+            "where": {
+                "user": where.user,
+                "channel": where.channel,
+                "thread": where.thread,
+                "home": where.home,
+            },
             "sidebar": sidebar_html(state, where, d),
             "main": main_html(state, where, d),
             "thread": thread_html(state, where, d),
@@ -251,13 +299,17 @@ def user_options(state: State, where: Where) -> str:
         return "".join(
             f'<option value="{attr(u.id)}"{" selected" if u.id == where.user else ""}>'
             f"{esc(u.name)} — {esc(u.real_name or u.name)}</option>"
-            for u in state.users.values() if not u.is_bot
+            for u in state.users.values()
+            if not u.is_bot
         )
 
 
 def boot_json(where: Where) -> str:
     data = {
-        "user": where.user, "channel": where.channel, "thread": where.thread, "home": where.home,
+        "user": where.user,
+        "channel": where.channel,
+        "thread": where.thread,
+        "home": where.home,
         "shortcuts": [{"callback_id": c, "name": n} for c, n in MESSAGE_SHORTCUTS],
         "commands": list(COMMANDS),
     }

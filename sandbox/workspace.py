@@ -136,7 +136,9 @@ class Sandbox(Acting):
         """Move the sandbox clock forward (an `OffsetClock` or `ManualClock`), then tell the listeners."""
         advance = getattr(self.state.clock, "advance", None)
         if advance is None:
-            raise TypeError("this sandbox runs on the real clock; start it with clock=OffsetClock() to move time")
+            raise TypeError(
+                "this sandbox runs on the real clock; start it with clock=OffsetClock() to move time"
+            )
         advance(seconds)
         self.state.changed()
         for listener in list(self.clock_listeners):

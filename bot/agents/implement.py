@@ -107,9 +107,9 @@ def run_builder(
     config = CodexConfig.from_settings(settings)
     recorder.update(model=config.model, sandbox=mode)
 
-    def progress(update: str, _state: Any) -> None:
+    def progress(_update: str, state: Any) -> None:
         if on_progress is not None:
-            on_progress(update)
+            on_progress(state.status_line())  # cumulative: the status message shows the whole run
 
     run = run_codex(
         config,

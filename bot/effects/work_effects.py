@@ -43,6 +43,7 @@ class WorkEffects:
         return cls(goals=c.goals, settings=c.settings, drafter=make_drafter(c.settings), builder=OfflineBuilder())
 
     def register(self, dispatcher: EffectDispatcher) -> None:
+        self._dispatcher = dispatcher  # builds tell the goal's status message how Codex is doing
         dispatcher.register("draft", self.draft)
         dispatcher.register("build", self.build)
         dispatcher.register("repo.publish_artifact", self.publish_artifact)
@@ -126,12 +127,16 @@ class WorkEffects:
         if task is None:
             return
 
+        from bot.codex.progress import relay
+
+        progress = relay(getattr(self, "_dispatcher", None), goal.id)
+
         def work() -> Any:
             from bot.agents.implement import implement_task
 
             worktree = self.git().worktree_add(goal.id)
             return implement_task(settings=self.settings, goal_id=goal.id, task=task, worktree=worktree,
-                                  feedback=effect.payload.get("feedback"), mode=goal.mode)
+                                  feedback=effect.payload.get("feedback"), mode=goal.mode, on_progress=progress)
 
         result = await asyncio.to_thread(work)
         await asyncio.to_thread(

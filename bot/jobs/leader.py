@@ -30,7 +30,6 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.services.unit import Clock
-from storage.audit import append_audit
 from storage.db import is_sqlite, transaction
 from storage.jobs_models import LeaderLease
 from storage.locks import SCHEDULER, lock_namespace
@@ -209,7 +208,7 @@ class LeaderElector:
             await self.on_elected()
 
     def _record(self, elected: bool) -> None:
-        """Make the holder visible in `orch_leader` (and audit each election)."""
+        """Make the holder visible in `orch_leader` (elections are logged, not audited: they change no goal)."""
         now = self.clock()
         with transaction(self.engine) as session:
             row = session.get(LeaderLease, LEASE_NAME, with_for_update=True)
@@ -228,13 +227,6 @@ class LeaderElector:
                     os.getpid(),
                     socket.gethostname(),
                     now,
-                )
-                append_audit(
-                    session,
-                    actor="scheduler",
-                    action="scheduler.elected",
-                    at=now,
-                    payload={"holder": self.name},
                 )
             row.heartbeat_at = now
             session.add(row)

@@ -269,12 +269,12 @@ def policy_from_config(raw: Mapping[str, Any] | None, *, timezone: str) -> SlaPo
 
 
 def describe_age(delta: timedelta) -> str:
-    """`3d 2h`, `4h 5m`, `12m` — how long something has waited, for people."""
+    """`3d 2h`, `4h 5m`, `4h`, `12m` — how long something has waited, for people."""
     minutes = max(0, int(delta.total_seconds() // 60))
     days, rest = divmod(minutes, 24 * 60)
     hours, mins = divmod(rest, 60)
     if days:
-        return f"{days}d {hours}h"
+        return f"{days}d {hours}h" if hours else f"{days}d"
     if hours:
-        return f"{hours}h {mins}m"
+        return f"{hours}h {mins}m" if mins else f"{hours}h"
     return f"{mins}m"

@@ -9,6 +9,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import blocks as builders
+from bot.services.dedupe import first_time
 from bot.services.errors import InvalidInput, ServiceError
 from bot.services.goals import MAX_BRIEF
 from bot.services.unit import Actor
@@ -41,6 +42,11 @@ def register(app: AsyncApp, container: Container) -> None:
             await ack(response_action="errors", errors=errors)
             return
         await ack()
+        # An accepted view is submitted once: the same view id and hash again is a resend, not a new goal.
+        if isinstance(view.get("id"), str) and not await call(
+            first_time, engine=container.engine, key=f"view:{view['id']}:{view.get('hash')}", now=container.clock()
+        ):
+            return
         try:
             meta = json.loads(view.get("private_metadata") or "{}")
         except ValueError:

@@ -19,8 +19,14 @@ from bot.local import LocalStack, start_local
 from sandbox.clock import OffsetClock
 
 CHROMIUM = Path("/usr/bin/chromium")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
 START = 1_768_469_400.0  # 2026-01-15 09:30 UTC: screenshots show the same times on every run
 WAIT_MS = 20_000
@@ -28,10 +34,15 @@ BRIEF = "Add a CSV export of monthly invoices. Finance downloads it from the adm
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed "
-                       "(.ci/run installs it: apt-get install chromium chromium-driver)"),
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason="Debian's chromium is not installed "
+        "(.ci/run installs it: apt-get install chromium chromium-driver)",
+    ),
 ]
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e '.[dev]')")
+sync_api = pytest.importorskip(
+    "playwright.sync_api", reason="playwright is not installed (pip install -e '.[dev]')"
+)
 expect = sync_api.expect
 
 
@@ -149,7 +160,9 @@ def test_a_goal_from_the_message_box_is_approved_through_every_phase_by_two_peop
             artifact.get_by_role("button", name="Request changes").click()
             modal = page.locator(".modal")
             expect(modal).to_contain_text("What should change?")
-            modal.locator("textarea").fill("Also say which columns the CSV has and how amounts are formatted.")
+            modal.locator("textarea").fill(
+                "Also say which columns the CSV has and how amounts are formatted."
+            )
             save(page, "sandbox-modal.png")
             modal.get_by_role("button", name="Send").click()
             expect(page.locator(".modal")).to_have_count(0)
@@ -173,8 +186,9 @@ def test_a_goal_from_the_message_box_is_approved_through_every_phase_by_two_peop
     expect(card).to_contain_text("Done")
 
     stack.bot.drain()  # the last commits are effects that may still be running
-    log = subprocess.run(["git", "-C", str(stack.repo), "log", "--format=%s"], capture_output=True, text=True,
-                         check=True).stdout
+    log = subprocess.run(
+        ["git", "-C", str(stack.repo), "log", "--format=%s"], capture_output=True, text=True, check=True
+    ).stdout
     assert "goal done" in log and "approve PRD v2" in log, log
     assert "changes requested on PRD v1" in log, log
     thread.locator(".messages").evaluate("el => el.scrollTop = el.scrollHeight")

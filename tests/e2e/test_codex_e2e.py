@@ -109,6 +109,14 @@ def test_codex_edits_the_worktree_and_the_approved_diff_is_merged(
     outputs = " ".join(model.tool_outputs())
     assert "Success. Updated the following files" in outputs and "Process exited with code 0" in outputs
 
+    # While Codex worked, the goal's one status message was edited with its progress.
+    progress = [
+        str(c.args.get("text", ""))
+        for c in live.sb.calls("chat.update") + live.sb.calls("chat.postMessage")
+        if "Codex done" in str(c.args.get("text", ""))
+    ]
+    assert any("file(s) changed: README.md" in p and "command(s) run" in p for p in progress), progress
+
     # The diff posted in the thread is Codex's change, and it was approved and merged.
     assert diffs and "README.md" in diffs[0] and "CODEX_NOTES.txt" in diffs[0]
     log = subprocess.run(

@@ -13,8 +13,14 @@ from bot.local import wants_walkthrough
 
 @pytest.mark.slow
 def test_the_walkthrough_takes_a_goal_to_a_committed_change_and_exits_0(tmp_path: Path) -> None:
-    done = subprocess.run([sys.executable, "-m", "bot", "demo", "--walkthrough"], cwd=tmp_path,
-                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "demo", "--walkthrough"],
+        cwd=tmp_path,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     out = done.stdout
     assert "riley  › /orch start" in out
@@ -24,8 +30,9 @@ def test_the_walkthrough_takes_a_goal_to_a_committed_change_and_exits_0(tmp_path
     assert "G-0001 is done" in out
     assert "goal done" in out and "Mirrors under docs/: " in out
     repo = tmp_path / ".orch" / "demo" / "repo"
-    log = subprocess.run(["git", "-C", str(repo), "log", "--format=%s"], capture_output=True, text=True,
-                         check=True).stdout
+    log = subprocess.run(
+        ["git", "-C", str(repo), "log", "--format=%s"], capture_output=True, text=True, check=True
+    ).stdout
     assert "changes requested on PRD v1" in log and "goal done" in log
     assert len(out.splitlines()) < 60, "the transcript should stay compact"
 

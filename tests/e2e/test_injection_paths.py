@@ -3,28 +3,33 @@ repository's own places, no git option is injected, no command runs."""
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.agents import sdk
 from bot.agents.drafting import Draft, Drafter, DraftRequest
 from bot.sop.phases import Phase
-from storage.models import Effect, Goal
+from storage.audit import AuditEntry
+from storage.models import Goal
 from tests.conftest import Live, init_repo, start_live
 
 pytestmark = pytest.mark.slow
 
-SHELL = "$(touch pwned) `touch pwned` | touch pwned && touch pwned; touch pwned"
-TITLE = f"../../../etc/passwd {SHELL} --upload-pack=touch pwned -rf /"
-BRIEF = f"{TITLE}\x00. --exec=touch pwned builds the export in ../../outside and /tmp/pwned."
-MODAL_TITLE = "--output=../../pwned -C .. -c core.hooksPath=/tmp"
-HOSTILE_FILES = ["../../escape.py", "/tmp/pwned.py", "-rf.py", "src/$(touch pwned).py", "src/a;touch pwned.py",
-                 "src/x\x00y.py", ".git/hooks/post-commit", "src/--exec=pwned.py"]
+CANARY = "ZZ-CANARY-1"  # the file a command would create; slugs of it read zz_canary_1
+SHELL = f"$(touch {CANARY}) `touch {CANARY}` | touch {CANARY} && touch {CANARY}; touch {CANARY}"
+TITLE = f"../../../etc/passwd {SHELL} --upload-pack=touch {CANARY} -rf /"
+BRIEF = f"{TITLE}\x00. --exec=touch {CANARY} builds the export in ../../outside and /tmp/{CANARY}."
+MODAL_TITLE = f"--output=../../{CANARY} -C .. -c core.hooksPath=/tmp"
+HOSTILE_FILES = ["../../escape.py", f"/tmp/{CANARY}.py", "-rf.py", f"src/$(touch {CANARY}).py",
+                 f"src/a;touch {CANARY}.py", "src/x\x00y.py", ".git/hooks/post-commit", "src/--exec=x.py"]
 # Where the bot may write in a target repository: the SOP files, the goal's folder, and the builder's slugs.
 ALLOWED = re.compile(
     r"^(README\.md|docs/[A-Z_]+\.md|tasks/(index\.json|index\.schema\.json|events\.jsonl)"
@@ -51,7 +56,7 @@ def hostile_live(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Li
     """The bot on a repository whose folder name is itself hostile, run from a folder we watch."""
     cwd = tmp_path / "cwd"
     cwd.mkdir()
-    monkeypatch.chdir(cwd)  # a `touch pwned` run anywhere relative would land here
+    monkeypatch.chdir(cwd)  # a command run anywhere relative would land here
     real = sdk.make_drafter
     monkeypatch.setattr(sdk, "make_drafter", lambda settings: HostileFiles(real(settings)))
     repo = init_repo(tmp_path / f"-repo {SHELL}")
@@ -86,6 +91,29 @@ def approve_until(live: Live, card_ts: str, goal_id: str, phase: str) -> None:
     raise AssertionError(f"{goal_id} never reached {phase}")
 
 
+def wait_for_job_refusal(live: Live, goal_id: str, timeout: float = 30.0) -> str:
+    """The error of the first failed agent job of the goal, from the audit log; woken by each job's end."""
+    ended = threading.Condition()
+
+    def notify() -> None:
+        with ended:
+            ended.notify_all()
+
+    live.container.extras["jobs"].worker.on_done.append(notify)
+    deadline = time.monotonic() + timeout
+    with ended:
+        while True:
+            with Session(live.container.engine) as session:
+                entry = session.exec(select(AuditEntry).where(
+                    AuditEntry.goal_id == goal_id, col(AuditEntry.action).in_(["job.attempt_failed", "job.failed"])
+                )).first()
+            if entry is not None:
+                return json.dumps(entry.payload_dict())
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no agent job of {goal_id} failed within {timeout}s")
+            ended.wait(deadline - time.monotonic())
+
+
 def git(repo: Path, *args: str) -> str:
     return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, check=True).stdout
 
@@ -107,18 +135,15 @@ def test_hostile_titles_briefs_files_and_repo_paths_stay_inside_the_repo(hostile
     card2 = sb.wait_for_message("C_DEV", text_contains="G-0002")
     approve_until(live, card2.ts, "G-0002", "implementation")  # the build starts, refuses, retries later
 
+    refusal = wait_for_job_refusal(live, "G-0002")
     with Session(live.container.engine) as session:
-        sb.wait_for(lambda: session.exec(select(Effect).where(
-            Effect.key == "build:G-0002:1:1", Effect.last_error.is_not(None))).first(),  # type: ignore[union-attr]
-            timeout=30, what="the build of the hostile task to be refused")
-        build = session.exec(select(Effect).where(Effect.key == "build:G-0002:1:1")).one()
         titles = {g.id: g.title for g in session.exec(select(Goal)).all()}
     live.bot.stop()
-    assert "unsafe path" in (build.last_error or "")
+    assert "unsafe path" in refusal
 
-    # Nothing ran: no `pwned` anywhere, nothing new beside the repository but our own database and runs.
-    assert not [p for p in tmp_path.rglob("*pwned*") if repo not in p.parents and p != repo]
-    assert not [p for p in repo.rglob("*") if "pwned" in p.name and ".git" not in p.parts]
+    # Nothing ran: no canary anywhere, nothing new beside the repository but our own database and runs.
+    assert not [p for p in tmp_path.rglob("*") if p.name in (CANARY, f"{CANARY}.py", "escape.py")]
+    assert not list(Path("/tmp").glob(f"{CANARY}*"))
     assert {p.name for p in tmp_path.iterdir()} - before <= {"orch.db", "orch.db-wal", "orch.db-shm", ".runs"}
     assert list((tmp_path / "cwd").iterdir()) == []
     # In the repository, every committed file sits where the procedure puts files.
@@ -129,11 +154,14 @@ def test_hostile_titles_briefs_files_and_repo_paths_stay_inside_the_repo(hostile
     # Branches and worktrees are named by goal id only; hooks and config were not touched.
     assert set(git(repo, "for-each-ref", "--format=%(refname:short)", "refs/heads").split()) <= {
         "main", "orch/G-0001", "orch/G-0002"}
-    assert sorted(p.name for p in (repo / ".orch" / "worktrees").iterdir()) <= ["G-0001", "G-0002"]
-    assert not [h for h in (repo / ".git" / "hooks").iterdir() if not h.name.endswith(".sample")]
+    assert {p.name for p in (repo / ".orch" / "worktrees").iterdir()} <= {"G-0001", "G-0002"}
+    hooks = [h for h in (repo / ".git" / "hooks").iterdir() if not h.name.endswith(".sample")]
+    assert [h.name for h in hooks] == ["pre-commit"]  # the spec guard, from the approved scaffold check
+    assert "spec" in hooks[0].read_text().lower() and CANARY not in hooks[0].read_text()
     assert "hooksPath" not in (repo / ".git" / "config").read_text()
     # The titles were kept as data: NUL gone, the words intact, in the commit subjects too.
-    assert titles["G-0001"].startswith("../../../etc/passwd $(touch pwned)") and "\x00" not in titles["G-0001"]
+    assert f"etc/passwd $(touch {CANARY})" in titles["G-0001"] and "\x00" not in titles["G-0001"]
     assert titles["G-0002"] == MODAL_TITLE
     subjects = git(repo, "log", "--format=%s", "main").splitlines()
-    assert f"orch(G-0001): start goal — {titles['G-0001']}" in subjects
+    assert any(s.startswith(f"orch(G-0001): start goal — /../../etc/passwd $(touch {CANARY})") for s in subjects)
+    assert any(s.startswith(f"orch(G-0002): approve Action Plan v1 — {MODAL_TITLE}") for s in subjects)

@@ -22,7 +22,9 @@ def test_the_page_and_its_assets_are_served_from_the_sandbox_itself(sb: Sandbox)
     assert page.status_code == 200
     assert '<option value="U_APP1" selected>avery — Avery Approver</option>' in page.text
     assert 'href="/static/app.css"' in page.text and 'src="/static/app.js"' in page.text
-    assert "http://" not in page.text.split("<body>")[0] and "https://" not in page.text  # nothing from outside
+    assert (
+        "http://" not in page.text.split("<body>")[0] and "https://" not in page.text
+    )  # nothing from outside
     assert httpx.get(sb.base_url + "/static/app.js").status_code == 200
     # Unknown people and channels fall back to the first of each, as a fresh client would.
     panes = httpx.get(sb.base_url + "/_web/panes", params={"user": "nobody", "channel": "nowhere"}).json()
@@ -41,12 +43,16 @@ def test_every_change_of_the_workspace_is_announced_on_the_event_stream(sb: Sand
 def test_the_message_box_turns_typed_mentions_into_slack_mentions_and_refuses_unknown_commands(
     sb: Sandbox,
 ) -> None:
-    answer = httpx.post(sb.base_url + "/_web/send", json={"user": "U_REQ", "channel": "C_DEV",
-                                                          "text": "ping @avery and @nobody"}).json()
+    answer = httpx.post(
+        sb.base_url + "/_web/send",
+        json={"user": "U_REQ", "channel": "C_DEV", "text": "ping @avery and @nobody"},
+    ).json()
     assert answer["ok"] and answer["result"]["kind"] == "post"
     assert sb.messages("C_DEV")[-1].text == "ping <@U_APP1> and @nobody"
 
-    refused = httpx.post(sb.base_url + "/_web/send", json={"user": "U_REQ", "channel": "C_DEV", "text": "/deploy now"})
+    refused = httpx.post(
+        sb.base_url + "/_web/send", json={"user": "U_REQ", "channel": "C_DEV", "text": "/deploy now"}
+    )
     assert refused.status_code == 400 and "/deploy is not a command here" in refused.json()["detail"]
 
 

@@ -11,8 +11,11 @@ from sandbox.mrkdwn import Directory, mrkdwn
 from sandbox.web_blocks import blocks_html, files_html
 from sandbox.web_page import Where, panes
 
-D = Directory(users={"U_REQ": "riley", "U_APP1": "avery", "UBOT": "orch", "U123ABC": "dana"},
-              channels={"C_DEV": "dev"}, groups={"S_APPROVERS": "approvers"})
+D = Directory(
+    users={"U_REQ": "riley", "U_APP1": "avery", "UBOT": "orch", "U123ABC": "dana"},
+    channels={"C_DEV": "dev"},
+    groups={"S_APPROVERS": "approvers"},
+)
 
 
 def test_mrkdwn_formats_like_slack() -> None:
@@ -43,9 +46,11 @@ def test_mrkdwn_never_lets_markup_or_script_links_through() -> None:
 
 
 def test_markdown_blocks_render_headings_tables_tasks_and_nested_lists() -> None:
-    text = ("# PRD\n\nSome **strong** and *soft* text with `code`.\n\n| A | B |\n|---|---|\n| 1 | <b>2</b> |\n\n"
-            "- [ ] open\n- [x] done\n  - nested\n1. first\n\n> quoted\n\n```\nx = 1\n```\n[ok](https://a.b) "
-            "[bad](javascript:x)")
+    text = (
+        "# PRD\n\nSome **strong** and *soft* text with `code`.\n\n| A | B |\n|---|---|\n| 1 | <b>2</b> |\n\n"
+        "- [ ] open\n- [x] done\n  - nested\n1. first\n\n> quoted\n\n```\nx = 1\n```\n[ok](https://a.b) "
+        "[bad](javascript:x)"
+    )
     html = markdown(text, D)
     assert "<h1>PRD</h1>" in html and "<b>strong</b>" in html and "<i>soft</i>" in html
     assert "<th>A</th>" in html and "<td>&lt;b&gt;2&lt;/b&gt;</td>" in html
@@ -55,31 +60,71 @@ def test_markdown_blocks_render_headings_tables_tasks_and_nested_lists() -> None
 
 
 def test_buttons_carry_their_action_style_and_confirm_dialog() -> None:
-    blocks = [{"type": "actions", "block_id": "a", "elements": [
-        {"type": "button", "action_id": "orch_approve", "style": "primary", "text": {"type": "plain_text", "text": "Approve"}},
-        {"type": "button", "action_id": "orch_reject", "style": "danger", "text": {"type": "plain_text", "text": "Reject"},
-         "confirm": {"title": {"type": "plain_text", "text": "Reject?"}, "text": {"type": "plain_text", "text": "Sure?"},
-                     "confirm": {"type": "plain_text", "text": "Reject"}, "deny": {"type": "plain_text", "text": "Keep it"},
-                     "style": "danger"}},
-    ]}]
+    blocks = [
+        {
+            "type": "actions",
+            "block_id": "a",
+            "elements": [
+                {
+                    "type": "button",
+                    "action_id": "orch_approve",
+                    "style": "primary",
+                    "text": {"type": "plain_text", "text": "Approve"},
+                },
+                {
+                    "type": "button",
+                    "action_id": "orch_reject",
+                    "style": "danger",
+                    "text": {"type": "plain_text", "text": "Reject"},
+                    "confirm": {
+                        "title": {"type": "plain_text", "text": "Reject?"},
+                        "text": {"type": "plain_text", "text": "Sure?"},
+                        "confirm": {"type": "plain_text", "text": "Reject"},
+                        "deny": {"type": "plain_text", "text": "Keep it"},
+                        "style": "danger",
+                    },
+                },
+            ],
+        }
+    ]
     html = blocks_html(blocks, D)
     assert 'class="bk-button primary" data-action-id="orch_approve"' in html
     confirm = html.split('data-confirm="')[1].split('"')[0].replace("&quot;", '"')
-    assert json.loads(confirm) == {"title": "Reject?", "text": "Sure?", "confirm": "Reject", "deny": "Keep it",
-                                   "style": "danger"}
+    assert json.loads(confirm) == {
+        "title": "Reject?",
+        "text": "Sure?",
+        "confirm": "Reject",
+        "deny": "Keep it",
+        "style": "danger",
+    }
 
 
 def test_sections_show_fields_and_an_accessory_and_unknown_blocks_say_so() -> None:
-    html = blocks_html([
-        {"type": "header", "text": {"type": "plain_text", "text": "G-1 <x>"}},
-        {"type": "section", "text": {"type": "mrkdwn", "text": "*Hi*"},
-         "fields": [{"type": "mrkdwn", "text": "*Phase*\nPRD"}],
-         "accessory": {"type": "button", "action_id": "open", "text": {"type": "plain_text", "text": "Open"}}},
-        {"type": "context", "elements": [{"type": "mrkdwn", "text": "v1"}, {"type": "image", "image_url": "https://x/y.png",
-                                                                              "alt_text": "logo"}]},
-        {"type": "divider"},
-        {"type": "video", "title": {"type": "plain_text", "text": "v"}},
-    ], D)
+    html = blocks_html(
+        [
+            {"type": "header", "text": {"type": "plain_text", "text": "G-1 <x>"}},
+            {
+                "type": "section",
+                "text": {"type": "mrkdwn", "text": "*Hi*"},
+                "fields": [{"type": "mrkdwn", "text": "*Phase*\nPRD"}],
+                "accessory": {
+                    "type": "button",
+                    "action_id": "open",
+                    "text": {"type": "plain_text", "text": "Open"},
+                },
+            },
+            {
+                "type": "context",
+                "elements": [
+                    {"type": "mrkdwn", "text": "v1"},
+                    {"type": "image", "image_url": "https://x/y.png", "alt_text": "logo"},
+                ],
+            },
+            {"type": "divider"},
+            {"type": "video", "title": {"type": "plain_text", "text": "v"}},
+        ],
+        D,
+    )
     assert "G-1 &lt;x&gt;" in html and '<div class="bk-field"><b>Phase</b><br>PRD</div>' in html
     assert 'data-action-id="open"' in html and "logo" in html and "https://x/y.png" not in html
     assert "[video block]" in html and '<hr class="bk-divider">' in html
@@ -87,19 +132,48 @@ def test_sections_show_fields_and_an_accessory_and_unknown_blocks_say_so() -> No
 
 def test_inputs_show_what_was_submitted_and_the_bots_errors() -> None:
     blocks = [
-        {"type": "input", "block_id": "brief", "label": {"type": "plain_text", "text": "Brief"},
-         "element": {"type": "plain_text_input", "action_id": "brief", "multiline": True, "min_length": 1}},
-        {"type": "input", "block_id": "approvers", "optional": True, "label": {"type": "plain_text", "text": "Approvers"},
-         "element": {"type": "multi_users_select", "action_id": "approvers"}},
-        {"type": "input", "block_id": "mode", "label": {"type": "plain_text", "text": "Mode"},
-         "element": {"type": "radio_buttons", "action_id": "mode", "initial_option": {"value": "b", "text": {"type": "plain_text", "text": "B"}},
-                     "options": [{"value": "a", "text": {"type": "plain_text", "text": "A"}},
-                                 {"value": "b", "text": {"type": "plain_text", "text": "B"}}]}},
-        {"type": "input", "block_id": "prio", "label": {"type": "plain_text", "text": "Priority"},
-         "element": {"type": "static_select", "action_id": "prio", "options": [{"value": "hi", "text": {"type": "plain_text", "text": "High"}}]}},
+        {
+            "type": "input",
+            "block_id": "brief",
+            "label": {"type": "plain_text", "text": "Brief"},
+            "element": {"type": "plain_text_input", "action_id": "brief", "multiline": True, "min_length": 1},
+        },
+        {
+            "type": "input",
+            "block_id": "approvers",
+            "optional": True,
+            "label": {"type": "plain_text", "text": "Approvers"},
+            "element": {"type": "multi_users_select", "action_id": "approvers"},
+        },
+        {
+            "type": "input",
+            "block_id": "mode",
+            "label": {"type": "plain_text", "text": "Mode"},
+            "element": {
+                "type": "radio_buttons",
+                "action_id": "mode",
+                "initial_option": {"value": "b", "text": {"type": "plain_text", "text": "B"}},
+                "options": [
+                    {"value": "a", "text": {"type": "plain_text", "text": "A"}},
+                    {"value": "b", "text": {"type": "plain_text", "text": "B"}},
+                ],
+            },
+        },
+        {
+            "type": "input",
+            "block_id": "prio",
+            "label": {"type": "plain_text", "text": "Priority"},
+            "element": {
+                "type": "static_select",
+                "action_id": "prio",
+                "options": [{"value": "hi", "text": {"type": "plain_text", "text": "High"}}],
+            },
+        },
     ]
-    state = {"brief": {"brief": {"type": "plain_text_input", "value": "CSV <export>"}},
-             "approvers": {"approvers": {"type": "multi_users_select", "selected_users": ["U_APP1"]}}}
+    state = {
+        "brief": {"brief": {"type": "plain_text_input", "value": "CSV <export>"}},
+        "approvers": {"approvers": {"type": "multi_users_select", "selected_users": ["U_APP1"]}},
+    }
     html = blocks_html(blocks, D, state=state, errors={"approvers": "Not approvers here: <@U_APP1>"})
     assert '<textarea rows="4" placeholder="" minlength="1" required>CSV &lt;export&gt;</textarea>' in html
     assert '<option value="U_APP1" selected>@avery</option>' in html and 'value="UBOT"' not in html

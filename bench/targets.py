@@ -1,0 +1,224 @@
+"""The issue's targets, checked against a run's results: one row of the table per check."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from bench.stats import ratio
+
+
+@dataclass(frozen=True)
+class Check:
+    figure: str
+    value: float | None
+    unit: str
+    target: str
+    ok: bool | None  # None: not measured in this run
+    starlette: float | None = None
+    bolt: float | None = None
+    note: str = ""
+
+    @property
+    def vs_bolt(self) -> float | None:
+        return ratio(self.value, self.bolt)
+
+
+def _le(value: float | None, limit: float) -> bool | None:
+    return None if value is None else value <= limit
+
+
+def _ge(value: float | None, limit: float) -> bool | None:
+    return None if value is None else value >= limit
+
+
+def _get(data: Any, *path: Any) -> Any:
+    for key in path:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(key, data.get(str(key)))
+    return data
+
+
+def ack_checks(fig: dict[str, Any]) -> list[Check]:
+    out = []
+    for kind, bolt_key, label in (
+        ("orch_start", "bolt", "`/orch start`"),
+        ("orch_click", "bolt_click", "Approve click"),
+    ):
+        for level in fig.get("levels", []):
+            for q in ("p50", "p99"):
+                value = _get(fig, kind, level, f"{q}_ms")
+                bolt = _get(fig, bolt_key, level, f"{q}_ms")
+                floor = _get(fig, "starlette", level, f"{q}_ms")
+                limits = []
+                if level == 1 and q == "p50":
+                    limits.append(("≤ 2 ms", _le(value, 2.0)))
+                if level == 20 and q == "p99":
+                    limits.append(("≤ 25 ms", _le(value, 25.0)))
+                r = ratio(value, bolt)
+                limits.append(("≤ 1.0× Bolt", None if r is None else r <= 1.0))
+                ok = None if any(o is None for _, o in limits) else all(o for _, o in limits)
+                errors = _get(fig, kind, level, "errors")
+                if errors:
+                    ok = False
+                out.append(
+                    Check(
+                        f"ack {label}, {level} client{'s' if level > 1 else ''}, {q}",
+                        value,
+                        "ms",
+                        "; ".join(t for t, _ in limits),
+                        ok,
+                        floor,
+                        bolt,
+                        f"{errors} errors" if errors else "",
+                    )
+                )
+    return out
+
+
+def sustained_checks(fig: dict[str, Any]) -> list[Check]:
+    per_s = fig.get("per_s")
+    lost = sum((fig.get("lost") or {}).values()) if fig.get("lost") else None
+    errors = fig.get("errors")
+    return [
+        Check("sustained mixed interactions: acknowledged", per_s, "/s", "≥ 1,000/s", _ge(per_s, 1000)),
+        Check("sustained: errors", errors, "", "0", None if errors is None else errors == 0),
+        Check(
+            "sustained: lost (not processed afterwards)",
+            lost,
+            "",
+            "0",
+            None if lost is None else lost == 0,
+            note=f"caught up {fig.get('caught_up_s')} s after the load"
+            if fig.get("caught_up_s") is not None
+            else "",
+        ),
+    ]
+
+
+def goals_checks(fig: dict[str, Any]) -> list[Check]:
+    p50 = _get(fig, "one_at_a_time", "total", "p50_ms")
+    per_s = _get(fig, "burst", "per_s")
+    burst = fig.get("burst") or {}
+    return [
+        Check("goal fully processed (start → PRD posted), p50", p50, "ms", "≤ 150 ms", _le(p50, 150)),
+        Check(
+            "goals fully processed, sustained",
+            per_s,
+            "goals/s",
+            "≥ 100/s",
+            _ge(per_s, 100),
+            note=f"{burst.get('completed')} of {burst.get('started')} within {burst.get('window_s')} s"
+            if burst
+            else "",
+        ),
+    ]
+
+
+def parallel_checks(fig: dict[str, Any]) -> list[Check]:
+    runs = fig.get("runs") or {}
+    out = []
+    for size, limit in ((10, 1.2), (50, 2.0)):
+        r = _get(runs, size, "ratio")
+        wall = _get(runs, size, "wall_s")
+        out.append(
+            Check(
+                f"parallel goals: {size} vs 1 (wall-time ratio)",
+                r,
+                "×",
+                f"≤ {limit}×",
+                _le(r, limit),
+                note=f"{wall} s vs {_get(runs, 1, 'wall_s')} s, 1 s per model step" if wall else "",
+            )
+        )
+    return out
+
+
+def store_checks(figs: dict[str, Any]) -> list[Check]:
+    sla, digest = figs.get("sla_sweep") or {}, figs.get("digest") or {}
+    append, verify = figs.get("audit_append") or {}, figs.get("audit_verify") or {}
+    sla_ms = None if sla.get("seconds") is None else sla["seconds"] * 1000 * sla.get("scale", 1)
+    digest_ms = None if digest.get("seconds") is None else digest["seconds"] * 1000
+    verify_s = verify.get("seconds")
+    return [
+        Check(
+            "SLA sweep, 10,000 open approvals",
+            _round(sla_ms),
+            "ms",
+            "≤ 50 ms",
+            _le(sla_ms, 50),
+            note=sla.get("missing")
+            or (f"measured at {sla.get('n')} and scaled linearly" if sla.get("scale", 1) != 1 else ""),
+        ),
+        Check(
+            "digest build, 1,000 goals in one channel",
+            _round(digest_ms),
+            "ms",
+            "≤ 200 ms",
+            _le(digest_ms, 200),
+            note=digest.get("missing", ""),
+        ),
+        Check(
+            "audit append (each its own transaction)",
+            append.get("per_s"),
+            "/s",
+            "≥ 5,000/s",
+            _ge(append.get("per_s"), 5000),
+        ),
+        Check(
+            f"audit verify, {verify.get('n', 100_000):,} entries",
+            verify_s,
+            "s",
+            "≤ 1 s",
+            _le(verify_s, 1.0),
+            note=f"`orch audit verify` wall time {verify.get('cli_wall_s')} s" if verify else "",
+        ),
+    ]
+
+
+def footprint_checks(figs: dict[str, Any]) -> list[Check]:
+    rss, helpt = figs.get("idle_rss") or {}, figs.get("help") or {}
+    wall = _get(helpt, "orch_help", "median_s")
+    return [
+        Check(
+            "RSS of an idle `orch serve`",
+            rss.get("orch_mb"),
+            "MB",
+            "≤ 120 MB",
+            _le(rss.get("orch_mb"), 120),
+            bolt=rss.get("bolt_mb"),
+        ),
+        Check(
+            "wall time of `orch --help`",
+            wall,
+            "s",
+            "≤ 0.3 s",
+            _le(wall, 0.3),
+            note=f"bare python {_get(helpt, 'python_bare', 'median_s')} s; eager imports "
+            f"{_get(helpt, 'eager_imports', 'median_s')} s"
+            if helpt
+            else "",
+        ),
+    ]
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
+def evaluate(figures: dict[str, Any]) -> list[Check]:
+    checks: list[Check] = []
+    if "ack" in figures:
+        checks += ack_checks(figures["ack"])
+    if "sustained" in figures:
+        checks += sustained_checks(figures["sustained"])
+    if "goals" in figures:
+        checks += goals_checks(figures["goals"])
+    if "parallel" in figures:
+        checks += parallel_checks(figures["parallel"])
+    if any(k in figures for k in ("sla_sweep", "digest", "audit_append", "audit_verify")):
+        checks += store_checks(figures)
+    if any(k in figures for k in ("idle_rss", "help")):
+        checks += footprint_checks(figures)
+    return checks
