@@ -19,6 +19,22 @@ from sandbox import Sandbox
 POSTGRES_URL = os.environ.get("ORCH_TEST_POSTGRES_URL")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _session_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Before any fixture of any scope: a neutral git identity and run records outside the checkout."""
+    home = tmp_path_factory.mktemp("session-home")
+    config = home / ".gitconfig"
+    config.write_text("[user]\n\tname = Test Person\n\temail = test@example.invalid\n[init]\n\tdefaultBranch = main\n")
+    saved = dict(os.environ)
+    os.environ.update({"GIT_CONFIG_GLOBAL": str(config), "GIT_CONFIG_NOSYSTEM": "1",
+                       "ORCH_RUNS_DIR": str(home / "runs")})
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
 @pytest.fixture(autouse=True)
 def _isolated_git(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
     """The machine's git config never leaks into a test; commits get a neutral identity."""
