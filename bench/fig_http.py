@@ -107,7 +107,7 @@ def prepare_gates(stack: Stack, n: int, tag: str, timeout: float) -> list[dict[s
     observer = Observer(stack.db_path)
 
     def ready() -> list[Any] | None:
-        rows = [r for r in observer.posted_artifacts("scaffold_check") if f"[{tag}-" in _brief(observer, r)]
+        rows = [r for r in observer.posted_artifacts("scaffold_check") if f"[{tag}-" in r["brief"]]
         return rows if len(rows) >= n else None
 
     rows = wait_for(ready, timeout=timeout, interval=0.2, what=f"{n} Scaffold Checks posted")
@@ -121,16 +121,6 @@ def prepare_gates(stack: Stack, n: int, tag: str, timeout: float) -> list[dict[s
         }
         for r in rows
     ]
-
-
-_BRIEFS: dict[str, str] = {}
-
-
-def _brief(observer: Observer, row: Any) -> str:
-    goal_id = row["goal_id"]
-    if goal_id not in _BRIEFS:
-        _BRIEFS[goal_id] = observer.scalar("SELECT brief FROM goals WHERE id = ?", goal_id) or ""
-    return _BRIEFS[goal_id]
 
 
 def wait_quiet(stack: Stack, timeout: float) -> dict[str, int]:

@@ -53,13 +53,15 @@ class Observer:
         return out
 
     def posted_artifacts(self, phase: str) -> list[sqlite3.Row]:
-        """Artifacts of `phase` shown in Slack, with their goal's channel and thread and when they were posted."""
+        """Artifacts of `phase` shown in Slack (their post effect done), with their goal's channel,
+        thread and brief, and when they were posted."""
         return self.rows(
             "SELECT a.id, a.goal_id, a.phase, a.version, a.task_id, a.sha256, a.message_ts, g.channel_id, "
-            "g.thread_ts, g.created_at, e.done_at AS posted_at FROM artifacts a JOIN goals g ON g.id = a.goal_id "
-            "LEFT JOIN effects e ON e.kind = 'slack.post_artifact' AND e.status = 'done' "
+            "g.thread_ts, g.brief, g.created_at, e.done_at AS posted_at FROM artifacts a "
+            "JOIN goals g ON g.id = a.goal_id "
+            "JOIN effects e ON e.kind = 'slack.post_artifact' AND e.status = 'done' "
             "AND json_extract(e.payload, '$.artifact_id') = a.id "
-            "WHERE a.phase = ? AND a.message_ts IS NOT NULL",
+            "WHERE a.phase = ? AND a.message_ts IS NOT NULL AND e.done_at IS NOT NULL",
             phase,
         )
 

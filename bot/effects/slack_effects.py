@@ -32,6 +32,7 @@ from bot.faults import fault_point
 from bot.redact import redact, redact_obj
 from bot.repo.diffstat import diffstat
 from bot.services.authority import ApproverDirectory
+from bot.services.dedupe import first_time
 from bot.services.gates import Gate, gate
 from bot.services.unit import Clock
 from bot.sop.phases import LABELS, Phase
@@ -164,8 +165,7 @@ class SlackEffects:
         except SlackApiError as exc:
             error = str(exc.response.get("error", ""))
             if error in PERSON_MUST_ACT:
-                if effect.attempts <= 1:
-                    await self._tell_requester(effect, channel, error)
+                await self._tell_requester(effect, channel, error)
                 raise RetryLater(f"{error}: waiting for a person to fix the channel") from exc
             raise
         fault_point("after_slack_post")
@@ -186,6 +186,10 @@ class SlackEffects:
     async def _tell_requester(self, effect: Effect, channel: str, error: str) -> None:
         goal = self.goal(effect.goal_id)
         if goal is None:
+            return
+        # Once per goal, channel and error: the retries of this post and the goal's later posts stay quiet.
+        key = f"told:{goal.id}:{channel}:{error}"
+        if not await asyncio.to_thread(first_time, self.engine, key, self.clock()):
             return
         text = (
             f"I could not post {goal.id} in <#{channel}>: {PERSON_MUST_ACT[error]} "
@@ -239,7 +243,10 @@ class SlackEffects:
         if goal is None or not goal.channel_id:
             return
         if not goal.card_ts:
-            raise RetryLater("the goal card is not posted yet")
+            # The first post failed (a channel a person had to fix) or waits for its retry: whichever
+            # effect gets through first posts the card, so a later change still brings it back.
+            await self.post_card(effect)
+            return
         blocks, text = self._card(goal)
         await self.update(channel=goal.channel_id, ts=goal.card_ts, blocks=blocks, text=text)
         await self.status.refresh(goal)

@@ -44,6 +44,9 @@ class JobsRuntime:
     elector: LeaderElector
     token: str = field(default_factory=lambda: uuid.uuid4().hex)
     scheduler: AsyncIOScheduler | None = None
+    effect_handlers: dict[str, Any] = field(
+        default_factory=dict
+    )  # what the jobs run: WorkEffects.draft/build
 
     # -- wiring ------------------------------------------------------------------------------
 
@@ -59,6 +62,12 @@ class JobsRuntime:
     def handlers(self) -> dict[str, Any]:
         """Job kind → handler; tests may wrap one (a scripted job that waits)."""
         return self.worker.handlers
+
+    @property
+    def work(self) -> Any:
+        """The WorkEffects behind the agent jobs (its `drafter` and `builder` are the models' ports)."""
+        handler = self.effect_handlers.get("draft")
+        return getattr(handler, "__self__", None)
 
     @property
     def is_leader(self) -> bool:
@@ -191,7 +200,13 @@ def install_jobs(c: Container) -> JobsRuntime:
         name=name,
     )
     worker.on_done.append(c.dispatcher.kick)
-    runtime = JobsRuntime(container=c, config=config, worker=worker, elector=None)  # type: ignore[arg-type]
+    runtime = JobsRuntime(
+        container=c,
+        config=config,
+        worker=worker,
+        elector=None,  # type: ignore[arg-type]
+        effect_handlers=originals,
+    )
     runtime.elector = LeaderElector(
         engine=c.engine,
         clock=c.clock,

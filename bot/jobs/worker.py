@@ -51,6 +51,7 @@ class JobWorker:
     _main: asyncio.Task[None] | None = None
     _stopping: bool = False
     peak: int = 0  # the most jobs this worker has run at once (observability and tests)
+    loops: int = 0  # passes of the claim loop so far
 
     @property
     def running(self) -> bool:
@@ -94,6 +95,7 @@ class JobWorker:
         next_beat = next_requeue = loop.time()
         while True:
             self._wake.clear()
+            self.loops += 1
             try:
                 if loop.time() >= next_requeue:
                     await asyncio.to_thread(self.requeue_expired)

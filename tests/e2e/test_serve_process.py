@@ -42,7 +42,8 @@ def test_orch_serve_process_answers_orch_start_end_to_end(tmp_path: Path, target
 
     with sqlite3.connect(db) as conn:
         goal = conn.execute("SELECT id, requester, channel_id, card_ts FROM goals").fetchall()
-        actions = [row[0] for row in conn.execute("SELECT action FROM audit_log ORDER BY seq")]
+        actions = [row[0] for row in conn.execute(
+            "SELECT action FROM audit_log WHERE goal_id = 'G-0001' ORDER BY seq")]
     assert goal == [("G-0001", "U_REQ", "C_DEV", card.ts)]
     assert actions[0] == "goal.started"
 

@@ -118,14 +118,15 @@ def test_five_hundred_goals_fit_one_message_and_the_rest_is_attached_and_orch_di
         _add_goals(live.container.engine, 500, clock.now)
         delivery = live.sb.slash("U_REQ", "C_DEV", "digest")
         assert delivery.status == 200
-        digest = live.sb.wait_for(lambda: next((m for m in live.sb.messages("C_DEV") if m.files), None),
-                                  what="the digest with its attached file", timeout=30)
+        digest = live.sb.wait_for(lambda: next(iter(live.sb.messages("C_DEV")), None), what="the digest", timeout=30)
+        attached = live.sb.wait_for(lambda: next((m for m in live.sb.thread("C_DEV", digest.ts) if m.files), None),
+                                    what="the full digest attached in its thread", timeout=30)
         check_message(digest.blocks)  # Slack's limits: 50 blocks, section sizes, whole-message budget
         assert len(digest.blocks) == 7
         sections = {b["block_id"]: b["text"]["text"] for b in digest.blocks if b["type"] == "section"}
         assert sections["digest_summary"].startswith("*500 active goals* in <#C_DEV>: PRD 500\n250 waiting")
         assert sections["digest_waiting"].endswith("…and 240 more (in the attached file)")
-        full = digest.files[0]["content"]
+        full = attached.files[0]["content"]
         assert sum(1 for line in full.splitlines() if line.startswith("• ") and "waiting" in line) >= 250
         assert "G-0500" in full and "G-0002" in full
         assert [p["kind"] for _, p in audit_actions(live.container.engine, prefix="digest.posted")] == ["manual"]
@@ -144,14 +145,14 @@ def test_orch_digest_dry_run_prints_the_digest_and_posts_nothing(tmp_path: Path,
     from bot.cli import app
 
     settings = make_settings(tmp_path, target_repo)
-    _add_goals(build_container(settings).engine, 12, datetime.now(UTC))
+    _add_goals(build_container(settings).engine, 24, datetime.now(UTC))
     for name, value in (("ORCH_DATABASE_URL", settings.database_url), ("ORCH_REPO", str(target_repo)),
                         ("ORCH_APPROVERS", "U_APP1,U_APP2"), ("ORCH_AGENT_BACKEND", "offline")):
         monkeypatch.setenv(name, value)
     result = CliRunner().invoke(app, ["digest", "--channel", "C_DEV", "--dry-run"])
     assert result.exit_code == 0, result.output
     assert result.output.startswith("Daily digest · ")
-    assert "*12 active goals* in <#C_DEV>: PRD 12" in result.output
+    assert "*24 active goals* in <#C_DEV>: PRD 24" in result.output
     assert "…and 2 more (in the attached file)" in result.output
     as_json = CliRunner().invoke(app, ["digest", "--channel", "C_DEV", "--dry-run", "--json"])
     assert json.loads(as_json.output)["blocks"][0]["text"]["text"].startswith("Daily digest")

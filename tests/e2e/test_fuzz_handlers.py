@@ -1,0 +1,224 @@
+"""Signed junk through the real HTTP endpoint: every answer is 2xx or 4xx, no listener crashes, and no
+invalid payload changes anything.
+
+Each payload starts from the shape Slack sends (a slash command, a button click, a modal submission, a
+shortcut, an event) and hypothesis deletes fields, swaps values for junk of any type (nested lists and
+objects, huge or odd strings) and adds fields. The live bot is shared by the module; after each batch a
+sentinel request that needs a Slack call after its ack gives late listeners time to fail loudly.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import string
+import urllib.parse
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlmodel import Session, func, select
+
+from bot.blocks import encode_button_value
+from bot.services.goals import MAX_BRIEF
+from storage.audit import AuditEntry
+from storage.models import Approval, Artifact, Effect, Goal, ModeRequest
+from tests.conftest import Live
+
+pytestmark = pytest.mark.slow
+
+EXAMPLES = 120
+FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+FUZZED: dict[str, int] = {}  # kind → inputs sent, for the closing figures
+
+ODD = ["", " ", "\x00", "x" * 40_000, "😀" * 2_000, "\u202e\u200b\ufeff", "<!channel> <@U_APP1> <#C_DEV>",
+       "`" * 300, "G-0001", "G-9999", '{"g":"G-0001"}', "../../etc/passwd", "null", "[]", "{}", "\\ud800",
+       "-" * 5, "%00", "$(touch x)", "start", "1.1", "0", "-1", "9" * 400]
+texts = st.one_of(st.text(max_size=120), st.sampled_from(ODD))
+scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False, allow_infinity=False),
+                    texts)
+junk = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8),
+                                                                                          inner, max_size=4),
+                    max_leaves=12)
+ids = st.one_of(st.sampled_from(["U_OUT", "C_DEV", "C_NOPE", "D_OUT", "V1", "T0SANDBOX"]),
+                st.text(string.ascii_uppercase + string.digits + "_", min_size=1, max_size=12))
+
+
+def mutated(value: Any, depth: int = 0) -> st.SearchStrategy[Any]:
+    """Mostly the value as Slack sends it; sometimes junk; objects lose, swap and gain fields at every level."""
+    keep = [st.just(value)] * 5
+    if isinstance(value, list) and value and depth < 3:
+        return st.one_of(*keep, junk, st.tuples(*(mutated(v, depth + 1) for v in value)).map(list))
+    if not isinstance(value, dict) or depth >= 3:
+        return st.one_of(*keep, junk)
+    keys = sorted(value)
+    inner = st.fixed_dictionaries({k: mutated(v, depth + 1) for k, v in value.items()})
+    edits = st.tuples(st.sets(st.sampled_from(keys), max_size=2),
+                      st.dictionaries(st.sampled_from(keys), junk, max_size=2),
+                      st.dictionaries(st.text(max_size=8), junk, max_size=2))
+    return st.builds(_edit, inner, edits)
+
+
+def _edit(obj: dict[str, Any], edits: tuple[set[str], dict[str, Any], dict[str, Any]]) -> dict[str, Any]:
+    dropped, replaced, added = edits
+    return {**added, **{k: replaced.get(k, v) for k, v in obj.items() if k not in dropped}}
+
+
+def would_start_a_goal(text: str) -> bool:
+    """A well-formed start (or a digest): valid input that rightly changes state; not what we fuzz here."""
+    sub, _, rest = text.strip().partition(" ")
+    if sub.lower() in ("digest", "learn", "metrics"):
+        return True
+    return sub.lower() == "start" and 0 < len(rest.strip()) <= MAX_BRIEF
+
+
+@pytest.fixture(scope="module")
+def errors() -> Iterator[list[logging.LogRecord]]:
+    """Every ERROR record (or record with a traceback) logged anywhere in the process while fuzzing."""
+    found: list[logging.LogRecord] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.levelno >= logging.ERROR or record.exc_info:
+                found.append(record)
+
+    handler = Collect(logging.DEBUG)
+    watched = [logging.getLogger(), logging.getLogger("uvicorn"), logging.getLogger("uvicorn.error")]
+    for logger in watched:
+        logger.addHandler(handler)
+    yield found
+    for logger in watched:
+        logger.removeHandler(handler)
+
+
+def snapshot(live: Live) -> dict[str, Any]:
+    """What an invalid payload must not change (refusals may be audited; nothing else may be)."""
+    with Session(live.container.engine) as session:
+        def count(model: Any) -> int:
+            return int(session.exec(select(func.count()).select_from(model)).one())
+
+        audited = session.exec(select(AuditEntry.action)).all()
+        return {
+            "goals": count(Goal), "artifacts": count(Artifact), "approvals": count(Approval),
+            "effects": count(Effect), "mode_requests": count(ModeRequest),
+            "audit": sorted(a for a in audited if not a.endswith(".refused")),
+        }
+
+
+def send(live: Live, kind: str, body: str, content_type: str) -> int:
+    FUZZED[kind] = FUZZED.get(kind, 0) + 1
+    status = live.sb.deliver_raw(body, content_type).status
+    assert status < 500, f"{kind} got {status} for {body[:300]!r}"
+    return status
+
+
+def interaction(live: Live, kind: str, payload: Any) -> int:
+    return send(live, kind, urllib.parse.urlencode({"payload": json.dumps(payload)}),
+                "application/x-www-form-urlencoded")
+
+
+def settle_and_check(live: Live, errors: list[logging.LogRecord], before: dict[str, Any]) -> None:
+    """A sentinel that needs a Slack call after its ack, then: nothing logged as broken, nothing changed."""
+    sb = live.sb
+    seen = len(sb.ephemerals("U_APP2"))
+    sb.mention("U_APP2", "C_DEV", "hello")
+    sb.wait_for(lambda: len(sb.ephemerals("U_APP2")) > seen or None, timeout=30, what="the sentinel's answer")
+    broken = [f"{r.name}: {r.getMessage()[:300]}" for r in errors]
+    errors.clear()
+    assert broken == []
+    assert snapshot(live) == before
+
+
+SLASH = {"command": "/orch", "text": "status", "user_id": "U_OUT", "user_name": "oscar", "channel_id": "C_DEV",
+         "channel_name": "dev", "team_id": "T0SANDBOX", "trigger_id": "1.2.sandbox",
+         "response_url": "http://127.0.0.1:9/hooks/x", "api_app_id": "A0SANDBOX"}
+SUBCOMMANDS = st.sampled_from(["status", "list", "cancel", "approvers", "help", "", "mode", "rerequest", "frob"])
+
+
+@given(fields=mutated({k: v for k, v in SLASH.items() if k != "text"}),
+       text=st.one_of(texts, st.tuples(SUBCOMMANDS, texts).map(" ".join), st.just("start " + "x" * (MAX_BRIEF + 1))))
+@FUZZ
+def test_fuzzed_slash_commands(shared_live: Live, errors: list[logging.LogRecord], fields: Any, text: str) -> None:
+    if would_start_a_goal(text):
+        return
+    form = {k: (v if isinstance(v, str) else json.dumps(v)) for k, v in fields.items()} if isinstance(
+        fields, dict) else {"junk": json.dumps(fields)}
+    form["text"] = text
+    send(shared_live, "slash command", urllib.parse.urlencode(form), "application/x-www-form-urlencoded")
+
+
+BUTTON_VALUES = st.one_of(texts, st.just(encode_button_value("G-9999", "prd", 1, "a" * 64)),
+                          st.just(encode_button_value("G-0001", "implementation", 2, "b" * 64, task_id=1)), junk)
+ACTIONS = st.sampled_from(["orch_approve", "orch_request_changes", "orch_reject", "orch_request_elevation",
+                           "orch_grant_mode", "orch_deny_mode", "orch_rerequest", "orch_cancel_job", "nope"])
+
+
+@given(action_id=ACTIONS, value=BUTTON_VALUES, data=st.data())
+@FUZZ
+def test_fuzzed_block_actions(shared_live: Live, errors: list[logging.LogRecord], action_id: str, value: Any,
+                              data: st.DataObject) -> None:
+    base = {"type": "block_actions", "user": {"id": "U_OUT", "name": "oscar"}, "trigger_id": "1.2.sandbox",
+            "team": {"id": "T0SANDBOX"}, "channel": {"id": "C_DEV", "name": "dev"},
+            "container": {"type": "message", "message_ts": "1.000001", "channel_id": "C_DEV"},
+            "message": {"ts": "1.000001", "thread_ts": "1.000000", "blocks": []},
+            "actions": [{"type": "button", "action_id": action_id, "block_id": "b", "value": value,
+                         "action_ts": "1.5"}]}
+    interaction(shared_live, "block_actions", data.draw(mutated(base)))
+
+
+VIEWS = st.sampled_from(["orch_start_modal", "orch_feedback_modal", "orch_reject_modal", "orch_elevate_modal", "x"])
+
+
+@given(callback_id=VIEWS, values=junk, meta=st.one_of(junk.map(json.dumps), texts), data=st.data())
+@FUZZ
+def test_fuzzed_view_submissions(shared_live: Live, errors: list[logging.LogRecord], callback_id: str,
+                                 values: Any, meta: str, data: st.DataObject) -> None:
+    base = {"type": "view_submission", "user": {"id": "U_OUT"}, "trigger_id": "1.2.sandbox",
+            "team": {"id": "T0SANDBOX"},
+            "view": {"id": "V0FUZZ", "hash": "1.2", "type": "modal", "callback_id": callback_id,
+                     "private_metadata": meta, "state": {"values": values}}}
+    payload = data.draw(mutated(base))
+    text = json.dumps(payload)
+    if "orch_start_modal" in text and "brief" in text:
+        return  # a start modal with a brief in it may be a valid request, not junk
+    interaction(shared_live, "view_submission", payload)
+
+
+@given(kind=st.sampled_from(["message_action", "shortcut"]), channel=ids, ts=texts, data=st.data())
+@FUZZ
+def test_fuzzed_shortcuts(shared_live: Live, errors: list[logging.LogRecord], kind: str, channel: str, ts: str,
+                          data: st.DataObject) -> None:
+    base = {"type": kind, "callback_id": "orch_goal_from_thread", "user": {"id": "U_OUT"},
+            "trigger_id": "1.2.sandbox", "team": {"id": "T0SANDBOX"}, "channel": {"id": channel},
+            "message_ts": ts, "message": {"ts": ts, "text": "x"}, "response_url": "http://127.0.0.1:9/x"}
+    interaction(shared_live, "shortcut", data.draw(mutated(base)))
+
+
+EVENTS = st.sampled_from(["app_mention", "message", "app_home_opened", "reaction_added", "nope"])
+
+
+@given(event_type=EVENTS, text=texts, user=ids, channel=ids, data=st.data())
+@FUZZ
+def test_fuzzed_events(shared_live: Live, errors: list[logging.LogRecord], event_type: str, text: str, user: str,
+                       channel: str, data: st.DataObject) -> None:
+    base = {"type": "event_callback", "token": "t", "team_id": "T0SANDBOX", "api_app_id": "A0SANDBOX",
+            "event_id": "Ev" + user, "event_time": 1,
+            "event": {"type": event_type, "user": user, "channel": channel, "text": text, "ts": "1.1",
+                      "thread_ts": "1.0", "channel_type": "im", "tab": "home", "event_ts": "1.1"}}
+    envelope = data.draw(mutated(base))
+    event = envelope.get("event") if isinstance(envelope, dict) else None
+    if isinstance(event, dict) and would_start_a_goal(str(event.get("text") or "").replace("<@UBOT>", "")):
+        return
+    send(shared_live, "event", json.dumps(envelope), "application/json")
+
+
+def test_none_of_the_fuzzed_inputs_broke_a_listener_or_changed_state(shared_live: Live,
+                                                                      errors: list[logging.LogRecord]) -> None:
+    """Runs after the fuzzers above (same module, file order): the sentinel, the logs, the state."""
+    assert sum(FUZZED.values()) >= 4 * EXAMPLES, FUZZED
+    settle_and_check(shared_live, errors, {"goals": 0, "artifacts": 0, "approvals": 0, "effects": 0,
+                                           "mode_requests": 0, "audit": []})
+    print(f"fuzzed inputs: {FUZZED}")
