@@ -46,6 +46,18 @@ def derive_title(brief: str) -> str:
     return first or "Untitled goal"
 
 
+def _prior_decision(session: Session, goal_id: str, sha256: str, actor: Actor, decision: Decision) -> Approval | None:
+    """The same person's same decision on the same version, if already taken (a retry or double click)."""
+    return session.exec(
+        select(Approval).where(
+            Approval.goal_id == goal_id,
+            Approval.artifact_sha256 == sha256,
+            Approval.by == actor.id,
+            Approval.decision == decision.value,
+        )
+    ).first()
+
+
 @dataclass(frozen=True)
 class DecisionOutcome:
     goal_id: str
@@ -317,40 +329,17 @@ class GoalService:
             ).first()
             # A repeat of a decision already taken on that exact version is answered, not refused.
             if sha256 is not None:
-                prior = session.exec(
-                    select(Approval).where(
-                        Approval.goal_id == goal.id,
-                        Approval.artifact_sha256 == sha256,
-                        Approval.by == actor.id,
-                        Approval.decision == decision.value,
-                    )
-                ).first()
+                prior = _prior_decision(session, goal.id, sha256, actor, decision)
                 if prior is not None:
                     return DecisionOutcome(goal.id, prior.phase, prior.decision, prior.artifact_version,
                                            sha256, True, duplicate=True)
             raise StaleArtifact(clicked, artifact.version if artifact and goal.phase == phase else None)
         if goal.status != PhaseStatus.AWAITING_APPROVAL:
-            prior = session.exec(
-                select(Approval).where(
-                    Approval.goal_id == goal.id,
-                    Approval.artifact_sha256 == artifact.sha256,
-                    Approval.by == actor.id,
-                    Approval.decision == decision.value,
-                )
-            ).first()
-            if prior is not None:
+            if _prior_decision(session, goal.id, artifact.sha256, actor, decision) is not None:
                 return DecisionOutcome(goal.id, phase, decision.value, artifact.version, artifact.sha256, True,
                                        duplicate=True)
             raise NotAwaitingDecision(goal.id, LABELS[Phase(goal.phase)], goal.status)
-        duplicate = session.exec(
-            select(Approval).where(
-                Approval.goal_id == goal.id,
-                Approval.artifact_sha256 == artifact.sha256,
-                Approval.by == actor.id,
-                Approval.decision == decision.value,
-            )
-        ).first()
-        if duplicate is not None:
+        if _prior_decision(session, goal.id, artifact.sha256, actor, decision) is not None:
             return DecisionOutcome(goal.id, phase, decision.value, artifact.version, artifact.sha256, False,
                                    duplicate=True)
         if decision is Decision.APPROVE:
