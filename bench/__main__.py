@@ -31,7 +31,8 @@ class Profile:
     ack_counts: dict[int, int]
     gates: int
     sustained_s: float
-    sustained_clients: int
+    sustained_rate: float
+    sustained_inflight: int
     goals_sequential: int
     goals_burst: int
     goals_window: float
@@ -48,7 +49,8 @@ FULL = Profile(
     ack_counts={1: 1000, 20: 4000, 50: 5000},
     gates=20,
     sustained_s=60,
-    sustained_clients=50,
+    sustained_rate=1050,
+    sustained_inflight=256,
     goals_sequential=20,
     goals_burst=200,
     goals_window=60,
@@ -64,7 +66,8 @@ QUICK = Profile(
     ack_counts={1: 300, 20: 1000, 50: 1500},
     gates=8,
     sustained_s=10,
-    sustained_clients=50,
+    sustained_rate=1050,
+    sustained_inflight=256,
     goals_sequential=5,
     goals_burst=40,
     goals_window=15,
@@ -92,7 +95,9 @@ FIGURES: dict[str, Callable[[Path, Profile], dict[str, Any]]] = {
     "digest": lambda work, p: fig_store.digest_build(work, p.digest_n),
     "sla_sweep": _sla,
     "ack": lambda work, p: fig_http.ack_latency(work, p.ack_counts, p.gates),
-    "sustained": lambda work, p: fig_http.sustained(work, p.sustained_s, p.sustained_clients, p.gates),
+    "sustained": lambda work, p: fig_http.sustained(
+        work, p.sustained_s, p.sustained_rate, p.sustained_inflight, p.gates
+    ),
     "goals": lambda work, p: fig_goals.goals_processed(
         work, p.goals_sequential, p.goals_burst, p.goals_window
     ),

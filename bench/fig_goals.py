@@ -142,17 +142,28 @@ def burst(stack: Stack, n: int, window: float) -> dict[str, Any]:
         if len(prds) >= n:
             break
         time.sleep(0.05)
-    times = sorted(epoch(r["posted_at"]) for r in prds.values())
-    span = (times[-1] - t0) if times else window
+
+    def rate(rows: list[Any]) -> tuple[float, float | None]:
+        times = sorted(t for r in rows if (t := epoch(r["posted_at"])) is not None and t <= deadline)
+        span = (times[-1] - t0) if times else window
+        return round(span, 2), (round(len(times) / span, 2) if span > 0 else None)
+
+    seconds, per_s = rate(list(prds.values()))
+    scaffolds = list(_posted(observer, "scaffold_check", goal_ids).values())
+    _, scaffold_per_s = rate(scaffolds)
     return {
         "started": len(goal_ids),
         "acked": len(load["latencies"].get("start", [])),
         "errors": load["error_count"],
         "completed": len(prds),
         "window_s": window,
-        "seconds": round(span, 2),
-        "per_s": round(len(prds) / span, 2) if span > 0 else None,
+        "seconds": seconds,
+        "per_s": per_s,
+        # The first stage alone (start → Scaffold Check posted), for where the time goes.
+        "scaffold_posted": len(scaffolds),
+        "scaffold_per_s": scaffold_per_s,
         "ack": summarize(load["latencies"].get("start", [])),
+        "left": observer.pending_work(),
     }
 
 

@@ -7,9 +7,11 @@ per `/orch start` level, so the work queued by one level does not slow the next.
 
 from __future__ import annotations
 
+import resource
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,7 @@ import httpx
 
 from bench import signed
 from bench.observe import Observer, wait_for
-from bench.procs import Proc, child_env, free_port, python, run_load
+from bench.procs import Proc, child_env, cpu_seconds, free_port, python, run_load
 from bench.stack import BOT_TOKEN, Sandbox, Stack
 from bench.stats import summarize
 
@@ -76,24 +78,62 @@ def _spec(
     }
 
 
-def _summary(result: dict[str, Any], kind: str) -> dict[str, Any]:
-    lat = result["latencies"].get(kind, [])
-    return {
-        **summarize(lat),
-        "errors": result["error_count"],
-        "per_s": round(len(lat) / result["wall_s"]),
-        "statuses": result["statuses"].get(kind, {}),
-    }
+@dataclass
+class Series:
+    """Requests of one kind to one server, gathered over several rounds of the load generator."""
+
+    kind: str
+    latencies: list[float] = field(default_factory=list)
+    errors: int = 0
+    wall_s: float = 0.0
+    cpu_s: float = 0.0
+    statuses: dict[str, int] = field(default_factory=dict)
+
+    def add(self, result: dict[str, Any], cpu_s: float) -> None:
+        self.latencies += result["latencies"].get(self.kind, [])
+        self.errors += result["error_count"]
+        self.wall_s += result["wall_s"]
+        self.cpu_s += cpu_s
+        for status, n in result["statuses"].get(self.kind, {}).items():
+            self.statuses[status] = self.statuses.get(status, 0) + n
+
+    def summary(self) -> dict[str, Any]:
+        n = len(self.latencies)
+        return {
+            **summarize(self.latencies),
+            "errors": self.errors,
+            "statuses": self.statuses,
+            "per_s": round(n / self.wall_s) if self.wall_s else None,
+            # CPU of the server process (and its children) per answered request, during the load:
+            # a figure the machine's noise moves much less than latency.
+            "cpu_ms_per_req": round(self.cpu_s * 1000 / n, 3) if n else None,
+        }
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _load(series: Series, pid: int, spec: dict[str, Any]) -> None:
+    before = cpu_seconds(pid)
+    result = run_load(spec)
+    series.add(result, cpu_seconds(pid) - before)
 
 
 # -- preparing goals whose first artifact awaits a decision -------------------------------------
 
 
+_CLIENTS: dict[str, httpx.Client] = {}
+
+
 def send(stack: Stack, body_ctype: tuple[bytes, str]) -> httpx.Response:
+    """One signed request from the harness, over a kept-alive connection (as Slack keeps them)."""
     body, ctype = body_ctype
-    return httpx.post(
-        stack.url, content=body, headers=signed.headers(stack.secret.encode(), body, ctype), timeout=10
-    )
+    client = _CLIENTS.get(stack.url)
+    if client is None:
+        client = _CLIENTS[stack.url] = httpx.Client(timeout=10)
+    return client.post(stack.url, content=body, headers=signed.headers(stack.secret.encode(), body, ctype))
 
 
 def prepare_gates(stack: Stack, n: int, tag: str, timeout: float) -> list[dict[str, Any]]:
@@ -136,73 +176,76 @@ def wait_quiet(stack: Stack, timeout: float) -> dict[str, int]:
 # -- the figures ---------------------------------------------------------------------------------
 
 
-def ack_latency(workdir: Path, counts: dict[int, int], gates: int) -> dict[str, Any]:
-    """p50/p99 of the answer to `/orch start` and to an Approve click at each level of concurrency."""
+def ack_latency(workdir: Path, counts: dict[int, int], gates: int, rounds: int = 3) -> dict[str, Any]:
+    """p50/p99 of the answer to `/orch start` and to an Approve click at each level of concurrency.
+
+    Each level runs in `rounds` rounds, and every round visits the five servers in turn (bare
+    Starlette, bare Bolt with the `/orch` body, bare Bolt with the click body, orch start, orch
+    click), so a burst of noise on the machine lands on all of them rather than on one.
+    """
+    keys = ("starlette", "bolt", "bolt_click", "orch_start", "orch_click")
     out: dict[str, Any] = {
         "levels": list(LEVELS),
         "counts": counts,
-        "starlette": {},
-        "bolt": {},
-        "orch_start": {},
-        "orch_click": {},
-        "bolt_click": {},
+        "rounds": rounds,
+        **{k: {} for k in keys},
     }
     secret = "bench-" + str(int(time.time()))
     (workdir / "baselines").mkdir(parents=True, exist_ok=True)
-    with baselines(workdir / "baselines", secret) as b:
-        click_stack = Stack(workdir / "orch-click").start()
-        try:
-            targets = prepare_gates(click_stack, gates, "gate", timeout=30 + gates * 3)
-            wait_quiet(click_stack, 60)
-            for level in LEVELS:
-                n = counts[level]
-                ping = [{"kind": "ping"}]
-                r = run_load(_spec(b["starlette"], secret, level, n, ping, b["response_url"], f"s{level}"))
-                out["starlette"][level] = _summary(r, "ping")
-                r = run_load(
-                    _spec(b["bolt"], secret, level, n, [{"kind": "start"}], b["response_url"], f"b{level}")
-                )
-                out["bolt"][level] = _summary(r, "start")
-                r = run_load(
-                    _spec(
-                        b["bolt"],
+    with baselines(workdir / "baselines", secret) as b, Stack(workdir / "orch-click") as click_stack:
+        targets = prepare_gates(click_stack, gates, "gate", timeout=30 + gates * 3)
+        wait_quiet(click_stack, 60)
+        click_mix = [{"kind": "click", "targets": targets}]
+        for level in LEVELS:
+            chunk = max(50, counts[level] // rounds)
+            series = {
+                "starlette": Series("ping"),
+                "bolt": Series("start"),
+                "bolt_click": Series("click"),
+                "orch_start": Series("start"),
+                "orch_click": Series("click"),
+            }
+            # A fresh `orch serve` per level for starts: the goals one level queues stay out of the next.
+            with Stack(workdir / f"orch-start-{level}") as stack:
+                assert stack.bot is not None and click_stack.bot is not None
+                runs = [
+                    (
+                        "starlette",
+                        int(b["pid:starlette"]),
+                        b["starlette"],
                         secret,
-                        level,
-                        n,
-                        [{"kind": "click", "targets": targets}],
+                        [{"kind": "ping"}],
                         b["response_url"],
-                        f"bc{level}",
-                    )
-                )
-                out["bolt_click"][level] = _summary(r, "click")
-                with Stack(workdir / f"orch-start-{level}") as stack:
-                    r = run_load(
-                        _spec(
-                            stack.url,
-                            stack.secret,
-                            level,
-                            n,
-                            [{"kind": "start"}],
-                            stack.sandbox.base_url + "/response/bench",
-                            f"os{level}",
-                        )
-                    )
-                    out["orch_start"][level] = _summary(r, "start")
-                r = run_load(
-                    _spec(
+                    ),
+                    ("bolt", int(b["pid:bolt"]), b["bolt"], secret, [{"kind": "start"}], b["response_url"]),
+                    ("bolt_click", int(b["pid:bolt"]), b["bolt"], secret, click_mix, b["response_url"]),
+                    (
+                        "orch_start",
+                        stack.bot.pid,
+                        stack.url,
+                        stack.secret,
+                        [{"kind": "start"}],
+                        stack.response_url,
+                    ),
+                    (
+                        "orch_click",
+                        click_stack.bot.pid,
                         click_stack.url,
                         click_stack.secret,
-                        level,
-                        n,
-                        [{"kind": "click", "targets": targets}],
-                        click_stack.sandbox.base_url + "/response/bench",
-                        f"oc{level}",
-                    )
-                )
-                out["orch_click"][level] = _summary(r, "click")
-                out.setdefault("click_backlog", {})[level] = wait_quiet(click_stack, 30)
-        finally:
-            click_stack.stop()
+                        click_mix,
+                        click_stack.response_url,
+                    ),
+                ]
+                for r in range(rounds):
+                    for key, pid, url, sec, mix, response_url in runs:
+                        _load(
+                            series[key],
+                            pid,
+                            _spec(url, sec, level, chunk, mix, response_url, f"{key}{level}x{r}"),
+                        )
+            for key in keys:
+                out[key][level] = series[key].summary()
+            out.setdefault("click_backlog", {})[level] = wait_quiet(click_stack, 30)
     return out
 
 
@@ -214,8 +257,9 @@ MIX = [
 ]
 
 
-def sustained(workdir: Path, seconds: float, concurrency: int, gates: int) -> dict[str, Any]:
-    """Mixed signed traffic for `seconds`; then every interaction is looked for in the database.
+def sustained(workdir: Path, seconds: float, rate: float, inflight: int, gates: int) -> dict[str, Any]:
+    """Mixed signed traffic offered at `rate` per second for `seconds` (an open loop, as Slack
+    delivers, at most `inflight` unanswered); then every interaction is looked for in the database.
 
     Clicks come from a person who is not an approver, so each one is refused and audited: every
     click leaves exactly one `decision.refused` entry to count. `/orch status` is answered in the
@@ -229,17 +273,31 @@ def sustained(workdir: Path, seconds: float, concurrency: int, gates: int) -> di
         mix = [{**m, "targets": targets} if m["kind"] == "click" else m for m in MIX]
         observer = Observer(stack.db_path)
         refused_before = observer.scalar("SELECT count(*) FROM audit_log WHERE action = 'decision.refused'")
+        assert stack.bot is not None
+        cpu_before = cpu_seconds(stack.bot.pid)
+        assert stack.sandbox is not None and stack.sandbox.proc is not None
+        sandbox_before = cpu_seconds(stack.sandbox.proc.pid)
+        load_before = _children_cpu()
         result = run_load(
             {
                 "url": stack.url,
                 "secret": stack.secret,
-                "concurrency": concurrency,
+                "concurrency": inflight,
+                "rate": rate,
                 "duration": seconds,
                 "mix": mix,
                 "response_url": stack.sandbox.base_url + "/response/bench",
                 "tag": "mix",
             }
         )
+        cpu = cpu_seconds(stack.bot.pid) - cpu_before
+        # Where the machine's cores went during the load: the bot, the sandbox standing in for
+        # Slack (on the same machine here, unlike production), and the load generator.
+        cores = {
+            "orch": cpu,
+            "sandbox": cpu_seconds(stack.sandbox.proc.pid) - sandbox_before,
+            "load_generator": _children_cpu() - load_before,
+        }
         done_at = time.time()
         sent = {
             k: sum(1 for key in result["sent"] if key.startswith(k + "-")) for k in ("start", "click", "dm")
@@ -270,7 +328,9 @@ def sustained(workdir: Path, seconds: float, concurrency: int, gates: int) -> di
         total = sum(acked.values())
     return {
         "seconds": round(result["wall_s"], 2),
-        "concurrency": concurrency,
+        "offered_per_s": rate,
+        "inflight": inflight,
+        "behind_schedule_s": result.get("behind_schedule_s"),
         "acked": acked,
         "sent": sent,
         "processed": seen,
@@ -279,5 +339,7 @@ def sustained(workdir: Path, seconds: float, concurrency: int, gates: int) -> di
         "error_samples": result["errors"][:5],
         "per_s": round(total / result["wall_s"]),
         "caught_up_s": round(caught_up, 1),
+        "cpu_ms_per_req": round(cpu * 1000 / total, 3) if total else None,
+        "cpu_s": {k: round(v, 1) for k, v in cores.items()},
         "latency": {k: summarize(v) for k, v in result["latencies"].items()},
     }

@@ -1,8 +1,9 @@
 """The load generator, run in its own process: `python -m bench.load < spec.json > result.json`.
 
 `concurrency` clients each send one signed request, wait for the answer and send the next (a
-closed loop, as people clicking do), over an aiohttp connection pool. The run stops after `count`
-requests or `duration` seconds. Request kinds come from a weighted mix:
+closed loop, as people clicking do), over an aiohttp connection pool; with `rate`, requests start on
+a fixed schedule instead (an open loop, as Slack delivers), at most `concurrency` in flight. The run
+stops after `count` requests or `duration` seconds. Request kinds come from a weighted mix:
 
 - `start`: `/orch start <brief>` with a unique tag in the brief (so the harness can find the goal);
 - `status`: `/orch status`;
@@ -98,31 +99,64 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
         started = time.perf_counter()
         deadline = started + duration if duration else None
 
-        async def client() -> None:
-            while True:
-                if count is not None and next(budget) >= count:
-                    return
-                if deadline is not None and time.perf_counter() >= deadline:
-                    return
-                kind, n, body, ctype = plan.next()
-                if kind in ("start", "dm", "click"):
-                    sent[f"{kind}-{n}"] = time.time()
-                t0 = time.perf_counter()
-                try:
-                    status = await _send(session, url, secret, body, ctype)
-                except (aiohttp.ClientError, TimeoutError) as exc:
-                    errors.append(f"{kind}: {type(exc).__name__}: {exc}"[:200])
-                    statuses.setdefault(kind, {}).setdefault("error", 0)
-                    statuses[kind]["error"] += 1
-                    continue
-                elapsed = time.perf_counter() - t0
-                latencies.setdefault(kind, []).append(elapsed)
-                by_kind = statuses.setdefault(kind, {})
-                by_kind[str(status)] = by_kind.get(str(status), 0) + 1
-                if not 200 <= status < 300:
-                    errors.append(f"{kind}: HTTP {status}")
+        async def one() -> None:
+            kind, n, body, ctype = plan.next()
+            if kind in ("start", "dm", "click"):
+                sent[f"{kind}-{n}"] = time.time()
+            t0 = time.perf_counter()
+            try:
+                status = await _send(session, url, secret, body, ctype)
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                errors.append(f"{kind}: {type(exc).__name__}: {exc}"[:200])
+                statuses.setdefault(kind, {}).setdefault("error", 0)
+                statuses[kind]["error"] += 1
+                return
+            elapsed = time.perf_counter() - t0
+            latencies.setdefault(kind, []).append(elapsed)
+            by_kind = statuses.setdefault(kind, {})
+            by_kind[str(status)] = by_kind.get(str(status), 0) + 1
+            if not 200 <= status < 300:
+                errors.append(f"{kind}: HTTP {status}")
 
-        await asyncio.gather(*(client() for _ in range(concurrency)))
+        def more() -> bool:
+            if count is not None and next(budget) >= count:
+                return False
+            return deadline is None or time.perf_counter() < deadline
+
+        async def client() -> None:
+            while more():
+                await one()
+
+        async def open_loop(rate: float) -> None:
+            # Requests start on a fixed schedule whatever the answers do (Slack does not wait for us);
+            # at most `concurrency` are in flight. Time spent behind schedule is reported.
+            slots = asyncio.Semaphore(concurrency)
+            tasks: set[asyncio.Task[None]] = set()
+            due = time.perf_counter()
+            while more():
+                delay = due - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                await slots.acquire()
+                late.append(max(0.0, time.perf_counter() - due))
+
+                async def go() -> None:
+                    try:
+                        await one()
+                    finally:
+                        slots.release()
+
+                task = asyncio.create_task(go())
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
+                due += 1.0 / rate
+            await asyncio.gather(*tasks)
+
+        late: list[float] = []
+        if spec.get("rate"):
+            await open_loop(float(spec["rate"]))
+        else:
+            await asyncio.gather(*(client() for _ in range(concurrency)))
         wall = time.perf_counter() - started
     return {
         "wall_s": wall,
@@ -132,6 +166,7 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
         "error_count": len(errors),
         "sent": sent,
         "tag": plan.tag,
+        "behind_schedule_s": round(max(late), 3) if late else None,
     }
 
 

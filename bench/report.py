@@ -57,7 +57,8 @@ def ack_detail(fig: dict[str, Any]) -> str:
         for key in ("starlette", "bolt", "orch_start", "bolt_click", "orch_click"):
             s = (fig.get(key) or {}).get(level) or (fig.get(key) or {}).get(str(level)) or {}
             cells.append(
-                f"{_fmt(s.get('p50_ms'))} / {_fmt(s.get('p99_ms'))} ms, {_fmt(s.get('per_s'))}/s"
+                f"{_fmt(s.get('p50_ms'))} / {_fmt(s.get('p99_ms'))} ms, {_fmt(s.get('per_s'))}/s, "
+                f"{_fmt(s.get('cpu_ms_per_req'))} CPU-ms"
                 if s
                 else "—"
             )
@@ -81,7 +82,8 @@ def section(results: dict[str, Any], checks: list[Check]) -> str:
     if "ack" in figures and "levels" in figures["ack"]:
         parts += [
             "",
-            "Ack latency at every level (p50 / p99, and requests per second of the closed loop); "
+            "Ack latency at every level: p50 / p99, requests per second of the closed loop, and CPU "
+            "time of the server process (with its children) per request during the load; "
             f"machine: {one_line(machine)}.",
             "",
             ack_detail(figures["ack"]),

@@ -77,6 +77,10 @@ class Stack:
         return f"http://127.0.0.1:{self.port}/slack/events"
 
     @property
+    def response_url(self) -> str:
+        return self.sandbox.base_url + "/response/bench" if self.sandbox else ""
+
+    @property
     def db_path(self) -> Path:
         return self.workdir / "orch.db"
 

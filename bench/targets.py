@@ -82,7 +82,17 @@ def sustained_checks(fig: dict[str, Any]) -> list[Check]:
     lost = sum((fig.get("lost") or {}).values()) if fig.get("lost") else None
     errors = fig.get("errors")
     return [
-        Check("sustained mixed interactions: acknowledged", per_s, "/s", "≥ 1,000/s", _ge(per_s, 1000)),
+        Check(
+            "sustained mixed interactions: acknowledged",
+            per_s,
+            "/s",
+            "≥ 1,000/s",
+            _ge(per_s, 1000),
+            note=f"{fig.get('offered_per_s')}/s offered for {fig.get('seconds')} s; "
+            f"{fig.get('cpu_ms_per_req')} CPU-ms per request; CPU seconds used: {fig.get('cpu_s')}"
+            if fig.get("offered_per_s")
+            else "",
+        ),
         Check("sustained: errors", errors, "", "0", None if errors is None else errors == 0),
         Check(
             "sustained: lost (not processed afterwards)",
@@ -109,7 +119,8 @@ def goals_checks(fig: dict[str, Any]) -> list[Check]:
             "goals/s",
             "≥ 100/s",
             _ge(per_s, 100),
-            note=f"{burst.get('completed')} of {burst.get('started')} within {burst.get('window_s')} s"
+            note=f"{burst.get('completed')} of {burst.get('started')} within {burst.get('window_s')} s; "
+            f"first stage (start → Scaffold Check posted) {burst.get('scaffold_per_s')}/s"
             if burst
             else "",
         ),

@@ -7,8 +7,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from slack_sdk import WebClient
-from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
-from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.engine import Engine
 
@@ -17,6 +15,7 @@ from bot.effects.dispatcher import EffectDispatcher
 from bot.services.authority import ApproverDirectory
 from bot.services.goals import GoalService
 from bot.services.unit import Clock, system_clock
+from bot.slack_guard import ShortRateLimitRetry, ShortRateLimitRetrySync
 from storage.db import make_engine
 from storage.migrate import upgrade
 
@@ -44,9 +43,10 @@ def _slack_clients(settings: Settings) -> tuple[AsyncWebClient | None, WebClient
         return None, None
     token = settings.slack_bot_token.get_secret_value()
     async_client = AsyncWebClient(token=token, base_url=settings.slack_api_url, timeout=15)
-    async_client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=3))
+    # A 429 is retried in place only for a short Retry-After; longer waits go back to the outbox (bot.slack_guard).
+    async_client.retry_handlers.append(ShortRateLimitRetry(max_retry_count=3))
     sync_client = WebClient(token=token, base_url=settings.slack_api_url, timeout=15)
-    sync_client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=3))
+    sync_client.retry_handlers.append(ShortRateLimitRetrySync(max_retry_count=3))
     return async_client, sync_client
 
 

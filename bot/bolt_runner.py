@@ -74,8 +74,9 @@ class PromptAckRunner(AsyncioListenerRunner):
         if ack.response is None:
             waiter = asyncio.ensure_future(acked.wait())
             try:
-                await asyncio.wait({waiter, task}, timeout=listener.ack_timeout,
-                                   return_when=asyncio.FIRST_COMPLETED)
+                await asyncio.wait(
+                    {waiter, task}, timeout=listener.ack_timeout, return_when=asyncio.FIRST_COMPLETED
+                )
             finally:
                 waiter.cancel()
         if response is None and ack.response is None:

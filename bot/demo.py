@@ -9,11 +9,15 @@ repository's history. `make demo` runs this when nobody is at a terminal (or CI=
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sandbox import Message
+
 if TYPE_CHECKING:
-    from sandbox import Message, Sandbox
+    from sandbox import Sandbox
 
 BRIEF = (
     "Add a CSV export of monthly invoices to the billing service. "
@@ -62,6 +66,14 @@ def _pending_or_done(sb: Sandbox, thread_ts: str) -> Message | str | None:
     return sb.find_message(CHANNEL, thread_ts=thread_ts, button="Approve")
 
 
+def _next_step(sb: Sandbox, thread_ts: str) -> Callable[[], Message | str | None]:
+    return lambda: _pending_or_done(sb, thread_ts)
+
+
+def _decided(sb: Sandbox, ts: str) -> bool:
+    return "Approve" not in sb.buttons(sb.message(CHANNEL, ts))
+
+
 def drive(sb: Sandbox) -> str:
     """Walk one goal to done in `sb`; returns the goal card's ts."""
     say(REQUESTER, "›", f"/orch start {BRIEF[:70]}…")
@@ -71,13 +83,10 @@ def drive(sb: Sandbox) -> str:
     approvals = 0
     asked_changes = refused = False
     for _ in range(MAX_STEPS):
-        found = sb.wait_for(
-            lambda: _pending_or_done(sb, card.ts), timeout=WAIT, what="an artifact or the end"
-        )
+        found = sb.wait_for(_next_step(sb, card.ts), timeout=WAIT, what="an artifact or the end")
         transcript.catch_up()
-        if found == "done":
+        if not isinstance(found, Message):  # "done"
             return card.ts
-        assert not isinstance(found, str)
         title = headline(found).split("  [")[0]
         if not refused:
             sb.click(OUTSIDER, found, "Approve")
@@ -100,11 +109,7 @@ def drive(sb: Sandbox) -> str:
             say(approver, "✓", f"approves {title}")
             approvals += 1
         # The decision replaces the buttons in place (chat.update); wait for that before looking again.
-        sb.wait_for(
-            lambda m=found: "Approve" not in sb.buttons(sb.message(CHANNEL, m.ts)),
-            timeout=WAIT,
-            what="the decision to replace the buttons",
-        )
+        sb.wait_for(partial(_decided, sb, found.ts), timeout=WAIT, what="the decision to replace the buttons")
     raise RuntimeError(f"the goal did not finish in {MAX_STEPS} steps")
 
 

@@ -11,6 +11,11 @@ Known points (add yours here with one line on where it sits):
   are written and before the git commit.
 - `after_git_commit`: `bot.sop.publish`, after the git commit and before returning, so the
   caller never learns that the effect succeeded.
+- `after_state_commit`: `GoalService._committed`, after a use case committed its state, audit
+  entry and effects, before the dispatcher is woken (nothing of it has reached Slack or git).
+- `after_slack_post`: `SlackEffects.post`, after chat.postMessage answered, before its ts is stored.
+- `before_effect_done`: the dispatcher, after an effect's handler succeeded, before it is marked done.
+- `during_agent_job`: the `build` job, after the builder wrote the worktree, before the diff is recorded.
 """
 
 from __future__ import annotations
@@ -23,6 +28,10 @@ FAULT_EXIT_CODE = 86
 KNOWN_POINTS: dict[str, str] = {
     "after_mirror_write": "publish: files written, git commit not yet made",
     "after_git_commit": "publish: git commit made, result not yet returned",
+    "after_state_commit": "service: state, audit and effects committed, dispatcher not yet woken",
+    "after_slack_post": "Slack effect: message posted, its ts not yet stored",
+    "before_effect_done": "dispatcher: handler succeeded, effect not yet marked done",
+    "during_agent_job": "build job: worktree written, diff not yet recorded",
 }
 
 

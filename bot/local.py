@@ -116,7 +116,7 @@ class BotThread:
             lifespan="on",
         )
         self.server = uvicorn.Server(config)
-        self.server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        self.server.install_signal_handlers = lambda: None  # type: ignore[attr-defined,method-assign]
         self.thread = threading.Thread(target=self.server.run, name="orch-bot", daemon=True)
         self.thread.start()
         started = threading.Event()
@@ -276,7 +276,11 @@ def banner(stack: LocalStack) -> str:
 
 
 def serve_interactive(*, port: int, workdir: Path, bot_port: int = 0) -> int:
-    stack = start_local(workdir=fresh_workdir(workdir), port=port, bot_port=bot_port)
+    try:
+        stack = start_local(workdir=fresh_workdir(workdir), port=port, bot_port=bot_port)
+    except OSError as exc:  # most often: the port is taken by an earlier run or another program
+        print(f"cannot start on port {port}: {exc.strerror or exc}. Try another one: --port {port + 10}")
+        return 2
     try:
         print(banner(stack), flush=True)
         wait_for_interrupt()

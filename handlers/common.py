@@ -33,3 +33,16 @@ async def tell(client: AsyncWebClient, *, channel: str | None, user: str, text: 
         await client.chat_postMessage(channel=opened["channel"]["id"], text=text)
     except SlackApiError:
         log.warning("could not reach %s", user)
+
+
+async def open_modal(client: AsyncWebClient, *, trigger_id: str, view: Any, user: str, channel: str | None,
+                     thread_ts: str | None = None) -> bool:
+    """Open a modal; when Slack refuses (a trigger lives 3 seconds and is used once), say so to the person."""
+    try:
+        await client.views_open(trigger_id=trigger_id, view=view)
+    except SlackApiError as exc:
+        log.warning("views.open for %s failed (%s)", user, exc.response.get("error"))
+        await tell(client, channel=channel, user=user, thread_ts=thread_ts,
+                   text="Slack did not let me open the form in time. Please click (or type the command) again.")
+        return False
+    return True

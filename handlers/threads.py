@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.services.errors import InvalidInput
 from bot.services.threads import MAX_MESSAGES, brief_from_thread
 from bot.services.unit import Actor
 from handlers.common import call
@@ -47,7 +49,11 @@ async def start_from_thread(
     source: str,
     skip_ts: Collection[str] = (),
 ) -> Goal:
-    messages = await read_thread(client, channel=channel, thread_ts=thread_ts)
+    try:
+        messages = await read_thread(client, channel=channel, thread_ts=thread_ts)
+    except SlackApiError as exc:  # not in the channel, a deleted thread: the person is told, nothing starts
+        raise InvalidInput(f"I cannot read that thread ({exc.response.get('error')}). If it is in a channel I "
+                           "am not in, invite me with `/invite @orch` and try again.") from exc
     brief = brief_from_thread(messages, bot_user=bot_user, ask=ask, skip_ts=skip_ts)
     return await call(
         container.goals.start_goal,

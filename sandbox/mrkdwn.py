@@ -64,6 +64,10 @@ def esc(text: str) -> str:
     return html.escape(text, quote=True)
 
 
+def is_safe_url(url: str) -> bool:
+    return bool(_SAFE_URL.match(url))
+
+
 def link(url: str, label: str) -> str:
     """An anchor for a safe address; anything else is shown as text, never as a link."""
     if not _SAFE_URL.match(url):

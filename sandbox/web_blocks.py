@@ -14,7 +14,7 @@ from typing import Any
 
 from sandbox.blocks import text_of
 from sandbox.markdown_html import markdown
-from sandbox.mrkdwn import Directory, esc, link, mrkdwn, text_html
+from sandbox.mrkdwn import Directory, esc, is_safe_url, link, mrkdwn, text_html
 from sandbox.state import BOT_USER_ID, SLACKBOT_ID
 
 _TEXT_INPUTS = {
@@ -112,7 +112,7 @@ def element_html(element: dict[str, Any], d: Directory) -> str:
         data = f' data-action-id="{attr(element.get("action_id", ""))}"'
         if element.get("confirm"):
             data += f' data-confirm="{attr(_confirm(element["confirm"]))}"'
-        if element.get("url"):
+        if is_safe_url(str(element.get("url") or "")):  # a link button opens only http(s) and mailto
             data += f' data-url="{attr(element["url"])}"'
         label = esc(text_of(element.get("text")))
         return f'<button type="button" class="bk-button {esc(style)}"{data}>{label}</button>'

@@ -35,6 +35,7 @@ from bot.services.authority import ApproverDirectory
 from bot.services.dedupe import first_time
 from bot.services.gates import Gate, gate
 from bot.services.unit import Clock
+from bot.slack_guard import message_ts
 from bot.sop.phases import LABELS, Phase
 from storage.db import transaction
 from storage.models import Artifact, Effect, Goal
@@ -137,7 +138,7 @@ class SlackEffects:
         for message in messages:
             for block in message.get("blocks", []) or []:
                 if block.get("block_id") == mark:
-                    return str(message["ts"])
+                    return message_ts(message)
         return None
 
     async def post(
@@ -169,7 +170,7 @@ class SlackEffects:
                 raise RetryLater(f"{error}: waiting for a person to fix the channel") from exc
             raise
         fault_point("after_slack_post")
-        return str(resp["ts"])
+        return message_ts(resp)  # junk in place of a ts is refused (the effect retries), never stored
 
     async def update(self, *, channel: str, ts: str, blocks: list[dict[str, Any]], text: str) -> None:
         """Edit a message in place; a channel a person must fix is skipped (a later update redraws)."""
@@ -235,7 +236,8 @@ class SlackEffects:
             row.card_ts = ts
             row.thread_ts = row.thread_ts or ts
             session.add(row)
-            goal = Goal.model_validate(row)
+        goal.card_ts, goal.thread_ts = ts, goal.thread_ts or ts
+        # The progress message comes right below the card, before any work starts.
         await self.status.refresh(goal)
 
     async def update_card(self, effect: Effect) -> None:

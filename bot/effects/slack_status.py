@@ -20,6 +20,7 @@ from sqlmodel import Session
 from bot import blocks as builders
 from bot.effects.dispatcher import RetryLater
 from bot.effects.views import progress_text
+from bot.slack_guard import message_ts
 from bot.sop.phases import GoalState
 from storage.db import transaction
 from storage.models import Effect, Goal, SlackMessage
@@ -97,4 +98,4 @@ class StatusMessages:
         resp = await self.fx.client.chat_postMessage(
             channel=goal.channel_id, thread_ts=goal.thread_ts, blocks=blocks, text=text
         )
-        return str(resp["ts"])
+        return message_ts(resp)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from sqlmodel import Session, col, select
 
 from bot.effects.dispatcher import EffectDispatcher
+from bot.faults import fault_point
 from bot.redact import redact
 from bot.secret_diff import added_secrets
 from bot.services.goals import GoalService
@@ -139,6 +140,7 @@ class WorkEffects:
                                   feedback=effect.payload.get("feedback"), mode=goal.mode, on_progress=progress)
 
         result = await asyncio.to_thread(work)
+        fault_point("during_agent_job")  # crash tests: the worktree is written, the diff not yet recorded
         await asyncio.to_thread(
             self.goals.record_draft, goal_id=goal.id, phase=Phase.IMPLEMENTATION.value, version=version,
             content=redact(result.diff) if result.diff else "(no changes)", summary=redact(result.summary),

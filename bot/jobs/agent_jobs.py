@@ -32,6 +32,13 @@ def describe(kind: str, payload: dict[str, Any]) -> str:
     return f"Drafting the {LABELS[phase]} (v{version}){again}"
 
 
+def runs_in_order(effect: Effect) -> bool:
+    """The scaffold check reads the repository that the goal's next effect (its first publish)
+    writes to, so it finishes before the outbox moves on, as it always did. It is quick and calls
+    no model; every other draft or build runs alongside the outbox."""
+    return effect.kind == "draft" and effect.payload.get("phase") == Phase.SCAFFOLD_CHECK.value
+
+
 def as_effect(job: Claimed) -> Effect:
     """The job seen as the effect its handler expects (not stored; the attempt count carries over)."""
     return Effect(

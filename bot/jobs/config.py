@@ -24,6 +24,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -113,11 +114,17 @@ def _digest(raw: Mapping[str, Any]) -> DigestConfig:
     )
 
 
-def load_scheduler_config(*, timezone: str, raw: Mapping[str, Any] | None = None) -> SchedulerConfig:
+def load_scheduler_config(
+    *, timezone: str, raw: Mapping[str, Any] | None = None, approval_sla_hours: float | None = None
+) -> SchedulerConfig:
     """Parse the three tables (from `raw`, or read from orch.toml); ValueError names what is wrong."""
     data = read_toml() if raw is None else raw
     return SchedulerConfig(
         jobs=_jobs(dict(data.get("jobs", {}))),
-        sla=policy_from_config(dict(data.get("sla", {})), timezone=timezone),
+        sla=policy_from_config(
+            dict(data.get("sla", {})),
+            timezone=timezone,
+            approval_sla=timedelta(hours=approval_sla_hours) if approval_sla_hours else None,
+        ),
         digest=_digest(dict(data.get("digest", {}))),
     )

@@ -181,7 +181,8 @@ class LeaderElector:
         assert self._wake is not None
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
+                async with asyncio.timeout(self.poll_seconds):
+                    await self._wake.wait()
             try:
                 await self._step()
             except Exception:  # a database outage must not end the election loop
@@ -201,11 +202,18 @@ class LeaderElector:
         except SQLAlchemyError:
             log.warning("could not reach the database to take the scheduler lock; will retry")
             return
-        if got:
-            self.is_leader = True
-            log.info("%s now runs the scheduler", self.name)
+        if not got:
+            return
+        try:
             await asyncio.to_thread(self._record, True)
             await self.on_elected()
+        except Exception:  # holding the lock without a scheduler would stop everyone: let go, retry
+            log.exception("could not start the scheduler; releasing the lock")
+            await asyncio.to_thread(self._lock.release)
+            return
+        # Only now: "leader" means the scheduler runs here.
+        self.is_leader = True
+        log.info("%s now runs the scheduler", self.name)
 
     def _record(self, elected: bool) -> None:
         """Make the holder visible in `orch_leader` (elections are logged, not audited: they change no goal)."""

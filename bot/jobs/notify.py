@@ -84,10 +84,9 @@ class Notifier:
                 resp = await self.client.conversations_history(channel=channel, limit=100)
         except SlackApiError:
             return False
+        messages: list[dict[str, Any]] = list(resp.get("messages", []))
         return any(
-            block.get("block_id") == mark
-            for message in resp.get("messages", [])
-            for block in (message.get("blocks") or [])
+            block.get("block_id") == mark for message in messages for block in (message.get("blocks") or [])
         )
 
     async def _send(

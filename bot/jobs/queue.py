@@ -98,6 +98,7 @@ def enqueue(engine: Engine, **kwargs: Any) -> int:
     except IntegrityError:
         with Session(engine) as session:
             row = session.exec(select(Job.id).where(Job.key == kwargs["key"])).one()
+            assert row is not None
             return int(row)
 
 
@@ -162,7 +163,7 @@ def heartbeat(engine: Engine, *, run_ids: Iterable[str], now: datetime) -> set[s
         return set()
     with transaction(engine) as session:
         session.execute(
-            update(Job).where(col(Job.run_id).in_(ids), Job.status == "running").values(heartbeat_at=now)
+            update(Job).where(col(Job.run_id).in_(ids), col(Job.status) == "running").values(heartbeat_at=now)
         )
         alive = session.exec(
             select(Job.run_id).where(col(Job.run_id).in_(ids), Job.status == "running")

@@ -13,6 +13,7 @@ import logging
 import os
 import socket
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.jobs import queue
-from bot.jobs.agent_jobs import AGENT_KINDS, describe, job_handler
+from bot.jobs.agent_jobs import AGENT_KINDS, describe, job_handler, runs_in_order
 from bot.jobs.config import SchedulerConfig, load_scheduler_config
 from bot.jobs.digest import Digest, post_digest_now, post_due_digests
 from bot.jobs.leader import LeaderElector, record_tick
@@ -91,6 +92,12 @@ class JobsRuntime:
         from bot.jobs.scheduler import RUNTIMES
 
         RUNTIMES[self.token] = self
+        # Agent jobs and the outbox block in threads (git, SQLite, subprocesses): give this loop enough
+        # threads for every job at once plus the outbox, rather than asyncio's default of cpu + 4.
+        loop = asyncio.get_running_loop()
+        loop.set_default_executor(
+            ThreadPoolExecutor(max_workers=self.worker.max_parallel + 16, thread_name_prefix="orch-work")
+        )
         await self.worker.start()
         await self.elector.start()
 
@@ -127,10 +134,12 @@ class JobsRuntime:
             description=describe(effect.kind, effect.payload),
             max_attempts=self.config.jobs.max_attempts,
         )
-        if self.worker.running:
-            self.worker.kick()
-        else:
+        if not self.worker.running:
             await self.run_inline(effect.key)
+        elif runs_in_order(effect) and self.worker.same_loop():
+            await self.worker.run_now(effect.key)
+        else:
+            self.worker.kick()
 
     async def run_inline(self, key: str) -> str | None:
         claimed = await asyncio.to_thread(
@@ -186,7 +195,9 @@ def install_jobs(c: Container) -> JobsRuntime:
     from bot.config import ConfigError
 
     try:
-        config = load_scheduler_config(timezone=c.settings.timezone)
+        config = load_scheduler_config(
+            timezone=c.settings.timezone, approval_sla_hours=getattr(c.settings, "approval_sla_hours", None)
+        )
     except (ValueError, OSError) as exc:
         raise ConfigError(f"orch.toml [jobs]/[sla]/[digest]: {exc}") from exc
     originals = {kind: c.dispatcher.handlers[kind] for kind in AGENT_KINDS if kind in c.dispatcher.handlers}

@@ -22,20 +22,17 @@ from sqlmodel import Session, col, select
 from bot.blocks.reminders import (
     ExpiryView,
     GateReminderView,
-    OverdueJobView,
     build_expired_notice,
     build_expiry_warning,
     build_gate_reminder,
-    build_overdue_job,
 )
-from bot.blocks.text import local_time
 from bot.jobs.notify import DM_KIND, POST_KIND, add_notification
 from bot.jobs.sla_policy import SlaPolicy, describe_age, gate_clock
 from bot.services.authority import ApproverDirectory
 from bot.services.unit import Actor, add_effect, audit, load_goal_for_update
 from bot.sop.phases import LABELS, GoalState, Phase, PhaseStatus
 from storage.db import transaction
-from storage.jobs_models import Job, Reminder
+from storage.jobs_models import Reminder
 from storage.models import Approval, Artifact, Goal
 
 log = logging.getLogger(__name__)
@@ -128,12 +125,9 @@ def sweep(deps: SlaDeps, *, now: datetime) -> SweepReport:
             log.info("a reminder for %s was recorded concurrently", goal_id)
     if quiet:
         return report
-    for job_id in _overdue_jobs(deps, now):
-        try:
-            if _job_overdue(deps, job_id, now):
-                report.overdue_jobs.append(job_id)
-        except IntegrityError:
-            log.info("the overdue notice for job %s was recorded concurrently", job_id)
+    from bot.jobs.overdue import sweep_jobs  # local: it builds on this module's helpers
+
+    report.overdue_jobs = sweep_jobs(deps, now)
     return report
 
 
@@ -179,7 +173,7 @@ def _locked_gate(session: Session, goal_id: str, artifact_id: int | None) -> tup
     return goal, artifact
 
 
-def _record(
+def record_level(
     session: Session,
     key: str,
     level: str,
@@ -312,7 +306,7 @@ def _send_level(
                     text=text,
                 )
             action = "sla.expiry_warned"
-        _record(session, key, level, goal, artifact, to, now)
+        record_level(session, key, level, goal, artifact, to, now)
         audit(
             session,
             actor=SCHEDULER,
@@ -339,7 +333,7 @@ def _expire(deps: SlaDeps, goal_id: str, artifact_id: int | None, now: datetime)
         tag = _tag(goal, artifact)
         key = f"sla:expired:{tag}"
         to = [goal.requester] if is_slack_user(goal.requester) else []
-        if not _record(session, key, "expired", goal, artifact, to, now):
+        if not record_level(session, key, "expired", goal, artifact, to, now):
             return False
         label = LABELS[Phase(goal.phase)]
         age = describe_age(now - artifact.created_at)
@@ -401,71 +395,4 @@ def _expire(deps: SlaDeps, goal_id: str, artifact_id: int | None, now: datetime)
                 blocks=blocks,
                 text=text,
             )
-    return True
-
-
-def _overdue_jobs(deps: SlaDeps, now: datetime) -> list[int]:
-    with Session(deps.engine) as session:
-        rows = session.exec(select(Job).where(Job.status == "running")).all()
-    overdue = []
-    for job in rows:
-        runtime = deps.policy.for_phase(job.phase or "").job_runtime
-        if job.started_at is not None and job.id is not None and now - job.started_at >= runtime:
-            overdue.append(job.id)
-    return overdue
-
-
-def _job_overdue(deps: SlaDeps, job_id: int, now: datetime) -> bool:
-    with transaction(deps.engine) as session:
-        job = session.exec(
-            select(Job).where(Job.id == job_id, Job.status == "running").with_for_update()
-        ).first()
-        if job is None or job.goal_id is None or job.started_at is None:
-            return False
-        goal = session.get(Goal, job.goal_id)
-        if goal is None:
-            return False
-        key = f"job:overdue:{job.id}:{job.run_id}"
-        to = [goal.requester] if is_slack_user(goal.requester) else []
-        if not _record(session, key, "job_overdue", goal, None, to, now):
-            return False
-        runtime = deps.policy.for_phase(job.phase or "").job_runtime
-        view = OverdueJobView(
-            job_id=job.id,
-            goal_id=goal.id,
-            title=goal.title,
-            doing=job.description or job.kind,
-            running_for=describe_age(now - job.started_at),
-            runtime_sla=describe_age(runtime),
-            attempt=job.attempts,
-            max_attempts=job.max_attempts,
-            run_id=job.run_id or "-",
-            worker=job.worker or "-",
-            last_heartbeat=local_time(job.heartbeat_at or job.started_at, deps.policy.timezone),
-        )
-        blocks, text = build_overdue_job(view)
-        for user in to:
-            add_notification(
-                session,
-                key=f"notify:{key}:{user}",
-                kind=DM_KIND,
-                goal_id=goal.id,
-                now=now,
-                user=user,
-                blocks=blocks,
-                text=text,
-            )
-        audit(
-            session,
-            actor=SCHEDULER,
-            action="job.overdue",
-            now=now,
-            goal=goal,
-            run_id=job.run_id,
-            job=job.id,
-            kind=job.kind,
-            doing=job.description,
-            running_for=view.running_for,
-            to=to,
-        )
     return True

@@ -8,7 +8,7 @@ clock as people expect.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -155,7 +155,7 @@ class PhasePolicy:
     job_runtime: timedelta = timedelta(minutes=30)  # an agent job running longer is reported
 
 
-_PHASE_KEYS = {
+_PHASE_KEYS: dict[str, Callable[[Any], Any]] = {
     "approval_sla": parse_duration,
     "approval_ttl": parse_duration,
     "expiry_warning": parse_duration,
@@ -220,7 +220,9 @@ def _phase_policy(raw: Mapping[str, Any], base: PhasePolicy) -> PhasePolicy:
     return replace(base, **changes)
 
 
-def policy_from_config(raw: Mapping[str, Any] | None, *, timezone: str) -> SlaPolicy:
+def policy_from_config(
+    raw: Mapping[str, Any] | None, *, timezone: str, approval_sla: timedelta | None = None
+) -> SlaPolicy:
     """Build the policy from the `[sla]` table of orch.toml; everything has a default.
 
     [sla]
@@ -254,7 +256,9 @@ def policy_from_config(raw: Mapping[str, Any] | None, *, timezone: str) -> SlaPo
     if quiet_raw:
         qs, qe = parse_window(quiet_raw)
         quiet = QuietHours(start=qs, end=qe)
-    default = _phase_policy(raw, PhasePolicy())
+    # `approval_sla` is the deployment-wide default (ORCH_APPROVAL_SLA_HOURS); [sla] overrides it.
+    base = PhasePolicy() if approval_sla is None else PhasePolicy(approval_sla=approval_sla)
+    default = _phase_policy(raw, base)
     phases = {str(name): _phase_policy(values or {}, default) for name, values in dict(phases_raw).items()}
     ZoneInfo(timezone)  # fail early on an unknown zone
     return SlaPolicy(

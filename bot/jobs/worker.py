@@ -57,6 +57,12 @@ class JobWorker:
     def running(self) -> bool:
         return self._main is not None and not self._main.done()
 
+    def same_loop(self) -> bool:
+        try:
+            return asyncio.get_running_loop() is self._loop
+        except RuntimeError:
+            return False
+
     @property
     def active(self) -> int:
         return len(self._tasks)
@@ -76,9 +82,16 @@ class JobWorker:
         """Stop claiming, cancel the running jobs and give them back to the queue."""
         self._stopping = True
         if self._main is not None:
-            self._main.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._main
+            # Ask the loop to end rather than only cancelling it: on Python 3.11 `wait_for` can swallow
+            # a cancel that lands as its awaited event is set, and the loop would go on forever.
+            if self._wake is not None:
+                self._wake.set()
+            try:
+                await asyncio.wait_for(asyncio.shield(self._main), timeout=5)
+            except (TimeoutError, asyncio.CancelledError):
+                self._main.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._main
             self._main = None
         tasks = list(self._tasks.values())
         for task, _job in tasks:
@@ -93,7 +106,7 @@ class JobWorker:
         assert self._wake is not None
         loop = asyncio.get_running_loop()
         next_beat = next_requeue = loop.time()
-        while True:
+        while not self._stopping:
             self._wake.clear()
             self.loops += 1
             try:
@@ -110,8 +123,11 @@ class JobWorker:
             timeout = max(
                 0.01, min(self.config.poll_seconds, next_beat - loop.time(), next_requeue - loop.time())
             )
+            if self._stopping:
+                break
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=timeout)
+                async with asyncio.timeout(timeout):
+                    await self._wake.wait()
 
     def requeue_expired(self) -> list[int]:
         return queue.requeue_expired(
@@ -133,10 +149,20 @@ class JobWorker:
         for job in claimed:
             self._spawn(job)
 
-    def _spawn(self, job: Claimed) -> None:
+    def _spawn(self, job: Claimed) -> asyncio.Task[None]:
         task = asyncio.create_task(self._execute(job), name=f"orch-job-{job.id}")
         self._tasks[job.run_id] = (task, job)
         self.peak = max(self.peak, len(self._tasks))
+        return task
+
+    async def run_now(self, key: str) -> None:
+        """Claim the queued job with `key` and run it as one of this worker's jobs (heartbeated),
+        returning when it ends; if it is not queued (running elsewhere, done), return at once."""
+        claimed = await asyncio.to_thread(
+            queue.claim, self.engine, now=self.clock(), worker=self.name, limit=1, key=key
+        )
+        for job in claimed:
+            await asyncio.shield(self._spawn(job))
 
     async def _beat(self) -> None:
         """Heartbeat the running attempts; stop the ones that were cancelled or taken away."""

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from bot.faults import fault_point
 from bot.redact import redact
 from bot.services.authority import ApproverDirectory
 from bot.services.diff_secrets import SecretInDiff, ask_builder_to_fix, refuse_secret
@@ -82,6 +83,7 @@ class GoalService:
     # -- helpers -----------------------------------------------------------------------------
 
     def _committed(self) -> None:
+        fault_point("after_state_commit")  # crash tests: the state is committed, no effect has run yet
         for callback in self.kick:
             callback()
 

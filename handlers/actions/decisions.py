@@ -17,7 +17,7 @@ from bot.services.gates import decisions_on
 from bot.services.threads import current_message
 from bot.services.unit import Actor
 from bot.sop.phases import Decision
-from handlers.common import call, tell
+from handlers.common import call, open_modal, tell
 
 if TYPE_CHECKING:
     from bot.app import Container
@@ -111,7 +111,8 @@ def register(app: AsyncApp, container: Container) -> None:
         meta = json.dumps({"value": action["value"], "channel": channel, "ts": ts, "thread_ts": thread_ts})
         build = builders.build_feedback_modal if kind == "feedback" else builders.build_reject_modal
         view = build(ref.goal_id, ref.phase, ref.version, ref.sha256, meta)
-        await client.views_open(trigger_id=body["trigger_id"], view=view)
+        await open_modal(client, trigger_id=body["trigger_id"], view=view, user=user, channel=channel,
+                         thread_ts=thread_ts)
 
     @app.action("orch_request_changes")
     async def request_changes(

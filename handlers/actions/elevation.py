@@ -14,7 +14,7 @@ from bot.services.errors import ServiceError
 from bot.services.unit import Actor
 from bot.sop.phases import GoalState
 from handlers.actions.decisions import where
-from handlers.common import call, tell
+from handlers.common import call, open_modal, tell
 
 if TYPE_CHECKING:
     from bot.app import Container
@@ -45,9 +45,8 @@ def register(app: AsyncApp, container: Container) -> None:
             )
             return
         meta = json.dumps({"goal": goal.id, "channel": channel})
-        await client.views_open(
-            trigger_id=body["trigger_id"], view=builders.build_elevate_modal(goal.id, meta)
-        )
+        await open_modal(client, trigger_id=body["trigger_id"], view=builders.build_elevate_modal(goal.id, meta),
+                         user=user, channel=channel, thread_ts=thread_ts)
 
     async def decide(
         grant: bool, action: dict[str, Any], body: dict[str, Any], client: AsyncWebClient

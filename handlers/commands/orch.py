@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
@@ -15,7 +16,7 @@ from bot.services.errors import ServiceError
 from bot.services.goals import MAX_BRIEF
 from bot.services.unit import Actor
 from bot.sop.phases import LABELS, Phase
-from handlers.common import call
+from handlers.common import call, open_modal
 
 if TYPE_CHECKING:
     from bot.app import Container
@@ -35,6 +36,21 @@ def extra_subcommands(container: Container) -> dict[str, Any]:
     return found
 
 
+Reply = Callable[[str], Awaitable[Any]]
+
+
+async def answer_later(ack: AsyncAck, respond: AsyncRespond) -> Reply:
+    """Ack at once and answer through the response_url. A read may wait behind writers on a busy
+    database; Slack's 3 s window for the ack must not (the bench saw `/orch status` acks time out
+    under 1,000 requests/s when the read came before the ack)."""
+    await ack()
+
+    async def reply(text: str) -> None:
+        await respond(text=text, response_type="ephemeral")
+
+    return reply
+
+
 def register(app: AsyncApp, container: Container) -> None:
     goals = container.goals
 
@@ -43,11 +59,10 @@ def register(app: AsyncApp, container: Container) -> None:
         if not brief:
             await ack()
             metadata = json.dumps({"channel": command["channel_id"]})
-            await client.views_open(
-                trigger_id=command["trigger_id"],
-                view=builders.build_start_modal(repos=[], default_channel=command["channel_id"],
-                                                private_metadata=metadata),
-            )
+            await open_modal(client, trigger_id=command["trigger_id"], user=command["user_id"],
+                             channel=command["channel_id"],
+                             view=builders.build_start_modal(repos=[], default_channel=command["channel_id"],
+                                                             private_metadata=metadata))
             return
         if len(brief) > MAX_BRIEF:
             await ack(f"The brief is {len(brief)} characters; keep it under {MAX_BRIEF}.")
@@ -59,7 +74,7 @@ def register(app: AsyncApp, container: Container) -> None:
         except ServiceError as exc:
             await respond(text=str(exc), response_type="ephemeral")
 
-    async def status(ack: AsyncAck, command: dict[str, Any], arg: str) -> None:
+    async def status(ack: Reply, command: dict[str, Any], arg: str) -> None:
         if arg:
             try:
                 goal = await call(goals.get, goal_id=arg.upper())
@@ -74,7 +89,7 @@ def register(app: AsyncApp, container: Container) -> None:
             return
         await ack("Your goals in progress:\n" + "\n".join(goal_line(g) for g in mine))
 
-    async def list_goals(ack: AsyncAck, command: dict[str, Any], arg: str) -> None:
+    async def list_goals(ack: Reply, command: dict[str, Any], arg: str) -> None:
         if arg == "mine":
             found = await call(goals.list, requester=command["user_id"], limit=20)
             title = "Your goals"
@@ -98,7 +113,7 @@ def register(app: AsyncApp, container: Container) -> None:
             return
         await respond(text=f"{goal.id} is cancelled.", response_type="ephemeral")
 
-    async def approvers(ack: AsyncAck) -> None:
+    async def approvers(ack: Reply) -> None:
         found = await call(container.directory.approvers)
         if not found:
             await ack("No approvers are configured (ORCH_APPROVERS), so no gate can be approved yet.")
@@ -113,13 +128,13 @@ def register(app: AsyncApp, container: Container) -> None:
         if sub == "start":
             await start(ack, command, respond, client, rest)
         elif sub == "status":
-            await status(ack, command, rest)
+            await status(await answer_later(ack, respond), command, rest)
         elif sub == "list":
-            await list_goals(ack, command, rest.lower())
+            await list_goals(await answer_later(ack, respond), command, rest.lower())
         elif sub == "cancel":
             await cancel(ack, command, respond, rest)
         elif sub == "approvers":
-            await approvers(ack)
+            await approvers(await answer_later(ack, respond))
         elif sub in ("help", ""):
             await ack(text=builders.build_help_text())
         elif sub in extra_subcommands(container):

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import blocks as builders
@@ -13,6 +15,8 @@ from handlers.common import call
 
 if TYPE_CHECKING:
     from bot.app import Container
+
+log = logging.getLogger(__name__)
 
 
 def register(app: AsyncApp, container: Container) -> None:
@@ -28,4 +32,7 @@ def register(app: AsyncApp, container: Container) -> None:
         published["blocks"] += await call(
             metrics_home_blocks, engine=container.engine, runs_dir=runs_dir_for(container.settings)
         )
-        await client.views_publish(user_id=event["user"], view=published)
+        try:
+            await client.views_publish(user_id=event["user"], view=published)
+        except SlackApiError as exc:  # a user Slack does not know (deleted, another workspace): nothing to show
+            log.warning("could not publish the Home tab of %s (%s)", event["user"], exc.response.get("error"))

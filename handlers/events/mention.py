@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import blocks as builders
@@ -18,6 +20,7 @@ from handlers.threads import start_from_thread
 if TYPE_CHECKING:
     from bot.app import Container
 
+log = logging.getLogger(__name__)
 MENTION_RE = re.compile(r"<@[A-Z0-9]+>")
 
 
@@ -84,7 +87,10 @@ def register(app: AsyncApp, container: Container) -> None:
             return
         if not await once(body):
             return
-        await say(
-            text="I work in channels: `/orch start <brief>` there starts a goal.\n\n"
-            + builders.build_help_text()
-        )
+        try:
+            await say(
+                text="I work in channels: `/orch start <brief>` there starts a goal.\n\n"
+                + builders.build_help_text()
+            )
+        except SlackApiError as exc:  # a DM Slack will not let us answer in: nothing else to do
+            log.warning("could not answer a DM from %s (%s)", event.get("user"), exc.response.get("error"))

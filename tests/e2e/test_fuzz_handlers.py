@@ -9,9 +9,11 @@ sentinel request that needs a Slack call after its ack gives late listeners time
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import string
+import traceback
 import urllib.parse
 from collections.abc import Iterator
 from typing import Any
@@ -29,10 +31,12 @@ from tests.conftest import Live
 
 pytestmark = pytest.mark.slow
 
-EXAMPLES = 120
+EXAMPLES = 200
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 FUZZED: dict[str, int] = {}  # kind → inputs sent, for the closing figures
+ANSWERS: dict[str, int] = {}  # "kind status" → how many
+ANSWER_HERE = "https://hooks.slack.invalid/response"  # replaced by a URL the sandbox answers
 
 ODD = ["", " ", "\x00", "x" * 40_000, "😀" * 2_000, "\u202e\u200b\ufeff", "<!channel> <@U_APP1> <#C_DEV>",
        "`" * 300, "G-0001", "G-9999", '{"g":"G-0001"}', "../../etc/passwd", "null", "[]", "{}", "\\ud800",
@@ -47,24 +51,36 @@ ids = st.one_of(st.sampled_from(["U_OUT", "C_DEV", "C_NOPE", "D_OUT", "V1", "T0S
                 st.text(string.ascii_uppercase + string.digits + "_", min_size=1, max_size=12))
 
 
-def mutated(value: Any, depth: int = 0) -> st.SearchStrategy[Any]:
-    """Mostly the value as Slack sends it; sometimes junk; objects lose, swap and gain fields at every level."""
-    keep = [st.just(value)] * 5
-    if isinstance(value, list) and value and depth < 3:
-        return st.one_of(*keep, junk, st.tuples(*(mutated(v, depth + 1) for v in value)).map(list))
-    if not isinstance(value, dict) or depth >= 3:
-        return st.one_of(*keep, junk)
-    keys = sorted(value)
-    inner = st.fixed_dictionaries({k: mutated(v, depth + 1) for k, v in value.items()})
-    edits = st.tuples(st.sets(st.sampled_from(keys), max_size=2),
-                      st.dictionaries(st.sampled_from(keys), junk, max_size=2),
-                      st.dictionaries(st.text(max_size=8), junk, max_size=2))
-    return st.builds(_edit, inner, edits)
+def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Every place inside a payload: object keys and list indexes, nested."""
+    found: list[tuple[Any, ...]] = []
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else []
+    for key, inner in items:
+        found.append((*prefix, key))
+        found += _paths(inner, (*prefix, key))
+    return found
 
 
-def _edit(obj: dict[str, Any], edits: tuple[set[str], dict[str, Any], dict[str, Any]]) -> dict[str, Any]:
-    dropped, replaced, added = edits
-    return {**added, **{k: replaced.get(k, v) for k, v in obj.items() if k not in dropped}}
+@st.composite
+def mutated(draw: st.DrawFn, base: dict[str, Any]) -> Any:
+    """The payload as Slack sends it with up to three faults: a field dropped, swapped for junk, or added."""
+    payload = copy.deepcopy(base)
+    for _ in range(draw(st.sampled_from([0, 0, 1, 1, 1, 2, 3]))):
+        paths = _paths(payload)
+        if not paths:
+            break
+        *parent_path, key = draw(st.sampled_from(paths))
+        parent = payload
+        for step in parent_path:
+            parent = parent[step]
+        fault = draw(st.sampled_from(["drop", "junk", "junk", "add"]))
+        if fault == "drop" and isinstance(parent, dict):
+            del parent[key]
+        elif fault == "add" and isinstance(parent[key], dict):
+            parent[key][draw(st.text(max_size=8))] = draw(junk)
+        else:
+            parent[key] = draw(junk)
+    return payload
 
 
 def would_start_a_goal(text: str) -> bool:
@@ -109,14 +125,26 @@ def snapshot(live: Live) -> dict[str, Any]:
 
 
 def send(live: Live, kind: str, body: str, content_type: str) -> int:
-    FUZZED[kind] = FUZZED.get(kind, 0) + 1
     status = live.sb.deliver_raw(body, content_type).status
+    FUZZED[kind] = FUZZED.get(kind, 0) + 1
+    ANSWERS[f"{kind} {status}"] = ANSWERS.get(f"{kind} {status}", 0) + 1
     assert status < 500, f"{kind} got {status} for {body[:300]!r}"
     return status
 
 
+def answerable(value: Any, live: Live) -> Any:
+    """The payload with its response URL pointing at the sandbox (which answers 404 to it, like a stale one)."""
+    if value == ANSWER_HERE:
+        return f"{live.sb.base_url}/_fuzz/response"
+    if isinstance(value, dict):
+        return {k: answerable(v, live) for k, v in value.items()}
+    if isinstance(value, list):
+        return [answerable(v, live) for v in value]
+    return value
+
+
 def interaction(live: Live, kind: str, payload: Any) -> int:
-    return send(live, kind, urllib.parse.urlencode({"payload": json.dumps(payload)}),
+    return send(live, kind, urllib.parse.urlencode({"payload": json.dumps(answerable(payload, live))}),
                 "application/x-www-form-urlencoded")
 
 
@@ -127,6 +155,9 @@ def settle_and_check(live: Live, errors: list[logging.LogRecord], before: dict[s
     sb.mention("U_APP2", "C_DEV", "hello")
     sb.wait_for(lambda: len(sb.ephemerals("U_APP2")) > seen or None, timeout=30, what="the sentinel's answer")
     broken = [f"{r.name}: {r.getMessage()[:300]}" for r in errors]
+    for record in errors[:3]:  # the first tracebacks, to find the line
+        if record.exc_info:
+            print("".join(traceback.format_exception(*record.exc_info)))
     errors.clear()
     assert broken == []
     assert snapshot(live) == before
@@ -134,7 +165,7 @@ def settle_and_check(live: Live, errors: list[logging.LogRecord], before: dict[s
 
 SLASH = {"command": "/orch", "text": "status", "user_id": "U_OUT", "user_name": "oscar", "channel_id": "C_DEV",
          "channel_name": "dev", "team_id": "T0SANDBOX", "trigger_id": "1.2.sandbox",
-         "response_url": "http://127.0.0.1:9/hooks/x", "api_app_id": "A0SANDBOX"}
+         "response_url": ANSWER_HERE, "api_app_id": "A0SANDBOX"}
 SUBCOMMANDS = st.sampled_from(["status", "list", "cancel", "approvers", "help", "", "mode", "rerequest", "frob"])
 
 
@@ -146,6 +177,7 @@ def test_fuzzed_slash_commands(shared_live: Live, errors: list[logging.LogRecord
         return
     form = {k: (v if isinstance(v, str) else json.dumps(v)) for k, v in fields.items()} if isinstance(
         fields, dict) else {"junk": json.dumps(fields)}
+    form = answerable(form, shared_live)
     form["text"] = text
     send(shared_live, "slash command", urllib.parse.urlencode(form), "application/x-www-form-urlencoded")
 
@@ -170,9 +202,23 @@ def test_fuzzed_block_actions(shared_live: Live, errors: list[logging.LogRecord]
 
 
 VIEWS = st.sampled_from(["orch_start_modal", "orch_feedback_modal", "orch_reject_modal", "orch_elevate_modal", "x"])
+FIELDS = st.one_of(st.sampled_from(["feedback", "reason", "title", "justification", "mode", "approvers", "priority"]),
+                   st.text(max_size=8))
+ELEMENT = st.one_of(
+    st.fixed_dictionaries({"type": st.just("plain_text_input"), "value": st.one_of(st.none(), texts)}),
+    st.fixed_dictionaries({"type": st.sampled_from(["static_select", "radio_buttons"]),
+                           "selected_option": st.one_of(st.none(), st.fixed_dictionaries({"value": texts}), junk)}),
+    st.fixed_dictionaries({"type": st.just("multi_users_select"),
+                           "selected_users": st.one_of(st.lists(ids, max_size=3), junk)}),
+    junk,
+)
+VALUES = st.one_of(st.dictionaries(FIELDS, st.dictionaries(FIELDS, ELEMENT, max_size=2), max_size=3), junk)
+METADATA = st.one_of(texts, junk.map(json.dumps), st.fixed_dictionaries({
+    "value": BUTTON_VALUES, "goal_id": st.sampled_from(["G-9999", "G-0001", "x"]), "channel": ids, "ts": texts,
+}).map(json.dumps))
 
 
-@given(callback_id=VIEWS, values=junk, meta=st.one_of(junk.map(json.dumps), texts), data=st.data())
+@given(callback_id=VIEWS, values=VALUES, meta=METADATA, data=st.data())
 @FUZZ
 def test_fuzzed_view_submissions(shared_live: Live, errors: list[logging.LogRecord], callback_id: str,
                                  values: Any, meta: str, data: st.DataObject) -> None:
@@ -193,7 +239,7 @@ def test_fuzzed_shortcuts(shared_live: Live, errors: list[logging.LogRecord], ki
                           data: st.DataObject) -> None:
     base = {"type": kind, "callback_id": "orch_goal_from_thread", "user": {"id": "U_OUT"},
             "trigger_id": "1.2.sandbox", "team": {"id": "T0SANDBOX"}, "channel": {"id": channel},
-            "message_ts": ts, "message": {"ts": ts, "text": "x"}, "response_url": "http://127.0.0.1:9/x"}
+            "message_ts": ts, "message": {"ts": ts, "text": "x"}, "response_url": ANSWER_HERE}
     interaction(shared_live, "shortcut", data.draw(mutated(base)))
 
 
@@ -221,4 +267,4 @@ def test_none_of_the_fuzzed_inputs_broke_a_listener_or_changed_state(shared_live
     assert sum(FUZZED.values()) >= 4 * EXAMPLES, FUZZED
     settle_and_check(shared_live, errors, {"goals": 0, "artifacts": 0, "approvals": 0, "effects": 0,
                                            "mode_requests": 0, "audit": []})
-    print(f"fuzzed inputs: {FUZZED}")
+    print(f"fuzzed inputs: {FUZZED}; answers: {ANSWERS}")

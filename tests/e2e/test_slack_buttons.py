@@ -154,8 +154,10 @@ def test_n_of_m_keeps_the_gate_open_until_the_second_approval(tmp_path: Path, ta
             what="the card to name the approver still needed",
         )
         assert goal(live).phase == "scaffold_check" and goal(live).status == "awaiting_approval"
-        live.sb.wait_for(lambda: "(1 of 2 approvals)" in live.sb.thread("C_DEV", card.ts)[1].content,
-                         what="the progress message to count the approvals")
+        live.sb.wait_for(
+            lambda: "(1 of 2 approvals)" in live.sb.thread("C_DEV", card.ts)[1].content,
+            what="the progress message to count the approvals",
+        )
 
         live.sb.click("U_APP1", artifact, "Approve")  # the same person again counts once
         live.sb.click("U_APP2", artifact, "Approve")

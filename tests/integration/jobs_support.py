@@ -89,3 +89,16 @@ def serve_env(
     }
     env.update(extra)
     return env
+
+
+def wait_healthy(port: int, timeout: float = 20.0) -> None:
+    """uvicorn binds just after the app's start-up logs "orch ready": wait for /healthz to answer."""
+    import httpx
+
+    def ok() -> bool:
+        try:
+            return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    until(ok, timeout=timeout, what=f"/healthz on port {port}")

@@ -27,8 +27,11 @@ channels = ["C_DEV"]
 
 
 def _headers(live: Live) -> list[str]:
-    return [m.blocks[0]["text"]["text"] for m in live.sb.messages("C_DEV")
-            if m.blocks and m.blocks[0].get("block_id", "").startswith("orch-n")]
+    return [
+        m.blocks[0]["text"]["text"]
+        for m in live.sb.messages("C_DEV")
+        if m.blocks and m.blocks[0].get("block_id", "").startswith("orch-n")
+    ]
 
 
 def test_the_cron_trigger_fires_at_nine_local_time_on_both_sides_of_the_dst_change() -> None:
@@ -59,34 +62,55 @@ def test_the_digest_is_posted_at_nine_local_each_day_across_dst_once_per_day_wit
         assert jobs.post_due_digests(now=datetime(2025, 3, 29, 8, 0, tzinfo=UTC)) == ["C_DEV"]  # 09:00 CET
         live.sb.wait_for(lambda: _headers(live), what="the first digest")
         assert jobs.post_due_digests(now=berlin(2025, 3, 29, 9, 5)) == []  # once a day
-        first = [m for m in live.sb.messages("C_DEV") if m.blocks[0]["text"]["text"].startswith("Daily digest")][0]
+        first = next(
+            m for m in live.sb.messages("C_DEV") if m.blocks[0]["text"]["text"].startswith("Daily digest")
+        )
         texts = [b["text"]["text"] for b in first.blocks if b["type"] == "section"]
-        assert texts[0] == ("*1 active goal* in <#C_DEV>: Scaffold Check 1\n"
-                            "1 waiting for approval · 0 past their SLA · 0 jobs running · 0 failed · 0 completed")
-        assert texts[1] == ("⏳ *Waiting for approval* (1)\n• *G-0001* Add a CSV export of monthly invoices — "
-                            "Scaffold Check v1, waiting 30m, on <@U_APP1>, <@U_APP2>")
+        assert texts[0] == (
+            "*1 active goal* in <#C_DEV>: Scaffold Check 1\n"
+            "1 waiting for approval · 0 past their SLA · 0 jobs running · 0 failed · 0 completed"
+        )
+        assert texts[1] == (
+            "⏳ *Waiting for approval* (1)\n• *G-0001* Add a CSV export of monthly invoices — "
+            "Scaffold Check v1, waiting 30m, on <@U_APP1>, <@U_APP2>"
+        )
         assert texts[4] == "✅ *Completed since Fri 28 Mar 09:00 CET* (0)\n_nothing yet_"
 
         # Saturday noon: U_APP1 approves the scaffold check; the PRD is drafted and waits.
         clock.now = berlin(2025, 3, 29, 12, 0)
-        live.container.goals.decide(goal_id="G-0001", phase=None, sha256=None, decision="approve",
-                                    actor=Actor("U_APP1"))
-        until(lambda: (g := live.container.goals.get("G-0001")).phase == "prd" and g.status == "awaiting_approval",
-              timeout=30, what="the PRD to await approval")
+        live.container.goals.decide(
+            goal_id="G-0001", phase=None, sha256=None, decision="approve", actor=Actor("U_APP1")
+        )
+        until(
+            lambda: (
+                (g := live.container.goals.get("G-0001")).phase == "prd" and g.status == "awaiting_approval"
+            ),
+            timeout=30,
+            what="the PRD to await approval",
+        )
 
         # Sunday, after the clocks went forward: 09:00 CEST is 07:00 UTC, an hour earlier in UTC.
         assert jobs.post_due_digests(now=datetime(2025, 3, 30, 6, 59, tzinfo=UTC)) == []
         assert jobs.post_due_digests(now=datetime(2025, 3, 30, 7, 0, tzinfo=UTC)) == ["C_DEV"]
         live.sb.wait_for(lambda: len(_headers(live)) == 2, what="the second digest")
-        assert _headers(live) == ["Daily digest · Saturday 29 March 2025", "Daily digest · Sunday 30 March 2025"]
-        second = [m for m in live.sb.messages("C_DEV") if "Sunday 30 March" in m.blocks[0]["text"]["text"]][0]
-        done = [b["text"]["text"] for b in second.blocks if b.get("block_id") == "digest_done"][0]
-        assert done == ("✅ *Completed since Sat 29 Mar 09:00 CET* (1)\n"
-                        "• *G-0001* Add a CSV export of monthly invoices — Scaffold Check v1 approved by <@U_APP1>")
+        assert _headers(live) == [
+            "Daily digest · Saturday 29 March 2025",
+            "Daily digest · Sunday 30 March 2025",
+        ]
+        second = next(
+            m for m in live.sb.messages("C_DEV") if "Sunday 30 March" in m.blocks[0]["text"]["text"]
+        )
+        done = next(b["text"]["text"] for b in second.blocks if b.get("block_id") == "digest_done")
+        assert done == (
+            "✅ *Completed since Sat 29 Mar 09:00 CET* (1)\n"
+            "• *G-0001* Add a CSV export of monthly invoices — Scaffold Check v1 approved by <@U_APP1>"
+        )
 
         posted = audit_actions(live.container.engine, prefix="digest.posted")
         assert [(p["local_date"], p["kind"], p["waiting"], p["completed"]) for _, p in posted] == [
-            ("2025-03-29", "scheduled", 1, 0), ("2025-03-30", "scheduled", 1, 1)]
+            ("2025-03-29", "scheduled", 1, 0),
+            ("2025-03-30", "scheduled", 1, 1),
+        ]
         # A digest missed by more than the catch-up window is skipped, not posted late in the evening.
         assert jobs.post_due_digests(now=berlin(2025, 3, 31, 20, 0)) == []
     finally:
@@ -99,14 +123,33 @@ def _add_goals(engine: object, n: int, now: datetime) -> None:
         for i in range(1, n + 1):
             gid = f"G-{i:04d}"
             waiting = i % 2 == 0
-            session.add(Goal(id=gid, title=f"Goal number {i} with a reasonably long title to fill the lines",
-                             brief="b", requester="U_REQ", channel_id="C_DEV", phase="prd",
-                             status="awaiting_approval" if waiting else "drafting", state="active",
-                             phase_started_at=now, created_at=now, updated_at=now))
+            session.add(
+                Goal(
+                    id=gid,
+                    title=f"Goal number {i} with a reasonably long title to fill the lines",
+                    brief="b",
+                    requester="U_REQ",
+                    channel_id="C_DEV",
+                    phase="prd",
+                    status="awaiting_approval" if waiting else "drafting",
+                    state="active",
+                    phase_started_at=now,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
             if waiting:
                 session.flush()
-                session.add(Artifact(goal_id=gid, phase="prd", version=1, content=f"PRD {i}",
-                                     sha256=sha256_text(f"PRD {i}"), created_at=now - timedelta(hours=i % 50)))
+                session.add(
+                    Artifact(
+                        goal_id=gid,
+                        phase="prd",
+                        version=1,
+                        content=f"PRD {i}",
+                        sha256=sha256_text(f"PRD {i}"),
+                        created_at=now - timedelta(hours=i % 50),
+                    )
+                )
 
 
 def test_five_hundred_goals_fit_one_message_and_the_rest_is_attached_and_orch_digest_posts_now(
@@ -118,9 +161,14 @@ def test_five_hundred_goals_fit_one_message_and_the_rest_is_attached_and_orch_di
         _add_goals(live.container.engine, 500, clock.now)
         delivery = live.sb.slash("U_REQ", "C_DEV", "digest")
         assert delivery.status == 200
-        digest = live.sb.wait_for(lambda: next(iter(live.sb.messages("C_DEV")), None), what="the digest", timeout=30)
-        attached = live.sb.wait_for(lambda: next((m for m in live.sb.thread("C_DEV", digest.ts) if m.files), None),
-                                    what="the full digest attached in its thread", timeout=30)
+        digest = live.sb.wait_for(
+            lambda: next(iter(live.sb.messages("C_DEV")), None), what="the digest", timeout=30
+        )
+        attached = live.sb.wait_for(
+            lambda: next((m for m in live.sb.thread("C_DEV", digest.ts) if m.files), None),
+            what="the full digest attached in its thread",
+            timeout=30,
+        )
         check_message(digest.blocks)  # Slack's limits: 50 blocks, section sizes, whole-message budget
         assert len(digest.blocks) == 7
         sections = {b["block_id"]: b["text"]["text"] for b in digest.blocks if b["type"] == "section"}
@@ -129,7 +177,9 @@ def test_five_hundred_goals_fit_one_message_and_the_rest_is_attached_and_orch_di
         full = attached.files[0]["content"]
         assert sum(1 for line in full.splitlines() if line.startswith("• ") and "waiting" in line) >= 250
         assert "G-0500" in full and "G-0002" in full
-        assert [p["kind"] for _, p in audit_actions(live.container.engine, prefix="digest.posted")] == ["manual"]
+        assert [p["kind"] for _, p in audit_actions(live.container.engine, prefix="digest.posted")] == [
+            "manual"
+        ]
         with Session(live.container.engine) as session:
             assert session.get(DigestRun, 1) is not None
         # A manual digest does not stand in for the scheduled one.
@@ -139,15 +189,20 @@ def test_five_hundred_goals_fit_one_message_and_the_rest_is_attached_and_orch_di
         live.sb.stop()
 
 
-def test_orch_digest_dry_run_prints_the_digest_and_posts_nothing(tmp_path: Path, target_repo: Path,
-                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_orch_digest_dry_run_prints_the_digest_and_posts_nothing(
+    tmp_path: Path, target_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from bot.app import build_container
     from bot.cli import app
 
     settings = make_settings(tmp_path, target_repo)
     _add_goals(build_container(settings).engine, 24, datetime.now(UTC))
-    for name, value in (("ORCH_DATABASE_URL", settings.database_url), ("ORCH_REPO", str(target_repo)),
-                        ("ORCH_APPROVERS", "U_APP1,U_APP2"), ("ORCH_AGENT_BACKEND", "offline")):
+    for name, value in (
+        ("ORCH_DATABASE_URL", settings.database_url),
+        ("ORCH_REPO", str(target_repo)),
+        ("ORCH_APPROVERS", "U_APP1,U_APP2"),
+        ("ORCH_AGENT_BACKEND", "offline"),
+    ):
         monkeypatch.setenv(name, value)
     result = CliRunner().invoke(app, ["digest", "--channel", "C_DEV", "--dry-run"])
     assert result.exit_code == 0, result.output

@@ -31,8 +31,11 @@ def test_a_job_past_its_runtime_sla_dms_the_requester_once_outside_quiet_hours_a
     try:
         live.sb.slash("U_REQ", "C_DEV", "start Add a CSV export of monthly invoices")
         engine, jobs = live.container.engine, live.container.extras["jobs"]
-        job = until(lambda: next((j for j in goal_jobs(engine, "G-0001") if j.status == "running"), None),
-                    timeout=15, what="the scaffold check job to run")
+        job = until(
+            lambda: next((j for j in goal_jobs(engine, "G-0001") if j.status == "running"), None),
+            timeout=15,
+            what="the scaffold check job to run",
+        )
         assert job.description == "Checking the repository scaffold"
 
         assert jobs.sweep(now=berlin(2025, 1, 14, 10, 29)).overdue_jobs == []
@@ -42,15 +45,19 @@ def test_a_job_past_its_runtime_sla_dms_the_requester_once_outside_quiet_hours_a
         dm = live.sb.wait_for(lambda: live.sb.dms("U_REQ"), what="the overdue-job DM")[0]
         assert dm.blocks[0]["text"]["text"] == (
             "🐢 *G-0001* Add a CSV export of monthly invoices: Checking the repository scaffold has run for 22h, "
-            "past its runtime SLA of 30m.")
+            "past its runtime SLA of 30m."
+        )
         record = dm.blocks[1]["elements"][0]["text"]
         assert f"Run `{job.run_id[:12]}`" in record and "attempt 1 of 3" in record and job.worker in record
         assert dm.buttons == ["Cancel"]
         assert jobs.sweep(now=berlin(2025, 1, 15, 9, 0)).overdue_jobs == []  # once per run
 
         live.sb.click("U_REQ", dm, "Cancel")
-        until(lambda: [j.status for j in goal_jobs(engine, "G-0001")] == ["cancelled"], timeout=15,
-              what="the job to be cancelled")
+        until(
+            lambda: [j.status for j in goal_jobs(engine, "G-0001")] == ["cancelled"],
+            timeout=15,
+            what="the job to be cancelled",
+        )
         until(lambda: jobs.worker.active == 0, timeout=15, what="the worker to stop the running job")
         with Session(engine) as session:
             goal = session.get(Goal, "G-0001")

@@ -87,8 +87,23 @@ def test_buttons_carry_their_action_style_and_confirm_dialog() -> None:
             ],
         }
     ]
+    blocks[0]["elements"] += [
+        {
+            "type": "button",
+            "action_id": "docs",
+            "url": "https://example.com/d",
+            "text": {"type": "plain_text", "text": "Docs"},
+        },
+        {
+            "type": "button",
+            "action_id": "evil",
+            "url": "javascript:alert(1)",
+            "text": {"type": "plain_text", "text": "Evil"},
+        },
+    ]
     html = blocks_html(blocks, D)
     assert 'class="bk-button primary" data-action-id="orch_approve"' in html
+    assert 'data-url="https://example.com/d"' in html and "javascript" not in html
     confirm = html.split('data-confirm="')[1].split('"')[0].replace("&quot;", '"')
     assert json.loads(confirm) == {
         "title": "Reject?",

@@ -1,0 +1,70 @@
+"""What we accept from Slack's Web API: a short rate-limit wait, and message timestamps that are timestamps.
+
+slack_sdk's rate-limit retry handler sleeps for whatever Retry-After says, inside the call. In the
+outbox that holds every other effect for as long as the header asks (an hour, if a proxy says so).
+Here a wait longer than `MAX_WAIT` seconds, or a header that is not a number, is not retried in
+place: the call fails with `ratelimited`, and the outbox retries that one effect later on its own.
+
+A `ts` is the id of a message: we store it and edit the message by it later. An answer whose `ts`
+is not `digits.digits` is refused rather than stored, so the effect retries instead of keeping junk.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
+
+MAX_WAIT = 5.0
+TS = re.compile(r"^\d{1,12}\.\d{1,9}$")
+
+
+def retry_after(response: HttpResponse | None) -> float | None:
+    """The Retry-After seconds of a response, or None when absent or not a plain number."""
+    if response is None:
+        return None
+    for name, values in response.headers.items():
+        if name.lower() == "retry-after":
+            value = values[0] if isinstance(values, list | tuple) and values else values
+            try:
+                return float(str(value).strip())
+            except ValueError:
+                return None
+    return None
+
+
+def _short_wait(response: HttpResponse | None) -> bool:
+    wait = retry_after(response)
+    return response is not None and response.status_code == 429 and wait is not None and 0 <= wait <= MAX_WAIT
+
+
+class ShortRateLimitRetry(AsyncRateLimitErrorRetryHandler):
+    """Retry a 429 in place only when Slack asks for a short wait (the async client's handler)."""
+
+    async def _can_retry_async(self, *, state: RetryState, request: HttpRequest,
+                               response: HttpResponse | None = None, error: Exception | None = None) -> bool:
+        return _short_wait(response)
+
+
+class ShortRateLimitRetrySync(RateLimitErrorRetryHandler):
+    """The same for the blocking client (user group lookups)."""
+
+    def _can_retry(self, *, state: RetryState, request: HttpRequest, response: HttpResponse | None = None,
+                   error: Exception | None = None) -> bool:
+        return _short_wait(response)
+
+
+def message_ts(answer: Any) -> str:
+    """The `ts` of a posted or found message; ValueError when Slack's answer has none that is valid."""
+    try:
+        ts = answer["ts"]
+    except (KeyError, TypeError, IndexError):
+        ts = None
+    if not isinstance(ts, str) or not TS.match(ts):
+        raise ValueError(f"Slack answered without a valid message ts ({str(ts)[:40]!r})")
+    return ts
