@@ -46,16 +46,28 @@ def _short_wait(response: HttpResponse | None) -> bool:
 class ShortRateLimitRetry(AsyncRateLimitErrorRetryHandler):
     """Retry a 429 in place only when Slack asks for a short wait (the async client's handler)."""
 
-    async def _can_retry_async(self, *, state: RetryState, request: HttpRequest,
-                               response: HttpResponse | None = None, error: Exception | None = None) -> bool:
+    async def _can_retry_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
         return _short_wait(response)
 
 
 class ShortRateLimitRetrySync(RateLimitErrorRetryHandler):
     """The same for the blocking client (user group lookups)."""
 
-    def _can_retry(self, *, state: RetryState, request: HttpRequest, response: HttpResponse | None = None,
-                   error: Exception | None = None) -> bool:
+    def _can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
         return _short_wait(response)
 
 

@@ -62,26 +62,72 @@ TEAM = {"id": Str, "domain": Str, "enterprise_id": Str}
 ENTERPRISE = {"id": Str, "name": Str}
 USER = {"id": Str, "team_id": Str, "name": Str, "username": Str}
 CHANNEL = {"id": Str, "name": Str}
-MESSAGE = {"ts": Str, "thread_ts": Str, "user": Str, "text": Str, "bot_id": Str, "subtype": Str, "blocks": [dict]}
-CONTAINER = {"type": Str, "message_ts": Str, "channel_id": Str, "thread_ts": Str, "view_id": Str,
-             "is_ephemeral": Bool}
-VIEW = {"id": Str, "hash": Str, "type": Str, "callback_id": Req((str,)), "private_metadata": Str, "team_id": Str,
-        "app_installed_team_id": Str, "external_id": Str, "root_view_id": Str, "previous_view_id": Str,
-        "blocks": [dict], "state": {"values": MapOf(MapOf({"type": Str, "value": Str}))}}
-AUTHORIZATION = {"team_id": Str, "enterprise_id": Str, "user_id": Str, "is_bot": Bool, "is_enterprise_install": Bool}
+MESSAGE = {
+    "ts": Str,
+    "thread_ts": Str,
+    "user": Str,
+    "text": Str,
+    "bot_id": Str,
+    "subtype": Str,
+    "blocks": [dict],
+}
+CONTAINER = {
+    "type": Str,
+    "message_ts": Str,
+    "channel_id": Str,
+    "thread_ts": Str,
+    "view_id": Str,
+    "is_ephemeral": Bool,
+}
+VIEW = {
+    "id": Str,
+    "hash": Str,
+    "type": Str,
+    "callback_id": Req((str,)),
+    "private_metadata": Str,
+    "team_id": Str,
+    "app_installed_team_id": Str,
+    "external_id": Str,
+    "root_view_id": Str,
+    "previous_view_id": Str,
+    "blocks": [dict],
+    "state": {"values": MapOf(MapOf({"type": Str, "value": Str}))},
+}
+AUTHORIZATION = {
+    "team_id": Str,
+    "enterprise_id": Str,
+    "user_id": Str,
+    "is_bot": Bool,
+    "is_enterprise_install": Bool,
+}
 ACTION = {"action_id": Req((str,)), "block_id": Str, "type": Str, "value": Str, "action_ts": Str}
 
 INTERACTION = {
     # Bolt takes the team and enterprise ids from here and sends them along with every Web API call.
-    "type": (str,), "user": {**USER, "id": (str,)}, "team": OneOf((Str, TEAM)), "enterprise": OneOf((Str, ENTERPRISE)),
+    "type": (str,),
+    "user": {**USER, "id": (str,)},
+    "team": OneOf((Str, TEAM)),
+    "enterprise": OneOf((Str, ENTERPRISE)),
     # The listeners read these three with `or {}`, so null is fine; a view and its state are read directly.
-    "channel": Nullable(CHANNEL), "container": Nullable(CONTAINER), "message": Nullable(MESSAGE), "view": VIEW,
+    "channel": Nullable(CHANNEL),
+    "container": Nullable(CONTAINER),
+    "message": Nullable(MESSAGE),
+    "view": VIEW,
     "actions": [ACTION],
-    "trigger_id": Str, "response_url": Url,
+    "trigger_id": Str,
+    "response_url": Url,
     "response_urls": [{"response_url": Url, "block_id": Str, "action_id": Str}],
-    "callback_id": Str, "message_ts": Str, "action_ts": Str, "is_enterprise_install": Bool,
-    "authorizations": [AUTHORIZATION], "team_id": Str, "enterprise_id": Str, "api_app_id": Str, "token": Str,
-    "state": {"values": MapOf(MapOf(dict))}, "function_data": Dict,
+    "callback_id": Str,
+    "message_ts": Str,
+    "action_ts": Str,
+    "is_enterprise_install": Bool,
+    "authorizations": [AUTHORIZATION],
+    "team_id": Str,
+    "enterprise_id": Str,
+    "api_app_id": Str,
+    "token": Str,
+    "state": {"values": MapOf(MapOf(dict))},
+    "function_data": Dict,
 }
 # What each interaction type must carry besides `type` and `user.id`.
 INTERACTION_NEEDS = {
@@ -92,17 +138,41 @@ INTERACTION_NEEDS = {
     "shortcut": ("callback_id", "trigger_id"),
 }
 EVENT = {
-    "type": (str,), "user": OneOf((Str, dict)), "channel": OneOf((Str, dict)), "text": Str, "ts": Str,
-    "thread_ts": Str, "event_ts": Str, "channel_type": Str, "tab": Str, "bot_id": Str, "subtype": Str,
-    "team": Str, "user_team": Str, "item": Dict, "message": Dict, "previous_message": Dict, "view": Dict,
-    "blocks": (list, type(None)), "assistant_thread": Dict,
+    "type": (str,),
+    "user": OneOf((Str, dict)),
+    "channel": OneOf((Str, dict)),
+    "text": Str,
+    "ts": Str,
+    "thread_ts": Str,
+    "event_ts": Str,
+    "channel_type": Str,
+    "tab": Str,
+    "bot_id": Str,
+    "subtype": Str,
+    "team": Str,
+    "user_team": Str,
+    "item": Dict,
+    "message": Dict,
+    "previous_message": Dict,
+    "view": Dict,
+    "blocks": (list, type(None)),
+    "assistant_thread": Dict,
 }
 # The events we listen to are read field by field: there, user and channel are ids.
 EVENT_STRICT = {"app_mention", "message", "app_home_opened"}
 ENVELOPE = {
-    "type": (str,), "event": EVENT, "team_id": Str, "enterprise_id": Str, "api_app_id": Str, "event_id": Str,
-    "event_time": Num, "authorizations": [AUTHORIZATION], "is_ext_shared_channel": Bool, "token": Str,
-    "context_team_id": Str, "context_enterprise_id": Str,
+    "type": (str,),
+    "event": EVENT,
+    "team_id": Str,
+    "enterprise_id": Str,
+    "api_app_id": Str,
+    "event_id": Str,
+    "event_time": Num,
+    "authorizations": [AUTHORIZATION],
+    "is_ext_shared_channel": Bool,
+    "token": Str,
+    "context_team_id": Str,
+    "context_enterprise_id": Str,
 }
 
 

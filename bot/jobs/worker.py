@@ -5,8 +5,8 @@ share the jobs table: the claim is atomic, so a job runs in one place at a time.
 dies stops heartbeating; any worker re-queues its jobs once the lease has run out.
 
 Test hook: `ORCH_JOB_HOLD=draft` parks every claimed "draft" job after its handler has finished
-and before it is marked succeeded (`draft:before` parks it before the handler runs), while the
-heartbeat goes on. Crash tests kill the process there with SIGKILL.
+and before it is marked succeeded (`draft:before` parks it before the handler runs; `draft/prd`
+only the PRD's drafts), while the heartbeat goes on. Crash tests kill the process there with SIGKILL.
 """
 
 from __future__ import annotations
@@ -31,9 +31,11 @@ JobHandler = Callable[[Claimed], Awaitable[None]]
 HOLD_ENV = "ORCH_JOB_HOLD"
 
 
-def _held(kind: str, where: str) -> bool:
+def _held(job: Claimed, where: str) -> bool:
+    """`draft`, `draft:before`, `draft/prd`, `draft/prd:before`: which jobs park, and where."""
     wanted = {part.strip() for part in os.environ.get(HOLD_ENV, "").split(",") if part.strip()}
-    return (f"{kind}:{where}" in wanted) or (where == "after" and kind in wanted)
+    names = {job.kind, f"{job.kind}/{job.phase}"}
+    return any(f"{name}:{where}" in wanted or (where == "after" and name in wanted) for name in names)
 
 
 @dataclass
@@ -193,10 +195,10 @@ class JobWorker:
         """Run one claimed job to its end; returns the status it ended in (also used inline by the CLI)."""
         handler = self.handlers[job.kind]
         try:
-            if _held(job.kind, "before"):
+            if _held(job, "before"):
                 await asyncio.Event().wait()
             await handler(job)
-            if _held(job.kind, "after"):
+            if _held(job, "after"):
                 await asyncio.Event().wait()
         except asyncio.CancelledError:
             if self._stopping:

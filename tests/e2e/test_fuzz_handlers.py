@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from sqlmodel import Session, func, select
 
@@ -32,23 +32,58 @@ from tests.conftest import Live
 pytestmark = pytest.mark.slow
 
 EXAMPLES = 200
-FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+# No shrinking: replaying against a live bot whose state moved on would only muddle the first failure.
+FUZZ = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    phases=(Phase.explicit, Phase.generate),
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 FUZZED: dict[str, int] = {}  # kind → inputs sent, for the closing figures
 ANSWERS: dict[str, int] = {}  # "kind status" → how many
 ANSWER_HERE = "https://hooks.slack.invalid/response"  # replaced by a URL the sandbox answers
 
-ODD = ["", " ", "\x00", "x" * 40_000, "😀" * 2_000, "\u202e\u200b\ufeff", "<!channel> <@U_APP1> <#C_DEV>",
-       "`" * 300, "G-0001", "G-9999", '{"g":"G-0001"}', "../../etc/passwd", "null", "[]", "{}", "\\ud800",
-       "-" * 5, "%00", "$(touch x)", "start", "1.1", "0", "-1", "9" * 400]
+ODD = [
+    "",
+    " ",
+    "\x00",
+    "x" * 40_000,
+    "😀" * 2_000,
+    "\u202e\u200b\ufeff",
+    "<!channel> <@U_APP1> <#C_DEV>",
+    "`" * 300,
+    "G-0001",
+    "G-9999",
+    '{"g":"G-0001"}',
+    "../../etc/passwd",
+    "null",
+    "[]",
+    "{}",
+    "\\ud800",
+    "-" * 5,
+    "%00",
+    "$(touch x)",
+    "start",
+    "1.1",
+    "0",
+    "-1",
+    "9" * 400,
+]
 texts = st.one_of(st.text(max_size=120), st.sampled_from(ODD))
-scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False, allow_infinity=False),
-                    texts)
-junk = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8),
-                                                                                          inner, max_size=4),
-                    max_leaves=12)
-ids = st.one_of(st.sampled_from(["U_OUT", "C_DEV", "C_NOPE", "D_OUT", "V1", "T0SANDBOX"]),
-                st.text(string.ascii_uppercase + string.digits + "_", min_size=1, max_size=12))
+scalars = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False, allow_infinity=False), texts
+)
+junk = st.recursive(
+    scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
+ids = st.one_of(
+    st.sampled_from(["U_OUT", "C_DEV", "C_NOPE", "D_OUT", "V1", "T0SANDBOX"]),
+    st.text(string.ascii_uppercase + string.digits + "_", min_size=1, max_size=12),
+)
 
 
 def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
@@ -91,10 +126,32 @@ def would_start_a_goal(text: str) -> bool:
     return sub.lower() == "start" and 0 < len(rest.strip()) <= MAX_BRIEF
 
 
+class Records(list[logging.LogRecord]):
+    """Collected log records; a short repr, since hypothesis prints a failing example's arguments."""
+
+    def __repr__(self) -> str:
+        return f"<{len(self)} error records>"
+
+
+class Target:
+    """The module's live bot, with a short repr for the same reason."""
+
+    def __init__(self, live: Live) -> None:
+        self.live = live
+
+    def __repr__(self) -> str:
+        return "<the shared live bot>"
+
+
+@pytest.fixture(scope="module")
+def bot(shared_live: Live) -> Target:
+    return Target(shared_live)
+
+
 @pytest.fixture(scope="module")
 def errors() -> Iterator[list[logging.LogRecord]]:
     """Every ERROR record (or record with a traceback) logged anywhere in the process while fuzzing."""
-    found: list[logging.LogRecord] = []
+    found = Records()
 
     class Collect(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
@@ -113,13 +170,17 @@ def errors() -> Iterator[list[logging.LogRecord]]:
 def snapshot(live: Live) -> dict[str, Any]:
     """What an invalid payload must not change (refusals may be audited; nothing else may be)."""
     with Session(live.container.engine) as session:
+
         def count(model: Any) -> int:
             return int(session.exec(select(func.count()).select_from(model)).one())
 
         audited = session.exec(select(AuditEntry.action)).all()
         return {
-            "goals": count(Goal), "artifacts": count(Artifact), "approvals": count(Approval),
-            "effects": count(Effect), "mode_requests": count(ModeRequest),
+            "goals": count(Goal),
+            "artifacts": count(Artifact),
+            "approvals": count(Approval),
+            "effects": count(Effect),
+            "mode_requests": count(ModeRequest),
             "audit": sorted(a for a in audited if not a.endswith(".refused")),
         }
 
@@ -144,8 +205,12 @@ def answerable(value: Any, live: Live) -> Any:
 
 
 def interaction(live: Live, kind: str, payload: Any) -> int:
-    return send(live, kind, urllib.parse.urlencode({"payload": json.dumps(answerable(payload, live))}),
-                "application/x-www-form-urlencoded")
+    return send(
+        live,
+        kind,
+        urllib.parse.urlencode({"payload": json.dumps(answerable(payload, live))}),
+        "application/x-www-form-urlencoded",
+    )
 
 
 def settle_and_check(live: Live, errors: list[logging.LogRecord], before: dict[str, Any]) -> None:
@@ -163,108 +228,224 @@ def settle_and_check(live: Live, errors: list[logging.LogRecord], before: dict[s
     assert snapshot(live) == before
 
 
-SLASH = {"command": "/orch", "text": "status", "user_id": "U_OUT", "user_name": "oscar", "channel_id": "C_DEV",
-         "channel_name": "dev", "team_id": "T0SANDBOX", "trigger_id": "1.2.sandbox",
-         "response_url": ANSWER_HERE, "api_app_id": "A0SANDBOX"}
-SUBCOMMANDS = st.sampled_from(["status", "list", "cancel", "approvers", "help", "", "mode", "rerequest", "frob"])
+SLASH = {
+    "command": "/orch",
+    "text": "status",
+    "user_id": "U_OUT",
+    "user_name": "oscar",
+    "channel_id": "C_DEV",
+    "channel_name": "dev",
+    "team_id": "T0SANDBOX",
+    "trigger_id": "1.2.sandbox",
+    "response_url": ANSWER_HERE,
+    "api_app_id": "A0SANDBOX",
+}
+SUBCOMMANDS = st.sampled_from(
+    ["status", "list", "cancel", "approvers", "help", "", "mode", "rerequest", "frob"]
+)
 
 
-@given(fields=mutated({k: v for k, v in SLASH.items() if k != "text"}),
-       text=st.one_of(texts, st.tuples(SUBCOMMANDS, texts).map(" ".join), st.just("start " + "x" * (MAX_BRIEF + 1))))
+@given(
+    fields=mutated({k: v for k, v in SLASH.items() if k != "text"}),
+    text=st.one_of(
+        texts, st.tuples(SUBCOMMANDS, texts).map(" ".join), st.just("start " + "x" * (MAX_BRIEF + 1))
+    ),
+)
 @FUZZ
-def test_fuzzed_slash_commands(shared_live: Live, errors: list[logging.LogRecord], fields: Any, text: str) -> None:
+def test_fuzzed_slash_commands(bot: Target, errors: list[logging.LogRecord], fields: Any, text: str) -> None:
     if would_start_a_goal(text):
         return
-    form = {k: (v if isinstance(v, str) else json.dumps(v)) for k, v in fields.items()} if isinstance(
-        fields, dict) else {"junk": json.dumps(fields)}
-    form = answerable(form, shared_live)
+    form = (
+        {k: (v if isinstance(v, str) else json.dumps(v)) for k, v in fields.items()}
+        if isinstance(fields, dict)
+        else {"junk": json.dumps(fields)}
+    )
+    form = answerable(form, bot.live)
     form["text"] = text
-    send(shared_live, "slash command", urllib.parse.urlencode(form), "application/x-www-form-urlencoded")
+    send(bot.live, "slash command", urllib.parse.urlencode(form), "application/x-www-form-urlencoded")
 
 
-BUTTON_VALUES = st.one_of(texts, st.just(encode_button_value("G-9999", "prd", 1, "a" * 64)),
-                          st.just(encode_button_value("G-0001", "implementation", 2, "b" * 64, task_id=1)), junk)
-ACTIONS = st.sampled_from(["orch_approve", "orch_request_changes", "orch_reject", "orch_request_elevation",
-                           "orch_grant_mode", "orch_deny_mode", "orch_rerequest", "orch_cancel_job", "nope"])
+BUTTON_VALUES = st.one_of(
+    texts,
+    st.just(encode_button_value("G-9999", "prd", 1, "a" * 64)),
+    st.just(encode_button_value("G-0001", "implementation", 2, "b" * 64, task_id=1)),
+    junk,
+)
+ACTIONS = st.sampled_from(
+    [
+        "orch_approve",
+        "orch_request_changes",
+        "orch_reject",
+        "orch_request_elevation",
+        "orch_grant_mode",
+        "orch_deny_mode",
+        "orch_rerequest",
+        "orch_cancel_job",
+        "nope",
+    ]
+)
 
 
-@given(action_id=ACTIONS, value=BUTTON_VALUES, data=st.data())
+@st.composite
+def block_actions(draw: st.DrawFn) -> Any:
+    base = {
+        "type": "block_actions",
+        "user": {"id": "U_OUT", "name": "oscar"},
+        "trigger_id": "1.2.sandbox",
+        "team": {"id": "T0SANDBOX"},
+        "channel": {"id": "C_DEV", "name": "dev"},
+        "container": {"type": "message", "message_ts": "1.000001", "channel_id": "C_DEV"},
+        "message": {"ts": "1.000001", "thread_ts": "1.000000", "blocks": []},
+        "actions": [
+            {
+                "type": "button",
+                "action_id": draw(ACTIONS),
+                "block_id": "b",
+                "value": draw(BUTTON_VALUES),
+                "action_ts": "1.5",
+            }
+        ],
+    }
+    return draw(mutated(base))
+
+
+@given(payload=block_actions())
 @FUZZ
-def test_fuzzed_block_actions(shared_live: Live, errors: list[logging.LogRecord], action_id: str, value: Any,
-                              data: st.DataObject) -> None:
-    base = {"type": "block_actions", "user": {"id": "U_OUT", "name": "oscar"}, "trigger_id": "1.2.sandbox",
-            "team": {"id": "T0SANDBOX"}, "channel": {"id": "C_DEV", "name": "dev"},
-            "container": {"type": "message", "message_ts": "1.000001", "channel_id": "C_DEV"},
-            "message": {"ts": "1.000001", "thread_ts": "1.000000", "blocks": []},
-            "actions": [{"type": "button", "action_id": action_id, "block_id": "b", "value": value,
-                         "action_ts": "1.5"}]}
-    interaction(shared_live, "block_actions", data.draw(mutated(base)))
+def test_fuzzed_block_actions(bot: Target, errors: list[logging.LogRecord], payload: Any) -> None:
+    interaction(bot.live, "block_actions", payload)
 
 
-VIEWS = st.sampled_from(["orch_start_modal", "orch_feedback_modal", "orch_reject_modal", "orch_elevate_modal", "x"])
-FIELDS = st.one_of(st.sampled_from(["feedback", "reason", "title", "justification", "mode", "approvers", "priority"]),
-                   st.text(max_size=8))
+VIEWS = st.sampled_from(
+    ["orch_start_modal", "orch_feedback_modal", "orch_reject_modal", "orch_elevate_modal", "x"]
+)
+FIELDS = st.one_of(
+    st.sampled_from(["feedback", "reason", "title", "justification", "mode", "approvers", "priority"]),
+    st.text(max_size=8),
+)
 ELEMENT = st.one_of(
     st.fixed_dictionaries({"type": st.just("plain_text_input"), "value": st.one_of(st.none(), texts)}),
-    st.fixed_dictionaries({"type": st.sampled_from(["static_select", "radio_buttons"]),
-                           "selected_option": st.one_of(st.none(), st.fixed_dictionaries({"value": texts}), junk)}),
-    st.fixed_dictionaries({"type": st.just("multi_users_select"),
-                           "selected_users": st.one_of(st.lists(ids, max_size=3), junk)}),
+    st.fixed_dictionaries(
+        {
+            "type": st.sampled_from(["static_select", "radio_buttons"]),
+            "selected_option": st.one_of(st.none(), st.fixed_dictionaries({"value": texts}), junk),
+        }
+    ),
+    st.fixed_dictionaries(
+        {"type": st.just("multi_users_select"), "selected_users": st.one_of(st.lists(ids, max_size=3), junk)}
+    ),
     junk,
 )
 VALUES = st.one_of(st.dictionaries(FIELDS, st.dictionaries(FIELDS, ELEMENT, max_size=2), max_size=3), junk)
-METADATA = st.one_of(texts, junk.map(json.dumps), st.fixed_dictionaries({
-    "value": BUTTON_VALUES, "goal_id": st.sampled_from(["G-9999", "G-0001", "x"]), "channel": ids, "ts": texts,
-}).map(json.dumps))
+METADATA = st.one_of(
+    texts,
+    junk.map(json.dumps),
+    st.fixed_dictionaries(
+        {
+            "value": BUTTON_VALUES,
+            "goal_id": st.sampled_from(["G-9999", "G-0001", "x"]),
+            "channel": ids,
+            "ts": texts,
+        }
+    ).map(json.dumps),
+)
 
 
-@given(callback_id=VIEWS, values=VALUES, meta=METADATA, data=st.data())
+@st.composite
+def view_submissions(draw: st.DrawFn) -> Any:
+    base = {
+        "type": "view_submission",
+        "user": {"id": "U_OUT"},
+        "trigger_id": "1.2.sandbox",
+        "team": {"id": "T0SANDBOX"},
+        "view": {
+            "id": "V0FUZZ",
+            "hash": "1.2",
+            "type": "modal",
+            "callback_id": draw(VIEWS),
+            "private_metadata": draw(METADATA),
+            "state": {"values": draw(VALUES)},
+        },
+    }
+    return draw(mutated(base))
+
+
+@given(payload=view_submissions())
 @FUZZ
-def test_fuzzed_view_submissions(shared_live: Live, errors: list[logging.LogRecord], callback_id: str,
-                                 values: Any, meta: str, data: st.DataObject) -> None:
-    base = {"type": "view_submission", "user": {"id": "U_OUT"}, "trigger_id": "1.2.sandbox",
-            "team": {"id": "T0SANDBOX"},
-            "view": {"id": "V0FUZZ", "hash": "1.2", "type": "modal", "callback_id": callback_id,
-                     "private_metadata": meta, "state": {"values": values}}}
-    payload = data.draw(mutated(base))
+def test_fuzzed_view_submissions(bot: Target, errors: list[logging.LogRecord], payload: Any) -> None:
     text = json.dumps(payload)
     if "orch_start_modal" in text and "brief" in text:
         return  # a start modal with a brief in it may be a valid request, not junk
-    interaction(shared_live, "view_submission", payload)
+    interaction(bot.live, "view_submission", payload)
 
 
-@given(kind=st.sampled_from(["message_action", "shortcut"]), channel=ids, ts=texts, data=st.data())
+@st.composite
+def shortcuts(draw: st.DrawFn) -> Any:
+    ts = draw(texts)
+    base = {
+        "type": draw(st.sampled_from(["message_action", "shortcut"])),
+        "callback_id": "orch_goal_from_thread",
+        "user": {"id": "U_OUT"},
+        "trigger_id": "1.2.sandbox",
+        "team": {"id": "T0SANDBOX"},
+        "channel": {"id": draw(ids)},
+        "message_ts": ts,
+        "message": {"ts": ts, "text": "x"},
+        "response_url": ANSWER_HERE,
+    }
+    return draw(mutated(base))
+
+
+@given(payload=shortcuts())
 @FUZZ
-def test_fuzzed_shortcuts(shared_live: Live, errors: list[logging.LogRecord], kind: str, channel: str, ts: str,
-                          data: st.DataObject) -> None:
-    base = {"type": kind, "callback_id": "orch_goal_from_thread", "user": {"id": "U_OUT"},
-            "trigger_id": "1.2.sandbox", "team": {"id": "T0SANDBOX"}, "channel": {"id": channel},
-            "message_ts": ts, "message": {"ts": ts, "text": "x"}, "response_url": ANSWER_HERE}
-    interaction(shared_live, "shortcut", data.draw(mutated(base)))
+def test_fuzzed_shortcuts(bot: Target, errors: list[logging.LogRecord], payload: Any) -> None:
+    interaction(bot.live, "shortcut", payload)
 
 
 EVENTS = st.sampled_from(["app_mention", "message", "app_home_opened", "reaction_added", "nope"])
 
 
-@given(event_type=EVENTS, text=texts, user=ids, channel=ids, data=st.data())
+@st.composite
+def events(draw: st.DrawFn) -> Any:
+    user = draw(ids)
+    base = {
+        "type": "event_callback",
+        "token": "t",
+        "team_id": "T0SANDBOX",
+        "api_app_id": "A0SANDBOX",
+        "event_id": "Ev" + user,
+        "event_time": 1,
+        "event": {
+            "type": draw(EVENTS),
+            "user": user,
+            "channel": draw(ids),
+            "text": draw(texts),
+            "ts": "1.1",
+            "thread_ts": "1.0",
+            "channel_type": "im",
+            "tab": "home",
+            "event_ts": "1.1",
+        },
+    }
+    return draw(mutated(base))
+
+
+@given(envelope=events())
 @FUZZ
-def test_fuzzed_events(shared_live: Live, errors: list[logging.LogRecord], event_type: str, text: str, user: str,
-                       channel: str, data: st.DataObject) -> None:
-    base = {"type": "event_callback", "token": "t", "team_id": "T0SANDBOX", "api_app_id": "A0SANDBOX",
-            "event_id": "Ev" + user, "event_time": 1,
-            "event": {"type": event_type, "user": user, "channel": channel, "text": text, "ts": "1.1",
-                      "thread_ts": "1.0", "channel_type": "im", "tab": "home", "event_ts": "1.1"}}
-    envelope = data.draw(mutated(base))
+def test_fuzzed_events(bot: Target, errors: list[logging.LogRecord], envelope: Any) -> None:
     event = envelope.get("event") if isinstance(envelope, dict) else None
     if isinstance(event, dict) and would_start_a_goal(str(event.get("text") or "").replace("<@UBOT>", "")):
         return
-    send(shared_live, "event", json.dumps(envelope), "application/json")
+    send(bot.live, "event", json.dumps(envelope), "application/json")
 
 
-def test_none_of_the_fuzzed_inputs_broke_a_listener_or_changed_state(shared_live: Live,
-                                                                      errors: list[logging.LogRecord]) -> None:
+def test_none_of_the_fuzzed_inputs_broke_a_listener_or_changed_state(
+    shared_live: Live, errors: list[logging.LogRecord]
+) -> None:
     """Runs after the fuzzers above (same module, file order): the sentinel, the logs, the state."""
     assert sum(FUZZED.values()) >= 4 * EXAMPLES, FUZZED
-    settle_and_check(shared_live, errors, {"goals": 0, "artifacts": 0, "approvals": 0, "effects": 0,
-                                           "mode_requests": 0, "audit": []})
+    settle_and_check(
+        shared_live,
+        errors,
+        {"goals": 0, "artifacts": 0, "approvals": 0, "effects": 0, "mode_requests": 0, "audit": []},
+    )
     print(f"fuzzed inputs: {FUZZED}; answers: {ANSWERS}")

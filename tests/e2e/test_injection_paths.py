@@ -28,8 +28,16 @@ SHELL = f"$(touch {CANARY}) `touch {CANARY}` | touch {CANARY} && touch {CANARY};
 TITLE = f"../../../etc/passwd {SHELL} --upload-pack=touch {CANARY} -rf /"
 BRIEF = f"{TITLE}\x00. --exec=touch {CANARY} builds the export in ../../outside and /tmp/{CANARY}."
 MODAL_TITLE = f"--output=../../{CANARY} -C .. -c core.hooksPath=/tmp"
-HOSTILE_FILES = ["../../escape.py", f"/tmp/{CANARY}.py", "-rf.py", f"src/$(touch {CANARY}).py",
-                 f"src/a;touch {CANARY}.py", "src/x\x00y.py", ".git/hooks/post-commit", "src/--exec=x.py"]
+HOSTILE_FILES = [
+    "../../escape.py",
+    f"/tmp/{CANARY}.py",
+    "-rf.py",
+    f"src/$(touch {CANARY}).py",
+    f"src/a;touch {CANARY}.py",
+    "src/x\x00y.py",
+    ".git/hooks/post-commit",
+    "src/--exec=x.py",
+]
 # Where the bot may write in a target repository: the SOP files, the goal's folder, and the builder's slugs.
 ALLOWED = re.compile(
     r"^(README\.md|docs/[A-Z_]+\.md|tasks/(index\.json|index\.schema\.json|events\.jsonl)"
@@ -80,14 +88,22 @@ def approve_until(live: Live, card_ts: str, goal_id: str, phase: str) -> None:
     sb = live.sb
     for _ in range(12):
         found = sb.wait_for(
-            lambda: "reached" if phase_of(live, goal_id)[0] == phase
-            else sb.find_message("C_DEV", thread_ts=card_ts, button="Approve"),
-            timeout=30, what=f"a gate, or {goal_id} in {phase}")
+            lambda: (
+                "reached"
+                if phase_of(live, goal_id)[0] == phase
+                else sb.find_message("C_DEV", thread_ts=card_ts, button="Approve")
+            ),
+            timeout=30,
+            what=f"a gate, or {goal_id} in {phase}",
+        )
         if found == "reached":
             return
         sb.click("U_APP1", found, "Approve")
-        sb.wait_for(lambda m=found: "Approve" not in sb.message("C_DEV", m.ts).buttons, timeout=30,
-                    what="the decision")
+        sb.wait_for(
+            lambda m=found: "Approve" not in sb.message("C_DEV", m.ts).buttons,
+            timeout=30,
+            what="the decision",
+        )
     raise AssertionError(f"{goal_id} never reached {phase}")
 
 
@@ -104,9 +120,12 @@ def wait_for_job_refusal(live: Live, goal_id: str, timeout: float = 30.0) -> str
     with ended:
         while True:
             with Session(live.container.engine) as session:
-                entry = session.exec(select(AuditEntry).where(
-                    AuditEntry.goal_id == goal_id, col(AuditEntry.action).in_(["job.attempt_failed", "job.failed"])
-                )).first()
+                entry = session.exec(
+                    select(AuditEntry).where(
+                        AuditEntry.goal_id == goal_id,
+                        col(AuditEntry.action).in_(["job.attempt_failed", "job.failed"]),
+                    )
+                ).first()
             if entry is not None:
                 return json.dumps(entry.payload_dict())
             if time.monotonic() > deadline:
@@ -118,8 +137,9 @@ def git(repo: Path, *args: str) -> str:
     return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, check=True).stdout
 
 
-def test_hostile_titles_briefs_files_and_repo_paths_stay_inside_the_repo(hostile_live: Live,
-                                                                        tmp_path: Path) -> None:
+def test_hostile_titles_briefs_files_and_repo_paths_stay_inside_the_repo(
+    hostile_live: Live, tmp_path: Path
+) -> None:
     live, sb, repo = hostile_live, hostile_live.sb, hostile_live.repo
     before = {p.name for p in tmp_path.iterdir()}
 
@@ -153,7 +173,10 @@ def test_hostile_titles_briefs_files_and_repo_paths_stay_inside_the_repo(hostile
     assert {f.split("/")[1] for f in committed if f.startswith("tasks/G-")} <= {"G-0001", "G-0002"}
     # Branches and worktrees are named by goal id only; hooks and config were not touched.
     assert set(git(repo, "for-each-ref", "--format=%(refname:short)", "refs/heads").split()) <= {
-        "main", "orch/G-0001", "orch/G-0002"}
+        "main",
+        "orch/G-0001",
+        "orch/G-0002",
+    }
     assert {p.name for p in (repo / ".orch" / "worktrees").iterdir()} <= {"G-0001", "G-0002"}
     hooks = [h for h in (repo / ".git" / "hooks").iterdir() if not h.name.endswith(".sample")]
     assert [h.name for h in hooks] == ["pre-commit"]  # the spec guard, from the approved scaffold check
@@ -163,5 +186,7 @@ def test_hostile_titles_briefs_files_and_repo_paths_stay_inside_the_repo(hostile
     assert f"etc/passwd $(touch {CANARY})" in titles["G-0001"] and "\x00" not in titles["G-0001"]
     assert titles["G-0002"] == MODAL_TITLE
     subjects = git(repo, "log", "--format=%s", "main").splitlines()
-    assert any(s.startswith(f"orch(G-0001): start goal — /../../etc/passwd $(touch {CANARY})") for s in subjects)
+    assert any(
+        s.startswith(f"orch(G-0001): start goal — /../../etc/passwd $(touch {CANARY})") for s in subjects
+    )
     assert any(s.startswith(f"orch(G-0002): approve Action Plan v1 — {MODAL_TITLE}") for s in subjects)

@@ -25,8 +25,10 @@ HALVES = ("sk-proj-Ab3dEf6hIj9kLm2nOp5q", "Rs8tUv1wXy4zAb7cDe0fGh3iJk6lMn9oPq2r"
 SECRET = "".join(HALVES)
 # The project's test command runs in the worktree after the builder, and leaves a settings file
 # with a live key behind, as a careless script would. The key is assembled at run time.
-WRITE_KEY = (f"{sys.executable} -c \"open('app_settings.py', 'w').write("
-             f"'OPENAI_API_KEY = ' + repr('{HALVES[0]}' + '{HALVES[1]}') + chr(10))\"")
+WRITE_KEY = (
+    f"{sys.executable} -c \"open('app_settings.py', 'w').write("
+    f"'OPENAI_API_KEY = ' + repr('{HALVES[0]}' + '{HALVES[1]}') + chr(10))\""
+)
 BRIEF = "Add a CSV export of monthly invoices. Finance downloads it from the admin page."
 
 
@@ -49,13 +51,21 @@ def approve_documents_until_the_first_diff(live: Live, card_ts: str) -> Message:
     sb = live.sb
     for _ in range(8):
         found = sb.wait_for(
-            lambda: diff_message(live, card_ts, 1) or sb.find_message("C_DEV", thread_ts=card_ts, button="Approve"),
-            timeout=30, what="a document to approve or the first diff")
+            lambda: (
+                diff_message(live, card_ts, 1)
+                or sb.find_message("C_DEV", thread_ts=card_ts, button="Approve")
+            ),
+            timeout=30,
+            what="a document to approve or the first diff",
+        )
         if "diff v1 for g-0001" in found.content.lower():
             return found
         sb.click("U_APP1", found, "Approve")
-        sb.wait_for(lambda m=found: "Approve" not in sb.message("C_DEV", m.ts).buttons, timeout=30,
-                    what="the decision to replace the buttons")
+        sb.wait_for(
+            lambda m=found: "Approve" not in sb.message("C_DEV", m.ts).buttons,
+            timeout=30,
+            what="the decision to replace the buttons",
+        )
     raise AssertionError("no diff after approving the documents")
 
 
@@ -63,14 +73,30 @@ def forged_approve(live: Live, diff: Message, user: str) -> None:
     """A block_actions payload for an Approve button the message never had (same value as its Reject)."""
     raw = live.sb.state.channel("C_DEV").find(diff.ts)
     assert raw is not None
-    value = next(e["value"] for b in raw["blocks"] if b["type"] == "actions" for e in b["elements"]
-                 if e["action_id"] == "orch_reject")
+    value = next(
+        e["value"]
+        for b in raw["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == "orch_reject"
+    )
     payload = {
-        "type": "block_actions", "user": {"id": user}, "trigger_id": "forged.1", "team": {"id": "T0SANDBOX"},
-        "channel": {"id": "C_DEV"}, "container": {"type": "message", "channel_id": "C_DEV", "message_ts": diff.ts},
+        "type": "block_actions",
+        "user": {"id": user},
+        "trigger_id": "forged.1",
+        "team": {"id": "T0SANDBOX"},
+        "channel": {"id": "C_DEV"},
+        "container": {"type": "message", "channel_id": "C_DEV", "message_ts": diff.ts},
         "message": {"ts": diff.ts, "thread_ts": diff.thread_ts, "blocks": raw["blocks"]},
-        "actions": [{"type": "button", "action_id": "orch_approve", "block_id": "diff_actions", "value": value,
-                     "action_ts": "1.0"}],
+        "actions": [
+            {
+                "type": "button",
+                "action_id": "orch_approve",
+                "block_id": "diff_actions",
+                "value": value,
+                "action_ts": "1.0",
+            }
+        ],
     }
     body = urllib.parse.urlencode({"payload": json.dumps(payload)})
     assert live.sb.deliver_raw(body, "application/x-www-form-urlencoded").status == 200
@@ -88,7 +114,9 @@ def test_a_diff_adding_a_secret_is_hidden_refused_and_sent_back_to_the_builder(
     assert "app_settings.py:1" in first.content and "openai" in first.content.lower()
     assert "Approve" not in first.buttons and {"Request changes", "Reject"} <= set(first.buttons)
     # The builder was asked twice to remove it; the third version waits for a person.
-    sb.wait_for_message("C_DEV", thread_ts=card.ts, text_contains="still adds what looks like a secret", timeout=30)
+    sb.wait_for_message(
+        "C_DEV", thread_ts=card.ts, text_contains="still adds what looks like a secret", timeout=30
+    )
     asked = [m for m in sb.thread("C_DEV", card.ts) if "I asked the builder to remove it" in m.text]
     assert len(asked) == 2 and all("app_settings.py:1" in m.text for m in asked)
     last = sb.wait_for(lambda: diff_message(live, card.ts, 3), what="diff v3")
@@ -101,11 +129,22 @@ def test_a_diff_adding_a_secret_is_hidden_refused_and_sent_back_to_the_builder(
     live.bot.stop()
 
     # So is the CLI, with the bot's own database and repository.
-    env = {**os.environ, "ORCH_DATABASE_URL": live.settings.database_url, "ORCH_REPO": str(live.repo),
-           "ORCH_APPROVERS": "U_APP1,U_APP2", "ORCH_AGENT_BACKEND": "offline",
-           "ORCH_RUNS_DIR": str(tmp_path / ".runs"), "ORCH_TEST_COMMAND": WRITE_KEY}
-    cli = subprocess.run([sys.executable, "-m", "bot", "goal", "approve", "G-0001", "--as", "U_APP1"],
-                         env=env, capture_output=True, text=True, timeout=60)
+    env = {
+        **os.environ,
+        "ORCH_DATABASE_URL": live.settings.database_url,
+        "ORCH_REPO": str(live.repo),
+        "ORCH_APPROVERS": "U_APP1,U_APP2",
+        "ORCH_AGENT_BACKEND": "offline",
+        "ORCH_RUNS_DIR": str(tmp_path / ".runs"),
+        "ORCH_TEST_COMMAND": WRITE_KEY,
+    }
+    cli = subprocess.run(
+        [sys.executable, "-m", "bot", "goal", "approve", "G-0001", "--as", "U_APP1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert cli.returncode == 1 and "cannot be approved" in cli.stderr
 
     with Session(live.container.engine) as session:
@@ -122,5 +161,9 @@ def test_a_diff_adding_a_secret_is_hidden_refused_and_sent_back_to_the_builder(
     # The key stays in the worktree it was written in: not in Slack, not in any commit.
     history = [p for p in repo_places(live.repo) if p[0] == "git log -p --all"]
     assert leaks([SECRET], [*sandbox_places(sb), *history]) == []
-    assert "app_settings.py" not in subprocess.run(["git", "-C", str(live.repo), "ls-tree", "-r", "main"],
-                                                   capture_output=True, text=True, check=True).stdout
+    assert (
+        "app_settings.py"
+        not in subprocess.run(
+            ["git", "-C", str(live.repo), "ls-tree", "-r", "main"], capture_output=True, text=True, check=True
+        ).stdout
+    )

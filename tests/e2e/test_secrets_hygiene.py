@@ -24,7 +24,9 @@ pytestmark = pytest.mark.slow
 # Fake, but shaped like the real thing (the redaction knows them by shape, the grep by value).
 BOT_TOKEN = "xoxb-218430958162-3710592836475-Qm7RtZ2vWp9LkX4cNs8dJh1F"
 SIGNING_SECRET = "8f14e45fceea167a5a36dedd4bea2543"
-APP_TOKEN = "xapp-1-A07LKQ2N4TB-7412589630258-9c3e1f7a5b2d4c6e8f0a1b3c5d7e9f1a3b5c7d9e1f3a5b7c9d1e3f5a7b9c1d3e"
+APP_TOKEN = (
+    "xapp-1-A07LKQ2N4TB-7412589630258-9c3e1f7a5b2d4c6e8f0a1b3c5d7e9f1a3b5c7d9e1f3a5b7c9d1e3f5a7b9c1d3e"
+)
 USER_TOKEN = "xoxp-218430958162-3710592836476-5193726481503-1f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c"
 OPENAI_ENV_KEY = "sk-proj-Zq4Xw8Ev2Rt6Yu0Io3Pa7Sd1Fg5Hj9Kl2Zx6Cv0Bn4Mq8Wn3Eb7Rc1Tv5Ym9"
 BRIEF_OPENAI_KEY = "sk-proj-Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4zAb7cDe0fGh3iJk6lMn9oPq2r"
@@ -33,8 +35,18 @@ GITHUB_TOKEN = "ghp_R4nd0mL00k1ngT0k3nV4lu3F0rT3st1ngXyZ9"
 DB_PASSWORD = "Vq8!rT2#mK9zLp4w"
 THREAD_PASSWORD = "Tr0ub4dor-3xyzzy-Qw9"
 ENV = {"SLACK_APP_TOKEN": APP_TOKEN, "SLACK_USER_TOKEN": USER_TOKEN, "OPENAI_API_KEY": OPENAI_ENV_KEY}
-SECRETS = [BOT_TOKEN, SIGNING_SECRET, APP_TOKEN, USER_TOKEN, OPENAI_ENV_KEY, BRIEF_OPENAI_KEY, BRIEF_BOT_TOKEN,
-           GITHUB_TOKEN, DB_PASSWORD, THREAD_PASSWORD]
+SECRETS = [
+    BOT_TOKEN,
+    SIGNING_SECRET,
+    APP_TOKEN,
+    USER_TOKEN,
+    OPENAI_ENV_KEY,
+    BRIEF_OPENAI_KEY,
+    BRIEF_BOT_TOKEN,
+    GITHUB_TOKEN,
+    DB_PASSWORD,
+    THREAD_PASSWORD,
+]
 
 BRIEF = (
     "Add a CSV export of monthly invoices. Finance downloads it from the admin page.\n"
@@ -79,8 +91,14 @@ def secret_live(tmp_path: Path, target_repo: Path, monkeypatch: pytest.MonkeyPat
     for name, value in ENV.items():
         monkeypatch.setenv(name, value)
     sb = Sandbox(signing_secret=SIGNING_SECRET, bot_token=BOT_TOKEN).start()
-    settings = make_settings(tmp_path, target_repo, slack_bot_token=BOT_TOKEN, slack_signing_secret=SIGNING_SECRET,
-                             slack_api_url=sb.api_url, runs_dir=tmp_path / ".runs")
+    settings = make_settings(
+        tmp_path,
+        target_repo,
+        slack_bot_token=BOT_TOKEN,
+        slack_signing_secret=SIGNING_SECRET,
+        slack_api_url=sb.api_url,
+        runs_dir=tmp_path / ".runs",
+    )
     assert settings.openai_api_key is not None and settings.agent_backend == "offline"
     bot = BotThread(settings).start()
     sb.request_url = f"{bot.url}/slack/events"
@@ -104,11 +122,16 @@ def test_no_known_secret_is_kept_anywhere_after_two_goals_run_to_done(
     sb.post("U_REQ", "C_DEV", THREAD[1], thread_ts=first.ts)
     sb.shortcut("U_APP2", "C_DEV", first.ts, GOAL_FROM_THREAD_SHORTCUT)
     sb.wait_for_message("C_DEV", thread_ts=first.ts, text_contains="G-0002")
-    for _ in range(2):  # the scaffold check and the PRD, drafted from the quoted thread, approved and committed
+    for _ in range(
+        2
+    ):  # the scaffold check and the PRD, drafted from the quoted thread, approved and committed
         gate = sb.wait_for_message("C_DEV", thread_ts=first.ts, button="Approve", timeout=30)
         sb.click("U_APP1", gate, "Approve")
-        sb.wait_for(lambda g=gate: "Approve" not in sb.message("C_DEV", g.ts).buttons, timeout=30,
-                    what="the decision to replace the buttons")
+        sb.wait_for(
+            lambda g=gate: "Approve" not in sb.message("C_DEV", g.ts).buttons,
+            timeout=30,
+            what="the decision to replace the buttons",
+        )
     sb.wait_for_message("C_DEV", thread_ts=first.ts, button="Approve", timeout=30)  # the task list is next
     sb.post("U_REQ", "C_DEV", "/orch status G-0002 please")  # an ordinary message in between
     sb.slash("U_REQ", "C_DEV", "status G-0001")

@@ -1,8 +1,8 @@
 """SIGKILL `orch serve` in the middle of an agent job; after a restart the job completes once.
 
-The first process parks its draft job after the draft was recorded (and posted) but before the
-job is marked done (`ORCH_JOB_HOLD=draft`), while it keeps heartbeating; the test then kills it
-with SIGKILL. The second process re-queues the job once its heartbeat is older than the lease,
+The first process parks the PRD's draft job after the draft was recorded (and posted) but before
+the job is marked done (`ORCH_JOB_HOLD=draft/prd`), while it keeps heartbeating; the test then
+kills it with SIGKILL. The second process re-queues the job once its heartbeat is older than the lease,
 runs it again, and the goal is walked to Done. The thread, `tasks/`, `docs/` and the git log
 must each hold exactly one result.
 """
@@ -32,7 +32,7 @@ pytestmark = pytest.mark.slow
 CONFIG = """
 [jobs]
 heartbeat_seconds = 0.2
-lease_seconds = 1
+lease_seconds = 3  # generous: a loaded CI machine can delay a heartbeat
 backoff_seconds = 0.1
 poll_seconds = 0.1
 """
@@ -62,13 +62,21 @@ def test_a_job_killed_mid_run_completes_once_after_restart(tmp_path: Path, targe
     config = write_config(tmp_path, CONFIG)
     engine = make_engine(f"sqlite:///{tmp_path / 'orch.db'}")
     with Sandbox(signing_secret=secret, bot_token=SANDBOX_BOT_TOKEN) as sb:
-        first = _serve(sb, secret, tmp_path, target_repo, config, ORCH_JOB_HOLD="draft")
+        first = _serve(sb, secret, tmp_path, target_repo, config, ORCH_JOB_HOLD="draft/prd")
         try:
             sb.slash("U_REQ", "C_DEV", "start Add a CSV export of monthly invoices")
             card = sb.wait_for_message("C_DEV", text_contains="G-0001", timeout=30)
-            # The draft is recorded and posted, but its job is still running (parked) when the kill comes.
-            sb.wait_for_message("C_DEV", thread_ts=card.ts, button="Approve", timeout=30)
-            job = until(lambda: next(iter(goal_jobs(engine, "G-0001")), None), timeout=10, what="the job row")
+            scaffold = sb.wait_for_message("C_DEV", thread_ts=card.ts, button="Approve", timeout=30)
+            sb.click("U_APP1", scaffold, "Approve")
+            # The PRD draft is recorded and posted, but its job is still running (parked) at the kill.
+            prd = sb.wait_for_message(
+                "C_DEV", thread_ts=card.ts, button="Approve", after=scaffold, timeout=30
+            )
+            job = until(
+                lambda: next((j for j in goal_jobs(engine, "G-0001") if j.phase == "prd"), None),
+                timeout=10,
+                what="the PRD job row",
+            )
             assert (job.status, job.attempts) == ("running", 1)
         finally:
             assert first.proc is not None
@@ -79,7 +87,10 @@ def test_a_job_killed_mid_run_completes_once_after_restart(tmp_path: Path, targe
         second = _serve(sb, secret, tmp_path, target_repo, config)
         try:
             done = until(
-                lambda: next((j for j in goal_jobs(engine, "G-0001") if j.status == "succeeded"), None),
+                lambda: next(
+                    (j for j in goal_jobs(engine, "G-0001") if j.id == job.id and j.status == "succeeded"),
+                    None,
+                ),
                 timeout=30,
                 what="the re-queued job to complete",
             )
@@ -100,7 +111,8 @@ def test_a_job_killed_mid_run_completes_once_after_restart(tmp_path: Path, targe
             select(Artifact).where(Artifact.goal_id == "G-0001").order_by(col(Artifact.id))
         ).all()
     keys = [(a.phase, a.task_id, a.version) for a in artifacts]
-    assert len(keys) == len(set(keys)) and keys[0] == ("scaffold_check", 0, 1)
+    assert len(keys) == len(set(keys)) and keys[:2] == [("scaffold_check", 0, 1), ("prd", 0, 1)]
+    assert artifacts[1].message_ts == prd.ts  # the PRD shown before the kill is the one approved after
     thread = sb.thread("C_DEV", card.ts)
     shown = [m for m in thread if re.fullmatch(r"G-0001 \w+ v\d+", m.text)]
     assert len(shown) == len(artifacts)

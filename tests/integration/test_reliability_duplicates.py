@@ -50,7 +50,10 @@ def test_event_retries_and_a_repeated_event_id_start_one_goal(live: Live) -> Non
     assert [d.status for d in [*retries, again]] == [200, 200, 200]
     sentinel(live, 2)
 
-    assert [g.brief for g in goals(live)] == ["Add a CSV export of monthly invoices", "Sentinel goal number 2"]
+    assert [g.brief for g in goals(live)] == [
+        "Add a CSV export of monthly invoices",
+        "Sentinel goal number 2",
+    ]
     cards = [m for m in sb.messages("C_DEV") if "G-0001" in m.content and m.user != "U_REQ"]
     assert len(cards) == 1
     with Session(live.container.engine) as session:
@@ -64,7 +67,10 @@ def test_a_resent_view_submission_starts_one_goal_and_a_resent_feedback_asks_onc
     sb.wait_for_view("U_REQ", "orch_start_modal")
     submitted = sb.submit_view("U_REQ", {"Title": "CSV export", "Brief": "Export monthly invoices as CSV."})
     assert submitted.status == 200
-    resent = [sb.redeliver(submitted), sb.deliver_raw(submitted.request_body, "application/x-www-form-urlencoded")]
+    resent = [
+        sb.redeliver(submitted),
+        sb.deliver_raw(submitted.request_body, "application/x-www-form-urlencoded"),
+    ]
     assert [d.status for d in resent] == [200, 200]
 
     # Request changes through the feedback modal, and the same submission again.
@@ -75,8 +81,11 @@ def test_a_resent_view_submission_starts_one_goal_and_a_resent_feedback_asks_onc
     feedback = sb.submit_view("U_APP1", {"feedback": "Please list the CI checks too."})
     sb.redeliver(feedback)
     sb.deliver_raw(feedback.request_body, "application/x-www-form-urlencoded")
-    sb.wait_for(lambda: len(bot_messages(live, card.ts, "scaffold check v2 for g-0001")) == 1 or None,
-                timeout=30, what="the redraft")
+    sb.wait_for(
+        lambda: len(bot_messages(live, card.ts, "scaffold check v2 for g-0001")) == 1 or None,
+        timeout=30,
+        what="the redraft",
+    )
     sentinel(live, 2)
 
     assert [g.title for g in goals(live)] == ["CSV export", "Sentinel goal number 2"]
@@ -114,34 +123,64 @@ def test_twenty_concurrent_clicks_on_one_approve_button_approve_once(crowd: Live
         conv = sb.state.channel("C_DEV")
         raw = conv.find(scaffold.ts)
         assert raw is not None
-        block, button = next((b, e) for b in raw["blocks"] if b["type"] == "actions" for e in b["elements"]
-                             if e["action_id"] == "orch_approve")
-        bodies = [urllib.parse.urlencode({"payload": json.dumps(payloads.message_actions(
-            sb.state, user, conv, raw, payloads.button_action(block, button, sb.state.next_ts()), ephemeral=False,
-            trigger_id=sb.state.issue_trigger(user), response_url="https://hooks.slack.invalid/x"))})
-            for user in CLICKERS]
+        block, button = next(
+            (b, e)
+            for b in raw["blocks"]
+            if b["type"] == "actions"
+            for e in b["elements"]
+            if e["action_id"] == "orch_approve"
+        )
+        bodies = [
+            urllib.parse.urlencode(
+                {
+                    "payload": json.dumps(
+                        payloads.message_actions(
+                            sb.state,
+                            user,
+                            conv,
+                            raw,
+                            payloads.button_action(block, button, sb.state.next_ts()),
+                            ephemeral=False,
+                            trigger_id=sb.state.issue_trigger(user),
+                            response_url="https://hooks.slack.invalid/x",
+                        )
+                    )
+                }
+            )
+            for user in CLICKERS
+        ]
     with ThreadPoolExecutor(len(bodies)) as pool:
-        statuses = list(pool.map(lambda b: sb.deliver_raw(b, "application/x-www-form-urlencoded").status, bodies))
+        statuses = list(
+            pool.map(lambda b: sb.deliver_raw(b, "application/x-www-form-urlencoded").status, bodies)
+        )
     assert statuses == [200] * 20
 
     # One wins; each of the nineteen others is told the gate is already decided.
-    sb.wait_for(lambda: sum(1 for u in CLICKERS if sb.ephemerals(u, "C_DEV")) == 19 or None, timeout=30,
-                what="nineteen refusals")
-    prd = sb.wait_for(lambda: bot_messages(live, card.ts, "prd v1 for g-0001") or None, timeout=30, what="the PRD")
+    sb.wait_for(
+        lambda: sum(1 for u in CLICKERS if sb.ephemerals(u, "C_DEV")) == 19 or None,
+        timeout=30,
+        what="nineteen refusals",
+    )
+    prd = sb.wait_for(
+        lambda: bot_messages(live, card.ts, "prd v1 for g-0001") or None, timeout=30, what="the PRD"
+    )
     sentinel(live, 2)
 
     with Session(live.container.engine) as session:
         approvals = session.exec(select(Approval).where(Approval.goal_id == "G-0001")).all()
-        approved = session.exec(select(func.count()).select_from(AuditEntry)
-                                .where(AuditEntry.action == "artifact.approved")).one()
-        refused = session.exec(select(func.count()).select_from(AuditEntry)
-                               .where(AuditEntry.action == "decision.refused")).one()
+        approved = session.exec(
+            select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "artifact.approved")
+        ).one()
+        refused = session.exec(
+            select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "decision.refused")
+        ).one()
         assert verify_chain(session).ok
     assert len(approvals) == 1 and approvals[0].by in CLICKERS
     assert (approved, refused) == (1, 19)
     assert len(prd) == 1
-    subjects = subprocess.run(["git", "-C", str(live.repo), "log", "--format=%s"], capture_output=True,
-                              text=True, check=True).stdout.splitlines()
+    subjects = subprocess.run(
+        ["git", "-C", str(live.repo), "log", "--format=%s"], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
     assert sum("approve Scaffold Check v1" in s for s in subjects) == 1
     decided = sb.message("C_DEV", scaffold.ts)
     assert "Approve" not in decided.buttons and decided.content.count(approvals[0].by) >= 1

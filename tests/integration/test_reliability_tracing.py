@@ -59,6 +59,10 @@ def test_console_tracing_shows_each_slack_request_and_each_effect(
         assert key in traced, f"no span for effect {key}"
         assert traced[key]["name"] == f"effect {kind}"
         assert traced[key]["attributes"]["orch.goal_id"] == "G-0001"
-    assert {s["attributes"]["orch.effect.outcome"] for s in traced.values()} <= {"done", "retry_later", "error"}
+    assert {s["attributes"]["orch.effect.outcome"] for s in traced.values()} <= {
+        "done",
+        "retry_later",
+        "error",
+    }
     # Each kind the flow needs was traced: the card, the drafts, the posts and the repo writes.
     assert {"slack.post_card", "draft", "slack.post_artifact", "repo.publish_state"} <= set(done.values())

@@ -8,6 +8,7 @@ import pytest
 from sqlmodel import Session
 
 from bot.jobs.queue import goal_jobs
+from bot.services.unit import Actor
 from storage.models import Goal
 from tests.conftest import start_live
 from tests.integration.jobs_support import ManualClock, audit_actions, berlin, until, write_config
@@ -25,18 +26,26 @@ def test_a_job_past_its_runtime_sla_dms_the_requester_once_outside_quiet_hours_a
     tmp_path: Path, target_repo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("ORCH_CONFIG", str(write_config(tmp_path, CONFIG)))
-    monkeypatch.setenv("ORCH_JOB_HOLD", "draft:before")  # the scaffold check job parks once claimed
+    monkeypatch.setenv("ORCH_JOB_HOLD", "draft/prd:before")  # the PRD's draft job parks once claimed
     clock = ManualClock(berlin(2025, 1, 14, 10, 0))
     live = start_live(tmp_path, target_repo, clock=clock, timezone="Europe/Berlin")
     try:
         live.sb.slash("U_REQ", "C_DEV", "start Add a CSV export of monthly invoices")
         engine, jobs = live.container.engine, live.container.extras["jobs"]
+        until(
+            lambda: live.container.goals.get("G-0001").status == "awaiting_approval",
+            timeout=15,
+            what="the scaffold check",
+        )
+        live.container.goals.decide(
+            goal_id="G-0001", phase=None, sha256=None, decision="approve", actor=Actor("U_APP1")
+        )
         job = until(
             lambda: next((j for j in goal_jobs(engine, "G-0001") if j.status == "running"), None),
             timeout=15,
-            what="the scaffold check job to run",
+            what="the PRD draft job to run",
         )
-        assert job.description == "Checking the repository scaffold"
+        assert job.description == "Drafting the PRD (v1)"
 
         assert jobs.sweep(now=berlin(2025, 1, 14, 10, 29)).overdue_jobs == []
         assert jobs.sweep(now=berlin(2025, 1, 14, 21, 0)).overdue_jobs == []  # quiet hours
@@ -44,7 +53,7 @@ def test_a_job_past_its_runtime_sla_dms_the_requester_once_outside_quiet_hours_a
         assert jobs.sweep(now=berlin(2025, 1, 15, 8, 0)).overdue_jobs == [job.id]
         dm = live.sb.wait_for(lambda: live.sb.dms("U_REQ"), what="the overdue-job DM")[0]
         assert dm.blocks[0]["text"]["text"] == (
-            "🐢 *G-0001* Add a CSV export of monthly invoices: Checking the repository scaffold has run for 22h, "
+            "🐢 *G-0001* Add a CSV export of monthly invoices: Drafting the PRD (v1) has run for 22h, "
             "past its runtime SLA of 30m."
         )
         record = dm.blocks[1]["elements"][0]["text"]
@@ -54,7 +63,7 @@ def test_a_job_past_its_runtime_sla_dms_the_requester_once_outside_quiet_hours_a
 
         live.sb.click("U_REQ", dm, "Cancel")
         until(
-            lambda: [j.status for j in goal_jobs(engine, "G-0001")] == ["cancelled"],
+            lambda: [j.status for j in goal_jobs(engine, "G-0001")] == ["succeeded", "cancelled"],
             timeout=15,
             what="the job to be cancelled",
         )

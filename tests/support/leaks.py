@@ -46,8 +46,12 @@ def repo_places(repo: Path) -> list[tuple[str, str]]:
     for path in sorted(repo.rglob("*")):
         if path.is_file() and ".git" not in path.relative_to(repo).parts[:1] and path.name != ".git":
             places.append((f"repo file {path.relative_to(repo)}", path.read_text("utf-8", "replace")))
-    log = subprocess.run(["git", "-C", str(repo), "log", "-p", "--all", "--format=%H %s%n%b"],
-                         capture_output=True, text=True, check=True).stdout
+    log = subprocess.run(
+        ["git", "-C", str(repo), "log", "-p", "--all", "--format=%H %s%n%b"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     places.append(("git log -p --all", log))
     return places
 
@@ -55,14 +59,20 @@ def repo_places(repo: Path) -> list[tuple[str, str]]:
 def file_places(root: Path, label: str) -> list[tuple[str, str]]:
     if not root.exists():
         return []
-    return [(f"{label} {p.relative_to(root)}", p.read_bytes().decode("utf-8", "replace"))
-            for p in sorted(root.rglob("*")) if p.is_file()]
+    return [
+        (f"{label} {p.relative_to(root)}", p.read_bytes().decode("utf-8", "replace"))
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    ]
 
 
 def database_places(db: Path) -> list[tuple[str, str]]:
     """The SQLite file and its WAL, byte for byte (freed pages and old row versions included)."""
-    return [(f"database {p.name}", p.read_bytes().decode("latin-1"))
-            for p in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")) if p.exists()]
+    return [
+        (f"database {p.name}", p.read_bytes().decode("latin-1"))
+        for p in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm"))
+        if p.exists()
+    ]
 
 
 def leaks(secrets: Iterable[str], places: Iterable[tuple[str, str]]) -> list[str]:

@@ -69,8 +69,9 @@ def test_otlp_mode_sets_up_a_batching_exporter_without_sending_anything_yet() ->
     assert not tracing.enabled()
 
 
-def test_an_unknown_mode_is_refused_in_configuration_and_in_code(tmp_path: Path,
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_unknown_mode_is_refused_in_configuration_and_in_code(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("ORCH_OTEL", "jaeger")
     with pytest.raises(ConfigError, match="ORCH_OTEL"):
         make_settings(tmp_path, tmp_path)
