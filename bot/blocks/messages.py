@@ -30,6 +30,10 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("list", "the goals you started or must approve"),
     ("cancel <goal-id>", "cancel a goal (its requester or an approver)"),
     ("approvers", "who approves which gate in this channel"),
+    ("digest", "post this channel's status digest now"),
+    ("rerequest <goal-id>", "ask again for an approval that expired"),
+    ("metrics [7d]", "how the procedure is doing: gates kept, runs without fix-ups, time to bootstrap"),
+    ("learn <repo path or URL>", "harvest a repository's conventions into patterns/ and adapters/ for approval"),
     ("help", "this help"),
 )
 
