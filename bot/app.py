@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from slack_sdk import WebClient
@@ -84,6 +85,17 @@ def build_container(settings: Settings, *, clock: Clock = system_clock, migrate:
     return container
 
 
+def approval_due(c: Container, phase: str, since: datetime) -> datetime:
+    """When a gate's approval is due: the SLA policy's reminder time (business hours) when the
+    scheduler is installed, else `approval_sla_hours` of calendar time."""
+    jobs = c.extras.get("jobs")
+    if jobs is not None:
+        from bot.jobs.sla_policy import gate_clock
+
+        return gate_clock(jobs.config.sla, phase, since).reminder_at
+    return since + timedelta(hours=c.settings.approval_sla_hours)
+
+
 def _register_effects(c: Container) -> None:
     from bot.effects.work_effects import WorkEffects
 
@@ -102,6 +114,7 @@ def _register_effects(c: Container) -> None:
             offline=c.offline,
             allow_self_approval=c.settings.allow_self_approval,
             approval_sla_hours=c.settings.approval_sla_hours,
+            due_at=lambda phase, since: approval_due(c, phase, since),
             home=lambda user: home_view(container=c, user=user),
         ).register(c.dispatcher)
     else:

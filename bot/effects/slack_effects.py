@@ -16,6 +16,7 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -77,6 +78,7 @@ class SlackEffects:
     offline: bool
     allow_self_approval: bool = False
     approval_sla_hours: float = 4.0
+    due_at: Callable[[str, datetime], datetime] | None = None  # the SLA policy's due time, when known
     # Builds a person's App Home; when given, it is republished whenever one of their goals changes.
     home: Callable[[str], HomeView] | None = None
     status: StatusMessages = field(init=False, repr=False)
@@ -116,6 +118,7 @@ class SlackEffects:
                 approvers=self.approvers_shown(goal),
                 allow_self_approval=self.allow_self_approval,
                 sla_hours=self.approval_sla_hours,
+                due_at=self.due_at,
             )
 
     def _card(self, goal: Goal) -> tuple[list[dict[str, Any]], str]:

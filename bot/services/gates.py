@@ -6,7 +6,7 @@ Read-only; shared by the goal card, the progress message and the App Home.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -48,9 +48,19 @@ def approvals_of(session: Session, artifact: Artifact) -> list[Approval]:
 
 
 def gate(
-    session: Session, goal: Goal, *, approvers: Iterable[str], allow_self_approval: bool, sla_hours: float
+    session: Session,
+    goal: Goal,
+    *,
+    approvers: Iterable[str],
+    allow_self_approval: bool,
+    sla_hours: float,
+    due_at: Callable[[str, datetime], datetime] | None = None,
 ) -> Gate:
-    """The current gate of `goal`; `approvers` are the people and groups who may approve it."""
+    """The current gate of `goal`; `approvers` are the people and groups who may approve it.
+
+    `due_at(phase, since)` gives the reminder time under the SLA policy (business hours); without
+    it the due time is `sla_hours` of calendar time.
+    """
     artifact = current_artifact(session, goal)
     awaiting = goal.state == GoalState.ACTIVE and goal.status == PhaseStatus.AWAITING_APPROVAL
     if artifact is None or not awaiting:
@@ -61,7 +71,8 @@ def gate(
         for who in dict.fromkeys(approvers)
         if who not in approved and (allow_self_approval or who != goal.requester)
     ]
-    return Gate(artifact, approved, waiting, artifact.created_at + timedelta(hours=sla_hours))
+    due = due_at(goal.phase, artifact.created_at) if due_at else artifact.created_at + timedelta(hours=sla_hours)
+    return Gate(artifact, approved, waiting, due)
 
 
 def decisions_on(engine: Engine, goal_id: str, sha256: str) -> list[Approval]:

@@ -33,6 +33,12 @@ def duration(seconds: float) -> str:
     return f"{seconds / 86400:.1f} d"
 
 
+def _due(container: Container, phase: str, since: datetime) -> datetime:
+    from bot.app import approval_due  # the composition root knows the SLA policy in force
+
+    return approval_due(container, phase, since)
+
+
 def sla_text(due: datetime, now: datetime) -> str:
     left = (due - now).total_seconds()
     return f"SLA due in {duration(left)}" if left >= 0 else f"⚠️ SLA overdue by {duration(-left)}"
@@ -58,6 +64,7 @@ def home_view(*, container: Container, user: str) -> HomeView:
                     approvers=[user],
                     allow_self_approval=settings.allow_self_approval,
                     sla_hours=settings.approval_sla_hours,
+                    due_at=lambda phase, since: _due(container, phase, since),
                 )
                 if user not in current.waiting_on or current.artifact is None or current.sla_due is None:
                     continue  # theirs to wait on, or already approved by them

@@ -16,7 +16,8 @@ class Clock:
     """The bot's clock, moved by hand: ages and SLA texts without waiting."""
 
     def __init__(self) -> None:
-        self.now = datetime.now(UTC)
+        # Monday 09:00 UTC: the SLA counts business hours (09:00-17:00, Monday to Friday, in UTC here).
+        self.now = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
     def __call__(self) -> datetime:
         return self.now
@@ -55,7 +56,8 @@ def test_the_home_shows_what_waits_for_me_with_age_and_sla_and_follows_changes(
         clock.advance(hours=5)
         sb.click("U_APP1", artifact, "Approve")
         sb.wait_for(
-            lambda: "PRD v1 · waiting 0 min · SLA due in 4.0 h" in sb.home("U_APP1").render(),
+            # Posted at 15:30: 1.5 business hours today, 2.5 tomorrow → due Tuesday 11:30, 20 h away.
+            lambda: "PRD v1 · waiting 0 min · SLA due in 20.0 h" in sb.home("U_APP1").render(),
             what="the approver's Home to move on to the PRD",
             timeout=20,
         )
@@ -64,7 +66,7 @@ def test_the_home_shows_what_waits_for_me_with_age_and_sla_and_follows_changes(
         assert "artifact approved · U_APP1" in sb.home("U_REQ").render()
 
         # Left waiting past its SLA, the approval says so.
-        clock.advance(hours=6)
+        clock.advance(hours=22)
         sb.open_home("U_APP1")
         sb.wait_for(lambda: "⚠️ SLA overdue by 2.0 h" in sb.home("U_APP1").render(), what="an overdue SLA")
     finally:
