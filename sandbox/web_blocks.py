@@ -293,6 +293,7 @@ def _control(
         return f'<div class="choices">{"".join(items)}</div>'
     multiple = kind.startswith("multi_")
     base = kind.removeprefix("multi_")
+    groups: list[tuple[str | None, list[dict[str, Any]]]]
     if base == "users_select":
         groups = [
             (

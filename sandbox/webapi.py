@@ -159,6 +159,6 @@ def create_app(state: State, *, page_size: int = 15, control: Control | None = N
         Route("/response/{token:str}", respond, methods=["POST"]),
         Route("/_sandbox/state", snapshot, methods=["GET"]),
         Route("/_sandbox/{action:str}", act, methods=["POST"]),
-        *web_routes(state, control),  # the page for people (sandbox/web.py)
+        *web_routes(state, control),  # type: ignore[arg-type]  # the page for people (sandbox/web.py)
     ]
     return Starlette(routes=routes)

@@ -99,8 +99,7 @@ class Live:
 
     def decide_all(self, user: str, card_ts: str, channel: str = "C_DEV", limit: int = 20) -> int:
         """Click Approve on each artifact as it arrives until the goal is done; return the clicks."""
-        clicks = 0
-        for _ in range(limit):
+        for clicks in range(limit):
             found = self.sb.wait_for(
                 lambda: "done" if any("is done:" in m.text for m in self.sb.thread(channel, card_ts))
                 else self.sb.find_message(channel, thread_ts=card_ts, button="Approve"),
@@ -109,7 +108,6 @@ class Live:
             if found == "done":
                 return clicks
             self.sb.click(user, found, "Approve")
-            clicks += 1
             # The decision replaces the buttons in place; wait for that before looking again.
             self.sb.wait_for(lambda m=found: "Approve" not in self.sb.buttons(self.sb.message(channel, m.ts)),
                              timeout=30, what="the decision to replace the buttons")

@@ -7,7 +7,7 @@ from sqlmodel import SQLModel
 
 import storage.audit
 import storage.jobs_models  # the scheduler's tables (registers them on the metadata)
-import storage.models  # noqa: F401 - registers the tables on the metadata
+import storage.models
 import storage.runs_models  # noqa: F401 - agent_runs (paused agent runs)
 from storage.db import make_engine
 

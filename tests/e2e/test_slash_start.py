@@ -23,7 +23,7 @@ def test_slash_start_posts_a_goal_card_and_records_the_goal(live: Live) -> None:
         assert goal is not None
         assert goal.requester == "U_REQ" and goal.channel_id == "C_DEV" and goal.brief == BRIEF
         entries = session.exec(select(AuditEntry).where(AuditEntry.goal_id == "G-0001")).all()
-    assert [e.action for e in entries][0] == "goal.started"
+    assert next(e.action for e in entries) == "goal.started"
     assert entries[0].actor == "U_REQ"
 
     # The first phase's artifact arrives in the goal's thread, with the three decision buttons.
