@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 import uvicorn
 
@@ -16,6 +17,17 @@ from bot.server import build_asgi
 log = logging.getLogger(__name__)
 
 
+class _Server(uvicorn.Server):
+    """uvicorn binds its socket after the app's start-up: say "ready" only once it listens."""
+
+    async def startup(self, sockets: list[Any] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            from bot import __version__
+
+            log.info("orch ready: version %s, listening on %s:%s", __version__, self.config.host, self.config.port)
+
+
 def run_server(settings: Settings) -> None:
     configure_logging(settings.log_level)
     container = build_container(settings)
@@ -23,7 +35,7 @@ def run_server(settings: Settings) -> None:
     asgi = build_asgi(container, bolt)
     config = uvicorn.Config(asgi, host=settings.host, port=settings.port, log_level="warning", access_log=False,
                             lifespan="on")
-    server = uvicorn.Server(config)
+    server = _Server(config)
     if not settings.socket_mode:
         log.info("serving Slack requests on http://%s:%s/slack/events", settings.host, settings.port)
         server.run()

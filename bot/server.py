@@ -142,7 +142,7 @@ def build_asgi(container: Container, bolt: AsyncApp, *, clock: Callable[[], floa
         # gen-2 pauses on the request loop without this).
         gc.freeze()
         state["ready"] = True
-        log.info("orch ready: version %s, backend %s", __version__, settings.agent_backend)
+        log.info("orch started: version %s, backend %s", __version__, settings.agent_backend)
         try:
             yield
         finally:
