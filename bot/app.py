@@ -79,6 +79,8 @@ def build_container(settings: Settings, *, clock: Clock = system_clock, migrate:
     )
     container = Container(settings, engine, clock, directory, goals, dispatcher, slack)
     _register_effects(container)
+    if settings.implementer == "manager":
+        _install_manager(container)
     from bot.jobs import install_jobs  # agent effects become jobs; scheduler, SLA reminders, digests
 
     install_jobs(container)
@@ -94,6 +96,16 @@ def approval_due(c: Container, phase: str, since: datetime) -> datetime:
 
         return gate_clock(jobs.config.sla, phase, since).reminder_at
     return since + timedelta(hours=c.settings.approval_sla_hours)
+
+
+def _install_manager(c: Container) -> None:
+    """The manager takes over `build` (and resumes its paused run after a merge) before the jobs
+    runtime wraps the agent effects, so its build runs as a job and is the only `build` handler."""
+    from bot.agents.manager import ImplementationManager
+
+    manager = ImplementationManager.from_container(c)
+    manager.install(c.dispatcher)
+    c.extras["manager"] = manager
 
 
 def _register_effects(c: Container) -> None:

@@ -95,6 +95,12 @@ class Settings(BaseSettings):
     test_command: str | None = Field(default=None, validation_alias=AliasChoices("ORCH_TEST_COMMAND", "test_command"))
     test_timeout: float = Field(default=300.0, gt=0, validation_alias=AliasChoices("ORCH_TEST_TIMEOUT", "test_timeout"))
     runs_dir: Path = Field(default=Path(".runs"), validation_alias=AliasChoices("ORCH_RUNS_DIR", "runs_dir"))
+    # Who carries out a task: "direct" runs the builder once per diff (bot/agents/implement.py);
+    # "manager" runs the builder → tester → reviewer manager that pauses for the diff's approval
+    # (bot/agents/manager.py). It needs a model, so it is the default only with the openai backend.
+    implementer: Literal["direct", "manager"] | None = Field(
+        default=None, validation_alias=AliasChoices("ORCH_IMPLEMENTER", "implementer")
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -132,6 +138,14 @@ class Settings(BaseSettings):
     def _pick_backend(self) -> Settings:
         if self.agent_backend is None:
             self.agent_backend = "openai" if self.openai_api_key else "offline"
+        return self
+
+    @model_validator(mode="after")
+    def _pick_implementer(self) -> Settings:
+        if self.implementer is None:
+            # The backend default is worked out again here, so validator order does not matter.
+            openai = (self.agent_backend or ("openai" if self.openai_api_key else "offline")) == "openai"
+            self.implementer = "manager" if openai else "direct"
         return self
 
     @property

@@ -11,8 +11,10 @@ After a person decides in Slack (the decision is bound to the diff's sha256), `r
 agents, loads the stored state, approves or rejects the pending call and runs on. Nothing lives
 only in memory between the pause and the resume, so a restart in between changes nothing.
 
-`install(dispatcher)` wires it into the outbox: the `build` effect starts a manager run, and a
-merge (which follows an approval) resumes the paused run of that goal.
+`install(dispatcher)` wires it into the outbox: the `build` effect starts a manager run (or, for a
+redo after changes were requested, resumes the task's paused run rejected with the feedback), and
+a merge (which follows an approval) resumes the paused run of that goal. `bot/app.py` installs it
+when `implementer = "manager"`, before the jobs runtime, so its builds run as jobs.
 """
 
 from __future__ import annotations
@@ -219,8 +221,11 @@ class ImplementationManager:
         await self._settle(result, recorder, ctx)
         return recorder.run_id
 
-    async def resume(self, run_id: str) -> str:
-        """Resume a paused run once its diff is decided; return the run's status afterwards."""
+    async def resume(self, run_id: str, *, redo: str | None = None) -> str:
+        """Resume a paused run once its diff is decided; return the run's status afterwards.
+
+        `redo` is feedback to reject the pending diff with when no person decided it (the bot
+        itself sent it back, e.g. because it adds a secret)."""
         from agents import Runner
         from agents.run_state import RunState
 
@@ -229,6 +234,8 @@ class ImplementationManager:
         if row is None or row.status != "paused" or not row.state_json:
             return row.status if row else "missing"
         decision = self.workbench.decision(run_id)
+        if decision is None and redo:
+            decision = (Decision.REQUEST_CHANGES, redo)
         if decision is None:
             return "paused"
         ctx = json.loads(row.context_json)
@@ -344,7 +351,8 @@ class ImplementationManager:
     # -- the outbox ------------------------------------------------------------------------------
 
     def install(self, dispatcher: EffectDispatcher) -> None:
-        """Handle `build` with the manager, and resume paused runs after each merge."""
+        """Handle `build` with the manager (a redo resumes the task's paused run), and resume paused
+        runs after each merge."""
         merge = dispatcher.handlers.get("repo.merge")
 
         async def build(effect: Effect) -> None:
@@ -352,21 +360,26 @@ class ImplementationManager:
             if goal.state != GoalState.ACTIVE or goal.phase != Phase.IMPLEMENTATION.value:
                 return
             task_id = int(effect.payload["task_id"])
+            version = int(effect.payload.get("version", 1))
             with Session(self.engine) as session:
                 started = session.exec(
-                    select(AgentRun.id).where(
+                    select(AgentRun).where(
                         AgentRun.goal_id == goal.id,
                         AgentRun.task_id == task_id,
                         col(AgentRun.status).in_(("paused", "completed")),
                     )
                 ).first()
-            if started is None:  # a replayed effect must not start a second run
+            if started is None:
                 await self.start(
-                    goal_id=goal.id,
-                    task_id=task_id,
-                    version=int(effect.payload.get("version", 1)),
-                    feedback=effect.payload.get("feedback"),
+                    goal_id=goal.id, task_id=task_id, version=version, feedback=effect.payload.get("feedback")
                 )
+                return
+            # A redo (changes requested on the diff this run posted) resumes that run with the
+            # rejection instead of starting a second one; a replayed effect finds the run already
+            # past that version and does nothing.
+            posted = int(json.loads(started.context_json).get("version", 1))
+            if started.status == "paused" and version == posted + 1:
+                await self.resume(started.id, redo=effect.payload.get("feedback"))
 
         async def merge_then_resume(effect: Effect) -> None:
             if merge is not None:
