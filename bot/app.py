@@ -66,7 +66,9 @@ def build_container(settings: Settings, *, clock: Clock = system_clock, migrate:
         return list(slack_sync.usergroups_users_list(usergroup=group).get("users", []))
 
     directory = ApproverDirectory(
-        users=frozenset(settings.approvers), groups=tuple(settings.approver_groups), resolve_group=resolve_group
+        users=frozenset(settings.approvers),
+        groups=tuple(settings.approver_groups),
+        resolve_group=resolve_group,
     )
     dispatcher = EffectDispatcher(engine=engine, clock=clock)
     goals = GoalService(

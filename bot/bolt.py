@@ -20,7 +20,9 @@ def build_bolt_app(container: Container) -> AsyncApp:
         raise RuntimeError("a Slack client is needed: set SLACK_BOT_TOKEN")
     app = AsyncApp(
         client=container.slack,
-        signing_secret=settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None,
+        signing_secret=settings.slack_signing_secret.get_secret_value()
+        if settings.slack_signing_secret
+        else None,
         # The HTTP front door (bot.server) verifies signatures once, before parsing.
         request_verification_enabled=False,
         ignoring_self_events_enabled=True,

@@ -14,10 +14,15 @@ from bot import __version__
 if TYPE_CHECKING:
     from bot.app import Container
 
-app = typer.Typer(help="Codex-Orchestrator: gated, audited delivery of coding goals from Slack.",
-                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
-goal_app = typer.Typer(help="Work with goals without Slack (the same services the Slack handlers call).",
-                       no_args_is_help=True)
+app = typer.Typer(
+    help="Codex-Orchestrator: gated, audited delivery of coding goals from Slack.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+goal_app = typer.Typer(
+    help="Work with goals without Slack (the same services the Slack handlers call).", no_args_is_help=True
+)
 app.add_typer(goal_app, name="goal")
 
 
@@ -63,8 +68,12 @@ def _version_callback(value: bool) -> None:
 
 @app.callback()
 def root(
-    version: Annotated[bool, typer.Option("--version", callback=_version_callback, is_eager=True,
-                                          help="Print the version and exit.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version_callback, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
 ) -> None:
     """Codex-Orchestrator."""
 
@@ -96,8 +105,14 @@ def sandbox(
 
 @app.command()
 def demo(
-    walkthrough: Annotated[bool, typer.Option("--walkthrough", help="Run the scripted walkthrough and exit "
-                                              "(the default when stdin is not a terminal or CI=true).")] = False,
+    walkthrough: Annotated[
+        bool,
+        typer.Option(
+            "--walkthrough",
+            help="Run the scripted walkthrough and exit "
+            "(the default when stdin is not a terminal or CI=true).",
+        ),
+    ] = False,
     port: Annotated[int, typer.Option(help="Port of the sandbox web page.")] = 3001,
 ) -> None:
     """Open the sandbox web page with the bot (seeded people and channels) until Ctrl-C."""
@@ -119,8 +134,16 @@ def doctor() -> None:
 
 
 def _goal_summary(goal: Any) -> dict[str, Any]:
-    return {"id": goal.id, "title": goal.title, "phase": goal.phase, "status": goal.status, "state": goal.state,
-            "requester": goal.requester, "spec_required": goal.spec_required, "mode": goal.mode}
+    return {
+        "id": goal.id,
+        "title": goal.title,
+        "phase": goal.phase,
+        "status": goal.status,
+        "state": goal.state,
+        "requester": goal.requester,
+        "spec_required": goal.spec_required,
+        "mode": goal.mode,
+    }
 
 
 def _run_service(fn: Any, **kwargs: Any) -> Any:
@@ -135,7 +158,9 @@ def _run_service(fn: Any, **kwargs: Any) -> Any:
 @goal_app.command("start")
 def goal_start(
     brief: Annotated[str, typer.Argument(help="What should be built.")],
-    as_user: Annotated[str, typer.Option("--as", help="Who is asking (a Slack user id or a name).")] = "cli:local",
+    as_user: Annotated[
+        str, typer.Option("--as", help="Who is asking (a Slack user id or a name).")
+    ] = "cli:local",
     title: Annotated[str | None, typer.Option(help="Title; derived from the brief when omitted.")] = None,
 ) -> None:
     """Start a goal."""
@@ -159,7 +184,7 @@ def goal_list(json_out: Annotated[bool, typer.Option("--json")] = False) -> None
     for g in goals:
         typer.echo(f"{g.id}  {g.phase:<15} {g.status if g.state == 'active' else g.state:<18} {g.title}")
     if not goals:
-        typer.echo("no goals yet: orch goal start \"<brief>\"")
+        typer.echo('no goals yet: orch goal start "<brief>"')
 
 
 @goal_app.command("show")
@@ -179,13 +204,22 @@ def _decide(goal_id: str, as_user: str, decision: str, reason: str | None) -> No
     from bot.services.unit import Actor
 
     c = _container()
-    outcome = _run_service(c.goals.decide, goal_id=goal_id.upper(), phase=None, sha256=None, decision=decision,
-                           actor=Actor(as_user), reason=reason)
+    outcome = _run_service(
+        c.goals.decide,
+        goal_id=goal_id.upper(),
+        phase=None,
+        sha256=None,
+        decision=decision,
+        actor=Actor(as_user),
+        reason=reason,
+    )
     _drain(c)
     goal = c.goals.get(goal_id.upper())
     verb = {"approve": "approved", "request_changes": "changes requested on", "reject": "rejected"}[decision]
-    typer.echo(f"{goal.id}: {verb} {outcome.phase} v{outcome.version}; now {goal.phase} "
-               f"({goal.status.replace('_', ' ') if goal.state == 'active' else goal.state})")
+    typer.echo(
+        f"{goal.id}: {verb} {outcome.phase} v{outcome.version}; now {goal.phase} "
+        f"({goal.status.replace('_', ' ') if goal.state == 'active' else goal.state})"
+    )
 
 
 AsUser = Annotated[str, typer.Option("--as", help="The approver (a Slack user id listed in ORCH_APPROVERS).")]
@@ -198,8 +232,9 @@ def goal_approve(goal_id: str, as_user: AsUser) -> None:
 
 
 @goal_app.command("request-changes")
-def goal_request_changes(goal_id: str, as_user: AsUser,
-                         feedback: Annotated[str, typer.Option(help="What to change.")]) -> None:
+def goal_request_changes(
+    goal_id: str, as_user: AsUser, feedback: Annotated[str, typer.Option(help="What to change.")]
+) -> None:
     """Request changes: a new draft version is written with the feedback."""
     _decide(goal_id, as_user, "request_changes", feedback)
 
@@ -211,9 +246,11 @@ def goal_reject(goal_id: str, as_user: AsUser, reason: Annotated[str, typer.Opti
 
 
 @goal_app.command("cancel")
-def goal_cancel(goal_id: str,
-                as_user: Annotated[str, typer.Option("--as")] = "cli:local",
-                reason: Annotated[str | None, typer.Option()] = None) -> None:
+def goal_cancel(
+    goal_id: str,
+    as_user: Annotated[str, typer.Option("--as")] = "cli:local",
+    reason: Annotated[str | None, typer.Option()] = None,
+) -> None:
     """Cancel a goal."""
     from bot.services.unit import Actor
 

@@ -45,7 +45,9 @@ class Settings(BaseSettings):
         default="sqlite:///.orch/orch.db", validation_alias=AliasChoices("ORCH_DATABASE_URL", "database_url")
     )
     repo: Path = Field(default_factory=Path.cwd, validation_alias=AliasChoices("ORCH_REPO", "repo"))
-    approvers: Annotated[list[str], NoDecode] = Field(default_factory=list, validation_alias=AliasChoices("ORCH_APPROVERS", "approvers"))
+    approvers: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, validation_alias=AliasChoices("ORCH_APPROVERS", "approvers")
+    )
     approver_groups: Annotated[list[str], NoDecode] = Field(
         default_factory=list, validation_alias=AliasChoices("ORCH_APPROVER_GROUPS", "approver_groups")
     )
@@ -67,7 +69,9 @@ class Settings(BaseSettings):
     )
     openai_api_key: SecretStr | None = Field(default=None, validation_alias="OPENAI_API_KEY")
     openai_base_url: str | None = Field(default=None, validation_alias="OPENAI_BASE_URL")
-    drafter_model: str = Field(default="gpt-5.5", validation_alias=AliasChoices("ORCH_DRAFTER_MODEL", "drafter_model"))
+    drafter_model: str = Field(
+        default="gpt-5.5", validation_alias=AliasChoices("ORCH_DRAFTER_MODEL", "drafter_model")
+    )
     openai_api: Literal["responses", "chat_completions"] = Field(
         default="responses", validation_alias=AliasChoices("ORCH_OPENAI_API", "openai_api")
     )
@@ -77,23 +81,41 @@ class Settings(BaseSettings):
     )
     log_level: str = Field(default="INFO", validation_alias=AliasChoices("ORCH_LOG_LEVEL", "log_level"))
     # OpenTelemetry traces (bot.tracing): off unless asked for.
-    otel: Literal["off", "console", "otlp"] = Field(default="off", validation_alias=AliasChoices("ORCH_OTEL", "otel"))
-    git_name: str = Field(default="Codex Orchestrator", validation_alias=AliasChoices("ORCH_GIT_NAME", "git_name"))
+    otel: Literal["off", "console", "otlp"] = Field(
+        default="off", validation_alias=AliasChoices("ORCH_OTEL", "otel")
+    )
+    git_name: str = Field(
+        default="Codex Orchestrator", validation_alias=AliasChoices("ORCH_GIT_NAME", "git_name")
+    )
     git_email: str = Field(
         default="orch-bot@users.noreply.local", validation_alias=AliasChoices("ORCH_GIT_EMAIL", "git_email")
     )
     # Implementation: who writes the code (bot/agents/implement.py), where run records go (bot/runs.py).
-    builder: Literal["offline", "codex"] = Field(default="offline", validation_alias=AliasChoices("ORCH_BUILDER", "builder"))
+    builder: Literal["offline", "codex"] = Field(
+        default="offline", validation_alias=AliasChoices("ORCH_BUILDER", "builder")
+    )
     codex_bin: str | None = Field(default=None, validation_alias=AliasChoices("ORCH_CODEX_BIN", "codex_bin"))
     codex_provider_url: str | None = Field(
         default=None, validation_alias=AliasChoices("ORCH_CODEX_PROVIDER_URL", "codex_provider_url")
     )
-    codex_model: str = Field(default="gpt-5.5", validation_alias=AliasChoices("ORCH_CODEX_MODEL", "codex_model"))
-    codex_timeout: float = Field(default=900.0, gt=0, validation_alias=AliasChoices("ORCH_CODEX_TIMEOUT", "codex_timeout"))
-    manager_model: str = Field(default="gpt-5.5", validation_alias=AliasChoices("ORCH_MANAGER_MODEL", "manager_model"))
-    reviewer_model: str = Field(default="gpt-5.5", validation_alias=AliasChoices("ORCH_REVIEWER_MODEL", "reviewer_model"))
-    test_command: str | None = Field(default=None, validation_alias=AliasChoices("ORCH_TEST_COMMAND", "test_command"))
-    test_timeout: float = Field(default=300.0, gt=0, validation_alias=AliasChoices("ORCH_TEST_TIMEOUT", "test_timeout"))
+    codex_model: str = Field(
+        default="gpt-5.5", validation_alias=AliasChoices("ORCH_CODEX_MODEL", "codex_model")
+    )
+    codex_timeout: float = Field(
+        default=900.0, gt=0, validation_alias=AliasChoices("ORCH_CODEX_TIMEOUT", "codex_timeout")
+    )
+    manager_model: str = Field(
+        default="gpt-5.5", validation_alias=AliasChoices("ORCH_MANAGER_MODEL", "manager_model")
+    )
+    reviewer_model: str = Field(
+        default="gpt-5.5", validation_alias=AliasChoices("ORCH_REVIEWER_MODEL", "reviewer_model")
+    )
+    test_command: str | None = Field(
+        default=None, validation_alias=AliasChoices("ORCH_TEST_COMMAND", "test_command")
+    )
+    test_timeout: float = Field(
+        default=300.0, gt=0, validation_alias=AliasChoices("ORCH_TEST_TIMEOUT", "test_timeout")
+    )
     runs_dir: Path = Field(default=Path(".runs"), validation_alias=AliasChoices("ORCH_RUNS_DIR", "runs_dir"))
     # Who carries out a task: "direct" runs the builder once per diff (bot/agents/implement.py);
     # "manager" runs the builder → tester → reviewer manager that pauses for the diff's approval

@@ -58,8 +58,9 @@ def run_doctor(settings: Settings) -> bool:
 
         if settings.slack_bot_token is None:
             raise ConfigError("SLACK_BOT_TOKEN is not set")
-        client = WebClient(token=settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url,
-                           timeout=5)
+        client = WebClient(
+            token=settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url, timeout=5
+        )
         resp = client.auth_test()
         return f"authenticated as {resp.get('user')} in {resp.get('team')}"
 

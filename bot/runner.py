@@ -25,7 +25,9 @@ class _Server(uvicorn.Server):
         if self.started:
             from bot import __version__
 
-            log.info("orch ready: version %s, listening on %s:%s", __version__, self.config.host, self.config.port)
+            log.info(
+                "orch ready: version %s, listening on %s:%s", __version__, self.config.host, self.config.port
+            )
 
 
 def run_server(settings: Settings) -> None:
@@ -33,8 +35,9 @@ def run_server(settings: Settings) -> None:
     container = build_container(settings)
     bolt = build_bolt_app(container)
     asgi = build_asgi(container, bolt)
-    config = uvicorn.Config(asgi, host=settings.host, port=settings.port, log_level="warning", access_log=False,
-                            lifespan="on")
+    config = uvicorn.Config(
+        asgi, host=settings.host, port=settings.port, log_level="warning", access_log=False, lifespan="on"
+    )
     server = _Server(config)
     if not settings.socket_mode:
         log.info("serving Slack requests on http://%s:%s/slack/events", settings.host, settings.port)

@@ -78,7 +78,8 @@ def _request_facts(body: bytes, content_type: str) -> tuple[str, str | None]:
         event = data.get("event") if isinstance(data.get("event"), dict) else {}
         user = event.get("user")
         return f"{data['type']}:{event.get('type')}" if event else str(data["type"]), (
-            user if isinstance(user, str) else None)
+            user if isinstance(user, str) else None
+        )
     form = parse_qs(text, keep_blank_values=True)
     if "payload" in form:
         payload = json.loads(form["payload"][0])
@@ -153,7 +154,10 @@ def build_asgi(container: Container, bolt: AsyncApp, *, clock: Callable[[], floa
             background.stop()
 
     return Starlette(
-        routes=[Route("/slack/events", slack_events, methods=["POST"]), Route("/healthz", healthz, methods=["GET"])],
+        routes=[
+            Route("/slack/events", slack_events, methods=["POST"]),
+            Route("/healthz", healthz, methods=["GET"]),
+        ],
         lifespan=lifespan,
     )
 

@@ -19,8 +19,9 @@ async def call(fn: Callable[..., T], /, **kwargs: Any) -> T:
     return await asyncio.to_thread(fn, **kwargs)
 
 
-async def tell(client: AsyncWebClient, *, channel: str | None, user: str, text: str,
-               thread_ts: str | None = None) -> None:
+async def tell(
+    client: AsyncWebClient, *, channel: str | None, user: str, text: str, thread_ts: str | None = None
+) -> None:
     """An ephemeral message to one person; falls back to a DM when the channel refuses it."""
     try:
         if channel:
@@ -35,14 +36,26 @@ async def tell(client: AsyncWebClient, *, channel: str | None, user: str, text: 
         log.warning("could not reach %s", user)
 
 
-async def open_modal(client: AsyncWebClient, *, trigger_id: str, view: Any, user: str, channel: str | None,
-                     thread_ts: str | None = None) -> bool:
+async def open_modal(
+    client: AsyncWebClient,
+    *,
+    trigger_id: str,
+    view: Any,
+    user: str,
+    channel: str | None,
+    thread_ts: str | None = None,
+) -> bool:
     """Open a modal; when Slack refuses (a trigger lives 3 seconds and is used once), say so to the person."""
     try:
         await client.views_open(trigger_id=trigger_id, view=view)
     except SlackApiError as exc:
         log.warning("views.open for %s failed (%s)", user, exc.response.get("error"))
-        await tell(client, channel=channel, user=user, thread_ts=thread_ts,
-                   text="Slack did not let me open the form in time. Please click (or type the command) again.")
+        await tell(
+            client,
+            channel=channel,
+            user=user,
+            thread_ts=thread_ts,
+            text="Slack did not let me open the form in time. Please click (or type the command) again.",
+        )
         return False
     return True

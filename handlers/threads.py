@@ -52,8 +52,10 @@ async def start_from_thread(
     try:
         messages = await read_thread(client, channel=channel, thread_ts=thread_ts)
     except SlackApiError as exc:  # not in the channel, a deleted thread: the person is told, nothing starts
-        raise InvalidInput(f"I cannot read that thread ({exc.response.get('error')}). If it is in a channel I "
-                           "am not in, invite me with `/invite @orch` and try again.") from exc
+        raise InvalidInput(
+            f"I cannot read that thread ({exc.response.get('error')}). If it is in a channel I "
+            "am not in, invite me with `/invite @orch` and try again."
+        ) from exc
     brief = brief_from_thread(messages, bot_user=bot_user, ask=ask, skip_ts=skip_ts)
     return await call(
         container.goals.start_goal,

@@ -33,7 +33,10 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("digest", "post this channel's status digest now"),
     ("rerequest <goal-id>", "ask again for an approval that expired"),
     ("metrics [7d]", "how the procedure is doing: gates kept, runs without fix-ups, time to bootstrap"),
-    ("learn <repo path or URL>", "harvest a repository's conventions into patterns/ and adapters/ for approval"),
+    (
+        "learn <repo path or URL>",
+        "harvest a repository's conventions into patterns/ and adapters/ for approval",
+    ),
     ("help", "this help"),
 )
 

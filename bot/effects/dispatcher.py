@@ -146,9 +146,17 @@ class EffectDispatcher:
         # attempt may have got half-way (crash after a Slack post) and checks before acting again.
         effect.attempts = self._begin(effect)
         # A span per effect, and the goal id on every line logged while it runs.
-        with span(f"effect {effect.kind}", **{"orch.effect.key": effect.key, "orch.effect.attempt": effect.attempts,
-                                               "orch.goal_id": effect.goal_id}) as current, \
-                log_context(goal_id=effect.goal_id):
+        with (
+            span(
+                f"effect {effect.kind}",
+                **{
+                    "orch.effect.key": effect.key,
+                    "orch.effect.attempt": effect.attempts,
+                    "orch.goal_id": effect.goal_id,
+                },
+            ) as current,
+            log_context(goal_id=effect.goal_id),
+        ):
             try:
                 await handler(effect)
             except RetryLater as exc:

@@ -41,7 +41,9 @@ class WorkEffects:
         from bot.agents.offline_builder import OfflineBuilder
         from bot.agents.sdk import make_drafter
 
-        return cls(goals=c.goals, settings=c.settings, drafter=make_drafter(c.settings), builder=OfflineBuilder())
+        return cls(
+            goals=c.goals, settings=c.settings, drafter=make_drafter(c.settings), builder=OfflineBuilder()
+        )
 
     def register(self, dispatcher: EffectDispatcher) -> None:
         self._dispatcher = dispatcher  # builds tell the goal's status message how Codex is doing
@@ -62,8 +64,11 @@ class WorkEffects:
     def git(self) -> Any:
         from bot.repo.git import Identity, ensure_repo
 
-        return ensure_repo(Path(self.settings.repo), init_if_missing=True,
-                           identity=Identity(name=self.settings.git_name, email=self.settings.git_email))
+        return ensure_repo(
+            Path(self.settings.repo),
+            init_if_missing=True,
+            identity=Identity(name=self.settings.git_name, email=self.settings.git_email),
+        )
 
     def _goal(self, goal_id: str | None) -> Goal | None:
         with Session(self.engine) as session:
@@ -71,8 +76,11 @@ class WorkEffects:
 
     def _artifacts(self, goal_id: str) -> list[Artifact]:
         with Session(self.engine) as session:
-            return list(session.exec(select(Artifact).where(Artifact.goal_id == goal_id)
-                                     .order_by(col(Artifact.id))).all())
+            return list(
+                session.exec(
+                    select(Artifact).where(Artifact.goal_id == goal_id).order_by(col(Artifact.id))
+                ).all()
+            )
 
     # -- drafting ----------------------------------------------------------------------------
 
@@ -98,7 +106,10 @@ class WorkEffects:
                 approved[art.phase] = art.content  # later versions overwrite earlier ones
             previous = next((a.content for a in reversed(artifacts) if a.phase == phase.value), None)
             req = DraftRequest(
-                goal_id=goal.id, title=goal.title, brief=goal.brief, phase=phase,
+                goal_id=goal.id,
+                title=goal.title,
+                brief=goal.brief,
+                phase=phase,
                 previous=previous if version > 1 else None,
                 feedback=effect.payload.get("feedback"),
                 approved={k: v for k, v in approved.items() if k != phase.value},
@@ -111,8 +122,15 @@ class WorkEffects:
             drafted_by, offline = result.drafted_by, result.offline
             tasks = [t.model_dump(mode="json") for t in result.tasks] if result.tasks is not None else None
         await asyncio.to_thread(
-            self.goals.record_draft, goal_id=goal.id, phase=phase.value, version=version, content=content,
-            summary=summary, drafted_by=drafted_by, offline=offline, tasks=tasks,
+            self.goals.record_draft,
+            goal_id=goal.id,
+            phase=phase.value,
+            version=version,
+            content=content,
+            summary=summary,
+            drafted_by=drafted_by,
+            offline=offline,
+            tasks=tasks,
             feedback=effect.payload.get("feedback"),
         )
 
@@ -136,17 +154,31 @@ class WorkEffects:
             from bot.agents.implement import implement_task
 
             worktree = self.git().worktree_add(goal.id)
-            return implement_task(settings=self.settings, goal_id=goal.id, task=task, worktree=worktree,
-                                  feedback=effect.payload.get("feedback"), mode=goal.mode, on_progress=progress)
+            return implement_task(
+                settings=self.settings,
+                goal_id=goal.id,
+                task=task,
+                worktree=worktree,
+                feedback=effect.payload.get("feedback"),
+                mode=goal.mode,
+                on_progress=progress,
+            )
 
         result = await asyncio.to_thread(work)
         fault_point("during_agent_job")  # crash tests: the worktree is written, the diff not yet recorded
         await asyncio.to_thread(
-            self.goals.record_draft, goal_id=goal.id, phase=Phase.IMPLEMENTATION.value, version=version,
-            content=redact(result.diff) if result.diff else "(no changes)", summary=redact(result.summary),
+            self.goals.record_draft,
+            goal_id=goal.id,
+            phase=Phase.IMPLEMENTATION.value,
+            version=version,
+            content=redact(result.diff) if result.diff else "(no changes)",
+            summary=redact(result.summary),
             secrets=[str(s) for s in added_secrets(result.diff)],  # checked before redaction hides them
-            drafted_by=result.drafted_by, offline=result.offline, task_id=task_id,
-            feedback=effect.payload.get("feedback"), run_id=result.run_id,
+            drafted_by=result.drafted_by,
+            offline=result.offline,
+            task_id=task_id,
+            feedback=effect.payload.get("feedback"),
+            run_id=result.run_id,
         )
 
     async def merge(self, effect: Effect) -> None:
@@ -155,17 +187,25 @@ class WorkEffects:
             return
         task_id = int(effect.payload["task_id"])
         task = next((t for t in goal.tasks if int(t["id"]) == task_id), {"title": f"task {task_id}"})
-        trailers = {"Goal-Id": goal.id, "Phase": "implementation", "Task-Id": str(task_id),
-                    "Orch-Effect": effect.key}
+        trailers = {
+            "Goal-Id": goal.id,
+            "Phase": "implementation",
+            "Task-Id": str(task_id),
+            "Orch-Effect": effect.key,
+        }
 
         def work() -> None:
             git = self.git()
             if git.find_commit_by_trailer("Orch-Effect", effect.key):
                 return
-            git.commit_in_worktree(goal.id, f"orch({goal.id}): task {task_id} — {task.get('title', '')}",
-                                   {"Goal-Id": goal.id, "Task-Id": str(task_id)})
-            git.merge_worktree(goal.id, f"orch({goal.id}): merge task {task_id} — {task.get('title', '')}",
-                               trailers)
+            git.commit_in_worktree(
+                goal.id,
+                f"orch({goal.id}): task {task_id} — {task.get('title', '')}",
+                {"Goal-Id": goal.id, "Task-Id": str(task_id)},
+            )
+            git.merge_worktree(
+                goal.id, f"orch({goal.id}): merge task {task_id} — {task.get('title', '')}", trailers
+            )
 
         await asyncio.to_thread(work)
 
@@ -187,16 +227,33 @@ class WorkEffects:
             assert goal is not None
             record = goal_record(session, goal)
             events = pending_events(session, goal.id)
-            approvers = sorted({a.by for a in record.approvals
-                                if a.artifact_sha256 == artifact.sha256 and a.decision == "approve"})
-            at = max((a.at for a in record.approvals if a.artifact_sha256 == artifact.sha256), default=goal.updated_at)
+            approvers = sorted(
+                {
+                    a.by
+                    for a in record.approvals
+                    if a.artifact_sha256 == artifact.sha256 and a.decision == "approve"
+                }
+            )
+            at = max(
+                (a.at for a in record.approvals if a.artifact_sha256 == artifact.sha256),
+                default=goal.updated_at,
+            )
 
         def work() -> None:
             from bot.sop.publish import publish_approval
 
-            publish_approval(Path(self.settings.repo), index_entry=record, phase=Phase(artifact.phase),
-                             version=artifact.version, content=artifact.content, approved_by=approvers,
-                             approved_at=at, events=events, effect_key=effect.key, git=self.git())
+            publish_approval(
+                Path(self.settings.repo),
+                index_entry=record,
+                phase=Phase(artifact.phase),
+                version=artifact.version,
+                content=artifact.content,
+                approved_by=approvers,
+                approved_at=at,
+                events=events,
+                effect_key=effect.key,
+                git=self.git(),
+            )
 
         await asyncio.to_thread(work)
 
@@ -213,9 +270,14 @@ class WorkEffects:
         def work() -> None:
             from bot.sop.publish import publish_state
 
-            publish_state(Path(self.settings.repo), index_entry=record, events=events,
-                          message=str(effect.payload.get("message") or f"orch({goal.id}): update"),
-                          effect_key=effect.key, git=self.git())
+            publish_state(
+                Path(self.settings.repo),
+                index_entry=record,
+                events=events,
+                message=str(effect.payload.get("message") or f"orch({goal.id}): update"),
+                effect_key=effect.key,
+                git=self.git(),
+            )
 
         await asyncio.to_thread(work)
 

@@ -34,7 +34,9 @@ class SelfApproval(ServiceError):
 
 
 class StaleArtifact(ServiceError):
-    def __init__(self, clicked_version: int | None, current_version: int | None, link: str | None = None) -> None:
+    def __init__(
+        self, clicked_version: int | None, current_version: int | None, link: str | None = None
+    ) -> None:
         where = f" <{link}|Open the current version>." if link else ""
         now = f"v{current_version}" if current_version else "a newer state"
         then = f"v{clicked_version}" if clicked_version else "an older version"

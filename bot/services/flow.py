@@ -32,7 +32,11 @@ def decide_spec(session: Session, goal: Goal, now: datetime) -> None:
     from bot.sop.triggers import detect_triggers
 
     waiver = goal.spec_waiver or {}
-    texts = [goal.brief, _approved_text(session, goal, Phase.PRD), _approved_text(session, goal, Phase.TASK_LIST)]
+    texts = [
+        goal.brief,
+        _approved_text(session, goal, Phase.PRD),
+        _approved_text(session, goal, Phase.TASK_LIST),
+    ]
     found = detect_triggers(*texts)
     goal.spec_triggers = sorted({t.name for t in found})
     if waiver.get("decision") == "required":
@@ -57,15 +61,29 @@ def next_pending_task(tasks: list[dict[str, Any]]) -> dict[str, Any] | None:
     return ready[0] if ready else None
 
 
-def advance(service: GoalService, session: Session, goal: Goal, artifact: Artifact, now: datetime,
-            actor: Actor) -> str:
+def advance(
+    service: GoalService, session: Session, goal: Goal, artifact: Artifact, now: datetime, actor: Actor
+) -> str:
     phase = Phase(goal.phase)
     tag = f"{phase}:{artifact.task_id}:{artifact.version}"
-    add_effect(session, key=f"artifact:{goal.id}:{tag}:decided", kind="slack.mark_decided", goal_id=goal.id,
-               now=now, artifact_id=artifact.id)
+    add_effect(
+        session,
+        key=f"artifact:{goal.id}:{tag}:decided",
+        kind="slack.mark_decided",
+        goal_id=goal.id,
+        now=now,
+        artifact_id=artifact.id,
+    )
     if phase is Phase.IMPLEMENTATION:
-        add_effect(session, key=f"merge:{goal.id}:{artifact.task_id}:{artifact.version}", kind="repo.merge",
-                   goal_id=goal.id, now=now, artifact_id=artifact.id, task_id=artifact.task_id)
+        add_effect(
+            session,
+            key=f"merge:{goal.id}:{artifact.task_id}:{artifact.version}",
+            kind="repo.merge",
+            goal_id=goal.id,
+            now=now,
+            artifact_id=artifact.id,
+            task_id=artifact.task_id,
+        )
         tasks = [dict(t) for t in goal.tasks]
         for task in tasks:
             if int(task["id"]) == artifact.task_id:
@@ -81,14 +99,33 @@ def advance(service: GoalService, session: Session, goal: Goal, artifact: Artifa
         return _enter(service, session, goal, Phase.DONE, now, actor, tag)
 
     if phase is Phase.SCAFFOLD_CHECK:
-        add_effect(session, key=f"scaffold:{goal.id}:{artifact.version}", kind="repo.apply_scaffold",
-                   goal_id=goal.id, now=now, artifact_id=artifact.id)
-    add_effect(session, key=f"publish:{goal.id}:{tag}", kind="repo.publish_artifact", goal_id=goal.id, now=now,
-               artifact_id=artifact.id)
+        add_effect(
+            session,
+            key=f"scaffold:{goal.id}:{artifact.version}",
+            kind="repo.apply_scaffold",
+            goal_id=goal.id,
+            now=now,
+            artifact_id=artifact.id,
+        )
+    add_effect(
+        session,
+        key=f"publish:{goal.id}:{tag}",
+        kind="repo.publish_artifact",
+        goal_id=goal.id,
+        now=now,
+        artifact_id=artifact.id,
+    )
     if phase is Phase.TASK_LIST:
         decide_spec(session, goal, now)
-        audit(session, actor=Actor("bot"), action="spec.assessed", now=now, goal=goal,
-              required=goal.spec_required, triggers=goal.spec_triggers)
+        audit(
+            session,
+            actor=Actor("bot"),
+            action="spec.assessed",
+            now=now,
+            goal=goal,
+            required=goal.spec_required,
+            triggers=goal.spec_triggers,
+        )
     nxt = next_phase(phase, spec_required=bool(goal.spec_required))
     if phase in (Phase.TASK_LIST,) and nxt is not Phase.SPEC:
         record_spec_skip(session, goal, now)
@@ -100,17 +137,32 @@ def record_spec_skip(session: Session, goal: Goal, now: datetime) -> None:
     waiver = goal.spec_waiver or {}
     waived = waiver.get("decision") == "waived"
     reason = f"waived by {waiver.get('by')}" if waived else "no trigger found"
-    audit(session, actor=Actor("bot"), action="spec.skipped", now=now, goal=goal, phase=Phase.SPEC.value,
-          reason=reason, justification=waiver.get("justification") if waived else None)
+    audit(
+        session,
+        actor=Actor("bot"),
+        action="spec.skipped",
+        now=now,
+        goal=goal,
+        phase=Phase.SPEC.value,
+        reason=reason,
+        justification=waiver.get("justification") if waived else None,
+    )
     if goal.channel_id:
         # Keyed by the audit-visible decision time so a later waiver (after a re-entry) gets its own note.
         stamp = waiver.get("at", "triggers") if waived else "triggers"
-        add_effect(session, key=f"note:{goal.id}:spec-skipped:{stamp}", kind="slack.thread_note",
-                   goal_id=goal.id, now=now, text=f"Mini-Spec skipped ({reason}). Next: Action Plan.")
+        add_effect(
+            session,
+            key=f"note:{goal.id}:spec-skipped:{stamp}",
+            kind="slack.thread_note",
+            goal_id=goal.id,
+            now=now,
+            text=f"Mini-Spec skipped ({reason}). Next: Action Plan.",
+        )
 
 
-def enter_phase(service: GoalService, session: Session, goal: Goal, nxt: Phase, now: datetime, actor: Actor,
-                tag: str) -> str:
+def enter_phase(
+    service: GoalService, session: Session, goal: Goal, nxt: Phase, now: datetime, actor: Actor, tag: str
+) -> str:
     """Move the goal into `nxt` outside a gate approval (a person changed the mini-spec decision)."""
     return _enter(service, session, goal, nxt, now, actor, tag)
 
@@ -132,12 +184,20 @@ def _start_task(session: Session, goal: Goal, task: dict[str, Any], now: datetim
             item["status"] = "in-progress"
     goal.tasks = tasks
     goal.status = PhaseStatus.DRAFTING
-    add_effect(session, key=f"build:{goal.id}:{task['id']}:1", kind="build", goal_id=goal.id, now=now,
-               task_id=int(task["id"]), version=1)
+    add_effect(
+        session,
+        key=f"build:{goal.id}:{task['id']}:1",
+        kind="build",
+        goal_id=goal.id,
+        now=now,
+        task_id=int(task["id"]),
+        version=1,
+    )
 
 
-def _enter(service: GoalService, session: Session, goal: Goal, nxt: Phase, now: datetime, actor: Actor,
-           tag: str) -> str:
+def _enter(
+    service: GoalService, session: Session, goal: Goal, nxt: Phase, now: datetime, actor: Actor, tag: str
+) -> str:
     goal.phase = nxt.value
     goal.phase_started_at = now
     goal.updated_at = now
@@ -145,14 +205,27 @@ def _enter(service: GoalService, session: Session, goal: Goal, nxt: Phase, now: 
         goal.status = PhaseStatus.APPROVED
         goal.state = GoalState.DONE
         audit(session, actor=Actor("bot"), action="goal.done", now=now, goal=goal)
-        add_effect(session, key=f"publish:{goal.id}:done", kind="repo.publish_state", goal_id=goal.id, now=now,
-                   message=f"orch({goal.id}): goal done — {goal.title}")
-        add_effect(session, key=f"worktree:{goal.id}:remove", kind="repo.remove_worktree", goal_id=goal.id,
-                   now=now)
+        add_effect(
+            session,
+            key=f"publish:{goal.id}:done",
+            kind="repo.publish_state",
+            goal_id=goal.id,
+            now=now,
+            message=f"orch({goal.id}): goal done — {goal.title}",
+        )
+        add_effect(
+            session, key=f"worktree:{goal.id}:remove", kind="repo.remove_worktree", goal_id=goal.id, now=now
+        )
         if goal.channel_id:
             merged = sum(1 for t in goal.tasks if t.get("status") == "done")
-            add_effect(session, key=f"note:{goal.id}:done", kind="slack.thread_note", goal_id=goal.id, now=now,
-                       text=f"🎉 {goal.id} is done: {merged} task(s) merged, artifacts and mirrors committed.")
+            add_effect(
+                session,
+                key=f"note:{goal.id}:done",
+                kind="slack.thread_note",
+                goal_id=goal.id,
+                now=now,
+                text=f"🎉 {goal.id} is done: {merged} task(s) merged, artifacts and mirrors committed.",
+            )
     elif nxt is Phase.IMPLEMENTATION:
         audit(session, actor=Actor("bot"), action="phase.entered", now=now, goal=goal)
         first = next_pending_task(goal.tasks)
@@ -163,8 +236,16 @@ def _enter(service: GoalService, session: Session, goal: Goal, nxt: Phase, now: 
         goal.status = PhaseStatus.DRAFTING
         audit(session, actor=Actor("bot"), action="phase.entered", now=now, goal=goal)
         version = _next_version(session, goal, nxt)
-        add_effect(session, key=f"draft:{goal.id}:{nxt.value}:0:{version}", kind="draft", goal_id=goal.id,
-                   now=now, phase=nxt.value, version=version, task_id=0)
+        add_effect(
+            session,
+            key=f"draft:{goal.id}:{nxt.value}:0:{version}",
+            kind="draft",
+            goal_id=goal.id,
+            now=now,
+            phase=nxt.value,
+            version=version,
+            task_id=0,
+        )
     session.add(goal)
     service._card_effect(session, goal, now, f"{tag}:approved")
     return nxt.value

@@ -71,7 +71,11 @@ def gate(
         for who in dict.fromkeys(approvers)
         if who not in approved and (allow_self_approval or who != goal.requester)
     ]
-    due = due_at(goal.phase, artifact.created_at) if due_at else artifact.created_at + timedelta(hours=sla_hours)
+    due = (
+        due_at(goal.phase, artifact.created_at)
+        if due_at
+        else artifact.created_at + timedelta(hours=sla_hours)
+    )
     return Gate(artifact, approved, waiting, due)
 
 

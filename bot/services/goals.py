@@ -47,7 +47,9 @@ def derive_title(brief: str) -> str:
     return first or "Untitled goal"
 
 
-def _prior_decision(session: Session, goal_id: str, sha256: str, actor: Actor, decision: Decision) -> Approval | None:
+def _prior_decision(
+    session: Session, goal_id: str, sha256: str, actor: Actor, decision: Decision
+) -> Approval | None:
     """The same person's same decision on the same version, if already taken (a retry or double click)."""
     return session.exec(
         select(Approval).where(
@@ -111,7 +113,9 @@ class GoalService:
         brief = redact((brief or "").replace("\x00", "").strip())
         title = redact(title) if title else title
         if not brief:
-            raise InvalidInput("A goal needs a brief: say what should be built, e.g. `/orch start Add CSV export`.")
+            raise InvalidInput(
+                "A goal needs a brief: say what should be built, e.g. `/orch start Add CSV export`."
+            )
         if len(brief) > MAX_BRIEF:
             raise InvalidInput(f"The brief is {len(brief)} characters; keep it under {MAX_BRIEF}.")
         if priority not in {"high", "medium", "low"}:
@@ -144,9 +148,19 @@ class GoalService:
             )
             session.add(goal)
             session.flush()
-            audit(session, actor=actor, action="goal.started", now=now, goal=goal, source=source, title=goal.title)
+            audit(
+                session,
+                actor=actor,
+                action="goal.started",
+                now=now,
+                goal=goal,
+                source=source,
+                title=goal.title,
+            )
             if channel_id:
-                add_effect(session, key=f"card:{goal_id}:post", kind="slack.post_card", goal_id=goal_id, now=now)
+                add_effect(
+                    session, key=f"card:{goal_id}:post", kind="slack.post_card", goal_id=goal_id, now=now
+                )
             add_effect(
                 session,
                 key=f"draft:{goal_id}:{Phase.SCAFFOLD_CHECK.value}:0:1",
@@ -156,8 +170,14 @@ class GoalService:
                 phase=Phase.SCAFFOLD_CHECK.value,
                 version=1,
             )
-            add_effect(session, key=f"publish:{goal_id}:started", kind="repo.publish_state", goal_id=goal_id, now=now,
-                       message=f"orch({goal_id}): start goal — {goal.title}")
+            add_effect(
+                session,
+                key=f"publish:{goal_id}:started",
+                kind="repo.publish_state",
+                goal_id=goal_id,
+                now=now,
+                message=f"orch({goal_id}): start goal — {goal.title}",
+            )
         self._committed()
         return goal
 
@@ -264,8 +284,16 @@ class GoalService:
         now = self.clock()
         with transaction(self.engine) as session:
             goal = session.get(Goal, goal_id) if goal_id else None
-            audit(session, actor=actor, action="decision.refused", now=now, goal=goal, reason=reason,
-                  goal_id=None if goal else goal_id, **payload)
+            audit(
+                session,
+                actor=actor,
+                action="decision.refused",
+                now=now,
+                goal=goal,
+                reason=reason,
+                goal_id=None if goal else goal_id,
+                **payload,
+            )
 
     def decide(
         self,
@@ -294,9 +322,22 @@ class GoalService:
                 outcome = self._decide(
                     session, goal_id, phase, sha256, decision, actor, reason, slack_channel, slack_ts, now
                 )
-        except (NotAnApprover, SelfApproval, StaleArtifact, NotAwaitingDecision, GoalClosed, SecretInDiff) as exc:
-            self.refuse(goal_id=goal_id, actor=actor, reason=type(exc).__name__, phase=phase, sha=sha256,
-                        decision=decision.value)
+        except (
+            NotAnApprover,
+            SelfApproval,
+            StaleArtifact,
+            NotAwaitingDecision,
+            GoalClosed,
+            SecretInDiff,
+        ) as exc:
+            self.refuse(
+                goal_id=goal_id,
+                actor=actor,
+                reason=type(exc).__name__,
+                phase=phase,
+                sha=sha256,
+                decision=decision.value,
+            )
             raise
         if not outcome.duplicate:
             self._committed()
@@ -333,17 +374,26 @@ class GoalService:
             if sha256 is not None:
                 prior = _prior_decision(session, goal.id, sha256, actor, decision)
                 if prior is not None:
-                    return DecisionOutcome(goal.id, prior.phase, prior.decision, prior.artifact_version,
-                                           sha256, True, duplicate=True)
+                    return DecisionOutcome(
+                        goal.id,
+                        prior.phase,
+                        prior.decision,
+                        prior.artifact_version,
+                        sha256,
+                        True,
+                        duplicate=True,
+                    )
             raise StaleArtifact(clicked, artifact.version if artifact and goal.phase == phase else None)
         if goal.status != PhaseStatus.AWAITING_APPROVAL:
             if _prior_decision(session, goal.id, artifact.sha256, actor, decision) is not None:
-                return DecisionOutcome(goal.id, phase, decision.value, artifact.version, artifact.sha256, True,
-                                       duplicate=True)
+                return DecisionOutcome(
+                    goal.id, phase, decision.value, artifact.version, artifact.sha256, True, duplicate=True
+                )
             raise NotAwaitingDecision(goal.id, LABELS[Phase(goal.phase)], goal.status)
         if _prior_decision(session, goal.id, artifact.sha256, actor, decision) is not None:
-            return DecisionOutcome(goal.id, phase, decision.value, artifact.version, artifact.sha256, False,
-                                   duplicate=True)
+            return DecisionOutcome(
+                goal.id, phase, decision.value, artifact.version, artifact.sha256, False, duplicate=True
+            )
         if decision is Decision.APPROVE:
             refuse_secret(session, goal, artifact)  # whatever the click or command: no diff adding a secret
         session.add(
@@ -361,10 +411,22 @@ class GoalService:
             )
         )
         session.flush()
-        action = {"approve": "artifact.approved", "request_changes": "artifact.changes_requested",
-                  "reject": "artifact.rejected"}[decision.value]
-        audit(session, actor=actor, action=action, now=now, goal=goal, sha=artifact.sha256,
-              version=artifact.version, task_id=artifact.task_id or None, reason=reason)
+        action = {
+            "approve": "artifact.approved",
+            "request_changes": "artifact.changes_requested",
+            "reject": "artifact.rejected",
+        }[decision.value]
+        audit(
+            session,
+            actor=actor,
+            action=action,
+            now=now,
+            goal=goal,
+            sha=artifact.sha256,
+            version=artifact.version,
+            task_id=artifact.task_id or None,
+            reason=reason,
+        )
         tag = f"{phase}:{artifact.task_id}:{artifact.version}"
         if decision is Decision.APPROVE:
             approvers = set(
@@ -378,37 +440,74 @@ class GoalService:
             )
             if len(approvers) < self.approvals_required:
                 self._card_effect(session, goal, now, f"{tag}:approval:{actor.id}")
-                add_effect(session, key=f"artifact:{goal.id}:{tag}:partial:{actor.id}", kind="slack.mark_decided",
-                           goal_id=goal.id, now=now, artifact_id=artifact.id, partial=True)
-                return DecisionOutcome(goal.id, phase, decision.value, artifact.version, artifact.sha256, False)
+                add_effect(
+                    session,
+                    key=f"artifact:{goal.id}:{tag}:partial:{actor.id}",
+                    kind="slack.mark_decided",
+                    goal_id=goal.id,
+                    now=now,
+                    artifact_id=artifact.id,
+                    partial=True,
+                )
+                return DecisionOutcome(
+                    goal.id, phase, decision.value, artifact.version, artifact.sha256, False
+                )
             nxt = self._complete_gate(session, goal, artifact, now, actor)
-            return DecisionOutcome(goal.id, phase, decision.value, artifact.version, artifact.sha256, True,
-                                   next_phase=nxt)
-        add_effect(session, key=f"artifact:{goal.id}:{tag}:decided", kind="slack.mark_decided",
-                   goal_id=goal.id, now=now, artifact_id=artifact.id)
+            return DecisionOutcome(
+                goal.id, phase, decision.value, artifact.version, artifact.sha256, True, next_phase=nxt
+            )
+        add_effect(
+            session,
+            key=f"artifact:{goal.id}:{tag}:decided",
+            kind="slack.mark_decided",
+            goal_id=goal.id,
+            now=now,
+            artifact_id=artifact.id,
+        )
         if decision is Decision.REQUEST_CHANGES:
             goal.status = PhaseStatus.CHANGES_REQUESTED
             # Put the decision on record in the repo before the redraft, so it never waits on a drafter.
-            add_effect(session, key=f"publish:{goal.id}:{tag}:changes", kind="repo.publish_state", goal_id=goal.id,
-                       now=now, message=f"orch({goal.id}): changes requested on {LABELS[Phase(phase)]} "
-                                        f"v{artifact.version}")
+            add_effect(
+                session,
+                key=f"publish:{goal.id}:{tag}:changes",
+                kind="repo.publish_state",
+                goal_id=goal.id,
+                now=now,
+                message=f"orch({goal.id}): changes requested on {LABELS[Phase(phase)]} v{artifact.version}",
+            )
             # A diff goes back to the builder with the feedback; a document to its drafter.
             redo = "build" if phase == Phase.IMPLEMENTATION.value else "draft"
-            add_effect(session, key=f"{redo}:{goal.id}:{phase}:{artifact.task_id}:{artifact.version + 1}",
-                       kind=redo, goal_id=goal.id, now=now, phase=phase, version=artifact.version + 1,
-                       task_id=artifact.task_id, feedback=reason)
+            add_effect(
+                session,
+                key=f"{redo}:{goal.id}:{phase}:{artifact.task_id}:{artifact.version + 1}",
+                kind=redo,
+                goal_id=goal.id,
+                now=now,
+                phase=phase,
+                version=artifact.version + 1,
+                task_id=artifact.task_id,
+                feedback=reason,
+            )
         else:
             goal.status = PhaseStatus.REJECTED
             goal.state = GoalState.REJECTED
             goal.closed_reason = reason
-            add_effect(session, key=f"publish:{goal.id}:rejected", kind="repo.publish_state", goal_id=goal.id,
-                       now=now, message=f"orch({goal.id}): rejected at {LABELS[Phase(phase)]}")
+            add_effect(
+                session,
+                key=f"publish:{goal.id}:rejected",
+                kind="repo.publish_state",
+                goal_id=goal.id,
+                now=now,
+                message=f"orch({goal.id}): rejected at {LABELS[Phase(phase)]}",
+            )
         goal.updated_at = now
         session.add(goal)
         self._card_effect(session, goal, now, f"{tag}:{decision.value}")
         return DecisionOutcome(goal.id, phase, decision.value, artifact.version, artifact.sha256, True)
 
-    def _complete_gate(self, session: Session, goal: Goal, artifact: Artifact, now: datetime, actor: Actor) -> str:
+    def _complete_gate(
+        self, session: Session, goal: Goal, artifact: Artifact, now: datetime, actor: Actor
+    ) -> str:
         """The gate is approved: publish the artifact and move to the next phase."""
         from bot.services.flow import advance  # local: flow imports this module's helpers
 
@@ -424,8 +523,10 @@ class GoalService:
                 raise GoalNotFound(goal_id)
             if goal.state != GoalState.ACTIVE:
                 raise GoalClosed(goal.id, goal.state)
-            if actor.id != goal.requester and not self.directory.is_approver(actor.id) and not actor.id.startswith(
-                "cli:"
+            if (
+                actor.id != goal.requester
+                and not self.directory.is_approver(actor.id)
+                and not actor.id.startswith("cli:")
             ):
                 raise InvalidInput(f"Only the requester or an approver can cancel {goal.id}.")
             goal.state = GoalState.CANCELLED
@@ -437,8 +538,14 @@ class GoalService:
 
             cancel_goal_jobs(session, goal.id, now)  # running ones stop when their worker next looks
             self._card_effect(session, goal, now, "cancelled")
-            add_effect(session, key=f"publish:{goal.id}:cancelled", kind="repo.publish_state", goal_id=goal.id,
-                       now=now, message=f"orch({goal.id}): cancel goal")
+            add_effect(
+                session,
+                key=f"publish:{goal.id}:cancelled",
+                kind="repo.publish_state",
+                goal_id=goal.id,
+                now=now,
+                message=f"orch({goal.id}): cancel goal",
+            )
         self._committed()
         return goal
 
@@ -451,8 +558,14 @@ class GoalService:
                 raise GoalNotFound(goal_id)
             return goal
 
-    def list(self, *, requester: str | None = None, channel_id: str | None = None, active_only: bool = False,
-             limit: int = 50) -> list[Goal]:
+    def list(
+        self,
+        *,
+        requester: str | None = None,
+        channel_id: str | None = None,
+        active_only: bool = False,
+        limit: int = 50,
+    ) -> list[Goal]:
         with Session(self.engine) as session:
             query = select(Goal).order_by(col(Goal.created_at).desc()).limit(limit)
             if requester:

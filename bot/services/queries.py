@@ -19,10 +19,12 @@ def goal_details(*, container: Container, goal_id: str) -> dict[str, Any]:
         goal = session.get(Goal, goal_id)
         if goal is None:
             raise GoalNotFound(goal_id)
-        artifacts = list(session.exec(select(Artifact).where(Artifact.goal_id == goal_id)
-                                      .order_by(col(Artifact.id))).all())
-        approvals = list(session.exec(select(Approval).where(Approval.goal_id == goal_id)
-                                      .order_by(col(Approval.id))).all())
+        artifacts = list(
+            session.exec(select(Artifact).where(Artifact.goal_id == goal_id).order_by(col(Artifact.id))).all()
+        )
+        approvals = list(
+            session.exec(select(Approval).where(Approval.goal_id == goal_id).order_by(col(Approval.id))).all()
+        )
     current = next((a for a in reversed(artifacts) if a.phase == goal.phase), None)
     lines = [
         f"{goal.id}  {goal.title}",
@@ -36,16 +38,32 @@ def goal_details(*, container: Container, goal_id: str) -> dict[str, Any]:
         lines.append(f"    {art.phase}{task} v{art.version}  sha {art.sha256[:12]}  by {art.drafted_by}")
     lines.append("  decisions:")
     for ap in approvals:
-        lines.append(f"    {ap.at:%Y-%m-%d %H:%M} {ap.decision} {ap.phase} v{ap.artifact_version} by {ap.by}"
-                     + (f": {ap.reason}" if ap.reason else ""))
+        lines.append(
+            f"    {ap.at:%Y-%m-%d %H:%M} {ap.decision} {ap.phase} v{ap.artifact_version} by {ap.by}"
+            + (f": {ap.reason}" if ap.reason else "")
+        )
     if current is not None:
         lines += ["", f"--- current artifact: {current.phase} v{current.version} ---", current.content]
     return {
-        "id": goal.id, "title": goal.title, "phase": goal.phase, "status": goal.status, "state": goal.state,
-        "artifacts": [{"phase": a.phase, "version": a.version, "task_id": a.task_id, "sha256": a.sha256}
-                      for a in artifacts],
-        "approvals": [{"phase": a.phase, "decision": a.decision, "by": a.by, "at": a.at.isoformat(),
-                       "version": a.artifact_version} for a in approvals],
+        "id": goal.id,
+        "title": goal.title,
+        "phase": goal.phase,
+        "status": goal.status,
+        "state": goal.state,
+        "artifacts": [
+            {"phase": a.phase, "version": a.version, "task_id": a.task_id, "sha256": a.sha256}
+            for a in artifacts
+        ],
+        "approvals": [
+            {
+                "phase": a.phase,
+                "decision": a.decision,
+                "by": a.by,
+                "at": a.at.isoformat(),
+                "version": a.artifact_version,
+            }
+            for a in approvals
+        ],
         "tasks": goal.tasks,
         "text": "\n".join(lines),
     }

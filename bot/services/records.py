@@ -13,10 +13,16 @@ from storage.models import Approval, Artifact, Goal
 
 
 def goal_record(session: Session, goal: Goal) -> GoalRecord:
-    artifacts = list(session.exec(select(Artifact).where(Artifact.goal_id == goal.id, Artifact.task_id == 0)
-                                  .order_by(col(Artifact.id))).all())
-    approvals = list(session.exec(select(Approval).where(Approval.goal_id == goal.id)
-                                  .order_by(col(Approval.id))).all())
+    artifacts = list(
+        session.exec(
+            select(Artifact)
+            .where(Artifact.goal_id == goal.id, Artifact.task_id == 0)
+            .order_by(col(Artifact.id))
+        ).all()
+    )
+    approvals = list(
+        session.exec(select(Approval).where(Approval.goal_id == goal.id).order_by(col(Approval.id))).all()
+    )
     latest: dict[str, Artifact] = {}
     for art in artifacts:
         latest[art.phase] = art
@@ -24,35 +30,69 @@ def goal_record(session: Session, goal: Goal) -> GoalRecord:
     for phase, art in latest.items():
         approved = [a for a in approvals if a.artifact_sha256 == art.sha256 and a.decision == "approve"]
         reviews = [a for a in approvals if a.artifact_sha256 == art.sha256]
-        records.append(ArtifactRecord(
-            phase=phase,
-            path=f"tasks/{goal.id}/{CANONICAL_FILES[Phase(phase)]}",
-            version=art.version,
-            sha256=art.sha256,
-            approved_sha256=art.sha256 if approved else None,
-            last_review=max((a.at for a in reviews), default=None),
-            reviewed_by=sorted({a.by for a in reviews}),
-            mirror_path=MIRROR_FILES.get(Phase(phase)),
-        ))
+        records.append(
+            ArtifactRecord(
+                phase=phase,
+                path=f"tasks/{goal.id}/{CANONICAL_FILES[Phase(phase)]}",
+                version=art.version,
+                sha256=art.sha256,
+                approved_sha256=art.sha256 if approved else None,
+                last_review=max((a.at for a in reviews), default=None),
+                reviewed_by=sorted({a.by for a in reviews}),
+                mirror_path=MIRROR_FILES.get(Phase(phase)),
+            )
+        )
     waiver = SpecWaiver.model_validate(goal.spec_waiver) if goal.spec_waiver else None
     return GoalRecord(
-        id=goal.id, title=goal.title, requester=goal.requester, channel=goal.channel_id, thread_ts=goal.thread_ts,
-        phase=goal.phase, status=goal.status, state=goal.state, mode=goal.mode, spec_required=goal.spec_required,
-        spec_triggers=list(goal.spec_triggers), spec_waiver=waiver, created=goal.created_at, updated=goal.updated_at,
+        id=goal.id,
+        title=goal.title,
+        requester=goal.requester,
+        channel=goal.channel_id,
+        thread_ts=goal.thread_ts,
+        phase=goal.phase,
+        status=goal.status,
+        state=goal.state,
+        mode=goal.mode,
+        spec_required=goal.spec_required,
+        spec_triggers=list(goal.spec_triggers),
+        spec_waiver=waiver,
+        created=goal.created_at,
+        updated=goal.updated_at,
         artifacts=records,
-        approvals=[ApprovalRecord(phase=a.phase, decision=a.decision, by=a.by, at=a.at,  # type: ignore[arg-type]
-                                  artifact_version=a.artifact_version, artifact_sha256=a.artifact_sha256,
-                                  reason=a.reason, slack_channel=a.slack_channel, slack_ts=a.slack_ts)
-                   for a in approvals],
+        approvals=[
+            ApprovalRecord(
+                phase=a.phase,
+                decision=a.decision,  # type: ignore[arg-type]  # stored as text, written from Decision
+                by=a.by,
+                at=a.at,
+                artifact_version=a.artifact_version,
+                artifact_sha256=a.artifact_sha256,
+                reason=a.reason,
+                slack_channel=a.slack_channel,
+                slack_ts=a.slack_ts,
+            )
+            for a in approvals
+        ],
         tasks=[TaskRecord.model_validate(t) for t in goal.tasks],
     )
 
 
 def pending_events(session: Session, goal_id: str) -> list[dict[str, Any]]:
     """Every audit entry of the goal as an event; the publisher appends only the new ones."""
-    entries = session.exec(select(AuditEntry).where(AuditEntry.goal_id == goal_id).order_by(col(AuditEntry.seq)))
+    entries = session.exec(
+        select(AuditEntry).where(AuditEntry.goal_id == goal_id).order_by(col(AuditEntry.seq))
+    )
     return [
-        {"id": f"audit-{e.seq}", "seq": e.seq, "at": e.at.isoformat(), "actor": e.actor, "action": e.action,
-         "goal": e.goal_id, "phase": e.phase, "artifact_sha256": e.artifact_sha256, "hash": e.hash}
+        {
+            "id": f"audit-{e.seq}",
+            "seq": e.seq,
+            "at": e.at.isoformat(),
+            "actor": e.actor,
+            "action": e.action,
+            "goal": e.goal_id,
+            "phase": e.phase,
+            "artifact_sha256": e.artifact_sha256,
+            "hash": e.hash,
+        }
         for e in entries
     ]

@@ -44,7 +44,9 @@ def load_goal_for_update(session: Session, goal_id: str) -> Goal | None:
     return session.exec(select(Goal).where(Goal.id == goal_id).with_for_update()).first()
 
 
-def add_effect(session: Session, *, key: str, kind: str, goal_id: str | None, now: datetime, **payload: Any) -> None:
+def add_effect(
+    session: Session, *, key: str, kind: str, goal_id: str | None, now: datetime, **payload: Any
+) -> None:
     """Record a side effect in the current transaction; a duplicate key is a no-op."""
     if session.exec(select(Effect.id).where(Effect.key == key)).first() is not None:
         return
@@ -86,5 +88,3 @@ def audit(
         payload=payload or None,
         at=now,
     )
-
-

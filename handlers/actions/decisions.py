@@ -111,8 +111,9 @@ def register(app: AsyncApp, container: Container) -> None:
         meta = json.dumps({"value": action["value"], "channel": channel, "ts": ts, "thread_ts": thread_ts})
         build = builders.build_feedback_modal if kind == "feedback" else builders.build_reject_modal
         view = build(ref.goal_id, ref.phase, ref.version, ref.sha256, meta)
-        await open_modal(client, trigger_id=body["trigger_id"], view=view, user=user, channel=channel,
-                         thread_ts=thread_ts)
+        await open_modal(
+            client, trigger_id=body["trigger_id"], view=view, user=user, channel=channel, thread_ts=thread_ts
+        )
 
     @app.action("orch_request_changes")
     async def request_changes(

@@ -45,8 +45,14 @@ def register(app: AsyncApp, container: Container) -> None:
             )
             return
         meta = json.dumps({"goal": goal.id, "channel": channel})
-        await open_modal(client, trigger_id=body["trigger_id"], view=builders.build_elevate_modal(goal.id, meta),
-                         user=user, channel=channel, thread_ts=thread_ts)
+        await open_modal(
+            client,
+            trigger_id=body["trigger_id"],
+            view=builders.build_elevate_modal(goal.id, meta),
+            user=user,
+            channel=channel,
+            thread_ts=thread_ts,
+        )
 
     async def decide(
         grant: bool, action: dict[str, Any], body: dict[str, Any], client: AsyncWebClient

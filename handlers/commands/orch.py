@@ -54,23 +54,34 @@ async def answer_later(ack: AsyncAck, respond: AsyncRespond) -> Reply:
 def register(app: AsyncApp, container: Container) -> None:
     goals = container.goals
 
-    async def start(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient,
-                    brief: str) -> None:
+    async def start(
+        ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient, brief: str
+    ) -> None:
         if not brief:
             await ack()
             metadata = json.dumps({"channel": command["channel_id"]})
-            await open_modal(client, trigger_id=command["trigger_id"], user=command["user_id"],
-                             channel=command["channel_id"],
-                             view=builders.build_start_modal(repos=[], default_channel=command["channel_id"],
-                                                             private_metadata=metadata))
+            await open_modal(
+                client,
+                trigger_id=command["trigger_id"],
+                user=command["user_id"],
+                channel=command["channel_id"],
+                view=builders.build_start_modal(
+                    repos=[], default_channel=command["channel_id"], private_metadata=metadata
+                ),
+            )
             return
         if len(brief) > MAX_BRIEF:
             await ack(f"The brief is {len(brief)} characters; keep it under {MAX_BRIEF}.")
             return
         await ack()
         try:
-            await call(goals.start_goal, brief=brief, actor=Actor(command["user_id"]),
-                       channel_id=command["channel_id"], source="slash")
+            await call(
+                goals.start_goal,
+                brief=brief,
+                actor=Actor(command["user_id"]),
+                channel_id=command["channel_id"],
+                source="slash",
+            )
         except ServiceError as exc:
             await respond(text=str(exc), response_type="ephemeral")
 
@@ -121,7 +132,9 @@ def register(app: AsyncApp, container: Container) -> None:
         await ack("Approvers: " + ", ".join(f"<@{u}>" for u in sorted(found)))
 
     @app.command(ORCH_COMMAND)
-    async def orch(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient) -> None:
+    async def orch(
+        ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+    ) -> None:
         text = (command.get("text") or "").strip()
         sub, _, rest = text.partition(" ")
         sub, rest = sub.lower(), rest.strip()

@@ -34,5 +34,7 @@ def register(app: AsyncApp, container: Container) -> None:
         )
         try:
             await client.views_publish(user_id=event["user"], view=published)
-        except SlackApiError as exc:  # a user Slack does not know (deleted, another workspace): nothing to show
+        except (
+            SlackApiError
+        ) as exc:  # a user Slack does not know (deleted, another workspace): nothing to show
             log.warning("could not publish the Home tab of %s (%s)", event["user"], exc.response.get("error"))

@@ -18,8 +18,9 @@ if TYPE_CHECKING:
 
 def register(app: AsyncApp, container: Container) -> None:
     @app.shortcut(GOAL_FROM_THREAD_SHORTCUT)
-    async def start(ack: AsyncAck, shortcut: dict[str, Any], client: AsyncWebClient,
-                    context: AsyncBoltContext) -> None:
+    async def start(
+        ack: AsyncAck, shortcut: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+    ) -> None:
         await ack()
         user = shortcut["user"]["id"]
         channel = (shortcut.get("channel") or {}).get("id")
@@ -28,7 +29,15 @@ def register(app: AsyncApp, container: Container) -> None:
         if not channel or not thread_ts:
             return
         try:
-            await start_from_thread(container, client, channel=channel, thread_ts=thread_ts, user=user,
-                                    bot_user=context.bot_user_id, ask="", source="shortcut")
+            await start_from_thread(
+                container,
+                client,
+                channel=channel,
+                thread_ts=thread_ts,
+                user=user,
+                bot_user=context.bot_user_id,
+                ask="",
+                source="shortcut",
+            )
         except ServiceError as exc:
             await tell(client, channel=channel, user=user, thread_ts=thread_ts, text=str(exc))

@@ -23,8 +23,14 @@ MAX_REASON = 3000
 def register(app: AsyncApp, container: Container) -> None:
     goals = container.goals
 
-    async def decide(ack: AsyncAck, view: dict[str, Any], body: dict[str, Any], client: AsyncWebClient,
-                     field: str, decision: Decision) -> None:
+    async def decide(
+        ack: AsyncAck,
+        view: dict[str, Any],
+        body: dict[str, Any],
+        client: AsyncWebClient,
+        field: str,
+        decision: Decision,
+    ) -> None:
         values = builders.parse_view_values(view.get("state", {}).get("values", {}))
         reason = str(values.get(field) or "").strip()
         if not reason:
@@ -37,21 +43,37 @@ def register(app: AsyncApp, container: Container) -> None:
             meta = json.loads(view.get("private_metadata") or "{}")
             ref = builders.decode_button_value(meta["value"])
         except (ValueError, KeyError, TypeError):
-            await ack(response_action="errors", errors={field: "This form is out of date; click the button again."})
+            await ack(
+                response_action="errors", errors={field: "This form is out of date; click the button again."}
+            )
             return
         await ack()
         user = body["user"]["id"]
         try:
-            await call(goals.decide, goal_id=ref.goal_id, phase=str(ref.phase.value), sha256=ref.sha256,
-                       decision=decision, actor=Actor(user), reason=reason,
-                       slack_channel=meta.get("channel"), slack_ts=meta.get("ts"))
+            await call(
+                goals.decide,
+                goal_id=ref.goal_id,
+                phase=str(ref.phase.value),
+                sha256=ref.sha256,
+                decision=decision,
+                actor=Actor(user),
+                reason=reason,
+                slack_channel=meta.get("channel"),
+                slack_ts=meta.get("ts"),
+            )
         except ServiceError as exc:
-            await tell(client, channel=meta.get("channel"), user=user, thread_ts=meta.get("thread_ts"), text=str(exc))
+            await tell(
+                client, channel=meta.get("channel"), user=user, thread_ts=meta.get("thread_ts"), text=str(exc)
+            )
 
     @app.view("orch_feedback_modal")
-    async def feedback(ack: AsyncAck, view: dict[str, Any], body: dict[str, Any], client: AsyncWebClient) -> None:
+    async def feedback(
+        ack: AsyncAck, view: dict[str, Any], body: dict[str, Any], client: AsyncWebClient
+    ) -> None:
         await decide(ack, view, body, client, "feedback", Decision.REQUEST_CHANGES)
 
     @app.view("orch_reject_modal")
-    async def reject(ack: AsyncAck, view: dict[str, Any], body: dict[str, Any], client: AsyncWebClient) -> None:
+    async def reject(
+        ack: AsyncAck, view: dict[str, Any], body: dict[str, Any], client: AsyncWebClient
+    ) -> None:
         await decide(ack, view, body, client, "reason", Decision.REJECT)

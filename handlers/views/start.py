@@ -23,7 +23,9 @@ def register(app: AsyncApp, container: Container) -> None:
     goals = container.goals
 
     @app.view("orch_start_modal")
-    async def submitted(ack: AsyncAck, view: dict[str, Any], body: dict[str, Any], client: AsyncWebClient) -> None:
+    async def submitted(
+        ack: AsyncAck, view: dict[str, Any], body: dict[str, Any], client: AsyncWebClient
+    ) -> None:
         values = builders.parse_view_values(view.get("state", {}).get("values", {}))
         title = str(values.get("title") or "").strip()
         brief = str(values.get("brief") or "").strip()
@@ -44,7 +46,10 @@ def register(app: AsyncApp, container: Container) -> None:
         await ack()
         # An accepted view is submitted once: the same view id and hash again is a resend, not a new goal.
         if isinstance(view.get("id"), str) and not await call(
-            first_time, engine=container.engine, key=f"view:{view['id']}:{view.get('hash')}", now=container.clock()
+            first_time,
+            engine=container.engine,
+            key=f"view:{view['id']}:{view.get('hash')}",
+            now=container.clock(),
         ):
             return
         try:
@@ -54,7 +59,15 @@ def register(app: AsyncApp, container: Container) -> None:
         channel = meta.get("channel") if isinstance(meta, dict) else None
         user = body["user"]["id"]
         try:
-            await call(goals.start_goal, brief=brief, title=title or None, actor=Actor(user), channel_id=channel,
-                       source="modal", approvers=approvers, priority=str(values.get("priority") or "medium"))
+            await call(
+                goals.start_goal,
+                brief=brief,
+                title=title or None,
+                actor=Actor(user),
+                channel_id=channel,
+                source="modal",
+                approvers=approvers,
+                priority=str(values.get("priority") or "medium"),
+            )
         except (InvalidInput, ServiceError) as exc:
             await tell(client, channel=channel, user=user, text=str(exc))
