@@ -14,6 +14,7 @@ import logging
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -65,6 +66,23 @@ class SweepReport:
             + len(self.warned)
             + len(self.expired)
             + len(self.overdue_jobs)
+        )
+
+
+def _dm_each(
+    session: Session, key: str, goal_id: str, now: datetime, users: list[str], blocks: Any, text: str
+) -> None:
+    """One DM notification per person, each idempotent by the level's key and the person."""
+    for user in users:
+        add_notification(
+            session,
+            key=f"notify:{key}:{user}",
+            kind=DM_KIND,
+            goal_id=goal_id,
+            now=now,
+            user=user,
+            blocks=blocks,
+            text=text,
         )
 
 
@@ -237,34 +255,14 @@ def _send_level(
         if level == "reminder":
             to = [u for u in waiting if is_slack_user(u)]
             blocks, text = build_gate_reminder(view, "reminder")
-            for user in to:
-                add_notification(
-                    session,
-                    key=f"notify:{key}:{user}",
-                    kind=DM_KIND,
-                    goal_id=goal.id,
-                    now=now,
-                    user=user,
-                    blocks=blocks,
-                    text=text,
-                )
+            _dm_each(session, key, goal.id, now, to, blocks, text)
             action = "sla.reminded"
         elif level == "escalation":
             backups = [u for u in deps.policy.backup_approvers if is_slack_user(u)]
             blocks, text = build_gate_reminder(view, "escalation")
             if backups:
                 to = backups
-                for user in backups:
-                    add_notification(
-                        session,
-                        key=f"notify:{key}:{user}",
-                        kind=DM_KIND,
-                        goal_id=goal.id,
-                        now=now,
-                        user=user,
-                        blocks=blocks,
-                        text=text,
-                    )
+                _dm_each(session, key, goal.id, now, backups, blocks, text)
             elif goal.channel_id and goal.thread_ts:
                 to = [goal.channel_id]
                 add_notification(
@@ -294,17 +292,7 @@ def _send_level(
                 expires_in=describe_age(expires - now),
             )
             blocks, text = build_expiry_warning(warning)
-            for user in to:
-                add_notification(
-                    session,
-                    key=f"notify:{key}:{user}",
-                    kind=DM_KIND,
-                    goal_id=goal.id,
-                    now=now,
-                    user=user,
-                    blocks=blocks,
-                    text=text,
-                )
+            _dm_each(session, key, goal.id, now, to, blocks, text)
             action = "sla.expiry_warned"
         record_level(session, key, level, goal, artifact, to, now)
         audit(
