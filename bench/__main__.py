@@ -139,11 +139,18 @@ def main(argv: list[str] | None = None) -> int:
         for name in names:
             t0 = time.time()
             print(f"bench: {name} …", flush=True)
-            try:
-                results["figures"][name] = FIGURES[name](work / name, profile)
-            except Exception as exc:  # one broken figure must not hide the others
-                traceback.print_exc()
-                results["figures"][name] = {"error": f"{type(exc).__name__}: {exc}"[:500]}
+            first_error = None
+            for attempt in (1, 2):  # a figure that fails is run once more, and the failure is kept
+                try:
+                    results["figures"][name] = FIGURES[name](work / f"{name}-{attempt}", profile)
+                    break
+                except Exception as exc:  # one broken figure must not hide the others
+                    traceback.print_exc()
+                    error = f"{type(exc).__name__}: {exc}"[:500]
+                    results["figures"][name] = {"error": error}
+                    first_error = first_error or error
+            if first_error and "error" not in results["figures"][name]:
+                results["figures"][name]["first_attempt_error"] = first_error
             results["figures"][name]["elapsed_s"] = round(time.time() - t0, 1)
     finally:
         if args.keep:

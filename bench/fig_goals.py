@@ -198,7 +198,7 @@ def parallel_goals(workdir: Path, sizes: tuple[int, ...], delay: float) -> dict[
             observer = Observer(stack.db_path)
             out["max_parallel_jobs"] = int(stack.extra_env.get("ORCH_MAX_PARALLEL_JOBS", "10"))
             for size in sizes:
-                targets = prepare_gates(stack, size, f"par{size}", timeout=60 + size * 5)
+                targets = prepare_gates(stack, size, f"par{size}", timeout=60 + size * 2)
                 wait_quiet(stack, 60)
                 calls_before = len(httpx.get(f"http://127.0.0.1:{port}/stats").json()["calls"])
                 t0 = time.time()

@@ -89,6 +89,13 @@ class Stack:
         return self.workdir / "repo"
 
     def start(self) -> Stack:
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()  # a half-started stack must not leave its sandbox running
+            raise
+
+    def _start(self) -> Stack:
         self.workdir.mkdir(parents=True, exist_ok=True)
         genv = git_env(self.workdir)
         init_repo(self.repo, child_env(**genv))
