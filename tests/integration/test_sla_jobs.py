@@ -41,7 +41,10 @@ def test_a_job_past_its_runtime_sla_dms_the_requester_once_outside_quiet_hours_a
             goal_id="G-0001", phase=None, sha256=None, decision="approve", actor=Actor("U_APP1")
         )
         job = until(
-            lambda: next((j for j in goal_jobs(engine, "G-0001") if j.status == "running"), None),
+            # The Scaffold Check's job may still be finishing: look for the PRD's.
+            lambda: next(
+                (j for j in goal_jobs(engine, "G-0001") if j.status == "running" and j.phase == "prd"), None
+            ),
             timeout=15,
             what="the PRD draft job to run",
         )
