@@ -75,6 +75,16 @@ class EffectDispatcher:
             self.idle.clear()
             try:
                 ran = await self.run_pending()
+            except asyncio.CancelledError:
+                # A task a handler awaited was cancelled, not this loop (stop() cancels this task,
+                # which then shows in cancelling()). Left alone it ended the outbox for good: the bench
+                # saw a scaffold draft's job cancelled by the worker's heartbeat right after it had
+                # succeeded. The effect is still pending, so run it again at once.
+                current = asyncio.current_task()
+                if current is None or current.cancelling():
+                    raise
+                log.warning("an effect was cancelled from inside its handler; running it again")
+                ran = 1
             except Exception:  # the loop must survive anything a handler or the database throws
                 log.exception("effects loop failed; retrying")
                 ran = 0
