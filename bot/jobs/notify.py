@@ -149,3 +149,29 @@ class Notifier:
 async def nowhere(_effect: Effect) -> None:
     """Without Slack (the CLI with no token), messages have nowhere to go."""
     return None
+
+
+def dm_each(
+    session: Session,
+    *,
+    key: str,
+    goal_id: str,
+    now: datetime,
+    users: list[str],
+    blocks: Any,
+    text: str,
+    not_before: datetime | None = None,
+) -> None:
+    """One DM per person, each idempotent by the notice's key and the person."""
+    for user in users:
+        add_notification(
+            session,
+            key=f"notify:{key}:{user}",
+            kind=DM_KIND,
+            goal_id=goal_id,
+            now=now,
+            not_before=not_before,
+            user=user,
+            blocks=blocks,
+            text=text,
+        )

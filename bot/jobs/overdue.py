@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 
 from bot.blocks.reminders import OverdueJobView, build_overdue_job
 from bot.blocks.text import local_time
-from bot.jobs.notify import DM_KIND, add_notification
+from bot.jobs.notify import dm_each
 from bot.jobs.sla import SCHEDULER, SlaDeps, is_slack_user, record_level
 from bot.jobs.sla_policy import describe_age
 from bot.services.unit import audit
@@ -77,17 +77,7 @@ def _job_overdue(deps: SlaDeps, job_id: int, now: datetime) -> bool:
             last_heartbeat=local_time(job.heartbeat_at or job.started_at, deps.policy.timezone),
         )
         blocks, text = build_overdue_job(view)
-        for user in to:
-            add_notification(
-                session,
-                key=f"notify:{key}:{user}",
-                kind=DM_KIND,
-                goal_id=goal.id,
-                now=now,
-                user=user,
-                blocks=blocks,
-                text=text,
-            )
+        dm_each(session, key=key, goal_id=goal.id, now=now, users=to, blocks=blocks, text=text)
         audit(
             session,
             actor=SCHEDULER,

@@ -14,7 +14,6 @@ import logging
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -27,7 +26,7 @@ from bot.blocks.reminders import (
     build_expiry_warning,
     build_gate_reminder,
 )
-from bot.jobs.notify import DM_KIND, POST_KIND, add_notification
+from bot.jobs.notify import POST_KIND, add_notification, dm_each
 from bot.jobs.sla_policy import SlaPolicy, describe_age, gate_clock
 from bot.services.authority import ApproverDirectory
 from bot.services.unit import Actor, add_effect, audit, load_goal_for_update
@@ -66,23 +65,6 @@ class SweepReport:
             + len(self.warned)
             + len(self.expired)
             + len(self.overdue_jobs)
-        )
-
-
-def _dm_each(
-    session: Session, key: str, goal_id: str, now: datetime, users: list[str], blocks: Any, text: str
-) -> None:
-    """One DM notification per person, each idempotent by the level's key and the person."""
-    for user in users:
-        add_notification(
-            session,
-            key=f"notify:{key}:{user}",
-            kind=DM_KIND,
-            goal_id=goal_id,
-            now=now,
-            user=user,
-            blocks=blocks,
-            text=text,
         )
 
 
@@ -255,14 +237,14 @@ def _send_level(
         if level == "reminder":
             to = [u for u in waiting if is_slack_user(u)]
             blocks, text = build_gate_reminder(view, "reminder")
-            _dm_each(session, key, goal.id, now, to, blocks, text)
+            dm_each(session, key=key, goal_id=goal.id, now=now, users=to, blocks=blocks, text=text)
             action = "sla.reminded"
         elif level == "escalation":
             backups = [u for u in deps.policy.backup_approvers if is_slack_user(u)]
             blocks, text = build_gate_reminder(view, "escalation")
             if backups:
                 to = backups
-                _dm_each(session, key, goal.id, now, backups, blocks, text)
+                dm_each(session, key=key, goal_id=goal.id, now=now, users=backups, blocks=blocks, text=text)
             elif goal.channel_id and goal.thread_ts:
                 to = [goal.channel_id]
                 add_notification(
@@ -292,7 +274,7 @@ def _send_level(
                 expires_in=describe_age(expires - now),
             )
             blocks, text = build_expiry_warning(warning)
-            _dm_each(session, key, goal.id, now, to, blocks, text)
+            dm_each(session, key=key, goal_id=goal.id, now=now, users=to, blocks=blocks, text=text)
             action = "sla.expiry_warned"
         record_level(session, key, level, goal, artifact, to, now)
         audit(
@@ -371,16 +353,7 @@ def _expire(deps: SlaDeps, goal_id: str, artifact_id: int | None, now: datetime)
             task_id=artifact.task_id or None,
         )
         blocks, text = build_expired_notice(notice)
-        for user in to:
-            add_notification(
-                session,
-                key=f"notify:{key}:{user}",
-                kind=DM_KIND,
-                goal_id=goal.id,
-                now=now,
-                not_before=later,
-                user=user,
-                blocks=blocks,
-                text=text,
-            )
+        dm_each(
+            session, key=key, goal_id=goal.id, now=now, users=to, blocks=blocks, text=text, not_before=later
+        )
     return True
