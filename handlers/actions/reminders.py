@@ -7,6 +7,7 @@ are handled by handlers/actions/decisions.py.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -24,6 +25,21 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+async def _answer(
+    client: AsyncWebClient, body: dict[str, Any], work: Callable[[Actor], Awaitable[str]]
+) -> None:
+    """Run a DM button's service call and tell the clicker the outcome, or why it was refused."""
+    user = body["user"]["id"]
+    channel, _ts, thread_ts = where(body)
+    try:
+        text = await work(Actor(user, body.get("trigger_id")))
+    except ValueError as exc:
+        text = f"That button is broken: {exc}"
+    except ServiceError as exc:
+        text = str(exc)
+    await tell(client, channel=channel, user=user, thread_ts=thread_ts, text=text)
+
+
 def register(app: AsyncApp, container: Container) -> None:
     jobs = container.extras.get("jobs")
     if jobs is None:
@@ -34,54 +50,30 @@ def register(app: AsyncApp, container: Container) -> None:
         ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], client: AsyncWebClient
     ) -> None:
         await ack()
-        user = body["user"]["id"]
-        channel, _ts, thread_ts = where(body)
-        try:
+
+        async def work(actor: Actor) -> str:
             goal_id, _phase, _version = decode_rerun_value(action.get("value", ""))
-            artifact = await call(jobs.rerequest, goal_id=goal_id, actor=Actor(user, body.get("trigger_id")))
-        except ValueError as exc:
-            await tell(
-                client, channel=channel, user=user, thread_ts=thread_ts, text=f"That button is broken: {exc}"
+            artifact = await call(jobs.rerequest, goal_id=goal_id, actor=actor)
+            return (
+                f"{artifact.goal_id}: approval requested again as v{artifact.version}, in the goal's thread."
             )
-            return
-        except ServiceError as exc:
-            await tell(client, channel=channel, user=user, thread_ts=thread_ts, text=str(exc))
-            return
-        await tell(
-            client,
-            channel=channel,
-            user=user,
-            thread_ts=thread_ts,
-            text=f"{artifact.goal_id}: approval requested again as v{artifact.version}, in the goal's thread.",
-        )
+
+        await _answer(client, body, work)
 
     @app.action(CANCEL_JOB_ACTION)
     async def cancel(
         ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], client: AsyncWebClient
     ) -> None:
         await ack()
-        user = body["user"]["id"]
-        channel, _ts, thread_ts = where(body)
-        try:
+
+        async def work(actor: Actor) -> str:
             _job_id, goal_id = decode_cancel_value(action.get("value", ""))
             goal = await call(
                 container.goals.cancel,
                 goal_id=goal_id,
-                actor=Actor(user, body.get("trigger_id")),
+                actor=actor,
                 reason="cancelled from the overdue-job message",
             )
-        except ValueError as exc:
-            await tell(
-                client, channel=channel, user=user, thread_ts=thread_ts, text=f"That button is broken: {exc}"
-            )
-            return
-        except ServiceError as exc:
-            await tell(client, channel=channel, user=user, thread_ts=thread_ts, text=str(exc))
-            return
-        await tell(
-            client,
-            channel=channel,
-            user=user,
-            thread_ts=thread_ts,
-            text=f"{goal.id} is cancelled; its running job was stopped.",
-        )
+            return f"{goal.id} is cancelled; its running job was stopped."
+
+        await _answer(client, body, work)
