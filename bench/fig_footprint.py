@@ -35,10 +35,13 @@ def help_time(runs: int) -> dict[str, Any]:
 
 def idle_rss(workdir: Path, settle: float) -> dict[str, Any]:
     """RSS after `settle` seconds of idling: `orch serve`, and a bare Bolt app served the same way."""
-    with Stack(workdir / "orch-idle") as stack:
+    with Stack(workdir / "orch-idle", split=False) as stack:
         assert stack.bot is not None
         time.sleep(settle)  # idle on purpose: the figure is the memory of a process doing nothing
         orch = rss_mb(stack.bot.pid)
+    with Stack(workdir / "orch-idle-split") as stack:  # the web/worker layout, for the note
+        time.sleep(settle)
+        web, worker = (rss_mb(pid) for pid in stack.pids)
     sandbox = Sandbox(workdir, "rss-secret").start()
     try:
         port = free_port()
@@ -56,4 +59,10 @@ def idle_rss(workdir: Path, settle: float) -> dict[str, Any]:
             bolt.stop()
     finally:
         sandbox.stop()
-    return {"orch_mb": round(orch, 1), "bolt_mb": round(bare, 1), "settle_s": settle}
+    return {
+        "orch_mb": round(orch, 1),
+        "bolt_mb": round(bare, 1),
+        "web_mb": round(web, 1),
+        "worker_mb": round(worker, 1),
+        "settle_s": settle,
+    }

@@ -115,10 +115,10 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _load(series: Series, pid: int, spec: dict[str, Any]) -> None:
-    before = cpu_seconds(pid)
+def _load(series: Series, pids: tuple[int, ...], spec: dict[str, Any]) -> None:
+    before = cpu_seconds(*pids)
     result = run_load(spec)
-    series.add(result, cpu_seconds(pid) - before)
+    series.add(result, cpu_seconds(*pids) - before)
 
 
 # -- preparing goals whose first artifact awaits a decision -------------------------------------
@@ -211,17 +211,17 @@ def ack_latency(workdir: Path, counts: dict[int, int], gates: int, rounds: int =
                 runs = [
                     (
                         "starlette",
-                        int(b["pid:starlette"]),
+                        (int(b["pid:starlette"]),),
                         b["starlette"],
                         secret,
                         [{"kind": "ping"}],
                         b["response_url"],
                     ),
-                    ("bolt", int(b["pid:bolt"]), b["bolt"], secret, [{"kind": "start"}], b["response_url"]),
-                    ("bolt_click", int(b["pid:bolt"]), b["bolt"], secret, click_mix, b["response_url"]),
+                    ("bolt", (int(b["pid:bolt"]),), b["bolt"], secret, [{"kind": "start"}], b["response_url"]),
+                    ("bolt_click", (int(b["pid:bolt"]),), b["bolt"], secret, click_mix, b["response_url"]),
                     (
                         "orch_start",
-                        stack.bot.pid,
+                        stack.pids,
                         stack.url,
                         stack.secret,
                         [{"kind": "start"}],
@@ -229,7 +229,7 @@ def ack_latency(workdir: Path, counts: dict[int, int], gates: int, rounds: int =
                     ),
                     (
                         "orch_click",
-                        click_stack.bot.pid,
+                        click_stack.pids,
                         click_stack.url,
                         click_stack.secret,
                         click_mix,
@@ -274,7 +274,7 @@ def sustained(workdir: Path, seconds: float, rate: float, inflight: int, gates: 
         observer = Observer(stack.db_path)
         refused_before = observer.scalar("SELECT count(*) FROM audit_log WHERE action = 'decision.refused'")
         assert stack.bot is not None
-        cpu_before = cpu_seconds(stack.bot.pid)
+        web_before, work_before = cpu_seconds(stack.bot.pid), cpu_seconds(*stack.pids[1:])
         assert stack.sandbox is not None and stack.sandbox.proc is not None
         sandbox_before = cpu_seconds(stack.sandbox.proc.pid)
         load_before = _children_cpu()
@@ -290,11 +290,14 @@ def sustained(workdir: Path, seconds: float, rate: float, inflight: int, gates: 
                 "tag": "mix",
             }
         )
-        cpu = cpu_seconds(stack.bot.pid) - cpu_before
+        web_cpu = cpu_seconds(stack.bot.pid) - web_before
+        work_cpu = cpu_seconds(*stack.pids[1:]) - work_before
+        cpu = web_cpu + work_cpu
         # Where the machine's cores went during the load: the bot, the sandbox standing in for
         # Slack (on the same machine here, unlike production), and the load generator.
         cores = {
-            "orch": cpu,
+            "orch web" if stack.split else "orch": web_cpu,
+            **({"orch worker": work_cpu} if stack.split else {}),
             "sandbox": cpu_seconds(stack.sandbox.proc.pid) - sandbox_before,
             "load_generator": _children_cpu() - load_before,
         }

@@ -33,10 +33,12 @@ def rss_mb(pid: int) -> float:
     raise RuntimeError(f"no VmRSS for pid {pid}")
 
 
-def cpu_seconds(pid: int) -> float:
-    """CPU time used so far by a process and its waited-for children (git, …), in seconds."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    ticks = sum(int(v) for v in fields[11:15])  # utime, stime, cutime, cstime
+def cpu_seconds(*pids: int) -> float:
+    """CPU time used so far by processes and their waited-for children (git, …), in seconds."""
+    ticks = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks += sum(int(v) for v in fields[11:15])  # utime, stime, cutime, cstime
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
@@ -90,6 +92,17 @@ class Proc:
                 pass
             time.sleep(0.05)  # polling a child that is starting up: nothing to wait on but time
         raise RuntimeError(f"{self.name} did not answer at {url} within {timeout} s; see {self.log}")
+
+    def wait_log(self, needle: str, timeout: float = 60.0) -> None:
+        """Wait until the child's log holds `needle` (a child that says it is ready)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.popen is not None and self.popen.poll() is not None:
+                raise RuntimeError(f"{self.name} exited with {self.popen.returncode}; see {self.log}")
+            if self.log.exists() and needle in self.log.read_text(errors="replace"):
+                return
+            time.sleep(0.05)  # a child that is starting up: nothing to wait on but time
+        raise RuntimeError(f"{self.name} did not say {needle!r} within {timeout} s; see {self.log}")
 
     def stop(self, timeout: float = 15.0) -> None:
         if self.popen is not None and self.popen.poll() is None:

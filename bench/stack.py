@@ -63,14 +63,25 @@ class Sandbox:
 
 @dataclass
 class Stack:
-    """`orch serve` on SQLite with the sandbox as its Web API, in a fresh working directory."""
+    """The bot on SQLite with the sandbox as its Web API, in a fresh working directory.
+
+    `split=True` (the layout for load, docs/DEPLOY.md): `orch serve --role web` answers Slack and
+    `orch worker`, at a lower CPU priority (nice 10), does the work. `split=False`: one `orch serve`.
+    """
 
     workdir: Path
     extra_env: dict[str, str] = field(default_factory=dict)
     secret: str = field(default_factory=lambda: secrets.token_hex(16))
     sandbox: Sandbox | None = None
     bot: Proc | None = None
+    worker: Proc | None = None
     port: int = 0
+    split: bool = True
+
+    @property
+    def pids(self) -> tuple[int, ...]:
+        """The bot's processes (web and worker when split)."""
+        return tuple(p.pid for p in (self.bot, self.worker) if p is not None)
 
     @property
     def url(self) -> str:
@@ -116,8 +127,14 @@ class Stack:
             ORCH_LOG_LEVEL="WARNING",
         )
         env.update(self.extra_env)
-        self.bot = Proc("orch serve", python("-m", "bot", "serve"), env, self.workdir / "orch.log").start()
+        serve = python("-m", "bot", "serve", *(["--role", "web"] if self.split else []))
+        self.bot = Proc("orch serve", serve, env, self.workdir / "orch.log").start()
         self.bot.wait_http(f"http://127.0.0.1:{self.port}/healthz")
+        if self.split:
+            work = ["nice", "-n", "10", *python("-m", "bot", "worker")]
+            env = {**env, "ORCH_LOG_LEVEL": "INFO"}  # to see "orch worker ready"
+            self.worker = Proc("orch worker", work, env, self.workdir / "worker.log").start()
+            self.worker.wait_log("orch worker ready")
         return self
 
     def __enter__(self) -> Stack:
@@ -129,5 +146,7 @@ class Stack:
     def stop(self) -> None:
         if self.bot is not None:
             self.bot.stop()
+        if self.worker is not None:
+            self.worker.stop()
         if self.sandbox is not None:
             self.sandbox.stop()

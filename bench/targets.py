@@ -199,6 +199,9 @@ def footprint_checks(figs: dict[str, Any]) -> list[Check]:
             "≤ 120 MB",
             _le(rss.get("orch_mb"), 120),
             bolt=rss.get("bolt_mb"),
+            note=f"one process; split: web {rss.get('web_mb')} MB + worker {rss.get('worker_mb')} MB"
+            if rss.get("web_mb")
+            else "",
         ),
         Check(
             "wall time of `orch --help`",

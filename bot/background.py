@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Coroutine
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator, Coroutine
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from bot.app import Container
 
 T = TypeVar("T")
 
@@ -51,3 +55,21 @@ class LoopThread:
         if self.loop is not None and self._thread is not None and self._thread.is_alive():
             self.loop.call_soon_threadsafe(self.loop.stop)
             self._thread.join(timeout)
+
+
+@asynccontextmanager
+async def background_work(container: Container) -> AsyncIterator[LoopThread]:
+    """The effects dispatcher and the jobs runtime (workers and, when leading, the scheduler) on their
+    own loop, for as long as the block runs."""
+    background = LoopThread("orch-effects").start()
+    await background.run(container.dispatcher.start())
+    jobs = container.extras.get("jobs")
+    if jobs is not None:
+        await background.run(jobs.start())
+    try:
+        yield background
+    finally:
+        if jobs is not None:
+            await background.run(jobs.stop())
+        await background.run(container.dispatcher.stop())
+        background.stop()

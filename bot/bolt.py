@@ -7,13 +7,15 @@ import logging
 from slack_bolt.async_app import AsyncApp
 
 from bot.app import Container
-from bot.bolt_runner import PromptAckRunner
+from bot.bolt_runner import PromptAckRunner, Role
 
 log = logging.getLogger(__name__)
 
 
-def build_bolt_app(container: Container) -> AsyncApp:
+def build_bolt_app(container: Container, role: Role = "all") -> AsyncApp:
+    """The app of one process: `all` (the default), or the `web` or `worker` half of a split."""
     import handlers
+    from handlers.common import runs_in_web
 
     settings = container.settings
     if container.slack is None:
@@ -29,6 +31,14 @@ def build_bolt_app(container: Container) -> AsyncApp:
         logger=logging.getLogger("bolt"),
     )
     # Answer as soon as a listener calls ack() instead of Bolt's 10 ms polling (see bot.bolt_runner).
-    app._async_listener_runner = PromptAckRunner.replacing(app.listener_runner)
+    inbox = None
+    if role != "all":
+        from storage.inbox import Inbox
+
+        inbox = container.extras.get("inbox") or Inbox.open(settings.database_url, container.engine)
+        container.extras["inbox"] = inbox
+    app._async_listener_runner = PromptAckRunner.replacing(
+        app.listener_runner, role=role, inbox=inbox, runs_in_web=runs_in_web
+    )
     handlers.register_all(app, container)
     return app

@@ -7,12 +7,22 @@ This runner keeps Bolt's semantics (the listener keeps running after the answer;
 `ack()` become a 500; no `ack()` within `ack_timeout` is logged and answered with nothing) but wakes
 on an `asyncio.Event` set by `ack()` itself, or on the listener finishing, whichever comes first.
 Lazy listeners and `process_before_response=True` are left to Bolt's own runner.
+
+Roles, when a web process and a worker process run apart (`orch serve --role web`, `orch worker`):
+- `web`: the listener runs up to its `ack()` (so a validation error or help text still comes back
+  in the answer) and stops there; the verified request is appended to the inbox and only then is
+  the answer returned. Requests that need Slack's trigger_id after the ack (they open a modal; a
+  trigger lives 3 seconds) run whole in the web process, as do requests when no inbox is set.
+- `worker`: a request read back from the inbox runs its listener to the end; the answer is gone.
+- `all` (one process): as described above.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Literal
 
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.listener.async_listener import AsyncListener
@@ -21,29 +31,60 @@ from slack_bolt.logger.messages import warning_did_not_call_ack
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
+if TYPE_CHECKING:
+    from storage.inbox import Inbox
+
+Role = Literal["all", "web", "worker"]
+log = logging.getLogger(__name__)
+
 
 class SignallingAck(AsyncAck):
     """`ack()` that also sets an event, so the runner need not poll for it."""
 
-    def __init__(self, acked: asyncio.Event) -> None:
+    def __init__(self, acked: asyncio.Event, *, stop_after: bool = False) -> None:
         super().__init__()
         self.acked = acked
+        self.stop_after = stop_after
 
     async def __call__(self, *args: Any, **kwargs: Any) -> BoltResponse:
         try:
-            return await super().__call__(*args, **kwargs)
+            response = await super().__call__(*args, **kwargs)
         finally:
             self.acked.set()
+        if self.stop_after:
+            # A web process: the rest of the listener runs in the worker. Park here until the
+            # runner cancels the task, so nothing after `ack()` runs in this process.
+            await asyncio.get_running_loop().create_future()
+        return response
 
 
 class PromptAckRunner(AsyncioListenerRunner):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        role: Role = "all",
+        inbox: Inbox | None = None,
+        runs_in_web: Callable[[dict[str, Any]], bool] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         # Listener tasks outlive the request; keep references so they are not garbage-collected.
         self._tasks: set[asyncio.Future[Any]] = set()
+        self.role: Role = role
+        self.inbox = inbox
+        self.runs_in_web = runs_in_web or (lambda _body: False)
+        if role == "web" and inbox is None:
+            raise ValueError("a web process needs an inbox to leave requests to the worker")
 
     @classmethod
-    def replacing(cls, runner: AsyncioListenerRunner) -> PromptAckRunner:
+    def replacing(
+        cls,
+        runner: AsyncioListenerRunner,
+        *,
+        role: Role = "all",
+        inbox: Inbox | None = None,
+        runs_in_web: Callable[[dict[str, Any]], bool] | None = None,
+    ) -> PromptAckRunner:
         return cls(
             logger=runner.logger,
             process_before_response=runner.process_before_response,
@@ -51,7 +92,13 @@ class PromptAckRunner(AsyncioListenerRunner):
             listener_start_handler=runner.listener_start_handler,
             listener_completion_handler=runner.listener_completion_handler,
             lazy_listener_runner=runner.lazy_listener_runner,
+            role=role,
+            inbox=inbox,
+            runs_in_web=runs_in_web,
         )
+
+    def _defers(self, request: AsyncBoltRequest) -> bool:
+        return self.role == "web" and not self.runs_in_web(request.body)
 
     async def run(
         self,
@@ -63,15 +110,21 @@ class PromptAckRunner(AsyncioListenerRunner):
     ) -> BoltResponse | None:
         if self.process_before_response or request.lazy_only or listener.lazy_functions:
             return await super().run(request, response, listener_name, listener, starting_time)
+        defer = self._defers(request)
         acked = asyncio.Event()
-        ack = SignallingAck(acked)
+        ack = SignallingAck(acked, stop_after=defer)
         request.context["ack"] = ack  # the listener's `ack` argument is read from the context
         if listener.auto_acknowledgement:
-            await ack()  # Events API: acknowledge at once, as Bolt does
+            await AsyncAck.__call__(ack)  # Events API: acknowledge at once, as Bolt does
+            acked.set()
+            if defer:  # the event's listener runs in the worker only
+                return await self._leave_to_worker(request, ack.response)
         task = asyncio.ensure_future(self._run_listener(ack, request, response, listener))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-        if ack.response is None:
+        if self.role == "worker":
+            await task  # nobody waits for this answer: the worker's job is the whole listener
+        elif ack.response is None:
             waiter = asyncio.ensure_future(acked.wait())
             try:
                 await asyncio.wait(
@@ -82,7 +135,21 @@ class PromptAckRunner(AsyncioListenerRunner):
         if response is None and ack.response is None:
             self.logger.warning(warning_did_not_call_ack(listener_name))
             return None
+        if defer and ack.response is not None and not task.done():
+            task.cancel()  # parked in ack(): the worker runs the rest
+            return await self._leave_to_worker(request, ack.response)
         return ack.response if response is None else response
+
+    async def _leave_to_worker(self, request: AsyncBoltRequest, answer: BoltResponse | None) -> BoltResponse:
+        """Append the request to the inbox, then answer; if it cannot be kept, Slack must retry."""
+        assert self.inbox is not None
+        content_type = (request.headers.get("content-type") or ["application/x-www-form-urlencoded"])[0]
+        try:
+            self.inbox.put(request.raw_body, content_type)
+        except Exception:
+            log.exception("could not keep the request for the worker; answering 500 so Slack retries")
+            return BoltResponse(status=500, body="")
+        return answer if answer is not None else BoltResponse(status=200, body="")
 
     async def _run_listener(
         self, ack: AsyncAck, request: AsyncBoltRequest, response: BoltResponse | None, listener: AsyncListener

@@ -1,8 +1,11 @@
-"""The `orch` command. Heavy imports happen inside commands so `orch --help` stays fast."""
+"""The `orch` command. Heavy imports happen inside commands so `orch --help` stays fast.
+
+Importing this module (and every `bot/cli_<area>.py`) must not import the database, Slack, agent or
+scheduler libraries, nor asyncio: `tests/unit/test_cli_lazy_imports.py` checks it.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 from typing import TYPE_CHECKING, Annotated, Any
@@ -57,6 +60,8 @@ def _container(**overrides: Any) -> Container:
 
 
 def _drain(container: Container) -> None:
+    import asyncio
+
     asyncio.run(container.dispatcher.drain(timeout=120))
 
 
@@ -79,17 +84,45 @@ def root(
 
 
 @app.command()
-def serve() -> None:
+def serve(
+    role: Annotated[
+        str,
+        typer.Option(
+            help="all: one process does everything. web: answer Slack only and leave the work to "
+            "`orch worker` (for heavy load; both need the same database)."
+        ),
+    ] = "all",
+) -> None:
     """Run the bot: Slack requests at POST /slack/events (or Socket Mode), health at GET /healthz."""
     from bot.config import ConfigError
     from bot.runner import run_server
 
+    if role not in ("all", "web"):
+        fail(f"--role is `all` or `web`, not `{role}` (the work runs in `orch worker`)", 2)
     settings = _settings()
     try:
         settings.require_slack()
     except ConfigError as exc:
         fail(f"cannot serve: {exc}", 2)
-    run_server(settings)
+    run_server(settings, role="web" if role == "web" else "all")
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[int, typer.Option(min=1, max=64, help="Requests handled at once.")] = 8,
+) -> None:
+    """Do the work of `orch serve --role web`: its requests, the effects, the jobs and the scheduler."""
+    from bot.config import ConfigError
+    from bot.worker import run_worker
+
+    settings = _settings()
+    try:
+        settings.require_slack()
+    except ConfigError as exc:
+        fail(f"cannot work: {exc}", 2)
+    if settings.database_url.startswith("sqlite") and ":memory:" in settings.database_url:
+        fail("a worker shares its database with `orch serve --role web`: use a file or PostgreSQL", 2)
+    run_worker(settings, concurrency=concurrency)
 
 
 @app.command()

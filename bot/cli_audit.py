@@ -6,13 +6,16 @@ import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from sqlalchemy.engine import Engine
-from sqlmodel import Session
 
-from storage.audit import AuditEntry, iter_entries, tail, verify_chain
+if TYPE_CHECKING:
+    # SQLAlchemy and the audit models are imported by the commands only, so `orch --help` stays fast.
+    from sqlalchemy.engine import Engine
+    from sqlmodel import Session
+
+    from storage.audit import AuditEntry
 
 RUNS_DIR = ".runs"
 
@@ -83,6 +86,8 @@ def register(app: typer.Typer, get_engine: Callable[[], Engine]) -> None:
     @audit.command("verify")
     def verify() -> None:
         """Check every entry's hash and link; exit 1 at the first broken one."""
+        from storage.audit import verify_chain
+
         result = verify_chain(get_engine())
         if result.ok:
             typer.echo(f"audit: {result.checked} entries, chain intact")
@@ -102,6 +107,8 @@ def register(app: typer.Typer, get_engine: Callable[[], Engine]) -> None:
         output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here, not stdout.")] = None,
     ) -> None:
         """Write entries as JSON Lines, one object per entry, in chain order."""
+        from sqlmodel import Session
+
         if format_ != "jsonl":
             raise typer.BadParameter("only jsonl is supported", param_hint="--format")
         since_at = _parse_since(since)
@@ -118,6 +125,10 @@ def register(app: typer.Typer, get_engine: Callable[[], Engine]) -> None:
         n: Annotated[int, typer.Option("-n", "--lines", min=1, help="How many entries.")] = 20,
     ) -> None:
         """Show the latest entries, oldest first."""
+        from sqlmodel import Session
+
+        from storage.audit import tail
+
         with Session(get_engine()) as session:
             for entry in tail(session, n):
                 typer.echo(tail_line(entry))
@@ -128,6 +139,8 @@ def register(app: typer.Typer, get_engine: Callable[[], Engine]) -> None:
 def _write_jsonl(
     session: Session, write_line: Callable[[str], object], goal: str | None, since: datetime | None
 ) -> int:
+    from storage.audit import iter_entries
+
     count = 0
     for entry in iter_entries(session, goal_id=goal, since=since):
         write_line(json.dumps(export_record(entry), ensure_ascii=False, sort_keys=True))

@@ -11,21 +11,28 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
-from bot.repo.errors import GitError, UnsafeInputError
-from bot.sop.index import IndexFileError, load_index, save_index, write_atomic
-from bot.sop.records import GoalRecord, IndexFile
-from bot.sop.spec_guard import check_report, install_hooks
-from bot.sop.taskmaster import TaskmasterFormatError, export_taskmaster, read_taskmaster
+if TYPE_CHECKING:
+    # The index, its pydantic models and the spec guard (jsonschema) are imported by the commands
+    # themselves: `orch --help` and the other commands must not pay for them.
+    from bot.sop.records import GoalRecord, IndexFile
 
 RepoOption = Annotated[Path, typer.Option("--repo", help="The target repository (default: here).")]
 GoalOption = Annotated[
     str | None, typer.Option("--goal", help="Goal id, e.g. G-0001 (optional when there is one goal).")
 ]
-_EXPECTED = (GitError, UnsafeInputError, IndexFileError, TaskmasterFormatError, OSError, ValueError)
+
+
+def _expected() -> tuple[type[Exception], ...]:
+    """The errors bad input can cause (imported here, when a command runs)."""
+    from bot.repo.errors import GitError, UnsafeInputError
+    from bot.sop.index import IndexFileError
+    from bot.sop.taskmaster import TaskmasterFormatError
+
+    return (GitError, UnsafeInputError, IndexFileError, TaskmasterFormatError, OSError, ValueError)
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:
@@ -36,9 +43,10 @@ def _fail(message: str, code: int = 2) -> NoReturn:
 @contextmanager
 def _errors() -> Iterator[None]:
     """Turn the errors bad input can cause into a message instead of a traceback."""
+    expected = _expected()
     try:
         yield
-    except _EXPECTED as exc:
+    except expected as exc:
         _fail(str(exc) or type(exc).__name__)
 
 
@@ -61,6 +69,8 @@ def spec_guard_command(
     ] = 30,
 ) -> None:
     """Check approved artifacts against the files, the mini-spec rule and review age."""
+    from bot.sop.spec_guard import check_report
+
     with _errors():
         report = check_report(repo, max_age_days=max_age_days, now=datetime.now(UTC))
     counts = f"{report.goals_checked} goals, {report.artifacts_checked} artifacts checked"
@@ -75,6 +85,8 @@ def spec_guard_command(
 
 def install_hooks_command(repo: RepoOption = Path(".")) -> None:
     """Install the spec-guard pre-commit hook (an existing hook is kept and runs first)."""
+    from bot.sop.spec_guard import install_hooks
+
     with _errors():
         hook = install_hooks(repo)
     typer.echo(f"installed {hook.name} hook in {hook.parent.name}/")
@@ -87,6 +99,9 @@ def import_taskmaster_command(
     tag: Annotated[str | None, typer.Option("--tag", help="Tag to import (default: master).")] = None,
 ) -> None:
     """Replace a goal's tasks in tasks/index.json with those of a Task Master file."""
+    from bot.sop.index import load_index, save_index
+    from bot.sop.taskmaster import read_taskmaster
+
     with _errors():
         try:
             data = json.loads(file.read_text(encoding="utf-8"))
@@ -109,6 +124,9 @@ def export_taskmaster_command(
     tag: Annotated[str, typer.Option("--tag", help="Tag to write.")] = "master",
 ) -> None:
     """Print (or write) a goal's tasks as Task Master JSON."""
+    from bot.sop.index import load_index, write_atomic
+    from bot.sop.taskmaster import export_taskmaster
+
     with _errors():
         record = _goal(load_index(repo), goal)
         existing: dict[str, Any] | None = None

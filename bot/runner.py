@@ -10,6 +10,7 @@ import uvicorn
 
 from bot.app import build_container
 from bot.bolt import build_bolt_app
+from bot.bolt_runner import Role
 from bot.config import Settings
 from bot.logging import configure_logging
 from bot.server import build_asgi
@@ -30,11 +31,14 @@ class _Server(uvicorn.Server):
             )
 
 
-def run_server(settings: Settings) -> None:
+def run_server(settings: Settings, role: Role = "all") -> None:
+    """`role="all"`: one process does everything; `"web"`: answer Slack only, `orch worker` does the rest."""
     configure_logging(settings.log_level)
+    if role == "web" and settings.socket_mode:
+        raise SystemExit("a web process serves HTTP; Socket Mode runs as one process (--role all)")
     container = build_container(settings)
-    bolt = build_bolt_app(container)
-    asgi = build_asgi(container, bolt)
+    bolt = build_bolt_app(container, role=role)
+    asgi = build_asgi(container, bolt, role=role)
     config = uvicorn.Config(
         asgi, host=settings.host, port=settings.port, log_level="warning", access_log=False, lifespan="on"
     )

@@ -12,7 +12,7 @@ import logging
 import random
 import time
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -26,7 +26,8 @@ from starlette.routing import Route
 
 from bot import __version__
 from bot.app import Container
-from bot.background import LoopThread
+from bot.background import background_work
+from bot.bolt_runner import Role
 from bot.logging import bind_log_context, log_context
 from bot.slack_shape import command_error, event_error, interaction_error
 from bot.tracing import set_attributes, span
@@ -35,61 +36,50 @@ log = logging.getLogger(__name__)
 MAX_BODY = 1_000_000
 
 
-def _shape_error(body: bytes, content_type: str) -> str | None:
-    """Why this body cannot be a Slack request, or None when it can."""
+def _inspect(body: bytes, content_type: str) -> tuple[str | None, str, str | None]:
+    """(why this body cannot be a Slack request or None, its kind, its user id), parsing it once."""
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
-        return "body is not UTF-8"
+        return "body is not UTF-8", "other", None
     if "application/json" in content_type:
         try:
             data = json.loads(text)
         except (ValueError, RecursionError):  # nesting deep enough to exhaust the parser is not JSON we take
-            return "body is not JSON"
+            return "body is not JSON", "other", None
         if not isinstance(data, dict) or not isinstance(data.get("type"), str):
-            return "JSON body has no type"
+            return "JSON body has no type", "other", None
         if data["type"] == "event_callback" and not isinstance(data.get("event"), dict):
-            return "event_callback without an event"
-        return event_error(data)  # every field Bolt and the listeners read has the type they expect
+            return "event_callback without an event", "other", None
+        problem = event_error(data)  # every field Bolt and the listeners read has the type they expect
+        found = data.get("event")
+        event: dict[str, Any] = found if isinstance(found, dict) else {}
+        user = event.get("user")
+        kind = f"{data['type']}:{event.get('type')}" if event else str(data["type"])
+        return problem, kind, user if isinstance(user, str) else None
     form = parse_qs(text, keep_blank_values=True)
     if "payload" in form:
         try:
             payload = json.loads(form["payload"][0])
         except (ValueError, RecursionError):
-            return "payload is not JSON"
+            return "payload is not JSON", "other", None
         if not isinstance(payload, dict) or not isinstance(payload.get("type"), str):
-            return "payload has no type"
+            return "payload has no type", "other", None
         user = payload.get("user")
         if not isinstance(user, dict) or not isinstance(user.get("id"), str):
-            return "payload has no user"
-        return interaction_error(payload)
+            return "payload has no user", "other", None
+        return interaction_error(payload), str(payload["type"]), str(user["id"])
     if "command" in form:
-        return command_error(form)
+        return command_error(form), "command", form.get("user_id", [""])[0] or None
     if "ssl_check" in form:
-        return None
-    return "not a Slack request"
+        return None, "other", None
+    return "not a Slack request", "other", None
 
 
-def _request_facts(body: bytes, content_type: str) -> tuple[str, str | None]:
-    """(kind, user id) of a well-formed Slack request, for its log context and span."""
-    text = body.decode("utf-8")
-    if "application/json" in content_type:
-        data = json.loads(text)
-        event = data.get("event") if isinstance(data.get("event"), dict) else {}
-        user = event.get("user")
-        return f"{data['type']}:{event.get('type')}" if event else str(data["type"]), (
-            user if isinstance(user, str) else None
-        )
-    form = parse_qs(text, keep_blank_values=True)
-    if "payload" in form:
-        payload = json.loads(form["payload"][0])
-        return str(payload["type"]), str(payload["user"]["id"])
-    if "command" in form:
-        return "command", form.get("user_id", [""])[0] or None
-    return "other", None
-
-
-def build_asgi(container: Container, bolt: AsyncApp, *, clock: Callable[[], float] = time.time) -> Starlette:
+def build_asgi(
+    container: Container, bolt: AsyncApp, *, clock: Callable[[], float] = time.time, role: Role = "all"
+) -> Starlette:
+    """The ASGI app. With `role="web"` the effects and jobs are left to `orch worker` (bot.worker)."""
     settings = container.settings
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
     verifier = SignatureVerifier(secret, clock=_Clock(clock))
@@ -117,10 +107,9 @@ def build_asgi(container: Container, bolt: AsyncApp, *, clock: Callable[[], floa
             return JSONResponse({"error": "malformed request: body is not UTF-8"}, status_code=400)
         if not verifier.is_valid_request(body, dict(request.headers)):
             return JSONResponse({"error": "invalid request"}, status_code=401)
-        problem = _shape_error(body, request.headers.get("content-type", ""))
+        problem, kind, actor = _inspect(body, request.headers.get("content-type", ""))
         if problem:
             return JSONResponse({"error": f"malformed request: {problem}"}, status_code=400)
-        kind, actor = _request_facts(body, request.headers.get("content-type", ""))
         bind_log_context(actor=actor)
         set_attributes(current, **{"slack.kind": kind, "slack.user": actor})
         return await handler.handle(request)
@@ -132,26 +121,23 @@ def build_asgi(container: Container, bolt: AsyncApp, *, clock: Callable[[], floa
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        # Effects run on their own loop: their blocking database waits must not delay acks.
-        background = LoopThread("orch-effects").start()
-        await background.run(container.dispatcher.start())
-        jobs = container.extras.get("jobs")
-        if jobs is not None:  # agent job workers and, in the leading process, the scheduler
-            await background.run(jobs.start())
-        # What is built by now lives as long as the process: take it out of the collector's view,
-        # so a full collection under load scans request objects only (the bench saw 50-120 ms
-        # gen-2 pauses on the request loop without this).
-        gc.freeze()
-        state["ready"] = True
-        log.info("orch started: version %s, backend %s", __version__, settings.agent_backend)
-        try:
-            yield
-        finally:
-            state["ready"] = False
-            if jobs is not None:
-                await background.run(jobs.stop())
-            await background.run(container.dispatcher.stop())
-            background.stop()
+        # Effects and jobs run on their own loop (their blocking database waits must not delay
+        # acks), or, for a web process, in `orch worker`.
+        async with AsyncExitStack() as stack:
+            if role != "web":
+                await stack.enter_async_context(background_work(container))
+            # What is built by now lives as long as the process: take it out of the collector's
+            # view, so a full collection under load scans request objects only (the bench saw
+            # 50-120 ms gen-2 pauses on the request loop without this).
+            gc.freeze()
+            state["ready"] = True
+            log.info(
+                "orch started: version %s, backend %s, role %s", __version__, settings.agent_backend, role
+            )
+            try:
+                yield
+            finally:
+                state["ready"] = False
 
     return Starlette(
         routes=[

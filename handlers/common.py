@@ -14,6 +14,23 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
+# Listeners that open a modal after their ack need Slack's trigger_id, which lives 3 seconds. When a
+# web process and a worker process run apart, the web process runs these whole itself instead of
+# leaving them to the worker (bot.bolt_runner). Keep in step with every `open_modal` call below.
+MODAL_ACTIONS = frozenset({"orch_request_changes", "orch_reject", "orch_request_elevation"})
+
+
+def runs_in_web(body: dict[str, Any]) -> bool:
+    """Does this request open a modal after its ack (and so must not wait for the worker)?"""
+    kind = body.get("type")
+    if kind == "block_actions":
+        return any((a or {}).get("action_id") in MODAL_ACTIONS for a in body.get("actions") or [])
+    if "command" in body:  # `/orch start` with no brief opens the start form
+        text = str(body.get("text") or "").strip().lower()
+        return text == "start"
+    return False
+
+
 async def call(fn: Callable[..., T], /, **kwargs: Any) -> T:
     """Services do blocking database and git work: keep it off the event loop."""
     return await asyncio.to_thread(fn, **kwargs)

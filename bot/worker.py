@@ -1,0 +1,126 @@
+"""`orch worker`: the half of a web/worker split that does the work.
+
+`orch serve --role web` answers Slack: it verifies each request, runs its listener up to `ack()`
+and appends the request to the inbox (storage.inbox) before answering. This process reads the
+inbox in id order, runs the same Bolt listeners to their end (the services, their database
+transactions, the Slack posts after the answer), and runs the effects dispatcher, the jobs and the
+scheduler. Several requests run at once (`concurrency`); each is marked done once its listener
+has finished, so a worker that dies mid-request runs it again when it starts (the services are
+idempotent for a repeated delivery: see bot.services.dedupe).
+
+Why split at all: one Python process answers Slack and does the work under one GIL, so under
+load every answer waits behind the work (docs/BENCHMARKS.md). Apart, the web process does little
+more than a bare Bolt app, and the worker can run at a lower CPU priority.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import logging
+import signal
+from typing import TYPE_CHECKING
+
+from slack_bolt.request.async_request import AsyncBoltRequest
+
+from bot.logging import log_context
+
+if TYPE_CHECKING:
+    from slack_bolt.async_app import AsyncApp
+
+    from bot.config import Settings
+    from storage.inbox import Inbox, InboxItem
+
+log = logging.getLogger(__name__)
+PRUNE_EVERY = 3600.0
+
+
+class InboxConsumer:
+    """Run every request of the inbox through the worker's Bolt app, at most `concurrency` at once."""
+
+    def __init__(self, inbox: Inbox, bolt: AsyncApp, *, concurrency: int = 8, poll: float = 0.01) -> None:
+        self.inbox = inbox
+        self.bolt = bolt
+        self.poll = poll
+        self._slots = asyncio.Semaphore(concurrency)
+        self._running: dict[int, asyncio.Task[None]] = {}
+        self.handled = 0
+
+    async def run(self, stop: asyncio.Event) -> None:
+        after = await asyncio.to_thread(self.inbox.resume_point)
+        loop = asyncio.get_running_loop()
+        next_prune = loop.time()
+        while not stop.is_set():
+            if loop.time() >= next_prune:
+                pruned = await asyncio.to_thread(self.inbox.prune)
+                if pruned:
+                    log.info("pruned %d finished requests from the inbox", pruned)
+                next_prune = loop.time() + PRUNE_EVERY
+            items, after = await asyncio.to_thread(self.inbox.pending, after)
+            for item in items:
+                if item.id in self._running:
+                    continue
+                await self._slots.acquire()
+                self._running[item.id] = asyncio.create_task(self._slotted(item))
+            if not items:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), self.poll)
+        if self._running:  # let what has started finish; the rest stays in the inbox
+            await asyncio.gather(*self._running.values(), return_exceptions=True)
+
+    async def drain(self) -> int:
+        """Run everything in the inbox now, one request after another; returns how many ran."""
+        before = self.handled
+        after = await asyncio.to_thread(self.inbox.resume_point)
+        while True:
+            items, last = await asyncio.to_thread(self.inbox.pending, after)
+            if last == after:
+                return self.handled - before
+            for item in items:
+                await self._handle(item)
+            after = last
+
+    async def _slotted(self, item: InboxItem) -> None:
+        try:
+            await self._handle(item)
+        finally:
+            self._running.pop(item.id, None)
+            self._slots.release()
+
+    async def _handle(self, item: InboxItem) -> None:
+        with log_context(request_id=f"inbox-{item.id}"):
+            request = AsyncBoltRequest(body=item.body, headers={"content-type": [item.content_type]})
+            try:
+                await self.bolt.async_dispatch(request)
+            except Exception:  # a listener's own errors are Bolt's to log; this is anything else
+                log.exception("request %d of the inbox failed", item.id)
+            await asyncio.to_thread(self.inbox.mark_done, item.id)
+            self.handled += 1
+
+
+def run_worker(settings: Settings, *, concurrency: int = 8) -> None:
+    from bot.app import build_container
+    from bot.background import background_work
+    from bot.bolt import build_bolt_app
+    from bot.logging import configure_logging
+
+    configure_logging(settings.log_level)
+    container = build_container(settings)
+    bolt = build_bolt_app(container, role="worker")
+    inbox = container.extras["inbox"]
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        async with background_work(container):
+            gc.freeze()
+            from bot import __version__
+
+            log.info("orch worker ready: version %s, reading the inbox", __version__)
+            await InboxConsumer(inbox, bolt, concurrency=concurrency).run(stop)
+        log.info("orch worker stopped")
+
+    asyncio.run(main())

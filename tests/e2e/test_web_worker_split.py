@@ -1,0 +1,85 @@
+"""`orch serve --role web` + `orch worker` as two real processes against the sandbox over HTTP.
+
+The web process answers Slack and keeps each request in the inbox; the worker does the work. With
+the worker stopped, an answered `/orch start` must already be kept (nothing lost), a click that
+opens a modal must still open it (the trigger lives 3 seconds), and a worker started later must
+do the kept work exactly once.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from bot.local import SANDBOX_BOT_TOKEN
+from sandbox import Sandbox
+from tests.support.processes import OrchProcess, free_port
+
+pytestmark = pytest.mark.slow
+
+
+def _rows(db: Path, sql: str) -> list[tuple[object, ...]]:
+    with sqlite3.connect(db) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def test_web_process_keeps_requests_for_a_worker_started_later(tmp_path: Path, target_repo: Path) -> None:
+    secret = secrets.token_hex(16)
+    port = free_port()
+    db = tmp_path / "orch.db"
+    env = {
+        "SLACK_BOT_TOKEN": SANDBOX_BOT_TOKEN, "SLACK_SIGNING_SECRET": secret, "ORCH_PORT": str(port),
+        "ORCH_DATABASE_URL": f"sqlite:///{db}", "ORCH_REPO": str(target_repo),
+        "ORCH_APPROVERS": "U_APP1,U_APP2", "ORCH_AGENT_BACKEND": "offline",
+    }
+    with Sandbox(signing_secret=secret, bot_token=SANDBOX_BOT_TOKEN,
+                 request_url=f"http://127.0.0.1:{port}/slack/events") as sb:
+        env["SLACK_API_URL"] = sb.api_url
+        web = OrchProcess(["serve", "--role", "web"], env).start()
+        worker: OrchProcess | None = None
+        try:
+            web.wait_for_line("orch ready")
+
+            # No worker yet: the answer comes from the web process, the work waits in the inbox.
+            delivery = sb.slash("U_REQ", "C_DEV", "start Add a CSV export of monthly invoices")
+            assert delivery.status == 200
+            assert _rows(db, "SELECT count(*) FROM goals") == [(0,)]
+            kept = _rows(tmp_path / "orch.inbox.db", "SELECT id, body FROM slack_inbox")
+            assert len(kept) == 1 and "CSV+export" in str(kept[0][1])
+            # Bad input is still answered at once, by the web process.
+            refused = sb.slash("U_REQ", "C_DEV", "start " + "x" * 20_001)
+            assert refused.status == 200 and "keep it under" in refused.body
+
+            worker = OrchProcess(["worker"], env).start()
+            worker.wait_for_line("orch worker ready")
+            card = sb.wait_for_message("C_DEV", text_contains="G-0001", timeout=30)
+            assert "Add a CSV export of monthly invoices" in card.content
+            check = sb.wait_for_message("C_DEV", thread_ts=card.ts, button="Approve", timeout=30)
+            assert worker.stop() is not None
+            worker = None
+
+            # A click that opens a modal runs whole in the web process, with no worker running.
+            sb.click("U_APP1", check, "Request changes")
+            modal = sb.wait_for_view("U_APP1", timeout=10)
+            assert modal.callback_id == "orch_feedback_modal"
+
+            # An Approve click is kept; a worker started again runs it once (and not the start again).
+            approve = sb.click("U_APP1", check, "Approve")
+            assert approve.status == 200
+            worker = OrchProcess(["worker"], env).start()
+            worker.wait_for_line("orch worker ready")
+            sb.wait_for_message("C_DEV", thread_ts=card.ts, text_contains="PRD", button="Approve", timeout=30)
+        finally:
+            if worker is not None:
+                worker.stop()
+            assert web.stop() is not None
+
+    assert _rows(db, "SELECT id FROM goals") == [("G-0001",)]
+    approvals = _rows(db, "SELECT count(*) FROM audit_log WHERE action = 'artifact.approved'")
+    assert approvals == [(1,)]
+    inbox = _rows(tmp_path / "orch.inbox.db", "SELECT id FROM slack_inbox ORDER BY id")
+    done = _rows(db, "SELECT id FROM slack_inbox_done ORDER BY id")
+    assert done == inbox and len(inbox) >= 3  # start, the refused start (answered, nothing to do), approve

@@ -1,0 +1,80 @@
+"""The inbox between a web process and a worker (storage.inbox), on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from uuid import uuid4
+
+import pytest
+
+from storage.db import make_engine
+from storage.inbox import KEEP_DONE_SECONDS, Inbox, inbox_url
+from storage.migrate import upgrade
+
+
+def _with_search_path(url: str, schema: str) -> str:
+    return f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def inbox(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Inbox]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'orch.db'}"
+        main = make_engine(url)
+        upgrade(main)
+        yield Inbox.open(url, main)
+        return
+    base = request.getfixturevalue("postgres_url")
+    schema = f"inbox_test_{uuid4().hex[:12]}"
+    admin = make_engine(base)
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    url = _with_search_path(base, schema)
+    main = make_engine(url)
+    upgrade(main)
+    try:
+        found = Inbox.open(url, main)
+        assert found.engine is main  # one database on PostgreSQL
+        yield found
+    finally:
+        main.dispose()
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+        admin.dispose()
+
+
+def test_sqlite_inbox_is_a_sibling_file_and_memory_is_refused(tmp_path: Path) -> None:
+    assert inbox_url(f"sqlite:///{tmp_path}/orch.db") == f"sqlite:///{tmp_path}/orch.inbox.db"
+    assert inbox_url("postgresql://root@127.0.0.1/test") == "postgresql://root@127.0.0.1/test"
+    with pytest.raises(ValueError, match="file database"):
+        inbox_url("sqlite:///:memory:")
+
+
+def test_requests_come_back_in_order_until_done(inbox: Inbox) -> None:
+    ids = [inbox.put(f"body={n}", "application/x-www-form-urlencoded", now=1000.0 + n) for n in range(5)]
+    assert ids == sorted(ids) and len(set(ids)) == 5
+
+    items, last = inbox.pending(inbox.resume_point())
+    assert [i.body for i in items] == [f"body={n}" for n in range(5)] and last == ids[-1]
+    assert inbox.pending(last) == ([], last)
+
+    inbox.mark_done(ids[1], now=2000.0)
+    inbox.mark_done(ids[3], now=2000.0)
+    inbox.mark_done(ids[3], now=2001.0)  # twice is once
+    # A worker starting again looks back past the newest done id and skips what is done.
+    items, _ = inbox.pending(inbox.resume_point())
+    assert [i.id for i in items] == [ids[0], ids[2], ids[4]]
+    assert inbox.counts() == (5, 2)
+
+
+def test_prune_drops_old_finished_requests_but_keeps_the_resume_point(inbox: Inbox) -> None:
+    ids = [inbox.put("x", "application/json", now=0.0) for _ in range(3)]
+    for item_id in ids[:2]:
+        inbox.mark_done(item_id, now=0.0)
+    assert inbox.prune(now=KEEP_DONE_SECONDS - 1) == 0  # not old enough yet
+    assert inbox.prune(now=KEEP_DONE_SECONDS + 1) == 2
+    assert inbox.counts() == (1, 0)
+    items, _ = inbox.pending(inbox.resume_point())
+    assert [i.id for i in items] == [ids[2]]  # the one not done is still there, and found
+    assert inbox.put("y", "application/json") > ids[2]  # ids are never reused
