@@ -8,6 +8,7 @@ readers unblocked and busy_timeout makes writers queue instead of failing.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,8 +16,10 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, create_engine
 
+READ_ONLY = "orch_read_only"  # the connection execution option set by `read_session`
 SQLITE_PRAGMAS = ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=30000", "foreign_keys=ON")
 
 
@@ -52,7 +55,14 @@ def _install_sqlite_hooks(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # A `read_session` begins a deferred transaction: it reads a snapshot and never takes the write lock.
+        statement = "BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE"
+        # Straight on the driver: through `exec_driver_sql` the statement cost a quarter of an empty
+        # transaction. Its errors ("database is locked") are still raised as SQLAlchemy's.
+        try:
+            conn.connection.driver_connection.execute(statement)
+        except sqlite3.Error as exc:
+            raise DBAPIError.instance(statement, (), exc, sqlite3.Error, dialect=conn.dialect) from exc
 
 
 @contextmanager
@@ -69,3 +79,15 @@ def transaction(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+@contextmanager
+def read_session(engine: Engine) -> Iterator[Session]:
+    """A session for reads only; it never commits.
+
+    On SQLite it begins with a plain (deferred) BEGIN, so a periodic scan neither waits for nor
+    holds the write lock that `transaction` takes; WAL gives it a consistent snapshot. On
+    PostgreSQL it is an ordinary read.
+    """
+    with engine.connect().execution_options(**{READ_ONLY: True}) as conn, Session(bind=conn) as session:
+        yield session

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select as core_select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -21,11 +22,12 @@ from bot.blocks.digest import DigestView, DoneLine, JobLine, WaitingLine, build_
 from bot.blocks.text import mention
 from bot.jobs.config import DigestConfig
 from bot.jobs.notify import POST_KIND, add_notification
-from bot.jobs.sla import SlaDeps, current_artifact, pending_approvers
-from bot.jobs.sla_policy import describe_age, gate_clock, local_instant, parse_minute_of_day
+from bot.jobs.open_gates import approvals_of, open_gates
+from bot.jobs.sla import SlaDeps, waiting_on
+from bot.jobs.sla_policy import CutoffsAt, describe_age, local_instant, parse_minute_of_day
 from bot.services.unit import Actor, audit
-from bot.sop.phases import LABELS, ORDER, GoalState, Phase, PhaseStatus
-from storage.db import transaction
+from bot.sop.phases import LABELS, ORDER, GoalState, Phase
+from storage.db import read_session, transaction
 from storage.jobs_models import DigestRun, Job
 from storage.models import Approval, Goal
 
@@ -37,6 +39,18 @@ class Digest:
     file_text: str | None
     text: str
     view: DigestView
+
+
+# What the digest shows of a goal (the full rows carry JSON task lists it does not need).
+_GOAL_COLUMNS = (
+    col(Goal.id),
+    col(Goal.title),
+    col(Goal.phase),
+    col(Goal.state),
+    col(Goal.requester),
+    col(Goal.approvers),
+    col(Goal.updated_at),
+)
 
 
 def _since(session: Session, channel: str, now: datetime) -> datetime:
@@ -51,41 +65,48 @@ def _since(session: Session, channel: str, now: datetime) -> datetime:
 def gather(deps: SlaDeps, *, channel: str, now: datetime) -> Digest:
     """Everything the digest says about `channel` at `now`, built into blocks."""
     tz = deps.policy.tz
-    with Session(deps.engine) as session:
+    with read_session(deps.engine) as session:
         since = _since(session, channel, now)
-        goals = list(
-            session.exec(select(Goal).where(Goal.channel_id == channel).order_by(col(Goal.id))).all()
+        goals = (
+            session.connection()
+            .execute(
+                core_select(*_GOAL_COLUMNS).where(col(Goal.channel_id) == channel).order_by(col(Goal.id))
+            )
+            .all()
         )
         active = [g for g in goals if g.state == GoalState.ACTIVE]
         counts = {p: sum(1 for g in active if g.phase == p.value) for p in ORDER}
         by_phase = [(LABELS[p], n) for p, n in counts.items() if n]
-        waiting: list[WaitingLine] = []
-        for goal in active:
-            if goal.status != PhaseStatus.AWAITING_APPROVAL:
-                continue
-            artifact = current_artifact(session, goal)
-            if artifact is None:
-                continue
-            clock = gate_clock(deps.policy, goal.phase, artifact.created_at)
-            waiting.append(
-                WaitingLine(
-                    goal_id=goal.id,
-                    title=goal.title,
-                    phase_label=LABELS[Phase(goal.phase)],
-                    version=artifact.version,
-                    age=describe_age(now - artifact.created_at),
-                    waiting_on=pending_approvers(session, goal, artifact, deps),
-                    overdue=now >= clock.reminder_at,
-                )
+        # Every open gate of the channel with its current artifact and its approvals: two queries.
+        by_id = {g.id: g for g in active}
+        gates = [gate for gate in open_gates(session, channel=channel) if gate.goal_id in by_id]
+        approved = approvals_of(session, gates)
+        cutoffs = CutoffsAt(deps.policy, now)
+        waiting = [
+            WaitingLine(
+                goal_id=gate.goal_id,
+                title=by_id[gate.goal_id].title,
+                phase_label=LABELS[Phase(gate.phase)],
+                version=gate.version,
+                age=describe_age(now - gate.since),
+                waiting_on=waiting_on(
+                    deps,
+                    approvers=by_id[gate.goal_id].approvers,
+                    requester=by_id[gate.goal_id].requester,
+                    approved=approved.get((gate.goal_id, gate.sha256), set()),
+                ),
+                overdue=cutoffs.reminder_due(gate.phase, gate.since),
             )
-        ids = [g.id for g in goals]
+            for gate in gates
+        ]
+        ids = select(Goal.id).where(Goal.channel_id == channel)  # a subquery: no list of parameters
         jobs = (
             list(
                 session.exec(
                     select(Job).where(col(Job.goal_id).in_(ids), col(Job.status).in_(("running", "failed")))
                 ).all()
             )
-            if ids
+            if goals
             else []
         )
         job_lines = [
@@ -116,7 +137,7 @@ def gather(deps: SlaDeps, *, channel: str, now: datetime) -> Digest:
                 )
                 .order_by(col(Approval.id))
             ).all()
-            if ids
+            if goals
             else []
         )
         completed += [

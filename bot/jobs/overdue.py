@@ -18,7 +18,7 @@ from bot.jobs.notify import dm_each
 from bot.jobs.sla import SCHEDULER, SlaDeps, is_slack_user, record_level
 from bot.jobs.sla_policy import describe_age
 from bot.services.unit import audit
-from storage.db import transaction
+from storage.db import read_session, transaction
 from storage.jobs_models import Job
 from storage.models import Goal
 
@@ -38,7 +38,7 @@ def sweep_jobs(deps: SlaDeps, now: datetime) -> list[int]:
 
 
 def _overdue_jobs(deps: SlaDeps, now: datetime) -> list[int]:
-    with Session(deps.engine) as session:
+    with read_session(deps.engine) as session:
         rows = session.exec(select(Job).where(Job.status == "running")).all()
     overdue = []
     for job in rows:

@@ -6,6 +6,11 @@
 outbox sends the messages. Nobody is pinged in quiet hours: the levels wait for the next sweep
 after them, except expiry, which happens on time (a gate must not stay approvable past its TTL)
 and holds back only its messages.
+
+The sweep runs every minute over gates almost none of which is due, so it reads them in one plain
+query (no write lock): the business-time clocks become one cutoff per phase (`CutoffsAt`), only
+gates opened before the latest cutoff are fetched, with the levels already recorded for them,
+and a write transaction is opened only for a level that is due and not recorded yet.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -27,17 +32,19 @@ from bot.blocks.reminders import (
     build_gate_reminder,
 )
 from bot.jobs.notify import POST_KIND, add_notification, dm_each
-from bot.jobs.sla_policy import SlaPolicy, describe_age, gate_clock
+from bot.jobs.open_gates import OpenGate, open_gates, recorded_keys
+from bot.jobs.sla_policy import CutoffsAt, DueCutoffs, SlaPolicy, describe_age, gate_clock
 from bot.services.authority import ApproverDirectory
 from bot.services.unit import Actor, add_effect, audit, load_goal_for_update
 from bot.sop.phases import LABELS, GoalState, Phase, PhaseStatus
-from storage.db import transaction
+from storage.db import read_session, transaction
 from storage.jobs_models import Reminder
 from storage.models import Approval, Artifact, Goal
 
 log = logging.getLogger(__name__)
 SCHEDULER = Actor("scheduler")
 _SLACK_USER = re.compile(r"^[UW][A-Z0-9_]{1,30}$")
+_MARGIN = timedelta(seconds=1)
 
 
 @dataclass
@@ -83,7 +90,6 @@ def current_artifact(session: Session, goal: Goal) -> Artifact | None:
 
 def pending_approvers(session: Session, goal: Goal, artifact: Artifact, deps: SlaDeps) -> list[str]:
     """Approvers who have not approved this version yet (never the requester, unless allowed)."""
-    pool = list(goal.approvers) or sorted(deps.directory.approvers())
     approved = set(
         session.exec(
             select(Approval.by).where(
@@ -93,7 +99,13 @@ def pending_approvers(session: Session, goal: Goal, artifact: Artifact, deps: Sl
             )
         ).all()
     )
-    return [u for u in pool if u not in approved and (deps.allow_self_approval or u != goal.requester)]
+    return waiting_on(deps, approvers=goal.approvers, requester=goal.requester, approved=approved)
+
+
+def waiting_on(deps: SlaDeps, *, approvers: list[str], requester: str, approved: set[str]) -> list[str]:
+    """`pending_approvers` once the approvals of the version are known."""
+    pool = list(approvers) or sorted(deps.directory.approvers())
+    return [u for u in pool if u not in approved and (deps.allow_self_approval or u != requester)]
 
 
 def _tag(goal: Goal, artifact: Artifact) -> str:
@@ -109,20 +121,14 @@ def sweep(deps: SlaDeps, *, now: datetime) -> SweepReport:
     report = SweepReport()
     if not deps.policy.enabled:
         return report
-    with Session(deps.engine) as session:
-        gates = list(
-            session.exec(
-                select(Goal.id)
-                .where(Goal.state == GoalState.ACTIVE, Goal.status == PhaseStatus.AWAITING_APPROVAL)
-                .order_by(col(Goal.id))
-            ).all()
-        )
     quiet = deps.policy.is_quiet(now)
-    for goal_id in gates:
+    cutoffs = CutoffsAt(deps.policy, now)
+    gates, recorded = _due_gates(deps, cutoffs.latest())
+    for gate in gates:
         try:
-            _sweep_gate(deps, goal_id, now, quiet, report)
+            _sweep_gate(deps, gate, cutoffs.of(gate.phase), now, quiet, report, recorded)
         except IntegrityError:  # another sweep recorded the same level first: nothing to do
-            log.info("a reminder for %s was recorded concurrently", goal_id)
+            log.info("a reminder for %s was recorded concurrently", gate.goal_id)
     if quiet:
         return report
     from bot.jobs.overdue import sweep_jobs  # local: it builds on this module's helpers
@@ -131,35 +137,64 @@ def sweep(deps: SlaDeps, *, now: datetime) -> SweepReport:
     return report
 
 
-def _sweep_gate(deps: SlaDeps, goal_id: str, now: datetime, quiet: bool, report: SweepReport) -> None:
-    with Session(deps.engine) as session:
-        goal = session.get(Goal, goal_id)
-        artifact = current_artifact(session, goal) if goal else None
-    if goal is None or artifact is None:
-        return
-    clock = gate_clock(deps.policy, goal.phase, artifact.created_at)
-    tag = _tag(goal, artifact)
-    if now >= clock.expires_at:
-        if _expire(deps, goal_id, artifact.id, now):
-            report.expired.append(tag)
-        return
+def _due_gates(deps: SlaDeps, opened_by: datetime | None) -> tuple[list[OpenGate], set[str]]:
+    """The gates that may have a level due (a plain read, no write lock) and the SLA levels
+    already recorded for them. Only those gates ever open a write transaction."""
+    if opened_by is not None:
+        opened_by += _MARGIN  # the exact test is done in Python; the query only needs to keep every due gate
+    with read_session(deps.engine) as session:
+        gates = open_gates(session, opened_by=opened_by)
+        return gates, recorded_keys(session, gates, prefix="sla:")
+
+
+def _levels_due(
+    deps: SlaDeps, gate: OpenGate, cut: DueCutoffs | None, now: datetime
+) -> tuple[bool, list[str], datetime]:
+    """Whether the gate has expired, the levels due otherwise, and when it expires."""
+    if cut is None:  # business hours with no time at all: gate_clock raises and says so
+        clock = gate_clock(deps.policy, gate.phase, gate.since)
+        at = {"reminder": clock.reminder_at, "escalation": clock.escalation_at, "warning": clock.warning_at}
+        due = [level for level, when in at.items() if now >= when]
+        return now >= clock.expires_at, due, clock.expires_at
+    expires = gate.since + deps.policy.for_phase(gate.phase).approval_ttl
+    if gate.since <= cut.expiry:
+        return True, [], expires
     due = [
         level
-        for level, at in (
-            ("reminder", clock.reminder_at),
-            ("escalation", clock.escalation_at),
-            ("warning", clock.warning_at),
+        for level, cutoff in (
+            ("reminder", cut.reminder),
+            ("escalation", cut.escalation),
+            ("warning", cut.warning),
         )
-        if now >= at
+        if gate.since <= cutoff
     ]
+    return False, due, expires
+
+
+def _sweep_gate(
+    deps: SlaDeps,
+    gate: OpenGate,
+    cut: DueCutoffs | None,
+    now: datetime,
+    quiet: bool,
+    report: SweepReport,
+    recorded: set[str],
+) -> None:
+    expired, due, expires = _levels_due(deps, gate, cut, now)
+    if expired:
+        if _expire(deps, gate.goal_id, gate.artifact_id, now):
+            report.expired.append(gate.tag)
+        return
     if due and quiet:
         report.held_for_quiet_hours += 1
         return
     for level in due:
-        if _send_level(deps, goal_id, artifact.id, level, now, since=clock.since, expires=clock.expires_at):
+        if f"sla:{level}:{gate.tag}" in recorded:  # sent by an earlier sweep
+            continue
+        if _send_level(deps, gate.goal_id, gate.artifact_id, level, now, since=gate.since, expires=expires):
             {"reminder": report.reminded, "escalation": report.escalated, "warning": report.warned}[
                 level
-            ].append(tag)
+            ].append(gate.tag)
 
 
 def _locked_gate(session: Session, goal_id: str, artifact_id: int | None) -> tuple[Goal, Artifact] | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -103,6 +103,30 @@ class BusinessHours:
                 return begin + left
             left -= close_at - begin
         raise ValueError("the business hours leave no time at all (check business_hours and business_days)")
+
+    def latest_start(self, end: datetime, amount: timedelta, tz: ZoneInfo) -> datetime | None:
+        """The latest `start` for which `amount` of business time has passed by `end`.
+
+        `add(start, amount) <= end` holds exactly when `start <= latest_start(end, amount)`, so one
+        walk back from `end` answers "is it due?" for any number of starts. None when the business
+        hours leave no time within the days scanned (`add` then says why).
+        """
+        left = amount
+        if left <= timedelta(0):
+            return end
+        last = end.astimezone(tz).date()
+        for offset in range(MAX_DAYS_SCANNED):
+            day = last - timedelta(days=offset)
+            if day.weekday() not in self.days or self.end <= self.start:
+                continue
+            open_at = local_instant(day, self.start, tz)
+            if open_at >= end:
+                continue
+            finish = min(local_instant(day, self.end, tz), end)
+            if finish - open_at >= left:
+                return finish - left
+            left -= finish - open_at
+        return None
 
     def elapsed(self, start: datetime, end: datetime, tz: ZoneInfo) -> timedelta:
         """Business time between two instants."""
@@ -210,6 +234,67 @@ def gate_clock(policy: SlaPolicy, phase: str, since: datetime) -> GateClock:
         warning_at=max(since, expires - rules.expiry_warning),
         expires_at=expires,
     )
+
+
+@dataclass(frozen=True)
+class DueCutoffs:
+    """At one instant, for one phase: a gate opened at `since` has a level due exactly when
+    `since <= cutoff` — the same answer as comparing `now` with its `GateClock`, without computing one."""
+
+    reminder: datetime
+    escalation: datetime
+    warning: datetime
+    expiry: datetime
+
+    @property
+    def latest(self) -> datetime:
+        """No level of a gate opened after this is due."""
+        return max(self.reminder, self.escalation, self.warning, self.expiry)
+
+
+def due_cutoffs(policy: SlaPolicy, phase: str, now: datetime) -> DueCutoffs | None:
+    """The cutoffs of `phase` at `now`; None when the business hours leave no time (use `gate_clock`)."""
+    rules = policy.for_phase(phase)
+    tz = policy.tz
+    now = now.astimezone(UTC)  # calendar arithmetic on instants, not on some zone's wall clock
+    reminder = policy.business.latest_start(now, rules.approval_sla, tz)
+    escalation = policy.business.latest_start(now, rules.approval_sla * rules.escalation_factor, tz)
+    if reminder is None or escalation is None:
+        return None
+    # warning_at = max(since, since + ttl - warning) and expires_at = since + ttl, on UTC instants.
+    return DueCutoffs(
+        reminder=reminder,
+        escalation=escalation,
+        warning=min(now, now - (rules.approval_ttl - rules.expiry_warning)),
+        expiry=now - rules.approval_ttl,
+    )
+
+
+class CutoffsAt:
+    """The due cutoffs of each phase at `now`, each computed once (business time is costly)."""
+
+    def __init__(self, policy: SlaPolicy, now: datetime) -> None:
+        self.policy, self.now = policy, now
+        self._by_phase: dict[str, DueCutoffs | None] = {}
+
+    def of(self, phase: str) -> DueCutoffs | None:
+        if phase not in self._by_phase:
+            self._by_phase[phase] = due_cutoffs(self.policy, phase, self.now)
+        return self._by_phase[phase]
+
+    def latest(self) -> datetime | None:
+        """No gate opened after this has a level due, whatever its phase; None: any gate may."""
+        found = [self.of(phase) for phase in (*self.policy.phases, "")]
+        if any(c is None for c in found):
+            return None
+        return max(c.latest for c in found if c is not None)
+
+    def reminder_due(self, phase: str, since: datetime) -> bool:
+        """`now >= gate_clock(policy, phase, since).reminder_at`."""
+        cut = self.of(phase)
+        if cut is None:
+            return self.now >= gate_clock(self.policy, phase, since).reminder_at
+        return since <= cut.reminder
 
 
 def _phase_policy(raw: Mapping[str, Any], base: PhasePolicy) -> PhasePolicy:
