@@ -100,7 +100,10 @@ class Inbox:
             with self._raw_lock:
                 if self._raw is None:
                     self._raw = sqlite3.connect(
-                        str(self.engine.url.database), isolation_level=None, check_same_thread=False, timeout=30
+                        str(self.engine.url.database),
+                        isolation_level=None,
+                        check_same_thread=False,
+                        timeout=30,
                     )
                     for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=30000"):
                         self._raw.execute(f"PRAGMA {pragma}")
@@ -138,16 +141,14 @@ class Inbox:
         if not wanted:
             return set()
         with self.main.connect() as conn:
-            return set(
-                conn.execute(
-                    select(done_table.c.id).where(done_table.c.id.in_(wanted))
-                ).scalars()
-            )
+            return set(conn.execute(select(done_table.c.id).where(done_table.c.id.in_(wanted))).scalars())
 
     def mark_done(self, item_id: int, *, now: float | None = None) -> None:
         with self.main.begin() as conn:
             if conn.execute(select(done_table.c.id).where(done_table.c.id == item_id)).first() is None:
-                conn.execute(insert(done_table), {"id": item_id, "done_at": time.time() if now is None else now})
+                conn.execute(
+                    insert(done_table), {"id": item_id, "done_at": time.time() if now is None else now}
+                )
 
     def resume_point(self) -> int:
         """The id after which a starting worker looks: below the oldest request not done yet."""
