@@ -193,6 +193,9 @@ def parallel_goals(workdir: Path, sizes: tuple[int, ...], delay: float) -> dict[
             "OPENAI_BASE_URL": f"http://127.0.0.1:{port}/v1",
             "ORCH_OPENAI_API": "chat_completions",
             "ORCH_DRAFTER_MODEL": "bench-scripted",
+            # As many drafting jobs at once as goals approved at once: the figure asks whether N
+            # drafts overlap, which they cannot beyond the configured number of parallel jobs.
+            "ORCH_MAX_PARALLEL_JOBS": str(max(sizes)),
         }
         with Stack(workdir / "orch-parallel", extra_env=env) as stack:
             observer = Observer(stack.db_path)

@@ -1,33 +1,38 @@
 """The outbox dispatcher: carries out recorded effects after their transaction committed.
 
-Effects run in the order they were recorded. Each handler is idempotent by the effect's key, so a
-crash at any point and a re-run after restart leaves exactly one message, mirror section and commit.
+Each goal's effects run one after another in the order they were recorded (a goal's effects build
+on each other: its thread before the messages in it, its files before its commits); different
+goals' effects run at the same time, in "lanes", at most `max_lanes` goals at once. Effects of no
+goal share one lane. Each handler is idempotent by the effect's key, so a crash at any point and a
+re-run after restart leaves exactly one message, mirror section and commit.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
 from bot.faults import fault_point
 from bot.logging import log_context
 from bot.services.unit import Clock
 from bot.tracing import set_attributes, span
 from storage import locks
-from storage.db import transaction
+from storage.db import read_session, transaction
 from storage.models import Effect
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Effect], Awaitable[None]]
 MAX_ATTEMPTS = 6
+MAX_LANES = 16  # goals whose effects run at once: Slack calls overlap, git publishes batch up
 
 
 class RetryLater(Exception):
@@ -43,6 +48,8 @@ class EffectDispatcher:
     _task: asyncio.Task[None] | None = None
     _loop: asyncio.AbstractEventLoop | None = None
     idle: asyncio.Event | None = None
+    max_lanes: int = MAX_LANES
+    _lanes: dict[str | None, asyncio.Task[int]] = field(default_factory=dict)
 
     def register(self, kind: str, handler: Handler) -> None:
         self.handlers[kind] = handler
@@ -67,36 +74,104 @@ class EffectDispatcher:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        lanes = list(self._lanes.values())
+        for lane in lanes:
+            lane.cancel()
+        for lane in lanes:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await lane
+        self._lanes.clear()
 
     async def _run(self) -> None:
+        """Start a lane for every goal with due effects that has none running; wake up when a
+        lane ends, an effect is recorded (kick) or a retry comes due."""
         assert self._wake is not None and self.idle is not None
         while True:
             self._wake.clear()
             self.idle.clear()
             try:
-                ran = await self.run_pending()
-            except asyncio.CancelledError:
-                # A task a handler awaited was cancelled, not this loop (stop() cancels this task,
-                # which then shows in cancelling()). Left alone it ended the outbox for good: the bench
-                # saw a scaffold draft's job cancelled by the worker's heartbeat right after it had
-                # succeeded. The effect is still pending, so run it again at once.
-                current = asyncio.current_task()
-                if current is None or current.cancelling():
-                    raise
-                log.warning("an effect was cancelled from inside its handler; running it again")
-                ran = 1
-            except Exception:  # the loop must survive anything a handler or the database throws
+                started = self._start_lanes()
+            except Exception:  # the loop must survive anything the database throws
                 log.exception("effects loop failed; retrying")
-                ran = 0
-            if ran:
-                continue
-            self.idle.set()
+                started = 0
+            if not started and not self._lanes:
+                self.idle.set()
             timeout = self._next_due_in()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=timeout)
 
+    def _start_lanes(self) -> int:
+        free = self.max_lanes - len(self._lanes)
+        if free <= 0:
+            return 0
+        started = 0
+        for goal_id, effects in self._due_lanes(exclude=set(self._lanes)).items():
+            if started >= free:
+                break
+            lane = asyncio.create_task(self._lane(effects), name=f"orch-effects-{goal_id or 'none'}")
+            self._lanes[goal_id] = lane
+            lane.add_done_callback(functools.partial(self._lane_done, goal_id))
+            started += 1
+        return started
+
+    def _lane_done(self, goal_id: str | None, task: asyncio.Task[int]) -> None:
+        if self._lanes.get(goal_id) is task:
+            del self._lanes[goal_id]
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            log.error("effects of %s failed; retrying", goal_id or "no goal", exc_info=exc)
+        if self._wake is not None:
+            self._wake.set()
+
+    def _due_lanes(self, exclude: set[str | None], limit: int = 500) -> dict[str | None, list[Effect]]:
+        """The due pending effects, oldest first, grouped by goal (lanes in `exclude` left out)."""
+        now = self.clock()
+        query = (
+            select(Effect)
+            .where(Effect.status == "pending")
+            .where((col(Effect.not_before).is_(None)) | (col(Effect.not_before) <= now))
+        )
+        busy = [g for g in exclude if g is not None]
+        if busy:
+            query = query.where(col(Effect.goal_id).is_(None) | col(Effect.goal_id).not_in(busy))
+        if None in exclude:
+            query = query.where(col(Effect.goal_id).is_not(None))
+        with read_session(self.engine) as session:
+            pending = list(session.exec(query.order_by(col(Effect.id)).limit(limit)).all())
+        lanes: dict[str | None, list[Effect]] = {}
+        for effect in pending:
+            lanes.setdefault(effect.goal_id, []).append(effect)
+        return lanes
+
+    async def _lane(self, effects: list[Effect]) -> int:
+        """Run one goal's effects in order; stop at the first that waits (its later ones wait too)."""
+        ran = 0
+        for effect in effects:
+            ok = await self._run_again_if_cancelled_inside(effect)
+            if ok is None:  # another replica is running it; it keeps the goal's order from there
+                if effect.goal_id is None:
+                    continue
+                break
+            ran += 1
+            if not ok and effect.goal_id is not None:
+                break
+        return ran
+
+    async def _run_again_if_cancelled_inside(self, effect: Effect) -> bool | None:
+        while True:
+            try:
+                return await self.run_one(effect)
+            except asyncio.CancelledError:
+                # A task the handler awaited was cancelled, not this lane (stop() cancels the lane,
+                # which then shows in cancelling()). The bench once saw a scaffold draft's job
+                # cancelled by the worker's heartbeat right after it had succeeded. The effect is
+                # still pending, so run it again at once.
+                current = asyncio.current_task()
+                if current is None or current.cancelling():
+                    raise
+                log.warning("an effect was cancelled from inside its handler; running it again")
+
     def _next_due_in(self) -> float:
-        with Session(self.engine) as session:
+        with read_session(self.engine) as session:
             due = session.exec(
                 select(Effect.not_before)
                 .where(Effect.status == "pending", col(Effect.not_before).is_not(None))
@@ -107,54 +182,42 @@ class EffectDispatcher:
         return max(0.05, min(30.0, (due - self.clock()).total_seconds()))
 
     async def run_pending(self, limit: int = 100) -> int:
-        """Run the effects that are due now, oldest first; return how many ran."""
-        now = self.clock()
-        with Session(self.engine) as session:
-            pending = list(
-                session.exec(
-                    select(Effect)
-                    .where(Effect.status == "pending")
-                    .where((col(Effect.not_before).is_(None)) | (col(Effect.not_before) <= now))
-                    .order_by(col(Effect.id))
-                    .limit(limit)
-                ).all()
-            )
-        blocked_goals: set[str | None] = set()
-        ran = 0
-        for effect in pending:
-            # Keep each goal's effects in order: once one waits, the later ones of that goal wait too.
-            if effect.goal_id is not None and effect.goal_id in blocked_goals:
-                continue
-            ok = await self.run_one(effect)
-            if ok is None:  # another replica is running it; it keeps the goal's order from there
-                blocked_goals.add(effect.goal_id)
-                continue
-            ran += 1
-            if not ok:
-                blocked_goals.add(effect.goal_id)
-        return ran
+        """Run the effects that are due now (each goal's in order, goals side by side); return how
+        many ran. Used by drain(), the CLI and tests; the server's loop starts lanes as they come."""
+        lanes = self._due_lanes(exclude=set(self._lanes), limit=limit)
+        gate = asyncio.Semaphore(self.max_lanes)
+
+        async def bounded(effects: list[Effect]) -> int:
+            async with gate:
+                return await self._lane(effects)
+
+        results = await asyncio.gather(*(bounded(e) for e in lanes.values()), return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+        return sum(r for r in results if isinstance(r, int))
 
     async def run_one(self, effect: Effect) -> bool | None:
         """Run one effect; None when it is not ours to run (done meanwhile, or another replica has it)."""
         # Replicas share the outbox on PostgreSQL: an effect runs only under its advisory lock.
+        # The database writes run in threads: on SQLite each waits for the write lock, and lanes
+        # of other goals go on meanwhile instead of the whole loop waiting.
         with locks.claim(self.engine, locks.EFFECTS, int(effect.id or 0)) as mine:
-            if not mine or not self._still_pending(effect):
+            if not mine:
                 return None
-            return await self._run_one(effect)
+            handler = self.handlers.get(effect.kind)
+            if handler is None:
+                await asyncio.to_thread(self._finish, effect, "failed", f"no handler for {effect.kind}")
+                return False
+            # Count the attempt before running it: a handler that sees attempts > 1 knows an earlier
+            # attempt may have got half-way (crash after a Slack post) and checks before acting again.
+            attempts = await asyncio.to_thread(self._begin, effect)
+            if attempts is None:  # done meanwhile (by another process, or an earlier lane)
+                return None
+            effect.attempts = attempts
+            return await self._run_one(effect, handler)
 
-    def _still_pending(self, effect: Effect) -> bool:
-        with Session(self.engine) as session:
-            row = session.get(Effect, effect.id)
-            return row is None or row.status == "pending"
-
-    async def _run_one(self, effect: Effect) -> bool:
-        handler = self.handlers.get(effect.kind)
-        if handler is None:
-            self._finish(effect, "failed", f"no handler for {effect.kind}")
-            return False
-        # Count the attempt before running it: a handler that sees attempts > 1 knows an earlier
-        # attempt may have got half-way (crash after a Slack post) and checks before acting again.
-        effect.attempts = self._begin(effect)
+    async def _run_one(self, effect: Effect, handler: Handler) -> bool:
         # A span per effect, and the goal id on every line logged while it runs.
         with (
             span(
@@ -171,24 +234,27 @@ class EffectDispatcher:
                 await handler(effect)
             except RetryLater as exc:
                 set_attributes(current, **{"orch.effect.outcome": "retry_later"})
-                self._retry(effect, str(exc))
+                await asyncio.to_thread(self._retry, effect, str(exc))
                 return False
             except Exception as exc:
                 set_attributes(current, **{"orch.effect.outcome": "error"})
                 log.exception("effect %s (%s) failed", effect.key, effect.kind)
-                self._retry(effect, f"{type(exc).__name__}: {exc}")
+                await asyncio.to_thread(self._retry, effect, f"{type(exc).__name__}: {exc}")
                 return False
             fault_point("before_effect_done")
-            self._finish(effect, "done", None)
+            await asyncio.to_thread(self._finish, effect, "done", None)
             set_attributes(current, **{"orch.effect.outcome": "done"})
             log.debug("effect %s (%s) done", effect.key, effect.kind)
             return True
 
-    def _begin(self, effect: Effect) -> int:
+    def _begin(self, effect: Effect) -> int | None:
+        """Count an attempt of a pending effect; None when it is no longer pending."""
         with transaction(self.engine) as session:
             row = session.get(Effect, effect.id)
             if row is None:
                 return effect.attempts + 1
+            if row.status != "pending":
+                return None
             row.attempts += 1
             session.add(row)
             return row.attempts

@@ -62,13 +62,20 @@ class WorkEffects:
         return self.goals.engine
 
     def git(self) -> Any:
+        """The target repository, opened once (three git calls) and reused while it is still there."""
         from bot.repo.git import Identity, ensure_repo
 
-        return ensure_repo(
+        wanted = (str(Path(self.settings.repo)), self.settings.git_name, self.settings.git_email)
+        cached = getattr(self, "_git", None)
+        if cached is not None and cached[0] == wanted and (cached[1].git_dir / "HEAD").is_file():
+            return cached[1]
+        git = ensure_repo(
             Path(self.settings.repo),
             init_if_missing=True,
             identity=Identity(name=self.settings.git_name, email=self.settings.git_email),
         )
+        self._git = (wanted, git)
+        return git
 
     def _goal(self, goal_id: str | None) -> Goal | None:
         with Session(self.engine) as session:

@@ -48,6 +48,11 @@ class JobWorker:
     name: str
     on_done: list[Callable[[], None]] = field(default_factory=list)
     _tasks: dict[str, tuple[asyncio.Task[None], Claimed]] = field(default_factory=dict)
+    # Run ids whose handler has returned (or raised) and whose outcome is being recorded: the
+    # heartbeat no longer sees them as running once `succeeded` is committed, and must leave them be.
+    _finishing: set[str] = field(default_factory=set)
+    _slot_freed: asyncio.Event = field(default_factory=asyncio.Event)  # a running job ended
+    _reserved: int = 0  # slots taken by run_now() calls that are claiming their job
     _wake: asyncio.Event | None = None
     _loop: asyncio.AbstractEventLoop | None = None
     _main: asyncio.Task[None] | None = None
@@ -137,19 +142,24 @@ class JobWorker:
         )
 
     async def _claim_and_start(self) -> None:
-        free = self.max_parallel - len(self._tasks)
+        free = self.max_parallel - len(self._tasks) - self._reserved
         if free <= 0 or self._stopping:
             return
-        claimed = await asyncio.to_thread(
-            queue.claim,
-            self.engine,
-            now=self.clock(),
-            worker=self.name,
-            limit=free,
-            kinds=list(self.handlers),
-        )
-        for job in claimed:
-            self._spawn(job)
+        self._reserved += free  # held while the claim runs in a thread, so run_now() waits
+        try:
+            claimed = await asyncio.to_thread(
+                queue.claim,
+                self.engine,
+                now=self.clock(),
+                worker=self.name,
+                limit=free,
+                kinds=list(self.handlers),
+            )
+            for job in claimed:
+                self._spawn(job)
+        finally:
+            self._reserved -= free
+            self._slot_freed.set()
 
     def _spawn(self, job: Claimed) -> asyncio.Task[None]:
         task = asyncio.create_task(self._execute(job), name=f"orch-job-{job.id}")
@@ -159,26 +169,43 @@ class JobWorker:
 
     async def run_now(self, key: str) -> None:
         """Claim the queued job with `key` and run it as one of this worker's jobs (heartbeated),
-        returning when it ends; if it is not queued (running elsewhere, done), return at once."""
-        claimed = await asyncio.to_thread(
-            queue.claim, self.engine, now=self.clock(), worker=self.name, limit=1, key=key
-        )
-        for job in claimed:
-            await asyncio.shield(self._spawn(job))
+        returning when it ends; if it is not queued (running elsewhere, done), return at once.
+
+        It waits for a free slot first: several goals' effects call this at once, and together
+        they must not run more than `max_parallel` jobs."""
+        while len(self._tasks) + self._reserved >= self.max_parallel and not self._stopping:
+            self._slot_freed.clear()
+            await self._slot_freed.wait()
+        self._reserved += 1  # the slot is ours while the claim runs in a thread
+        claimed: list[Claimed] = []
+        try:
+            claimed = await asyncio.to_thread(
+                queue.claim, self.engine, now=self.clock(), worker=self.name, limit=1, key=key
+            )
+            task = self._spawn(claimed[0]) if claimed else None
+        finally:
+            self._reserved -= 1
+            if not claimed:
+                self._slot_freed.set()
+        if task is not None:
+            await asyncio.shield(task)
 
     async def _beat(self) -> None:
         """Heartbeat the running attempts; stop the ones that were cancelled or taken away."""
         if not self._tasks:
             return
-        alive = await asyncio.to_thread(
-            queue.heartbeat, self.engine, run_ids=list(self._tasks), now=self.clock()
-        )
-        for run_id, (task, job) in list(self._tasks.items()):
-            if run_id not in alive and not task.done():
-                log.info(
-                    "job %s (%s) is no longer ours (cancelled or re-queued); stopping it", job.id, job.kind
-                )
-                task.cancel()
+        # Only the attempts asked about can be judged: a job spawned while the heartbeat ran (say,
+        # by run_now) is not in its answer, and is not lost for that.
+        asked = list(self._tasks)
+        alive = await asyncio.to_thread(queue.heartbeat, self.engine, run_ids=asked, now=self.clock())
+        for run_id in asked:
+            if run_id in alive or run_id not in self._tasks or run_id in self._finishing:
+                continue
+            task, job = self._tasks[run_id]
+            if task.done():
+                continue
+            log.info("job %s (%s) is no longer ours (cancelled or re-queued); stopping it", job.id, job.kind)
+            task.cancel()
 
     # -- one job -----------------------------------------------------------------------------
 
@@ -187,12 +214,19 @@ class JobWorker:
             await self.run_claimed(job)
         finally:
             self._tasks.pop(job.run_id, None)
+            self._slot_freed.set()
             self.kick()
             for callback in self.on_done:
                 callback()
 
     async def run_claimed(self, job: Claimed) -> str:
         """Run one claimed job to its end; returns the status it ended in (also used inline by the CLI)."""
+        try:
+            return await self._run_claimed(job)
+        finally:
+            self._finishing.discard(job.run_id)
+
+    async def _run_claimed(self, job: Claimed) -> str:
         handler = self.handlers[job.kind]
         try:
             if _held(job, "before"):
@@ -206,6 +240,7 @@ class JobWorker:
             return "cancelled"
         except Exception as exc:  # the edge of a job: record it, retry or report it in the thread
             log.exception("job %s (%s) attempt %s failed", job.id, job.kind, job.attempts)
+            self._finishing.add(job.run_id)
             status = await asyncio.to_thread(
                 queue.fail,
                 self.engine,
@@ -215,5 +250,8 @@ class JobWorker:
                 backoff=self.config.backoff(job.attempts),
             )
             return status or "lost"
+        # From here on the attempt is over: a heartbeat that no longer finds it running (because
+        # `succeeded` was just committed) must not cancel the task that is recording it.
+        self._finishing.add(job.run_id)
         done = await asyncio.to_thread(queue.succeed, self.engine, job, now=self.clock())
         return "succeeded" if done else "lost"

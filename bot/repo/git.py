@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.repo import worktrees as _wt
+from bot.repo.effect_map import EFFECT_TRAILER, effect_commits
 from bot.repo.errors import GitError, MergeConflictError, NotARepositoryError
 from bot.repo.lock import LOCK_NAME, BranchLock
-from bot.repo.message import compose_message
+from bot.repo.message import Trailers, compose_message
 from bot.repo.validate import (
     UnsafeInputError,
     check_rev_shape,
@@ -247,7 +248,7 @@ class Git:
         self,
         paths: Iterable[str | Path],
         message: str,
-        trailers: Mapping[str, str] | None = None,
+        trailers: Trailers | None = None,
         *,
         allow_empty: bool = False,
     ) -> str | None:
@@ -321,7 +322,24 @@ class Git:
         return commits
 
     def find_commit_by_trailer(self, name: str, value: str, *, ref: str | None = None) -> str | None:
-        """The newest commit on `ref` (default: main) carrying trailer `name: value` exactly."""
+        """The newest commit on `ref` (default: main) carrying trailer `name: value` exactly.
+
+        `Orch-Effect` keys on main are answered from the effect → commit map (`bot.repo.effect_map`),
+        which reads only the commits made since its last lookup; anything else searches the history.
+        """
+        name, value = validate_trailer(name, value)
+        if ref is None and name.lower() == EFFECT_TRAILER.lower():
+            return self.find_effect_commits([value]).get(value)
+        return self.search_trailer(name, value, ref=ref)
+
+    def find_effect_commits(self, keys: Iterable[str]) -> dict[str, str]:
+        """For each of `keys` already committed on main, the newest commit with `Orch-Effect: <key>`."""
+        checked = [validate_trailer(EFFECT_TRAILER, k)[1] for k in keys]
+        with self.lock():
+            return effect_commits(self, checked)
+
+    def search_trailer(self, name: str, value: str, *, ref: str | None = None) -> str | None:
+        """`find_commit_by_trailer` by `git log --grep` over the whole history of `ref`."""
         name, value = validate_trailer(name, value)
         if self.head(ref) is None:
             return None

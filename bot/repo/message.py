@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from bot.repo.validate import validate_trailer
 
+# A mapping, or (key, value) pairs when a key repeats (a batch commit names several effects).
+Trailers = Mapping[str, str] | Iterable[tuple[str, str]]
 
-def compose_message(message: str, trailers: Mapping[str, str] | None) -> str:
+
+def compose_message(message: str, trailers: Trailers | None) -> str:
     """The message followed by one paragraph of trailers, which git parses back reliably."""
     text = message.replace("\r", "").replace("\x00", "").strip()
     if not text:
         raise ValueError("a commit needs a message")
-    checked = [validate_trailer(k, v) for k, v in (trailers or {}).items()]
+    pairs = trailers.items() if isinstance(trailers, Mapping) else (trailers or ())
+    checked = [validate_trailer(k, v) for k, v in pairs]
     if checked:
         text += "\n\n" + "\n".join(f"{k}: {v}" for k, v in checked)
     return text + "\n"

@@ -6,13 +6,21 @@ and its commit is returned. Otherwise every file write is idempotent on its own 
 rewritten with the same bytes, mirror section skipped by marker, index upserted, events
 deduplicated by id) and the commit that carries the key comes last. A crash anywhere therefore
 leaves either no commit (and a re-run finishes the job) or the commit (and a re-run returns it).
+
+Publishes that wait for the branch lock at the same time share one commit (a group commit): each
+caller queues its request and takes the lock; whoever holds it carries out every queued request,
+and the others find theirs done. A commit of one request is exactly that effect's commit (its
+subject and trailers). A commit of several is a batch: the subject `orch: publish N changes`, one
+body line per effect (its own subject and approvers), then one `Goal-Id` trailer per goal and one
+`Orch-Effect` trailer per effect, so every lookup by trailer finds each effect in it.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -75,6 +83,7 @@ def _with_mirror_path(goal: GoalRecord, phase: Phase, version: int, digest: str)
 
 
 STATE_PATHS = [INDEX_PATH, SCHEMA_PATH, EVENTS_PATH]
+MAX_BATCH = 64  # effects per commit at most: keeps one commit (and one failure) bounded
 
 
 def _check_paths(git: Git, paths: Sequence[str]) -> None:
@@ -83,26 +92,126 @@ def _check_paths(git: Git, paths: Sequence[str]) -> None:
         git.relpath(path)
 
 
-def _write_state(root: Path, goal: GoalRecord, events: Sequence[Mapping[str, Any]]) -> list[str]:
+@dataclass
+class _Request:
+    """One effect's publish: its own files, its goal's index entry and events, its commit text."""
+
+    effect_key: str
+    goal: GoalRecord
+    events: Sequence[Mapping[str, Any]]
+    subject: str
+    trailers: dict[str, str]
+    write_files: Callable[[Path], list[str]] = lambda _root: []
+    note: str = ""  # what a batch commit's body says besides the subject (the approvers)
+    done: threading.Event = field(default_factory=threading.Event)
+    result: PublishResult | None = None
+    error: BaseException | None = None
+
+    def finish(self, result: PublishResult | None = None, error: BaseException | None = None) -> None:
+        self.result, self.error = result, error
+        self.done.set()
+
+
+@dataclass
+class _Queue:
+    guard: threading.Lock = field(default_factory=threading.Lock)
+    items: list[_Request] = field(default_factory=list)
+
+
+_QUEUES: dict[tuple[Path, str, str], _Queue] = {}
+_QUEUES_GUARD = threading.Lock()
+
+
+def _queue_for(git: Git) -> _Queue:
+    key = (git.git_dir, git.identity.name, git.identity.email)
+    with _QUEUES_GUARD:
+        return _QUEUES.setdefault(key, _Queue())
+
+
+def _submit(git: Git, request: _Request) -> PublishResult:
+    """Queue the request, then publish every queued request under the branch lock (see above)."""
+    queue = _queue_for(git)
+    with queue.guard:
+        queue.items.append(request)
+    while not request.done.is_set():
+        with git.lock():
+            with queue.guard:
+                batch, queue.items = queue.items[:MAX_BATCH], queue.items[MAX_BATCH:]
+            if batch:
+                _publish_batch(git, batch)
+    if request.error is not None:
+        raise request.error
+    assert request.result is not None
+    return request.result
+
+
+def _publish_batch(git: Git, batch: list[_Request]) -> None:
+    """Under the branch lock: skip the effects already committed, write the others' files, commit once.
+
+    Every request of the batch is finished here, with its result or an error; nothing is raised,
+    since the thread running the batch may be one whose own request is not in it.
+    """
+    try:
+        _publish(git, batch)
+    except Exception as exc:
+        for request in batch:
+            if not request.done.is_set():
+                request.finish(error=exc)
+    finally:  # interrupted by a BaseException: no waiter may be left waiting for ever
+        for request in batch:
+            if not request.done.is_set():
+                request.finish(error=RuntimeError(f"publishing effect {request.effect_key} was interrupted"))
+
+
+def _publish(git: Git, batch: list[_Request]) -> None:
+    done = git.find_effect_commits([r.effect_key for r in batch])
+    todo: list[_Request] = []
+    paths: list[str] = []
+    for request in batch:
+        if request.effect_key in done:
+            request.finish(PublishResult(commit=done[request.effect_key], already_done=True))
+            continue
+        try:
+            _check_paths(git, STATE_PATHS)
+            paths += request.write_files(git.root)
+        except Exception as exc:  # this effect fails (and is retried); the others go on
+            request.finish(error=exc)
+            continue
+        todo.append(request)
+    if not todo:
+        return
+    paths += _write_state(git.root, [r.goal for r in todo], [e for r in todo for e in r.events])
+    message, trailers = _batch_message(todo)
+    fault_point("after_mirror_write")
+    # allow_empty: even when the files already matched (another effect swept them into its
+    # commit), the effect is recorded by a commit carrying its key, so it is never redone.
+    sha = git.commit(paths, message, trailers, allow_empty=True)
+    if sha is None:  # cannot happen with allow_empty; keeps the type honest
+        raise RuntimeError(f"no commit was made for effect {todo[0].effect_key}")
+    fault_point("after_git_commit")
+    for request in todo:
+        request.finish(PublishResult(commit=sha, already_done=False))
+
+
+def _batch_message(batch: list[_Request]) -> tuple[str, list[tuple[str, str]]]:
+    if len(batch) == 1:
+        only = batch[0]
+        return only.subject, [*only.trailers.items(), (EFFECT_TRAILER, only.effect_key)]
+    lines = [f"- {r.subject}{f' ({r.note})' if r.note else ''}" for r in batch]
+    goals = list(dict.fromkeys(r.goal.id for r in batch))
+    message = f"orch: publish {len(batch)} changes\n\n" + "\n".join(lines)
+    trailers = [("Goal-Id", g) for g in goals] + [(EFFECT_TRAILER, r.effect_key) for r in batch]
+    return message, trailers
+
+
+def _write_state(root: Path, goals: Sequence[GoalRecord], events: Sequence[Mapping[str, Any]]) -> list[str]:
     index = load_index(root)
-    index.upsert(goal)
+    for goal in goals:
+        index.upsert(goal)
     save_index(root, index)
     write_schema(root)
     append_events(root, events)
     return list(STATE_PATHS)
-
-
-def _commit_effect(
-    git: Git, paths: list[str], message: str, trailers: dict[str, str], effect_key: str
-) -> PublishResult:
-    fault_point("after_mirror_write")
-    # allow_empty: even when the files already matched (another effect swept them into its
-    # commit), the effect is recorded by a commit carrying its key, so it is never redone.
-    sha = git.commit(paths, message, {**trailers, EFFECT_TRAILER: effect_key}, allow_empty=True)
-    if sha is None:  # cannot happen with allow_empty; keeps the type honest
-        raise RuntimeError(f"no commit was made for effect {effect_key}")
-    fault_point("after_git_commit")
-    return PublishResult(commit=sha, already_done=False)
 
 
 def publish_approval(
@@ -119,7 +228,7 @@ def publish_approval(
     git: Git,
 ) -> PublishResult:
     """Write the approved artifact, its mirror section, the index and events; commit once."""
-    root = _check_same_repo(repo_path, git)
+    _check_same_repo(repo_path, git)
     phase = Phase(phase)
     if phase not in CANONICAL_FILES:
         raise ValueError(f"phase {phase.value} has no artifact to publish")
@@ -135,13 +244,10 @@ def publish_approval(
     if approvers:
         trailers["Approved-By"] = ", ".join(approvers)
     mirror = [MIRROR_FILES[phase]] if phase in MIRROR_FILES else []
-    with git.lock():
-        done = git.find_commit_by_trailer(EFFECT_TRAILER, effect_key)
-        if done is not None:
-            return PublishResult(commit=done, already_done=True)
-        _check_paths(git, [canonical, *mirror, *STATE_PATHS])
+
+    def write_files(root: Path) -> list[str]:
+        _check_paths(git, [canonical, *mirror])
         write_atomic(root / canonical, content)
-        paths = [canonical]
         if phase in MIRROR_FILES:
             section = MirrorSection(
                 goal_id=goal_id,
@@ -155,9 +261,18 @@ def publish_approval(
                 sha256=digest,
             )
             append_section(root, section)
-            paths.append(MIRROR_FILES[phase])
-        paths += _write_state(root, goal, events)
-        return _commit_effect(git, paths, message, trailers, effect_key)
+        return [canonical, *mirror]
+
+    request = _Request(
+        effect_key=effect_key,
+        goal=goal,
+        events=events,
+        subject=message,
+        trailers=trailers,
+        write_files=write_files,
+        note=f"Approved-By: {trailers['Approved-By']}" if approvers else "",
+    )
+    return _submit(git, request)
 
 
 def publish_state(
@@ -170,14 +285,11 @@ def publish_state(
     git: Git,
 ) -> PublishResult:
     """Commit a change of the index and events only (goal started, rejected, cancelled, waived)."""
-    root = _check_same_repo(repo_path, git)
+    _check_same_repo(repo_path, git)
     goal_id = validate_goal_id(index_entry.id)
     validate_trailer(EFFECT_TRAILER, effect_key)
     subject = one_line(message, limit=100) or f"orch({goal_id}): update state"
-    with git.lock():
-        done = git.find_commit_by_trailer(EFFECT_TRAILER, effect_key)
-        if done is not None:
-            return PublishResult(commit=done, already_done=True)
-        _check_paths(git, STATE_PATHS)
-        paths = _write_state(root, index_entry, events)
-        return _commit_effect(git, paths, subject, {"Goal-Id": goal_id}, effect_key)
+    request = _Request(
+        effect_key=effect_key, goal=index_entry, events=events, subject=subject, trailers={"Goal-Id": goal_id}
+    )
+    return _submit(git, request)
