@@ -13,11 +13,13 @@ import random
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
-from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from slack_bolt.adapter.starlette.async_handler import to_starlette_response
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.signature import Clock, SignatureVerifier
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -36,44 +38,71 @@ log = logging.getLogger(__name__)
 MAX_BODY = 1_000_000
 
 
-def _inspect(body: bytes, content_type: str) -> tuple[str | None, str, str | None]:
-    """(why this body cannot be a Slack request or None, its kind, its user id), parsing it once."""
+@dataclass(frozen=True)
+class Inspected:
+    """What the front door learned from one parse of a body."""
+
+    problem: str | None  # why it cannot be a Slack request, or None
+    kind: str = "other"
+    actor: str | None = None
+    text: str = ""
+    payload: dict[str, Any] | None = None  # the body as Bolt parses it (`parse_body`), for Bolt to reuse
+
+
+def _inspect(body: bytes, content_type: str) -> Inspected:
+    """Check a body's shape and learn its kind and user, parsing it once."""
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
-        return "body is not UTF-8", "other", None
+        return Inspected("body is not UTF-8")
     if "application/json" in content_type:
         try:
             data = json.loads(text)
         except (ValueError, RecursionError):  # nesting deep enough to exhaust the parser is not JSON we take
-            return "body is not JSON", "other", None
+            return Inspected("body is not JSON")
         if not isinstance(data, dict) or not isinstance(data.get("type"), str):
-            return "JSON body has no type", "other", None
+            return Inspected("JSON body has no type")
         if data["type"] == "event_callback" and not isinstance(data.get("event"), dict):
-            return "event_callback without an event", "other", None
+            return Inspected("event_callback without an event")
         problem = event_error(data)  # every field Bolt and the listeners read has the type they expect
         found = data.get("event")
         event: dict[str, Any] = found if isinstance(found, dict) else {}
         user = event.get("user")
         kind = f"{data['type']}:{event.get('type')}" if event else str(data["type"])
-        return problem, kind, user if isinstance(user, str) else None
+        return Inspected(problem, kind, user if isinstance(user, str) else None, text, data)
     form = parse_qs(text, keep_blank_values=True)
     if "payload" in form:
         try:
-            payload = json.loads(form["payload"][0])
+            payload = json.loads(form["payload"][-1])
         except (ValueError, RecursionError):
-            return "payload is not JSON", "other", None
+            return Inspected("payload is not JSON")
         if not isinstance(payload, dict) or not isinstance(payload.get("type"), str):
-            return "payload has no type", "other", None
+            return Inspected("payload has no type")
         user = payload.get("user")
         if not isinstance(user, dict) or not isinstance(user.get("id"), str):
-            return "payload has no user", "other", None
-        return interaction_error(payload), str(payload["type"]), str(user["id"])
+            return Inspected("payload has no user")
+        return Inspected(interaction_error(payload), str(payload["type"]), str(user["id"]), text, payload)
+    flat = {key: values[-1] for key, values in form.items()}  # as Bolt reads a form: the last value wins
     if "command" in form:
-        return command_error(form), "command", form.get("user_id", [""])[0] or None
+        return Inspected(command_error(form), "command", form.get("user_id", [""])[0] or None, text, flat)
     if "ssl_check" in form:
-        return None, "other", None
-    return "not a Slack request", "other", None
+        return Inspected(None, "other", None, text, flat)
+    return Inspected("not a Slack request")
+
+
+def _bolt_request(request: Request, seen: Inspected) -> AsyncBoltRequest:
+    """The request as Bolt's Starlette adapter builds it, reusing the front door's parse of the body."""
+    assert seen.payload is not None
+    # A dict body is taken as it is only in Socket Mode; the mode is HTTP again right after.
+    bolt_request = AsyncBoltRequest(
+        body=seen.payload,
+        query=request.query_params,  # type: ignore[arg-type]
+        headers=request.headers,  # type: ignore[arg-type]
+        mode="socket_mode",
+    )
+    bolt_request.mode = "http"
+    bolt_request.raw_body = seen.text
+    return bolt_request
 
 
 def build_asgi(
@@ -83,7 +112,6 @@ def build_asgi(
     settings = container.settings
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
     verifier = SignatureVerifier(secret, clock=_Clock(clock))
-    handler = AsyncSlackRequestHandler(bolt)
     state: dict[str, Any] = {"ready": False}
 
     async def slack_events(request: Request) -> Response:
@@ -107,12 +135,13 @@ def build_asgi(
             return JSONResponse({"error": "malformed request: body is not UTF-8"}, status_code=400)
         if not verifier.is_valid_request(body, dict(request.headers)):
             return JSONResponse({"error": "invalid request"}, status_code=401)
-        problem, kind, actor = _inspect(body, request.headers.get("content-type", ""))
-        if problem:
-            return JSONResponse({"error": f"malformed request: {problem}"}, status_code=400)
+        seen = _inspect(body, request.headers.get("content-type", ""))
+        if seen.problem or seen.payload is None:
+            return JSONResponse({"error": f"malformed request: {seen.problem}"}, status_code=400)
+        kind, actor = seen.kind, seen.actor
         bind_log_context(actor=actor)
         set_attributes(current, **{"slack.kind": kind, "slack.user": actor})
-        return await handler.handle(request)
+        return to_starlette_response(await bolt.async_dispatch(_bolt_request(request, seen)))
 
     async def healthz(_request: Request) -> Response:
         if not state["ready"]:

@@ -288,6 +288,9 @@ class EffectDispatcher:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while loop.time() < deadline:
-            if not await self.run_pending():
+            if await self.run_pending():
+                continue
+            if not self._lanes and not self._due_lanes(exclude=set(), limit=1):
                 return
+            await asyncio.sleep(0.01)
         raise TimeoutError("effects still pending after drain timeout")
