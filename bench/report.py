@@ -83,7 +83,8 @@ def section(results: dict[str, Any], checks: list[Check]) -> str:
         parts += [
             "",
             "Ack latency at every level: p50 / p99, requests per second of the closed loop, and CPU "
-            "time of the server process (with its children) per request during the load; "
+            "time of the server's processes (for orch: web and worker, with their children) per "
+            "request during the load; "
             f"machine: {one_line(machine)}.",
             "",
             ack_detail(figures["ack"]),
