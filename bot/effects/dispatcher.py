@@ -1,9 +1,12 @@
 """The outbox dispatcher: carries out recorded effects after their transaction committed.
 
-Each goal's effects run one after another in the order they were recorded (a goal's effects build
-on each other: its thread before the messages in it, its files before its commits); different
-goals' effects run at the same time, in "lanes", at most `max_lanes` goals at once. Effects of no
-goal share one lane. Each handler is idempotent by the effect's key, so a crash at any point and a
+A goal's effects run in the order they were recorded where they build on each other: its thread
+before the messages in it, its files before its commits, and its work (a draft, a build) after
+everything recorded before it and before everything recorded after it. Its Slack messages and its
+repository commits do not build on each other, so between two pieces of work they run side by side
+in two "lanes": a goal's Slack lane and its repository lane (the PRD is posted while the approval
+is committed). Different goals' lanes run at the same time, at most `max_lanes` lanes at once.
+Effects of no goal share one lane. Each handler is idempotent by the effect's key, so a crash at any point and a
 re-run after restart leaves exactly one message, mirror section and commit.
 """
 
@@ -32,7 +35,45 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[Effect], Awaitable[None]]
 MAX_ATTEMPTS = 6
-MAX_LANES = 16  # goals whose effects run at once: Slack calls overlap, git publishes batch up
+MAX_LANES = 32  # lanes running at once (up to two per goal): Slack calls overlap, git publishes batch up
+
+# The streams of a goal's effects (see the module's docstring); any other kind is "work".
+SLACK, REPO, WORK = "slack", "repo", "work"
+LaneKey = tuple[str | None, str]  # (goal id, stream)
+
+
+def stream(effect: Effect) -> str:
+    """A Slack effect recorded with `after_repo` (a note that says the commits are made) runs in
+    order with everything, like work."""
+    if effect.kind.startswith(("slack.", "notify.")) and not effect.payload.get("after_repo"):
+        return SLACK
+    if effect.kind.startswith("repo."):
+        return REPO
+    return WORK
+
+
+def split_lanes(goal_id: str | None, effects: list[Effect]) -> dict[LaneKey, list[Effect]]:
+    """The lanes a goal can run now, given its due effects in id order (see the module's docstring).
+
+    Work first in line: that work and the work right after it, in one lane. Otherwise the Slack
+    and the repository effects up to the next work, each stream in its own lane.
+    """
+    if goal_id is None:
+        return {(None, WORK): effects}
+    if stream(effects[0]) == WORK:
+        run: list[Effect] = []
+        for effect in effects:
+            if stream(effect) != WORK:
+                break
+            run.append(effect)
+        return {(goal_id, WORK): run}
+    lanes: dict[LaneKey, list[Effect]] = {}
+    for effect in effects:
+        kind = stream(effect)
+        if kind == WORK:
+            break
+        lanes.setdefault((goal_id, kind), []).append(effect)
+    return lanes
 
 
 class RetryLater(Exception):
@@ -49,7 +90,7 @@ class EffectDispatcher:
     _loop: asyncio.AbstractEventLoop | None = None
     idle: asyncio.Event | None = None
     max_lanes: int = MAX_LANES
-    _lanes: dict[str | None, asyncio.Task[int]] = field(default_factory=dict)
+    _lanes: dict[LaneKey, asyncio.Task[int]] = field(default_factory=dict)
 
     def register(self, kind: str, handler: Handler) -> None:
         self.handlers[kind] = handler
@@ -83,8 +124,8 @@ class EffectDispatcher:
         self._lanes.clear()
 
     async def _run(self) -> None:
-        """Start a lane for every goal with due effects that has none running; wake up when a
-        lane ends, an effect is recorded (kick) or a retry comes due."""
+        """Start every lane with due effects that is not running; wake up when a lane ends, an
+        effect is recorded (kick) or a retry comes due."""
         assert self._wake is not None and self.idle is not None
         while True:
             self._wake.clear()
@@ -105,45 +146,46 @@ class EffectDispatcher:
         if free <= 0:
             return 0
         started = 0
-        for goal_id, effects in self._due_lanes(exclude=set(self._lanes)).items():
+        for key, effects in self._due_lanes(exclude=set(self._lanes)).items():
             if started >= free:
                 break
-            lane = asyncio.create_task(self._lane(effects), name=f"orch-effects-{goal_id or 'none'}")
-            self._lanes[goal_id] = lane
-            lane.add_done_callback(functools.partial(self._lane_done, goal_id))
+            lane = asyncio.create_task(self._lane(effects), name=f"orch-effects-{key[0] or 'none'}-{key[1]}")
+            self._lanes[key] = lane
+            lane.add_done_callback(functools.partial(self._lane_done, key))
             started += 1
         return started
 
-    def _lane_done(self, goal_id: str | None, task: asyncio.Task[int]) -> None:
-        if self._lanes.get(goal_id) is task:
-            del self._lanes[goal_id]
+    def _lane_done(self, key: LaneKey, task: asyncio.Task[int]) -> None:
+        if self._lanes.get(key) is task:
+            del self._lanes[key]
         if not task.cancelled() and (exc := task.exception()) is not None:
-            log.error("effects of %s failed; retrying", goal_id or "no goal", exc_info=exc)
+            log.error("effects of %s failed; retrying", key[0] or "no goal", exc_info=exc)
         if self._wake is not None:
             self._wake.set()
 
-    def _due_lanes(self, exclude: set[str | None], limit: int = 500) -> dict[str | None, list[Effect]]:
-        """The due pending effects, oldest first, grouped by goal (lanes in `exclude` left out)."""
+    def _due_lanes(self, exclude: set[LaneKey], limit: int = 500) -> dict[LaneKey, list[Effect]]:
+        """The lanes that can start now (those in `exclude` left out), from the due pending effects,
+        oldest first. A running lane's effects are still pending, so they hold back what follows."""
         now = self.clock()
         query = (
             select(Effect)
             .where(Effect.status == "pending")
             .where((col(Effect.not_before).is_(None)) | (col(Effect.not_before) <= now))
         )
-        busy = [g for g in exclude if g is not None]
-        if busy:
-            query = query.where(col(Effect.goal_id).is_(None) | col(Effect.goal_id).not_in(busy))
-        if None in exclude:
-            query = query.where(col(Effect.goal_id).is_not(None))
         with read_session(self.engine) as session:
             pending = list(session.exec(query.order_by(col(Effect.id)).limit(limit)).all())
-        lanes: dict[str | None, list[Effect]] = {}
+        goals: dict[str | None, list[Effect]] = {}
         for effect in pending:
-            lanes.setdefault(effect.goal_id, []).append(effect)
+            goals.setdefault(effect.goal_id, []).append(effect)
+        lanes: dict[LaneKey, list[Effect]] = {}
+        for goal_id, effects in goals.items():
+            for key, run in split_lanes(goal_id, effects).items():
+                if key not in exclude:
+                    lanes[key] = run
         return lanes
 
     async def _lane(self, effects: list[Effect]) -> int:
-        """Run one goal's effects in order; stop at the first that waits (its later ones wait too)."""
+        """Run one lane's effects in order; stop at the first that waits (its later ones wait too)."""
         ran = 0
         for effect in effects:
             ok = await self._run_again_if_cancelled_inside(effect)
@@ -182,7 +224,7 @@ class EffectDispatcher:
         return max(0.05, min(30.0, (due - self.clock()).total_seconds()))
 
     async def run_pending(self, limit: int = 100) -> int:
-        """Run the effects that are due now (each goal's in order, goals side by side); return how
+        """Run the effects that are due now (each lane in order, lanes side by side); return how
         many ran. Used by drain(), the CLI and tests; the server's loop starts lanes as they come."""
         lanes = self._due_lanes(exclude=set(self._lanes), limit=limit)
         gate = asyncio.Semaphore(self.max_lanes)
@@ -290,6 +332,8 @@ class EffectDispatcher:
         while loop.time() < deadline:
             if await self.run_pending():
                 continue
+            # Nothing left for us to start; lanes the server's loop runs may still be at work, and
+            # effects they add become due after them.
             if not self._lanes and not self._due_lanes(exclude=set(), limit=1):
                 return
             await asyncio.sleep(0.01)

@@ -22,7 +22,6 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
 
 from bot import blocks as builders
 from bot.blocks.models import HomeView
@@ -38,7 +37,7 @@ from bot.services.gates import Gate, gate
 from bot.services.unit import Clock
 from bot.slack_guard import message_ts
 from bot.sop.phases import LABELS, Phase
-from storage.db import transaction
+from storage.db import read_session, transaction
 from storage.models import Artifact, Effect, Goal
 
 log = logging.getLogger(__name__)
@@ -102,7 +101,7 @@ class SlackEffects:
     # -- helpers -----------------------------------------------------------------------------
 
     def goal(self, goal_id: str | None) -> Goal | None:
-        with Session(self.engine) as session:
+        with read_session(self.engine) as session:
             return session.get(Goal, goal_id) if goal_id else None
 
     def approvers_shown(self, goal: Goal) -> list[str]:
@@ -111,7 +110,7 @@ class SlackEffects:
         return list(goal.approvers) or sorted(self.directory.users) + list(self.directory.groups)
 
     def gate(self, goal: Goal) -> Gate:
-        with Session(self.engine) as session:
+        with read_session(self.engine) as session:
             return gate(
                 session,
                 goal,
@@ -258,7 +257,7 @@ class SlackEffects:
         await self.publish_homes(goal)
 
     def _artifact(self, artifact_id: int) -> tuple[Artifact, Goal, list[Any]]:
-        with Session(self.engine) as session:
+        with read_session(self.engine) as session:
             artifact = session.get(Artifact, artifact_id)
             if artifact is None:
                 raise LookupError(f"artifact {artifact_id} is gone")
@@ -270,7 +269,9 @@ class SlackEffects:
         from bot.services.diff_secrets import findings_for
 
         task = next((t for t in goal.tasks if int(t["id"]) == artifact.task_id), {"title": "task"})
-        with Session(self.engine) as session:  # found on the unredacted diff when it was built, and audited
+        with read_session(
+            self.engine
+        ) as session:  # found on the unredacted diff when it was built, and audited
             findings = findings_for(session, artifact)
         view = diff_view(
             artifact,

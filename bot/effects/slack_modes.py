@@ -5,12 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlmodel import Session
-
 from bot import blocks as builders
 from bot.effects.dispatcher import EffectDispatcher, RetryLater
 from bot.effects.views import mode_request_view
-from storage.db import transaction
+from storage.db import read_session, transaction
 from storage.models import Effect, Goal, ModeRequest
 
 if TYPE_CHECKING:
@@ -26,7 +24,7 @@ class ModeMessages:
         dispatcher.register("slack.mark_mode_decided", self.mark_decided)
 
     def _load(self, request_id: int) -> tuple[ModeRequest, Goal] | None:
-        with Session(self.fx.engine) as session:
+        with read_session(self.fx.engine) as session:
             row = session.get(ModeRequest, request_id)
             goal = session.get(Goal, row.goal_id) if row else None
             return (row, goal) if row is not None and goal is not None else None

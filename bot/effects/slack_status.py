@@ -15,14 +15,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from slack_sdk.errors import SlackApiError
-from sqlmodel import Session
 
 from bot import blocks as builders
 from bot.effects.dispatcher import RetryLater
 from bot.effects.views import progress_text
 from bot.slack_guard import message_ts
 from bot.sop.phases import GoalState
-from storage.db import transaction
+from storage.db import read_session, transaction
 from storage.models import Effect, Goal, SlackMessage
 
 if TYPE_CHECKING:
@@ -57,7 +56,7 @@ class StatusMessages:
         )
 
     def current(self, goal_id: str) -> SlackMessage | None:
-        with Session(self.fx.engine) as session:
+        with read_session(self.fx.engine) as session:
             return session.get(SlackMessage, (goal_id, STATUS))
 
     async def refresh(self, goal: Goal, detail: str | None = None) -> None:

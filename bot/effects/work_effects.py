@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
 from bot.effects.dispatcher import EffectDispatcher
 from bot.faults import fault_point
@@ -21,6 +21,7 @@ from bot.secret_diff import added_secrets
 from bot.services.goals import GoalService
 from bot.sop.phases import Phase
 from bot.sop.records import TaskRecord
+from storage.db import read_session
 from storage.models import Artifact, Effect, Goal
 
 if TYPE_CHECKING:
@@ -78,11 +79,11 @@ class WorkEffects:
         return git
 
     def _goal(self, goal_id: str | None) -> Goal | None:
-        with Session(self.engine) as session:
+        with read_session(self.engine) as session:
             return session.get(Goal, goal_id) if goal_id else None
 
     def _artifacts(self, goal_id: str) -> list[Artifact]:
-        with Session(self.engine) as session:
+        with read_session(self.engine) as session:
             return list(
                 session.exec(
                     select(Artifact).where(Artifact.goal_id == goal_id).order_by(col(Artifact.id))
@@ -226,25 +227,30 @@ class WorkEffects:
 
     async def publish_artifact(self, effect: Effect) -> None:
         from bot.services.records import goal_record, pending_events
+        from bot.sop.records import GoalRecord
 
-        with Session(self.engine) as session:
+        snapshot = effect.payload.get("record")  # the goal as it was approved (bot.services.flow)
+        until = effect.payload.get("events_until")
+        with read_session(self.engine) as session:
             artifact = session.get(Artifact, int(effect.payload["artifact_id"]))
             assert artifact is not None
             goal = session.get(Goal, artifact.goal_id)
             assert goal is not None
-            record = goal_record(session, goal)
+            record = GoalRecord.model_validate(snapshot) if snapshot else goal_record(session, goal)
             events = pending_events(session, goal.id)
-            approvers = sorted(
-                {
-                    a.by
-                    for a in record.approvals
-                    if a.artifact_sha256 == artifact.sha256 and a.decision == "approve"
-                }
-            )
-            at = max(
-                (a.at for a in record.approvals if a.artifact_sha256 == artifact.sha256),
-                default=goal.updated_at,
-            )
+        if snapshot:
+            events = [e for e in events if until is not None and e["seq"] <= until]
+        approvers = sorted(
+            {
+                a.by
+                for a in record.approvals
+                if a.artifact_sha256 == artifact.sha256 and a.decision == "approve"
+            }
+        )
+        at = max(
+            (a.at for a in record.approvals if a.artifact_sha256 == artifact.sha256),
+            default=goal.updated_at,
+        )
 
         def work() -> None:
             from bot.sop.publish import publish_approval
@@ -267,7 +273,7 @@ class WorkEffects:
     async def publish_state(self, effect: Effect) -> None:
         from bot.services.records import goal_record, pending_events
 
-        with Session(self.engine) as session:
+        with read_session(self.engine) as session:
             goal = session.get(Goal, effect.goal_id)
             if goal is None:
                 return

@@ -23,7 +23,7 @@ from sqlmodel import Session, col, select
 from bot.redact import redact
 from bot.services.unit import add_effect
 from storage.audit import append_audit
-from storage.db import transaction
+from storage.db import read_session, transaction
 from storage.jobs_models import Job
 
 ACTIVE = ("queued", "running")
@@ -96,7 +96,7 @@ def enqueue(engine: Engine, **kwargs: Any) -> int:
             assert job.id is not None
             return job.id
     except IntegrityError:
-        with Session(engine) as session:
+        with read_session(engine) as session:
             row = session.exec(select(Job.id).where(Job.key == kwargs["key"])).one()
             assert row is not None
             return int(row)
@@ -154,6 +154,29 @@ def claim(
             query = query.where(col(Job.kind).in_(list(kinds)))
         rows = session.exec(query.order_by(col(Job.id)).limit(limit).with_for_update(skip_locked=True)).all()
         return [_take(session, job, now, worker) for job in rows]
+
+
+def any_due(engine: Engine, *, now: datetime, kinds: Iterable[str] | None = None) -> bool:
+    """Whether a queued job is due: a read that takes no write lock, so an idle worker's wake-up costs
+    no transaction. `claim` decides again in its own."""
+    query = select(Job.id).where(Job.status == "queued")
+    query = query.where(or_(col(Job.not_before).is_(None), col(Job.not_before) <= now))
+    if kinds is not None:
+        query = query.where(col(Job.kind).in_(list(kinds)))
+    with read_session(engine) as session:
+        return session.exec(query.limit(1)).first() is not None
+
+
+def still_running(engine: Engine, *, run_ids: Iterable[str]) -> set[str]:
+    """Which of these attempts are still running (a read: the heartbeat itself writes)."""
+    ids = list(run_ids)
+    if not ids:
+        return set()
+    with read_session(engine) as session:
+        alive = session.exec(
+            select(Job.run_id).where(col(Job.run_id).in_(ids), Job.status == "running")
+        ).all()
+    return {r for r in alive if r is not None}
 
 
 def heartbeat(engine: Engine, *, run_ids: Iterable[str], now: datetime) -> set[str]:
@@ -300,5 +323,5 @@ def cancel_goal_jobs(session: Session, goal_id: str, now: datetime) -> int:
 
 
 def goal_jobs(engine: Engine, goal_id: str) -> list[Job]:
-    with Session(engine) as session:
+    with read_session(engine) as session:
         return list(session.exec(select(Job).where(Job.goal_id == goal_id).order_by(col(Job.id))).all())

@@ -121,10 +121,12 @@ class JobWorker:
                     await asyncio.to_thread(self.requeue_expired)
                     next_requeue = loop.time() + max(0.05, self.config.lease_seconds / 2)
                 await self._claim_and_start()
-                # Beat on every wake-up, not only on time: a kick after a goal was cancelled
-                # then stops its running job at once.
-                await self._beat()
-                next_beat = loop.time() + self.config.heartbeat_seconds
+                # Look on every wake-up, not only on time: a kick after a goal was cancelled then
+                # stops its running job at once. Only the heartbeat proper writes, and on time.
+                beat = loop.time() >= next_beat
+                await self._beat(write=beat)
+                if beat:
+                    next_beat = loop.time() + self.config.heartbeat_seconds
             except Exception:  # the loop must survive a database hiccup
                 log.exception("job worker loop failed; retrying")
             timeout = max(
@@ -147,19 +149,21 @@ class JobWorker:
             return
         self._reserved += free  # held while the claim runs in a thread, so run_now() waits
         try:
-            claimed = await asyncio.to_thread(
-                queue.claim,
-                self.engine,
-                now=self.clock(),
-                worker=self.name,
-                limit=free,
-                kinds=list(self.handlers),
-            )
+            claimed = await asyncio.to_thread(self._claim, free)
             for job in claimed:
                 self._spawn(job)
         finally:
             self._reserved -= free
             self._slot_freed.set()
+
+    def _claim(self, limit: int) -> list[Claimed]:
+        # Most wake-ups find nothing queued (a job ended, an effect was recorded): look first with a
+        # read, since on SQLite the claim's transaction takes the write lock even when it finds nothing.
+        kinds = list(self.handlers)
+        now = self.clock()
+        if not queue.any_due(self.engine, now=now, kinds=kinds):
+            return []
+        return queue.claim(self.engine, now=now, worker=self.name, limit=limit, kinds=kinds)
 
     def _spawn(self, job: Claimed) -> asyncio.Task[None]:
         task = asyncio.create_task(self._execute(job), name=f"orch-job-{job.id}")
@@ -190,14 +194,18 @@ class JobWorker:
         if task is not None:
             await asyncio.shield(task)
 
-    async def _beat(self) -> None:
-        """Heartbeat the running attempts; stop the ones that were cancelled or taken away."""
+    async def _beat(self, *, write: bool = True) -> None:
+        """Heartbeat the running attempts (or, with `write=False`, only look at them); stop the ones
+        that were cancelled or taken away."""
         if not self._tasks:
             return
         # Only the attempts asked about can be judged: a job spawned while the heartbeat ran (say,
         # by run_now) is not in its answer, and is not lost for that.
         asked = list(self._tasks)
-        alive = await asyncio.to_thread(queue.heartbeat, self.engine, run_ids=asked, now=self.clock())
+        if write:
+            alive = await asyncio.to_thread(queue.heartbeat, self.engine, run_ids=asked, now=self.clock())
+        else:
+            alive = await asyncio.to_thread(queue.still_running, self.engine, run_ids=asked)
         for run_id in asked:
             if run_id in alive or run_id not in self._tasks or run_id in self._finishing:
                 continue

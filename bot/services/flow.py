@@ -8,10 +8,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, func, select
 
 from bot.services.unit import Actor, add_effect, audit
 from bot.sop.phases import GoalState, Phase, PhaseStatus, next_phase
+from storage.audit import AuditEntry
 from storage.models import Artifact, Goal
 
 if TYPE_CHECKING:
@@ -98,23 +99,6 @@ def advance(
             return Phase.IMPLEMENTATION.value
         return _enter(service, session, goal, Phase.DONE, now, actor, tag)
 
-    if phase is Phase.SCAFFOLD_CHECK:
-        add_effect(
-            session,
-            key=f"scaffold:{goal.id}:{artifact.version}",
-            kind="repo.apply_scaffold",
-            goal_id=goal.id,
-            now=now,
-            artifact_id=artifact.id,
-        )
-    add_effect(
-        session,
-        key=f"publish:{goal.id}:{tag}",
-        kind="repo.publish_artifact",
-        goal_id=goal.id,
-        now=now,
-        artifact_id=artifact.id,
-    )
     if phase is Phase.TASK_LIST:
         decide_spec(session, goal, now)
         audit(
@@ -129,7 +113,51 @@ def advance(
     nxt = next_phase(phase, spec_required=bool(goal.spec_required))
     if phase in (Phase.TASK_LIST,) and nxt is not Phase.SPEC:
         record_spec_skip(session, goal, now)
-    return _enter(service, session, goal, nxt, now, actor, tag)
+    if nxt in (Phase.IMPLEMENTATION, Phase.DONE):
+        # A build works on the repository as published: the approval is committed first.
+        _publish_effects(session, goal, artifact, phase, tag, now, snapshot=False)
+        return _enter(service, session, goal, nxt, now, actor, tag)
+    # The next phase's draft is recorded before the approval's commits, so it is drafted while they
+    # are written; the commit then publishes the goal as it stands now, not as the draft left it.
+    entered = _enter(service, session, goal, nxt, now, actor, tag)
+    _publish_effects(session, goal, artifact, phase, tag, now, snapshot=True)
+    return entered
+
+
+def _publish_effects(
+    session: Session, goal: Goal, artifact: Artifact, phase: Phase, tag: str, now: datetime, *, snapshot: bool
+) -> None:
+    """Commit the approved artifact (and, for the Scaffold Check, the scaffold) to the repository.
+
+    With `snapshot` the goal's record and its last audit entry are taken now, in the approval's
+    transaction, for the commit to show whatever runs before it does."""
+    if phase is Phase.SCAFFOLD_CHECK:
+        add_effect(
+            session,
+            key=f"scaffold:{goal.id}:{artifact.version}",
+            kind="repo.apply_scaffold",
+            goal_id=goal.id,
+            now=now,
+            artifact_id=artifact.id,
+        )
+    state: dict[str, Any] = {}
+    if snapshot:
+        from bot.services.records import goal_record
+
+        session.flush()
+        state["record"] = goal_record(session, goal).model_dump(mode="json")
+        state["events_until"] = session.exec(
+            select(func.max(AuditEntry.seq)).where(AuditEntry.goal_id == goal.id)
+        ).one()
+    add_effect(
+        session,
+        key=f"publish:{goal.id}:{tag}",
+        kind="repo.publish_artifact",
+        goal_id=goal.id,
+        now=now,
+        artifact_id=artifact.id,
+        **state,
+    )
 
 
 def record_spec_skip(session: Session, goal: Goal, now: datetime) -> None:
@@ -225,6 +253,7 @@ def _enter(
                 goal_id=goal.id,
                 now=now,
                 text=f"🎉 {goal.id} is done: {merged} task(s) merged, artifacts and mirrors committed.",
+                after_repo=True,  # it says so: posted once the commits above are made
             )
     elif nxt is Phase.IMPLEMENTATION:
         audit(session, actor=Actor("bot"), action="phase.entered", now=now, goal=goal)

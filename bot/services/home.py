@@ -8,12 +8,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlmodel import Session, col, or_, select
+from sqlmodel import col, or_, select
 
 from bot.blocks.models import HomeView, PendingApproval
 from bot.services.gates import gate
 from bot.sop.phases import LABELS, GoalState, Phase, PhaseStatus
 from storage.audit import AuditEntry
+from storage.db import read_session
 from storage.models import Goal
 
 if TYPE_CHECKING:
@@ -48,7 +49,7 @@ def home_view(*, container: Container, user: str) -> HomeView:
     settings = container.settings
     now = container.clock()
     is_approver = container.directory.is_approver(user)
-    with Session(container.engine) as session:
+    with read_session(container.engine) as session:
         pending: list[PendingApproval] = []
         if is_approver:
             waiting = session.exec(

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
 from bot.services.errors import GoalNotFound
 from bot.sop.phases import LABELS, Phase
+from storage.db import read_session
 from storage.models import Approval, Artifact, Goal
 
 if TYPE_CHECKING:
@@ -15,7 +16,7 @@ if TYPE_CHECKING:
 
 
 def goal_details(*, container: Container, goal_id: str) -> dict[str, Any]:
-    with Session(container.engine) as session:
+    with read_session(container.engine) as session:
         goal = session.get(Goal, goal_id)
         if goal is None:
             raise GoalNotFound(goal_id)

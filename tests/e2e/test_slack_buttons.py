@@ -127,6 +127,7 @@ def test_a_click_on_a_stale_version_links_to_the_current_one(live: Live) -> None
     live.sb.wait_for_view("U_APP1", "orch_feedback_modal")
     live.sb.submit_view("U_APP1", {"feedback": "Mention the CI configuration"})
     v2 = live.sb.wait_for_message("C_DEV", thread_ts=card.ts, button="Approve", text_contains="v2")
+    live.bot.drain()  # v2 is in Slack; the bot records its ts right after posting it
 
     late = click_copy(live, "U_APP2", v1)  # a client still showing v1 and its buttons
     assert late.status == 200
@@ -191,6 +192,7 @@ def test_twenty_concurrent_clicks_on_one_approve_make_one_decision_and_one_commi
     rows = approvals(live)
     assert len(rows) == 1 and rows[0].decision == "approve"
     assert [e.action for e in audit_actions(live)].count("artifact.approved") == 1
+    live.bot.drain()  # the approval's commit runs beside the next draft and its post (a lane of its own)
     assert sum("approve Scaffold Check v1" in line for line in live.git_log()) == 1
     assert live.sb.transcript("C_DEV", card.ts).count("✅ Approved by") == 1
     # The winner's repeats are silent; the other approver learns it was already decided.
