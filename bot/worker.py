@@ -19,7 +19,9 @@ import asyncio
 import contextlib
 import gc
 import logging
+import os
 import signal
+import socket
 from typing import TYPE_CHECKING
 
 from slack_bolt.request.async_request import AsyncBoltRequest
@@ -39,19 +41,70 @@ PRUNE_EVERY = 3600.0
 class InboxConsumer:
     """Run every request of the inbox through the worker's Bolt app, at most `concurrency` at once."""
 
-    def __init__(self, inbox: Inbox, bolt: AsyncApp, *, concurrency: int = 8, poll: float = 0.01) -> None:
+    def __init__(
+        self,
+        inbox: Inbox,
+        bolt: AsyncApp,
+        *,
+        concurrency: int = 8,
+        poll: float = 0.01,
+        idle_poll: float = 0.25,
+    ) -> None:
         self.inbox = inbox
         self.bolt = bolt
-        self.poll = poll
+        self.poll = poll  # without a wake-up socket (PostgreSQL, or another machine)
+        self.idle_poll = idle_poll  # with one: only a fallback
         self._slots = asyncio.Semaphore(concurrency)
         self._running: dict[int, asyncio.Task[None]] = {}
         self.handled = 0
+        self.listening = asyncio.Event()  # set once the consumer reads the inbox (and can be woken)
 
     async def run(self, stop: asyncio.Event) -> None:
         after = await asyncio.to_thread(self.inbox.resume_point)
         loop = asyncio.get_running_loop()
         next_prune = loop.time()
+        woken = asyncio.Event()
+        listener = self._listen(loop, woken)
+        poll = self.poll if listener is None else self.idle_poll
+        self.listening.set()
+        try:
+            await self._loop(stop, woken, poll, after, next_prune)
+        finally:
+            if listener is not None:
+                loop.remove_reader(listener.fileno())
+                listener.close()
+
+    def _listen(self, loop: asyncio.AbstractEventLoop, woken: asyncio.Event) -> socket.socket | None:
+        """Bind the inbox's wake-up socket (the web process sends a datagram after each request)."""
+        path = self.inbox.wake_path
+        if path is None:
+            return None
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        try:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)  # left by a worker that died
+            sock.bind(path)
+        except OSError as exc:  # e.g. a path longer than a socket address allows
+            log.info("no wake-up socket (%s); polling the inbox every %.0f ms", exc, self.poll * 1000)
+            sock.close()
+            return None
+        sock.setblocking(False)
+
+        def readable() -> None:
+            with contextlib.suppress(BlockingIOError):
+                while sock.recv(64):
+                    pass
+            woken.set()
+
+        loop.add_reader(sock.fileno(), readable)
+        return sock
+
+    async def _loop(
+        self, stop: asyncio.Event, woken: asyncio.Event, poll: float, after: int, next_prune: float
+    ) -> None:
+        loop = asyncio.get_running_loop()
         while not stop.is_set():
+            woken.clear()
             if loop.time() >= next_prune:
                 pruned = await asyncio.to_thread(self.inbox.prune)
                 if pruned:
@@ -64,8 +117,10 @@ class InboxConsumer:
                 await self._slots.acquire()
                 self._running[item.id] = asyncio.create_task(self._slotted(item))
             if not items:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), self.poll)
+                waiters = {asyncio.ensure_future(stop.wait()), asyncio.ensure_future(woken.wait())}
+                _, pending = await asyncio.wait(waiters, timeout=poll, return_when=asyncio.FIRST_COMPLETED)
+                for waiter in pending:
+                    waiter.cancel()
         if self._running:  # let what has started finish; the rest stays in the inbox
             await asyncio.gather(*self._running.values(), return_exceptions=True)
 

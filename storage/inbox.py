@@ -13,6 +13,7 @@ and prunes it now and then. On PostgreSQL both tables live in the main database.
 
 from __future__ import annotations
 
+import socket
 import sqlite3
 import threading
 import time
@@ -77,6 +78,11 @@ class Inbox:
         self._insert = insert(inbox_table)
         self._raw: sqlite3.Connection | None = None  # the web process's own connection (SQLite)
         self._raw_lock = threading.Lock()
+        # A datagram to this socket wakes a waiting worker at once (it polls as well, more slowly).
+        self.wake_path: str | None = None
+        if is_sqlite(engine) and engine is not main and engine.url.database:
+            self.wake_path = str(Path(engine.url.database).with_suffix(".wake"))
+        self._waker: socket.socket | None = None
         if engine is not main:  # the sibling SQLite file; the main database has both from its migrations
             metadata.create_all(engine, tables=[inbox_table])
 
@@ -112,7 +118,8 @@ class Inbox:
                     (received, content_type, body),
                 )
                 assert cursor.lastrowid is not None
-                return int(cursor.lastrowid)
+            self.wake()
+            return int(cursor.lastrowid)
         with self.engine.begin() as conn:
             result = conn.execute(
                 self._insert,
@@ -120,7 +127,20 @@ class Inbox:
             )
             key = result.inserted_primary_key
         assert key is not None
+        self.wake()
         return int(key[0])
+
+    def wake(self) -> None:
+        """Tell a worker listening on this machine that there is something new (best effort)."""
+        if self.wake_path is None:
+            return
+        try:
+            if self._waker is None:
+                self._waker = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+                self._waker.setblocking(False)
+            self._waker.sendto(b"!", self.wake_path)
+        except OSError:  # no worker listening, or its queue is full: it will poll
+            pass
 
     # -- the worker process ----------------------------------------------------------------------
 

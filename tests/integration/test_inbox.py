@@ -78,3 +78,37 @@ def test_prune_drops_old_finished_requests_but_keeps_the_resume_point(inbox: Inb
     items, _ = inbox.pending(inbox.resume_point())
     assert [i.id for i in items] == [ids[2]]  # the one not done is still there, and found
     assert inbox.put("y", "application/json") > ids[2]  # ids are never reused
+
+
+def test_a_worker_is_woken_by_the_web_process_not_by_its_poll(tmp_path: Path) -> None:
+    """With the wake-up socket the worker runs a new request at once; its own poll is 60 s here."""
+    import asyncio
+
+    from bot.worker import InboxConsumer
+
+    url = f"sqlite:///{tmp_path / 'orch.db'}"
+    main = make_engine(url)
+    upgrade(main)
+    web, worker_side = Inbox.open(url, main), Inbox.open(url, main)
+    seen: list[str] = []
+
+    class Recorder:  # stands in for the worker's Bolt app: records what it is given
+        async def async_dispatch(self, request: object) -> None:
+            seen.append(getattr(request, "raw_body", ""))
+            done.set()
+
+    async def scenario() -> None:
+        consumer = InboxConsumer(worker_side, Recorder(), poll=60.0, idle_poll=60.0)  # type: ignore[arg-type]
+        stop = asyncio.Event()
+        task = asyncio.create_task(consumer.run(stop))
+        await asyncio.wait_for(consumer.listening.wait(), timeout=10)
+        assert worker_side.wake_path and Path(worker_side.wake_path).exists()
+        await asyncio.to_thread(web.put, "command=%2Forch&text=help", "application/x-www-form-urlencoded")
+        await asyncio.wait_for(done.wait(), timeout=10)  # far below the 60 s poll
+        stop.set()
+        await asyncio.wait_for(task, timeout=10)
+
+    done = asyncio.Event()
+    asyncio.run(scenario())
+    assert seen == ["command=%2Forch&text=help"]
+    assert worker_side.counts() == (1, 1)
