@@ -50,7 +50,8 @@ def test_event_retries_and_a_repeated_event_id_start_one_goal(live: Live) -> Non
     assert [d.status for d in [*retries, again]] == [200, 200, 200]
     sentinel(live, 2)
 
-    assert [g.brief for g in goals(live)] == [
+    # The mention is read (and its thread fetched) after the ack, so the sentinel may be numbered first.
+    assert sorted(g.brief for g in goals(live)) == [
         "Add a CSV export of monthly invoices",
         "Sentinel goal number 2",
     ]
