@@ -83,6 +83,11 @@ class SlackEffects:
     status: StatusMessages = field(init=False, repr=False)
     # The Home last published per person, so an unchanged Home is not sent again.
     _homes: dict[str, str] = field(default_factory=dict, repr=False)
+    # Per person: Home requests made so far, the count the last published build covers, and the
+    # lock that lets one build run at a time (a burst of requests then costs two builds, not one each).
+    _home_asked: dict[str, int] = field(default_factory=dict, repr=False)
+    _home_built: dict[str, int] = field(default_factory=dict, repr=False)
+    _home_locks: dict[str, asyncio.Lock] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self.status = StatusMessages(self)
@@ -205,22 +210,39 @@ class SlackEffects:
             log.warning("could not tell %s about %s", goal.requester, error)
 
     async def publish_homes(self, goal: Goal) -> None:
-        """Republish the App Home of everyone this goal concerns (best effort: a failure only logs)."""
+        """Republish the App Home of everyone this goal concerns (best effort: a failure only logs).
+
+        A burst of changes (many goals updated at once) is coalesced per person: one Home is built
+        at a time, and a request already covered by a build that started after it returns at once.
+        So the last Home sent still reflects the latest state, with two builds for a burst.
+        """
         if self.home is None:
             return
         people = await asyncio.to_thread(self.directory.approvers, goal.approvers)
         for user in sorted({goal.requester, *people}):
             if not user.startswith(("U", "W")):
                 continue
-            try:
-                view = builders.build_home(await asyncio.to_thread(self.home, user))
-                digest = hashlib.sha256(json.dumps(view, sort_keys=True).encode()).hexdigest()
-                if self._homes.get(user) == digest:
-                    continue
+            asked = self._home_asked[user] = self._home_asked.get(user, 0) + 1
+            async with self._home_locks.setdefault(user, asyncio.Lock()):
+                if self._home_built.get(user, 0) >= asked:
+                    continue  # a build that started after this request has been published
+                covered = self._home_asked[user]  # every request made before this build reads
+                if await self._publish_home(user):
+                    self._home_built[user] = covered
+
+    async def _publish_home(self, user: str) -> bool:
+        """Build and send one person's Home; False when Slack refused it."""
+        assert self.home is not None
+        try:
+            view = builders.build_home(await asyncio.to_thread(self.home, user))
+            digest = hashlib.sha256(json.dumps(view, sort_keys=True).encode()).hexdigest()
+            if self._homes.get(user) != digest:
                 await self.client.views_publish(user_id=user, view=view)
                 self._homes[user] = digest
-            except SlackApiError as exc:
-                log.info("could not publish the Home of %s: %s", user, exc.response.get("error"))
+            return True
+        except SlackApiError as exc:
+            log.info("could not publish the Home of %s: %s", user, exc.response.get("error"))
+            return False
 
     # -- handlers ----------------------------------------------------------------------------
 

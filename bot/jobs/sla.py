@@ -85,6 +85,7 @@ def current_artifact(session: Session, goal: Goal) -> Artifact | None:
         select(Artifact)
         .where(Artifact.goal_id == goal.id, Artifact.phase == goal.phase)
         .order_by(col(Artifact.id).desc())
+        .limit(1)
     ).first()
 
 

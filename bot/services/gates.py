@@ -6,15 +6,22 @@ Read-only; shared by the goal card, the progress message and the App Home.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any, cast
 
+from sqlalchemy import func
+from sqlalchemy import select as core_select
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import QueryableAttribute, load_only
 from sqlmodel import Session, col, select
 
 from bot.sop.phases import Decision, GoalState, PhaseStatus
+from storage.db import read_session
 from storage.models import Approval, Artifact, Goal
+
+_CHUNK = 500  # goal ids per IN (…) list, well under SQLite's bound-parameter limit
 
 
 @dataclass(frozen=True)
@@ -34,6 +41,7 @@ def current_artifact(session: Session, goal: Goal) -> Artifact | None:
         select(Artifact)
         .where(Artifact.goal_id == goal.id, Artifact.phase == goal.phase)
         .order_by(col(Artifact.id).desc())
+        .limit(1)
     ).first()
 
 
@@ -45,6 +53,39 @@ def approvals_of(session: Session, artifact: Artifact) -> list[Approval]:
             .order_by(col(Approval.id))
         ).all()
     )
+
+
+def awaiting(goal: Goal) -> bool:
+    """Whether the goal waits on a decision, so its gate's approvals matter."""
+    return goal.state == GoalState.ACTIVE and goal.status == PhaseStatus.AWAITING_APPROVAL
+
+
+def gate_of(
+    goal: Goal,
+    artifact: Artifact | None,
+    decisions: Iterable[tuple[str, str]],
+    *,
+    approvers: Iterable[str],
+    allow_self_approval: bool,
+    sla_hours: float,
+    due_at: Callable[[str, datetime], datetime] | None = None,
+) -> Gate:
+    """The gate from what was read: the current artifact and the `(by, decision)` pairs taken on
+    its version, oldest first. Pure, so the single and the batched reads apply the same rules."""
+    if artifact is None or not awaiting(goal):
+        return Gate(artifact)
+    approved = [by for by, decision in decisions if decision == Decision.APPROVE.value]
+    waiting = [
+        who
+        for who in dict.fromkeys(approvers)
+        if who not in approved and (allow_self_approval or who != goal.requester)
+    ]
+    due = (
+        due_at(goal.phase, artifact.created_at)
+        if due_at
+        else artifact.created_at + timedelta(hours=sla_hours)
+    )
+    return Gate(artifact, approved, waiting, due)
 
 
 def gate(
@@ -62,26 +103,98 @@ def gate(
     it the due time is `sla_hours` of calendar time.
     """
     artifact = current_artifact(session, goal)
-    awaiting = goal.state == GoalState.ACTIVE and goal.status == PhaseStatus.AWAITING_APPROVAL
-    if artifact is None or not awaiting:
-        return Gate(artifact)
-    approved = [a.by for a in approvals_of(session, artifact) if a.decision == Decision.APPROVE.value]
-    waiting = [
-        who
-        for who in dict.fromkeys(approvers)
-        if who not in approved and (allow_self_approval or who != goal.requester)
-    ]
-    due = (
-        due_at(goal.phase, artifact.created_at)
-        if due_at
-        else artifact.created_at + timedelta(hours=sla_hours)
+    decisions = (
+        [(a.by, a.decision) for a in approvals_of(session, artifact)]
+        if artifact is not None and awaiting(goal)
+        else []
     )
-    return Gate(artifact, approved, waiting, due)
+    return gate_of(
+        goal,
+        artifact,
+        decisions,
+        approvers=approvers,
+        allow_self_approval=allow_self_approval,
+        sla_hours=sla_hours,
+        due_at=due_at,
+    )
+
+
+# The artifact columns a gate needs; the content (possibly a large diff) is left unloaded.
+_GATE_ARTIFACT_COLUMNS = cast(
+    "tuple[QueryableAttribute[Any], ...]",
+    (
+        col(Artifact.id),
+        col(Artifact.goal_id),
+        col(Artifact.phase),
+        col(Artifact.version),
+        col(Artifact.task_id),
+        col(Artifact.sha256),
+        col(Artifact.created_at),
+    ),
+)
+
+
+def gates_of(
+    session: Session,
+    goals: Sequence[Goal],
+    *,
+    approvers: Iterable[str],
+    allow_self_approval: bool,
+    sla_hours: float,
+    due_at: Callable[[str, datetime], datetime] | None = None,
+) -> dict[str, Gate]:
+    """The current gate of each goal by goal id, as `gate` gives it, in two queries per chunk of
+    goals whatever their number. Each gate's artifact has only the columns above loaded: read its
+    content, if ever needed, through another session."""
+    approvers = list(approvers)
+    artifacts: dict[str, Artifact] = {}
+    decisions: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for chunk in range(0, len(goals), _CHUNK):
+        ids = [g.id for g in goals[chunk : chunk + _CHUNK]]
+        latest = (
+            select(func.max(Artifact.id))
+            .where(Artifact.goal_id == Goal.id, Artifact.phase == Goal.phase)
+            .correlate(Goal)
+            .scalar_subquery()
+        )
+        found = session.exec(
+            select(Artifact)
+            .select_from(Goal)
+            .join(Artifact, col(Artifact.id) == latest)
+            .where(col(Goal.id).in_(ids))
+            .options(load_only(*_GATE_ARTIFACT_COLUMNS))
+        ).all()
+        artifacts.update((a.goal_id, a) for a in found)
+        shas = sorted({a.sha256 for a in found})
+        if not shas:
+            continue
+        rows = session.connection().execute(
+            core_select(
+                col(Approval.goal_id), col(Approval.artifact_sha256), col(Approval.by), col(Approval.decision)
+            )
+            .where(col(Approval.goal_id).in_(ids), col(Approval.artifact_sha256).in_(shas))
+            .order_by(col(Approval.id))
+        )
+        for goal_id, sha, by, decision in rows:
+            decisions.setdefault((goal_id, sha), []).append((by, decision))
+    gates: dict[str, Gate] = {}
+    for goal in goals:
+        artifact = artifacts.get(goal.id)
+        gates[goal.id] = gate_of(
+            goal,
+            artifact,
+            decisions.get((goal.id, artifact.sha256), []) if artifact is not None else [],
+            approvers=approvers,
+            allow_self_approval=allow_self_approval,
+            sla_hours=sla_hours,
+            due_at=due_at,
+        )
+    return gates
 
 
 def decisions_on(engine: Engine, goal_id: str, sha256: str) -> list[Approval]:
     """Every decision taken on one artifact version (by its sha256), oldest first."""
-    with Session(engine) as session:
+    with read_session(engine) as session:
         return list(
             session.exec(
                 select(Approval)

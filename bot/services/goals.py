@@ -30,7 +30,7 @@ from bot.services.errors import (
 )
 from bot.services.unit import Actor, Clock, add_effect, audit, load_goal_for_update, next_goal_id, sha256_text
 from bot.sop.phases import LABELS, Decision, GoalState, Mode, Phase, PhaseStatus
-from storage.db import transaction
+from storage.db import read_session, transaction
 from storage.models import Approval, Artifact, Goal
 
 MAX_BRIEF = 20_000
@@ -271,6 +271,7 @@ class GoalService:
             select(Artifact)
             .where(Artifact.goal_id == goal.id, Artifact.phase == goal.phase)
             .order_by(col(Artifact.id).desc())
+            .limit(1)
         ).first()
 
     def _check_authority(self, goal: Goal, actor: Actor) -> None:
@@ -552,7 +553,7 @@ class GoalService:
     # -- queries -----------------------------------------------------------------------------
 
     def get(self, goal_id: str) -> Goal:
-        with Session(self.engine) as session:
+        with read_session(self.engine) as session:
             goal = session.get(Goal, goal_id)
             if goal is None:
                 raise GoalNotFound(goal_id)
@@ -566,7 +567,7 @@ class GoalService:
         active_only: bool = False,
         limit: int = 50,
     ) -> list[Goal]:
-        with Session(self.engine) as session:
+        with read_session(self.engine) as session:
             query = select(Goal).order_by(col(Goal.created_at).desc()).limit(limit)
             if requester:
                 query = query.where(Goal.requester == requester)

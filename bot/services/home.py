@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from sqlmodel import col, or_, select
 
 from bot.blocks.models import HomeView, PendingApproval
-from bot.services.gates import gate
+from bot.services.gates import gates_of
 from bot.sop.phases import LABELS, GoalState, Phase, PhaseStatus
 from storage.audit import AuditEntry
 from storage.db import read_session
@@ -58,15 +58,16 @@ def home_view(*, container: Container, user: str) -> HomeView:
                 .order_by(col(Goal.updated_at))
                 .limit(MAX_WAITING)
             ).all()
+            gates = gates_of(
+                session,
+                waiting,
+                approvers=[user],
+                allow_self_approval=settings.allow_self_approval,
+                sla_hours=settings.approval_sla_hours,
+                due_at=lambda phase, since: _due(container, phase, since),
+            )
             for goal in waiting:
-                current = gate(
-                    session,
-                    goal,
-                    approvers=[user],
-                    allow_self_approval=settings.allow_self_approval,
-                    sla_hours=settings.approval_sla_hours,
-                    due_at=lambda phase, since: _due(container, phase, since),
-                )
+                current = gates[goal.id]
                 if user not in current.waiting_on or current.artifact is None or current.sla_due is None:
                     continue  # theirs to wait on, or already approved by them
                 age = f"waiting {duration((now - current.artifact.created_at).total_seconds())}"

@@ -11,8 +11,9 @@ from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
+from storage.db import read_session
 from storage.models import Artifact, Goal
 
 LINK_RE = re.compile(r"<(https?://[^>|]+)(?:\|[^>]*)?>|(https?://\S+)")
@@ -82,7 +83,7 @@ def brief_from_thread(
 def current_message(engine: Engine, goal_id: str) -> tuple[str, str] | None:
     """(channel, ts) of the message a person should look at now: the newest posted artifact of the
     goal, else its card. None when the goal has no Slack thread."""
-    with Session(engine) as session:
+    with read_session(engine) as session:
         goal = session.get(Goal, goal_id)
         if goal is None or not goal.channel_id:
             return None
@@ -90,6 +91,7 @@ def current_message(engine: Engine, goal_id: str) -> tuple[str, str] | None:
             select(Artifact.message_ts)
             .where(Artifact.goal_id == goal_id, col(Artifact.message_ts).is_not(None))
             .order_by(col(Artifact.id).desc())
+            .limit(1)
         ).first()
         ts = ts or goal.card_ts
         return (goal.channel_id, ts) if ts else None

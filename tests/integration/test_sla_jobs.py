@@ -33,7 +33,10 @@ def test_a_job_past_its_runtime_sla_dms_the_requester_once_outside_quiet_hours_a
         live.sb.slash("U_REQ", "C_DEV", "start Add a CSV export of monthly invoices")
         engine, jobs = live.container.engine, live.container.extras["jobs"]
         until(
-            lambda: live.container.goals.get("G-0001").status == "awaiting_approval",
+            # The slash command acks first and stores the goal after: it may not exist yet.
+            lambda: any(
+                g.id == "G-0001" and g.status == "awaiting_approval" for g in live.container.goals.list()
+            ),
             timeout=15,
             what="the scaffold check",
         )
