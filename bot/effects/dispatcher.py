@@ -35,6 +35,10 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[Effect], Awaitable[None]]
 MAX_ATTEMPTS = 6
+# On PostgreSQL a running effect holds a pooled connection for its advisory lock and needs another
+# for its transactions, and the pool (storage.db: 10 + 20 overflow) also serves the jobs and the
+# listeners: more lanes than that would wait for connections inside the loop and stop it for good.
+PG_MAX_LANES = 8
 MAX_LANES = 32  # lanes running at once (up to two per goal): Slack calls overlap, git publishes batch up
 
 # The streams of a goal's effects (see the module's docstring); any other kind is "work".
@@ -91,6 +95,10 @@ class EffectDispatcher:
     idle: asyncio.Event | None = None
     max_lanes: int = MAX_LANES
     _lanes: dict[LaneKey, asyncio.Task[int]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.engine.dialect.name == "postgresql":
+            self.max_lanes = min(self.max_lanes, PG_MAX_LANES)
 
     def register(self, kind: str, handler: Handler) -> None:
         self.handlers[kind] = handler
