@@ -88,6 +88,7 @@ class SlackEffects:
     _home_asked: dict[str, int] = field(default_factory=dict, repr=False)
     _home_built: dict[str, int] = field(default_factory=dict, repr=False)
     _home_locks: dict[str, asyncio.Lock] = field(default_factory=dict, repr=False)
+    _home_tasks: set[asyncio.Task[None]] = field(default_factory=set, repr=False)
 
     def __post_init__(self) -> None:
         self.status = StatusMessages(self)
@@ -230,6 +231,20 @@ class SlackEffects:
                 if await self._publish_home(user):
                     self._home_built[user] = covered
 
+    def refresh_homes_soon(self, goal: Goal) -> None:
+        """Republish the Homes this goal concerns without holding up the goal's thread: the Homes are
+        per person and coalesced, and the next post in the thread (the bench saw a PRD wait ~60 ms
+        behind three Home builds) need not wait for them."""
+        task = asyncio.get_running_loop().create_task(self._refresh_homes(goal))
+        self._home_tasks.add(task)
+        task.add_done_callback(self._home_tasks.discard)
+
+    async def _refresh_homes(self, goal: Goal) -> None:
+        try:
+            await self.publish_homes(goal)
+        except Exception:  # best effort, like every Home: the next change republishes it
+            log.exception("could not refresh the Homes for %s", goal.id)
+
     async def _publish_home(self, user: str) -> bool:
         """Build and send one person's Home; False when Slack refused it."""
         assert self.home is not None
@@ -276,7 +291,7 @@ class SlackEffects:
         blocks, text = self._card(goal)
         await self.update(channel=goal.channel_id, ts=goal.card_ts, blocks=blocks, text=text)
         await self.status.refresh(goal)
-        await self.publish_homes(goal)
+        self.refresh_homes_soon(goal)
 
     def _artifact(self, artifact_id: int) -> tuple[Artifact, Goal, list[Any]]:
         with read_session(self.engine) as session:
