@@ -163,6 +163,16 @@ def prepare_gates(stack: Stack, n: int, tag: str, timeout: float) -> list[dict[s
     ]
 
 
+def _queued_in_inbox(stack: Stack) -> int:
+    """Requests in the web process's inbox that the worker has not finished."""
+    import sqlite3
+
+    with sqlite3.connect(stack.workdir / "orch.inbox.db") as inbox, sqlite3.connect(stack.db_path) as main:
+        kept = {row[0] for row in inbox.execute("SELECT id FROM slack_inbox")}
+        done = {row[0] for row in main.execute("SELECT id FROM slack_inbox_done")}
+    return len(kept - done)
+
+
 def wait_quiet(stack: Stack, timeout: float) -> dict[str, int]:
     """Wait (bounded) until the product has no effect or job left; return what is left, if anything."""
     observer = Observer(stack.db_path)
@@ -328,6 +338,7 @@ def sustained(workdir: Path, seconds: float, rate: float, inflight: int, gates: 
             )
         seen = processed()
         caught_up = time.time() - done_at
+        queued = _queued_in_inbox(stack) if stack.split else None
         total = sum(acked.values())
     return {
         "seconds": round(result["wall_s"], 2),
@@ -342,6 +353,9 @@ def sustained(workdir: Path, seconds: float, rate: float, inflight: int, gates: 
         "error_samples": result["errors"][:5],
         "per_s": round(total / result["wall_s"]),
         "caught_up_s": round(caught_up, 1),
+        # Requests the web process kept that the worker has not run yet (kept, not dropped).
+        "queued_in_inbox": queued,
+        "processed_per_s": round(sum(seen.values()) / (result["wall_s"] + caught_up), 1),
         "cpu_ms_per_req": round(cpu * 1000 / total, 3) if total else None,
         "cpu_s": {k: round(v, 1) for k, v in cores.items()},
         "latency": {k: summarize(v) for k, v in result["latencies"].items()},

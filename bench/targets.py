@@ -100,7 +100,13 @@ def sustained_checks(fig: dict[str, Any]) -> list[Check]:
             "",
             "0",
             None if lost is None else lost == 0,
-            note=f"caught up {fig.get('caught_up_s')} s after the load"
+            note=(
+                f"caught up {fig.get('caught_up_s')} s after the load"
+                if not lost
+                else f"not processed {fig.get('caught_up_s')} s after the load; "
+                f"{fig.get('queued_in_inbox')} still queued in the inbox (kept, to be run); "
+                f"processed {fig.get('processed_per_s')}/s"
+            )
             if fig.get("caught_up_s") is not None
             else "",
         ),
