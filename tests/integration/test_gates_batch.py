@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from uuid import uuid4
 
 import pytest
 from sqlalchemy import event, insert
@@ -15,40 +14,18 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
 from bot.services.gates import Gate, gate, gates_of
-from storage.db import make_engine, read_session
-from storage.migrate import upgrade
+from storage.db import read_session
 from storage.models import Approval, Artifact, Goal
+from tests.support.databases import migrated_database
 
 NOW = datetime(2025, 3, 31, 9, 0, tzinfo=UTC)
 APPROVERS = ["U_A", "U_B", "U_C", "U_D", "U_A"]
 
 
-def _with_search_path(url: str, schema: str) -> str:
-    return f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
-
-
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        eng = make_engine(f"sqlite:///{tmp_path / 'orch.db'}")
-        upgrade(eng)
+    with migrated_database(request, tmp_path, request.param) as (eng, _url):
         yield eng
-        eng.dispose()
-        return
-    url = request.getfixturevalue("postgres_url")
-    schema = f"gates_test_{uuid4().hex[:12]}"
-    admin = make_engine(url)
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    eng = make_engine(_with_search_path(url, schema))
-    upgrade(eng)
-    try:
-        yield eng
-    finally:
-        eng.dispose()
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.dispose()
 
 
 def _goal(

@@ -4,44 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from uuid import uuid4
 
 import pytest
 
 from storage.db import make_engine
 from storage.inbox import KEEP_DONE_SECONDS, Inbox, inbox_url
 from storage.migrate import upgrade
-
-
-def _with_search_path(url: str, schema: str) -> str:
-    return f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
+from tests.support.databases import migrated_database
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def inbox(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Inbox]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'orch.db'}"
-        main = make_engine(url)
-        upgrade(main)
-        yield Inbox.open(url, main)
-        return
-    base = request.getfixturevalue("postgres_url")
-    schema = f"inbox_test_{uuid4().hex[:12]}"
-    admin = make_engine(base)
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    url = _with_search_path(base, schema)
-    main = make_engine(url)
-    upgrade(main)
-    try:
+    with migrated_database(request, tmp_path, request.param) as (main, url):
         found = Inbox.open(url, main)
-        assert found.engine is main  # one database on PostgreSQL
+        if request.param == "postgres":
+            assert found.engine is main  # one database on PostgreSQL
         yield found
-    finally:
-        main.dispose()
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.dispose()
 
 
 def test_sqlite_inbox_is_a_sibling_file_and_memory_is_refused(tmp_path: Path) -> None:

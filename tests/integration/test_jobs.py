@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from uuid import uuid4
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -24,35 +23,15 @@ from storage.jobs_models import Job
 from storage.migrate import upgrade
 from storage.models import Effect, Goal
 from tests.integration.jobs_support import audit_actions
+from tests.support.databases import migrated_database
 
 T0 = datetime(2025, 1, 14, 9, 0, tzinfo=UTC)
 
 
-def _with_search_path(url: str, schema: str) -> str:
-    return f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
-
-
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        eng = make_engine(f"sqlite:///{tmp_path / 'orch.db'}")
-        upgrade(eng)
+    with migrated_database(request, tmp_path, request.param) as (eng, _url):
         yield eng
-        return
-    url = request.getfixturevalue("postgres_url")
-    schema = f"jobs_test_{uuid4().hex[:12]}"
-    admin = make_engine(url)
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    eng = make_engine(_with_search_path(url, schema))
-    upgrade(eng)
-    try:
-        yield eng
-    finally:
-        eng.dispose()
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.dispose()
 
 
 def _goal(engine: Engine, goal_id: str = "G-0001") -> None:

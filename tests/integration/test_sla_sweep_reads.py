@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from uuid import uuid4
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -23,38 +22,17 @@ from bot.services.authority import ApproverDirectory
 from storage.db import READ_ONLY, make_engine, transaction
 from storage.migrate import upgrade
 from storage.models import Artifact, Counter, Goal
+from tests.support.databases import migrated_database
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = datetime(2025, 3, 31, 11, 7, tzinfo=BERLIN)  # a Monday, the day after the spring-forward change
 SLA = {"approval_sla": "4h", "approval_ttl": "72h", "expiry_warning": "12h", "quiet_hours": ""}
 
 
-def _with_search_path(url: str, schema: str) -> str:
-    return f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
-
-
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        eng = make_engine(f"sqlite:///{tmp_path / 'orch.db'}")
-        upgrade(eng)
+    with migrated_database(request, tmp_path, request.param) as (eng, _url):
         yield eng
-        eng.dispose()
-        return
-    url = request.getfixturevalue("postgres_url")
-    schema = f"sla_test_{uuid4().hex[:12]}"
-    admin = make_engine(url)
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    eng = make_engine(_with_search_path(url, schema))
-    upgrade(eng)
-    try:
-        yield eng
-    finally:
-        eng.dispose()
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.dispose()
 
 
 def _deps(engine: Engine) -> SlaDeps:
