@@ -115,9 +115,11 @@ class Live:
         raise AssertionError(f"the goal did not finish after {limit} approvals")
 
     def git_log(self) -> list[str]:
-        out = subprocess.run(["git", "-C", str(self.repo), "log", "--format=%s"], capture_output=True, text=True,
+        """Every line of every commit message: a batch commit (`orch: publish N changes`) names each
+        step it holds on a line of its own."""
+        out = subprocess.run(["git", "-C", str(self.repo), "log", "--format=%B"], capture_output=True, text=True,
                              check=True).stdout
-        return out.splitlines()
+        return [line for line in out.splitlines() if line.strip()]
 
 
 def start_live(tmp_path: Path, repo: Path, clock: Any = None, **overrides: Any) -> Live:

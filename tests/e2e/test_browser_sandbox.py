@@ -187,7 +187,7 @@ def test_a_goal_from_the_message_box_is_approved_through_every_phase_by_two_peop
 
     stack.bot.drain()  # the last commits are effects that may still be running
     log = subprocess.run(
-        ["git", "-C", str(stack.repo), "log", "--format=%s"], capture_output=True, text=True, check=True
+        ["git", "-C", str(stack.repo), "log", "--format=%B"], capture_output=True, text=True, check=True
     ).stdout
     assert "goal done" in log and "approve PRD v2" in log, log
     assert "changes requested on PRD v1" in log, log

@@ -120,7 +120,7 @@ def test_codex_edits_the_worktree_and_the_approved_diff_is_merged(
     # The diff posted in the thread is Codex's change, and it was approved and merged.
     assert diffs and "README.md" in diffs[0] and "CODEX_NOTES.txt" in diffs[0]
     log = subprocess.run(
-        ["git", "-C", str(target_repo), "log", "--format=%s"], capture_output=True, text=True, check=True
+        ["git", "-C", str(target_repo), "log", "--format=%B"], capture_output=True, text=True, check=True
     ).stdout
     assert "merge task 1" in log and "goal done" in log
     assert "Edited by Codex." in (target_repo / "README.md").read_text()

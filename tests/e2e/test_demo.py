@@ -31,7 +31,7 @@ def test_the_walkthrough_takes_a_goal_to_a_committed_change_and_exits_0(tmp_path
     assert "goal done" in out and "Mirrors under docs/: " in out
     repo = tmp_path / ".orch" / "demo" / "repo"
     log = subprocess.run(
-        ["git", "-C", str(repo), "log", "--format=%s"], capture_output=True, text=True, check=True
+        ["git", "-C", str(repo), "log", "--format=%B"], capture_output=True, text=True, check=True
     ).stdout
     assert "changes requested on PRD v1" in log and "goal done" in log
     assert len(out.splitlines()) < 60, "the transcript should stay compact"

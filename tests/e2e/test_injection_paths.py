@@ -185,7 +185,8 @@ def test_hostile_titles_briefs_files_and_repo_paths_stay_inside_the_repo(
     # The titles were kept as data: NUL gone, the words intact, in the commit subjects too.
     assert f"etc/passwd $(touch {CANARY})" in titles["G-0001"] and "\x00" not in titles["G-0001"]
     assert titles["G-0002"] == MODAL_TITLE
-    subjects = git(repo, "log", "--format=%s", "main").splitlines()
+    # Whole messages: publishes queued at once share a commit with a "- <subject>" line per step.
+    subjects = [line.removeprefix("- ") for line in git(repo, "log", "--format=%B", "main").splitlines()]
     assert any(
         s.startswith(f"orch(G-0001): start goal — /../../etc/passwd $(touch {CANARY})") for s in subjects
     )

@@ -152,7 +152,7 @@ def test_a_paused_approval_survives_a_restart_and_the_run_completes(
     assert any("Approved by U_APP1" in str(o) for o in outputs)
 
     log = subprocess.run(
-        ["git", "-C", str(target_repo), "log", "--format=%s"], capture_output=True, text=True, check=True
+        ["git", "-C", str(target_repo), "log", "--format=%B"], capture_output=True, text=True, check=True
     ).stdout
     assert "merge task 1" in log
     record = load_run(tmp_path / "runs", done.id)

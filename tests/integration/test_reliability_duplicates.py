@@ -180,7 +180,7 @@ def test_twenty_concurrent_clicks_on_one_approve_button_approve_once(crowd: Live
     assert (approved, refused) == (1, 19)
     assert len(prd) == 1
     subjects = subprocess.run(
-        ["git", "-C", str(live.repo), "log", "--format=%s"], capture_output=True, text=True, check=True
+        ["git", "-C", str(live.repo), "log", "--format=%B"], capture_output=True, text=True, check=True
     ).stdout.splitlines()
     assert sum("approve Scaffold Check v1" in s for s in subjects) == 1
     decided = sb.message("C_DEV", scaffold.ts)
