@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import typer
+from sqlalchemy.engine import make_url
 
 from bot.config import ConfigError, Settings
 
@@ -39,7 +42,23 @@ def run_doctor(settings: Settings) -> bool:
         upgrade(engine)
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
-        return redact(engine.url.render_as_string(hide_password=True))
+        return redact(engine.url.render_as_string(hide_password=True)) + _inbox_line(engine)
+
+    def _inbox_line(engine: Any) -> str:
+        """What a web process has kept for `orch worker` (only when a web/worker split is in use)."""
+        from storage.db import is_sqlite
+        from storage.inbox import Inbox, inbox_url
+
+        if is_sqlite(engine):
+            if engine.url.database in (None, "", ":memory:"):
+                return ""
+            kept = Path(str(make_url(inbox_url(settings.database_url)).database))
+            if not kept.exists():
+                return ""
+        total, done = Inbox.open(settings.database_url, engine).counts()
+        if not total:
+            return ""
+        return f"; inbox: {total - done} request(s) waiting for `orch worker`, {done} done"
 
     def repo() -> str:
         from bot.repo.git import Identity, ensure_repo

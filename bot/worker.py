@@ -124,18 +124,6 @@ class InboxConsumer:
         if self._running:  # let what has started finish; the rest stays in the inbox
             await asyncio.gather(*self._running.values(), return_exceptions=True)
 
-    async def drain(self) -> int:
-        """Run everything in the inbox now, one request after another; returns how many ran."""
-        before = self.handled
-        after = await asyncio.to_thread(self.inbox.resume_point)
-        while True:
-            items, last = await asyncio.to_thread(self.inbox.pending, after)
-            if last == after:
-                return self.handled - before
-            for item in items:
-                await self._handle(item)
-            after = last
-
     async def _slotted(self, item: InboxItem) -> None:
         try:
             await self._handle(item)

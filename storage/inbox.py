@@ -198,7 +198,7 @@ class Inbox:
         return len(old)
 
     def counts(self) -> tuple[int, int]:
-        """(requests in the inbox, of which done) — for tests and `orch doctor`."""
+        """(requests in the inbox, of which done), for `orch doctor`."""
         with self.engine.connect() as conn:
             ids = list(conn.execute(select(inbox_table.c.id)).scalars())
         return len(ids), len(self.done_among(ids))

@@ -90,3 +90,23 @@ def test_a_worker_is_woken_by_the_web_process_not_by_its_poll(tmp_path: Path) ->
     asyncio.run(scenario())
     assert seen == ["command=%2Forch&text=help"]
     assert worker_side.counts() == (1, 1)
+
+
+def test_doctor_reports_what_waits_for_the_worker(tmp_path: Path, target_repo: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path / 'orch.db'}"
+    main = make_engine(url)
+    upgrade(main)
+    inbox = Inbox.open(url, main)
+    first = inbox.put("command=%2Forch&text=help", "application/x-www-form-urlencoded")
+    inbox.put("command=%2Forch&text=list", "application/x-www-form-urlencoded")
+    inbox.mark_done(first)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "ORCH_"))}
+    env.update(ORCH_DATABASE_URL=url, ORCH_REPO=str(target_repo), ORCH_CONFIG=str(tmp_path / "none.toml"))
+    out = subprocess.run(
+        [sys.executable, "-m", "bot", "doctor"], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert "inbox: 1 request(s) waiting for `orch worker`, 1 done" in out.stdout, out.stdout + out.stderr
