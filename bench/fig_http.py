@@ -227,7 +227,14 @@ def ack_latency(workdir: Path, counts: dict[int, int], gates: int, rounds: int =
                         [{"kind": "ping"}],
                         b["response_url"],
                     ),
-                    ("bolt", (int(b["pid:bolt"]),), b["bolt"], secret, [{"kind": "start"}], b["response_url"]),
+                    (
+                        "bolt",
+                        (int(b["pid:bolt"]),),
+                        b["bolt"],
+                        secret,
+                        [{"kind": "start"}],
+                        b["response_url"],
+                    ),
                     ("bolt_click", (int(b["pid:bolt"]),), b["bolt"], secret, click_mix, b["response_url"]),
                     (
                         "orch_start",
@@ -267,7 +274,9 @@ MIX = [
 ]
 
 
-def sustained(workdir: Path, seconds: float, rate: float, inflight: int, gates: int) -> dict[str, Any]:
+def sustained(
+    workdir: Path, seconds: float, rate: float, inflight: int, gates: int, catch_up: float = 240
+) -> dict[str, Any]:
     """Mixed signed traffic offered at `rate` per second for `seconds` (an open loop, as Slack
     delivers, at most `inflight` unanswered); then every interaction is looked for in the database.
 
@@ -332,7 +341,7 @@ def sustained(workdir: Path, seconds: float, rate: float, inflight: int, gates: 
         with suppress(TimeoutError):
             wait_for(
                 lambda: all(processed()[k] >= sent[k] for k in sent) or None,
-                timeout=max(120, seconds * 4),
+                timeout=catch_up,
                 interval=0.5,
                 what="every interaction processed",
             )
