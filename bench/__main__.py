@@ -29,6 +29,7 @@ class Profile:
     """How many iterations: `make bench` (full) or `make bench-quick`, the same figures."""
 
     ack_counts: dict[int, int]
+    ack_rounds: int  # each level's servers are visited this many times, interleaved
     gates: int
     sustained_s: float
     sustained_rate: float
@@ -48,6 +49,7 @@ class Profile:
 
 FULL = Profile(
     ack_counts={1: 1000, 20: 4000, 50: 5000},
+    ack_rounds=3,
     gates=20,
     sustained_s=60,
     sustained_rate=1050,
@@ -66,6 +68,7 @@ FULL = Profile(
 )
 QUICK = Profile(
     ack_counts={1: 300, 20: 1000, 50: 1500},
+    ack_rounds=2,
     gates=8,
     sustained_s=10,
     sustained_rate=1050,
@@ -97,7 +100,7 @@ FIGURES: dict[str, Callable[[Path, Profile], dict[str, Any]]] = {
     "audit_verify": lambda work, p: fig_store.audit_verify(work, p.audit_verify_n),
     "digest": lambda work, p: fig_store.digest_build(work, p.digest_n),
     "sla_sweep": _sla,
-    "ack": lambda work, p: fig_http.ack_latency(work, p.ack_counts, p.gates),
+    "ack": lambda work, p: fig_http.ack_latency(work, p.ack_counts, p.gates, rounds=p.ack_rounds),
     "sustained": lambda work, p: fig_http.sustained(
         work, p.sustained_s, p.sustained_rate, p.sustained_inflight, p.gates, p.sustained_catch_up
     ),
