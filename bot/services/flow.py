@@ -62,11 +62,8 @@ def next_pending_task(tasks: list[dict[str, Any]]) -> dict[str, Any] | None:
     return ready[0] if ready else None
 
 
-def advance(
-    service: GoalService, session: Session, goal: Goal, artifact: Artifact, now: datetime, actor: Actor
-) -> str:
-    phase = Phase(goal.phase)
-    tag = f"{phase}:{artifact.task_id}:{artifact.version}"
+def mark_decided(session: Session, goal: Goal, artifact: Artifact, now: datetime, tag: str) -> None:
+    """Replace the artifact's buttons with the decision in its thread (once per decided version)."""
     add_effect(
         session,
         key=f"artifact:{goal.id}:{tag}:decided",
@@ -75,6 +72,14 @@ def advance(
         now=now,
         artifact_id=artifact.id,
     )
+
+
+def advance(
+    service: GoalService, session: Session, goal: Goal, artifact: Artifact, now: datetime, actor: Actor
+) -> str:
+    phase = Phase(goal.phase)
+    tag = f"{phase}:{artifact.task_id}:{artifact.version}"
+    mark_decided(session, goal, artifact, now, tag)
     if phase is Phase.IMPLEMENTATION:
         add_effect(
             session,

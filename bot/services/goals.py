@@ -457,14 +457,9 @@ class GoalService:
             return DecisionOutcome(
                 goal.id, phase, decision.value, artifact.version, artifact.sha256, True, next_phase=nxt
             )
-        add_effect(
-            session,
-            key=f"artifact:{goal.id}:{tag}:decided",
-            kind="slack.mark_decided",
-            goal_id=goal.id,
-            now=now,
-            artifact_id=artifact.id,
-        )
+        from bot.services.flow import mark_decided  # local: flow imports this module's helpers
+
+        mark_decided(session, goal, artifact, now, tag)
         if decision is Decision.REQUEST_CHANGES:
             goal.status = PhaseStatus.CHANGES_REQUESTED
             # Put the decision on record in the repo before the redraft, so it never waits on a drafter.
