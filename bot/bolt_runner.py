@@ -12,7 +12,7 @@ Roles, when a web process and a worker process run apart (`orch serve --role web
 - `web`: the listener runs up to its `ack()` (so a validation error or help text still comes back
   in the answer) and stops there; the verified request is appended to the inbox and only then is
   the answer returned. Requests that need Slack's trigger_id after the ack (they open a modal; a
-  trigger lives 3 seconds) run whole in the web process, as do requests when no inbox is set.
+  trigger lives 3 seconds) run whole in the web process.
 - `worker`: a request read back from the inbox runs its listener to the end; the answer is gone.
 - `all` (one process): as described above.
 """
