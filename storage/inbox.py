@@ -24,7 +24,7 @@ from pathlib import Path
 from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, delete, func, insert, select
 from sqlalchemy.engine import Engine, make_url
 
-from storage.db import is_sqlite, make_engine
+from storage.db import SQLITE_PRAGMAS, is_sqlite, make_engine
 
 metadata = MetaData()
 
@@ -111,7 +111,7 @@ class Inbox:
                         check_same_thread=False,
                         timeout=30,
                     )
-                    for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=30000"):
+                    for pragma in SQLITE_PRAGMAS:  # the same settings as every engine's connections
                         self._raw.execute(f"PRAGMA {pragma}")
                 cursor = self._raw.execute(
                     "INSERT INTO slack_inbox (received_at, content_type, body) VALUES (?, ?, ?)",
