@@ -62,13 +62,12 @@ class InboxConsumer:
     async def run(self, stop: asyncio.Event) -> None:
         after = await asyncio.to_thread(self.inbox.resume_point)
         loop = asyncio.get_running_loop()
-        next_prune = loop.time()
         woken = asyncio.Event()
         listener = self._listen(loop, woken)
         poll = self.poll if listener is None else self.idle_poll
         self.listening.set()
         try:
-            await self._loop(stop, woken, poll, after, next_prune)
+            await self._loop(stop, woken, poll, after)
         finally:
             if listener is not None:
                 loop.remove_reader(listener.fileno())
@@ -99,10 +98,9 @@ class InboxConsumer:
         loop.add_reader(sock.fileno(), readable)
         return sock
 
-    async def _loop(
-        self, stop: asyncio.Event, woken: asyncio.Event, poll: float, after: int, next_prune: float
-    ) -> None:
+    async def _loop(self, stop: asyncio.Event, woken: asyncio.Event, poll: float, after: int) -> None:
         loop = asyncio.get_running_loop()
+        next_prune = loop.time()
         while not stop.is_set():
             woken.clear()
             if loop.time() >= next_prune:
