@@ -234,6 +234,16 @@ class ScaffoldResult:
     commit: str | None
 
 
+def _in_head(git: Git, rel: str) -> bool:
+    return git.run_full("cat-file", "-e", f"HEAD:{rel}", ok_codes=(0, 128)).returncode == 0
+
+
+def _left_by_a_crash(git: Git, repo: Path, rel: str, text: str) -> bool:
+    """Is this exactly the file an earlier attempt wrote and did not commit (the process died
+    between the two)? A person's own file at the same path is never taken."""
+    return not _in_head(git, rel) and (repo / rel).read_text(encoding="utf-8") == text
+
+
 def apply_scaffold(
     repo_path: str | Path, report: ScaffoldReport, git: Git, *, effect_key: str | None = None
 ) -> ScaffoldResult:
@@ -257,13 +267,20 @@ def apply_scaffold(
         }
         for key, (rel, text) in files.items():
             git.relpath(rel)  # refuse a tasks/ or docs/ symlink that leads out of the repository
-            if key in wanted and not (repo / rel).exists():
+            if key not in wanted:
+                continue
+            if not (repo / rel).exists():
                 write_atomic(repo / rel, text)
                 created.append(rel)
-        if "schema" in wanted and not (repo / SCHEMA_PATH).exists():
+            elif _left_by_a_crash(git, repo, rel, text):
+                created.append(rel)
+        if "schema" in wanted:
             git.relpath(SCHEMA_PATH)
-            write_schema(repo)
-            created.append(SCHEMA_PATH)
+            if not (repo / SCHEMA_PATH).exists():
+                write_schema(repo)
+                created.append(SCHEMA_PATH)
+            elif not _in_head(git, SCHEMA_PATH):
+                created.append(SCHEMA_PATH)  # the bot's own file, written by an attempt that did not commit
         hook = install_hooks(repo) if "hook" in wanted else None
         sha = git.commit(created, "orch: scaffold tasks/ and docs/", trailers) if created else None
     return ScaffoldResult(created=created, hook=hook, commit=sha)

@@ -81,6 +81,27 @@ def test_apply_twice_with_the_same_effect_does_nothing_the_second_time(git: Git)
     assert len(git.log()) == 2
 
 
+def test_a_retry_after_dying_before_the_commit_commits_what_the_first_attempt_wrote(
+    git: Git, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    report = inspect_scaffold(git.root)
+    real_commit = git.commit
+
+    def dies(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("the process died between writing the files and committing them")
+
+    monkeypatch.setattr(git, "commit", dies)
+    with pytest.raises(RuntimeError):
+        apply_scaffold(git.root, report, git, effect_key="scaffold:G-0001:1")
+    assert (git.root / "docs/README.md").exists() and len(git.log()) == 1  # written, not committed
+    monkeypatch.setattr(git, "commit", real_commit)
+
+    result = apply_scaffold(git.root, report, git, effect_key="scaffold:G-0001:1")
+    assert sorted(result.created) == sorted(["tasks/README.md", "docs/README.md", INDEX_PATH, SCHEMA_PATH])
+    assert git.log(max_count=1)[0].trailer("Orch-Effect") == "scaffold:G-0001:1"
+    assert git.is_clean()  # nothing left behind to block a later merge
+
+
 def test_apply_never_overwrites_what_appeared_after_the_check(git: Git) -> None:
     report = inspect_scaffold(git.root)
     (git.root / "docs").mkdir()
