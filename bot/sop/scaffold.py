@@ -16,7 +16,7 @@ from pathlib import Path
 
 from bot.agents.templates import OVERRIDE_DIRS
 from bot.repo.git import Git, has_commits, repo_top_level
-from bot.sop.index import INDEX_PATH, SCHEMA_PATH, dump_index, write_atomic, write_schema
+from bot.sop.index import INDEX_PATH, SCHEMA_PATH, dump_index, schema_text, write_atomic, write_schema
 from bot.sop.records import IndexFile
 from bot.sop.spec_guard import hook_installed, install_hooks
 
@@ -267,20 +267,21 @@ def apply_scaffold(
         }
         for key, (rel, text) in files.items():
             git.relpath(rel)  # refuse a tasks/ or docs/ symlink that leads out of the repository
-            if key not in wanted:
-                continue
-            if not (repo / rel).exists():
+            if (repo / rel).exists():
+                # Written by an attempt that died before its commit: a retry's fresh inspection no
+                # longer reports it missing, but it still has to be committed.
+                if _left_by_a_crash(git, repo, rel, text):
+                    created.append(rel)
+            elif key in wanted:
                 write_atomic(repo / rel, text)
                 created.append(rel)
-            elif _left_by_a_crash(git, repo, rel, text):
-                created.append(rel)
-        if "schema" in wanted:
-            git.relpath(SCHEMA_PATH)
-            if not (repo / SCHEMA_PATH).exists():
-                write_schema(repo)
+        git.relpath(SCHEMA_PATH)
+        if (repo / SCHEMA_PATH).exists():
+            if _left_by_a_crash(git, repo, SCHEMA_PATH, schema_text()):
                 created.append(SCHEMA_PATH)
-            elif not _in_head(git, SCHEMA_PATH):
-                created.append(SCHEMA_PATH)  # the bot's own file, written by an attempt that did not commit
+        elif "schema" in wanted:
+            write_schema(repo)
+            created.append(SCHEMA_PATH)
         hook = install_hooks(repo) if "hook" in wanted else None
         sha = git.commit(created, "orch: scaffold tasks/ and docs/", trailers) if created else None
     return ScaffoldResult(created=created, hook=hook, commit=sha)

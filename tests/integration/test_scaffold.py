@@ -96,7 +96,8 @@ def test_a_retry_after_dying_before_the_commit_commits_what_the_first_attempt_wr
     assert (git.root / "docs/README.md").exists() and len(git.log()) == 1  # written, not committed
     monkeypatch.setattr(git, "commit", real_commit)
 
-    result = apply_scaffold(git.root, report, git, effect_key="scaffold:G-0001:1")
+    # The retry inspects the repository again, as the bot does: the written files no longer look missing.
+    result = apply_scaffold(git.root, inspect_scaffold(git.root), git, effect_key="scaffold:G-0001:1")
     assert sorted(result.created) == sorted(["tasks/README.md", "docs/README.md", INDEX_PATH, SCHEMA_PATH])
     assert git.log(max_count=1)[0].trailer("Orch-Effect") == "scaffold:G-0001:1"
     assert git.is_clean()  # nothing left behind to block a later merge
