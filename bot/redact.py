@@ -46,6 +46,10 @@ __all__ = [
 MARK = "[REDACTED:"
 ENTROPY_THRESHOLD = 2.5
 MIN_VALUE_LENGTH = 8
+# A name that says "password" is the strongest signal there is, and people's passwords are short
+# (`password: hunter2`): under such a name a shorter, plainer value still counts.
+MIN_PASSWORD_LENGTH = 6
+PASSWORD_ENTROPY_THRESHOLD = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,8 +175,11 @@ _SNAKE_WORDS = re.compile(r"^[A-Za-z]+(?:_[A-Za-z]+)+$")
 _PLAIN_WORD = re.compile(r"^(?:[A-Z]?[a-z]+|[A-Z]+)$")
 
 
-def _assigned_value_is_secret(value: str, *, quoted: bool, op: str, spaced: bool) -> bool:
-    if is_placeholder(value) or len(value) < MIN_VALUE_LENGTH or _NUMERIC.match(value):
+def _assigned_value_is_secret(
+    value: str, *, quoted: bool, op: str, spaced: bool, password: bool = False
+) -> bool:
+    min_length = MIN_PASSWORD_LENGTH if password else MIN_VALUE_LENGTH
+    if is_placeholder(value) or len(value) < min_length or _NUMERIC.match(value):
         return False
     if _URLISH.match(value) or value.startswith(("/", "./", "../", "~/")):
         return False
@@ -185,7 +192,9 @@ def _assigned_value_is_secret(value: str, *, quoted: bool, op: str, spaced: bool
             return False
         if op == ":" and _PLAIN_WORD.match(value):
             return False
-    return shannon_entropy(value) >= ENTROPY_THRESHOLD
+        if password and _PLAIN_WORD.match(value):  # `password=required` is prose, `=hunter2` is not
+            return False
+    return shannon_entropy(value) >= (PASSWORD_ENTROPY_THRESHOLD if password else ENTROPY_THRESHOLD)
 
 
 def _conn_password_ok(m: re.Match[str], _text: str) -> bool:
@@ -210,7 +219,10 @@ def _bearer_ok(m: re.Match[str], _text: str) -> bool:
     return not is_placeholder(value) and (_mixed(value) or shannon_entropy(value) >= 4.0)
 
 
-_AWS_CONTEXT = re.compile(r"aws|secret", re.I)
+# A bare secret access key is recognised after "aws" or "secret", or after its access key id: a
+# key pair pasted together (`AKIA… wJalr…`) needs no word around it.
+_AWS_KEY_ID_PREFIXES = ("akia", "asia")
+_AWS_CONTEXT = re.compile(r"aws|secret|\b(?:AKIA|ASIA)[A-Z0-9]{16}\b", re.I)
 
 
 def _aws_secret_in_context(m: re.Match[str], text: str) -> bool:
@@ -379,6 +391,8 @@ _ASSIGN_TAIL = re.compile(
     re.X,
 )
 
+_PASSWORD_VALUE = re.compile(r"""[^\s"'`,;<>|]{0,512}""")
+
 
 class _Span(NamedTuple):
     start: int
@@ -445,7 +459,7 @@ def _scan_private_keys(text: str, spans: _Spans) -> None:
 def _scan_aws_secrets(text: str, lower: str, spans: _Spans) -> None:
     # A bare 40-character secret access key is only recognised shortly after "aws" or "secret" on
     # the same line, so only those windows are scanned, each stretch of text at most once.
-    hits = sorted({i for word in ("aws", "secret") for i in _occurrences(lower, word)})
+    hits = sorted({i for word in ("aws", "secret", *_AWS_KEY_ID_PREFIXES) for i in _occurrences(lower, word)})
     n = len(text)
     scanned_to = 0
     line_end = -1
@@ -490,10 +504,21 @@ def _scan_assignments(text: str, lower: str, spans: _Spans) -> None:
             continue
         group = next(g for g in ("dq", "sq", "uv") if tail.group(g) is not None)
         value = tail.group(group)
+        password = kind == "password"
         if group == "uv":
+            if (
+                password
+                and text.startswith("&", tail.end(group))
+                and not (is_placeholder(value) or _NUMERIC.match(value))
+            ):
+                # A password may hold `&` (`password=abc&def`); where the `&` separates query
+                # parameters instead, redacting the rest of the query is the safe mistake.
+                value = _PASSWORD_VALUE.match(text, tail.start(group)).group()  # type: ignore[union-attr]
             value = value.rstrip(".)]}")
         spaced = bool(tail.group("pre") or tail.group("post"))
-        if _assigned_value_is_secret(value, quoted=group != "uv", op=tail.group("op"), spaced=spaced):
+        if _assigned_value_is_secret(
+            value, quoted=group != "uv", op=tail.group("op"), spaced=spaced, password=password
+        ):
             v_start = tail.start(group)
             spans.add(v_start, v_start + len(value), kind)
             done = v_start + len(value)
@@ -541,7 +566,7 @@ def _scan(text: str) -> list[_Span]:
                 if s < e and (det.accept is None or det.accept(m, text)):
                     begin = m.start() if det.keep_prefix else s
                     spans.add(begin, e, det.kind, s - begin)
-    if "aws" in lower or "secret" in lower:
+    if any(word in lower for word in ("aws", "secret", *_AWS_KEY_ID_PREFIXES)):
         _scan_aws_secrets(text, lower, spans)
     _scan_assignments(text, lower, spans)
     return spans.items
