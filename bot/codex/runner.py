@@ -9,7 +9,8 @@ Decisions a reader may look for:
   `OPENAI_API_KEY`). Codex's default provider retries forever without network, so running with
   neither is refused up front.
 - The environment is built from scratch: the bot's Slack and database secrets never reach the
-  commands Codex runs. Only a provider key, when one is configured, is passed, under its own name.
+  commands Codex runs. Only a provider key, when one is configured, is passed, under its own name,
+  to Codex alone: its `shell_environment_policy` keeps it out of every command's environment.
 - The prompt goes in on stdin, so a task title starting with `-` is never read as an option.
 - A timer kills the whole process group at the deadline; nothing waits unbounded.
 """
@@ -118,6 +119,19 @@ def provider_args(config: CodexConfig) -> list[str]:
     return ["-c", "model_provider=orch", "-c", "model_providers.orch={" + ",".join(fields) + "}"]
 
 
+# What the commands Codex runs may see of Codex's own environment. Codex reads the provider key
+# from its environment (`env_key`), and by default hands that whole environment to every command:
+# `env` in the sandbox would print the key. The environment is already built from scratch
+# (`codex_env`); on top of that Codex's default excludes (names with KEY, SECRET or TOKEN) are
+# switched on and the key's name is excluded by name, so no one setting alone keeps it out.
+SHELL_ENV_POLICY = (
+    "-c",
+    "shell_environment_policy.ignore_default_excludes=false",
+    "-c",
+    f'shell_environment_policy.exclude=["{PROVIDER_KEY_ENV}", "OPENAI_API_KEY", "*KEY*", "*SECRET*", "*TOKEN*"]',
+)
+
+
 def codex_command(config: CodexConfig, *, worktree: Path, mode: str) -> list[str]:
     if mode not in SANDBOX_FOR_MODE:
         raise ValueError(f"unknown goal mode {mode!r}: use one of {', '.join(SANDBOX_FOR_MODE)}")
@@ -134,6 +148,7 @@ def codex_command(config: CodexConfig, *, worktree: Path, mode: str) -> list[str
         "-C",
         str(worktree),
         *provider_args(config),
+        *SHELL_ENV_POLICY,
         "-",  # the prompt comes on stdin
     ]
 

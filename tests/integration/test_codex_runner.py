@@ -95,3 +95,35 @@ def test_codex_without_a_provider_is_refused_before_it_starts(tmp_path: Path) ->
     settings = make_settings(tmp_path, tmp_path, builder="codex")
     with pytest.raises(CodexNotConfigured, match="ORCH_CODEX_PROVIDER_URL"):
         CodexConfig.from_settings(settings)
+
+
+PROVIDER_KEY = "sk-proj-Pr0v1derKeyN0tF0rC0mmandsZx8Cv2Bn6Mq4Wn1Eb5Rc9Tv3Ym7"
+
+
+def test_commands_codex_runs_never_see_the_provider_key(
+    tmp_path: Path, codex_bin: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Codex authenticates with the key, but `env` in its sandbox and a file written from the
+    variable show nothing of it."""
+    repo = init_repo(tmp_path / "repo")
+    monkeypatch.setenv("OPENAI_API_KEY", PROVIDER_KEY)
+    script = [
+        [exec_command("env > seen-env.txt")],
+        [exec_command('echo "key=$ORCH_CODEX_API_KEY $OPENAI_API_KEY" > key.txt')],
+        [message("Done.")],
+    ]
+    with ResponsesServer(script) as server:
+        cfg = CodexConfig(
+            binary=codex_bin, model="gpt-5.5", provider_url=server.base_url, api_key=PROVIDER_KEY, timeout=60
+        )
+        result = run_codex(cfg, worktree=repo, mode="workspace-write", prompt="show me the environment")
+    assert result.ok, result.failure()
+    # Codex itself still sent the key to its provider.
+    assert server.requests[0]["headers"].get("authorization") == f"Bearer {PROVIDER_KEY}"
+    seen = (repo / "seen-env.txt").read_text()
+    assert "PATH=" in seen  # the command really ran with an environment
+    written = (repo / "key.txt").read_text()
+    outputs = "\n".join(server.tool_outputs())
+    for place in (seen, written, outputs):
+        assert PROVIDER_KEY not in place and PROVIDER_KEY[:12] not in place
+    assert "ORCH_CODEX_API_KEY" not in seen
