@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
@@ -30,6 +32,9 @@ def build_bolt_app(container: Container, role: Role = "all") -> AsyncApp:
         ignoring_self_events_enabled=True,
         logger=logging.getLogger("bolt"),
     )
+    # Whatever a person typed (slash text, modal fields, messages) is redacted before any
+    # listener sees it: one door for HTTP and Socket Mode alike (bot.intake).
+    app.use(_redact_input)
     # Answer as soon as a listener calls ack() instead of Bolt's 10 ms polling (see bot.bolt_runner).
     inbox = None
     if role != "all":
@@ -42,3 +47,10 @@ def build_bolt_app(container: Container, role: Role = "all") -> AsyncApp:
     )
     handlers.register_all(app, container)
     return app
+
+
+async def _redact_input(body: dict[str, Any], next: Callable[[], Awaitable[None]]) -> None:
+    from bot.intake import clean_in_place
+
+    clean_in_place(body)
+    await next()

@@ -31,6 +31,8 @@ from slack_bolt.logger.messages import warning_did_not_call_ack
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
+from bot.intake import clean_raw_body
+
 if TYPE_CHECKING:
     from storage.inbox import Inbox
 
@@ -145,7 +147,8 @@ class PromptAckRunner(AsyncioListenerRunner):
         assert self.inbox is not None
         content_type = (request.headers.get("content-type") or ["application/x-www-form-urlencoded"])[0]
         try:
-            self.inbox.put(request.raw_body, content_type)
+            # The inbox is a database: it keeps the body as cleaned at the door, never as typed.
+            self.inbox.put(clean_raw_body(request.raw_body, content_type), content_type)
         except Exception:
             log.exception("could not keep the request for the worker; answering 500 so Slack retries")
             return BoltResponse(status=500, body="")

@@ -327,4 +327,8 @@ _register_extensions()
 
 
 def main() -> None:
-    app()
+    # Arguments are input like any other: a secret typed into `--feedback` or a brief is redacted
+    # before any command sees it (bot.intake).
+    from bot.intake import clean_argv
+
+    app(args=clean_argv(sys.argv)[1:])

@@ -217,11 +217,10 @@ def _explained(call: Callable[[], T]) -> T:
 
 
 def build_mcp_server(c: Container) -> MCPServer:
-    from mcp.server.mcpserver import MCPServer
-
     from bot import __version__
+    from bot.mcp_redaction import RedactingMCPServer
 
-    server = MCPServer(
+    server = RedactingMCPServer(
         "codex-orchestrator",
         version=__version__,
         instructions=(

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.intake import clean
 from bot.services.errors import InvalidInput
 from bot.services.threads import MAX_MESSAGES, brief_from_thread
 from bot.services.unit import Actor
@@ -26,7 +27,8 @@ async def read_thread(client: AsyncWebClient, *, channel: str, thread_ts: str) -
     while len(messages) <= MAX_MESSAGES:
         # No `limit`: Slack's default page, whatever its size, is followed to the end by the cursor.
         resp = await client.conversations_replies(channel=channel, ts=thread_ts, cursor=cursor)
-        page: list[dict[str, Any]] = resp.get("messages", [])
+        # Thread text is input like any other: redacted as it is read (bot.intake).
+        page: list[dict[str, Any]] = clean(resp.get("messages", []))
         for message in page:
             if message.get("ts") not in seen:  # Slack repeats the parent on every page
                 seen.add(str(message.get("ts")))

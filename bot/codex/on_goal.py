@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.codex.runner import CodexConfig, run_codex
+from bot.redact import redact, redact_obj
 from bot.runs import RunRecorder
 
 MAX_DIFF = 20_000
@@ -26,19 +27,20 @@ class GoalCodexRun:
     error: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        diff = (
-            self.diff
-            if len(self.diff) <= MAX_DIFF
-            else self.diff[:MAX_DIFF] + "\n… (clipped; see the run record)"
-        )
-        return {
-            "run_id": self.run_id,
-            "ok": self.ok,
-            "summary": self.summary,
-            "files": self.files,
-            "diff": diff,
-            "error": self.error,
-        }
+        """What a caller gets back, redacted like the run's `diff.patch`: a command Codex ran may
+        have written a secret into the worktree, and the diff would carry it out verbatim."""
+        diff = redact(self.diff)  # before clipping, so a cut cannot split a secret past recognition
+        if len(diff) > MAX_DIFF:
+            diff = diff[:MAX_DIFF] + "\n… (clipped; see the run record)"
+        return redact_obj(
+            {
+                "run_id": self.run_id,
+                "ok": self.ok,
+                "summary": self.summary,
+                "files": self.files,
+                "error": self.error,
+            }
+        ) | {"diff": diff}
 
 
 def run_codex_on_goal(*, settings: Any, git: Any, goal: Any, prompt: str, clock: Any = None) -> GoalCodexRun:
