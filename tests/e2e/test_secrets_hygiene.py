@@ -6,8 +6,12 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -174,3 +178,172 @@ def test_log_lines_from_a_real_flow_are_json_with_request_goal_and_actor(
     in_effects = [line for line in lines if line.get("goal_id") == "G-0001"]
     assert any("effect" in str(line["msg"]) for line in in_effects)
     assert leaks(SECRETS, [("captured logs", captured_logs.getvalue())]) == []
+
+
+# What people type into modals, and the shapes that used to slip through: an AWS key pair pasted
+# with no "aws" near it, GitHub, Slack and OpenAI tokens, a private key, a YAML `password: hunter2`
+# and passwords holding `&`. Each is fake and appears nowhere but where this test types it.
+PAIR_ID = "AKIAZ3QX7RT2WB9PLM4K"
+PAIR_SECRET = "Kx7Qp2Wz9Rt4Lm8Vb3Nc6Hd1Fj5Gs0Ya2Ue7Io4T"
+GH_PAT = "github_pat_11AQ7Z3XK0m8Rt2Wz9Lp4Vb6_Nc1Hd5Fj8Gs3Ya7Ue2Io6Kq0Tx4Mz9Rb2Wc5Ln8Pv1"
+GH_APP = "ghs_Qm7Rt2Wz9Lp4Vb6Nc1Hd5Fj8Gs3Ya7Ue2Io6K"
+SLACK_MODAL = "xoxb-773920148365-9182736450192-Hq4Wz8Xc2Vb6Nm0Qa3Sd7Fg1"
+OPENAI_MODAL = "sk-proj-Jt5Yh2Gf8Ds4Aq1Zw7Xe3Rc9Vb6Nm0Lk4Pj8Oi2Uh6Ty1Gr5Fe3Dc7Sx9"
+PEM_BODY = "MIIEpAIBAAKCAQEAv9Zq3Xw7Rt2Lm8Pk4Vb6Nc1Hd5Fj8Gs3Ya7Ue2Io6Kq0Tx4Mz9Rb2Wc5Ln8"
+PEM = f"-----BEGIN RSA PRIVATE KEY-----\n{PEM_BODY}\nQm7Rt2Wz9Lp4Vb6Nc1Hd5Fj8Gs3Ya7Ue2Io6K\n-----END RSA PRIVATE KEY-----"
+YAML_PASSWORD = "hunter2"
+AMP_PASSWORD = "Pa55&w0rd9"
+AMP_PASSWORD_2 = "abc&def7q"
+MODAL_SECRETS = [
+    PAIR_ID,
+    PAIR_SECRET,
+    GH_PAT,
+    GH_APP,
+    SLACK_MODAL,
+    OPENAI_MODAL,
+    PEM_BODY,
+    f"password: {YAML_PASSWORD}",
+    AMP_PASSWORD,
+    AMP_PASSWORD_2,
+]
+BRIEF_YAML = (
+    "Add a nightly export of the ledger to the finance bucket.\n"
+    f"The config it reads:\n```\nledger:\n  user: finance\n  password: {YAML_PASSWORD}\n```\n"
+    f"Sign-in for checks: https://ledger.example.com/login?user=bob&password={AMP_PASSWORD} and "
+    f"the bucket pair is {PAIR_ID} {PAIR_SECRET}."
+)
+THREAD_YAML = [
+    "We need a retry for the invoice mailer when the SMTP server is down.",
+    f"The mailer config:\n```\nsmtp:\n  password: {YAML_PASSWORD}\n```\nand the relay login is password={AMP_PASSWORD_2}",
+]
+FEEDBACK = f"Use the upload pair {PAIR_ID} {PAIR_SECRET} and the deploy token {GH_PAT}; the key is\n{PEM}"
+JUSTIFICATION = (
+    f"The tests post to Slack with {SLACK_MODAL}, call the API with {OPENAI_MODAL} "
+    f"and clone with {GH_APP}; password: {YAML_PASSWORD}"
+)
+# What Codex writes into the worktree in the MCP run: its own work product there, but it must not
+# come back out through the MCP result, the run record, the database or the logs.
+CODEX_PAIR_ID = "ASIAW4NB7QZ2XK9RT3LP"
+CODEX_PAIR_SECRET = "Zr8Tq3Wm6Yp1Ks5Vn9Bx2Lc7Hf4Jd0Ga6Ue3Io8R"
+REJECT_REASON = f"Wrong place: this needs {PAIR_ID} {PAIR_SECRET} and password={AMP_PASSWORD_2} first.\n{PEM}"
+
+
+def _modal(live: Live, user: str, message: Any, button: str, view: str, values: dict[str, str]) -> None:
+    live.sb.click(user, message, button)
+    live.sb.wait_for_view(user, view)
+    assert live.sb.submit_view(user, values).outcome == "closed"
+
+
+def _mcp_codex_run(live: Live, tmp_path: Path, target_repo: Path) -> Any:
+    """`orch_run_codex` over an in-memory MCP client: Codex writes a key pair into the worktree and
+    runs `env`, with the provider key in Codex's own environment. None without the codex CLI."""
+    import asyncio
+
+    from mcp import Client
+
+    from bot.app import build_container
+    from bot.codex.binary import find_codex
+    from bot.mcp_server import build_mcp_server
+    from sandbox.models import ResponsesServer, apply_patch, exec_command, message
+
+    codex = find_codex()
+    if codex is None:
+        return None
+    patch = (
+        "*** Begin Patch\n*** Add File: upload.env\n"
+        f"+UPLOAD_KEY_ID={CODEX_PAIR_ID}\n+UPLOAD_SECRET={CODEX_PAIR_SECRET}\n*** End Patch"
+    )
+    script = [
+        [apply_patch(patch)],
+        [exec_command("env > seen-env.txt; echo $ORCH_CODEX_API_KEY $OPENAI_API_KEY > key.txt")],
+        [message("Wrote upload.env.")],
+    ]
+    with ResponsesServer(script) as model:
+        settings = make_settings(
+            tmp_path,
+            target_repo,
+            runs_dir=tmp_path / ".runs",
+            codex_provider_url=model.base_url,
+            codex_bin=str(codex),
+        )
+        assert settings.openai_api_key is not None  # the provider key Codex gets: OPENAI_ENV_KEY
+        c = build_container(settings)
+
+        async def call() -> Any:
+            async with Client(build_mcp_server(c)) as client:
+                return await client.call_tool(
+                    "orch_run_codex", {"goal_id": "G-0001", "prompt": f"Store {GH_PAT} as the deploy token"}
+                )
+
+        try:
+            result = asyncio.run(call())
+        finally:
+            c.engine.dispose()
+    assert not result.is_error and result.structured_content["ok"], result
+    return result
+
+
+def test_modal_inputs_yaml_passwords_mcp_and_codex_leave_no_secret_anywhere(
+    secret_live: Live, captured_logs: io.StringIO, tmp_path: Path, target_repo: Path
+) -> None:
+    live, sb = secret_live, secret_live.sb
+    sb.slash("U_REQ", "C_DEV", f"start {BRIEF_YAML}")
+    card = sb.wait_for_message("C_DEV", text_contains="G-0001")
+    scaffold = sb.wait_for_message("C_DEV", thread_ts=card.ts, button="Approve")
+    _modal(live, "U_APP1", scaffold, "Request changes", "orch_feedback_modal", {"feedback": FEEDBACK})
+    v2 = sb.wait_for_message("C_DEV", thread_ts=card.ts, button="Approve", text_contains="v2", timeout=30)
+    _modal(
+        live,
+        "U_REQ",
+        sb.message("C_DEV", card.ts),
+        "Request elevated mode",
+        "orch_elevate_modal",
+        {"mode": "workspace-write", "justification": JUSTIFICATION},
+    )
+    ask = sb.wait_for_message("C_DEV", thread_ts=card.ts, button="Grant workspace-write", timeout=30)
+    sb.click("U_APP1", ask, "Grant workspace-write")
+    sb.wait_for(lambda: live.container.goals.get("G-0001").mode == "workspace-write", what="the grant")
+    sb.click("U_APP2", v2, "Approve")
+    sb.wait_for_message("C_DEV", thread_ts=card.ts, button="Approve", after=v2, timeout=30)
+
+    first = sb.post("U_REQ", "C_DEV", THREAD_YAML[0])
+    sb.post("U_REQ", "C_DEV", THREAD_YAML[1], thread_ts=first.ts)
+    sb.shortcut("U_APP2", "C_DEV", first.ts, GOAL_FROM_THREAD_SHORTCUT)
+    gate = sb.wait_for_message("C_DEV", thread_ts=first.ts, button="Approve", timeout=30)
+    _modal(live, "U_APP1", gate, "Reject", "orch_reject_modal", {"reason": REJECT_REASON})
+    sb.wait_for(lambda: live.container.goals.get("G-0002").state == "rejected", what="the rejection")
+
+    mcp_result = _mcp_codex_run(live, tmp_path, target_repo)
+    live.bot.stop()
+
+    env = {
+        **os.environ,
+        "ORCH_DATABASE_URL": live.settings.database_url,
+        "ORCH_REPO": str(live.repo),
+    }
+    exported = subprocess.run(
+        [sys.executable, "-m", "bot", "audit", "export"], capture_output=True, text=True, env=env, check=True
+    ).stdout
+    places = [
+        *sandbox_places(sb),
+        *repo_places(live.repo),
+        *file_places(tmp_path / ".runs", ".runs"),
+        *database_places(tmp_path / "orch.db"),
+        ("captured logs", captured_logs.getvalue()),
+        ("orch audit export", exported),
+    ]
+    if mcp_result is not None:
+        places.append(("MCP orch_run_codex result", json.dumps(mcp_result.model_dump(mode="json"))))
+        # The command's own files stay in the worktree, where repo_places reads them: no provider key.
+        assert any(where.endswith("seen-env.txt") for where, _ in places)
+    worktree = live.repo / ".orch" / "worktrees"
+    codex_wrote = [(w, t) for w, t in places if w.startswith(f"repo file {worktree.relative_to(live.repo)}")]
+    found = leaks([*SECRETS, *MODAL_SECRETS], places)
+    found += leaks([CODEX_PAIR_ID, CODEX_PAIR_SECRET], [p for p in places if p not in codex_wrote])
+    assert found == [], "\n".join(found)
+
+    # The texts really went through, with the secrets replaced rather than dropped.
+    stored = "\n".join(text for where, text in places if where.startswith("database"))
+    assert "nightly export of the ledger" in stored and "invoice mailer" in stored
+    assert "Use the upload pair" in stored and "Wrong place: this needs" in stored
+    assert "The tests post to Slack with" in exported
