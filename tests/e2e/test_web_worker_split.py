@@ -83,3 +83,44 @@ def test_web_process_keeps_requests_for_a_worker_started_later(tmp_path: Path, t
     inbox = _rows(tmp_path / "orch.inbox.db", "SELECT id FROM slack_inbox ORDER BY id")
     done = _rows(db, "SELECT id FROM slack_inbox_done ORDER BY id")
     assert done == inbox and len(inbox) >= 3  # start, the refused start (answered, nothing to do), approve
+
+
+def test_the_inbox_keeps_only_the_redacted_request(tmp_path: Path, target_repo: Path) -> None:
+    """What a web process leaves to the worker is a database row: it holds the request as cleaned
+    at the door, and the worker still does the work from it."""
+    token = "ghp_Jq5Wz8Xc3Vb7Nm1Qa6Sd2Fg9Hj4Kl0Pz5Rt8Y"
+    brief = f"Add a CSV export of invoices\nci:\n  password: hunter2\n  token: {token}\nlogin password=Ab3&xY9qz"
+    secret = secrets.token_hex(16)
+    port = free_port()
+    db = tmp_path / "orch.db"
+    env = {
+        "SLACK_BOT_TOKEN": SANDBOX_BOT_TOKEN, "SLACK_SIGNING_SECRET": secret, "ORCH_PORT": str(port),
+        "ORCH_DATABASE_URL": f"sqlite:///{db}", "ORCH_REPO": str(target_repo),
+        "ORCH_APPROVERS": "U_APP1,U_APP2", "ORCH_AGENT_BACKEND": "offline",
+    }
+    with Sandbox(signing_secret=secret, bot_token=SANDBOX_BOT_TOKEN,
+                 request_url=f"http://127.0.0.1:{port}/slack/events") as sb:
+        env["SLACK_API_URL"] = sb.api_url
+        web = OrchProcess(["serve", "--role", "web"], env).start()
+        worker: OrchProcess | None = None
+        try:
+            web.wait_for_line("orch ready")
+            assert sb.slash("U_REQ", "C_DEV", f"start {brief}").status == 200
+            kept = "".join(
+                (tmp_path / name).read_bytes().decode("latin-1")
+                for name in ("orch.inbox.db", "orch.inbox.db-wal")
+                if (tmp_path / name).exists()
+            )
+            assert "CSV+export" in kept or "CSV export" in kept
+            for typed in (token, "hunter2", "Ab3&xY9qz", "Ab3%26xY9qz"):
+                assert typed not in kept
+            worker = OrchProcess(["worker"], env).start()
+            worker.wait_for_line("orch worker ready")
+            card = sb.wait_for_message("C_DEV", text_contains="G-0001", timeout=30)
+            assert "Add a CSV export of invoices" in card.content
+        finally:
+            if worker is not None:
+                worker.stop()
+            assert web.stop() is not None
+    brief_stored = _rows(db, "SELECT brief FROM goals")[0][0]
+    assert "[REDACTED:" in str(brief_stored) and token not in str(brief_stored)
