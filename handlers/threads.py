@@ -58,7 +58,7 @@ async def start_from_thread(
             f"I cannot read that thread ({exc.response.get('error')}). If it is in a channel I "
             "am not in, invite me with `/invite @orch` and try again."
         ) from exc
-    brief = brief_from_thread(messages, bot_user=bot_user, ask=ask, skip_ts=skip_ts)
+    brief = brief_from_thread(messages, bot_user=bot_user, ask=ask, skip_ts=skip_ts, requester=user)
     return await call(
         container.goals.start_goal,
         brief=brief,

@@ -26,6 +26,7 @@ from bot.agents.drafting import (
     TaskPlan,
 )
 from bot.agents.paths import is_safe_relative_path, slugify, unique_slug
+from bot.sop.briefs import requester_words
 from bot.sop.records import TaskRecord
 from bot.sop.triggers import detect_triggers
 
@@ -42,7 +43,9 @@ TRIGGER_NOTES: dict[str, str] = {
 
 
 def _statements(req: DraftRequest) -> tuple[list[str], list[str]]:
-    items = split_brief(req.brief)
+    # Goals, requirements and tasks come from the requester's own words; a quoted thread is shown
+    # in the PRD's problem section as a quote and nowhere else (bot.sop.briefs).
+    items = split_brief(requester_words(req.brief))
     statements = items.statements or [req.title]
     return statements[:MAX_GOALS], items.questions
 
