@@ -99,12 +99,14 @@ def import_taskmaster_command(
     tag: Annotated[str | None, typer.Option("--tag", help="Tag to import (default: master).")] = None,
 ) -> None:
     """Replace a goal's tasks in tasks/index.json with those of a Task Master file."""
+    from bot.intake import clean
     from bot.sop.index import load_index, save_index
     from bot.sop.taskmaster import read_taskmaster
 
     with _errors():
         try:
-            data = json.loads(file.read_text(encoding="utf-8"))
+            # A file handed to a command is input like its arguments: redacted before it is kept.
+            data = clean(json.loads(file.read_text(encoding="utf-8")))
         except json.JSONDecodeError as exc:
             _fail(f"{file.name} is not valid JSON: {exc}")
         doc = read_taskmaster(data, tag)

@@ -3,6 +3,7 @@ command sees it, so the database, the repository and the audit export keep none 
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -41,3 +42,34 @@ def test_arguments_are_redacted_before_any_command_sees_them(
     assert leaks(TYPED, places) == []
     # The feedback was taken, with the secrets replaced rather than dropped.
     assert "Use AKIA[REDACTED:" in exported and "Blocked on github_pat_[REDACTED:" in exported
+
+
+def test_a_task_master_file_is_redacted_before_it_reaches_the_index(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, target_repo: Path
+) -> None:
+    setup_env(monkeypatch, tmp_path, target_repo)
+    orch(monkeypatch, "goal", "start", "Add a CSV export of invoices for finance.", "--as", "U_REQ")
+    tasks = {
+        "master": {
+            "tasks": [
+                {
+                    "id": 1,
+                    "title": "Upload the export",
+                    "description": f"Push with {PAT}",
+                    "details": f"bucket keys {PAIR[0]} {PAIR[1]}\nci:\n  password: hunter2",
+                    "status": "pending",
+                    "dependencies": [],
+                    "priority": "high",
+                    "subtasks": [],
+                }
+            ]
+        }
+    }
+    source = tmp_path / "tasks.json"
+    source.write_text(json.dumps(tasks), encoding="utf-8")
+    orch(
+        monkeypatch, "tasks", "import-taskmaster", str(source), "--repo", str(target_repo), "--goal", "G-0001"
+    )
+    index = (target_repo / "tasks" / "index.json").read_text(encoding="utf-8")
+    assert "Upload the export" in index and "Push with github_pat_[REDACTED:" in index
+    assert leaks(TYPED, [("tasks/index.json", index)]) == []
