@@ -67,12 +67,20 @@ def spec_guard_command(
     max_age_days: Annotated[
         int, typer.Option("--max-age-days", min=1, help="Oldest acceptable review.")
     ] = 30,
+    now: Annotated[
+        str | None,
+        typer.Option(
+            "--now",
+            help="Check as of this moment (ISO 8601 date or date-time, UTC unless a zone is given): "
+            "what would go stale by then.",
+        ),
+    ] = None,
 ) -> None:
     """Check approved artifacts against the files, the mini-spec rule and review age."""
     from bot.sop.spec_guard import check_report
 
     with _errors():
-        report = check_report(repo, max_age_days=max_age_days, now=datetime.now(UTC))
+        report = check_report(repo, max_age_days=max_age_days, now=_moment(now))
     counts = f"{report.goals_checked} goals, {report.artifacts_checked} artifacts checked"
     if not report.problems:
         typer.echo(f"spec-guard: {counts}, no problems")
@@ -81,6 +89,16 @@ def spec_guard_command(
         typer.echo(str(problem))
     typer.echo(f"spec-guard: {counts}, {len(report.problems)} problem(s)", err=True)
     raise typer.Exit(1)
+
+
+def _moment(text: str | None) -> datetime:
+    if text is None:
+        return datetime.now(UTC)
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        _fail(f"--now {text!r} is not an ISO 8601 date or date-time (e.g. 2026-12-25 or 2026-12-25T09:00Z)")
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def install_hooks_command(repo: RepoOption = Path(".")) -> None:
