@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import func
@@ -26,7 +27,7 @@ from bot.services.errors import InvalidInput
 from bot.services.records import EVENTS_BASE, goal_record
 from bot.services.unit import Actor, Clock, add_effect, audit
 from bot.sop.index import EVENTS_PATH, load_index
-from bot.sop.phases import ORDER, Phase
+from bot.sop.phases import ORDER, GoalState, Phase, PhaseStatus
 from bot.sop.records import GoalRecord
 from storage.audit import AuditEntry
 from storage.db import read_session, transaction
@@ -110,14 +111,15 @@ def _artifacts(top: Path | None, root: Path, record: GoalRecord) -> list[Artifac
         wanted.items(), key=lambda kv: (ORDER.index(Phase(kv[0][0])), kv[0][1])
     ):
         content = _file_at(top, root, rel, sha)
-        latest = any(a.phase == phase and a.version == version for a in record.artifacts)
         if content is None:
-            if latest:
+            if any(a.phase == phase and a.approved_sha256 == sha for a in record.artifacts):
                 raise InvalidInput(
                     f"{record.id}: {rel} v{version} (sha256 {sha[:12]}) is neither in the work tree nor in "
                     "the history; restore the file, then run the repair again"
                 )
-            continue  # an earlier version nobody can read again: its decisions are still restored
+            # A draft nobody approved is never committed, so a lost database loses its text: the
+            # decisions on it are still restored, and the current phase is drafted again.
+            continue
         at = next((a.at for a in record.approvals if a.artifact_sha256 == sha), record.updated)
         rows.append(
             Artifact(
@@ -188,6 +190,28 @@ def _decisions(session: Session, record: GoalRecord) -> None:
         )
 
 
+def _redraft_if_lost(
+    session: Session, goal: Goal, record: GoalRecord, rows: list[Artifact], now: datetime
+) -> None:
+    """A goal waiting on a draft whose text was lost goes back to drafting that version."""
+    current = next((a for a in record.artifacts if a.phase == goal.phase), None)
+    if goal.state != GoalState.ACTIVE or current is None or current.approved_sha256:
+        return
+    if any(r.phase == current.phase and r.version == current.version for r in rows):
+        return
+    goal.status = PhaseStatus.DRAFTING
+    session.add(goal)
+    add_effect(
+        session,
+        key=f"draft:{goal.id}:{goal.phase}:0:{current.version}:restored",
+        kind="draft",
+        goal_id=goal.id,
+        now=now,
+        phase=goal.phase,
+        version=current.version,
+    )
+
+
 def repair_from_repo(*, engine: Engine, repo: str | Path, actor: Actor, clock: Clock) -> RepairReport:
     """Restore every goal of the repository's index that the database lacks; audited, one transaction.
 
@@ -214,9 +238,11 @@ def repair_from_repo(*, engine: Engine, repo: str | Path, actor: Actor, clock: C
             goal = _goal_row(record)
             session.add(goal)
             session.flush()
-            for row in _artifacts(top, root, record):
+            rows = _artifacts(top, root, record)
+            for row in rows:
                 session.add(row)
             _decisions(session, record)
+            _redraft_if_lost(session, goal, record, rows, now)
             session.flush()
             audit(
                 session,
