@@ -75,20 +75,90 @@ def spec_guard_command(
             "what would go stale by then.",
         ),
     ] = None,
+    staged: Annotated[
+        bool, typer.Option("--staged", help="Check what is being committed (git's index), not the work tree.")
+    ] = False,
+    commits: Annotated[
+        str | None,
+        typer.Option(
+            "--range",
+            help="Also check each commit of BASE..HEAD (a push or pull request) and the tree at its head.",
+        ),
+    ] = None,
+    allow_empty: Annotated[
+        bool, typer.Option("--allow-empty", help="Pass a repository that has no tasks/index.json yet.")
+    ] = False,
 ) -> None:
     """Check approved artifacts against the files, the mini-spec rule and review age."""
-    from bot.sop.spec_guard import check_report
+    from bot.repo.git import repo_top_level
+    from bot.sop.spec_guard import STAGED, Tree, check_report
 
+    if staged and commits:
+        _fail("--staged checks a commit being made, --range commits already made: use one")
+    top = repo_top_level(repo)
+    if top is None:
+        _fail(
+            f"{repo} is not inside a git repository: point --repo at the repository that holds tasks/index.json"
+        )
+    if top != repo.resolve():
+        _fail(f"{repo} is not the top level of its repository ({top.name} is): point --repo at {top}")
+    moment = _moment(now)
     with _errors():
-        report = check_report(repo, max_age_days=max_age_days, now=_moment(now))
+        tree = Tree(top, STAGED if staged else None)
+        heads: list[str] = []
+        if commits:
+            head, heads = _range_heads(top, commits)
+            tree = Tree(top, head)
+        if tree.index() is None:
+            if allow_empty:
+                typer.echo(f"spec-guard: no tasks/index.json in {tree.describe()}, nothing to check")
+                return
+            _fail(
+                f"no tasks/index.json in {tree.describe()} of {top.name}: this repository has no goals yet, "
+                "or --repo points at the wrong folder (pass --allow-empty where that is expected)"
+            )
+        report = check_report(top, max_age_days=max_age_days, now=moment, rev=tree.rev)
+        problems = [str(p) for p in report.problems]
+        for sha in heads:
+            if sha == tree.rev:
+                continue  # the head was checked above, review age included
+            past = check_report(top, max_age_days=max_age_days, now=moment, rev=sha, fresh=False)
+            problems += [f"{sha[:12]}: {p}" for p in past.problems]
     counts = f"{report.goals_checked} goals, {report.artifacts_checked} artifacts checked"
-    if not report.problems:
+    if commits:
+        counts += f", {len(heads)} commit(s)"
+    if not problems:
         typer.echo(f"spec-guard: {counts}, no problems")
         return
-    for problem in report.problems:
-        typer.echo(str(problem))
-    typer.echo(f"spec-guard: {counts}, {len(report.problems)} problem(s)", err=True)
+    for problem in problems:
+        typer.echo(problem)
+    typer.echo(f"spec-guard: {counts}, {len(problems)} problem(s)", err=True)
     raise typer.Exit(1)
+
+
+MAX_RANGE = 1000  # commits checked one by one at most; a longer push is checked at its head only
+
+
+def _rev(top: Path, rev: str) -> str:
+    from bot.repo.errors import GitError
+    from bot.repo.git import run_in
+
+    proc = run_in(top, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}", ok_codes=(0, 1, 128))
+    if proc.returncode != 0:
+        raise GitError(f"{rev!r} is not a commit in {top.name}")
+    return proc.stdout.strip()
+
+
+def _range_heads(top: Path, commits: str) -> tuple[str, list[str]]:
+    """The head of BASE..HEAD and its commits, newest first (`BASE..` means up to HEAD)."""
+    from bot.repo.git import run_in
+
+    base, dots, head = commits.partition("..")
+    if not dots or not base or head.startswith("."):
+        _fail(f"--range {commits!r} is not BASE..HEAD (e.g. origin/main..HEAD)")
+    base_sha, head_sha = _rev(top, base), _rev(top, head or "HEAD")
+    out = run_in(top, "rev-list", f"--max-count={MAX_RANGE}", f"{base_sha}..{head_sha}").stdout
+    return head_sha, out.split()
 
 
 def _moment(text: str | None) -> datetime:
@@ -101,13 +171,44 @@ def _moment(text: str | None) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def install_hooks_command(repo: RepoOption = Path(".")) -> None:
-    """Install the spec-guard pre-commit hook (an existing hook is kept and runs first)."""
+def install_hooks_command(
+    repo: RepoOption = Path("."),
+    python: Annotated[
+        str | None,
+        typer.Option("--python", help="Interpreter the hook runs the guard with (default: this one)."),
+    ] = None,
+) -> None:
+    """Install the spec-guard pre-commit hook (an existing hook is kept and runs first).
+
+    The hook records the interpreter that has Codex-Orchestrator installed, so it works without
+    `orch` on PATH (in an IDE, a GUI client, another virtualenv)."""
     from bot.sop.spec_guard import install_hooks
 
     with _errors():
-        hook = install_hooks(repo)
+        hook = install_hooks(repo, python=python)
     typer.echo(f"installed {hook.name} hook in {hook.parent.name}/")
+
+
+def install_ci_command(
+    repo: RepoOption = Path("."),
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace a workflow file that is already there.")
+    ] = False,
+    package: Annotated[
+        str | None,
+        typer.Option("--package", help="What the workflow pip-installs (default: this version from PyPI)."),
+    ] = None,
+) -> None:
+    """Write a GitHub Actions workflow that runs the spec guard on every push and pull request."""
+    from bot.sop.ci import DEFAULT_PACKAGE, WORKFLOW_PATH, write_workflow
+
+    if package is not None and (not package.strip() or any(c in package for c in '"\n\r`$')):
+        _fail("--package is one pip requirement, e.g. codex-orchestrator==0.1.0 or a git+https URL")
+    with _errors():
+        written = write_workflow(repo, force=force, package=package or DEFAULT_PACKAGE)
+    if not written:
+        _fail(f"{WORKFLOW_PATH} exists; pass --force to replace it")
+    typer.echo(f"wrote {WORKFLOW_PATH}; commit it (docs/SPEC_GUARD.md shows the same step for other CIs)")
 
 
 def import_taskmaster_command(
@@ -187,10 +288,11 @@ def _metadata(
 
 
 def register(app: typer.Typer) -> None:
-    """Add `spec-guard`, `install-hooks` and `tasks import-taskmaster|export-taskmaster`."""
+    """Add `spec-guard`, `install-hooks`, `install-ci` and `tasks import-taskmaster|export-taskmaster`."""
     commands: dict[str, Callable[..., None]] = {
         "spec-guard": spec_guard_command,
         "install-hooks": install_hooks_command,
+        "install-ci": install_ci_command,
     }
     for name, func in commands.items():
         app.command(name)(func)
