@@ -216,9 +216,14 @@ def import_taskmaster_command(
     repo: RepoOption = Path("."),
     goal: GoalOption = None,
     tag: Annotated[str | None, typer.Option("--tag", help="Tag to import (default: master).")] = None,
+    as_user: Annotated[str, typer.Option("--as", help="Who proposes the import (audited).")] = "cli:local",
 ) -> None:
-    """Replace a goal's tasks in tasks/index.json with those of a Task Master file."""
-    from bot.sop.index import load_index, save_index
+    """Propose a Task Master file as the goal's next Task List version (approved like any draft).
+
+    tasks/index.json is not written: the bot commits the tasks once an approver approves them."""
+    from bot.cli import _container, _drain, _run_service
+    from bot.services.task_import import propose_import
+    from bot.sop.index import load_index
     from bot.sop.taskmaster import read_taskmaster
 
     with _errors():
@@ -227,11 +232,16 @@ def import_taskmaster_command(
         except json.JSONDecodeError as exc:
             _fail(f"{file.name} is not valid JSON: {exc}")
         doc = read_taskmaster(data, tag)
-        index = load_index(repo)
-        record = _goal(index, goal)
-        index.upsert(record.model_copy(update={"tasks": doc.tasks, "updated": datetime.now(UTC)}))
-        save_index(repo, index)
-    typer.echo(f"imported {len(doc.tasks)} tasks into {record.id} (tasks/index.json); commit when ready")
+        record = _goal(load_index(repo), goal)
+    c = _container(repo=repo.resolve())
+    artifact, changes = _run_service(
+        propose_import, goals=c.goals, goal_id=record.id, tasks=doc.tasks, source=file.name, actor=as_user
+    )
+    _drain(c)
+    typer.echo(
+        f"proposed Task List v{artifact.version} of {record.id} from {file.name} "
+        f"({len(doc.tasks)} tasks, {len(changes)} change(s)); it waits for approval"
+    )
 
 
 def export_taskmaster_command(
