@@ -47,21 +47,47 @@ def approved_latest(session: Session, goal: Goal) -> list[Artifact]:
     return [a for a in latest.values() if a.sha256 in approved]
 
 
-def reaffirm(goals: GoalService, *, goal_id: str, actor: Actor, phases: Iterable[str] = ()) -> list[Reviewed]:
-    """Re-approve unchanged the approved artifacts of a goal (all, or those of `phases`)."""
+def _checked(goals: GoalService, session: Session, goal_id: str, actor: Actor) -> Goal:
+    goal = load_goal_for_update(session, goal_id)
+    if goal is None:
+        raise GoalNotFound(goal_id)
+    if goal.state != GoalState.ACTIVE:
+        raise GoalClosed(goal.id, goal.state)
+    if not goals.directory.is_approver(actor.id):
+        raise NotAnApprover(goal.id, "re-review")
+    if actor.id == goal.requester and not goals.allow_self_approval:
+        raise SelfApproval(goal.id)
+    return goal
+
+
+def _stale_click(goal: Goal, phase: str, sha256: str, current: list[Artifact]) -> None:
+    """A button names the version it showed: refuse when that is no longer the approved one."""
+    if not any(a.phase == phase and a.sha256 == sha256 for a in current):
+        raise InvalidInput(
+            f"{goal.id} {LABELS[Phase(phase)]}: the version this message showed is no longer the approved "
+            "one; your click changed nothing"
+        )
+
+
+def reaffirm(
+    goals: GoalService,
+    *,
+    goal_id: str,
+    actor: Actor,
+    phases: Iterable[str] = (),
+    sha256: str | None = None,
+) -> list[Reviewed]:
+    """Re-approve unchanged the approved artifacts of a goal (all, or those of `phases`); with
+    `sha256` (a button's), only if that is still the approved version."""
     wanted = {Phase(p).value for p in phases}
     now = goals.clock()
     with transaction(goals.engine) as session:
-        goal = load_goal_for_update(session, goal_id)
-        if goal is None:
-            raise GoalNotFound(goal_id)
-        if goal.state != GoalState.ACTIVE:
-            raise GoalClosed(goal.id, goal.state)
-        if not goals.directory.is_approver(actor.id):
-            raise NotAnApprover(goal.id, "re-review")
-        if actor.id == goal.requester and not goals.allow_self_approval:
-            raise SelfApproval(goal.id)
-        artifacts = [a for a in approved_latest(session, goal) if not wanted or a.phase in wanted]
+        goal = _checked(goals, session, goal_id, actor)
+        current = approved_latest(session, goal)
+        if sha256 is not None:
+            for phase in wanted:
+                _stale_click(goal, phase, sha256, current)
+        artifacts = [a for a in current if not wanted or a.phase in wanted]
         if not artifacts:
             raise InvalidInput(
                 f"{goal.id} has no approved artifact to re-review" + (" in that phase" if wanted else "")
@@ -102,3 +128,32 @@ def reaffirm(goals: GoalService, *, goal_id: str, actor: Actor, phases: Iterable
         )
     goals._committed()
     return done
+
+
+def ask_for_changes(goals: GoalService, *, goal_id: str, phase: str, sha256: str, actor: Actor) -> None:
+    """An approver asks for changes of an approved artifact (a freshness reminder's button).
+
+    The procedure does not reopen an earlier phase; the request is said in the goal's thread, to
+    its requester, with what they can do, and audited. Unless it is re-approved, the artifact goes
+    stale and the spec guard then refuses the repository."""
+    now = goals.clock()
+    with transaction(goals.engine) as session:
+        goal = _checked(goals, session, goal_id, actor)
+        current = approved_latest(session, goal)
+        _stale_click(goal, phase, sha256, current)
+        art = next(a for a in current if a.phase == phase)
+        audit(session, actor=actor, action="review.changes_requested", now=now, goal=goal, phase=phase,
+              sha=sha256, version=art.version)  # fmt: skip
+        if goal.channel_id:
+            label = f"{LABELS[Phase(phase)]} v{art.version}"
+            add_effect(
+                session,
+                key=f"note:{goal.id}:review-changes:{phase}:{sha256[:12]}:{actor.id}:{now.isoformat()}",
+                kind="slack.thread_note",
+                goal_id=goal.id,
+                now=now,
+                text=f"<@{actor.id}> asks for changes to {label} instead of re-approving it unchanged. "
+                f"<@{goal.requester}>: until an approver re-approves it, it goes stale and the spec guard "
+                "refuses the repository; bring the change as a new goal (`/orch start`), or cancel this one.",
+            )
+    goals._committed()
