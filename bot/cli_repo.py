@@ -124,6 +124,7 @@ def spec_guard_command(
                 continue  # the head was checked above, review age included
             past = check_report(top, max_age_days=max_age_days, now=moment, rev=sha, fresh=False)
             problems += [f"{sha[:12]}: {p}" for p in past.problems]
+        problems += _signature_problems(top, tree.rev)
     counts = f"{report.goals_checked} goals, {report.artifacts_checked} artifacts checked"
     if commits:
         counts += f", {len(heads)} commit(s)"
@@ -134,6 +135,16 @@ def spec_guard_command(
         typer.echo(problem)
     typer.echo(f"spec-guard: {counts}, {len(problems)} problem(s)", err=True)
     raise typer.Exit(1)
+
+
+def _signature_problems(top: Path, rev: str | None) -> list[str]:
+    """With `.orch/allowed_signers` in the repository: who wrote tasks/ (bot/repo/signing.py)."""
+    from bot.repo.signing import check_history, staged_edits
+    from bot.sop.spec_guard import STAGED
+
+    if rev == STAGED:
+        return [str(p) for p in staged_edits(top)]
+    return [str(p) for p in check_history(top, rev or "HEAD")]
 
 
 MAX_RANGE = 1000  # commits checked one by one at most; a longer push is checked at its head only

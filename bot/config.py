@@ -124,6 +124,11 @@ class Settings(BaseSettings):
         ge=1,
         validation_alias=AliasChoices("ORCH_FRESHNESS_MAX_AGE_DAYS", "freshness_max_age_days"),
     )
+    # The SSH private key the bot signs its commits with (`orch signing init` makes one and lists its
+    # public key in the repository's .orch/allowed_signers). None: commits are not signed.
+    signing_key: Path | None = Field(
+        default=None, validation_alias=AliasChoices("ORCH_SIGNING_KEY", "signing_key")
+    )
     freshness_reminder_days: int = Field(
         default=7,
         ge=0,

@@ -73,7 +73,11 @@ class WorkEffects:
         git = ensure_repo(
             Path(self.settings.repo),
             init_if_missing=True,
-            identity=Identity(name=self.settings.git_name, email=self.settings.git_email),
+            identity=Identity(
+                name=self.settings.git_name,
+                email=self.settings.git_email,
+                signing_key=str(key) if (key := getattr(self.settings, "signing_key", None)) else None,
+            ),
         )
         self._git = (wanted, git)
         return git
