@@ -143,7 +143,7 @@ def check_history(top: Path, rev: str = "HEAD") -> list[SigningProblem]:
     parent = _git(top, "rev-parse", "--verify", "--quiet", f"{anchor}^", ok=(0, 1, 128)).stdout.strip()
     span = f"{parent}..{rev}" if parent else rev
     touching = _git(top, "rev-list", "--reverse", span, "--", *_GUARDED).stdout.split()
-    good = verified(top, touching, signers)
+    good = _verified_in_time(top, touching)
     for commit in touching:
         if commit not in good:
             files = ", ".join(_changed(top, commit)) or INDEX_PATH
@@ -157,6 +157,22 @@ def check_history(top: Path, rev: str = "HEAD") -> list[SigningProblem]:
             )
     problems += _introducers(top, parent or None, touching, good)
     return problems
+
+
+def _verified_in_time(top: Path, commits: list[str]) -> set[str]:
+    """The commits signed by a key allowed when they were made: the signers file of the commit's
+    parent (or of the commit itself, where it first appears). A retired key's line can then be
+    removed without turning the commits it signed into unverified ones."""
+    groups: dict[str, list[str]] = {}
+    for commit in commits:
+        text = _show(top, f"{commit}^", ALLOWED_SIGNERS)
+        if text is None:
+            text = _show(top, commit, ALLOWED_SIGNERS) or ""
+        groups.setdefault(text, []).append(commit)
+    good: set[str] = set()
+    for text, group in groups.items():
+        good |= verified(top, group, text)
+    return good
 
 
 def _signer_changes(top: Path, anchor: str, rev: str) -> list[SigningProblem]:

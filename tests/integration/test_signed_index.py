@@ -161,4 +161,10 @@ def test_a_key_is_rotated_by_a_commit_signed_with_the_old_one(
     orch("goal", "approve", "G-0001", "--as", LEAD)  # the task list, signed with the new key
     code, out = guard(repo)
     assert code == 0, out
-    assert len((repo / ".orch/allowed_signers").read_text(encoding="utf-8").splitlines()) == 2
+    signers = (repo / ".orch/allowed_signers").read_text(encoding="utf-8").splitlines()
+    assert len(signers) == 2
+    # The old key retires: its line goes in a commit the new key signs; what it signed stays verified.
+    (repo / ".orch/allowed_signers").write_text(signers[1] + "\n", encoding="utf-8")
+    assert person(repo, "commit", "--no-verify", "-qam", "retire the old key", key=new).returncode == 0
+    code, out = guard(repo)
+    assert code == 0, out
