@@ -168,3 +168,24 @@ def test_a_key_is_rotated_by_a_commit_signed_with_the_old_one(
     assert person(repo, "commit", "--no-verify", "-qam", "retire the old key", key=new).returncode == 0
     code, out = guard(repo)
     assert code == 0, out
+
+
+def test_a_decision_needs_the_bots_trailers_even_in_a_signed_commit(
+    signed: tuple[OrchCli, Path, Path],
+) -> None:
+    """Defence in depth: the key alone (say, used by hand) does not make a decision without its trailers."""
+    _orch, repo, key = signed
+    index = json.loads((repo / "tasks/index.json").read_text(encoding="utf-8"))
+    extra = dict(index["goals"][0]["approvals"][-1], by="U_QA", at="2030-01-01T00:00:00Z")
+    index["goals"][0]["approvals"].append(extra)
+    (repo / "tasks/index.json").write_text(json.dumps(index, indent=2) + "\n", encoding="utf-8")
+    by_hand = ["-c", "user.email=orch-bot@users.noreply.local"]
+    assert person(repo, *by_hand, "commit", "--no-verify", "-qam", "approve", key=key).returncode == 0
+    code, out = guard(repo, "--max-age-days", "36500")
+    assert code == 1 and "records decisions without an Orch-Effect trailer" in out
+    _reset(repo)
+    (repo / "tasks/index.json").write_text(json.dumps(index, indent=2) + "\n", encoding="utf-8")
+    message = "orch(G-0001): approve\n\nOrch-Effect: publish:G-0001:forged"
+    assert person(repo, *by_hand, "commit", "--no-verify", "-qam", message, key=key).returncode == 0
+    code, out = guard(repo, "--max-age-days", "36500")
+    assert code == 1 and "the approve by U_QA was recorded by commit" in out and "does not name them" in out
