@@ -24,13 +24,10 @@ def _session_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[N
     """Before any fixture of any scope: a neutral git identity and run records outside the checkout."""
     home = tmp_path_factory.mktemp("session-home")
     config = home / ".gitconfig"
-    config.write_text(
-        "[user]\n\tname = Test Person\n\temail = test@example.invalid\n[init]\n\tdefaultBranch = main\n"
-    )
+    config.write_text("[user]\n\tname = Test Person\n\temail = test@example.invalid\n[init]\n\tdefaultBranch = main\n")
     saved = dict(os.environ)
-    os.environ.update(
-        {"GIT_CONFIG_GLOBAL": str(config), "GIT_CONFIG_NOSYSTEM": "1", "ORCH_RUNS_DIR": str(home / "runs")}
-    )
+    os.environ.update({"GIT_CONFIG_GLOBAL": str(config), "GIT_CONFIG_NOSYSTEM": "1",
+                       "ORCH_RUNS_DIR": str(home / "runs")})
     try:
         yield
     finally:
@@ -43,26 +40,13 @@ def _isolated_git(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.Temp
     """The machine's git config never leaks into a test; commits get a neutral identity."""
     home = tmp_path_factory.mktemp("home")
     config = home / ".gitconfig"
-    config.write_text(
-        "[user]\n\tname = Test Person\n\temail = test@example.invalid\n[init]\n\tdefaultBranch = main\n"
-    )
+    config.write_text("[user]\n\tname = Test Person\n\temail = test@example.invalid\n[init]\n\tdefaultBranch = main\n")
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(config))
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
     monkeypatch.setenv("ORCH_RUNS_DIR", str(home / "runs"))  # run records stay out of the checkout
-    for name in (
-        "SLACK_BOT_TOKEN",
-        "SLACK_SIGNING_SECRET",
-        "SLACK_APP_TOKEN",
-        "OPENAI_API_KEY",
-        "ORCH_CONFIG",
-        "ORCH_FAULT",
-        "ORCH_AGENT_BACKEND",
-        "ORCH_APPROVERS",
-        "ORCH_DATABASE_URL",
-        "ORCH_REPO",
-        "ORCH_IMPLEMENTER",
-        "ORCH_BUILDER",
-    ):
+    for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "OPENAI_API_KEY", "ORCH_CONFIG",
+                 "ORCH_FAULT", "ORCH_AGENT_BACKEND", "ORCH_APPROVERS", "ORCH_DATABASE_URL", "ORCH_REPO",
+                 "ORCH_IMPLEMENTER", "ORCH_BUILDER"):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -71,22 +55,8 @@ def init_repo(path: Path) -> Path:
     subprocess.run(["git", "init", "-q", "-b", "main", str(path)], check=True)
     (path / "README.md").write_text("# Target service\n")
     subprocess.run(["git", "-C", str(path), "add", "README.md"], check=True)
-    subprocess.run(
-        [
-            "git",
-            "-C",
-            str(path),
-            "-c",
-            "user.name=Test Person",
-            "-c",
-            "user.email=test@example.invalid",
-            "commit",
-            "-q",
-            "-m",
-            "Initial commit",
-        ],
-        check=True,
-    )
+    subprocess.run(["git", "-C", str(path), "-c", "user.name=Test Person", "-c", "user.email=test@example.invalid",
+                    "commit", "-q", "-m", "Initial commit"], check=True)
     return path
 
 
@@ -132,45 +102,31 @@ class Live:
         """Click Approve on each artifact as it arrives until the goal is done; return the clicks."""
         for clicks in range(limit):
             found = self.sb.wait_for(
-                lambda: (
-                    "done"
-                    if any("is done:" in m.text for m in self.sb.thread(channel, card_ts))
-                    else self.sb.find_message(channel, thread_ts=card_ts, button="Approve")
-                ),
-                timeout=30,
-                what="an artifact to approve or the goal to finish",
+                lambda: "done" if any("is done:" in m.text for m in self.sb.thread(channel, card_ts))
+                else self.sb.find_message(channel, thread_ts=card_ts, button="Approve"),
+                timeout=30, what="an artifact to approve or the goal to finish",
             )
             if found == "done":
                 return clicks
             self.sb.click(user, found, "Approve")
             # The decision replaces the buttons in place; wait for that before looking again.
-            self.sb.wait_for(
-                lambda m=found: "Approve" not in self.sb.buttons(self.sb.message(channel, m.ts)),
-                timeout=30,
-                what="the decision to replace the buttons",
-            )
+            self.sb.wait_for(lambda m=found: "Approve" not in self.sb.buttons(self.sb.message(channel, m.ts)),
+                             timeout=30, what="the decision to replace the buttons")
         raise AssertionError(f"the goal did not finish after {limit} approvals")
 
     def git_log(self) -> list[str]:
         """Every line of every commit message: a batch commit (`orch: publish N changes`) names each
         step it holds on a line of its own."""
-        out = subprocess.run(
-            ["git", "-C", str(self.repo), "log", "--format=%B"], capture_output=True, text=True, check=True
-        ).stdout
+        out = subprocess.run(["git", "-C", str(self.repo), "log", "--format=%B"], capture_output=True, text=True,
+                             check=True).stdout
         return [line for line in out.splitlines() if line.strip()]
 
 
 def start_live(tmp_path: Path, repo: Path, clock: Any = None, **overrides: Any) -> Live:
     secret = secrets.token_hex(16)
     sb = Sandbox(signing_secret=secret, bot_token=SANDBOX_BOT_TOKEN).start()
-    settings = make_settings(
-        tmp_path,
-        repo,
-        slack_bot_token=SANDBOX_BOT_TOKEN,
-        slack_signing_secret=secret,
-        slack_api_url=sb.api_url,
-        **overrides,
-    )
+    settings = make_settings(tmp_path, repo, slack_bot_token=SANDBOX_BOT_TOKEN, slack_signing_secret=secret,
+                             slack_api_url=sb.api_url, **overrides)
     bot = BotThread(settings, clock=clock).start()
     sb.request_url = f"{bot.url}/slack/events"
     return Live(sb=sb, bot=bot, settings=settings)
@@ -201,7 +157,5 @@ def shared_live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
 @pytest.fixture
 def postgres_url() -> str:
     if not POSTGRES_URL:
-        pytest.skip(
-            "ORCH_TEST_POSTGRES_URL is not set (CI sets it; e.g. postgresql://root@127.0.0.1:5432/test)"
-        )
+        pytest.skip("ORCH_TEST_POSTGRES_URL is not set (CI sets it; e.g. postgresql://root@127.0.0.1:5432/test)")
     return POSTGRES_URL

@@ -31,19 +31,12 @@ def test_web_process_keeps_requests_for_a_worker_started_later(tmp_path: Path, t
     port = free_port()
     db = tmp_path / "orch.db"
     env = {
-        "SLACK_BOT_TOKEN": SANDBOX_BOT_TOKEN,
-        "SLACK_SIGNING_SECRET": secret,
-        "ORCH_PORT": str(port),
-        "ORCH_DATABASE_URL": f"sqlite:///{db}",
-        "ORCH_REPO": str(target_repo),
-        "ORCH_APPROVERS": "U_APP1,U_APP2",
-        "ORCH_AGENT_BACKEND": "offline",
+        "SLACK_BOT_TOKEN": SANDBOX_BOT_TOKEN, "SLACK_SIGNING_SECRET": secret, "ORCH_PORT": str(port),
+        "ORCH_DATABASE_URL": f"sqlite:///{db}", "ORCH_REPO": str(target_repo),
+        "ORCH_APPROVERS": "U_APP1,U_APP2", "ORCH_AGENT_BACKEND": "offline",
     }
-    with Sandbox(
-        signing_secret=secret,
-        bot_token=SANDBOX_BOT_TOKEN,
-        request_url=f"http://127.0.0.1:{port}/slack/events",
-    ) as sb:
+    with Sandbox(signing_secret=secret, bot_token=SANDBOX_BOT_TOKEN,
+                 request_url=f"http://127.0.0.1:{port}/slack/events") as sb:
         env["SLACK_API_URL"] = sb.api_url
         web = OrchProcess(["serve", "--role", "web"], env).start()
         worker: OrchProcess | None = None

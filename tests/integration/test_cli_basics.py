@@ -18,9 +18,8 @@ def test_version() -> None:
     assert result.exit_code == 0 and result.output.strip() == f"orch {__version__}"
 
 
-def test_doctor_reports_problems_without_printing_secrets(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, target_repo: Path
-) -> None:
+def test_doctor_reports_problems_without_printing_secrets(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                         target_repo: Path) -> None:
     monkeypatch.setenv("ORCH_DATABASE_URL", f"sqlite:///{tmp_path / 'orch.db'}")
     monkeypatch.setenv("ORCH_REPO", str(target_repo))
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-0000-1111-doctorsecret")

@@ -56,9 +56,8 @@ def test_postgres_loses_no_concurrent_update(postgres_url: str) -> None:
     with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     try:
-        engine = make_engine(
-            postgres_url + ("&" if "?" in postgres_url else "?") + f"options=-csearch_path%3D{schema}"
-        )
+        engine = make_engine(postgres_url + ("&" if "?" in postgres_url else "?")
+                             + f"options=-csearch_path%3D{schema}")
         upgrade(engine)
         assert hammer(engine, "rmw") == THREADS * UPDATES
         engine.dispose()

@@ -107,11 +107,6 @@ def test_doctor_reports_what_waits_for_the_worker(tmp_path: Path, target_repo: P
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "ORCH_"))}
     env.update(ORCH_DATABASE_URL=url, ORCH_REPO=str(target_repo), ORCH_CONFIG=str(tmp_path / "none.toml"))
     out = subprocess.run(
-        [sys.executable, "-m", "bot", "doctor"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+        [sys.executable, "-m", "bot", "doctor"], env=env, capture_output=True, text=True, timeout=120, check=False
     )
     assert "inbox: 1 request(s) waiting for `orch worker`, 1 done" in out.stdout, out.stdout + out.stderr

@@ -30,13 +30,8 @@ class OrchProcess:
 
     def start(self) -> OrchProcess:
         env = {**os.environ, **self.env, "PYTHONUNBUFFERED": "1"}
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bot", *self.args],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
+        self.proc = subprocess.Popen([sys.executable, "-m", "bot", *self.args], env=env, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True)
         threading.Thread(target=self._pump, daemon=True).start()
         return self
 

@@ -12,12 +12,7 @@ from bot.config import ConfigError, load_settings
 def test_defaults_are_the_documented_ones(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)
     s = load_settings()
-    assert (s.host, s.port, s.database_url, s.timezone) == (
-        "127.0.0.1",
-        3000,
-        "sqlite:///.orch/orch.db",
-        "UTC",
-    )
+    assert (s.host, s.port, s.database_url, s.timezone) == ("127.0.0.1", 3000, "sqlite:///.orch/orch.db", "UTC")
     assert s.agent_backend == "offline" and s.approvers == [] and s.repo == tmp_path
     assert s.slack_api_url == "https://slack.com/api/" and not s.socket_mode
 
@@ -44,17 +39,13 @@ def test_openai_key_switches_the_default_backend(monkeypatch: pytest.MonkeyPatch
     [
         ({}, "SLACK_BOT_TOKEN is not set"),
         ({"SLACK_BOT_TOKEN": "xoxb-1-2-abc"}, "SLACK_SIGNING_SECRET is not set"),
-        (
-            {"SLACK_BOT_TOKEN": "changeme", "SLACK_SIGNING_SECRET": "abc"},
-            "SLACK_BOT_TOKEN holds a placeholder",
-        ),
+        ({"SLACK_BOT_TOKEN": "changeme", "SLACK_SIGNING_SECRET": "abc"}, "SLACK_BOT_TOKEN holds a placeholder"),
         ({"SLACK_BOT_TOKEN": "xoxp-user-token", "SLACK_SIGNING_SECRET": "abc"}, "must be a bot token"),
         ({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "nope"}, "must be an app-level token"),
     ],
 )
-def test_serve_refuses_missing_or_placeholder_secrets(
-    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], message: str
-) -> None:
+def test_serve_refuses_missing_or_placeholder_secrets(monkeypatch: pytest.MonkeyPatch, env: dict[str, str],
+                                                      message: str) -> None:
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     with pytest.raises(ConfigError, match=message):
