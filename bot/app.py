@@ -78,6 +78,7 @@ def build_container(settings: Settings, *, clock: Clock = system_clock, migrate:
         approvals_required=settings.approvals_required,
         allow_self_approval=settings.allow_self_approval,
         kick=[dispatcher.kick],
+        id_floor=_once(lambda: _repo_goal_floor(settings.repo)),
     )
     container = Container(settings, engine, clock, directory, goals, dispatcher, slack)
     _register_effects(container)
@@ -87,6 +88,30 @@ def build_container(settings: Settings, *, clock: Clock = system_clock, migrate:
 
     install_jobs(container)
     return container
+
+
+def _once(fn: Any) -> Any:
+    """`fn`'s first answer, kept: the repository's floor is read once per process (a restart after a
+    lost database is when it matters), not on every start."""
+    kept: list[Any] = []
+
+    def call() -> Any:
+        if not kept:
+            kept.append(fn())
+        return kept[0]
+
+    return call
+
+
+def _repo_goal_floor(repo: Any) -> int:
+    """The highest goal number the target repository uses; 0 when it cannot be read (yet)."""
+    from bot.repo.errors import GitError
+    from bot.services.repair import highest_goal_number
+
+    try:
+        return highest_goal_number(repo)
+    except (GitError, OSError, ValueError):
+        return 0
 
 
 def approval_due(c: Container, phase: str, since: datetime) -> datetime:

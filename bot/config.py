@@ -117,6 +117,23 @@ class Settings(BaseSettings):
         default=300.0, gt=0, validation_alias=AliasChoices("ORCH_TEST_TIMEOUT", "test_timeout")
     )
     runs_dir: Path = Field(default=Path(".runs"), validation_alias=AliasChoices("ORCH_RUNS_DIR", "runs_dir"))
+    # An approved artifact goes stale this long after its last review (the spec guard's limit), and
+    # its approvers are reminded this many days before (0: no freshness reminders).
+    freshness_max_age_days: int = Field(
+        default=30,
+        ge=1,
+        validation_alias=AliasChoices("ORCH_FRESHNESS_MAX_AGE_DAYS", "freshness_max_age_days"),
+    )
+    # The SSH private key the bot signs its commits with (`orch signing init` makes one and lists its
+    # public key in the repository's .orch/allowed_signers). None: commits are not signed.
+    signing_key: Path | None = Field(
+        default=None, validation_alias=AliasChoices("ORCH_SIGNING_KEY", "signing_key")
+    )
+    freshness_reminder_days: int = Field(
+        default=7,
+        ge=0,
+        validation_alias=AliasChoices("ORCH_FRESHNESS_REMINDER_DAYS", "freshness_reminder_days"),
+    )
     # Who carries out a task: "direct" runs the builder once per diff (bot/agents/implement.py);
     # "manager" runs the builder → tester → reviewer manager that pauses for the diff's approval
     # (bot/agents/manager.py). It needs a model, so it is the default only with the openai backend.

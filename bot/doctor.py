@@ -66,6 +66,15 @@ def run_doctor(settings: Settings) -> bool:
         git = ensure_repo(settings.repo, identity=Identity(name=settings.git_name, email=settings.git_email))
         return f"{git.root.name} on branch {git.main_branch}"
 
+    def in_step() -> str:
+        from bot.services.repair import behind_repository
+        from storage.db import make_engine
+
+        gaps = behind_repository(make_engine(settings.database_url), settings.repo)
+        if gaps:
+            raise ConfigError("; ".join(gaps) + ". Run `orch repair --from-repo` to restore it (audited)")
+        return "in step with the repository"
+
     def git_binary() -> str:
         path = shutil.which("git")
         if not path:
@@ -87,6 +96,7 @@ def run_doctor(settings: Settings) -> bool:
     results.append(_check("git", git_binary))
     results.append(_check("database", database))
     results.append(_check("target repository", repo))
+    results.append(_check("database and repository", in_step))
     results.append(_check("slack web api", slack_api))
     typer.echo(f"agent backend: {settings.agent_backend}; time zone: {settings.timezone}")
     return all(results)

@@ -154,3 +154,21 @@ class SlackMessage(SQLModel, table=True):
     ts: str
     text: str = ""  # what it shows now, so an unchanged status is not sent again
     updated_at: datetime = _ts(nullable=False)
+
+
+class ArtifactReview(SQLModel, table=True):
+    """A re-review of an approved artifact version that left it unchanged ("Re-approve unchanged").
+
+    Kept apart from `approvals`: an approval moves a gate once, while the same person re-reviews
+    the same version as often as its freshness requires; each re-review is a new review date.
+    """
+
+    __tablename__ = "artifact_reviews"
+
+    id: int | None = Field(default=None, primary_key=True)
+    goal_id: str = Field(foreign_key="goals.id", index=True)
+    phase: str
+    artifact_version: int
+    artifact_sha256: str
+    by: str
+    at: datetime = _ts(nullable=False)

@@ -55,6 +55,7 @@ class DigestView:
     waiting: list[WaitingLine] = field(default_factory=list)
     jobs: list[JobLine] = field(default_factory=list)
     completed: list[DoneLine] = field(default_factory=list)
+    going_stale: list[str] = field(default_factory=list)  # "G-0001 PRD v2 goes stale on 24 Dec"
 
     @property
     def active(self) -> int:
@@ -124,6 +125,10 @@ def build_digest(v: DigestView) -> tuple[list[dict[str, Any]], str | None, str]:
             "nothing yet",
         ),
     ]
+    if v.going_stale:  # shown only when something goes stale within the week
+        sections.append(
+            ("digest_stale", f"🗓️ *Going stale this week* ({len(v.going_stale)})", v.going_stale, "none")
+        )
     blocks = [
         HeaderBlock(
             block_id="digest_header", text=truncate(plain(f"Daily digest · {v.day_label}"), MAX_HEADER_TEXT)

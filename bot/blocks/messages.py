@@ -32,6 +32,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("approvers", "who approves which gate in this channel"),
     ("digest", "post this channel's status digest now"),
     ("rerequest <goal-id>", "ask again for an approval that expired"),
+    ("review <goal-id>", "ask the approvers to re-review a goal's approved artifacts before they go stale"),
     ("metrics [7d]", "how the procedure is doing: gates kept, runs without fix-ups, time to bootstrap"),
     (
         "learn <repo path or URL>",

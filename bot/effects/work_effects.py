@@ -73,7 +73,11 @@ class WorkEffects:
         git = ensure_repo(
             Path(self.settings.repo),
             init_if_missing=True,
-            identity=Identity(name=self.settings.git_name, email=self.settings.git_email),
+            identity=Identity(
+                name=self.settings.git_name,
+                email=self.settings.git_email,
+                signing_key=str(key) if (key := getattr(self.settings, "signing_key", None)) else None,
+            ),
         )
         self._git = (wanted, git)
         return git
@@ -226,7 +230,7 @@ class WorkEffects:
     # -- publishing --------------------------------------------------------------------------
 
     async def publish_artifact(self, effect: Effect) -> None:
-        from bot.services.records import goal_record, pending_events
+        from bot.services.records import events_base, goal_record, pending_events
         from bot.sop.records import GoalRecord
 
         snapshot = effect.payload.get("record")  # the goal as it was approved (bot.services.flow)
@@ -238,8 +242,9 @@ class WorkEffects:
             assert goal is not None
             record = GoalRecord.model_validate(snapshot) if snapshot else goal_record(session, goal)
             events = pending_events(session, goal.id)
+            base = events_base(session)
         if snapshot:
-            events = [e for e in events if until is not None and e["seq"] <= until]
+            events = [e for e in events if until is not None and e["seq"] <= until + base]
         approvers = sorted(
             {
                 a.by
@@ -290,6 +295,7 @@ class WorkEffects:
                 message=str(effect.payload.get("message") or f"orch({goal.id}): update"),
                 effect_key=effect.key,
                 git=self.git(),
+                trailers=effect.payload.get("trailers"),
             )
 
         await asyncio.to_thread(work)

@@ -21,6 +21,7 @@ from sqlmodel import Session, col, select
 from bot.blocks.digest import DigestView, DoneLine, JobLine, WaitingLine, build_digest
 from bot.blocks.text import mention
 from bot.jobs.config import DigestConfig
+from bot.jobs.freshness import going_stale, stale_day
 from bot.jobs.notify import POST_KIND, add_notification
 from bot.jobs.open_gates import approvals_of, open_gates
 from bot.jobs.sla import SlaDeps, waiting_on
@@ -30,6 +31,8 @@ from bot.sop.phases import LABELS, ORDER, GoalState, Phase
 from storage.db import read_session, transaction
 from storage.jobs_models import DigestRun, Job
 from storage.models import Approval, Goal
+
+WEEK = timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -148,6 +151,11 @@ def gather(deps: SlaDeps, *, channel: str, now: datetime) -> Digest:
             )
             for a in approvals
         ]
+        stale = [
+            f"*{d.goal_id}* {d.label} goes stale on {stale_day(d.stale_at, tz)} — re-review it (`/orch review {d.goal_id}`)"
+            for d in going_stale(session, now=now, max_age=deps.freshness_max_age, within=WEEK)
+            if d.goal_id in by_id
+        ]
     local = now.astimezone(tz)
     view = DigestView(
         channel_id=channel,
@@ -157,6 +165,7 @@ def gather(deps: SlaDeps, *, channel: str, now: datetime) -> Digest:
         waiting=waiting,
         jobs=job_lines,
         completed=completed,
+        going_stale=stale,
     )
     blocks, file_text, text = build_digest(view)
     return Digest(channel=channel, blocks=blocks, file_text=file_text, text=text, view=view)

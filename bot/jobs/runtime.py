@@ -15,7 +15,7 @@ import socket
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -24,6 +24,7 @@ from bot.jobs import queue
 from bot.jobs.agent_jobs import AGENT_KINDS, describe, job_handler, runs_in_order
 from bot.jobs.config import SchedulerConfig, load_scheduler_config
 from bot.jobs.digest import Digest, post_digest_now, post_due_digests
+from bot.jobs.freshness import DueReview, FreshnessReport, ask_review, sweep_freshness
 from bot.jobs.leader import LeaderElector, record_tick
 from bot.jobs.notify import DM_KIND, POST_KIND, Notifier, nowhere
 from bot.jobs.sla import SlaDeps, SweepReport, sweep
@@ -81,6 +82,7 @@ class JobsRuntime:
             directory=c.directory,
             policy=self.config.sla,
             allow_self_approval=c.settings.allow_self_approval,
+            freshness_max_age=timedelta(days=c.settings.freshness_max_age_days),
         )
 
     def _now(self, now: datetime | None) -> datetime:
@@ -163,6 +165,24 @@ class JobsRuntime:
             self.container.dispatcher.kick()
         return report
 
+    def freshness_limits(self) -> tuple[timedelta, timedelta]:
+        s = self.container.settings
+        return timedelta(days=s.freshness_max_age_days), timedelta(days=s.freshness_reminder_days)
+
+    def remind_freshness(self, now: datetime | None = None) -> FreshnessReport:
+        """Remind the approvers of artifacts about to go stale (bot/jobs/freshness.py)."""
+        max_age, lead = self.freshness_limits()
+        report = sweep_freshness(self.deps(), now=self._now(now), max_age=max_age, lead=lead)
+        if report.reminded:
+            self.container.dispatcher.kick()
+        return report
+
+    def ask_review(self, goal_id: str, actor: Actor, now: datetime | None = None) -> list[DueReview]:
+        max_age, _lead = self.freshness_limits()
+        due = ask_review(self.deps(), goal_id=goal_id, actor=actor, now=self._now(now), max_age=max_age)
+        self.container.dispatcher.kick()
+        return due
+
     def post_due_digests(self, now: datetime | None = None) -> list[str]:
         posted = post_due_digests(self.deps(), self.config.digest, now=self._now(now))
         if posted:
@@ -182,6 +202,7 @@ class JobsRuntime:
     async def tick(self) -> None:
         """The scheduler's periodic job: SLA sweep, a digest catch-up, and a sign of life."""
         await asyncio.to_thread(self.sweep)
+        await asyncio.to_thread(self.remind_freshness)
         await asyncio.to_thread(self.post_due_digests)
         await asyncio.to_thread(record_tick, self.engine, self.container.clock())
 

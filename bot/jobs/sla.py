@@ -53,6 +53,7 @@ class SlaDeps:
     directory: ApproverDirectory
     policy: SlaPolicy
     allow_self_approval: bool = False
+    freshness_max_age: timedelta = timedelta(days=30)  # approved artifacts go stale after (the digest says)
 
 
 @dataclass

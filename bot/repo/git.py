@@ -64,6 +64,8 @@ _REDIRECTING_ENV = (
 class Identity:
     name: str = "Codex Orchestrator"
     email: str = "codex-orchestrator@localhost"
+    # An SSH private key: the bot's commits are signed with it (bot/repo/signing.py). None: unsigned.
+    signing_key: str | None = None
 
     def __post_init__(self) -> None:
         for part in (self.name, self.email):
@@ -102,6 +104,19 @@ def _git_env(identity: Identity) -> dict[str, str]:
     return env
 
 
+def _signing_args(identity: Identity) -> list[str]:
+    if identity.signing_key is None:
+        return ["-c", "commit.gpgsign=false"]
+    return [
+        "-c",
+        "gpg.format=ssh",
+        "-c",
+        f"user.signingkey={identity.signing_key}",
+        "-c",
+        "commit.gpgsign=true",
+    ]
+
+
 def _run_git(
     args: Iterable[str],
     *,
@@ -118,9 +133,8 @@ def _run_git(
         f"user.name={identity.name}",
         "-c",
         f"user.email={identity.email}",
-        # The bot cannot answer a signing prompt; signing stays the humans' business.
-        "-c",
-        "commit.gpgsign=false",
+        # The bot cannot answer a signing prompt: it signs only with its own SSH key, never a person's.
+        *_signing_args(identity),
         "-c",
         "core.quotepath=false",
         *arglist,

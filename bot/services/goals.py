@@ -7,7 +7,7 @@ entry and the pending effects together. The effects dispatcher carries out the e
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -81,6 +81,9 @@ class GoalService:
     approvals_required: int = 1
     allow_self_approval: bool = False
     kick: list[Any] = field(default_factory=list)  # callbacks run after a commit with effects
+    # The highest goal number the target repository already uses (its index and history): a fresh
+    # database must not hand out an id again. None: only the database's counter counts.
+    id_floor: Callable[[], int] | None = None
 
     # -- helpers -----------------------------------------------------------------------------
 
@@ -126,8 +129,9 @@ class GoalService:
             names = ", ".join(f"<@{a}>" for a in outsiders)
             raise InvalidInput(f"{names} cannot approve gates here; pick from `/orch approvers`.")
         now = self.clock()
+        floor = self.id_floor() if self.id_floor is not None else 0
         with transaction(self.engine) as session:
-            goal_id = next_goal_id(session)
+            goal_id = next_goal_id(session, floor)
             goal = Goal(
                 id=goal_id,
                 title=(title or "").strip()[:MAX_TITLE] or derive_title(brief),

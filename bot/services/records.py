@@ -9,7 +9,11 @@ from sqlmodel import Session, col, select
 from bot.sop.phases import CANONICAL_FILES, MIRROR_FILES, Phase
 from bot.sop.records import ApprovalRecord, ArtifactRecord, GoalRecord, SpecWaiver, TaskRecord
 from storage.audit import AuditEntry
-from storage.models import Approval, Artifact, Goal
+from storage.models import Approval, Artifact, ArtifactReview, Counter, Goal
+
+# After `orch repair --from-repo` the audit log starts afresh while `tasks/events.jsonl` already holds
+# `audit-1` … `audit-N` from the lost database; new events are numbered past them (see repair).
+EVENTS_BASE = "events_base"
 
 
 def goal_record(session: Session, goal: Goal) -> GoalRecord:
@@ -23,13 +27,19 @@ def goal_record(session: Session, goal: Goal) -> GoalRecord:
     approvals = list(
         session.exec(select(Approval).where(Approval.goal_id == goal.id).order_by(col(Approval.id))).all()
     )
+    reaffirmed = list(
+        session.exec(
+            select(ArtifactReview).where(ArtifactReview.goal_id == goal.id).order_by(col(ArtifactReview.id))
+        ).all()
+    )
     latest: dict[str, Artifact] = {}
     for art in artifacts:
         latest[art.phase] = art
     records = []
     for phase, art in latest.items():
         approved = [a for a in approvals if a.artifact_sha256 == art.sha256 and a.decision == "approve"]
-        reviews = [a for a in approvals if a.artifact_sha256 == art.sha256]
+        reviews: list[Approval | ArtifactReview] = [a for a in approvals if a.artifact_sha256 == art.sha256]
+        reviews += [r for r in reaffirmed if r.artifact_sha256 == art.sha256]
         records.append(
             ArtifactRecord(
                 phase=phase,
@@ -59,33 +69,57 @@ def goal_record(session: Session, goal: Goal) -> GoalRecord:
         created=goal.created_at,
         updated=goal.updated_at,
         artifacts=records,
-        approvals=[
-            ApprovalRecord(
-                phase=a.phase,
-                decision=a.decision,  # type: ignore[arg-type]  # stored as text, written from Decision
-                by=a.by,
-                at=a.at,
-                artifact_version=a.artifact_version,
-                artifact_sha256=a.artifact_sha256,
-                reason=a.reason,
-                slack_channel=a.slack_channel,
-                slack_ts=a.slack_ts,
-            )
-            for a in approvals
-        ],
+        approvals=_approval_records(approvals, reaffirmed),
         tasks=[TaskRecord.model_validate(t) for t in goal.tasks],
     )
 
 
+def _approval_records(approvals: list[Approval], reaffirmed: list[ArtifactReview]) -> list[ApprovalRecord]:
+    records = [
+        ApprovalRecord(
+            phase=a.phase,
+            decision=a.decision,  # type: ignore[arg-type]  # stored as text, written from Decision
+            by=a.by,
+            at=a.at,
+            artifact_version=a.artifact_version,
+            artifact_sha256=a.artifact_sha256,
+            reason=a.reason,
+            slack_channel=a.slack_channel,
+            slack_ts=a.slack_ts,
+        )
+        for a in approvals
+    ]
+    records += [
+        ApprovalRecord(
+            phase=r.phase,
+            decision="reaffirm",
+            by=r.by,
+            at=r.at,
+            artifact_version=r.artifact_version,
+            artifact_sha256=r.artifact_sha256,
+        )
+        for r in reaffirmed
+    ]
+    # Chronological, as the index has always listed them (a stable sort keeps ties in place).
+    return sorted(records, key=lambda r: r.at) if reaffirmed else records
+
+
+def events_base(session: Session) -> int:
+    """How far event numbers are shifted past those of a database that was lost (0 normally)."""
+    row = session.get(Counter, EVENTS_BASE)
+    return row.value if row is not None else 0
+
+
 def pending_events(session: Session, goal_id: str) -> list[dict[str, Any]]:
     """Every audit entry of the goal as an event; the publisher appends only the new ones."""
+    base = events_base(session)
     entries = session.exec(
         select(AuditEntry).where(AuditEntry.goal_id == goal_id).order_by(col(AuditEntry.seq))
     )
     return [
         {
-            "id": f"audit-{e.seq}",
-            "seq": e.seq,
+            "id": f"audit-{(e.seq or 0) + base}",
+            "seq": (e.seq or 0) + base,
             "at": e.at.isoformat(),
             "actor": e.actor,
             "action": e.action,

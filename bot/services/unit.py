@@ -27,13 +27,18 @@ def sha256_text(content: str) -> str:
     return hashlib.sha256(content.encode("utf-8")).hexdigest()
 
 
-def next_goal_id(session: Session) -> str:
-    """Atomically take the next goal number; ids are ours, never derived from user text."""
+def next_goal_id(session: Session, floor: int = 0) -> str:
+    """Atomically take the next goal number; ids are ours, never derived from user text.
+
+    `floor` is the highest number already used elsewhere (the target repository remembers goals a
+    lost database forgot): the number taken is always above it."""
     value = session.execute(
         text(
-            "INSERT INTO counters (name, value) VALUES ('goal', 1) "
-            "ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value"
-        )
+            "INSERT INTO counters (name, value) VALUES ('goal', :first) "
+            "ON CONFLICT (name) DO UPDATE SET value = CASE WHEN counters.value >= :floor "
+            "THEN counters.value + 1 ELSE :first END RETURNING value"
+        ),
+        {"first": floor + 1, "floor": floor},
     ).scalar_one()
     return f"G-{value:04d}"
 

@@ -283,13 +283,23 @@ def publish_state(
     message: str,
     effect_key: str,
     git: Git,
+    trailers: Mapping[str, str] | None = None,
 ) -> PublishResult:
-    """Commit a change of the index and events only (goal started, rejected, cancelled, waived)."""
+    """Commit a change of the index and events only (goal started, rejected, cancelled, waived,
+    re-reviewed); `trailers` (say `Approved-By` of a re-review) follow `Goal-Id`."""
     _check_same_repo(repo_path, git)
     goal_id = validate_goal_id(index_entry.id)
     validate_trailer(EFFECT_TRAILER, effect_key)
     subject = one_line(message, limit=100) or f"orch({goal_id}): update state"
+    extra = dict(
+        validate_trailer(k, v) for k, v in (trailers or {}).items() if k not in ("Goal-Id", EFFECT_TRAILER)
+    )
     request = _Request(
-        effect_key=effect_key, goal=index_entry, events=events, subject=subject, trailers={"Goal-Id": goal_id}
+        effect_key=effect_key,
+        goal=index_entry,
+        events=events,
+        subject=subject,
+        trailers={"Goal-Id": goal_id, **extra},
+        note=f"Approved-By: {extra['Approved-By']}" if "Approved-By" in extra else "",
     )
     return _submit(git, request)

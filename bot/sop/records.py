@@ -57,8 +57,11 @@ class TaskRecord(BaseModel):
 
 
 class ApprovalRecord(BaseModel):
+    """A decision on one artifact version. `reaffirm` is a re-review that left an approved version
+    unchanged ("Re-approve unchanged"): it records a new review date and moves no gate."""
+
     phase: str
-    decision: Literal["approve", "request_changes", "reject"]
+    decision: Literal["approve", "request_changes", "reject", "reaffirm"]
     by: str
     at: datetime
     artifact_version: int

@@ -17,7 +17,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shlex
 import stat
+import subprocess
+import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,26 +28,38 @@ from pathlib import Path
 from bot.repo.errors import GitError, NotARepositoryError, UnsafeInputError
 from bot.repo.git import repo_top_level, run_in
 from bot.repo.validate import safe_relpath
-from bot.sop.index import load_index
+from bot.sop.index import INDEX_PATH, load_index, parse_index
 from bot.sop.phases import ORDER, GoalState, Phase
-from bot.sop.records import ArtifactRecord, GoalRecord
+from bot.sop.records import ArtifactRecord, GoalRecord, IndexFile
 
 HOOK_MARKER = "# orch-spec-guard"
 CHAINED_HOOK = "pre-commit.pre-orch"
-HOOK_SCRIPT = f"""#!/bin/sh
-{HOOK_MARKER}: installed by Codex-Orchestrator (orch install-hooks); keep this line.
-# Refuses a commit when an approved artifact under tasks/ was edited, a required spec is missing
-# or a review is older than 30 days. A hook that was here before runs first.
+HOOK_TEMPLATE = """#!/bin/sh
+{marker}: installed by Codex-Orchestrator (orch install-hooks); keep this line.
+# Refuses a commit whose staged content edits an approved artifact under tasks/ (or the index),
+# lacks a required spec, or carries a review older than 30 days. A hook that was here before runs
+# first. The interpreter that has Codex-Orchestrator installed was recorded when the hook was
+# installed, so `orch` need not be on PATH; ORCH_PYTHON overrides it.
 top="$(git rev-parse --show-toplevel)" || exit 1
-chained="$(dirname "$0")/{CHAINED_HOOK}"
+chained="$(dirname "$0")/{chained}"
 if [ -x "$chained" ]; then
     "$chained" "$@" || exit $?
 fi
-if command -v orch >/dev/null 2>&1; then
-    exec orch spec-guard --repo "$top"
+recorded={python}
+python="${{ORCH_PYTHON:-$recorded}}"
+if [ -x "$python" ]; then
+    exec "$python" -m bot spec-guard --staged --allow-empty --repo "$top"
 fi
-exec "${{ORCH_PYTHON:-python3}}" -m bot spec-guard --repo "$top"
+if command -v orch >/dev/null 2>&1; then
+    exec orch spec-guard --staged --allow-empty --repo "$top"
+fi
+echo "orch spec-guard: $python is gone and orch is not on PATH; run 'orch install-hooks' again" >&2
+exit 1
 """
+
+
+def hook_script(python: str) -> str:
+    return HOOK_TEMPLATE.format(marker=HOOK_MARKER, chained=CHAINED_HOOK, python=shlex.quote(python))
 
 
 @dataclass(frozen=True)
@@ -89,15 +104,67 @@ def _spec_problem(goal: GoalRecord) -> Problem | None:
     )
 
 
-def _file_problem(repo: Path, goal: GoalRecord, art: ArtifactRecord) -> Problem | None:
+class Tree:
+    """Where the guard reads the index and the canonical files: the work tree, the git index (what
+    is being committed) or a commit. The hook checks what is committed, not what is on disk."""
+
+    def __init__(self, repo: Path, rev: str | None = None) -> None:
+        self.repo, self.rev = repo, rev
+
+    def describe(self) -> str:
+        if self.rev is None:
+            return "the work tree"
+        return "the staged index" if self.rev == STAGED else f"commit {self.rev[:12]}"
+
+    def read(self, rel: str) -> bytes | None:
+        if self.rev is None:
+            path = self.repo / rel
+            return path.read_bytes() if path.is_file() else None
+        spec = f":{rel}" if self.rev == STAGED else f"{self.rev}:{rel}"
+        # Git's own environment is kept on purpose: in a pre-commit hook GIT_INDEX_FILE names the
+        # index being committed (a temporary one for `git commit <paths>`), which is what is checked.
+        env = {**os.environ, "LC_ALL": "C", "GIT_LITERAL_PATHSPECS": "1"}
+        kind = subprocess.run(
+            ["git", "cat-file", "-t", spec],
+            cwd=self.repo,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        if kind.returncode != 0 or kind.stdout.strip() != "blob":
+            return None
+        blob = subprocess.run(
+            ["git", "cat-file", "blob", spec],
+            cwd=self.repo,
+            env=env,
+            capture_output=True,
+            check=True,
+            timeout=60,
+        )
+        return blob.stdout
+
+    def index(self) -> IndexFile | None:
+        """The index in this tree; None when there is none."""
+        if self.rev is None:
+            return load_index(self.repo) if (self.repo / INDEX_PATH).is_file() else None
+        raw = self.read(INDEX_PATH)
+        return None if raw is None else parse_index(raw.decode("utf-8"))
+
+
+STAGED = ":"  # `Tree(rev=STAGED)`: git's index, the content of the commit being made
+
+
+def _file_problem(tree: Tree, goal: GoalRecord, art: ArtifactRecord) -> Problem | None:
+    repo = tree.repo
     try:
-        rel = safe_relpath(repo, art.path)
+        rel = safe_relpath(repo, art.path) if tree.rev is None else art.path
     except UnsafeInputError:
         return Problem(goal.id, art.phase, f"canonical path {art.path!r} leaves the repository")
-    path = repo / rel
-    if not path.is_file():
+    raw = tree.read(str(rel))
+    if raw is None:
         return Problem(goal.id, art.phase, f"{rel} is missing (approved v{art.version})")
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    digest = hashlib.sha256(raw).hexdigest()
     if digest != art.approved_sha256:
         return Problem(
             goal.id,
@@ -108,11 +175,22 @@ def _file_problem(repo: Path, goal: GoalRecord, art: ArtifactRecord) -> Problem 
     return None
 
 
-def check_report(repo_path: str | Path, *, max_age_days: int = 30, now: datetime) -> GuardReport:
+def check_report(
+    repo_path: str | Path,
+    *,
+    max_age_days: int = 30,
+    now: datetime,
+    rev: str | None = None,
+    fresh: bool = True,
+) -> GuardReport:
+    """Check the work tree (`rev` None), the staged index (`STAGED`) or a commit.
+
+    `fresh=False` leaves out review age (a past commit is judged by its own content, not by today)."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     repo = Path(repo_path).resolve()
-    index = load_index(repo)
+    tree = Tree(repo, rev)
+    index = tree.index() or IndexFile()
     max_age = timedelta(days=max_age_days)
     problems: list[Problem] = []
     goals = artifacts = 0
@@ -125,7 +203,7 @@ def check_report(repo_path: str | Path, *, max_age_days: int = 30, now: datetime
             problems.append(spec)
         latest = _latest_per_phase(goal.artifacts, approved_only=False)
         artifacts += len(latest)
-        if active:
+        if active and fresh:
             for art in latest.values():
                 if art.last_review is None:
                     continue
@@ -137,7 +215,7 @@ def check_report(repo_path: str | Path, *, max_age_days: int = 30, now: datetime
                         Problem(goal.id, art.phase, f"last reviewed {days} days ago (limit {max_age_days})")
                     )
         for art in _latest_per_phase(goal.artifacts, approved_only=True).values():
-            if problem := _file_problem(repo, goal, art):
+            if problem := _file_problem(tree, goal, art):
                 problems.append(problem)
     return GuardReport(goals_checked=goals, artifacts_checked=artifacts, problems=problems)
 
@@ -171,8 +249,10 @@ def hook_installed(repo_path: str | Path) -> bool:
     return hook.is_file() and HOOK_MARKER in hook.read_text(encoding="utf-8", errors="replace")
 
 
-def install_hooks(repo_path: str | Path) -> Path:
+def install_hooks(repo_path: str | Path, *, python: str | None = None) -> Path:
     """Install the spec-guard pre-commit hook and return its path; idempotent.
+
+    The hook runs the guard with `python` (default: this interpreter, which has the package).
 
     A pre-commit hook that is not ours is kept: it is renamed to `pre-commit.pre-orch` and run
     first by ours. If that name is taken too we refuse rather than guess.
@@ -190,7 +270,8 @@ def install_hooks(repo_path: str | Path) -> Path:
                     "then run install-hooks again"
                 )
             hook.rename(chained)
-    if not hook.exists() or hook.read_text(encoding="utf-8") != HOOK_SCRIPT:
-        hook.write_text(HOOK_SCRIPT, encoding="utf-8", newline="\n")
+    script = hook_script(python or sys.executable)
+    if not hook.exists() or hook.read_text(encoding="utf-8") != script:
+        hook.write_text(script, encoding="utf-8", newline="\n")
     hook.chmod(hook.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
     return hook

@@ -2,7 +2,7 @@
 
 The goal is walked to an approved Task List by the CLI, so the index holds tasks the engine wrote;
 then a realistic Task Master file (tags, subtasks, "2.1"-style dependencies, unknown keys, unicode)
-goes in and comes back out byte for byte.
+goes in through the gate (a Task List draft an approver approves) and comes back out byte for byte.
 """
 
 from __future__ import annotations
@@ -33,23 +33,39 @@ def test_a_goals_task_list_round_trips_through_task_master_without_loss(
     orch("goal", "start", "Nightly cleanup of expired sessions", "--as", "U_REQ")
     for _ in range(3):
         orch("goal", "approve", "G-0001", "--as", "U_LEAD")
+    for _ in range(2):
+        orch("goal", "approve", "G-0002", "--as", "U_LEAD")  # G-0002 waits at its Task List
     RepoWatch(target_repo).check()
     engine_tasks = load_index(target_repo).goal("G-0001").tasks
     assert engine_tasks
 
-    # Our own tasks out and back in: the index's task list is unchanged.
+    # Our own tasks out: the exported file lists them; importing it into a goal past its Task List
+    # is refused, with the index untouched.
     out = tmp_path / "g1.json"
     orch("tasks", "export-taskmaster", "--repo", repo, "--goal", "G-0001", "--output", str(out))
     exported = json.loads(out.read_text(encoding="utf-8"))
     assert [t["id"] for t in exported["master"]["tasks"]] == [t.id for t in engine_tasks]
     assert exported["master"]["metadata"]["description"] == "Tasks of G-0001: Add CSV export of invoices"
-    result = orch("tasks", "import-taskmaster", str(out), "--repo", repo, "--goal", "G-0001")
-    assert f"imported {len(engine_tasks)} tasks into G-0001" in result.stdout
-    assert load_index(target_repo).goal("G-0001").tasks == engine_tasks
+    before = (target_repo / "tasks/index.json").read_bytes()
+    refused = orch("tasks", "import-taskmaster", str(out), "--repo", repo, "--goal", "G-0001", code=1)
+    assert "not the Task List" in refused.output
+    assert (target_repo / "tasks/index.json").read_bytes() == before
 
-    # A realistic Task Master file into G-0002 and back out: the same bytes, other goals untouched.
-    result = orch("tasks", "import-taskmaster", str(FIXTURE), "--repo", repo, "--goal", "g-0002")
-    assert "imported 4 tasks into G-0002" in result.stdout
+    # A realistic Task Master file into G-0002 is proposed as its next Task List version, shown with
+    # what changed; the index changes only when an approver approves it.
+    result = orch(
+        "tasks", "import-taskmaster", str(FIXTURE), "--repo", repo, "--goal", "g-0002", "--as", "U_REQ"
+    )
+    assert "proposed Task List v2 of G-0002" in result.stdout and "it waits for approval" in result.stdout
+    assert (target_repo / "tasks/index.json").read_bytes() == before
+    shown = json.loads(orch("goal", "show", "G-0002", "--json").output)
+    assert shown["status"] == "awaiting_approval", shown
+    orch("goal", "approve", "G-0002", "--as", "U_LEAD")
+    RepoWatch(target_repo).check()
+    canonical = (target_repo / "tasks/G-0002/tasks.md").read_text(encoding="utf-8")
+    assert "Imported from the Task Master file `tasks.json`" in canonical
+    changes = canonical.split("## Changes from the current task list")[1].split("## Tasks")[0]
+    assert "- changed 1. " in changes or "- added 1. " in changes, changes
     index = load_index(target_repo)  # schema-validated on read
     imported = index.goal("G-0002").tasks
     assert [t.id for t in imported] == [1, 2, 3, 4]
@@ -63,7 +79,9 @@ def test_a_goals_task_list_round_trips_through_task_master_without_loss(
     # Printed to stdout it is the same task list again.
     printed = json.loads(orch("tasks", "export-taskmaster", "--repo", repo, "--goal", "G-0002").stdout)
     assert printed["master"]["tasks"] == json.loads(FIXTURE.read_text(encoding="utf-8"))["master"]["tasks"]
-    # The approved artifacts are untouched by an import: the spec guard still passes.
+    # The same file again changes nothing, so there is nothing to propose.
+    again = orch("tasks", "import-taskmaster", str(FIXTURE), "--repo", repo, "--goal", "G-0002", code=1)
+    assert "not the Task List" in again.output or "nothing to propose" in again.output
     assert "no problems" in orch("spec-guard", "--repo", repo).stdout
 
 

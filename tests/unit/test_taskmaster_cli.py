@@ -1,4 +1,8 @@
-"""`tasks import-taskmaster` / `tasks export-taskmaster` against tasks/index.json in a folder."""
+"""`tasks import-taskmaster` / `tasks export-taskmaster` against tasks/index.json in a folder.
+
+An import goes through the gate (tests/integration/test_cli_taskmaster_goal.py); here its bad input
+is refused before anything is read or written, and export is checked on tasks seeded in the index.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from typer.testing import CliRunner
 from bot import cli_repo
 from bot.sop.index import INDEX_PATH, load_index, save_index
 from bot.sop.records import GoalRecord, IndexFile
+from bot.sop.taskmaster import read_taskmaster
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "taskmaster" / "tasks.json"
 T0 = datetime(2025, 3, 1, tzinfo=UTC)
@@ -40,12 +45,18 @@ def run(cli: typer.Typer, *args: str) -> object:
     return CliRunner().invoke(cli, list(args))
 
 
-def test_import_then_export_gives_back_the_task_master_file(
+def seed(repo: Path, goal_id: str) -> None:
+    """The fixture's tasks in the goal's index entry, as an approved import leaves them."""
+    index = load_index(repo)
+    tasks = read_taskmaster(json.loads(FIXTURE.read_text(encoding="utf-8"))).tasks
+    index.upsert(index.goal(goal_id).model_copy(update={"tasks": tasks}))  # type: ignore[union-attr]
+    save_index(repo, index)
+
+
+def test_imported_tasks_export_back_to_the_task_master_file(
     cli: typer.Typer, repo: Path, tmp_path: Path
 ) -> None:
-    result = run(cli, "tasks", "import-taskmaster", str(FIXTURE), "--repo", str(repo), "--goal", "G-0002")
-    assert result.exit_code == 0, result.output
-    assert "imported 4 tasks into G-0002" in result.stdout
+    seed(repo, "G-0002")
     index = load_index(repo)
     assert [t.id for t in index.goal("G-0002").tasks] == [1, 2, 3, 4]
     assert index.goal("G-0001").tasks == []
@@ -60,7 +71,7 @@ def test_import_then_export_gives_back_the_task_master_file(
 
 
 def test_export_to_stdout_describes_the_goal_in_new_metadata(cli: typer.Typer, repo: Path) -> None:
-    run(cli, "tasks", "import-taskmaster", str(FIXTURE), "--repo", str(repo), "--goal", "G-0001")
+    seed(repo, "G-0001")
     result = run(cli, "tasks", "export-taskmaster", "--repo", str(repo), "--goal", "g-0001", "--tag", "inv")
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
