@@ -49,6 +49,9 @@ def test_a_task_master_file_is_redacted_before_it_reaches_the_index(
 ) -> None:
     setup_env(monkeypatch, tmp_path, target_repo)
     orch(monkeypatch, "goal", "start", "Add a CSV export of invoices for finance.", "--as", "U_REQ")
+    # An import is proposed at the goal's Task List: walk the Scaffold Check and the PRD first.
+    orch(monkeypatch, "goal", "approve", "G-0001", "--as", "U_LEAD")
+    orch(monkeypatch, "goal", "approve", "G-0001", "--as", "U_LEAD")
     tasks = {
         "master": {
             "tasks": [
@@ -70,6 +73,8 @@ def test_a_task_master_file_is_redacted_before_it_reaches_the_index(
     orch(
         monkeypatch, "tasks", "import-taskmaster", str(source), "--repo", str(target_repo), "--goal", "G-0001"
     )
+    # The proposal goes through the gate; the index holds the tasks once an approver approves them.
+    orch(monkeypatch, "goal", "approve", "G-0001", "--as", "U_LEAD")
     index = (target_repo / "tasks" / "index.json").read_text(encoding="utf-8")
     assert "Upload the export" in index and "Push with github_pat_[REDACTED:" in index
     assert leaks(TYPED, [("tasks/index.json", index)]) == []
