@@ -146,7 +146,15 @@ def merge_worktree(git: Git, goal_id: str, message: str, trailers: Mapping[str, 
         if git.run_full("merge-base", "--is-ancestor", tip, main_sha, ok_codes=(0, 1)).returncode == 0:
             return main_sha
         proc = git.run_full(
-            "merge", "--no-ff", "--no-verify", "--no-log", "--no-edit", "-m", text, tip, ok_codes=(0, 1)
+            "merge",
+            "--no-ff",
+            "--no-verify",
+            "--no-log",
+            "--no-edit",
+            "-m",
+            git.stamp(text),
+            tip,
+            ok_codes=(0, 1),
         )
         if proc.returncode != 0:
             files = git.run("diff", "--name-only", "--diff-filter=U").split()
