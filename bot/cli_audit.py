@@ -191,8 +191,10 @@ def _verify(
     result = verify_chain(engine, keyring=keyring)
     if result.ok:
         note = ""
-        if keyring is not None and result.legacy:
-            note = f" ({result.legacy} unkeyed, written before the audit key, then {result.checked - result.legacy} keyed)"
+        if keyring is not None and result.legacy == result.checked and result.legacy:
+            note = " (none keyed: written before an audit key was set, or rewritten without it)"
+        elif keyring is not None and result.legacy:
+            note = f" ({result.legacy} unkeyed from before the audit key, then {result.checked - result.legacy} keyed)"
         typer.echo(f"audit: {result.checked} entries, chain intact{note}")
     else:
         problems.append(f"chain broken at entry {result.first_bad_seq} ({result.kind}): {result.reason}")
