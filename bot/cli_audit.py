@@ -100,9 +100,9 @@ def register(app: typer.Typer, get_engine: Callable[[], Engine]) -> None:
             ),
         ] = None,
     ) -> None:
-        """Check every entry's hash or MAC and link, the copies of the head kept outside the
-        database, and that the goals and approvals tables agree with the log; exit 1 naming
-        every problem."""
+        """Check every entry's hash and link (a MAC when keyed), the copies of the head kept
+        outside the database, and that the goals and approvals tables agree with the log; exit 1
+        naming every problem."""
         from storage.audit_keys import keyring_for
 
         engine = get_engine()

@@ -48,6 +48,7 @@ from sqlmodel import Field, Session, SQLModel, col, select
 
 from bot.redact import redact, redact_obj
 from storage.audit_keys import KEY_ID_LENGTH, AuditKeyError, AuditKeyring, keyring_for
+from storage.db import READ_ONLY
 
 GENESIS_HASH = "0" * 64
 # Any constant works as long as nothing else in the database uses it: "AUDIT" in ASCII.
@@ -498,8 +499,9 @@ def _batches(source: Session | Engine | Connection, after: int, size: int) -> It
 
 def _read(source: Session | Engine | Connection, stmt: Any) -> list[Any]:
     if isinstance(source, Engine):
-        # A short transaction per read: on SQLite every transaction holds the write lock.
-        with source.connect() as conn:
+        # A short read-only transaction per read: on SQLite it takes no write lock, so appends
+        # (and the commit that asked for the head) never wait for a verification.
+        with source.connect().execution_options(**{READ_ONLY: True}) as conn:
             return list(conn.execute(stmt).all())
     conn = source.connection() if isinstance(source, Session) else source
     return list(conn.execute(stmt).all())
@@ -514,8 +516,10 @@ def verify_chain(
     """Recompute every hash, MAC and link in seq order; name the first bad entry and how it went bad.
 
     Legacy (unkeyed) entries are accepted only before the first keyed one; a keyed entry needs its
-    key in `keyring`.
+    key in `keyring` (by default the keyring bound to the source's engine).
     """
+    if keyring is None:
+        keyring = keyring_for(_engine_of(source))
     expected_seq, expected_prev = 1, GENESIS_HASH
     checked = legacy = 0
     keyed_from: int | None = None
@@ -560,6 +564,13 @@ def verify_chain(
     head_seq = expected_seq - 1 if checked else None
     head_hash = expected_prev if checked else None
     return VerifyResult(ok=True, checked=checked, legacy=legacy, head_seq=head_seq, head_hash=head_hash)
+
+
+def _engine_of(source: Session | Engine | Connection) -> Engine:
+    if isinstance(source, Session):
+        bind = source.get_bind()
+        return bind if isinstance(bind, Engine) else bind.engine
+    return source if isinstance(source, Engine) else source.engine
 
 
 def _as_dict(row: Any) -> dict[str, Any]:

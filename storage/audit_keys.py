@@ -8,7 +8,8 @@ means writing new entries under a new key while the old ones stay in the keyring
 verification.
 
 Storage never reads configuration: the composition root builds an `AuditKeyring` and binds it
-to the engine it made (`bind_keyring`); appends through that engine are then keyed.
+to the engine it made (`bind_keyring`); appends through that engine (or another engine of this
+process on the same database) are then keyed.
 """
 
 from __future__ import annotations
@@ -78,15 +79,30 @@ class AuditKeyring:
 
 
 _BOUND: WeakKeyDictionary[Engine, AuditKeyring] = WeakKeyDictionary()
+# The key belongs to the database, not to one engine: another engine this process opens on the same
+# database (a job store, a tool, a test) appends with the same key instead of breaking the chain.
+_BY_DATABASE: dict[str, AuditKeyring] = {}
+
+
+def _database(engine: Engine) -> str:
+    return engine.url.render_as_string(hide_password=True)
 
 
 def bind_keyring(engine: Engine, keyring: AuditKeyring | None) -> None:
-    """Key every append made through `engine` with `keyring` (None unbinds)."""
+    """Key every append made through `engine`, or any engine on its database, with `keyring`
+    (None unbinds)."""
     if keyring is None:
         _BOUND.pop(engine, None)
+        _BY_DATABASE.pop(_database(engine), None)
     else:
         _BOUND[engine] = keyring
+        _BY_DATABASE[_database(engine)] = keyring
 
 
 def keyring_for(engine: Engine) -> AuditKeyring | None:
-    return _BOUND.get(engine)
+    found = _BOUND.get(engine)
+    if found is None and _BY_DATABASE:
+        found = _BY_DATABASE.get(_database(engine))
+        if found is not None:
+            _BOUND[engine] = found
+    return found

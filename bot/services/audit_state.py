@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from bot.sop.phases import Decision, GoalState
 from storage.audit import AuditEntry
+from storage.db import READ_ONLY
 from storage.models import Approval, Goal
 
 ACTION_OF_DECISION = {
@@ -53,7 +54,8 @@ class StateReport:
 
 def check_state(engine: Engine) -> StateReport:
     """Every mismatch between the replayed log and the goals and approvals tables, named."""
-    with engine.connect() as conn:
+    # A read-only transaction: one consistent snapshot, and on SQLite no write lock held meanwhile.
+    with engine.connect().execution_options(**{READ_ONLY: True}) as conn:
         if not (inspect(conn).has_table("goals") and inspect(conn).has_table("approvals")):
             return StateReport(skipped=True)
         goals, decisions = _replay(conn)

@@ -102,6 +102,7 @@ def test_keyed_entries_carry_the_key_id_and_verify_only_with_the_key(engine: Eng
     result = verify_chain(engine, keyring=keyring)
     assert (result.ok, result.checked, result.legacy, result.head_seq) == (True, 5, 0, 5)
     assert result.head_hash == chain_head(engine)[1]  # type: ignore[index]
+    bind_keyring(engine, None)
     without = verify_chain(engine)
     assert (without.ok, without.kind, without.first_bad_seq) == (False, "unknown key", 1)
     wrong = verify_chain(engine, keyring=AuditKeyring.of(OLD_KEY))
