@@ -10,6 +10,7 @@ SQL access would (triggers dropped, sha256 recomputed with the published algorit
 from __future__ import annotations
 
 import shutil
+import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -241,3 +242,33 @@ def test_the_untouched_world_verifies(world: World, tmp_path: Path, monkeypatch:
     assert result.exit_code == 0, result.output
     assert "chain intact" in result.stdout and "match the log" in result.stdout
     assert "state tables agree with the log (1 goals, 2 approvals)" in result.stdout
+
+
+def test_every_commit_of_the_bot_carries_the_audit_head_it_saw(world: World) -> None:
+    log = subprocess.run(
+        [
+            "git",
+            "-C",
+            str(world.repo),
+            "log",
+            "--all",
+            "--format=%s%x1f%(trailers:key=Audit-Head,valueonly)%x1e",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    heads = {}
+    for record in filter(str.strip, log.split("\x1e")):
+        subject, _, value = record.strip().partition("\x1f")
+        if subject.startswith("orch"):
+            seq, _, mac = value.strip().partition(":")
+            heads[subject] = (int(seq), mac)
+    assert len(heads) >= 3, log  # the scaffold, two approvals, the goal's start
+    engine = make_engine(f"sqlite:///{world.data / 'orch.db'}")
+    try:
+        with Session(engine) as session:
+            stored = {e.seq: e.hash for e in session.exec(select(AuditEntry))}
+    finally:
+        engine.dispose()
+    assert all(stored[seq] == mac and len(mac) == 64 for seq, mac in heads.values()), heads
