@@ -32,4 +32,5 @@ def append_trailer(text: str, key: str, value: str) -> str:
     body = text.rstrip("\n")
     last = body.rsplit("\n\n", 1)[-1]
     has_trailers = "\n\n" in body and all(_TRAILER_LINE.match(line) for line in last.splitlines())
-    return f"{body}{chr(10) if has_trailers else chr(10) * 2}{key}: {value}\n"
+    separator = "\n" if has_trailers else "\n\n"
+    return f"{body}{separator}{key}: {value}\n"
