@@ -5,6 +5,9 @@ backups). Without it the key is generated on first use into `<data dir>/audit.ke
 per line, the last line current, created with mode 0600. The key is never stored in the database,
 never logged and never printed; only its id (a fingerprint) is.
 
+With PostgreSQL and several processes or hosts, set `ORCH_AUDIT_KEY`: every process must sign
+with the same key, and a generated file lives on one host only.
+
 Rotation: for a configured key, move the old key to `ORCH_AUDIT_PREVIOUS_KEYS` (comma-separated)
 and set a new `ORCH_AUDIT_KEY`; for the generated file, `orch audit rotate-key` appends a new key.
 Either way new entries use the new key and older ones keep verifying with the old.
@@ -12,6 +15,7 @@ Either way new entries use the new key and older ones keep verifying with the ol
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 from pathlib import Path
@@ -20,6 +24,7 @@ from bot.config import ConfigError, Settings
 from storage.audit_keys import AuditKeyError, AuditKeyring
 
 KEY_FILE = "audit.keys"
+log = logging.getLogger(__name__)
 
 
 def key_file(settings: Settings) -> Path:
@@ -35,6 +40,10 @@ def load_keyring(settings: Settings) -> AuditKeyring:
             # Keys of a file generated before a key was configured still verify the entries they signed.
             from_file = _read(path) if path.exists() else []
             return AuditKeyring.of(settings.audit_key.get_secret_value().encode(), [*from_file, *previous])
+        if not path.exists() and not settings.database_url.startswith("sqlite"):
+            # Processes on a shared database must sign with one key; a file in one host's data
+            # directory is not shared by the others.
+            log.warning("ORCH_AUDIT_KEY is not set: generating the audit key into %s", path)
         keys = _read(path) if path.exists() else _create(path)
         return AuditKeyring.of(keys[-1], [*keys[:-1], *previous])
     except AuditKeyError as exc:
