@@ -11,12 +11,14 @@ from slack_sdk import WebClient
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.engine import Engine
 
+from bot.audit_keys import load_keyring
 from bot.config import Settings
 from bot.effects.dispatcher import EffectDispatcher
 from bot.services.authority import ApproverDirectory
 from bot.services.goals import GoalService
 from bot.services.unit import Clock, system_clock
 from bot.slack_guard import ShortRateLimitRetry, ShortRateLimitRetrySync
+from storage.audit_keys import bind_keyring
 from storage.db import make_engine
 from storage.migrate import upgrade
 
@@ -56,6 +58,8 @@ def build_container(settings: Settings, *, clock: Clock = system_clock, migrate:
 
     configure_tracing(settings.otel)
     engine = make_engine(settings.database_url)
+    # The audit key reaches storage from here only: storage never reads configuration.
+    bind_keyring(engine, load_keyring(settings))
     if migrate:
         upgrade(engine)
     slack, slack_sync = _slack_clients(settings)

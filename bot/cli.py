@@ -294,10 +294,18 @@ def goal_cancel(
 
 
 def _engine() -> Any:
+    from bot.audit_keys import load_keyring
+    from bot.config import ConfigError
+    from storage.audit_keys import bind_keyring
     from storage.db import make_engine
     from storage.migrate import upgrade
 
-    eng = make_engine(_settings().database_url)
+    settings = _settings()
+    eng = make_engine(settings.database_url)
+    try:
+        bind_keyring(eng, load_keyring(settings))
+    except ConfigError as exc:
+        fail(f"configuration error: {exc}", 2)
     upgrade(eng)
     return eng
 

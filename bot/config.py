@@ -45,6 +45,13 @@ class Settings(BaseSettings):
         default="sqlite:///.orch/orch.db", validation_alias=AliasChoices("ORCH_DATABASE_URL", "database_url")
     )
     repo: Path = Field(default_factory=Path.cwd, validation_alias=AliasChoices("ORCH_REPO", "repo"))
+    # Where the bot keeps files that are not state: the generated audit key, the last verified
+    # audit head. Default: the SQLite database's folder, or `.orch` for another database.
+    data_dir: Path | None = Field(default=None, validation_alias=AliasChoices("ORCH_DATA_DIR", "data_dir"))
+    # The audit chain's HMAC key (see bot/audit_keys.py); without one a key is generated into
+    # `data_dir`. Older keys stay listed (comma-separated) so entries they signed still verify.
+    audit_key: SecretStr | None = Field(default=None, validation_alias="ORCH_AUDIT_KEY")
+    audit_previous_keys: SecretStr | None = Field(default=None, validation_alias="ORCH_AUDIT_PREVIOUS_KEYS")
     approvers: Annotated[list[str], NoDecode] = Field(
         default_factory=list, validation_alias=AliasChoices("ORCH_APPROVERS", "approvers")
     )
@@ -190,6 +197,18 @@ class Settings(BaseSettings):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def data_path(self) -> Path:
+        """`data_dir`, or the SQLite database's folder, or `.orch`."""
+        if self.data_dir is not None:
+            return self.data_dir
+        from sqlalchemy.engine import make_url
+
+        url = make_url(self.database_url)
+        if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+            return Path(url.database).parent
+        return Path(".orch")
 
     @property
     def backend(self) -> str:

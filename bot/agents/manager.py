@@ -115,13 +115,16 @@ class ImplementationManager:
         return Path(getattr(self.settings, "runs_dir", ".runs"))
 
     def git(self) -> Any:
+        from bot.audit_anchor import head_value
         from bot.repo.git import Identity, ensure_repo
 
-        return ensure_repo(
+        git = ensure_repo(
             Path(self.settings.repo),
             init_if_missing=True,
             identity=Identity(name=self.settings.git_name, email=self.settings.git_email),
         )
+        git.audit_head = lambda: head_value(self.goals.engine)  # the audit head rides on every commit
+        return git
 
     # -- the agents ----------------------------------------------------------------------------
 

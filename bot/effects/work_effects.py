@@ -9,11 +9,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlmodel import col, select
 
+from bot.audit_anchor import head_value
 from bot.effects.dispatcher import EffectDispatcher
 from bot.faults import fault_point
 from bot.redact import redact
@@ -79,6 +81,8 @@ class WorkEffects:
                 signing_key=str(key) if (key := getattr(self.settings, "signing_key", None)) else None,
             ),
         )
+        # Every commit carries the audit log's head, a copy of it the database cannot rewrite.
+        git.audit_head = partial(head_value, self.engine)
         self._git = (wanted, git)
         return git
 

@@ -180,6 +180,7 @@ def merge_proposal(git: Git, proposal: Proposal, *, approved_by: str) -> str:
     with git.lock():
         git.require_main_checked_out()
         tip = git.resolve_commit(proposal.branch)
+        text = git.stamp(text)  # the audit head at merge time, as every commit of the bot carries
         proc = git.run_full(
             "merge", "--no-ff", "--no-verify", "--no-log", "--no-edit", "-m", text, tip, ok_codes=(0, 1)
         )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +19,7 @@ from bot.repo import worktrees as _wt
 from bot.repo.effect_map import EFFECT_TRAILER, effect_commits
 from bot.repo.errors import GitError, MergeConflictError, NotARepositoryError
 from bot.repo.lock import LOCK_NAME, BranchLock
-from bot.repo.message import Trailers, compose_message
+from bot.repo.message import Trailers, append_trailer, compose_message
 from bot.repo.validate import (
     UnsafeInputError,
     check_rev_shape,
@@ -46,6 +46,7 @@ __all__ = [
 DEFAULT_MAIN_BRANCH = "main"
 GIT_TIMEOUT_SECONDS = 120.0
 ORCH_DIR = ".orch"
+AUDIT_HEAD_TRAILER = "Audit-Head"
 # Variables that would point git at another repository or index than the one we were given
 # (they are set, for example, while a git hook runs).
 _REDIRECTING_ENV = (
@@ -180,6 +181,9 @@ class Git:
         common = Path(self.run("rev-parse", "--git-common-dir").strip())
         self.git_dir = common if common.is_absolute() else (self.root / common).resolve()
         self._lock = BranchLock(self.git_dir / LOCK_NAME, timeout=lock_timeout)
+        # The audit log's head at commit time, carried by every commit as `Audit-Head: <seq>:<mac>`
+        # so a copy of the head lives outside the database (set by whoever owns the database).
+        self.audit_head: Callable[[], str | None] | None = None
 
     # -- plumbing --------------------------------------------------------------------------
 
@@ -294,9 +298,15 @@ class Git:
                 f"the repository has {current or 'a detached HEAD'} checked out, not {self.main_branch}"
             )
 
+    def stamp(self, text: str) -> str:
+        """The message with the `Audit-Head` trailer added, when an audit head is known."""
+        head = self.audit_head() if self.audit_head is not None else None
+        return append_trailer(text, AUDIT_HEAD_TRAILER, head) if head else text
+
     def commit_staged(self, extra: list[str], text: str, *, cwd: Path | None = None) -> str:
         # --no-verify: the bot's commits are the state of record; a spec-guard pre-commit hook
         # must not block publishing the very approval that would fix the problem it reports.
+        text = self.stamp(text)
         self.run("commit", "--no-verify", "--cleanup=whitespace", "-F", "-", *extra, cwd=cwd, stdin=text)
         return self.run("rev-parse", "HEAD", cwd=cwd).strip()
 

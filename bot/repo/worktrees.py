@@ -145,6 +145,7 @@ def merge_worktree(git: Git, goal_id: str, message: str, trailers: Mapping[str, 
         tip = git.resolve_commit(branch)
         if git.run_full("merge-base", "--is-ancestor", tip, main_sha, ok_codes=(0, 1)).returncode == 0:
             return main_sha
+        text = git.stamp(text)  # the audit head at merge time, as every commit of the bot carries
         proc = git.run_full(
             "merge", "--no-ff", "--no-verify", "--no-log", "--no-edit", "-m", text, tip, ok_codes=(0, 1)
         )
