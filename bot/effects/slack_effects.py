@@ -59,6 +59,8 @@ KINDS = (
     "slack.status",
     "slack.post_mode_request",
     "slack.mark_mode_decided",
+    "slack.merge_conflict",
+    "slack.merge_conflict_decided",
 )
 
 
@@ -103,6 +105,9 @@ class SlackEffects:
         dispatcher.register("slack.thread_note", self.thread_note)
         dispatcher.register("slack.status", self.status.handle)
         ModeMessages(self).register(dispatcher)
+        from bot.effects.slack_conflicts import ConflictMessages
+
+        ConflictMessages(self).register(dispatcher)
 
     # -- helpers -----------------------------------------------------------------------------
 

@@ -150,6 +150,22 @@ def merge_worktree(git: Git, goal_id: str, message: str, trailers: Mapping[str, 
         )
         if proc.returncode != 0:
             files = git.run("diff", "--name-only", "--diff-filter=U").split()
+            if not files:
+                # Refused before merging (a person's local changes in the way): not a conflict.
+                raise GitError(
+                    f"merging {branch} into {git.main_branch} failed", stderr=proc.stderr + proc.stdout
+                )
             git.run_full("merge", "--abort", ok_codes=(0, 128))
             raise MergeConflictError(f"merging {branch} into {git.main_branch} conflicts", files)
         return git.run("rev-parse", "HEAD").strip()
+
+
+def reset_to_main(git: Git, goal_id: str) -> str:
+    """Point the goal's branch at main's tip, discarding its unmerged work (a task whose diff
+    conflicted is built again on main as it is now; the tasks merged before it are in main)."""
+    path = _goal_worktree(git, goal_id)
+    with git.lock():
+        main_sha = git.resolve_commit(git.main_branch)
+        git.run("reset", "--quiet", "--hard", main_sha, cwd=path)
+        git.run("clean", "-fdq", cwd=path)
+    return main_sha
