@@ -222,6 +222,24 @@ class Git:
                     raise GitLockHeld(lock, exc) from exc
         raise AssertionError("unreachable")  # the loop returns or raises
 
+    def ensure_unlocked(self) -> None:
+        """Before writing main's index, HEAD or branch: clear git's lock files a dead process left
+        there, or raise `GitLockHeld` for one that may be live. Not every git command names a lock
+        it cannot take (`git merge` says "Unable to write index" and leaves a merge half-way)."""
+        names = (
+            "index.lock",
+            "HEAD.lock",
+            "ORIG_HEAD.lock",
+            "packed-refs.lock",
+            f"refs/heads/{self.main_branch}.lock",
+        )
+        for name in names:
+            lock = self.git_dir / name
+            if lock.exists() and not remove_if_stale(
+                lock, git_dir=self.git_dir, root=self.root, max_age=self.stale_lock_seconds
+            ):
+                raise GitLockHeld(lock, GitError(f"{name} exists"))
+
     def _current_branch(self) -> str:
         proc = self.run_full("symbolic-ref", "--quiet", "--short", "HEAD", ok_codes=(0, 1))
         if proc.returncode != 0:
@@ -293,6 +311,7 @@ class Git:
         text = compose_message(message, trailers)
         with self.lock():
             self.require_main_checked_out()
+            self.ensure_unlocked()
             present = [p for p in rels if (self.root / p).exists() or self._is_tracked(p)]
             if present:
                 # -f: the bot's own files are committed even if a .gitignore pattern catches them.

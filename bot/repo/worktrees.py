@@ -145,13 +145,17 @@ def merge_worktree(git: Git, goal_id: str, message: str, trailers: Mapping[str, 
         tip = git.resolve_commit(branch)
         if git.run_full("merge-base", "--is-ancestor", tip, main_sha, ok_codes=(0, 1)).returncode == 0:
             return main_sha
+        git.ensure_unlocked()
         proc = git.run_full(
             "merge", "--no-ff", "--no-verify", "--no-log", "--no-edit", "-m", text, tip, ok_codes=(0, 1)
         )
         if proc.returncode != 0:
             files = git.run("diff", "--name-only", "--diff-filter=U").split()
             if not files:
-                # Refused before merging (a person's local changes in the way): not a conflict.
+                # Refused (a person's local changes in the way) or stopped (the index could not be
+                # written): not a conflict. Whatever it began is undone, so no merge is left half-way.
+                if (git.git_dir / "MERGE_HEAD").exists():
+                    git.run_full("merge", "--abort", ok_codes=(0, 1, 128))
                 raise GitError(
                     f"merging {branch} into {git.main_branch} failed", stderr=proc.stderr + proc.stdout
                 )

@@ -220,12 +220,19 @@ def _start_task(session: Session, goal: Goal, task: dict[str, Any], now: datetim
             item["status"] = "in-progress"
     goal.tasks = tasks
     goal.status = PhaseStatus.DRAFTING
-    key = f"build:{goal.id}:{task['id']}:1"
+    # A task started again (a merge conflict of an earlier task stopped it) builds a new version.
+    last = session.exec(
+        select(Artifact.version)
+        .where(Artifact.goal_id == goal.id, Artifact.phase == Phase.IMPLEMENTATION.value)
+        .where(Artifact.task_id == int(task["id"]))
+        .order_by(Artifact.version.desc())  # type: ignore[attr-defined]
+    ).first()
+    version = (last or 0) + 1
+    key = f"build:{goal.id}:{task['id']}:{version}"
     restarts = 0
     while session.exec(select(Effect.id).where(Effect.key == key)).first() is not None:
-        # Started again after a merge conflict stopped it: a build of its own.
         restarts += 1
-        key = f"build:{goal.id}:{task['id']}:1:restart-{restarts}"
+        key = f"build:{goal.id}:{task['id']}:{version}:restart-{restarts}"
     add_effect(
         session,
         key=key,
@@ -233,7 +240,7 @@ def _start_task(session: Session, goal: Goal, task: dict[str, Any], now: datetim
         goal_id=goal.id,
         now=now,
         task_id=int(task["id"]),
-        version=1,
+        version=version,
     )
 
 

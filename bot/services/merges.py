@@ -234,13 +234,32 @@ def rebuild_after_conflict(
 def report_repo_problem(
     service: GoalService, *, goal_id: str, effect_key: str, doing: str, kind: str, problem: str, remedy: str
 ) -> bool:
-    """Tell the goal's thread once that `doing` waits for a person to repair the repository."""
+    """Tell the goal's thread once that `doing` waits for a person to repair the repository.
+
+    Once per goal and kind of problem while it lasts: the goal's other commits that meet it too
+    stay quiet, and a commit that lands afterwards ends it (the next one is said again)."""
     now = service.clock()
-    key = f"note:{goal_id}:repo:{kind}:{effect_key}"
+    prefix = f"note:{goal_id}:repo:{kind}:"
     with transaction(service.engine) as session:
         goal = session.get(Goal, goal_id)
-        if goal is None or session.exec(select(Effect.id).where(Effect.key == key)).first() is not None:
+        if goal is None:
             return False
+        told = session.exec(
+            select(Effect).where(col(Effect.key).startswith(prefix)).order_by(col(Effect.id).desc())
+        ).first()
+        if told is not None:
+            landed_since = session.exec(
+                select(Effect.id).where(
+                    Effect.goal_id == goal_id,
+                    col(Effect.kind).startswith("repo."),
+                    Effect.status == "done",
+                    col(Effect.done_at) > told.created_at,
+                )
+            ).first()
+            if landed_since is None:
+                return False
+        count = len(session.exec(select(Effect.id).where(col(Effect.key).startswith(prefix))).all())
+        key = f"{prefix}{count + 1}"
         audit(
             session,
             actor=Actor("bot"),
