@@ -73,7 +73,7 @@ def decode_conflict_value(value: str) -> tuple[str, int, int]:
 
 
 def _files(files: list[str]) -> str:
-    shown = "\n".join(f"• `{fit(plain(f), 200)}`" for f in files[:MAX_FILES_SHOWN])
+    shown = "\n".join(f"• `{fit(plain(f), 120)}`" for f in files[:MAX_FILES_SHOWN])
     more = len(files) - MAX_FILES_SHOWN
     return shown + (f"\n…and {more} more" if more > 0 else "") if files else "• (git named no file)"
 

@@ -120,7 +120,9 @@ def test_a_stale_lock_is_cleared_a_live_one_waited_for_and_done_is_said_only_onc
     message = live.sb.wait_for_message(CHANNEL, thread_ts=card.ts, button="Approve")
     live.sb.click("U_APP1", message, "Approve")
     merge = until(
-        lambda: next((e for e in effects(live, "merge:") if e.last_error and "index.lock" in e.last_error), None),
+        lambda: next(
+            (e for e in effects(live, "merge:") if e.last_error and "index.lock" in e.last_error), None
+        ),
         "the last merge to meet the held lock",
     )
     assert merge.status == "pending"
@@ -173,7 +175,9 @@ def test_a_conflicting_merge_asks_the_thread_and_rebase_and_rebuild_recovers(liv
         lambda: "Rebase and rebuild" not in live.sb.message(CHANNEL, conflict.ts).buttons,
         what="the choice to replace the buttons",
     )
-    live.sb.wait_for_message(CHANNEL, thread_ts=card.ts, button="Approve", text_contains="task 1 v2", timeout=30)
+    live.sb.wait_for_message(
+        CHANNEL, thread_ts=card.ts, button="Approve", text_contains="task 1 v2", timeout=30
+    )
     live.decide_all("U_APP1", card.ts)  # the rebuilt diff, then the tasks after it, until done
     assert "merge task 1" in git(repo, "log", "--format=%s")
     assert (repo / path.group(1)).read_text() == '"""Written by hand."""\n\nVALUE = 42\n'  # the person's work
@@ -197,7 +201,9 @@ def test_a_merge_left_half_way_is_said_and_the_prd_is_committed_once_it_is_clear
 
     prd = live.sb.wait_for_message(CHANNEL, thread_ts=card.ts, button="Approve", text_contains="PRD v1")
     live.sb.click("U_APP1", prd, "Approve")
-    note = live.sb.wait_for_message(CHANNEL, thread_ts=card.ts, text_contains="merge is in progress", timeout=30)
+    note = live.sb.wait_for_message(
+        CHANNEL, thread_ts=card.ts, text_contains="merge is in progress", timeout=30
+    )
     assert "README.md" in note.content and "git merge --abort" in note.content
 
     # It keeps waiting, well past the attempts a failing effect has, and uses none of them.
