@@ -403,6 +403,9 @@ class SlackEffects:
             return
         if not goal.thread_ts:
             raise RetryLater("the goal thread is not posted yet")
+        from bot.effects.repo_truth import require_commits_landed
+
+        require_commits_landed(self.engine, effect)
         text = str(effect.payload.get("text", ""))
         blocks = [{"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}]
         await self.post(effect, channel=goal.channel_id, thread_ts=goal.thread_ts, blocks=blocks, text=text)
