@@ -170,6 +170,14 @@ def test_a_conflicting_merge_asks_the_thread_and_rebase_and_rebuild_recovers(liv
     assert goal(live).state == "active" and said_done(live, card) == []
     assert "merge task 1" not in git(repo, "log", "--format=%s")
 
+    # Only the requester or an approver decides; Request changes asks for notes in a modal.
+    live.sb.click("U_OUT", conflict, "Rebase and rebuild")
+    live.sb.wait_for_ephemeral("U_OUT", text_contains="Only the requester or an approver")
+    live.sb.click("U_APP2", conflict, "Request changes")
+    live.sb.wait_for_view("U_APP2", "orch_conflict_feedback_modal")
+    live.sb.close_view("U_APP2")
+    assert goal(live).status == "blocked"
+
     live.sb.click("U_APP2", conflict, "Rebase and rebuild")
     live.sb.wait_for(
         lambda: "Rebase and rebuild" not in live.sb.message(CHANNEL, conflict.ts).buttons,

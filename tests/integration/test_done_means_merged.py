@@ -7,6 +7,7 @@ import re
 import subprocess
 from pathlib import Path
 
+import pytest
 from sqlmodel import Session, col, select
 
 from bot.app import Container, build_container
@@ -105,3 +106,41 @@ def test_a_conflicting_merge_stops_the_goal_at_its_task_and_a_rebuild_carries_it
         approve(c, goal.id)
     assert c.goals.get(goal.id).state == "done"
     assert "merge task 1" in subjects(target_repo) and person.read_text() == "VALUE = 42\n"
+
+
+def test_who_may_choose_after_a_conflict_and_what_request_changes_and_cancel_do(
+    tmp_path: Path, target_repo: Path
+) -> None:
+    from bot.services.errors import GoalClosed, InvalidInput
+    from bot.services.merges import cancel_after_conflict, record_conflict
+
+    c = build_container(make_settings(tmp_path, target_repo))
+    goal = c.goals.start_goal(brief=BRIEF, actor=Actor("U_REQ"))
+    walk_to_diff(c, goal.id, last=False)
+    with pytest.raises(InvalidInput, match="not waiting on a merge conflict"):
+        rebuild_after_conflict(c.goals, goal_id=goal.id, task_id=1, actor=Actor("U_APP1"))
+    record_conflict(c.goals, goal_id=goal.id, task_id=1, version=1, files=["src/a.py"], base=None)
+    with pytest.raises(InvalidInput, match="Only the requester or an approver"):
+        rebuild_after_conflict(c.goals, goal_id=goal.id, task_id=1, actor=Actor("U_STRANGER"))
+
+    version = rebuild_after_conflict(
+        c.goals, goal_id=goal.id, task_id=1, actor=Actor("U_APP2"), feedback="Keep the hand-written VALUE"
+    )
+    with Session(c.engine) as session:
+        build = session.exec(
+            select(Effect).where(Effect.key == f"build:{goal.id}:implementation:1:{version}")
+        ).one()
+        decided = session.exec(select(Effect).where(Effect.key == f"conflict:{goal.id}:1:1:decided")).one()
+        actions = [e.action for e in session.exec(select(AuditEntry).order_by(col(AuditEntry.seq)))]
+    assert build.payload["rebase"] is True and "Keep the hand-written VALUE" in build.payload["feedback"]
+    assert "src/a.py" in build.payload["feedback"]
+    assert decided.payload == {
+        "conflict_key": f"conflict:{goal.id}:1:1", "by": "U_APP2", "choice": "changes",
+    }  # fmt: skip
+    assert "task.rebuild_requested" in actions and c.goals.get(goal.id).status == "changes_requested"
+
+    record_conflict(c.goals, goal_id=goal.id, task_id=1, version=version, files=["src/a.py"], base=None)
+    cancel_after_conflict(c.goals, goal_id=goal.id, task_id=1, actor=Actor("U_REQ"))
+    assert c.goals.get(goal.id).state == "cancelled"
+    with pytest.raises(GoalClosed):
+        rebuild_after_conflict(c.goals, goal_id=goal.id, task_id=1, actor=Actor("U_APP1"))
