@@ -108,3 +108,22 @@ def _read_only(detail: str) -> RepoNeedsPerson:
         f"the bot cannot write to the repository ({detail})",
         "give the bot's user write access to the checkout and its `.git` folder; the bot goes on by itself",
     )
+
+
+def lingering_locks(git: Git) -> list[str]:
+    """git's lock files present now, each with what the bot will do about it (for `orch doctor`)."""
+    from bot.repo.stale_locks import OWN_LOCKS, stale_reason
+
+    found = []
+    for lock in sorted(git.git_dir.rglob("*.lock")):
+        if lock.name in OWN_LOCKS or "objects" in lock.relative_to(git.git_dir).parts:
+            continue
+        reason = stale_reason(lock, git_dir=git.git_dir, root=git.root, max_age=git.stale_lock_seconds)
+        rel = lock.relative_to(git.git_dir)
+        if reason is not None:
+            found.append(
+                f"{rel} left by a process that died ({reason}); removed at the bot's next git command"
+            )
+        else:
+            found.append(f"{rel} is held by a running git (or was taken moments ago); the bot waits for it")
+    return found
