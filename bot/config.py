@@ -97,6 +97,22 @@ class Settings(BaseSettings):
     git_email: str = Field(
         default="orch-bot@users.noreply.local", validation_alias=AliasChoices("ORCH_GIT_EMAIL", "git_email")
     )
+    # Git that recovers (bot/repo/git.py, bot/repo/stale_locks.py, bot/repo/health.py): every git
+    # command's time limit; the age after which a git lock file nobody runs git for is removed; how
+    # often an effect waiting for a person to repair the repository looks again.
+    git_timeout_seconds: float = Field(
+        default=120.0, gt=0, validation_alias=AliasChoices("ORCH_GIT_TIMEOUT_SECONDS", "git_timeout_seconds")
+    )
+    git_stale_lock_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        validation_alias=AliasChoices("ORCH_GIT_STALE_LOCK_SECONDS", "git_stale_lock_seconds"),
+    )
+    repo_recheck_seconds: float = Field(
+        default=15.0,
+        gt=0,
+        validation_alias=AliasChoices("ORCH_REPO_RECHECK_SECONDS", "repo_recheck_seconds"),
+    )
     # Implementation: who writes the code (bot/agents/implement.py), where run records go (bot/runs.py).
     builder: Literal["offline", "codex"] = Field(
         default="offline", validation_alias=AliasChoices("ORCH_BUILDER", "builder")

@@ -62,9 +62,17 @@ def run_doctor(settings: Settings) -> bool:
 
     def repo() -> str:
         from bot.repo.git import Identity, ensure_repo
+        from bot.repo.health import check_main_checkout, lingering_locks
 
-        git = ensure_repo(settings.repo, identity=Identity(name=settings.git_name, email=settings.git_email))
-        return f"{git.root.name} on branch {git.main_branch}"
+        git = ensure_repo(
+            settings.repo,
+            identity=Identity(name=settings.git_name, email=settings.git_email),
+            timeout=settings.git_timeout_seconds,
+            stale_lock_seconds=settings.git_stale_lock_seconds,
+        )
+        check_main_checkout(git)  # mid-merge, or another branch: the bot's commits wait for a person
+        locks = "".join(f"; ⚠️ {line}" for line in lingering_locks(git))
+        return f"{git.root.name} on branch {git.main_branch}{locks}"
 
     def in_step() -> str:
         from bot.services.repair import behind_repository

@@ -84,6 +84,16 @@ class RetryLater(Exception):
     """A handler asks to be run again later (for example the thread is not posted yet)."""
 
 
+class WaitForPerson(RetryLater):
+    """The effect cannot succeed until a person repairs what its handler reported (the repository
+    is mid-merge, read-only, …): it is looked at again every `delay` seconds without using up its
+    attempts, so nothing is lost however long the repair takes."""
+
+    def __init__(self, message: str, *, delay: float) -> None:
+        super().__init__(message)
+        self.delay = delay
+
+
 @dataclass
 class EffectDispatcher:
     engine: Engine
@@ -284,7 +294,8 @@ class EffectDispatcher:
                 await handler(effect)
             except RetryLater as exc:
                 set_attributes(current, **{"orch.effect.outcome": "retry_later"})
-                await asyncio.to_thread(self._retry, effect, str(exc))
+                wait = exc.delay if isinstance(exc, WaitForPerson) else None
+                await asyncio.to_thread(self._retry, effect, str(exc), wait)
                 return False
             except Exception as exc:
                 set_attributes(current, **{"orch.effect.outcome": "error"})
@@ -319,7 +330,7 @@ class EffectDispatcher:
             row.done_at = self.clock()
             session.add(row)
 
-    def _retry(self, effect: Effect, error: str) -> None:
+    def _retry(self, effect: Effect, error: str, wait: float | None = None) -> None:
         from bot.redact import redact
 
         with transaction(self.engine) as session:
@@ -327,7 +338,10 @@ class EffectDispatcher:
             if row is None:
                 return
             row.last_error = redact(error)[:2000]
-            if row.attempts >= MAX_ATTEMPTS:
+            if wait is not None:  # WaitForPerson: this attempt does not count
+                row.attempts = max(0, row.attempts - 1)
+                row.not_before = self.clock() + timedelta(seconds=wait)
+            elif row.attempts >= MAX_ATTEMPTS:
                 row.status = "failed"
             else:
                 row.not_before = self.clock() + timedelta(seconds=min(60, 0.5 * 2**row.attempts))

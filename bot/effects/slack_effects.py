@@ -59,6 +59,8 @@ KINDS = (
     "slack.status",
     "slack.post_mode_request",
     "slack.mark_mode_decided",
+    "slack.merge_conflict",
+    "slack.merge_conflict_decided",
 )
 
 
@@ -103,6 +105,9 @@ class SlackEffects:
         dispatcher.register("slack.thread_note", self.thread_note)
         dispatcher.register("slack.status", self.status.handle)
         ModeMessages(self).register(dispatcher)
+        from bot.effects.slack_conflicts import ConflictMessages
+
+        ConflictMessages(self).register(dispatcher)
 
     # -- helpers -----------------------------------------------------------------------------
 
@@ -398,6 +403,9 @@ class SlackEffects:
             return
         if not goal.thread_ts:
             raise RetryLater("the goal thread is not posted yet")
+        from bot.effects.repo_truth import require_commits_landed
+
+        require_commits_landed(self.engine, effect)
         text = str(effect.payload.get("text", ""))
         blocks = [{"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}]
         await self.post(effect, channel=goal.channel_id, thread_ts=goal.thread_ts, blocks=blocks, text=text)

@@ -131,6 +131,12 @@ def progress_text(goal: Goal, artifact: Artifact | None, *, approved: int = 0, r
         count = f" ({approved} of {required} approvals)" if required > 1 else ""
         return f"⏳ Waiting for a decision on {what}{count}."
     again = status is PhaseStatus.CHANGES_REQUESTED
+    if implementation and status is PhaseStatus.BLOCKED:
+        blocked = next((t for t in goal.tasks if t.get("status") == "blocked"), None)
+        which = f"Task {blocked['id']}" if blocked else "A task"
+        return f"🧱 {which} conflicts with a change on main: choose how to go on in the thread."
+    if implementation and status is PhaseStatus.APPROVED:
+        return "🔀 Every task is approved: merging into main…"
     if implementation:
         task = next((t for t in goal.tasks if t.get("status") == "in-progress"), None)
         if task is not None:

@@ -146,11 +146,31 @@ def merge_worktree(git: Git, goal_id: str, message: str, trailers: Mapping[str, 
         if git.run_full("merge-base", "--is-ancestor", tip, main_sha, ok_codes=(0, 1)).returncode == 0:
             return main_sha
         text = git.stamp(text)  # the audit head at merge time, as every commit of the bot carries
+        git.ensure_unlocked()
         proc = git.run_full(
             "merge", "--no-ff", "--no-verify", "--no-log", "--no-edit", "-m", text, tip, ok_codes=(0, 1)
         )
         if proc.returncode != 0:
             files = git.run("diff", "--name-only", "--diff-filter=U").split()
+            if not files:
+                # Refused (a person's local changes in the way) or stopped (the index could not be
+                # written): not a conflict. Whatever it began is undone, so no merge is left half-way.
+                if (git.git_dir / "MERGE_HEAD").exists():
+                    git.run_full("merge", "--abort", ok_codes=(0, 1, 128))
+                raise GitError(
+                    f"merging {branch} into {git.main_branch} failed", stderr=proc.stderr + proc.stdout
+                )
             git.run_full("merge", "--abort", ok_codes=(0, 128))
             raise MergeConflictError(f"merging {branch} into {git.main_branch} conflicts", files)
         return git.run("rev-parse", "HEAD").strip()
+
+
+def reset_to_main(git: Git, goal_id: str) -> str:
+    """Point the goal's branch at main's tip, discarding its unmerged work (a task whose diff
+    conflicted is built again on main as it is now; the tasks merged before it are in main)."""
+    path = _goal_worktree(git, goal_id)
+    with git.lock():
+        main_sha = git.resolve_commit(git.main_branch)
+        git.run("reset", "--quiet", "--hard", main_sha, cwd=path)
+        git.run("clean", "-fdq", cwd=path)
+    return main_sha

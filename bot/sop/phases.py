@@ -26,6 +26,7 @@ class PhaseStatus(StrEnum):
     REJECTED = "rejected"
     EXPIRED = "expired"
     SKIPPED = "skipped"
+    BLOCKED = "blocked"  # a task's merge conflicts with main: a person chooses how to go on
 
 
 class GoalState(StrEnum):
