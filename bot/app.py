@@ -77,6 +77,7 @@ def build_container(settings: Settings, *, clock: Clock = system_clock, migrate:
         clock=clock,
         approvals_required=settings.approvals_required,
         allow_self_approval=settings.allow_self_approval,
+        start_dedupe_seconds=settings.start_dedupe_seconds,
         kick=[dispatcher.kick],
     )
     container = Container(settings, engine, clock, directory, goals, dispatcher, slack)

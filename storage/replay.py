@@ -76,7 +76,9 @@ class SeenRequests:
         validly any more anyway, so this only matters for a clock far off)."""
         with self.engine.begin() as conn:
             gone = conn.execute(
-                delete(seen_table).where(seen_table.c.digest == digest, seen_table.c.seen_at < at - self.window)
+                delete(seen_table).where(
+                    seen_table.c.digest == digest, seen_table.c.seen_at < at - self.window
+                )
             ).rowcount
             if not gone:
                 return False

@@ -53,3 +53,14 @@ class NotAwaitingDecision(ServiceError):
 
 class InvalidInput(ServiceError):
     pass
+
+
+class DuplicateStart(ServiceError):
+    """The same `/orch start` text from the same person, again within the dedupe window."""
+
+    def __init__(self, goal_id: str | None, seconds: float) -> None:
+        what = goal_id or "a goal"
+        super().__init__(
+            f"You started {what} with the same text {seconds:.0f} s ago, so I did not start it again."
+        )
+        self.goal_id = goal_id

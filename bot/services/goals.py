@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot.faults import fault_point
@@ -20,6 +21,7 @@ from bot.redact import redact
 from bot.services.authority import ApproverDirectory
 from bot.services.diff_secrets import SecretInDiff, ask_builder_to_fix, refuse_secret
 from bot.services.errors import (
+    DuplicateStart,
     GoalClosed,
     GoalNotFound,
     InvalidInput,
@@ -31,7 +33,7 @@ from bot.services.errors import (
 from bot.services.unit import Actor, Clock, add_effect, audit, load_goal_for_update, next_goal_id, sha256_text
 from bot.sop.phases import LABELS, Decision, GoalState, Mode, Phase, PhaseStatus
 from storage.db import read_session, transaction
-from storage.models import Approval, Artifact, Goal
+from storage.models import Approval, Artifact, Goal, ProcessedDelivery
 
 MAX_BRIEF = 20_000
 MAX_TITLE = 120
@@ -80,6 +82,7 @@ class GoalService:
     clock: Clock
     approvals_required: int = 1
     allow_self_approval: bool = False
+    start_dedupe_seconds: float = 0.0  # the same slash text twice within this window starts one goal
     kick: list[Any] = field(default_factory=list)  # callbacks run after a commit with effects
 
     # -- helpers -----------------------------------------------------------------------------
@@ -108,7 +111,10 @@ class GoalService:
         source: str = "slash",
         approvers: Iterable[str] = (),
         priority: str = "medium",
+        confirmed: bool = False,
     ) -> Goal:
+        """Start a goal. A slash command repeating the same person's text in the same channel within
+        `start_dedupe_seconds` raises DuplicateStart, unless `confirmed` (they asked for another)."""
         # The product stores no secret: whatever a person pasted into the brief or title is redacted at intake.
         brief = redact((brief or "").replace("\x00", "").strip())
         title = redact(title) if title else title
@@ -126,60 +132,122 @@ class GoalService:
             names = ", ".join(f"<@{a}>" for a in outsiders)
             raise InvalidInput(f"{names} cannot approve gates here; pick from `/orch approvers`.")
         now = self.clock()
-        with transaction(self.engine) as session:
-            goal_id = next_goal_id(session)
-            goal = Goal(
-                id=goal_id,
-                title=(title or "").strip()[:MAX_TITLE] or derive_title(brief),
-                brief=brief,
-                requester=actor.id,
-                channel_id=channel_id,
-                thread_ts=thread_ts,
-                source=source,
-                phase=Phase.SCAFFOLD_CHECK,
-                status=PhaseStatus.DRAFTING,
-                state=GoalState.ACTIVE,
-                mode=Mode.READ_ONLY,
-                priority=priority,
-                approvers=wanted,
-                phase_started_at=now,
-                created_at=now,
-                updated_at=now,
-            )
-            session.add(goal)
-            session.flush()
-            audit(
-                session,
-                actor=actor,
-                action="goal.started",
-                now=now,
-                goal=goal,
-                source=source,
-                title=goal.title,
-            )
-            if channel_id:
-                add_effect(
-                    session, key=f"card:{goal_id}:post", kind="slack.post_card", goal_id=goal_id, now=now
+        dedupe = source == "slash" and not confirmed and self.start_dedupe_seconds > 0
+        try:
+            with transaction(self.engine) as session:
+                if dedupe:
+                    self._once_per_window(session, actor, channel_id, brief, now)
+                goal = self._insert_goal(
+                    session, brief, actor, channel_id, thread_ts, title, source, wanted, priority, now
                 )
-            add_effect(
-                session,
-                key=f"draft:{goal_id}:{Phase.SCAFFOLD_CHECK.value}:0:1",
-                kind="draft",
-                goal_id=goal_id,
-                now=now,
-                phase=Phase.SCAFFOLD_CHECK.value,
-                version=1,
-            )
-            add_effect(
-                session,
-                key=f"publish:{goal_id}:started",
-                kind="repo.publish_state",
-                goal_id=goal_id,
-                now=now,
-                message=f"orch({goal_id}): start goal — {goal.title}",
-            )
+        except IntegrityError:
+            if not dedupe:
+                raise
+            # The same text was taken by a concurrent request a moment ago (PostgreSQL).
+            raise DuplicateStart(None, 0) from None
         self._committed()
         return goal
+
+    def _once_per_window(
+        self, session: Session, actor: Actor, channel_id: str | None, brief: str, now: datetime
+    ) -> None:
+        """Claim this person's text for the window, or raise DuplicateStart if it is claimed."""
+        key = f"start:{actor.id}:{channel_id or '-'}:{sha256_text(brief)}"
+        row = session.exec(
+            select(ProcessedDelivery).where(ProcessedDelivery.key == key).with_for_update()
+        ).first()
+        if row is not None and (now - row.at).total_seconds() < self.start_dedupe_seconds:
+            earlier = session.exec(
+                select(Goal.id)
+                .where(Goal.requester == actor.id, Goal.brief == brief, Goal.source == "slash")
+                .order_by(col(Goal.created_at).desc())
+                .limit(1)
+            ).first()
+            raise DuplicateStart(earlier, (now - row.at).total_seconds())
+        if row is None:
+            session.add(ProcessedDelivery(key=key, at=now))
+        else:
+            row.at = now
+            session.add(row)
+        session.flush()
+
+    def _insert_goal(
+        self,
+        session: Session,
+        brief: str,
+        actor: Actor,
+        channel_id: str | None,
+        thread_ts: str | None,
+        title: str | None,
+        source: str,
+        wanted: list[str],
+        priority: str,
+        now: datetime,
+    ) -> Goal:
+        goal_id = next_goal_id(session)
+        goal = Goal(
+            id=goal_id,
+            title=(title or "").strip()[:MAX_TITLE] or derive_title(brief),
+            brief=brief,
+            requester=actor.id,
+            channel_id=channel_id,
+            thread_ts=thread_ts,
+            source=source,
+            phase=Phase.SCAFFOLD_CHECK,
+            status=PhaseStatus.DRAFTING,
+            state=GoalState.ACTIVE,
+            mode=Mode.READ_ONLY,
+            priority=priority,
+            approvers=wanted,
+            phase_started_at=now,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(goal)
+        session.flush()
+        audit(
+            session,
+            actor=actor,
+            action="goal.started",
+            now=now,
+            goal=goal,
+            source=source,
+            title=goal.title,
+        )
+        if channel_id:
+            add_effect(session, key=f"card:{goal_id}:post", kind="slack.post_card", goal_id=goal_id, now=now)
+        add_effect(
+            session,
+            key=f"draft:{goal_id}:{Phase.SCAFFOLD_CHECK.value}:0:1",
+            kind="draft",
+            goal_id=goal_id,
+            now=now,
+            phase=Phase.SCAFFOLD_CHECK.value,
+            version=1,
+        )
+        add_effect(
+            session,
+            key=f"publish:{goal_id}:started",
+            kind="repo.publish_state",
+            goal_id=goal_id,
+            now=now,
+            message=f"orch({goal_id}): start goal — {goal.title}",
+        )
+        return goal
+
+    def start_another(self, *, goal_id: str, actor: Actor) -> Goal:
+        """ "Start another": the person confirms a second goal with the same text as `goal_id`."""
+        with read_session(self.engine) as session:
+            earlier = session.get(Goal, goal_id)
+        if earlier is None or earlier.requester != actor.id:
+            raise InvalidInput("Only the person who typed the command can start another goal from it.")
+        return self.start_goal(
+            brief=earlier.brief,
+            actor=actor,
+            channel_id=earlier.channel_id,
+            source="slash",
+            confirmed=True,
+        )
 
     # -- drafts ------------------------------------------------------------------------------
 

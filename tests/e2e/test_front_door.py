@@ -240,3 +240,27 @@ def test_forty_connections_dripping_headers_or_bodies_are_closed_in_bounded_time
     assert max(headers + bodies) < 6 * DEADLINE
     # The bot still serves Slack afterwards.
     assert httpx.get(f"{door.bot.url}/healthz", timeout=5).status_code == 200
+
+
+def test_the_same_start_text_twice_within_the_window_is_one_goal_until_the_person_confirms(door: Live) -> None:
+    sb = door.sb
+    before_goals, _ = counts(door)
+    text = "start Weekly digest of failed payments for the support team"
+    assert sb.slash("U_REQ", "C_DEV", text).status == 200
+    door.sb.wait_for(lambda: counts(door)[0] == before_goals + 1 or None, what="the first goal")
+    again = [sb.slash("U_REQ", "C_DEV", text) for _ in range(2)]  # new trigger ids: not replays
+    assert [d.status for d in again] == [200, 200]
+    notice = sb.wait_for_ephemeral("U_REQ", "C_DEV", text_contains="with the same text")
+    assert "Start another" in notice.buttons
+    assert counts(door)[0] == before_goals + 1
+    # Someone else's identical text is their own goal.
+    assert sb.slash("U_APP1", "C_DEV", text).status == 200
+    door.sb.wait_for(lambda: counts(door)[0] == before_goals + 2 or None, what="the other person's goal")
+
+    sb.click("U_REQ", notice, "Start another")
+    door.sb.wait_for(lambda: counts(door)[0] == before_goals + 3 or None, what="the confirmed second goal")
+    with Session(door.container.engine) as session:
+        mine = session.exec(
+            sql_select(Goal.requester).where(Goal.brief == text.removeprefix("start "))
+        ).all()
+    assert sorted(mine) == ["U_APP1", "U_REQ", "U_REQ"]
