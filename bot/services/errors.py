@@ -64,3 +64,13 @@ class DuplicateStart(ServiceError):
             f"You started {what} with the same text {seconds:.0f} s ago, so I did not start it again."
         )
         self.goal_id = goal_id
+
+
+class WrongMessage(ServiceError):
+    """A decision whose button value, message and stored post do not agree."""
+
+    def __init__(self, goal_id: str) -> None:
+        super().__init__(
+            f"That button names {goal_id}, but it was not clicked on a message that shows {goal_id}'s "
+            "artifact, so nothing was decided. Use the buttons in the goal's own thread."
+        )

@@ -29,7 +29,9 @@ from bot.services.errors import (
     NotAwaitingDecision,
     SelfApproval,
     StaleArtifact,
+    WrongMessage,
 )
+from bot.services.origin import ClickedMessage, check_origin
 from bot.services.unit import Actor, Clock, add_effect, audit, load_goal_for_update, next_goal_id, sha256_text
 from bot.sop.phases import LABELS, Decision, GoalState, Mode, Phase, PhaseStatus
 from storage.db import read_session, transaction
@@ -375,12 +377,15 @@ class GoalService:
         reason: str | None = None,
         slack_channel: str | None = None,
         slack_ts: str | None = None,
+        clicked: ClickedMessage | None = None,
     ) -> DecisionOutcome:
         """Approve, request changes on, or reject the artifact version with this sha256.
 
         `phase=None, sha256=None` mean "the current phase and version" (the CLI); Slack buttons always
-        carry both.
+        carry both, and `clicked`, the message they were clicked on, which must show that version.
         """
+        if clicked is not None:
+            slack_channel, slack_ts = clicked.channel, clicked.ts
         decision = Decision(decision)
         if decision is not Decision.APPROVE and not (reason or "").strip():
             what = "feedback" if decision is Decision.REQUEST_CHANGES else "a reason"
@@ -389,9 +394,20 @@ class GoalService:
         try:
             with transaction(self.engine) as session:
                 outcome = self._decide(
-                    session, goal_id, phase, sha256, decision, actor, reason, slack_channel, slack_ts, now
+                    session,
+                    goal_id,
+                    phase,
+                    sha256,
+                    decision,
+                    actor,
+                    reason,
+                    slack_channel,
+                    slack_ts,
+                    now,
+                    clicked,
                 )
         except (
+            WrongMessage,
             NotAnApprover,
             SelfApproval,
             StaleArtifact,
@@ -424,10 +440,13 @@ class GoalService:
         slack_channel: str | None,
         slack_ts: str | None,
         now: datetime,
+        clicked: ClickedMessage | None = None,
     ) -> DecisionOutcome:
         goal = load_goal_for_update(session, goal_id)
         if goal is None:
             raise GoalNotFound(goal_id)
+        if clicked is not None:  # before anything else: a click elsewhere decides nothing here
+            check_origin(session, goal, sha256, clicked, actor.id)
         if goal.state != GoalState.ACTIVE:
             raise GoalClosed(goal.id, goal.state)
         self._check_authority(goal, actor)

@@ -1,0 +1,64 @@
+"""Who may decide, and where: a decision counts only for the artifact of the message clicked, only
+from an approver chosen for the goal, and only by the configuration as it is at the click."""
+
+from __future__ import annotations
+
+import copy
+import json
+from urllib.parse import urlencode
+
+from sandbox import Delivery, Message, payloads
+from sandbox.blocks import find_button
+from tests.conftest import Live
+from tests.e2e.slack_helpers import approvals, audit_actions, goal
+
+
+def start(live: Live, text: str, number: int, user: str = "U_REQ") -> tuple[Message, Message]:
+    """Start a goal; returns its card and its first artifact awaiting a decision."""
+    assert live.sb.slash(user, "C_DEV", f"start {text}").status == 200
+    card = live.sb.wait_for_message("C_DEV", text_contains=f"G-{number:04d}")
+    artifact = live.sb.wait_for_message("C_DEV", thread_ts=card.ts, button="Approve", timeout=20)
+    return card, artifact
+
+
+def click_with_value(live: Live, user: str, message: Message, value: str, label: str = "Approve") -> Delivery:
+    """Click `label` on `message`, with the button's value replaced by `value` (a crafted request)."""
+    sb = live.sb
+    raw = copy.deepcopy(sb.message(message.channel, message.ts).raw)
+    with sb.state.lock:
+        conv = sb.state.channel(message.channel)
+        found = find_button(raw.get("blocks"), label)
+        assert found is not None
+        block, element = found
+        element["value"] = value
+        trigger = sb.state.issue_trigger(user)
+        url, _ = sb._response_url(user, conv, raw)
+        action = payloads.button_action(block, element, sb.state.next_ts())
+        payload = payloads.message_actions(
+            sb.state, user, conv, raw, action, ephemeral=False, trigger_id=trigger, response_url=url
+        )
+    return sb.deliver_raw(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded")
+
+
+def value_of(message: Message, label: str = "Approve") -> str:
+    found = find_button(message.blocks, label)
+    assert found is not None
+    return str(found[1]["value"])
+
+
+def test_a_click_on_one_goals_message_carrying_anothers_value_decides_nothing(live: Live) -> None:
+    _card_a, artifact_a = start(live, "Add a CSV export of monthly invoices", 1)
+    _card_b, artifact_b = start(live, "Rotate the session signing keys every month", 2)
+
+    delivery = click_with_value(live, "U_APP1", artifact_a, value_of(artifact_b))
+    assert delivery.status == 200
+    live.sb.wait_for_ephemeral("U_APP1", "C_DEV", text_contains="names G-0002, but it was not clicked")
+    assert approvals(live, "G-0002") == [] and approvals(live, "G-0001") == []
+    refused = [e for e in audit_actions(live, "G-0002") if e.action == "decision.refused"]
+    assert [e.payload_dict()["reason"] for e in refused] == ["WrongMessage"]
+    assert goal(live, "G-0002").status == "awaiting_approval"
+
+    # The same value on its own message still works.
+    live.sb.click("U_APP1", artifact_b, "Approve")
+    live.sb.wait_for(lambda: approvals(live, "G-0002") or None, what="the approval of G-0002")
+    assert [(a.by, a.slack_ts) for a in approvals(live, "G-0002")] == [("U_APP1", artifact_b.ts)]
