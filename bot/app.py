@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.engine import Engine
 
@@ -63,7 +64,11 @@ def build_container(settings: Settings, *, clock: Clock = system_clock, migrate:
     def resolve_group(group: str) -> list[str]:
         if slack_sync is None:
             return []
-        return list(slack_sync.usergroups_users_list(usergroup=group).get("users", []))
+        try:
+            return list(slack_sync.usergroups_users_list(usergroup=group).get("users", []))
+        except SlackApiError as exc:  # nobody is granted through a group Slack cannot list now
+            log.warning("could not list approver group %s (%s)", group, exc.response.get("error"))
+            return []
 
     directory = ApproverDirectory(
         users=frozenset(settings.approvers),

@@ -344,11 +344,54 @@ class GoalService:
             .limit(1)
         ).first()
 
-    def _check_authority(self, goal: Goal, actor: Actor) -> None:
-        if not self.directory.is_approver(actor.id):
+    def _authority_now(self, goal_id: str, actor: Actor) -> dict[str, bool]:
+        """Who, of the clicker and those who approved this gate so far, may decide it now.
+
+        Worked out before the write transaction: a group lookup asks Slack, and no Slack call should
+        hold the database's write lock (or a reader waiting for it). Anyone missing from the answer
+        (a concurrent approval) is looked up inside the transaction instead.
+        """
+        with read_session(self.engine) as session:
+            goal = session.get(Goal, goal_id)
+            if goal is None:
+                return {}
+            chosen = list(goal.approvers)
+            earlier = session.exec(
+                select(Approval.by).where(
+                    Approval.goal_id == goal.id,
+                    Approval.phase == goal.phase,
+                    Approval.decision == Decision.APPROVE.value,
+                )
+            ).all()
+        return {who: self.directory.may_decide(who, chosen) for who in {actor.id, *earlier}}
+
+    def _may(self, goal: Goal, who: str, known: dict[str, bool]) -> bool:
+        if who not in known:
+            known[who] = self.directory.may_decide(who, goal.approvers)
+        return known[who]
+
+    def _check_authority(self, goal: Goal, actor: Actor, known: dict[str, bool] | None = None) -> None:
+        # The goal's chosen approvers and the configuration as they are now, not as they were.
+        if not self._may(goal, actor.id, {} if known is None else known):
             raise NotAnApprover(goal.id, LABELS[Phase(goal.phase)])
         if actor.id == goal.requester and not self.allow_self_approval:
             raise SelfApproval(goal.id)
+
+    def _counting_approvals(
+        self, session: Session, goal: Goal, sha256: str, actor: Actor, known: dict[str, bool]
+    ) -> set[str]:
+        """Who approved this version and may still decide it: an approval by someone removed from
+        the configuration (or not chosen for the goal) since stops counting toward N of M."""
+        given = set(
+            session.exec(
+                select(Approval.by).where(
+                    Approval.goal_id == goal.id,
+                    Approval.artifact_sha256 == sha256,
+                    Approval.decision == Decision.APPROVE.value,
+                )
+            ).all()
+        )
+        return {by for by in given if by == actor.id or self._may(goal, by, known)}
 
     def refuse(self, *, goal_id: str, actor: Actor, reason: str, **payload: Any) -> None:
         """Audit a refused action in its own transaction (the refusal itself changes nothing)."""
@@ -391,6 +434,7 @@ class GoalService:
             what = "feedback" if decision is Decision.REQUEST_CHANGES else "a reason"
             raise InvalidInput(f"Please give {what}.")
         now = self.clock()
+        known = self._authority_now(goal_id, actor)
         try:
             with transaction(self.engine) as session:
                 outcome = self._decide(
@@ -405,6 +449,7 @@ class GoalService:
                     slack_ts,
                     now,
                     clicked,
+                    known,
                 )
         except (
             WrongMessage,
@@ -441,7 +486,9 @@ class GoalService:
         slack_ts: str | None,
         now: datetime,
         clicked: ClickedMessage | None = None,
+        known: dict[str, bool] | None = None,
     ) -> DecisionOutcome:
+        known = {} if known is None else known
         goal = load_goal_for_update(session, goal_id)
         if goal is None:
             raise GoalNotFound(goal_id)
@@ -449,13 +496,13 @@ class GoalService:
             check_origin(session, goal, sha256, clicked, actor.id)
         if goal.state != GoalState.ACTIVE:
             raise GoalClosed(goal.id, goal.state)
-        self._check_authority(goal, actor)
+        self._check_authority(goal, actor, known)
         if phase is None and sha256 is None and goal.status != PhaseStatus.AWAITING_APPROVAL:
             raise NotAwaitingDecision(goal.id, LABELS[Phase(goal.phase)], goal.status)
         phase = phase or goal.phase
         artifact = self.current_artifact(session, goal)
         if artifact is None or goal.phase != phase or (sha256 is not None and artifact.sha256 != sha256):
-            clicked = session.exec(
+            clicked_version = session.exec(
                 select(Artifact.version).where(Artifact.goal_id == goal.id, Artifact.sha256 == sha256)
             ).first()
             # A repeat of a decision already taken on that exact version is answered, not refused.
@@ -471,7 +518,7 @@ class GoalService:
                         True,
                         duplicate=True,
                     )
-            raise StaleArtifact(clicked, artifact.version if artifact and goal.phase == phase else None)
+            raise StaleArtifact(clicked_version, artifact.version if artifact and goal.phase == phase else None)
         if goal.status != PhaseStatus.AWAITING_APPROVAL:
             if _prior_decision(session, goal.id, artifact.sha256, actor, decision) is not None:
                 return DecisionOutcome(
@@ -517,15 +564,7 @@ class GoalService:
         )
         tag = f"{phase}:{artifact.task_id}:{artifact.version}"
         if decision is Decision.APPROVE:
-            approvers = set(
-                session.exec(
-                    select(Approval.by).where(
-                        Approval.goal_id == goal.id,
-                        Approval.artifact_sha256 == artifact.sha256,
-                        Approval.decision == Decision.APPROVE.value,
-                    )
-                ).all()
-            )
+            approvers = self._counting_approvals(session, goal, artifact.sha256, actor, known)
             if len(approvers) < self.approvals_required:
                 self._card_effect(session, goal, now, f"{tag}:approval:{actor.id}")
                 add_effect(

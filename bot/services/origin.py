@@ -36,7 +36,9 @@ def check_origin(
         select(Artifact).where(Artifact.goal_id == goal.id, Artifact.sha256 == sha256)
     ).all()
     in_thread = (
-        clicked.channel == goal.channel_id and goal.thread_ts is not None and clicked.thread_ts == goal.thread_ts
+        clicked.channel == goal.channel_id
+        and goal.thread_ts is not None
+        and clicked.thread_ts == goal.thread_ts
     )
     for artifact in artifacts:
         if clicked.channel == goal.channel_id and artifact.message_ts == clicked.ts:
@@ -56,4 +58,16 @@ def check_origin(
                 return
             if clicked.channel.startswith("D") and actor_id in to:  # a reminder DM to this person
                 return
+    raise WrongMessage(goal.id)
+
+
+def check_post_origin(goal: Goal, message_ts: str | None, clicked: ClickedMessage) -> None:
+    """Raise WrongMessage unless `clicked` is the goal's message at `message_ts` (one posted for it,
+    such as an elevated-mode request); before its ts is stored, the goal's thread will do."""
+    if not clicked.channel or not clicked.ts or clicked.channel != goal.channel_id:
+        raise WrongMessage(goal.id)
+    if message_ts == clicked.ts:
+        return
+    if message_ts is None and goal.thread_ts is not None and clicked.thread_ts == goal.thread_ts:
+        return
     raise WrongMessage(goal.id)

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import copy
 import json
+from pathlib import Path
 from urllib.parse import urlencode
 
 from sandbox import Delivery, Message, payloads
 from sandbox.blocks import find_button
-from tests.conftest import Live
+from tests.conftest import Live, start_live
 from tests.e2e.slack_helpers import approvals, audit_actions, goal
 
 
@@ -62,3 +63,31 @@ def test_a_click_on_one_goals_message_carrying_anothers_value_decides_nothing(li
     live.sb.click("U_APP1", artifact_b, "Approve")
     live.sb.wait_for(lambda: approvals(live, "G-0002") or None, what="the approval of G-0002")
     assert [(a.by, a.slack_ts) for a in approvals(live, "G-0002")] == [("U_APP1", artifact_b.ts)]
+
+
+def test_a_person_removed_from_an_approver_group_cannot_approve_at_once(
+    tmp_path: Path, target_repo: Path
+) -> None:
+    live = start_live(tmp_path, target_repo, approvers=[], approver_groups=["S_APPROVERS"])
+    try:
+        _card, artifact = start(live, "Add a CSV export of monthly invoices", 1)
+        # The bot has read the group (for the card and the Home tabs), so its members are cached.
+        live.sb.wait_for(lambda: live.sb.calls("usergroups.users.list") or None, what="a read of the group")
+        live.sb.add_usergroup("S_APPROVERS", "approvers", ["U_APP2"])  # U_APP1 leaves the group
+
+        live.sb.click("U_APP1", artifact, "Approve")
+        live.sb.wait_for_ephemeral("U_APP1", "C_DEV", text_contains="not an approver")
+        assert approvals(live) == []
+
+        # Someone joins: the cached "no" holds until Slack says the group changed, then it is a "yes".
+        live.sb.click("U_OUT", artifact, "Approve")
+        live.sb.wait_for_ephemeral("U_OUT", "C_DEV", text_contains="not an approver")
+        live.sb.add_usergroup("S_APPROVERS", "approvers", ["U_APP2", "U_OUT"])
+        assert live.sb.send_event({"type": "subteam_members_changed", "subteam_id": "S_APPROVERS",
+                                   "team_id": "T_SANDBOX", "added_users": ["U_OUT"]}).status == 200
+        live.sb.click("U_OUT", artifact, "Approve")
+        live.sb.wait_for(lambda: approvals(live) or None, what="the approval by the new member")
+        assert [a.by for a in approvals(live)] == ["U_OUT"]
+    finally:
+        live.bot.stop()
+        live.sb.stop()
