@@ -518,7 +518,9 @@ class GoalService:
                         True,
                         duplicate=True,
                     )
-            raise StaleArtifact(clicked_version, artifact.version if artifact and goal.phase == phase else None)
+            raise StaleArtifact(
+                clicked_version, artifact.version if artifact and goal.phase == phase else None
+            )
         if goal.status != PhaseStatus.AWAITING_APPROVAL:
             if _prior_decision(session, goal.id, artifact.sha256, actor, decision) is not None:
                 return DecisionOutcome(
