@@ -147,6 +147,10 @@ class Settings(BaseSettings):
         pattern=r"^[A-Za-z0-9_.:@-]+$",
         validation_alias=AliasChoices("ORCH_MCP_PRINCIPAL", "mcp_principal"),
     )
+    # A goal approved for full access still runs Codex over MCP with workspace-write, unless this is on.
+    mcp_allow_full_access: bool = Field(
+        default=False, validation_alias=AliasChoices("ORCH_MCP_ALLOW_FULL_ACCESS", "mcp_allow_full_access")
+    )
     # Who carries out a task: "direct" runs the builder once per diff (bot/agents/implement.py);
     # "manager" runs the builder → tester → reviewer manager that pauses for the diff's approval
     # (bot/agents/manager.py). It needs a model, so it is the default only with the openai backend.
