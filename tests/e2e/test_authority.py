@@ -83,8 +83,17 @@ def test_a_person_removed_from_an_approver_group_cannot_approve_at_once(
         live.sb.click("U_OUT", artifact, "Approve")
         live.sb.wait_for_ephemeral("U_OUT", "C_DEV", text_contains="not an approver")
         live.sb.add_usergroup("S_APPROVERS", "approvers", ["U_APP2", "U_OUT"])
-        assert live.sb.send_event({"type": "subteam_members_changed", "subteam_id": "S_APPROVERS",
-                                   "team_id": "T_SANDBOX", "added_users": ["U_OUT"]}).status == 200
+        assert (
+            live.sb.send_event(
+                {
+                    "type": "subteam_members_changed",
+                    "subteam_id": "S_APPROVERS",
+                    "team_id": "T_SANDBOX",
+                    "added_users": ["U_OUT"],
+                }
+            ).status
+            == 200
+        )
         live.sb.click("U_OUT", artifact, "Approve")
         live.sb.wait_for(lambda: approvals(live) or None, what="the approval by the new member")
         assert [a.by for a in approvals(live)] == ["U_OUT"]

@@ -16,7 +16,8 @@ from urllib.parse import urlencode, urlsplit
 
 import httpx
 import pytest
-from sqlmodel import Session, func, select as sql_select
+from sqlmodel import Session, func
+from sqlmodel import select as sql_select
 
 from sandbox import payloads
 from sandbox.delivery import SIGNATURE, TIMESTAMP, sign
@@ -242,7 +243,9 @@ def test_forty_connections_dripping_headers_or_bodies_are_closed_in_bounded_time
     assert httpx.get(f"{door.bot.url}/healthz", timeout=5).status_code == 200
 
 
-def test_the_same_start_text_twice_within_the_window_is_one_goal_until_the_person_confirms(door: Live) -> None:
+def test_the_same_start_text_twice_within_the_window_is_one_goal_until_the_person_confirms(
+    door: Live,
+) -> None:
     sb = door.sb
     before_goals, _ = counts(door)
     text = "start Weekly digest of failed payments for the support team"
@@ -260,7 +263,142 @@ def test_the_same_start_text_twice_within_the_window_is_one_goal_until_the_perso
     sb.click("U_REQ", notice, "Start another")
     door.sb.wait_for(lambda: counts(door)[0] == before_goals + 3 or None, what="the confirmed second goal")
     with Session(door.container.engine) as session:
-        mine = session.exec(
-            sql_select(Goal.requester).where(Goal.brief == text.removeprefix("start "))
-        ).all()
+        mine = session.exec(sql_select(Goal.requester).where(Goal.brief == text.removeprefix("start "))).all()
     assert sorted(mine) == ["U_APP1", "U_REQ", "U_REQ"]
+
+
+def form(payload: object) -> bytes:
+    return urlencode({"payload": json.dumps(payload)}).encode()
+
+
+def click(**overrides: object) -> dict[str, object]:
+    base: dict[str, object] = {
+        "type": "block_actions",
+        "user": {"id": "U_APP1"},
+        "trigger_id": "T-c",
+        "container": {"type": "message", "message_ts": "1.000001", "channel_id": "C_DEV"},
+        "channel": {"id": "C_DEV"},
+        "actions": [{"action_id": "orch_approve", "value": "{}"}],
+    }
+    return {**base, **overrides}
+
+
+def event(inner: object) -> bytes:
+    return json.dumps({"type": "event_callback", "event_id": "Ev-x", "event": inner}).encode()
+
+
+FORM = "application/x-www-form-urlencoded"
+JSON_TYPE = "application/json"
+MALFORMED: list[tuple[str, bytes, str, str | None]] = [
+    # (name, body, content type, timestamp or None for now)
+    *[
+        (f"timestamp {t!r}", b"command=%2Forch", FORM, t)
+        for t in ["abc", "1.5", "", "+1", "-5", "1e9", "9" * 40, "0x10"]
+    ],
+    *[
+        (f"type {ct!r}", b"command=%2Forch&text=start+x", ct, None)
+        for ct in [
+            "text/plain",
+            "application/xml",
+            "",
+            "text/html; charset=utf-8",
+            "multipart/form-data; boundary=x",
+        ]
+    ],
+    ("json as form", b'{"type": "event_callback"}', FORM, None),
+    ("form as json", b"command=%2Forch", JSON_TYPE, None),
+    ("empty form", b"", FORM, None),
+    ("empty json", b"", JSON_TYPE, None),
+    ("not utf-8", b"payload=\xff\xfe", FORM, None),
+    ("deep json", b"[" * 100_000, JSON_TYPE, None),
+    ("deep payload", urlencode({"payload": "[" * 100_000}).encode(), FORM, None),
+    ("view without type", view_body({"id": "V", "callback_id": "orch_start_modal"}), FORM, None),
+    (
+        "radio value list",
+        view_body(
+            {
+                "id": "V",
+                "type": "modal",
+                "callback_id": "orch_elevate_modal",
+                "state": {"values": ELEVATE_VALUES},
+            }
+        ),
+        FORM,
+        None,
+    ),
+    (
+        "users list not list",
+        view_body(
+            {
+                "id": "V",
+                "type": "modal",
+                "callback_id": "orch_start_modal",
+                "state": {
+                    "values": {"a": {"approvers": {"type": "multi_users_select", "selected_users": "U1"}}}
+                },
+            }
+        ),
+        FORM,
+        None,
+    ),
+    (
+        "state values list",
+        view_body({"id": "V", "type": "modal", "callback_id": "orch_start_modal", "state": {"values": []}}),
+        FORM,
+        None,
+    ),
+    ("callback id number", view_body({"id": "V", "type": "modal", "callback_id": 7}), FORM, None),
+    ("actions not list", form(click(actions={"action_id": "orch_approve"})), FORM, None),
+    ("action value number", form(click(actions=[{"action_id": "orch_approve", "value": 5}])), FORM, None),
+    ("action without id", form(click(actions=[{"value": "x"}])), FORM, None),
+    ("container list", form(click(container=["C_DEV"])), FORM, None),
+    ("message string", form(click(message="hello")), FORM, None),
+    ("user id number", form(click(user={"id": 5})), FORM, None),
+    ("channel list", form(click(channel=[1])), FORM, None),
+    ("response url ftp", form(click(response_url="ftp://x")), FORM, None),
+    (
+        "crafted value",
+        form(
+            click(
+                actions=[
+                    {
+                        "action_id": "orch_approve",
+                        "value": '{"g":"G-0001","p":"prd","v":1,"s":"' + "a" * 64 + '"}',
+                    }
+                ]
+            )
+        ),
+        FORM,
+        None,
+    ),
+    ("event not object", event("nope"), JSON_TYPE, None),
+    (
+        "event user object",
+        event({"type": "app_mention", "user": {"id": "U"}, "channel": "C_DEV", "text": "hi"}),
+        JSON_TYPE,
+        None,
+    ),
+    ("event without type", event({"user": "U"}), JSON_TYPE, None),
+    ("subteam event odd", event({"type": "subteam_updated", "subteam": ["S1"]}), JSON_TYPE, None),
+    ("members event odd", event({"type": "subteam_members_changed", "subteam_id": ["S1"]}), JSON_TYPE, None),
+    ("command without user", b"command=%2Forch&text=start+x&channel_id=C_DEV&trigger_id=T", FORM, None),
+    (
+        "command response url ftp",
+        b"command=%2Forch&user_id=U_REQ&channel_id=C_DEV&trigger_id=T&response_url=ftp%3A%2F%2Fx",
+        FORM,
+        None,
+    ),
+]
+# Well-formed enough to be acknowledged; the listener then refuses them (and changes nothing).
+ACKED = {"crafted value", "subteam event odd", "members event odd"}
+
+
+@pytest.mark.parametrize(("name", "body", "content_type", "stamp"), MALFORMED, ids=[m[0] for m in MALFORMED])
+def test_no_malformed_request_gets_a_5xx_or_changes_anything(
+    door: Live, name: str, body: bytes, content_type: str, stamp: str | None
+) -> None:
+    before = counts(door)
+    answer = signed_post(door, body, content_type, timestamp=stamp)
+    expected = answer.status_code == 200 if name in ACKED else 400 <= answer.status_code < 500
+    assert expected, (name, answer.status_code, answer.text)
+    assert counts(door)[0] == before[0]  # no goal, whatever else the bot recorded (a refusal's audit entry)

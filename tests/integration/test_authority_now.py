@@ -76,7 +76,9 @@ def test_a_chosen_approver_removed_from_the_configuration_can_no_longer_decide(e
         approve(service(engine, {"U_APP2"}), goal_id, sha, "U_APP1")
 
 
-def test_an_approval_stops_counting_once_its_approver_is_removed_from_the_configuration(engine: Engine) -> None:
+def test_an_approval_stops_counting_once_its_approver_is_removed_from_the_configuration(
+    engine: Engine,
+) -> None:
     before = service(engine, {"U_APP1", "U_APP2", "U_APP3"}, required=2)
     goal_id, sha = drafted(before)
     assert approve(before, goal_id, sha, "U_APP1") is False  # 1 of 2

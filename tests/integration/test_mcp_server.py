@@ -160,7 +160,9 @@ def test_orch_mcp_runs_codex_in_a_scratch_worktree_audited_and_without_full_acce
     assert record["meta"]["sandbox"] == "workspace-write"
     with Session(c.engine) as session_:
         runs = session_.exec(
-            select(AuditEntry).where(col(AuditEntry.action).startswith("codex.")).order_by(col(AuditEntry.seq))
+            select(AuditEntry)
+            .where(col(AuditEntry.action).startswith("codex."))
+            .order_by(col(AuditEntry.seq))
         ).all()
     assert [(e.action, e.actor) for e in runs] == [
         ("codex.run_started", "mcp:operator"),
