@@ -59,6 +59,16 @@ def test_a_click_on_one_goals_message_carrying_anothers_value_decides_nothing(li
     assert [e.payload_dict()["reason"] for e in refused] == ["WrongMessage"]
     assert goal(live, "G-0002").status == "awaiting_approval"
 
+    # The reject form opened from that click carries the same mismatch, and is refused the same way.
+    click_with_value(live, "U_APP1", artifact_a, value_of(artifact_b, "Reject"), label="Reject")
+    live.sb.wait_for_view("U_APP1", "orch_reject_modal")
+    live.sb.submit_view("U_APP1", {"reason": "Out of scope for this quarter"})
+    live.sb.wait_for(
+        lambda: len([e for e in audit_actions(live, "G-0002") if e.action == "decision.refused"]) == 2 or None,
+        what="the second refusal",
+    )
+    assert approvals(live, "G-0002") == [] and goal(live, "G-0002").state == "active"
+
     # The same value on its own message still works.
     live.sb.click("U_APP1", artifact_b, "Approve")
     live.sb.wait_for(lambda: approvals(live, "G-0002") or None, what="the approval of G-0002")

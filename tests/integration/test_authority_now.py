@@ -9,12 +9,15 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from bot.services.authority import ApproverDirectory
-from bot.services.errors import NotAnApprover
+from bot.services.elevation import ElevationService
+from bot.services.errors import NotAnApprover, WrongMessage
 from bot.services.goals import GoalService
+from bot.services.origin import ClickedMessage
 from bot.services.unit import Actor, system_clock
 from bot.sop.phases import Decision, Phase
-from storage.db import make_engine
+from storage.db import make_engine, transaction
 from storage.migrate import upgrade
+from storage.models import ModeRequest
 
 
 @pytest.fixture
@@ -89,3 +92,39 @@ def test_an_approval_stops_counting_once_its_approver_is_removed_from_the_config
     assert after.get(goal_id).phase == Phase.SCAFFOLD_CHECK.value
     assert approve(after, goal_id, sha, "U_APP3") is True
     assert after.get(goal_id).phase != Phase.SCAFFOLD_CHECK.value
+
+
+def test_an_elevated_mode_is_granted_only_from_its_own_request_message(engine: Engine) -> None:
+    goals = service(engine, {"U_APP1", "U_APP2"})
+    elevation = ElevationService(engine=engine, directory=goals.directory, clock=system_clock)
+    mine = goals.start_goal(brief="Build it", actor=Actor("U_REQ"), channel_id="C1", thread_ts="100.000001")
+    other = goals.start_goal(
+        brief="Build that", actor=Actor("U_REQ"), channel_id="C1", thread_ts="200.000001"
+    )
+    why = "The integration tests download fixtures from the registry"
+    asked = elevation.request(goal_id=other.id, mode="full-access", justification=why, actor=Actor("U_APP1"))
+    assert asked.id is not None
+    with transaction(engine) as session:
+        row = session.get(ModeRequest, asked.id)
+        assert row is not None
+        row.message_ts = "200.000009"
+        session.add(row)
+
+    # Clicked in the other goal's thread, on a message that is not this request: refused, audited.
+    with pytest.raises(WrongMessage):
+        elevation.decide(
+            request_id=asked.id,
+            goal_id=other.id,
+            grant=True,
+            actor=Actor("U_APP2"),
+            clicked=ClickedMessage("C1", "100.000005", mine.thread_ts),
+        )
+    assert goals.get(other.id).mode == "read-only"
+    granted = elevation.decide(
+        request_id=asked.id,
+        goal_id=other.id,
+        grant=True,
+        actor=Actor("U_APP2"),
+        clicked=ClickedMessage("C1", "200.000009", other.thread_ts),
+    )
+    assert granted.status == "granted" and goals.get(other.id).mode == "full-access"
