@@ -134,19 +134,60 @@ class GoalService:
             names = ", ".join(f"<@{a}>" for a in outsiders)
             raise InvalidInput(f"{names} cannot approve gates here; pick from `/orch approvers`.")
         now = self.clock()
-        dedupe = source == "slash" and not confirmed and self.start_dedupe_seconds > 0
-        try:
-            with transaction(self.engine) as session:
-                if dedupe:
-                    self._once_per_window(session, actor, channel_id, brief, now)
-                goal = self._insert_goal(
-                    session, brief, actor, channel_id, thread_ts, title, source, wanted, priority, now
+        with transaction(self.engine) as session:
+            if source == "slash" and not confirmed and self.start_dedupe_seconds > 0:
+                self._once_per_window(session, actor, channel_id, brief, now)
+            goal_id = next_goal_id(session)
+            goal = Goal(
+                id=goal_id,
+                title=(title or "").strip()[:MAX_TITLE] or derive_title(brief),
+                brief=brief,
+                requester=actor.id,
+                channel_id=channel_id,
+                thread_ts=thread_ts,
+                source=source,
+                phase=Phase.SCAFFOLD_CHECK,
+                status=PhaseStatus.DRAFTING,
+                state=GoalState.ACTIVE,
+                mode=Mode.READ_ONLY,
+                priority=priority,
+                approvers=wanted,
+                phase_started_at=now,
+                created_at=now,
+                updated_at=now,
+            )
+            session.add(goal)
+            session.flush()
+            audit(
+                session,
+                actor=actor,
+                action="goal.started",
+                now=now,
+                goal=goal,
+                source=source,
+                title=goal.title,
+            )
+            if channel_id:
+                add_effect(
+                    session, key=f"card:{goal_id}:post", kind="slack.post_card", goal_id=goal_id, now=now
                 )
-        except IntegrityError:
-            if not dedupe:
-                raise
-            # The same text was taken by a concurrent request a moment ago (PostgreSQL).
-            raise DuplicateStart(None, 0) from None
+            add_effect(
+                session,
+                key=f"draft:{goal_id}:{Phase.SCAFFOLD_CHECK.value}:0:1",
+                kind="draft",
+                goal_id=goal_id,
+                now=now,
+                phase=Phase.SCAFFOLD_CHECK.value,
+                version=1,
+            )
+            add_effect(
+                session,
+                key=f"publish:{goal_id}:started",
+                kind="repo.publish_state",
+                goal_id=goal_id,
+                now=now,
+                message=f"orch({goal_id}): start goal — {goal.title}",
+            )
         self._committed()
         return goal
 
@@ -171,74 +212,13 @@ class GoalService:
         else:
             row.at = now
             session.add(row)
-        session.flush()
-
-    def _insert_goal(
-        self,
-        session: Session,
-        brief: str,
-        actor: Actor,
-        channel_id: str | None,
-        thread_ts: str | None,
-        title: str | None,
-        source: str,
-        wanted: list[str],
-        priority: str,
-        now: datetime,
-    ) -> Goal:
-        goal_id = next_goal_id(session)
-        goal = Goal(
-            id=goal_id,
-            title=(title or "").strip()[:MAX_TITLE] or derive_title(brief),
-            brief=brief,
-            requester=actor.id,
-            channel_id=channel_id,
-            thread_ts=thread_ts,
-            source=source,
-            phase=Phase.SCAFFOLD_CHECK,
-            status=PhaseStatus.DRAFTING,
-            state=GoalState.ACTIVE,
-            mode=Mode.READ_ONLY,
-            priority=priority,
-            approvers=wanted,
-            phase_started_at=now,
-            created_at=now,
-            updated_at=now,
-        )
-        session.add(goal)
-        session.flush()
-        audit(
-            session,
-            actor=actor,
-            action="goal.started",
-            now=now,
-            goal=goal,
-            source=source,
-            title=goal.title,
-        )
-        if channel_id:
-            add_effect(session, key=f"card:{goal_id}:post", kind="slack.post_card", goal_id=goal_id, now=now)
-        add_effect(
-            session,
-            key=f"draft:{goal_id}:{Phase.SCAFFOLD_CHECK.value}:0:1",
-            kind="draft",
-            goal_id=goal_id,
-            now=now,
-            phase=Phase.SCAFFOLD_CHECK.value,
-            version=1,
-        )
-        add_effect(
-            session,
-            key=f"publish:{goal_id}:started",
-            kind="repo.publish_state",
-            goal_id=goal_id,
-            now=now,
-            message=f"orch({goal_id}): start goal — {goal.title}",
-        )
-        return goal
+        try:
+            session.flush()
+        except IntegrityError:  # the same text claimed by a concurrent request a moment ago (PostgreSQL)
+            raise DuplicateStart(None, 0) from None
 
     def start_another(self, *, goal_id: str, actor: Actor) -> Goal:
-        """ "Start another": the person confirms a second goal with the same text as `goal_id`."""
+        """The person confirms a second goal with the same text as `goal_id` (their "Start another")."""
         with read_session(self.engine) as session:
             earlier = session.get(Goal, goal_id)
         if earlier is None or earlier.requester != actor.id:
