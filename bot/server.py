@@ -1,7 +1,11 @@
 """HTTP front door: every Slack request at POST /slack/events, and GET /healthz.
 
-Signatures are checked here, once, before anything is parsed (401 on failure); malformed bodies get
-a 400 before they reach a listener. The Bolt app then runs with its own check switched off.
+Before anything is parsed: a content type Slack never sends is a 415, a declared body over 1 MB a
+413 (before a byte of it is read), a body slower than the deadline a 408, and a bad signature or a
+timestamp that is not whole seconds a 401. Malformed bodies get a 400 before they reach a listener,
+and a command or interaction body seen before is a replay that runs once (storage.replay). The Bolt
+app then runs with its own signature check switched off. The headers' deadline is the server's
+(bot.http_server).
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ FORM = "application/x-www-form-urlencoded"  # slash commands and interactions
 JSON = "application/json"  # the Events API
 ACCEPTED_TYPES = (FORM, JSON)
 TIMESTAMP = re.compile(r"^[0-9]{1,12}$")
+LENGTH = re.compile(r"^[0-9]{1,18}$")
 
 
 class _TooLarge(Exception):
@@ -167,10 +172,12 @@ def build_asgi(
         if media not in ACCEPTED_TYPES:
             return JSONResponse({"error": "unsupported content type"}, status_code=415)
         declared = request.headers.get("content-length")
-        if declared is not None and (not declared.strip().isdigit() or int(declared) > MAX_BODY):
+        if declared is not None:
             # Refused before a byte of the body is read; the connection goes with the answer.
-            status = 413 if declared.strip().isdigit() else 400
-            return _closing({"error": "request too large" if status == 413 else "bad Content-Length"}, status)
+            if not LENGTH.match(declared):
+                return _closing({"error": "bad Content-Length"}, 400)
+            if int(declared) > MAX_BODY:
+                return _closing({"error": "request too large"}, 413)
         try:
             body = await _read_body(request, settings.http_body_timeout)
         except _TooLarge:
