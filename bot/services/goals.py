@@ -202,8 +202,13 @@ class GoalService:
         if row is not None and (now - row.at).total_seconds() < self.start_dedupe_seconds:
             earlier = session.exec(
                 select(Goal.id)
-                .where(Goal.requester == actor.id, Goal.brief == brief, Goal.source == "slash")
-                .order_by(col(Goal.created_at).desc())
+                .where(
+                    Goal.requester == actor.id,
+                    Goal.channel_id == channel_id,
+                    Goal.brief == brief,
+                    Goal.source == "slash",
+                )
+                .order_by(col(Goal.created_at).desc(), col(Goal.id).desc())
                 .limit(1)
             ).first()
             raise DuplicateStart(earlier, (now - row.at).total_seconds())
