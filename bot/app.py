@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.engine import Engine
 
@@ -67,7 +68,11 @@ def build_container(settings: Settings, *, clock: Clock = system_clock, migrate:
     def resolve_group(group: str) -> list[str]:
         if slack_sync is None:
             return []
-        return list(slack_sync.usergroups_users_list(usergroup=group).get("users", []))
+        try:
+            return list(slack_sync.usergroups_users_list(usergroup=group).get("users", []))
+        except SlackApiError as exc:  # nobody is granted through a group Slack cannot list now
+            log.warning("could not list approver group %s (%s)", group, exc.response.get("error"))
+            return []
 
     directory = ApproverDirectory(
         users=frozenset(settings.approvers),
@@ -81,6 +86,7 @@ def build_container(settings: Settings, *, clock: Clock = system_clock, migrate:
         clock=clock,
         approvals_required=settings.approvals_required,
         allow_self_approval=settings.allow_self_approval,
+        start_dedupe_seconds=settings.start_dedupe_seconds,
         kick=[dispatcher.kick],
         id_floor=_once(lambda: _repo_goal_floor(settings.repo)),
     )

@@ -197,10 +197,10 @@ def goal_start(
     title: Annotated[str | None, typer.Option(help="Title; derived from the brief when omitted.")] = None,
 ) -> None:
     """Start a goal."""
-    from bot.services.unit import Actor
+    from bot.cli_identity import cli_actor
 
     c = _container()
-    goal = _run_service(c.goals.start_goal, brief=brief, actor=Actor(as_user), title=title, source="cli")
+    goal = _run_service(c.goals.start_goal, brief=brief, actor=cli_actor(as_user), title=title, source="cli")
     _drain(c)
     goal = c.goals.get(goal.id)
     typer.echo(f"{goal.id} started: {goal.title} ({goal.phase}, {goal.status.replace('_', ' ')})")
@@ -234,7 +234,7 @@ def goal_show(goal_id: str, json_out: Annotated[bool, typer.Option("--json")] = 
 
 
 def _decide(goal_id: str, as_user: str, decision: str, reason: str | None) -> None:
-    from bot.services.unit import Actor
+    from bot.cli_identity import cli_actor
 
     c = _container()
     outcome = _run_service(
@@ -243,7 +243,7 @@ def _decide(goal_id: str, as_user: str, decision: str, reason: str | None) -> No
         phase=None,
         sha256=None,
         decision=decision,
-        actor=Actor(as_user),
+        actor=cli_actor(as_user),
         reason=reason,
     )
     _drain(c)
@@ -285,10 +285,10 @@ def goal_cancel(
     reason: Annotated[str | None, typer.Option()] = None,
 ) -> None:
     """Cancel a goal."""
-    from bot.services.unit import Actor
+    from bot.cli_identity import cli_actor
 
     c = _container()
-    goal = _run_service(c.goals.cancel, goal_id=goal_id.upper(), actor=Actor(as_user), reason=reason)
+    goal = _run_service(c.goals.cancel, goal_id=goal_id.upper(), actor=cli_actor(as_user), reason=reason)
     _drain(c)
     typer.echo(f"{goal.id} cancelled")
 

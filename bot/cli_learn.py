@@ -59,7 +59,7 @@ def register(app: typer.Typer, get_engine: Callable[[], Engine]) -> None:
     ) -> None:
         """Harvest a repository's conventions into patterns/ and adapters/ as a diff for approval."""
         from bot.cli import _run_service, fail
-        from bot.services.unit import Actor
+        from bot.cli_identity import cli_actor
 
         service = _learn_service(get_engine)
         verb, rest = words[0], words[1:]
@@ -67,10 +67,10 @@ def register(app: typer.Typer, get_engine: Callable[[], Engine]) -> None:
             if len(rest) != 1:
                 fail(f"say which proposal: orch learn {verb} L-1a2b3c4d", 2)
             if verb == "approve":
-                sha = _run_service(service.approve, proposal_id=rest[0], actor=Actor(as_user))
+                sha = _run_service(service.approve, proposal_id=rest[0], actor=cli_actor(as_user))
                 typer.echo(f"{rest[0]} merged into {service.git().main_branch} as {sha[:12]}")
             elif verb == "discard":
-                _run_service(service.discard, proposal_id=rest[0], actor=Actor(as_user))
+                _run_service(service.discard, proposal_id=rest[0], actor=cli_actor(as_user))
                 typer.echo(f"{rest[0]} discarded")
             else:
                 typer.echo(_proposal_text(_run_service(service.show, proposal_id=rest[0])))
@@ -102,7 +102,7 @@ def register(app: typer.Typer, get_engine: Callable[[], Engine]) -> None:
             return
         if rest:
             fail(f"one source at a time (got {len(words)} words); `{' '.join(VERBS)}` are the other verbs", 2)
-        outcome = _run_service(service.propose, source=verb, actor=Actor(as_user))
+        outcome = _run_service(service.propose, source=verb, actor=cli_actor(as_user))
         if json_out:
             p = outcome.proposal
             typer.echo(

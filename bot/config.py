@@ -157,6 +157,40 @@ class Settings(BaseSettings):
         ge=0,
         validation_alias=AliasChoices("ORCH_FRESHNESS_REMINDER_DAYS", "freshness_reminder_days"),
     )
+    # The HTTP front door's deadlines: a request's headers, then its body, must arrive within these
+    # seconds or the connection is closed (a slow sender must not hold a connection for ever).
+    http_header_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        le=300,
+        validation_alias=AliasChoices("ORCH_HTTP_HEADER_TIMEOUT", "http_header_timeout"),
+    )
+    http_body_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        le=300,
+        validation_alias=AliasChoices("ORCH_HTTP_BODY_TIMEOUT", "http_body_timeout"),
+    )
+    # The same `/orch start` text from the same person in the same channel within this many seconds
+    # starts one goal; a second one needs the person's "Start another". 0 turns the check off.
+    start_dedupe_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        le=3600,
+        validation_alias=AliasChoices("ORCH_START_DEDUPE_SECONDS", "start_dedupe_seconds"),
+    )
+    # Who an MCP client acts as: every MCP tool call runs, and is audited, as this principal.
+    mcp_principal: str = Field(
+        default="mcp:operator",
+        min_length=1,
+        max_length=80,
+        pattern=r"^[A-Za-z0-9_.:@-]+$",
+        validation_alias=AliasChoices("ORCH_MCP_PRINCIPAL", "mcp_principal"),
+    )
+    # A goal approved for full access still runs Codex over MCP with workspace-write, unless this is on.
+    mcp_allow_full_access: bool = Field(
+        default=False, validation_alias=AliasChoices("ORCH_MCP_ALLOW_FULL_ACCESS", "mcp_allow_full_access")
+    )
     # Who carries out a task: "direct" runs the builder once per diff (bot/agents/implement.py);
     # "manager" runs the builder → tester → reviewer manager that pauses for the diff's approval
     # (bot/agents/manager.py). It needs a model, so it is the default only with the openai backend.

@@ -12,6 +12,7 @@ from bot.app import build_container
 from bot.bolt import build_bolt_app
 from bot.bolt_runner import Role
 from bot.config import Settings
+from bot.http_server import uvicorn_config
 from bot.logging import configure_logging
 from bot.server import build_asgi
 
@@ -39,8 +40,8 @@ def run_server(settings: Settings, role: Role = "all") -> None:
     container = build_container(settings)
     bolt = build_bolt_app(container, role=role)
     asgi = build_asgi(container, bolt, role=role)
-    config = uvicorn.Config(
-        asgi, host=settings.host, port=settings.port, log_level="warning", access_log=False, lifespan="on"
+    config = uvicorn_config(
+        asgi, host=settings.host, port=settings.port, header_timeout=settings.http_header_timeout
     )
     server = _Server(config)
     if not settings.socket_mode:
