@@ -59,6 +59,7 @@ KINDS = (
     "slack.status",
     "slack.post_mode_request",
     "slack.mark_mode_decided",
+    "slack.work_failed",
 )
 
 
@@ -95,6 +96,7 @@ class SlackEffects:
 
     def register(self, dispatcher: EffectDispatcher) -> None:
         from bot.effects.slack_modes import ModeMessages
+        from bot.effects.work_failure import WorkFailureMessages
 
         dispatcher.register("slack.post_card", self.post_card)
         dispatcher.register("slack.update_card", self.update_card)
@@ -103,6 +105,7 @@ class SlackEffects:
         dispatcher.register("slack.thread_note", self.thread_note)
         dispatcher.register("slack.status", self.status.handle)
         ModeMessages(self).register(dispatcher)
+        WorkFailureMessages(self).register(dispatcher)
 
     # -- helpers -----------------------------------------------------------------------------
 
