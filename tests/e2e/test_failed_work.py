@@ -219,3 +219,40 @@ def test_retry_request_changes_and_rerequest_move_a_failed_draft_on(
     finally:
         live.bot.stop()
         live.sb.stop()
+
+
+def test_a_failed_build_is_retried_with_the_button_once_a_person_cleared_the_way(
+    tmp_path: Path, target_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ORCH_CONFIG", str(jobs_config(tmp_path, sweep_seconds=3600)))
+    # Someone's leftover files where the goal's worktree goes: `git worktree add` cannot proceed.
+    blocker = target_repo / ".orch" / "worktrees" / "G-0001"
+    blocker.mkdir(parents=True)
+    (blocker / "notes.txt").write_text("my scratch notes\n")
+    live = start_live(tmp_path, target_repo)
+    try:
+        assert live.sb.slash("U_REQ", "C_DEV", "start Add a CSV export of invoices").status == 200
+        card = live.sb.wait_for_message("C_DEV", text_contains="G-0001")
+        for _ in range(6):  # approve each document until the build fails
+            found = live.sb.wait_for(
+                lambda: live.sb.find_message("C_DEV", card.ts, button="Retry")
+                or live.sb.find_message("C_DEV", card.ts, button="Approve"),
+                timeout=30,
+                what="an artifact or the failure message",
+            )
+            if "Retry" in found.buttons:
+                break
+            live.sb.click("U_APP1", found, "Approve")
+            live.sb.wait_for(lambda f=found: "Approve" not in live.sb.message("C_DEV", f.ts).buttons, timeout=30)
+        assert "Retry" in found.buttons and "Building task 1" in found.text
+        assert "exists but is not a registered worktree" in found.content
+        assert goal_row(live).status == "failed"
+
+        (blocker / "notes.txt").unlink()
+        live.sb.click("U_APP1", found, "Retry")
+        diff = live.sb.wait_for_message("C_DEV", thread_ts=card.ts, button="Approve", after=found, timeout=30)
+        assert "task 1" in diff.text.lower()
+        assert goal_row(live).status == "awaiting_approval"
+    finally:
+        live.bot.stop()
+        live.sb.stop()
