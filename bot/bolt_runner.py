@@ -97,6 +97,15 @@ class PromptAckRunner(AsyncioListenerRunner):
             runs_in_web=runs_in_web,
         )
 
+    async def finish(self, timeout: float) -> int:
+        """At shutdown: wait up to `timeout` seconds for listeners still running after their answer
+        (the service call after an `ack()`); returns how many were still running after it."""
+        running = [t for t in self._tasks if not t.done()]
+        if not running or timeout <= 0:
+            return len(running)
+        _done, late = await asyncio.wait(running, timeout=timeout)
+        return len(late)
+
     def _defers(self, request: AsyncBoltRequest) -> bool:
         return self.role == "web" and not self.runs_in_web(request.body)
 

@@ -102,11 +102,12 @@ class JobsRuntime:
         await self.worker.start()
         await self.elector.start()
 
-    async def stop(self) -> None:
+    async def stop(self, grace: float = 0.0) -> None:
+        """Give up the scheduler's lead, let running jobs finish for up to `grace` seconds, release the rest."""
         from bot.jobs.scheduler import RUNTIMES
 
         await self.elector.stop()
-        await self.worker.stop()
+        await self.worker.stop(grace)
         RUNTIMES.pop(self.token, None)
 
     async def _elected(self) -> None:

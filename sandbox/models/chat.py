@@ -8,7 +8,7 @@ Faults, for tests of what happens when the model misbehaves:
 
 - `fail_next(n, mode)`: the next `n` completions answer with `mode`: "500" (an HTTP 500 error),
   "malformed" (200, but the content is not JSON), "invalid" (200, JSON of the wrong shape) or
-  "hang" (no answer until the server stops or `release()` is called);
+  "hang" (a slow model: no answer until `release()`, then the usual answer);
 - `down()` / `up()`: while down, every request (the models list too) answers HTTP 503.
 
     server = ChatServer({"the PRD": prd_json}, default=other_json).start()
@@ -48,6 +48,7 @@ class ChatServer:
         self.completions = 0  # completions answered with content (not faults)
         self._faults: list[str] = []
         self._down = False
+        self._hanging = 0
         self._lock = threading.Lock()
         self._released = threading.Event()
         self._ids = itertools.count(1)
@@ -97,8 +98,14 @@ class ChatServer:
             self._faults.clear()
 
     def release(self) -> None:
-        """Let hung requests end (they then answer HTTP 500)."""
+        """Let hung requests answer (as usual); later "hang" faults no longer wait."""
         self._released.set()
+
+    @property
+    def hanging(self) -> int:
+        """Requests waiting in a "hang" fault right now."""
+        with self._lock:
+            return self._hanging
 
     @property
     def faults_left(self) -> int:
@@ -110,6 +117,17 @@ class ChatServer:
     def content_for(self, body: dict[str, Any]) -> str | None:
         text = " ".join(str(m.get("content", "")) for m in body.get("messages") or [])
         return next((v for marker, v in self.answers.items() if marker in text), self.default)
+
+    def _hang(self) -> bool:
+        """Wait until released (True) or the server stops (False)."""
+        with self._lock:
+            self._hanging += 1
+        try:
+            self._released.wait(300)
+            return self._httpd is not None
+        finally:
+            with self._lock:
+                self._hanging -= 1
 
     def _next_fault(self) -> str | None:
         with self._lock:
@@ -184,9 +202,8 @@ class ChatServer:
                     self._error(503, "the model is down")
                 elif fault == "500":
                     self._error(500, "the model failed (scripted fault)")
-                elif fault == "hang":
-                    server._released.wait(120)
-                    self._error(500, "released after hanging")
+                elif fault == "hang" and not server._hang():
+                    self._error(500, "the server stopped while the request hung")
                 elif fault == "malformed":
                     self._send(200, server.completion(body, "{not json"))
                 elif fault == "invalid":
