@@ -80,6 +80,11 @@ def build_container(settings: Settings, *, clock: Clock = system_clock, migrate:
         kick=[dispatcher.kick],
     )
     container = Container(settings, engine, clock, directory, goals, dispatcher, slack)
+    from bot.health import Health
+
+    health = Health()
+    health.watch(engine)  # a write the database refuses makes /healthz answer 503 until one succeeds
+    container.extras["health"] = health
     _register_effects(container)
     if settings.implementer == "manager":
         _install_manager(container)

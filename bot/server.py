@@ -6,6 +6,7 @@ a 400 before they reach a listener. The Bolt app then runs with its own check sw
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import json
 import logging
@@ -153,6 +154,12 @@ def build_asgi(
     async def healthz(_request: Request) -> Response:
         if not state["ready"]:
             return JSONResponse({"ok": False, "ready": False}, status_code=503)
+        health = container.extras.get("health")
+        if health is not None and not health.healthy:
+            await asyncio.to_thread(health.recheck)  # a probe write: is there room again?
+        if health is not None and not health.healthy:
+            # Requests arriving now could not be kept: a load balancer should send them elsewhere.
+            return JSONResponse({"ok": False, "ready": True, "problems": health.problems()}, status_code=503)
         return JSONResponse({"ok": True, "version": __version__, "backend": settings.agent_backend})
 
     @asynccontextmanager
