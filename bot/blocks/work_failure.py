@@ -27,7 +27,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.blocks.limits import MAX_SECTION_TEXT
-from bot.blocks.text import fit, mrkdwn
+from bot.blocks.text import fit
 
 KINDS = ("draft", "build")
 RETRY, REQUEST_CHANGES, CANCEL = "retry", "request_changes", "cancel"
@@ -61,14 +61,15 @@ def build_work_failure(v: WorkFailureView) -> list[dict[str, Any]]:
     error = (" ".join(v.error.split()) or "no error was recorded").replace("`", "'")
     again = " I will also try again by myself once the model answers again." if v.auto_retry else ""
     text = (
-        f"*{mrkdwn(work_failure_text(v))}*\n"
+        f"*{fit(work_failure_text(v), 400)}*\n"
         f"Last error: `{fit(error, 600)}`\n"
         f"Nothing moves until someone acts: *Retry* runs it again, *Request changes* runs it again "
         f"with your directions, *Cancel* stops the goal.{again}"
     )
     value = v.goal_id
     blocks: list[Block] = [
-        SectionBlock(block_id="work_failure", text=MarkdownTextObject(text=fit(text, MAX_SECTION_TEXT))),
+        # Every part is escaped and cut to size above; the whole stays far below the section limit.
+        SectionBlock(block_id="work_failure", text=MarkdownTextObject(text=text[:MAX_SECTION_TEXT])),
         ActionsBlock(
             block_id="work_failure_actions",
             elements=[
