@@ -203,6 +203,9 @@ def retry_failed(
         goal.status = PhaseStatus.CHANGES_REQUESTED if feedback else PhaseStatus.DRAFTING
         goal.updated_at = now
         session.add(goal)
+        extra: dict[str, Any] = {"automatic": True} if auto else {}
+        if feedback is not None:
+            extra["feedback"] = feedback
         audit(
             session,
             actor=actor,
@@ -212,8 +215,7 @@ def retry_failed(
             job=job.id,
             kind=job.kind,
             round=payload["retries"],
-            automatic=auto or None,
-            feedback=feedback,
+            **extra,
         )
         if goal.channel_id:
             add_effect(
