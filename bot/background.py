@@ -73,7 +73,11 @@ async def background_work(container: Container, *, grace: float = 0.0) -> AsyncI
     try:
         yield background
     finally:
-        if jobs is not None:
-            await background.run(jobs.stop(grace))
-        await background.run(container.dispatcher.stop(grace))
+        # Jobs and effects wind down side by side, so the whole takes about `grace`, not twice it.
+        stops = [container.dispatcher.stop(grace)] + ([jobs.stop(grace)] if jobs is not None else [])
+        await background.run(_together(*stops))
         background.stop()
+
+
+async def _together(*stops: Coroutine[Any, Any, None]) -> None:
+    await asyncio.gather(*stops)

@@ -102,14 +102,27 @@ class JobWorker:
                     await self._main
             self._main = None
         if grace > 0 and self._tasks:
-            log.info("waiting up to %.0f s for %d running job(s) to finish", grace, len(self._tasks))
-            await asyncio.wait([task for task, _job in self._tasks.values()], timeout=grace)
+            await self._let_finish(grace)
         tasks = list(self._tasks.values())
         for task, _job in tasks:
             task.cancel()
         for task, _job in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+
+    async def _let_finish(self, grace: float) -> None:
+        """Wait for the running jobs, heartbeating them meanwhile: a job that outlives the lease
+        while this process is stopping must not be taken for dead and run a second time elsewhere."""
+        log.info("waiting up to %.0f s for %d running job(s) to finish", grace, len(self._tasks))
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace
+        while self._tasks and (left := deadline - loop.time()) > 0:
+            running = [task for task, _job in self._tasks.values()]
+            await asyncio.wait(running, timeout=min(left, self.config.heartbeat_seconds))
+            try:
+                await self._beat(write=True)
+            except Exception:  # a database hiccup: the lease is long enough to try again
+                log.exception("heartbeat while stopping failed")
 
     # -- the loop ----------------------------------------------------------------------------
 
