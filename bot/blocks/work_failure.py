@@ -27,7 +27,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.blocks.limits import MAX_SECTION_TEXT
-from bot.blocks.text import fit
+from bot.blocks.text import fit, mention
 
 KINDS = ("draft", "build")
 RETRY, REQUEST_CHANGES, CANCEL = "retry", "request_changes", "cancel"
@@ -93,6 +93,15 @@ def build_work_failure(v: WorkFailureView) -> list[dict[str, Any]]:
         ),
     ]
     return [b.to_dict() for b in blocks]
+
+
+def work_failure_outcome_text(*, actor: str, what: str, feedback: bool, automatic: bool) -> str:
+    """What the failure message says once the work runs again (escaped mrkdwn)."""
+    if automatic:
+        return f"↻ The model answers again: {fit(what, 300)} runs again by itself."
+    if feedback:
+        return f"✏️ {mention(actor)} asked for changes: {fit(what, 300)} runs again with the feedback."
+    return f"↻ {mention(actor)} asked to try again: {fit(what, 300)}."
 
 
 def build_work_failure_outcome(goal_id: str, outcome: str) -> list[dict[str, Any]]:

@@ -60,6 +60,7 @@ KINDS = (
     "slack.post_mode_request",
     "slack.mark_mode_decided",
     "slack.work_failed",
+    "slack.work_failure_settled",
 )
 
 

@@ -35,6 +35,7 @@ AGENT_KINDS = ("draft", "build")
 # giving unusable drafts must not be asked forever); a person's Retry is not counted.
 AUTO_RETRY_ROUNDS = 3
 FAILURE_KIND = "slack.work_failed"  # the thread message with Retry / Request changes / Cancel
+SETTLED_KIND = "slack.work_failure_settled"  # that message once the work runs again: no more buttons
 
 
 @dataclass(frozen=True)
@@ -187,6 +188,7 @@ def retry_failed(
                 "there is no failed draft or build to retry."
             )
         payload: dict[str, Any] = dict(job.payload)
+        failure_key = f"failed:{goal.id}:job:{job.id}:{int(payload.get('retries', 0))}"
         payload["retries"] = int(payload.get("retries", 0)) + 1
         if auto:
             payload["auto_retries"] = int(payload.get("auto_retries", 0)) + 1
@@ -218,6 +220,18 @@ def retry_failed(
             **extra,
         )
         if goal.channel_id:
+            add_effect(
+                session,
+                key=f"settle:{failure_key}",
+                kind=SETTLED_KIND,
+                goal_id=goal.id,
+                now=now,
+                failure_key=failure_key,
+                actor=actor.id,
+                what=what_failed(job),
+                feedback=feedback is not None,
+                automatic=auto,
+            )
             add_effect(
                 session,
                 key=f"card:{goal.id}:retried:{job.id}:{payload['retries']}",

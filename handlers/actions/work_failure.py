@@ -43,29 +43,20 @@ def register(app: AsyncApp, container: Container) -> None:
 
     @app.action(RETRY_RE)
     async def retry(
-        ack: AsyncAck,
-        action: dict[str, Any],
-        body: dict[str, Any],
-        client: AsyncWebClient,
-        respond: AsyncRespond,
+        ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], client: AsyncWebClient
     ) -> None:
         await ack()
         user = body["user"]["id"]
         channel, _ts, thread_ts = where(body)
         try:
             goal_id = decode_goal_value(action.get("value", ""))
-            done = await call(
-                retry_failed, goals=goals, goal_id=goal_id, actor=Actor(user, body.get("trigger_id"))
-            )
+            # The message then says who retried it and loses its buttons (bot.effects.work_failure).
+            await call(retry_failed, goals=goals, goal_id=goal_id, actor=Actor(user, body.get("trigger_id")))
         except ValueError as exc:
-            await tell(
-                client, channel=channel, user=user, thread_ts=thread_ts, text=f"That button is broken: {exc}"
-            )
-            return
+            text = f"That button is broken: {exc}"
+            await tell(client, channel=channel, user=user, thread_ts=thread_ts, text=text)
         except ServiceError as exc:
             await tell(client, channel=channel, user=user, thread_ts=thread_ts, text=str(exc))
-            return
-        await settle(respond, f"↻ <@{user}> asked to try again: {done.what}.")
 
     @app.action(REQUEST_CHANGES_RE)
     async def request_changes(

@@ -7,11 +7,10 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import blocks as builders
-from bot.blocks.work_failure import FEEDBACK_MODAL, build_work_failure_outcome, decode_goal_value
+from bot.blocks.work_failure import FEEDBACK_MODAL, decode_goal_value
 from bot.jobs.recovery import retry_failed
 from bot.services.errors import ServiceError
 from bot.services.unit import Actor
@@ -52,17 +51,9 @@ def register(app: AsyncApp, container: Container) -> None:
             return
         await ack()
         user = body["user"]["id"]
-        channel, ts, thread_ts = meta.get("channel"), meta.get("ts"), meta.get("thread_ts")
+        channel, thread_ts = meta.get("channel"), meta.get("thread_ts")
         try:
-            done = await call(retry_failed, goals=goals, goal_id=goal_id, actor=Actor(user), feedback=text)
+            # The failure message then says who asked for changes (bot.effects.work_failure).
+            await call(retry_failed, goals=goals, goal_id=goal_id, actor=Actor(user), feedback=text)
         except ServiceError as exc:
             await tell(client, channel=channel, user=user, thread_ts=thread_ts, text=str(exc))
-            return
-        if channel and ts:
-            outcome = f"✏️ <@{user}> asked for changes: {done.what} runs again with the feedback."
-            try:
-                await client.chat_update(
-                    channel=channel, ts=ts, text=outcome, blocks=build_work_failure_outcome(goal_id, outcome)
-                )
-            except SlackApiError as exc:  # the retry is recorded; the old buttons only refuse later clicks
-                log.info("could not settle the failure message %s: %s", ts, exc.response.get("error"))

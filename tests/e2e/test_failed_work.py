@@ -118,6 +118,15 @@ def failure_message(live: Live, card: Message, after: str | Message | None = Non
     )
 
 
+def settled_message(live: Live, failed: Message) -> Message:
+    """The failure message once its buttons gave way to what was done."""
+    return live.sb.wait_for(
+        lambda: (m := live.sb.message("C_DEV", failed.ts)) and "Retry" not in m.buttons and m,
+        timeout=30,
+        what="the failure message to lose its buttons",
+    )
+
+
 def progress_texts(live: Live) -> list[str]:
     """Every text the bot sent to Slack (posts and edits), to see what the thread showed on the way."""
     return [
@@ -151,6 +160,7 @@ def test_a_model_outage_fails_the_draft_visibly_and_the_goal_moves_on_by_itself_
         )
         ((actor, payload),) = audit(live, "job.retried")
         assert actor == "scheduler" and payload["automatic"] is True
+        assert "runs again by itself" in settled_message(live, failed).text
         assert goal_row(live).status == "awaiting_approval"
     finally:
         live.bot.stop()
@@ -175,8 +185,8 @@ def test_retry_request_changes_and_rerequest_move_a_failed_draft_on(
         live.sb.wait_for_message(
             "C_DEV", thread_ts=card.ts, button="Approve", text_contains="PRD", timeout=30
         )
-        settled = live.sb.message("C_DEV", failed.ts)
-        assert "Retry" not in settled.buttons and "asked to try again" in settled.text
+        settled = settled_message(live, failed)
+        assert "asked to try again: Drafting the PRD (v1)" in settled.text
 
         # 2. Malformed answers, then Request changes with feedback (there is no artifact to click).
         model.fail_next(100, "malformed")
@@ -189,6 +199,7 @@ def test_retry_request_changes_and_rerequest_move_a_failed_draft_on(
         live.sb.wait_for_message(
             "C_DEV", thread_ts=card.ts, button="Approve", text_contains="Task List", timeout=30
         )
+        assert "asked for changes" in settled_message(live, failed).text
         last = model.requests[-1]["body"]
         assert "Keep the task list to two tasks." in json.dumps(last)
         assert audit(live, "job.retried")[-1][1]["feedback"] == "Keep the task list to two tasks."
