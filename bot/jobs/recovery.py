@@ -2,12 +2,13 @@
 
 The queue retries a failed attempt a few times with backoff (bot.jobs.queue); each retry shows in
 the goal's progress message. When the last attempt fails, the goal's status becomes `failed` and
-its thread gets one message with Retry, Request changes and Cancel. Retry puts the same job back in
-the queue with its attempts counted from zero; Request changes does the same with a person's
-feedback, which the drafter or builder reads as it does after a gate's Request changes (there may
-be no artifact to click: the draft never came). `/orch rerequest` and `orch goal request-changes`
-reach the same use case. The scheduler also retries such a job by itself once the model answers
-again (`stalled` + `JobsRuntime.recover`), a bounded number of times per job.
+its thread gets one message with Retry, Request changes and Cancel. Retry records the same work
+again as an outbox effect (so a worker runs it as a new job, or the CLI inline); Request changes
+does the same with a person's feedback, which the drafter or builder reads as it does after a
+gate's Request changes (there may be no artifact to click: the draft never came). `/orch
+rerequest` and `orch goal request-changes` reach the same use case. The scheduler also retries
+such work by itself once the model answers again (`stalled` + `JobsRuntime.recover`), a bounded
+number of times per draft or build.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
     from bot.services.goals import GoalService
 
 AGENT_KINDS = ("draft", "build")
-# The scheduler retries one failed job by itself at most this often (a model that answers but keeps
+# The scheduler retries one failed draft or build by itself at most this often (a model that answers but keeps
 # giving unusable drafts must not be asked forever); a person's Retry is not counted.
 AUTO_RETRY_ROUNDS = 3
 FAILURE_KIND = "slack.work_failed"  # the thread message with Retry / Request changes / Cancel
@@ -55,6 +56,12 @@ def rerequest_text(result: Any) -> str:
 
 def what_failed(job: Job) -> str:
     return job.description or job.kind
+
+
+def describe_again(job: Job, payload: dict[str, Any]) -> str:
+    from bot.jobs.agent_jobs import describe  # local: agent_jobs imports the queue, which imports this
+
+    return describe(job.kind, payload)
 
 
 def _holds_goal(goal: Goal | None, job: Job) -> bool:
@@ -194,14 +201,18 @@ def retry_failed(
             payload["auto_retries"] = int(payload.get("auto_retries", 0)) + 1
         if feedback is not None:
             payload["feedback"] = feedback
-        job.payload = payload
-        job.status, job.attempts, job.run_id, job.worker = "queued", 0, None, None
-        job.not_before, job.finished_at = None, None
-        if feedback is not None:
-            from bot.jobs.agent_jobs import describe
-
-            job.description = describe(job.kind, payload)
-        session.add(job)
+        # The work goes through the outbox again, as it first did: a worker runs the new job, or the
+        # CLI runs it inline. The failed job stays as it ended, for the record.
+        base_key = str(payload.pop("retry_of", None) or job.key)
+        add_effect(
+            session,
+            key=f"{base_key}:retry:{payload['retries']}",
+            kind=job.kind,
+            goal_id=goal.id,
+            now=now,
+            **payload,
+            retry_of=base_key,
+        )
         goal.status = PhaseStatus.CHANGES_REQUESTED if feedback else PhaseStatus.DRAFTING
         goal.updated_at = now
         session.add(goal)
@@ -228,7 +239,7 @@ def retry_failed(
                 now=now,
                 failure_key=failure_key,
                 actor=actor.id,
-                what=what_failed(job),
+                what=describe_again(job, payload),
                 feedback=feedback is not None,
                 automatic=auto,
             )
@@ -239,7 +250,7 @@ def retry_failed(
                 goal_id=goal.id,
                 now=now,
             )
-        result = Retried(goal.id, job.kind, what_failed(job), feedback is not None)
+        result = Retried(goal.id, job.kind, describe_again(job, payload), feedback is not None)
     goals._committed()  # wakes the job worker and the outbox
     return result
 

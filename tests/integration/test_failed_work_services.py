@@ -46,6 +46,14 @@ def stalled(tmp_path: Path, target_repo: Path):  # type: ignore[no-untyped-def]
     return c, goal.id, key
 
 
+def rerun(c, key: str, n: int = 1) -> Effect:  # type: ignore[no-untyped-def]
+    """The `n`th retry of the work first enqueued as `key`, as recorded for the outbox."""
+    with read_session(c.engine) as session:
+        found = session.exec(select(Effect).where(Effect.key == f"{key}:retry:{n}")).first()
+    assert found is not None, f"no retry {n} of {key} was recorded"
+    return found
+
+
 def job(c, key: str) -> Job:  # type: ignore[no-untyped-def]
     return next(j for j in queue.goal_jobs(c.engine, key.split(":")[1]) if j.key == key)
 
@@ -63,9 +71,11 @@ def test_a_failed_draft_holds_its_goal_and_request_changes_runs_it_again_with_th
     outcome = c.goals.decide(goal_id=goal_id, phase=None, sha256=None, decision=Decision.REQUEST_CHANGES,
                              actor=Actor("U_APP1"), reason="Use the other template.")
     assert (outcome.decision, outcome.version, outcome.complete) == ("request_changes", 0, True)
-    again = job(c, key)
-    assert (again.status, again.attempts, again.payload["feedback"], again.payload["retries"]) == (
-        "queued", 0, "Use the other template.", 1)
+    # The work is recorded again for the outbox (a worker runs it as a new job); the failed job stays.
+    again = rerun(c, key)
+    assert (again.kind, again.payload["feedback"], again.payload["retries"]) == ("draft", "Use the other template.", 1)
+    assert again.payload["phase"] == "scaffold_check" and again.payload["version"] == 1
+    assert job(c, key).status == "failed"
     assert c.goals.get(goal_id).status == "changes_requested"
     # Nothing is failed any more: a second request is refused with the reason.
     with pytest.raises(InvalidInput, match="no failed draft or build"):
@@ -78,14 +88,17 @@ def test_retry_is_for_the_requester_and_approvers_and_is_audited(stalled) -> Non
         recovery.retry_failed(c.goals, goal_id=goal_id, actor=Actor("U_SOMEONE"))
     done = recovery.retry_failed(c.goals, goal_id=goal_id, actor=Actor("U_REQ"))
     assert (done.goal_id, done.kind, done.feedback) == (goal_id, "draft", False)
-    assert job(c, key).status == "queued"
+    again = rerun(c, key)
     assert c.goals.get(goal_id).status == "drafting"
-    # It fails again: the goal is held again, and the thread gets a second message.
-    fail_for_good(c.engine, key)
+    # The new job fails as well (as the outbox would enqueue it): the goal is held again, and the
+    # thread gets a second message; the next retry counts on from there.
+    queue.enqueue(c.engine, key=again.key, kind=again.kind, goal_id=goal_id, now=T0, payload=again.payload)
+    fail_for_good(c.engine, again.key)
     assert c.goals.get(goal_id).status == "failed"
+    recovery.retry_failed(c.goals, goal_id=goal_id, actor=Actor("U_APP1"))
+    assert rerun(c, key, 2).payload["retries"] == 2
     with read_session(c.engine) as session:
         messages = session.exec(select(Effect).where(Effect.kind == recovery.FAILURE_KIND)).all()
     assert len(messages) == 2
     retried = [p for a, p in audit_actions(c.engine, goal_id, prefix="job.retried")]
-    assert retried == [{"job": job(c, key).id, "kind": "draft", "round": 1}]
-    assert [s.goal_id for s in recovery.stalled(c.engine)] == [goal_id]
+    assert [(p["kind"], p["round"]) for p in retried] == [("draft", 1), ("draft", 2)]
