@@ -65,3 +65,24 @@ def test_a_draft_is_cut_off_at_its_deadline_whatever_the_calls(hung_model: ChatS
     error, took = draft(Settings(hung_model.base_url, model_timeout=60, draft_deadline=0.5))
     assert "did not finish the PRD draft within 0.5 s" in error
     assert took < 5
+
+
+def test_the_probe_before_an_automatic_retry_asks_the_models_list_and_nothing_else() -> None:
+    from bot.agents.probe import endpoint_for, model_answers
+
+    with ChatServer(default="{}") as model:
+        settings = Settings(model.base_url)
+        assert endpoint_for(settings, "draft") == (model.base_url, None)
+        model.down()
+        assert asyncio.run(model_answers(settings, "draft")) is False
+        model.up()
+        assert asyncio.run(model_answers(settings, "draft")) is True
+        assert model.requests == []  # GET /models only: no completion, no tokens spent
+
+    class Offline:
+        backend = "offline"
+        builder = "offline"
+        implementer = "direct"
+
+    assert endpoint_for(Offline(), "draft") is None and endpoint_for(Offline(), "build") is None
+    assert asyncio.run(model_answers(Offline(), "build")) is True  # no model: nothing to wait for
