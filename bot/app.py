@@ -91,6 +91,11 @@ def build_container(settings: Settings, *, clock: Clock = system_clock, migrate:
         id_floor=_once(lambda: _repo_goal_floor(settings.repo)),
     )
     container = Container(settings, engine, clock, directory, goals, dispatcher, slack)
+    from bot.health import Health
+
+    health = Health()
+    health.watch(engine)  # a write the database refuses makes /healthz answer 503 until one succeeds
+    container.extras["health"] = health
     _register_effects(container)
     if settings.implementer == "manager":
         _install_manager(container)

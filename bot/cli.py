@@ -249,8 +249,11 @@ def _decide(goal_id: str, as_user: str, decision: str, reason: str | None) -> No
     _drain(c)
     goal = c.goals.get(goal_id.upper())
     verb = {"approve": "approved", "request_changes": "changes requested on", "reject": "rejected"}[decision]
+    what = f"{outcome.phase} v{outcome.version}"
+    if outcome.version == 0:  # no artifact: the phase's failed draft or build runs again with the feedback
+        what = f"the failed {outcome.phase} work, which runs again"
     typer.echo(
-        f"{goal.id}: {verb} {outcome.phase} v{outcome.version}; now {goal.phase} "
+        f"{goal.id}: {verb} {what}; now {goal.phase} "
         f"({goal.status.replace('_', ' ') if goal.state == 'active' else goal.state})"
     )
 

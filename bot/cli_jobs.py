@@ -98,13 +98,16 @@ def register(app: typer.Typer) -> None:
         goal_id: str,
         as_user: Annotated[str, typer.Option("--as", help="The requester or an approver.")] = "cli:local",
     ) -> None:
-        """Request an expired approval again (the same content as the next version)."""
+        """Request an expired approval again (the same content as the next version), or run a
+        failed draft or build again."""
         from bot.cli import _drain, _run_service
         from bot.cli_identity import cli_actor
 
         c = _build()
-        artifact = _run_service(c.extras["jobs"].rerequest, goal_id=goal_id.upper(), actor=cli_actor(as_user))
+        from bot.jobs.recovery import rerequest_text
+
+        result = _run_service(c.extras["jobs"].rerequest, goal_id=goal_id.upper(), actor=cli_actor(as_user))
         _drain(c)
-        typer.echo(f"{artifact.goal_id}: approval requested again as v{artifact.version}")
+        typer.echo(rerequest_text(result))
 
     app.add_typer(jobs_app, name="jobs")

@@ -82,6 +82,18 @@ class Settings(BaseSettings):
     openai_api: Literal["responses", "chat_completions"] = Field(
         default="responses", validation_alias=AliasChoices("ORCH_OPENAI_API", "openai_api")
     )
+    # A model call that hangs must not hold a draft for long: each HTTP call to the model is cut
+    # off after `model_timeout`, and one draft (every call and turn of it) after `draft_deadline`.
+    model_timeout: float = Field(
+        default=120.0, gt=0, validation_alias=AliasChoices("ORCH_MODEL_TIMEOUT", "model_timeout")
+    )
+    draft_deadline: float = Field(
+        default=300.0, gt=0, validation_alias=AliasChoices("ORCH_DRAFT_DEADLINE", "draft_deadline")
+    )
+    # SIGTERM: stop accepting, give requests, effects and jobs in flight this long, then exit 0.
+    shutdown_grace: float = Field(
+        default=30.0, ge=0, validation_alias=AliasChoices("ORCH_SHUTDOWN_GRACE", "shutdown_grace")
+    )
     timezone: str = Field(default="UTC", validation_alias=AliasChoices("ORCH_TIMEZONE", "timezone"))
     max_parallel_jobs: int = Field(
         default=10, ge=1, le=200, validation_alias=AliasChoices("ORCH_MAX_PARALLEL_JOBS", "max_parallel_jobs")

@@ -58,7 +58,9 @@ class HeaderDeadlineProtocol(HttpToolsProtocol):
         super().on_headers_complete()
 
 
-def uvicorn_config(asgi: Any, *, host: str, port: int, header_timeout: float) -> uvicorn.Config:
+def uvicorn_config(
+    asgi: Any, *, host: str, port: int, header_timeout: float, graceful_shutdown: int | None = None
+) -> uvicorn.Config:
     """The server's configuration: quiet logs, the app's lifespan, and the header deadline."""
     protocol = type("OrchHttpProtocol", (HeaderDeadlineProtocol,), {"header_timeout": header_timeout})
     return uvicorn.Config(
@@ -70,4 +72,6 @@ def uvicorn_config(asgi: Any, *, host: str, port: int, header_timeout: float) ->
         lifespan="on",
         http=protocol,
         timeout_keep_alive=5,  # uvicorn's default, stated: an idle kept-alive connection is closed after it
+        # On SIGTERM, requests in flight get this long to finish before connections are closed.
+        timeout_graceful_shutdown=graceful_shutdown,
     )

@@ -35,7 +35,7 @@ from starlette.routing import Route
 from bot import __version__
 from bot.app import Container
 from bot.background import background_work
-from bot.bolt_runner import Role
+from bot.bolt_runner import PromptAckRunner, Role
 from bot.logging import bind_log_context, log_context
 from bot.slack_shape import command_error, event_error, interaction_error
 from bot.tracing import set_attributes, span
@@ -147,9 +147,16 @@ def _bolt_request(request: Request, seen: Inspected) -> AsyncBoltRequest:
 
 
 def build_asgi(
-    container: Container, bolt: AsyncApp, *, clock: Callable[[], float] = time.time, role: Role = "all"
+    container: Container,
+    bolt: AsyncApp,
+    *,
+    clock: Callable[[], float] = time.time,
+    role: Role = "all",
+    shutdown_grace: float = 0.0,
 ) -> Starlette:
-    """The ASGI app. With `role="web"` the effects and jobs are left to `orch worker` (bot.worker)."""
+    """The ASGI app. With `role="web"` the effects and jobs are left to `orch worker` (bot.worker).
+
+    `shutdown_grace`: at shutdown, the seconds running jobs and effects get to finish."""
     settings = container.settings
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
     verifier = SignatureVerifier(secret, clock=_Clock(clock))
@@ -210,6 +217,12 @@ def build_asgi(
     async def healthz(_request: Request) -> Response:
         if not state["ready"]:
             return JSONResponse({"ok": False, "ready": False}, status_code=503)
+        health = container.extras.get("health")
+        if health is not None and not health.healthy:
+            await asyncio.to_thread(health.recheck)  # a probe write: is there room again?
+        if health is not None and not health.healthy:
+            # Requests arriving now could not be kept: a load balancer should send them elsewhere.
+            return JSONResponse({"ok": False, "ready": True, "problems": health.problems()}, status_code=503)
         return JSONResponse({"ok": True, "version": __version__, "backend": settings.agent_backend})
 
     @asynccontextmanager
@@ -218,7 +231,7 @@ def build_asgi(
         # acks), or, for a web process, in `orch worker`.
         async with AsyncExitStack() as stack:
             if role != "web":
-                await stack.enter_async_context(background_work(container))
+                await stack.enter_async_context(background_work(container, grace=shutdown_grace))
             # What is built by now lives as long as the process: take it out of the collector's
             # view, so a full collection under load scans request objects only (the bench saw
             # 50-120 ms gen-2 pauses on the request loop without this).
@@ -231,6 +244,12 @@ def build_asgi(
                 yield
             finally:
                 state["ready"] = False
+                # Requests already answered may still be running their service call: let them end.
+                runner = getattr(bolt, "_async_listener_runner", None)
+                if shutdown_grace > 0 and isinstance(runner, PromptAckRunner):
+                    late = await runner.finish(shutdown_grace)
+                    if late:
+                        log.warning("%d request(s) still running after the grace period", late)
 
     return Starlette(
         routes=[

@@ -18,7 +18,14 @@ T = TypeVar("T")
 # web process and a worker process run apart, the web process runs these whole itself instead of
 # leaving them to the worker (bot.bolt_runner). Keep in step with every `open_modal` call below.
 MODAL_ACTIONS = frozenset(
-    {"orch_request_changes", "orch_reject", "orch_request_elevation", "orch_conflict_changes"}
+    {
+        "orch_request_changes",
+        "orch_reject",
+        "orch_request_elevation",
+        "draft_request_changes",  # handlers/actions/work_failure.py
+        "build_request_changes",
+        "orch_conflict_changes",  # handlers/actions/conflict_changes.py
+    }
 )
 
 

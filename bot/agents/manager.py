@@ -99,7 +99,10 @@ class ImplementationManager:
 
             key = c.settings.openai_api_key.get_secret_value() if c.settings.openai_api_key else None
             model_provider = OpenAIClientProvider(
-                base_url=c.settings.openai_base_url, api_key=key, api=c.settings.openai_api
+                base_url=c.settings.openai_base_url,
+                api_key=key,
+                api=c.settings.openai_api,
+                timeout=c.settings.model_timeout,
             )
         return cls(
             settings=c.settings,

@@ -34,6 +34,7 @@ STATUS_LABELS: dict[PhaseStatus, str] = {
     PhaseStatus.EXPIRED: "⌛ Expired",
     PhaseStatus.SKIPPED: "⏭ Skipped",
     PhaseStatus.BLOCKED: "🧱 Blocked: a merge conflicts with main",
+    PhaseStatus.FAILED: "⚠️ Failed: needs a person",
 }
 
 # A goal that is no longer active says so instead of the phase status.

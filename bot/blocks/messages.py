@@ -31,7 +31,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("cancel <goal-id>", "cancel a goal (its requester or an approver)"),
     ("approvers", "who approves which gate in this channel"),
     ("digest", "post this channel's status digest now"),
-    ("rerequest <goal-id>", "ask again for an approval that expired"),
+    ("rerequest <goal-id>", "ask again for an expired approval, or run failed work again"),
     ("review <goal-id>", "ask the approvers to re-review a goal's approved artifacts before they go stale"),
     ("metrics [7d]", "how the procedure is doing: gates kept, runs without fix-ups, time to bootstrap"),
     (

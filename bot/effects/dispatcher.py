@@ -105,6 +105,7 @@ class EffectDispatcher:
     idle: asyncio.Event | None = None
     max_lanes: int = MAX_LANES
     _lanes: dict[LaneKey, asyncio.Task[int]] = field(default_factory=dict)
+    _stopping: bool = False  # shutting down: a lane ends after its running effect
 
     def __post_init__(self) -> None:
         if self.engine.dialect.name == "postgresql":
@@ -121,18 +122,24 @@ class EffectDispatcher:
             self._loop.call_soon_threadsafe(self._wake.set)
 
     async def start(self) -> None:
+        self._stopping = False
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
         self.idle = asyncio.Event()
         self._wake.set()
         self._task = asyncio.create_task(self._run(), name="orch-effects")
 
-    async def stop(self) -> None:
+    async def stop(self, grace: float = 0.0) -> None:
+        """Start no more effects; give the running ones up to `grace` seconds, then cancel them (an
+        effect cancelled half-way is still pending and runs again, idempotently, after a restart)."""
+        self._stopping = True
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        if grace > 0 and self._lanes:
+            await asyncio.wait(list(self._lanes.values()), timeout=grace)
         lanes = list(self._lanes.values())
         for lane in lanes:
             lane.cancel()
@@ -206,6 +213,8 @@ class EffectDispatcher:
         """Run one lane's effects in order; stop at the first that waits (its later ones wait too)."""
         ran = 0
         for effect in effects:
+            if self._stopping:
+                break
             ok = await self._run_again_if_cancelled_inside(effect)
             if ok is None:  # another replica is running it; it keeps the goal's order from there
                 if effect.goal_id is None:

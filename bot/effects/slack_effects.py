@@ -61,6 +61,8 @@ KINDS = (
     "slack.mark_mode_decided",
     "slack.merge_conflict",
     "slack.merge_conflict_decided",
+    "slack.work_failed",
+    "slack.work_failure_settled",
 )
 
 
@@ -97,6 +99,7 @@ class SlackEffects:
 
     def register(self, dispatcher: EffectDispatcher) -> None:
         from bot.effects.slack_modes import ModeMessages
+        from bot.effects.work_failure import WorkFailureMessages
 
         dispatcher.register("slack.post_card", self.post_card)
         dispatcher.register("slack.update_card", self.update_card)
@@ -108,6 +111,7 @@ class SlackEffects:
         from bot.effects.slack_conflicts import ConflictMessages
 
         ConflictMessages(self).register(dispatcher)
+        WorkFailureMessages(self).register(dispatcher)
 
     # -- helpers -----------------------------------------------------------------------------
 

@@ -422,6 +422,10 @@ class GoalService:
         if decision is not Decision.APPROVE and not (reason or "").strip():
             what = "feedback" if decision is Decision.REQUEST_CHANGES else "a reason"
             raise InvalidInput(f"Please give {what}.")
+        if decision is Decision.REQUEST_CHANGES and sha256 is None:
+            redone = self._redo_failed_work(goal_id, actor, reason)
+            if redone is not None:
+                return redone
         now = self.clock()
         known = self._authority_now(goal_id, actor)
         try:
@@ -461,6 +465,17 @@ class GoalService:
         if not outcome.duplicate:
             self._committed()
         return outcome
+
+    def _redo_failed_work(self, goal_id: str, actor: Actor, feedback: str | None) -> DecisionOutcome | None:
+        """Request changes on a goal whose draft or build failed (no artifact to decide on): it runs
+        again with the feedback. None when the goal is not held by failed work."""
+        from bot.jobs import recovery  # local: the jobs package imports this module
+
+        if not recovery.has_failed_work(self.engine, goal_id):
+            return None
+        recovery.retry_failed(self, goal_id=goal_id, actor=actor, feedback=feedback)
+        goal = self.get(goal_id)
+        return DecisionOutcome(goal.id, goal.phase, Decision.REQUEST_CHANGES.value, 0, "", True)
 
     def _decide(
         self,
