@@ -58,6 +58,10 @@ def build_container(settings: Settings, *, clock: Clock = system_clock, migrate:
     engine = make_engine(settings.database_url)
     if migrate:
         upgrade(engine)
+        from storage.deployment import deployment_id
+
+        # Run records carry the deployment's id, so deployments sharing a folder read only their own.
+        settings.bind_deployment(deployment_id(engine))
     slack, slack_sync = _slack_clients(settings)
 
     def resolve_group(group: str) -> list[str]:

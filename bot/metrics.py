@@ -31,7 +31,8 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from bot.metrics_inputs import RunRecord, changed_lines, goal_runs, load_runs
+from bot.metrics_inputs import RunRecord, changed_lines, deployment_runs, goal_runs, load_runs
+from bot.runs import adopt_legacy_runs, runs_dir_for
 from storage.audit import AuditEntry, iter_entries
 
 REQUIRED_GATES = ("prd", "task_list")
@@ -55,11 +56,22 @@ def parse_since(value: str | None, *, now: datetime) -> datetime | None:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
 
 
+ACTIONS_BY_AUTOMATION = ("cli", "mcp", "bot", "system", "scheduler")
+
+
+def by_automation(actor: str | None) -> bool:
+    """Whether an approval came from a script rather than a person clicking in Slack: the CLI
+    (`cli:<name>`), the MCP server (`mcp`, `mcp:<client>`) or the bot itself."""
+    name = (actor or "").strip().lower()
+    return any(name == kind or name.startswith(f"{kind}:") for kind in ACTIONS_BY_AUTOMATION)
+
+
 @dataclass(frozen=True)
 class Share:
     count: int
     total: int
-    details: list[str] = field(default_factory=list)
+    details: list[str] = field(default_factory=list)  # what fell short, one line each
+    evidence: list[str] = field(default_factory=list)  # every goal or run behind the number
 
     @property
     def percent(self) -> float | None:
@@ -67,10 +79,20 @@ class Share:
 
 
 @dataclass(frozen=True)
+class GateShare(Share):
+    """`count` split by who approved: every gate by a person, or at least one by the CLI or MCP."""
+
+    by_people: int = 0
+    by_automation: int = 0
+
+
+@dataclass(frozen=True)
 class Durations:
     count: int
     median_s: float | None
     p90_s: float | None
+    min_s: float | None = None
+    max_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -86,14 +108,34 @@ class Duplication:
         return round(100.0 * part / self.changed_lines, 1) if self.changed_lines else None
 
 
+# How each number is computed, said next to it (`orch metrics`, the JSON's "how").
+HOW = {
+    "gates_before_implementation": (
+        "goals that reached implementation whose PRD and Task List (and Mini-Spec when required) "
+        "were approved before their first build; approvals from the CLI or MCP are counted apart "
+        "from people's"
+    ),
+    "runs_without_fixups": (
+        "decided or failed build runs of this deployment that completed with a non-empty diff, "
+        "were no offline scaffold, had their tests pass, had the diff approved with no change "
+        "request, and needed no retry, rebuild or human commit"
+    ),
+    "duplication": "changed lines of posted run diffs that an earlier posted run had already changed",
+    "bootstrap": "goal start to the first approval of its Action Plan, per goal",
+    "approval_wait": "an artifact version posted for approval to the first decision on it",
+}
+
+
 @dataclass(frozen=True)
 class Metrics:
     since: datetime | None
-    gates_before_implementation: Share
+    gates_before_implementation: GateShare
     runs_without_fixups: Share
     duplication: Duplication
     bootstrap: Durations
     approval_wait: dict[str, Durations]
+    deployment_id: str | None = None
+    evidence: dict[str, list[str]] = field(default_factory=dict)  # duplication, bootstrap, waits
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -103,7 +145,16 @@ class Metrics:
         data["duplication"]["same_goal_percent"] = dup.percent(dup.same_goal)
         data["duplication"]["across_goals_percent"] = dup.percent(dup.across_goals)
         data["duplication"]["percent"] = dup.percent(dup.same_goal + dup.across_goals)
+        data["how"] = dict(HOW)
         return _jsonable(data)
+
+    def explain(self) -> dict[str, list[str]]:
+        """Every metric with the goals and runs behind it (`orch metrics --explain`)."""
+        return {
+            "gates_before_implementation": self.gates_before_implementation.evidence,
+            "runs_without_fixups": self.runs_without_fixups.evidence,
+            **self.evidence,
+        }
 
 
 def _jsonable(value: Any) -> Any:
@@ -126,7 +177,9 @@ def nearest_rank(values: list[float], q: float) -> float | None:
 def durations(values: list[float]) -> Durations:
     if not values:
         return Durations(0, None, None)
-    return Durations(len(values), float(statistics.median(values)), nearest_rank(values, 0.9))
+    return Durations(
+        len(values), float(statistics.median(values)), nearest_rank(values, 0.9), min(values), max(values)
+    )
 
 
 # -- the metrics ----------------------------------------------------------------------------------
@@ -137,9 +190,13 @@ def _goal_starts(entries: list[AuditEntry], since: datetime | None) -> dict[str,
     return {g: at for g, at in starts.items() if since is None or at >= since}
 
 
+def _stamp(at: datetime) -> str:
+    return f"{at.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+
+
 def gates_before_implementation(
     entries: list[AuditEntry], runs: list[RunRecord], goals: dict[str, datetime]
-) -> Share:
+) -> GateShare:
     by_goal: dict[str, list[AuditEntry]] = {}
     first_impl: dict[str, datetime] = {}
     for e in entries:
@@ -151,25 +208,38 @@ def gates_before_implementation(
         if r.goal_id in goals and r.is_build and r.started_at is not None:
             goal = str(r.goal_id)
             first_impl[goal] = min(first_impl.get(goal, r.started_at), r.started_at)
-    ok, details = 0, []
+    ok = people = scripts = 0
+    details: list[str] = []
+    evidence: list[str] = []
     for goal, started in sorted(first_impl.items()):
-        approved, spec_required = set(), False
+        approvers: dict[str, str] = {}  # gate → who approved it last before the first build
+        spec_required = False
         for e in by_goal.get(goal, []):
             if e.at >= started:
                 continue
             if e.action == "artifact.approved" and e.phase:
-                approved.add(e.phase)
+                approvers[e.phase] = e.actor
             elif e.action == "spec.assessed":
                 spec_required = bool(e.payload_dict().get("required"))
             elif e.action in ("spec.required", "spec.waived"):
                 spec_required = e.action == "spec.required"
         needed = [*REQUIRED_GATES, *(["spec"] if spec_required else [])]
-        missing = [g for g in needed if g not in approved]
+        missing = [g for g in needed if g not in approvers]
         if missing:
             details.append(f"{goal}: {', '.join(missing)} not approved before implementation")
+            evidence.append(
+                f"{goal}: first build {_stamp(started)}; not approved before it: {', '.join(missing)}"
+            )
+            continue
+        ok += 1
+        scripted = [g for g in needed if by_automation(approvers[g])]
+        if scripted:
+            scripts += 1
         else:
-            ok += 1
-    return Share(ok, len(first_impl), details)
+            people += 1
+        who = ", ".join(f"{g} by {approvers[g]}" for g in needed)
+        evidence.append(f"{goal}: first build {_stamp(started)}; approved before it: {who}")
+    return GateShare(ok, len(first_impl), details, evidence, by_people=people, by_automation=scripts)
 
 
 def posted_runs(entries: list[AuditEntry]) -> dict[str, str]:
@@ -177,43 +247,77 @@ def posted_runs(entries: list[AuditEntry]) -> dict[str, str]:
     return {e.run_id: str(e.artifact_sha256) for e in entries if e.action == "artifact.drafted" and e.run_id}
 
 
+_TESTS = {"failed": "its tests failed", "timed_out": "its tests timed out"}
+
+
 def runs_without_fixups(entries: list[AuditEntry], runs: list[RunRecord]) -> Share:
-    """Build runs that posted a diff or failed; clean = completed, no changes requested, no human commit.
+    """Build runs that posted a diff people decided on, or failed; see HOW for what makes one clean.
 
     A run that neither posted a diff nor failed (a sub-run under a manager, say) is not counted:
-    its work reaches people through the run that posted it.
+    its work reaches people through the run that posted it. A diff still waiting for its decision
+    is not counted yet either.
     """
-    posted = posted_runs(entries)
-    asked = {e.artifact_sha256 for e in entries if e.action == "artifact.changes_requested"}
+    posted = {
+        e.run_id: (e.goal_id, e.artifact_sha256)
+        for e in entries
+        if e.action == "artifact.drafted" and e.run_id
+    }
+    decisions: dict[tuple[str | None, str | None], set[str]] = {}
+    for e in entries:
+        if e.action in DECISIONS:
+            decisions.setdefault((e.goal_id, e.artifact_sha256), set()).add(e.action.split(".", 1)[1])
     human = {e.run_id for e in entries if e.action == "worktree.human_commit" and e.run_id}
-    clean, total, details = 0, 0, []
-    for run in runs:
-        if not run.is_build or run.in_progress or (run.completed and run.run_id not in posted):
+    builds = [r for r in runs if r.is_build and not r.in_progress and (r.run_id in posted or not r.completed)]
+    latest: dict[tuple[str | None, str | None], str] = {}  # (goal, task) → its last build run
+    for run in builds:  # oldest first
+        latest[(run.goal_id, run.task_id)] = run.run_id
+    clean, total = 0, 0
+    details: list[str] = []
+    evidence: list[str] = []
+    for run in builds:
+        label = f"{run.run_id} ({run.goal_id} task {run.task_id})"
+        decided = decisions.get(posted[run.run_id], set()) if run.run_id in posted else set()
+        if run.completed and not decided:
+            evidence.append(f"{label}: not counted yet, its diff waits for a decision")
             continue
         total += 1
         reasons = [
             *([] if run.completed else [f"status {run.status}"]),
-            *(["changes requested on its diff"] if posted.get(run.run_id) in asked else []),
+            *(["offline scaffold (a stub, not the work)"] if run.stub else []),
+            *(["empty diff"] if run.completed and not run.diff.strip() else []),
+            *(["changes requested on its diff"] if "changes_requested" in decided else []),
+            *(["diff rejected"] if "rejected" in decided else []),
+            *([_TESTS[run.tests]] if run.tests in _TESTS else []),
+            *(["no tests ran"] if run.completed and run.tests not in (*_TESTS, "passed") else []),
+            *([f"model call retried {run.retries}x"] if run.retries else []),
+            *(["built again later"] if latest[(run.goal_id, run.task_id)] != run.run_id else []),
             *(["human commit in the worktree"] if run.human_commits or run.run_id in human else []),
         ]
         if reasons:
-            details.append(f"{run.run_id} ({run.goal_id}): {'; '.join(reasons)}")
+            details.append(f"{label}: {'; '.join(reasons)}")
+            evidence.append(f"{label}: not clean: {'; '.join(reasons)}")
         else:
             clean += 1
-    return Share(clean, total, details)
+            evidence.append(f"{label}: clean")
+    return Share(clean, total, details, evidence)
 
 
-def duplication(runs: list[RunRecord], adopted_at: datetime | None) -> Duplication:
+def duplication(runs: list[RunRecord], adopted_at: datetime | None) -> tuple[Duplication, list[str]]:
     """Overlap of changed lines with earlier runs (oldest first; only runs whose diff was posted)."""
     seen: dict[tuple[str, str, str], set[str]] = {}  # line → goals that changed it
     total = same = across = 0
     period = {"before": [0, 0], "after": [0, 0]}  # [duplicated, changed]
+    evidence = []
     for run in runs:
         lines = changed_lines(run.diff)
         goal = str(run.goal_id)
         dup_same = {k for k in lines if goal in seen.get(k, set())}
         dup_other = {k for k in lines - dup_same if seen.get(k)}
         total, same, across = total + len(lines), same + len(dup_same), across + len(dup_other)
+        evidence.append(
+            f"{run.run_id} ({goal}): {len(lines)} changed line(s), {len(dup_same)} repeated from the same "
+            f"goal, {len(dup_other)} from other goals"
+        )
         if adopted_at is not None and run.started_at is not None:
             bucket = period["after" if run.started_at >= adopted_at else "before"]
             bucket[0] += len(dup_same) + len(dup_other)
@@ -224,20 +328,26 @@ def duplication(runs: list[RunRecord], adopted_at: datetime | None) -> Duplicati
     def pct(bucket: list[int]) -> float | None:
         return round(100.0 * bucket[0] / bucket[1], 1) if bucket[1] else None
 
-    return Duplication(total, same, across, pct(period["before"]), pct(period["after"]), adopted_at)
+    dup = Duplication(total, same, across, pct(period["before"]), pct(period["after"]), adopted_at)
+    return dup, evidence
 
 
-def bootstrap(entries: list[AuditEntry], goals: dict[str, datetime]) -> Durations:
+def bootstrap(entries: list[AuditEntry], goals: dict[str, datetime]) -> tuple[Durations, list[str]]:
     done: dict[str, datetime] = {}
     for e in entries:
         if e.action == "artifact.approved" and e.phase == "action_plan" and e.goal_id in goals:
             done.setdefault(e.goal_id, e.at)
-    return durations([(at - goals[g]).total_seconds() for g, at in done.items()])
+    seconds = {g: (at - goals[g]).total_seconds() for g, at in done.items()}
+    evidence = [f"{g}: {human_duration(s)}" for g, s in sorted(seconds.items())]
+    return durations(list(seconds.values())), evidence
 
 
-def approval_wait(entries: list[AuditEntry], goals: dict[str, datetime]) -> dict[str, Durations]:
+def approval_wait(
+    entries: list[AuditEntry], goals: dict[str, datetime]
+) -> tuple[dict[str, Durations], list[str]]:
     posted: dict[tuple[str, str], tuple[str, datetime]] = {}  # (goal, sha) → (phase, drafted at)
     waits: dict[str, list[float]] = {}
+    evidence = []
     for e in entries:
         if e.goal_id not in goals or not e.artifact_sha256:
             continue
@@ -247,35 +357,69 @@ def approval_wait(entries: list[AuditEntry], goals: dict[str, datetime]) -> dict
         elif e.action in DECISIONS and key in posted:
             phase, at = posted.pop(key)
             waits.setdefault(phase, []).append((e.at - at).total_seconds())
+            evidence.append(
+                f"{e.goal_id} {LABELS.get(phase, phase)}: {human_duration((e.at - at).total_seconds())} "
+                f"({e.action.split('.', 1)[1].replace('_', ' ')} by {e.actor})"
+            )
     ranked = sorted(waits, key=lambda p: (PHASE_ORDER.index(p) if p in PHASE_ORDER else len(PHASE_ORDER), p))
-    return {phase: durations(waits[phase]) for phase in ranked}
+    return {phase: durations(waits[phase]) for phase in ranked}, evidence
 
 
 def compute_metrics(
-    entries: Iterable[AuditEntry], runs: Iterable[RunRecord], *, since: datetime | None = None
+    entries: Iterable[AuditEntry],
+    runs: Iterable[RunRecord],
+    *,
+    since: datetime | None = None,
+    deployment_id: str | None = None,
 ) -> Metrics:
-    """Every metric from audit entries (in chain order) and run records (pure)."""
+    """Every metric from audit entries (in chain order) and run records (pure).
+
+    Only this deployment's runs count: those tagged with `deployment_id`, and untagged ones whose
+    run id the audit log names. A goal id alone never joins a run to this log.
+    """
     log = list(entries)
     goals = _goal_starts(log, since)
-    work = [
-        r for r in goal_runs(runs) if since is None or (r.started_at is not None and r.started_at >= since)
-    ]
+    ours = deployment_runs(
+        goal_runs(runs), deployment_id=deployment_id, audit_run_ids={e.run_id for e in log if e.run_id}
+    )
+    work = [r for r in ours if since is None or (r.started_at is not None and r.started_at >= since)]
     adopted = next((e.at for e in log if e.action == "learn.approved"), None)
     posted = posted_runs(log)
+    dup, dup_evidence = duplication([r for r in work if r.run_id in posted], adopted)
+    boot, boot_evidence = bootstrap(log, goals)
+    waits, wait_evidence = approval_wait(log, goals)
     return Metrics(
         since=since,
         gates_before_implementation=gates_before_implementation(log, work, goals),
         runs_without_fixups=runs_without_fixups(log, work),
-        duplication=duplication([r for r in work if r.run_id in posted], adopted),
-        bootstrap=bootstrap(log, goals),
-        approval_wait=approval_wait(log, goals),
+        duplication=dup,
+        bootstrap=boot,
+        approval_wait=waits,
+        deployment_id=deployment_id,
+        evidence={"duplication": dup_evidence, "bootstrap": boot_evidence, "approval_wait": wait_evidence},
     )
 
 
 def collect(engine: Engine, *, runs_dir: Path | None, since: datetime | None = None) -> Metrics:
+    from storage.deployment import deployment_id
+
     with Session(engine) as session:
         entries = list(iter_entries(session))
-    return compute_metrics(entries, load_runs(runs_dir), since=since)
+    return compute_metrics(entries, load_runs(runs_dir), since=since, deployment_id=deployment_id(engine))
+
+
+def collect_for(engine: Engine, settings: Any, *, since: datetime | None = None) -> Metrics:
+    """`collect` for a deployment's settings; reads, once, the records an older version kept in
+    `.runs/` of the working directory (those this deployment's audit log names by run id)."""
+    from storage.deployment import deployment_id
+
+    target = runs_dir_for(settings)
+    with Session(engine) as session:
+        known = {e.run_id for e in iter_entries(session) if e.run_id}
+    adopt_legacy_runs(
+        target, legacy=Path.cwd() / ".runs", known_run_ids=known, deployment_id=deployment_id(engine)
+    )
+    return collect(engine, runs_dir=target, since=since)
 
 
 # -- presentation -----------------------------------------------------------------------------------
@@ -291,13 +435,26 @@ LABELS = {
 
 
 def human_duration(seconds: float | None) -> str:
+    """Readable units, two at most: `45 s`, `3 min 20 s`, `1 h 5 min`, `2 d 3 h`; never `0 min`."""
     if seconds is None:
         return "—"
-    if seconds < 3600:
-        return f"{seconds / 60:.0f} min"
-    if seconds < 86400:
-        return f"{seconds / 3600:.1f} h"
-    return f"{seconds / 86400:.1f} d"
+    if 0 < seconds < 0.5:
+        return "<1 s"
+    total = round(seconds)
+    days, rest = divmod(total, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    units = [(days, "d"), (hours, "h"), (minutes, "min"), (secs, "s")]
+    first = next((i for i, (n, _) in enumerate(units) if n), len(units) - 1)
+    shown = [f"{n} {u}" for n, u in units[first : first + 2] if n]
+    return " ".join(shown) or "0 s"
+
+
+def _spread(d: Durations) -> str:
+    return (
+        f"median {human_duration(d.median_s)}, p90 {human_duration(d.p90_s)}, "
+        f"range {human_duration(d.min_s)} – {human_duration(d.max_s)}"
+    )
 
 
 def _share(share: Share) -> str:
@@ -311,8 +468,14 @@ def _pct(value: float | None) -> str:
 def summary_lines(m: Metrics) -> list[str]:
     """The metrics as short plain-text lines (the digest, the App Home, `orch metrics`)."""
     dup = m.duplication
+    gates = m.gates_before_implementation
     lines = [
-        f"Gates approved before implementation: {_share(m.gates_before_implementation)}",
+        f"Gates approved before implementation: {_share(gates)}"
+        + (
+            f" — by people {gates.by_people}, with CLI/MCP approvals {gates.by_automation}"
+            if gates.total
+            else ""
+        ),
         f"Automation runs without manual fix-ups: {_share(m.runs_without_fixups)}",
     ]
     if dup.changed_lines:
@@ -328,8 +491,7 @@ def summary_lines(m: Metrics) -> list[str]:
         lines.append("Duplicated edits: no run diffs yet")
     b = m.bootstrap
     lines.append(
-        f"Time to bootstrap (start → approved action plan): median {human_duration(b.median_s)}, "
-        f"p90 {human_duration(b.p90_s)} over {b.count} goal(s)"
+        f"Time to bootstrap (start → approved action plan): {_spread(b)} over {b.count} goal(s)"
         if b.count
         else "Time to bootstrap: no goal has an approved action plan yet"
     )
@@ -341,18 +503,56 @@ def summary_lines(m: Metrics) -> list[str]:
     return lines
 
 
+TITLES = {
+    "gates_before_implementation": "Gates approved before implementation",
+    "runs_without_fixups": "Automation runs without manual fix-ups",
+    "duplication": "Duplicated edits",
+    "bootstrap": "Time to bootstrap",
+    "approval_wait": "Approval wait",
+}
+
+
+def how_lines() -> list[str]:
+    return [f"{TITLES[key]}: {text}." for key, text in HOW.items()]
+
+
+def explain_lines(m: Metrics) -> list[str]:
+    """`orch metrics --explain`: how each number is computed and the goals and runs behind it."""
+    out: list[str] = []
+    for key, items in m.explain().items():
+        out += [f"{TITLES[key]} — {HOW[key]}:", *(f"  · {item}" for item in items or ["(nothing yet)"]), ""]
+    return out
+
+
 def metrics_summary(engine: Engine, since: datetime | None, *, runs_dir: Path | None = None) -> list[str]:
-    """Lines for the daily digest: `runs_dir` is `bot.metrics_inputs.runs_dir_for(settings)`."""
+    """Lines for the daily digest and `/orch metrics`: `runs_dir` is `bot.runs.runs_dir_for(settings)`."""
     return summary_lines(collect(engine, runs_dir=runs_dir, since=since))
 
 
+def digest_metrics_lines(engine: Engine, *, runs_dir: Path | None, now: datetime) -> list[str]:
+    """The digest's short metrics section: the last 7 days, gates, clean runs and bootstrap."""
+    m = collect(engine, runs_dir=runs_dir, since=now - timedelta(days=7))
+    return [line for line in summary_lines(m) if not line.startswith(("Duplicated", "Approval wait"))]
+
+
+HOME_WINDOWS = (7, 30)
+
+
 def metrics_home_blocks(
-    engine: Engine, *, runs_dir: Path | None, since: datetime | None = None
+    engine: Engine, *, runs_dir: Path | None, now: datetime | None = None
 ) -> list[dict[str, Any]]:
-    """The App Home's metrics section (Block Kit dicts), to append to the home view's blocks."""
+    """The App Home's metrics section (Block Kit dicts): the team's numbers for 7 and 30 days."""
     from bot.blocks.metrics import build_metrics_blocks
 
-    note = "From the audit log and run records" + (
-        f", goals since {since:%Y-%m-%d}." if since else ", all time."
+    now = now or datetime.now(UTC)
+    windows = [
+        (
+            f"Last {days} days",
+            summary_lines(collect(engine, runs_dir=runs_dir, since=now - timedelta(days=days))),
+        )
+        for days in HOME_WINDOWS
+    ]
+    note = "From the audit log and this deployment's run records (goals started in each window). " + " ".join(
+        f"{TITLES[k]}: {HOW[k]}." for k in ("gates_before_implementation", "runs_without_fixups")
     )
-    return build_metrics_blocks(summary_lines(collect(engine, runs_dir=runs_dir, since=since)), note=note)
+    return build_metrics_blocks(windows, note=note)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.agents.tools.tester import TestRun, run_test_command
-from bot.runs import RunRecorder
+from bot.runs import RunRecorder, deployment_of, runs_dir_for
 from bot.sop.phases import Phase
 from bot.sop.records import TaskRecord
 
@@ -98,6 +98,8 @@ def run_builder(
         recorder.note(
             "offline_build", files_changed=result.files_changed, kept=result.kept, skipped=result.skipped
         )
+        # The offline builder writes a scaffold, not the work: the metrics never count it as clean.
+        recorder.update(stub=True)
         return result.summary, "offline-builder", True
     if builder != "codex":
         raise ValueError(f"unknown builder {builder!r}: use 'offline' or 'codex'")
@@ -143,7 +145,8 @@ def implement_task(
     """Build `task` in `worktree`, run the tests, and return the diff with the run's id."""
     builder = str(getattr(settings, "builder", "offline") or "offline")
     recorder = RunRecorder(
-        root=Path(getattr(settings, "runs_dir", ".runs")),
+        root=runs_dir_for(settings),
+        deployment_id=deployment_of(settings),
         goal_id=goal_id,
         phase=Phase.IMPLEMENTATION.value,
         role="builder",
@@ -166,13 +169,11 @@ def implement_task(
         tests_output = ""
         if tests is not None:
             tests_output = tests.transcript()
-            recorder.write_tests(tests_output)
-            recorder.note(
-                "tests", command=tests.command, exit_code=tests.exit_code, timed_out=tests.timed_out
-            )
+            recorder.record_tests(tests)
             summary = f"{summary}\n\n{tests.summary()}"
         diff = _git(settings).diff(worktree)
         recorder.write_diff(diff)
+        recorder.update(tests=recorder.meta.get("tests", "not_run"), empty_diff=not diff.strip())
     except BuildFailed:
         raise
     except Exception as exc:

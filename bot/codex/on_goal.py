@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.codex.runner import CodexConfig, run_codex
-from bot.runs import RunRecorder
+from bot.runs import RunRecorder, deployment_of, runs_dir_for
 
 MAX_DIFF = 20_000
 
@@ -45,7 +45,8 @@ def run_codex_on_goal(*, settings: Any, git: Any, goal: Any, prompt: str, clock:
     config = CodexConfig.from_settings(settings)
     worktree = Path(git.worktree_add(goal.id))
     recorder = RunRecorder(
-        root=Path(settings.runs_dir),
+        root=runs_dir_for(settings),
+        deployment_id=deployment_of(settings),
         goal_id=goal.id,
         phase=goal.phase,
         role="codex",
