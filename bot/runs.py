@@ -119,7 +119,7 @@ def adopt_legacy_runs(
         shutil.copytree(folder, target / folder.name)
         meta_file = target / folder.name / FILES["meta"]
         meta = json.loads(meta_file.read_text(encoding="utf-8"))
-        meta.setdefault("deployment_id", deployment_id)
+        meta["deployment_id"] = meta.get("deployment_id") or deployment_id
         meta_file.write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8")
         copied += 1
     target.mkdir(parents=True, exist_ok=True)
