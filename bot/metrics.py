@@ -29,11 +29,11 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
 
 from bot.metrics_inputs import RunRecord, changed_lines, deployment_runs, goal_runs, load_runs
 from bot.runs import adopt_legacy_runs, runs_dir_for
 from storage.audit import AuditEntry, iter_entries
+from storage.db import read_session
 
 REQUIRED_GATES = ("prd", "task_list")
 DECISIONS = {"artifact.approved", "artifact.changes_requested", "artifact.rejected"}
@@ -401,11 +401,14 @@ def compute_metrics(
 
 
 def collect(engine: Engine, *, runs_dir: Path | None, since: datetime | None = None) -> Metrics:
-    from storage.deployment import deployment_id
+    """Read-only (a digest or the App Home never waits for the write lock)."""
+    from storage.deployment import known_deployment_id
 
-    with Session(engine) as session:
+    with read_session(engine) as session:
         entries = list(iter_entries(session))
-    return compute_metrics(entries, load_runs(runs_dir), since=since, deployment_id=deployment_id(engine))
+    return compute_metrics(
+        entries, load_runs(runs_dir), since=since, deployment_id=known_deployment_id(engine)
+    )
 
 
 def collect_for(engine: Engine, settings: Any, *, since: datetime | None = None) -> Metrics:
@@ -414,7 +417,7 @@ def collect_for(engine: Engine, settings: Any, *, since: datetime | None = None)
     from storage.deployment import deployment_id
 
     target = runs_dir_for(settings)
-    with Session(engine) as session:
+    with read_session(engine) as session:
         known = {e.run_id for e in iter_entries(session) if e.run_id}
     adopt_legacy_runs(
         target, legacy=Path.cwd() / ".runs", known_run_ids=known, deployment_id=deployment_id(engine)

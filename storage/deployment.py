@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel
 
 from storage.audit import UTCDateTime
+from storage.db import read_session
 
 KEY = "deployment"
 
@@ -30,6 +31,13 @@ class DeploymentIdentity(SQLModel, table=True):
 
 def new_deployment_id() -> str:
     return f"dep-{secrets.token_hex(8)}"
+
+
+def known_deployment_id(engine: Engine) -> str | None:
+    """The id if it was made already, read without taking SQLite's write lock (None otherwise)."""
+    with read_session(engine) as session:
+        row = session.get(DeploymentIdentity, KEY)
+        return row.deployment_id if row is not None else None
 
 
 def deployment_id(engine: Engine) -> str:

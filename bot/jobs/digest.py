@@ -149,6 +149,8 @@ def gather(deps: SlaDeps, *, channel: str, now: datetime) -> Digest:
             for a in approvals
         ]
     local = now.astimezone(tz)
+    from bot.metrics import digest_metrics_lines
+
     view = DigestView(
         channel_id=channel,
         day_label=f"{local:%A} {local.day} {local:%B %Y}",
@@ -157,6 +159,7 @@ def gather(deps: SlaDeps, *, channel: str, now: datetime) -> Digest:
         waiting=waiting,
         jobs=job_lines,
         completed=completed,
+        metrics=digest_metrics_lines(deps.engine, runs_dir=deps.runs_dir, now=now),
     )
     blocks, file_text, text = build_digest(view)
     return Digest(channel=channel, blocks=blocks, file_text=file_text, text=text, view=view)

@@ -28,6 +28,7 @@ from bot.jobs.leader import LeaderElector, record_tick
 from bot.jobs.notify import DM_KIND, POST_KIND, Notifier, nowhere
 from bot.jobs.sla import SlaDeps, SweepReport, sweep
 from bot.jobs.worker import JobWorker
+from bot.runs import runs_dir_for
 from bot.services.unit import Actor
 from storage.models import Artifact, Effect
 
@@ -81,6 +82,7 @@ class JobsRuntime:
             directory=c.directory,
             policy=self.config.sla,
             allow_self_approval=c.settings.allow_self_approval,
+            runs_dir=runs_dir_for(c.settings),
         )
 
     def _now(self, now: datetime | None) -> datetime:

@@ -19,6 +19,7 @@ import logging
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -53,6 +54,7 @@ class SlaDeps:
     directory: ApproverDirectory
     policy: SlaPolicy
     allow_self_approval: bool = False
+    runs_dir: Path | None = None  # the deployment's run records, for the digest's metrics
 
 
 @dataclass

@@ -171,7 +171,11 @@ def test_a_run_record_is_tagged_and_its_folder_is_kept_out_of_git(tmp_path: Path
     repo = tmp_path / "repo"
     (repo / ".git" / "info").mkdir(parents=True)
     rec = RunRecorder(
-        root=repo / ".runs", goal_id="G-0001", phase="implementation", role="builder", backend="codex",
+        root=repo / ".runs",
+        goal_id="G-0001",
+        phase="implementation",
+        role="builder",
+        backend="codex",
         deployment_id="dep-0123456789abcdef",
     ).start()
     meta = json.loads((rec.path / "run.json").read_text(encoding="utf-8"))
@@ -239,7 +243,13 @@ def test_orch_metrics_explain_lists_the_goals_and_runs_behind_each_number(
     assert "· G-0001: 25 min" in out.output  # bootstrap: started 09:00, action plan approved 09:25
     data = json.loads(runner.invoke(app, ["metrics", "--json", "--explain"]).output)
     # The fields `orch metrics --json` always had are still there; new ones are added beside them.
-    for key in ("gates_before_implementation", "runs_without_fixups", "duplication", "bootstrap", "approval_wait"):
+    for key in (
+        "gates_before_implementation",
+        "runs_without_fixups",
+        "duplication",
+        "bootstrap",
+        "approval_wait",
+    ):
         assert key in data
     assert {"count", "total", "details", "percent"} <= set(data["gates_before_implementation"])
     assert {"count", "median_s", "p90_s"} <= set(data["bootstrap"])
