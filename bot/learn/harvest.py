@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.learn import _toml
+from bot.learn import _toml, agents_md
 from bot.learn._ci import harvest_ci, harvest_hooks_and_editor, make_targets
 from bot.learn._frontend import harvest_frontend
 from bot.learn._python import harvest_python
@@ -47,6 +47,8 @@ def harvest(root: Path, *, source: str) -> Harvest:
     _templates(src)
     for topic in sorted(result.facts):
         result.add(_convention_page(topic, result.facts[topic]))
+    if (agents := agents_md.asset(result, TOPIC_TITLES)) is not None:
+        result.add(agents)
     return result
 
 
