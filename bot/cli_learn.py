@@ -180,6 +180,11 @@ def register(app: typer.Typer, get_engine: Callable[[], Engine]) -> None:
                         "passed": report.passed,
                         "total": report.total,
                         "fixtures": {r.name: r.score for r in report.results},
+                        "previous_run_id": (report.previous or {}).get("run_id"),
+                        "change": {
+                            "score": report.change(),
+                            "fixtures": {r.name: report.change(r.name) for r in report.results},
+                        },
                     },
                     indent=2,
                 )
@@ -188,6 +193,7 @@ def register(app: typer.Typer, get_engine: Callable[[], Engine]) -> None:
             typer.echo(f"eval of the {settings.backend} backend on {len(fixtures)} fixture(s)\n")
             typer.echo(report.table())
             typer.echo(f"\nresults: .runs/{report.run_id}/")
+            typer.echo(f"kept in {report.folder}; the next `orch eval` compares with them")
         if report.score < min_score:
             raise typer.Exit(1)
 

@@ -71,7 +71,7 @@ def deployment_of(settings: Any) -> str | None:
     return getattr(settings, "deployment_id", None)
 
 
-def _ignore_in_git(root: Path) -> None:
+def ignore_in_git(root: Path) -> None:
     """Keep a runs folder inside a git checkout out of `git status` (and out of every commit)."""
     try:
         parent = root.resolve().parent
@@ -178,7 +178,7 @@ class RunRecorder:
 
     def start(self, **extra: Any) -> RunRecorder:
         self.path.mkdir(parents=True, exist_ok=True)
-        _ignore_in_git(Path(self.root))
+        ignore_in_git(Path(self.root))
         self.meta = {
             "run_id": self.run_id,
             "deployment_id": self.deployment_id,

@@ -147,7 +147,11 @@ def load_proposal(git: Git, proposal_id: str, *, existing: bool = False) -> Prop
     start = git.run("merge-base", git.resolve_commit(git.main_branch), tip).strip()
     head = git.log(branch, max_count=1)[0]
     files = git.run("diff", "--name-only", "--no-renames", start, tip).splitlines()
-    diff = git.run("diff", "--no-color", "--no-ext-diff", "--no-textconv", start, tip)
+    # AGENTS.md restates the rest of the harvest, so it comes last: a clipped preview shows the
+    # configuration itself first.
+    plain = ("diff", "--no-color", "--no-ext-diff", "--no-textconv", start, tip, "--")
+    ordered = [f for f in files if f != AGENTS_PATH] + [f for f in files if f == AGENTS_PATH]
+    diff = "".join(git.run(*plain, *chunk) for chunk in (ordered[:-1], ordered[-1:]) if chunk)
     return Proposal(
         id=pid,
         branch=branch,
