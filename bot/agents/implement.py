@@ -142,6 +142,35 @@ def run_builder(
     return summary, f"codex:{config.model}", False
 
 
+def named_codemod(settings: Any, task: TaskRecord) -> Any:
+    """The repository's codemod this task names (its id in the title, description or details)."""
+    from bot.codemods import load_codemods, named_in
+
+    return named_in(
+        load_codemods(getattr(settings, "repo", None)), task.title, task.description, task.details
+    )
+
+
+def run_codemod(
+    codemod: Any, *, task: TaskRecord, worktree: Path, recorder: RunRecorder
+) -> tuple[str, str, bool]:
+    """Apply a codemod as the build: deterministic, no model; the run record names it."""
+    from bot.agents.paths import is_safe_relative_path
+    from bot.codemods import CodemodError, apply, check_fixture
+
+    paths = [f for f in task.files if is_safe_relative_path(f) and (worktree / f).is_file()] or ["."]
+    try:
+        check_fixture(codemod)  # the copy in this repository may have been edited since it was adopted
+        apply(codemod, worktree, paths)
+    except (CodemodError, OSError) as exc:
+        recorder.finish("failed", error=str(exc), codemod=codemod.id)
+        raise BuildFailed(f"Codemod {codemod.id} could not be applied: {exc}", recorder.run_id) from exc
+    recorder.update(codemod=codemod.id, codemod_paths=paths)
+    recorder.note("codemod", id=codemod.id, paths=paths)
+    summary = f"Applied codemod `{codemod.id}` to {', '.join(paths)} (a deterministic step, no model): {codemod.description}"
+    return summary, f"codemod:{codemod.id}", False
+
+
 def implement_task(
     *,
     settings: Any,
@@ -167,15 +196,21 @@ def implement_task(
         clock=clock,
     ).start(task_title=task.title, sandbox=mode, feedback=feedback)
     try:
-        summary, drafted_by, offline = run_builder(
-            settings=settings,
-            task=task,
-            worktree=worktree,
-            feedback=feedback,
-            mode=mode,
-            recorder=recorder,
-            on_progress=on_progress,
-        )
+        codemod = None if feedback else named_codemod(settings, task)
+        if codemod is not None:
+            summary, drafted_by, offline = run_codemod(
+                codemod, task=task, worktree=worktree, recorder=recorder
+            )
+        else:
+            summary, drafted_by, offline = run_builder(
+                settings=settings,
+                task=task,
+                worktree=worktree,
+                feedback=feedback,
+                mode=mode,
+                recorder=recorder,
+                on_progress=on_progress,
+            )
         tests = run_configured_tests(settings, worktree)
         tests_output = ""
         if tests is not None:

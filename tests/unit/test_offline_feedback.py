@@ -9,7 +9,9 @@ from tests.unit.test_drafting_offline import draft, request
 
 FOUR = [
     TaskRecord(id=1, title="Model", files=["src/model.py"], acceptance_criteria=["a", "b"]),
-    TaskRecord(id=2, title="Export", dependencies=[1], files=["src/export.py"], acceptance_criteria=["c", "d"]),
+    TaskRecord(
+        id=2, title="Export", dependencies=[1], files=["src/export.py"], acceptance_criteria=["c", "d"]
+    ),
     TaskRecord(id=3, title="Button", dependencies=[2], files=["src/button.py"], acceptance_criteria=["e"]),
     TaskRecord(id=4, title="Docs", dependencies=[2, 3], files=["docs/export.md"], acceptance_criteria=["f"]),
 ]
@@ -62,4 +64,4 @@ def test_a_prd_takes_a_new_acceptance_criterion_and_a_rename_but_quotes_stay_as_
     assert "- Add a daily summary to the channel and encrypt the export" in second.markdown
     assert "> - Add a daily digest to the channel and encrypt the export" in second.markdown  # the brief
     assert "- “be concise”" in second.markdown
-    assert 'applied 2 requested change(s); 1 not applied' in second.summary
+    assert "applied 2 requested change(s); 1 not applied" in second.summary
