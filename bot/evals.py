@@ -37,6 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.agents.drafting import DraftRequest
 from bot.agents.templates import NOT_COVERED, heading_key, load_template
+from bot.learn.guidance import read_guidance
 from bot.redact import redact
 from bot.runs import ignore_in_git
 from bot.sop.phases import Phase
@@ -181,6 +182,7 @@ async def run_fixture(drafter: Any, fx: Fixture, *, repo: Path | None = None) ->
     approved: dict[str, str] = {}
     tasks = None
     records: list[Any] = []
+    guidance = read_guidance(repo).text
     try:
         for phase in DRAFTED:
             if phase is Phase.SPEC:
@@ -201,6 +203,7 @@ async def run_fixture(drafter: Any, fx: Fixture, *, repo: Path | None = None) ->
                 tasks=records,
                 triggers=result.triggers or [],
                 template=load_template(phase, repo),
+                repo_guidance=guidance or None,  # as a goal's drafts get it (bot.learn.guidance)
             )
             draft = await drafter.draft(req)
             result.drafted_by = draft.drafted_by

@@ -1,20 +1,25 @@
-"""Success metrics, computed from the audit log and the run records (`.runs/`), never typed in.
+"""Success metrics, computed from the audit log and this deployment's run records, never typed in.
 
 - Gates before implementation: the share of goals whose PRD and Task List (and Mini-Spec, when
   it was required) were approved before their first implementation step. The procedure
-  promises 100%; anything less names the goals and the gates that were skipped.
-- Runs without fix-ups: of the implementation runs that posted a diff for approval (the
-  `artifact.drafted` entry names the run) or failed, the share that completed with no request
-  for changes on that diff and no human commit in the worktree (`human_commits` in the run
+  promises 100%; anything less names the goals and the gates that were skipped. Goals whose
+  gates were all approved by people are counted apart from those with CLI or MCP approvals.
+- Runs without fix-ups: of the build runs that posted a diff people decided on (the
+  `artifact.drafted` entry names the run) or failed, the share that completed with a non-empty
+  diff, were no offline scaffold, had their tests pass, had the diff approved with no change
+  request, and needed no model retry, rebuild or human commit (`human_commits` in the run
   record, or a `worktree.human_commit` audit entry naming the run).
 - Duplicated edits: the share of changed lines (path, sign, text) of posted run diffs that an
   earlier posted run had already changed, for the same goal and across goals, with the share
   before and after patterns were first adopted (the first `learn.approved` entry).
-- Time to bootstrap: goal start to the first approval of its Action Plan (median, p90), and
-  the approval wait per phase (an artifact version drafted → the first decision on it).
+- Time to bootstrap: goal start to the first approval of its Action Plan (median, p90, range),
+  and the approval wait per phase (an artifact version drafted → the first decision on it).
 
-p90 is the nearest rank (the smallest value with at least 90% of values at or below it), so a
-figure always is one that happened. `since` keeps goals started (and runs begun) at or after it.
+Run records join the audit log by run id, never by goal id alone: a record counts when it
+carries this deployment's id, or (written by an older version, untagged) when the audit log
+names its run id. p90 is the nearest rank (the smallest value with at least 90% of values at or
+below it), so a figure always is one that happened. `since` keeps goals started (and runs begun)
+at or after it. Presentation lives in `bot.metrics_report`.
 """
 
 from __future__ import annotations
@@ -31,6 +36,16 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from bot.metrics_inputs import RunRecord, changed_lines, deployment_runs, goal_runs, load_runs
+from bot.metrics_report import (  # noqa: F401 - presentation, re-exported for existing callers
+    LABELS,
+    digest_metrics_lines,
+    explain_lines,
+    how_lines,
+    human_duration,
+    metrics_home_blocks,
+    metrics_summary,
+    summary_lines,
+)
 from bot.runs import adopt_legacy_runs, runs_dir_for
 from storage.audit import AuditEntry, iter_entries
 from storage.db import read_session
@@ -402,13 +417,20 @@ def compute_metrics(
 
 def collect(engine: Engine, *, runs_dir: Path | None, since: datetime | None = None) -> Metrics:
     """Read-only (a digest or the App Home never waits for the write lock)."""
+    return collect_windows(engine, runs_dir=runs_dir, windows=[since])[0]
+
+
+def collect_windows(
+    engine: Engine, *, runs_dir: Path | None, windows: list[datetime | None]
+) -> list[Metrics]:
+    """The metrics for each `since` in `windows`, from one read of the log and the run records."""
     from storage.deployment import known_deployment_id
 
     with read_session(engine) as session:
         entries = list(iter_entries(session))
-    return compute_metrics(
-        entries, load_runs(runs_dir), since=since, deployment_id=known_deployment_id(engine)
-    )
+    runs = load_runs(runs_dir)
+    deployment = known_deployment_id(engine)
+    return [compute_metrics(entries, runs, since=since, deployment_id=deployment) for since in windows]
 
 
 def collect_for(engine: Engine, settings: Any, *, since: datetime | None = None) -> Metrics:
@@ -423,139 +445,3 @@ def collect_for(engine: Engine, settings: Any, *, since: datetime | None = None)
         target, legacy=Path.cwd() / ".runs", known_run_ids=known, deployment_id=deployment_id(engine)
     )
     return collect(engine, runs_dir=target, since=since)
-
-
-# -- presentation -----------------------------------------------------------------------------------
-
-LABELS = {
-    "scaffold_check": "Scaffold Check",
-    "prd": "PRD",
-    "task_list": "Task List",
-    "spec": "Mini-Spec",
-    "action_plan": "Action Plan",
-    "implementation": "Implementation",
-}
-
-
-def human_duration(seconds: float | None) -> str:
-    """Readable units, two at most: `45 s`, `3 min 20 s`, `1 h 5 min`, `2 d 3 h`; never `0 min`."""
-    if seconds is None:
-        return "—"
-    if 0 < seconds < 0.5:
-        return "<1 s"
-    total = round(seconds)
-    days, rest = divmod(total, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    units = [(days, "d"), (hours, "h"), (minutes, "min"), (secs, "s")]
-    first = next((i for i, (n, _) in enumerate(units) if n), len(units) - 1)
-    shown = [f"{n} {u}" for n, u in units[first : first + 2] if n]
-    return " ".join(shown) or "0 s"
-
-
-def _spread(d: Durations) -> str:
-    return (
-        f"median {human_duration(d.median_s)}, p90 {human_duration(d.p90_s)}, "
-        f"range {human_duration(d.min_s)} – {human_duration(d.max_s)}"
-    )
-
-
-def _share(share: Share) -> str:
-    return f"{share.count}/{share.total} ({share.percent}%)" if share.total else "no data yet"
-
-
-def _pct(value: float | None) -> str:
-    return "—" if value is None else f"{value}%"
-
-
-def summary_lines(m: Metrics) -> list[str]:
-    """The metrics as short plain-text lines (the digest, the App Home, `orch metrics`)."""
-    dup = m.duplication
-    gates = m.gates_before_implementation
-    lines = [
-        f"Gates approved before implementation: {_share(gates)}"
-        + (
-            f" — by people {gates.by_people}, with CLI/MCP approvals {gates.by_automation}"
-            if gates.total
-            else ""
-        ),
-        f"Automation runs without manual fix-ups: {_share(m.runs_without_fixups)}",
-    ]
-    if dup.changed_lines:
-        text = (
-            f"Duplicated edits: {_pct(dup.percent(dup.same_goal + dup.across_goals))} of "
-            f"{dup.changed_lines} changed lines (same goal {_pct(dup.percent(dup.same_goal))}, "
-            f"across goals {_pct(dup.percent(dup.across_goals))})"
-        )
-        if dup.adopted_at is not None:
-            text += f"; before patterns {_pct(dup.before_percent)}, after {_pct(dup.after_percent)}"
-        lines.append(text)
-    else:
-        lines.append("Duplicated edits: no run diffs yet")
-    b = m.bootstrap
-    lines.append(
-        f"Time to bootstrap (start → approved action plan): {_spread(b)} over {b.count} goal(s)"
-        if b.count
-        else "Time to bootstrap: no goal has an approved action plan yet"
-    )
-    waits = [
-        f"{LABELS.get(p, p)} {human_duration(d.median_s)} (p90 {human_duration(d.p90_s)}, n={d.count})"
-        for p, d in m.approval_wait.items()
-    ]
-    lines.append("Approval wait (median): " + (" · ".join(waits) if waits else "no decisions yet"))
-    return lines
-
-
-TITLES = {
-    "gates_before_implementation": "Gates approved before implementation",
-    "runs_without_fixups": "Automation runs without manual fix-ups",
-    "duplication": "Duplicated edits",
-    "bootstrap": "Time to bootstrap",
-    "approval_wait": "Approval wait",
-}
-
-
-def how_lines() -> list[str]:
-    return [f"{TITLES[key]}: {text}." for key, text in HOW.items()]
-
-
-def explain_lines(m: Metrics) -> list[str]:
-    """`orch metrics --explain`: how each number is computed and the goals and runs behind it."""
-    out: list[str] = []
-    for key, items in m.explain().items():
-        out += [f"{TITLES[key]} — {HOW[key]}:", *(f"  · {item}" for item in items or ["(nothing yet)"]), ""]
-    return out
-
-
-def metrics_summary(engine: Engine, since: datetime | None, *, runs_dir: Path | None = None) -> list[str]:
-    """Lines for the daily digest and `/orch metrics`: `runs_dir` is `bot.runs.runs_dir_for(settings)`."""
-    return summary_lines(collect(engine, runs_dir=runs_dir, since=since))
-
-
-def digest_metrics_lines(engine: Engine, *, runs_dir: Path | None, now: datetime) -> list[str]:
-    """The digest's short metrics section: the last 7 days, gates, clean runs and bootstrap."""
-    m = collect(engine, runs_dir=runs_dir, since=now - timedelta(days=7))
-    return [line for line in summary_lines(m) if not line.startswith(("Duplicated", "Approval wait"))]
-
-
-HOME_WINDOWS = (7, 30)
-
-
-def metrics_home_blocks(
-    engine: Engine, *, runs_dir: Path | None, now: datetime | None = None
-) -> list[dict[str, Any]]:
-    """The App Home's metrics section (Block Kit dicts): the team's numbers for 7 and 30 days."""
-    from bot.blocks.metrics import build_metrics_blocks
-
-    now = now or datetime.now(UTC)
-    windows = [
-        (
-            f"Last {days} days",
-            summary_lines(collect(engine, runs_dir=runs_dir, since=now - timedelta(days=days))),
-        )
-        for days in HOME_WINDOWS
-    ]
-    note = "From the audit log and this deployment's run records (goals started in each window). " + " ".join(
-        f"{TITLES[k]}: {HOW[k]}." for k in ("gates_before_implementation", "runs_without_fixups")
-    )
-    return build_metrics_blocks(windows, note=note)
