@@ -257,3 +257,16 @@ def test_orch_metrics_explain_lists_the_goals_and_runs_behind_each_number(
     assert data["explain"]["runs_without_fixups"] == [f"{run} (G-0001 task 1): clean"]
     assert "how" in data
     engine.dispose()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_the_deployment_id_is_made_once_per_database_and_read_without_writing(
+    request: pytest.FixtureRequest, tmp_path: Path, kind: str
+) -> None:
+    from storage.deployment import known_deployment_id
+    from tests.support.databases import migrated_database
+
+    with migrated_database(request, tmp_path, kind) as (engine, _url):
+        assert known_deployment_id(engine) is None
+        made = deployment_id(engine)
+        assert made.startswith("dep-") and deployment_id(engine) == made == known_deployment_id(engine)
