@@ -46,7 +46,7 @@ from bot.metrics_report import (  # noqa: F401 - presentation, re-exported for e
     metrics_summary,
     summary_lines,
 )
-from bot.runs import adopt_legacy_runs, runs_dir_for
+from bot.runs import adopt_legacy_runs, legacy_pending, runs_dir_for
 from storage.audit import AuditEntry, iter_entries
 from storage.db import read_session
 
@@ -433,15 +433,20 @@ def collect_windows(
     return [compute_metrics(entries, runs, since=since, deployment_id=deployment) for since in windows]
 
 
-def collect_for(engine: Engine, settings: Any, *, since: datetime | None = None) -> Metrics:
-    """`collect` for a deployment's settings; reads, once, the records an older version kept in
-    `.runs/` of the working directory (those this deployment's audit log names by run id)."""
+def adopt_legacy_for(engine: Engine, settings: Any) -> int:
+    """Bring over, once, the records an older version kept in `.runs/` of the working directory
+    (those this deployment's audit log names by run id); the log is read only the first time."""
     from storage.deployment import deployment_id
 
-    target = runs_dir_for(settings)
+    target, legacy = runs_dir_for(settings), Path.cwd() / ".runs"
+    if not legacy_pending(target, legacy):
+        return 0
     with read_session(engine) as session:
         known = {e.run_id for e in iter_entries(session) if e.run_id}
-    adopt_legacy_runs(
-        target, legacy=Path.cwd() / ".runs", known_run_ids=known, deployment_id=deployment_id(engine)
-    )
-    return collect(engine, runs_dir=target, since=since)
+    return adopt_legacy_runs(target, legacy=legacy, known_run_ids=known, deployment_id=deployment_id(engine))
+
+
+def collect_for(engine: Engine, settings: Any, *, since: datetime | None = None) -> Metrics:
+    """`collect` for a deployment's settings, after `adopt_legacy_for`."""
+    adopt_legacy_for(engine, settings)
+    return collect(engine, runs_dir=runs_dir_for(settings), since=since)

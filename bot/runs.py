@@ -92,6 +92,16 @@ def ignore_in_git(root: Path) -> None:
 LEGACY_MARKER = ".legacy-runs-read"
 
 
+def legacy_pending(target: Path, legacy: Path) -> bool:
+    """Whether `legacy` still has to be read once into `target`."""
+    if not legacy.is_dir() or (target / LEGACY_MARKER).exists():
+        return False
+    try:
+        return legacy.resolve() != target.resolve()
+    except OSError:
+        return False
+
+
 def adopt_legacy_runs(
     target: Path, *, legacy: Path, known_run_ids: Collection[str], deployment_id: str | None
 ) -> int:
@@ -102,12 +112,7 @@ def adopt_legacy_runs(
     directory, so they stay where they are. Returns how many records were copied.
     """
     marker = target / LEGACY_MARKER
-    if not legacy.is_dir() or marker.exists():
-        return 0
-    try:
-        if legacy.resolve() == target.resolve():
-            return 0
-    except OSError:
+    if not legacy_pending(target, legacy):
         return 0
     copied = 0
     for folder in sorted(legacy.iterdir()):
