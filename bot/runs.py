@@ -128,6 +128,7 @@ def adopt_legacy_runs(
         meta_file.write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8")
         copied += 1
     target.mkdir(parents=True, exist_ok=True)
+    ignore_in_git(target)
     marker.write_text(f"read {legacy} once; copied {copied} record(s)\n", encoding="utf-8")
     return copied
 

@@ -160,6 +160,7 @@ def test_untagged_records_of_the_old_default_are_read_once_when_the_audit_log_na
     assert copied["deployment_id"] == deployment_id(engine)
     assert not (repo / ".runs" / stranger).exists()
     assert (repo / ".runs" / LEGACY_MARKER).is_file()
+    assert "/.runs/" in (repo / ".git" / "info" / "exclude").read_text(encoding="utf-8")
     # Once: a record added to the old folder afterwards is not read.
     later = h.build("G-0001", 2, "i2", at(0, 11, 0), at(0, 11, 5), at(0, 11, 10), "approved", D2)
     assert collect_for(engine, settings).runs_without_fixups.total == 1
