@@ -63,6 +63,16 @@ def build_container(settings: Settings, *, clock: Clock = system_clock, migrate:
     bind_keyring(engine, load_keyring(settings))
     if migrate:
         upgrade(engine)
+        from storage.deployment import deployment_id
+
+        # Run records carry the deployment's id, so deployments sharing a folder read only their own.
+        settings.bind_deployment(deployment_id(engine))
+        from bot.metrics import adopt_legacy_for
+
+        try:
+            adopt_legacy_for(engine, settings)  # once: what an older version kept in ./.runs
+        except OSError:
+            log.warning("could not read the old .runs folder of the working directory", exc_info=True)
     slack, slack_sync = _slack_clients(settings)
 
     def resolve_group(group: str) -> list[str]:

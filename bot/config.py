@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic import AliasChoices, Field, PrivateAttr, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -33,6 +33,7 @@ def _toml_path() -> Path:
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+    _deployment_id: str | None = PrivateAttr(default=None)
 
     slack_bot_token: SecretStr | None = Field(default=None, validation_alias="SLACK_BOT_TOKEN")
     slack_signing_secret: SecretStr | None = Field(default=None, validation_alias="SLACK_SIGNING_SECRET")
@@ -151,7 +152,9 @@ class Settings(BaseSettings):
     test_timeout: float = Field(
         default=300.0, gt=0, validation_alias=AliasChoices("ORCH_TEST_TIMEOUT", "test_timeout")
     )
-    runs_dir: Path = Field(default=Path(".runs"), validation_alias=AliasChoices("ORCH_RUNS_DIR", "runs_dir"))
+    # Run records (bot/runs.py). Unset: the target repository's `.runs/` (git-ignored); a relative
+    # path is taken from the target repository too, never from the process's working directory.
+    runs_dir: Path | None = Field(default=None, validation_alias=AliasChoices("ORCH_RUNS_DIR", "runs_dir"))
     # An approved artifact goes stale this long after its last review (the spec guard's limit), and
     # its approvers are reminded this many days before (0: no freshness reminders).
     freshness_max_age_days: int = Field(
@@ -255,6 +258,21 @@ class Settings(BaseSettings):
             openai = (self.agent_backend or ("openai" if self.openai_api_key else "offline")) == "openai"
             self.implementer = "manager" if openai else "direct"
         return self
+
+    @property
+    def runs_path(self) -> Path:
+        """Where this deployment's run records live (see `runs_dir`)."""
+        if self.runs_dir is None:
+            return Path(self.repo) / ".runs"
+        return self.runs_dir if self.runs_dir.is_absolute() else Path(self.repo) / self.runs_dir
+
+    @property
+    def deployment_id(self) -> str | None:
+        """The database's deployment id once the composition root bound it (run records carry it)."""
+        return self._deployment_id
+
+    def bind_deployment(self, deployment_id: str) -> None:
+        self._deployment_id = deployment_id
 
     @property
     def tz(self) -> ZoneInfo:

@@ -9,13 +9,12 @@ and the run writes its own record.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from bot.codex.runner import CodexConfig, run_codex
 from bot.redact import redact, redact_obj
 from bot.repo.worktrees import scratch_diff, scratch_worktree
-from bot.runs import RunRecorder
+from bot.runs import RunRecorder, deployment_of, runs_dir_for
 
 MAX_DIFF = 20_000
 
@@ -53,7 +52,8 @@ def run_codex_on_goal(
     config = CodexConfig.from_settings(settings)
     mode = mode or goal.mode
     recorder = RunRecorder(
-        root=Path(settings.runs_dir),
+        root=runs_dir_for(settings),
+        deployment_id=deployment_of(settings),
         goal_id=goal.id,
         phase=goal.phase,
         role="codex",

@@ -30,6 +30,7 @@ from bot.jobs.notify import DM_KIND, POST_KIND, Notifier, nowhere
 from bot.jobs.recovery import Retried
 from bot.jobs.sla import SlaDeps, SweepReport, sweep
 from bot.jobs.worker import JobWorker
+from bot.runs import runs_dir_for
 from bot.services.unit import Actor
 from storage.models import Artifact, Effect
 
@@ -84,6 +85,7 @@ class JobsRuntime:
             policy=self.config.sla,
             allow_self_approval=c.settings.allow_self_approval,
             freshness_max_age=timedelta(days=c.settings.freshness_max_age_days),
+            runs_dir=runs_dir_for(c.settings),
         )
 
     def _now(self, now: datetime | None) -> datetime:

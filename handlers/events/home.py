@@ -27,10 +27,13 @@ def register(app: AsyncApp, container: Container) -> None:
         view = await call(home_view, container=container, user=event["user"])
         published = builders.build_home(view)
         from bot.metrics import metrics_home_blocks  # the metrics section (bot/metrics.py)
-        from bot.metrics_inputs import runs_dir_for
+        from bot.runs import runs_dir_for
 
         published["blocks"] += await call(
-            metrics_home_blocks, engine=container.engine, runs_dir=runs_dir_for(container.settings)
+            metrics_home_blocks,
+            engine=container.engine,
+            runs_dir=runs_dir_for(container.settings),
+            now=container.clock(),
         )
         try:
             await client.views_publish(user_id=event["user"], view=published)
