@@ -8,6 +8,12 @@ in two "lanes": a goal's Slack lane and its repository lane (the PRD is posted w
 is committed). Different goals' lanes run at the same time, at most `max_lanes` lanes at once.
 Effects of no goal share one lane. Each handler is idempotent by the effect's key, so a crash at any point and a
 re-run after restart leaves exactly one message, mirror section and commit.
+
+An effect that waits to be retried, or that finally failed, holds back its goal's later effects of
+its stream and all the goal's work after it: nothing is posted or committed out of order, and a
+goal is not said to be done (a note recorded after its commits) while one of them has not been made.
+A failure is retried with backoff for hours (`bot.effects.retry`); one that finally fails records a
+`notify.failure` effect that tells the goal's thread what failed and offers Retry and Cancel.
 """
 
 from __future__ import annotations
@@ -18,11 +24,12 @@ import functools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime
 
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
+from bot.effects.retry import Failure, RetryPolicy, classify, is_timeout
 from bot.faults import fault_point
 from bot.logging import log_context
 from bot.services.unit import Clock
@@ -34,7 +41,7 @@ from storage.models import Effect
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Effect], Awaitable[None]]
-MAX_ATTEMPTS = 6
+FAILURE_NOTE = "notify.failure"  # the thread message of an effect that finally failed
 # On PostgreSQL a running effect holds a pooled connection for its advisory lock and needs another
 # for its transactions, and the pool (storage.db: 10 + 20 overflow) also serves the jobs and the
 # listeners: more lanes than that would wait for connections inside the loop and stop it for good.
@@ -56,26 +63,42 @@ def stream(effect: Effect) -> str:
     return WORK
 
 
-def split_lanes(goal_id: str | None, effects: list[Effect]) -> dict[LaneKey, list[Effect]]:
-    """The lanes a goal can run now, given its due effects in id order (see the module's docstring).
+def runnable(effect: Effect, now: datetime | None) -> bool:
+    """Pending and due (a failed effect, or one waiting for its retry, is not)."""
+    if effect.status != "pending":
+        return False
+    return now is None or effect.not_before is None or effect.not_before <= now
+
+
+def split_lanes(
+    goal_id: str | None, effects: list[Effect], now: datetime | None = None
+) -> dict[LaneKey, list[Effect]]:
+    """The lanes a goal can run now, given its unfinished effects in id order (see the module's docstring).
 
     Work first in line: that work and the work right after it, in one lane. Otherwise the Slack
-    and the repository effects up to the next work, each stream in its own lane.
+    and the repository effects up to the next work, each stream in its own lane. An effect that is
+    not runnable (`now` given: waiting for its retry, or failed) stops its stream there.
     """
     if goal_id is None:
-        return {(None, WORK): effects}
+        return {(None, WORK): [e for e in effects if runnable(e, now)]} if effects else {}
     if stream(effects[0]) == WORK:
         run: list[Effect] = []
         for effect in effects:
-            if stream(effect) != WORK:
+            if stream(effect) != WORK or not runnable(effect, now):
                 break
             run.append(effect)
-        return {(goal_id, WORK): run}
+        return {(goal_id, WORK): run} if run else {}
     lanes: dict[LaneKey, list[Effect]] = {}
+    blocked: set[str] = set()
     for effect in effects:
         kind = stream(effect)
         if kind == WORK:
             break
+        if kind in blocked:
+            continue
+        if not runnable(effect, now):
+            blocked.add(kind)
+            continue
         lanes.setdefault((goal_id, kind), []).append(effect)
     return lanes
 
@@ -89,6 +112,7 @@ class EffectDispatcher:
     engine: Engine
     clock: Clock
     handlers: dict[str, Handler] = field(default_factory=dict)
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
     _wake: asyncio.Event | None = None
     _task: asyncio.Task[None] | None = None
     _loop: asyncio.AbstractEventLoop | None = None
@@ -171,23 +195,33 @@ class EffectDispatcher:
         if self._wake is not None:
             self._wake.set()
 
-    def _due_lanes(self, exclude: set[LaneKey], limit: int = 500) -> dict[LaneKey, list[Effect]]:
-        """The lanes that can start now (those in `exclude` left out), from the due pending effects,
-        oldest first. A running lane's effects are still pending, so they hold back what follows."""
+    def _due_lanes(self, exclude: set[LaneKey], limit: int = 2000) -> dict[LaneKey, list[Effect]]:
+        """The lanes that can start now (those in `exclude` left out), from the pending effects,
+        oldest first. A running lane's effects are still pending, so they hold back what follows;
+        so do effects waiting for a retry and failed ones (see the module's docstring)."""
         now = self.clock()
-        query = (
-            select(Effect)
-            .where(Effect.status == "pending")
-            .where((col(Effect.not_before).is_(None)) | (col(Effect.not_before) <= now))
-        )
         with read_session(self.engine) as session:
-            pending = list(session.exec(query.order_by(col(Effect.id)).limit(limit)).all())
+            pending = list(
+                session.exec(
+                    select(Effect).where(Effect.status == "pending").order_by(col(Effect.id)).limit(limit)
+                ).all()
+            )
+            goal_ids = {e.goal_id for e in pending if e.goal_id is not None}
+            failed = (
+                list(
+                    session.exec(
+                        select(Effect).where(Effect.status == "failed", col(Effect.goal_id).in_(goal_ids))
+                    ).all()
+                )
+                if goal_ids
+                else []
+            )
         goals: dict[str | None, list[Effect]] = {}
-        for effect in pending:
+        for effect in sorted([*pending, *failed], key=lambda e: e.id or 0):
             goals.setdefault(effect.goal_id, []).append(effect)
         lanes: dict[LaneKey, list[Effect]] = {}
         for goal_id, effects in goals.items():
-            for key, run in split_lanes(goal_id, effects).items():
+            for key, run in split_lanes(goal_id, effects, now).items():
                 if key not in exclude:
                     lanes[key] = run
         return lanes
@@ -221,17 +255,20 @@ class EffectDispatcher:
                 log.warning("an effect was cancelled from inside its handler; running it again")
 
     def _next_due_in(self) -> float:
+        # Only retries still to come: one whose time has passed is either running or held back
+        # behind an earlier effect of its goal, and a lane's end wakes the loop for it.
+        now = self.clock()
         with read_session(self.engine) as session:
             due = session.exec(
                 select(Effect.not_before)
-                .where(Effect.status == "pending", col(Effect.not_before).is_not(None))
+                .where(Effect.status == "pending", col(Effect.not_before) > now)
                 .order_by(col(Effect.not_before))
             ).first()
         if due is None:
             return 30.0
-        return max(0.05, min(30.0, (due - self.clock()).total_seconds()))
+        return max(0.05, min(30.0, (due - now).total_seconds()))
 
-    async def run_pending(self, limit: int = 100) -> int:
+    async def run_pending(self, limit: int = 2000) -> int:
         """Run the effects that are due now (each lane in order, lanes side by side); return how
         many ran. Used by drain(), the CLI and tests; the server's loop starts lanes as they come."""
         lanes = self._due_lanes(exclude=set(self._lanes), limit=limit)
@@ -284,12 +321,17 @@ class EffectDispatcher:
                 await handler(effect)
             except RetryLater as exc:
                 set_attributes(current, **{"orch.effect.outcome": "retry_later"})
-                await asyncio.to_thread(self._retry, effect, str(exc))
+                await asyncio.to_thread(self._retry, effect, Failure("transient", str(exc)))
                 return False
             except Exception as exc:
                 set_attributes(current, **{"orch.effect.outcome": "error"})
                 log.exception("effect %s (%s) failed", effect.key, effect.kind)
-                await asyncio.to_thread(self._retry, effect, f"{type(exc).__name__}: {exc}")
+                failure = classify(exc)
+                if is_timeout(exc):
+                    # The call may have been carried out with its answer lost: the next attempt
+                    # looks for it first (its marker, its trailer), after the answer had time to land.
+                    failure = Failure("transient", failure.reason, self.policy.after_timeout)
+                await asyncio.to_thread(self._retry, effect, failure)
                 return False
             fault_point("before_effect_done")
             await asyncio.to_thread(self._finish, effect, "done", None)
@@ -317,21 +359,34 @@ class EffectDispatcher:
             row.status = status
             row.last_error = error
             row.done_at = self.clock()
+            if status == "done":
+                row.failing_since = None
             session.add(row)
 
-    def _retry(self, effect: Effect, error: str) -> None:
+    def _retry(self, effect: Effect, failure: Failure) -> None:
+        """Schedule the next attempt, or mark the effect failed and have its goal's thread told."""
         from bot.redact import redact
 
+        now = self.clock()
         with transaction(self.engine) as session:
             row = session.get(Effect, effect.id)
             if row is None:
                 return
-            row.last_error = redact(error)[:2000]
-            if row.attempts >= MAX_ATTEMPTS:
-                row.status = "failed"
-            else:
-                row.not_before = self.clock() + timedelta(seconds=min(60, 0.5 * 2**row.attempts))
+            row.last_error = redact(failure.reason)[:2000]
+            row.failing_since = row.failing_since or now
+            when = self.policy.next_attempt(
+                attempts=row.attempts, failing_since=row.failing_since, now=now, failure=failure
+            )
+            if when is not None:
+                row.not_before = when
+                session.add(row)
+                return
+            row.status, row.done_at = "failed", now
             session.add(row)
+            if row.kind != FAILURE_NOTE:
+                from bot.effects.failures import record_failure
+
+                record_failure(session, row, now=now)
 
     async def drain(self, timeout: float = 30.0) -> None:
         """Run effects until none is due (tests and the CLI)."""
@@ -342,7 +397,7 @@ class EffectDispatcher:
                 continue
             # Nothing left for us to start; lanes the server's loop runs may still be at work, and
             # effects they add become due after them.
-            if not self._lanes and not self._due_lanes(exclude=set(), limit=1):
+            if not self._lanes and not self._due_lanes(exclude=set()):
                 return
             await asyncio.sleep(0.01)
         raise TimeoutError("effects still pending after drain timeout")

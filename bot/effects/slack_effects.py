@@ -26,6 +26,7 @@ from sqlalchemy.engine import Engine
 from bot import blocks as builders
 from bot.blocks.models import HomeView
 from bot.effects.dispatcher import EffectDispatcher, RetryLater
+from bot.effects.retry import slack_error_code
 from bot.effects.slack_status import StatusMessages
 from bot.effects.views import approvals_for, artifact_view, decision_view, diff_view, goal_card_view
 from bot.faults import fault_point
@@ -59,6 +60,7 @@ KINDS = (
     "slack.status",
     "slack.post_mode_request",
     "slack.mark_mode_decided",
+    "notify.failure",
 )
 
 
@@ -94,6 +96,7 @@ class SlackEffects:
         self.status = StatusMessages(self)
 
     def register(self, dispatcher: EffectDispatcher) -> None:
+        from bot.effects.failures import FailureNotes
         from bot.effects.slack_modes import ModeMessages
 
         dispatcher.register("slack.post_card", self.post_card)
@@ -103,6 +106,7 @@ class SlackEffects:
         dispatcher.register("slack.thread_note", self.thread_note)
         dispatcher.register("slack.status", self.status.handle)
         ModeMessages(self).register(dispatcher)
+        FailureNotes(self).register(dispatcher)
 
     # -- helpers -----------------------------------------------------------------------------
 
@@ -134,18 +138,25 @@ class SlackEffects:
         return builders.build_goal_card(view), builders.goal_card_text(view)
 
     async def find_marker(self, channel: str, thread_ts: str | None, mark: str) -> str | None:
-        """The ts of a message we already posted with this marker, if any (crash recovery)."""
+        """The ts of a message we already posted with this marker, if any (crash recovery, or an
+        answer that came too late). A lookup Slack does not answer fails the attempt: posting
+        without knowing would duplicate a message that landed during an outage."""
         try:
             if thread_ts:
                 resp = await self.client.conversations_replies(channel=channel, ts=thread_ts, limit=200)
             else:
                 resp = await self.client.conversations_history(channel=channel, limit=100)
-        except SlackApiError:
-            return None
-        messages: list[dict[str, Any]] = resp.get("messages", [])
+        except SlackApiError as exc:
+            if slack_error_code(exc) in PERSON_MUST_ACT:
+                return None  # the post itself then tells the person what to fix
+            raise
+        messages = resp.get("messages", [])
+        if not isinstance(messages, list):
+            raise ValueError("Slack answered a history without messages")
         for message in messages:
-            for block in message.get("blocks", []) or []:
-                if block.get("block_id") == mark:
+            blocks = message.get("blocks", []) if isinstance(message, dict) else []
+            for block in blocks if isinstance(blocks, list) else []:
+                if isinstance(block, dict) and block.get("block_id") == mark:
                     return message_ts(message)
         return None
 
@@ -172,7 +183,7 @@ class SlackEffects:
                 channel=channel, thread_ts=thread_ts, blocks=redact_obj(blocks), text=redact(text)
             )
         except SlackApiError as exc:
-            error = str(exc.response.get("error", ""))
+            error = slack_error_code(exc) or ""
             if error in PERSON_MUST_ACT:
                 await self._tell_requester(effect, channel, error)
                 raise RetryLater(f"{error}: waiting for a person to fix the channel") from exc
@@ -187,8 +198,8 @@ class SlackEffects:
                 channel=channel, ts=ts, blocks=redact_obj(blocks), text=redact(text)
             )
         except SlackApiError as exc:
-            if str(exc.response.get("error", "")) in PERSON_MUST_ACT:
-                log.info("could not update %s in %s: %s", ts, channel, exc.response.get("error"))
+            if slack_error_code(exc) in PERSON_MUST_ACT:
+                log.info("could not update %s in %s: %s", ts, channel, slack_error_code(exc))
                 return
             raise
 
@@ -256,7 +267,7 @@ class SlackEffects:
                 self._homes[user] = digest
             return True
         except SlackApiError as exc:
-            log.info("could not publish the Home of %s: %s", user, exc.response.get("error"))
+            log.info("could not publish the Home of %s: %s", user, slack_error_code(exc))
             return False
 
     # -- handlers ----------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot import blocks as builders
 from bot.effects.dispatcher import RetryLater
+from bot.effects.retry import slack_error_code
 from bot.effects.views import progress_text
 from bot.slack_guard import message_ts
 from bot.sop.phases import GoalState
@@ -77,7 +78,7 @@ class StatusMessages:
                 await self.fx.client.chat_update(channel=row.channel, ts=row.ts, blocks=blocks, text=text)
                 ts = row.ts
         except SlackApiError as exc:
-            log.info("progress of %s not shown: %s", goal.id, exc.response.get("error"))
+            log.info("progress of %s not shown: %s", goal.id, slack_error_code(exc))
             return
         with transaction(self.fx.engine) as session:
             stored = session.get(SlackMessage, (goal.id, STATUS))

@@ -16,6 +16,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlmodel import Session, select
 
 from bot.effects.dispatcher import EffectDispatcher
+from bot.effects.retry import slack_error_code
 from bot.redact import redact, redact_obj
 from storage.models import Effect
 
@@ -109,7 +110,7 @@ class Notifier:
                 reply_broadcast=broadcast or None,
             )
         except SlackApiError as exc:
-            error = str(exc.response.get("error", ""))
+            error = slack_error_code(exc) or ""
             if error in GIVE_UP:
                 log.warning("cannot send %s to %s: %s", effect.key, channel, error)
                 return None
@@ -121,7 +122,7 @@ class Notifier:
         try:
             opened = await self.client.conversations_open(users=user)
         except SlackApiError as exc:
-            if str(exc.response.get("error", "")) in GIVE_UP:
+            if (slack_error_code(exc) or "") in GIVE_UP:
                 log.warning("cannot open a DM with %s", user)
                 return
             raise
