@@ -88,6 +88,8 @@ class HomeView:
     pending_approvals: list[PendingApproval] = field(default_factory=list)
     my_goals: list[MyGoal] = field(default_factory=list)
     recent: list[str] = field(default_factory=list)
+    # Goals a person must look at: (goal id, what is wrong and what to do), failed steps first.
+    attention: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -36,12 +36,13 @@ from bot.services.unit import Clock
 from bot.tracing import set_attributes, span
 from storage import locks
 from storage.db import read_session, transaction
-from storage.models import Effect
+from storage.models import Effect, Goal
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Effect], Awaitable[None]]
-FAILURE_NOTE = "notify.failure"  # the thread message of an effect that finally failed
+FAILURE_NOTE = "notify.failure"
+CLOSED_BY_PERSON = ("cancelled", "rejected")  # the thread message of an effect that finally failed
 # On PostgreSQL a running effect holds a pooled connection for its advisory lock and needs another
 # for its transactions, and the pool (storage.db: 10 + 20 overflow) also serves the jobs and the
 # listeners: more lanes than that would wait for connections inside the loop and stop it for good.
@@ -207,10 +208,18 @@ class EffectDispatcher:
                 ).all()
             )
             goal_ids = {e.goal_id for e in pending if e.goal_id is not None}
+            # A failed effect holds its goal back until it is retried; a goal closed by a person
+            # (cancelled, rejected) is not held, so its closing card and commit still go out.
             failed = (
                 list(
                     session.exec(
-                        select(Effect).where(Effect.status == "failed", col(Effect.goal_id).in_(goal_ids))
+                        select(Effect)
+                        .join(Goal, col(Goal.id) == col(Effect.goal_id))
+                        .where(
+                            Effect.status == "failed",
+                            col(Effect.goal_id).in_(goal_ids),
+                            col(Goal.state).not_in(CLOSED_BY_PERSON),
+                        )
                     ).all()
                 )
                 if goal_ids

@@ -150,7 +150,7 @@ class SlackEffects:
             if slack_error_code(exc) in PERSON_MUST_ACT:
                 return None  # the post itself then tells the person what to fix
             raise
-        messages = resp.get("messages", [])
+        messages: Any = resp.get("messages", [])
         if not isinstance(messages, list):
             raise ValueError("Slack answered a history without messages")
         for message in messages:
