@@ -20,8 +20,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from aiohttp import ClientConnectorError
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
@@ -92,11 +96,22 @@ def message_ts(answer: Any) -> str:
 
 
 def _unreadable(status: int) -> dict[str, Any]:
-    return {"ok": False, "error": f"http_{status}" if status != 200 else "invalid_response"}
+    """The body of an answer we could not read: an HTTP error speaks for itself by its status."""
+    return {"ok": False} if status != 200 else {"ok": False, "error": "invalid_response"}
 
 
 class GuardedWebClient(AsyncWebClient):
-    """The async Web API client, with every answer that is not a JSON object made a plain failure."""
+    """The async Web API client, with every answer that is not a JSON object made a plain failure.
+
+    slack_sdk's default handler retries a call in place after a read timeout or a dropped
+    connection, when Slack may already have carried it out: a `chat.postMessage` answered late
+    was posted twice. Here only a connection that was never made is retried in place; the
+    outbox retries the rest after looking for what landed (`SlackEffects.find_marker`).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.retry_handlers = [AsyncConnectionErrorRetryHandler(error_types=[ClientConnectorError])]
 
     async def _request(self, *, http_verb: str, api_url: str, req_args: dict[str, Any]) -> dict[str, Any]:
         try:

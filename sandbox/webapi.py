@@ -100,9 +100,10 @@ def create_app(state: State, *, page_size: int = 15, control: Control | None = N
                 if name not in METHODS:
                     raise ApiError("unknown_method")
                 body = METHODS[name](Ctx(state, _base_url(request), page_size), Args(args))
-                late = state.late.get(name, 0) > 0
+                times, needle = state.late.get(name, (0, None))
+                late = times > 0 and (needle is None or needle in str(args.get("text", "")))
                 if late:
-                    state.late[name] -= 1
+                    state.late[name] = (times - 1, needle)
         except ApiError as exc:
             body, status, headers = exc.body(), exc.status, exc.headers
             late = False

@@ -187,12 +187,13 @@ class Sandbox(Acting):
         with self.state.lock:
             self.state.outage = None if kind is None else (kind, retry_after)
 
-    def answer_late(self, method: str, times: int = 1) -> None:
-        """The next `times` calls to `method` are carried out, but answered only after `release_late()`
-        (or a minute): the caller times out although its call took effect."""
+    def answer_late(self, method: str, times: int = 1, text_contains: str | None = None) -> None:
+        """The next `times` calls to `method` (whose `text` holds `text_contains`, if given) are
+        carried out, but answered only after `release_late()` (or a minute): the caller times out
+        although its call took effect."""
         with self.state.lock:
             self.state.late_release.clear()
-            self.state.late[method] = times
+            self.state.late[method] = (times, text_contains)
 
     def release_late(self) -> None:
         with self.state.lock:
