@@ -129,7 +129,9 @@ def test_a_post_slack_answered_after_the_clients_timeout_is_found_and_not_posted
         post = next(e for e in effects(live) if e.kind == "slack.post_artifact" and e.status == "pending")
         assert "timed out" in (post.last_error or "") and post.failing_since is not None
         live.sb.release_late()
-        pass_time(live, clock, 60)
+        # The first look for it is refused too (Slack still struggling): that is no "not posted".
+        live.sb.ratelimit("conversations.replies", 1, retry_after=30)
+        pass_time(live, clock, 90)
 
         with Session(live.container.engine) as session:
             prd = session.exec(select(Artifact).where(Artifact.phase == "prd")).one()
