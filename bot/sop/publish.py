@@ -133,12 +133,19 @@ def _submit(git: Git, request: _Request) -> PublishResult:
     queue = _queue_for(git)
     with queue.guard:
         queue.items.append(request)
-    while not request.done.is_set():
-        with git.lock():
-            with queue.guard:
-                batch, queue.items = queue.items[:MAX_BATCH], queue.items[MAX_BATCH:]
-            if batch:
-                _publish_batch(git, batch)
+    try:
+        while not request.done.is_set():
+            with git.lock():
+                with queue.guard:
+                    batch, queue.items = queue.items[:MAX_BATCH], queue.items[MAX_BATCH:]
+                if batch:
+                    _publish_batch(git, batch)
+    finally:
+        # The lock could not be taken (timed out, a read-only disk): this attempt fails, and it
+        # must not stay queued, or the next batch would commit it again with every later retry.
+        with queue.guard:
+            if request in queue.items:
+                queue.items.remove(request)
     if request.error is not None:
         raise request.error
     assert request.result is not None
@@ -166,10 +173,14 @@ def _publish_batch(git: Git, batch: list[_Request]) -> None:
 def _publish(git: Git, batch: list[_Request]) -> None:
     done = git.find_effect_commits([r.effect_key for r in batch])
     todo: list[_Request] = []
+    twins: list[_Request] = []  # the same effect queued twice (two replicas' threads): one commit
     paths: list[str] = []
     for request in batch:
         if request.effect_key in done:
             request.finish(PublishResult(commit=done[request.effect_key], already_done=True))
+            continue
+        if any(r.effect_key == request.effect_key for r in todo):
+            twins.append(request)
             continue
         try:
             _check_paths(git, STATE_PATHS)
@@ -191,6 +202,8 @@ def _publish(git: Git, batch: list[_Request]) -> None:
     fault_point("after_git_commit")
     for request in todo:
         request.finish(PublishResult(commit=sha, already_done=False))
+    for request in twins:
+        request.finish(PublishResult(commit=sha, already_done=True))
 
 
 def _batch_message(batch: list[_Request]) -> tuple[str, list[tuple[str, str]]]:
