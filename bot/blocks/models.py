@@ -31,6 +31,8 @@ class GoalCardView:
     offline: bool = False
     # Show the "Request elevated mode" button (while the goal is active and not yet full-access).
     offer_elevation: bool = False
+    # A done goal with steps still unmade: "finishing" (they wait or run) or "failed".
+    held: str | None = None
 
 
 @dataclass(frozen=True)

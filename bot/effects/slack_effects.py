@@ -11,6 +11,7 @@ the post goes through once the channel is usable again.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import json
 import logging
@@ -22,6 +23,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.engine import Engine
+from sqlmodel import col, select
 
 from bot import blocks as builders
 from bot.blocks.models import HomeView
@@ -37,7 +39,7 @@ from bot.services.dedupe import first_time
 from bot.services.gates import Gate, gate
 from bot.services.unit import Clock
 from bot.slack_guard import message_ts
-from bot.sop.phases import LABELS, Phase
+from bot.sop.phases import LABELS, GoalState, Phase
 from storage.db import read_session, transaction
 from storage.models import Artifact, Effect, Goal
 
@@ -130,11 +132,30 @@ class SlackEffects:
                 due_at=self.due_at,
             )
 
+    def held(self, goal: Goal) -> str | None:
+        """For a done goal: "failed" or "finishing" while a commit, merge or other work of it is
+        unmade (its "done" note is posted after them and redraws the card), else None."""
+        if goal.state != GoalState.DONE:
+            return None
+        with read_session(self.engine) as session:
+            statuses = set(
+                session.exec(
+                    select(Effect.status).where(
+                        Effect.goal_id == goal.id,
+                        col(Effect.status).in_(("pending", "failed")),
+                        col(Effect.kind).not_like("slack.%"),
+                        col(Effect.kind).not_like("notify.%"),
+                    )
+                ).all()
+            )
+        return "failed" if "failed" in statuses else "finishing" if statuses else None
+
     def _card(self, goal: Goal) -> tuple[list[dict[str, Any]], str]:
         current = self.gate(goal)
         view = goal_card_view(
             goal, next_approvers=current.waiting_on, offline=self.offline, sla_due=current.sla_due
         )
+        view = dataclasses.replace(view, held=self.held(goal))
         return builders.build_goal_card(view), builders.goal_card_text(view)
 
     async def find_marker(self, channel: str, thread_ts: str | None, mark: str) -> str | None:
@@ -412,3 +433,8 @@ class SlackEffects:
         text = str(effect.payload.get("text", ""))
         blocks = [{"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}]
         await self.post(effect, channel=goal.channel_id, thread_ts=goal.thread_ts, blocks=blocks, text=text)
+        if effect.payload.get("after_repo") and goal.card_ts:
+            # Everything before this note is made now: the card and progress may say "done".
+            blocks, text = self._card(goal)
+            await self.update(channel=goal.channel_id, ts=goal.card_ts, blocks=blocks, text=text)
+            await self.status.refresh(goal)

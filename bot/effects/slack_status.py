@@ -53,7 +53,11 @@ class StatusMessages:
     def text_for(self, goal: Goal) -> str:
         current = self.fx.gate(goal)
         return progress_text(
-            goal, current.artifact, approved=len(current.approved_by), required=self.fx.approvals_required
+            goal,
+            current.artifact,
+            approved=len(current.approved_by),
+            required=self.fx.approvals_required,
+            held=self.fx.held(goal),
         )
 
     def current(self, goal_id: str) -> SlackMessage | None:

@@ -123,7 +123,9 @@ def test_a_post_slack_answered_after_the_clients_timeout_is_found_and_not_posted
         card, scaffold = start_goal(live)
         live.sb.answer_late("chat.postMessage", text_contains="PRD v1 is ready")
         live.sb.click("U_APP1", scaffold, "Approve")
-        posted = live.sb.wait_for_message("C_DEV", thread_ts=card.ts, text_contains="PRD v1 is ready", timeout=20)
+        posted = live.sb.wait_for_message(
+            "C_DEV", thread_ts=card.ts, text_contains="PRD v1 is ready", timeout=20
+        )
         live.bot.drain()  # the post's lane ends when the client gives up on the answer
 
         post = next(e for e in effects(live) if e.kind == "slack.post_artifact" and e.status == "pending")
@@ -137,9 +139,80 @@ def test_a_post_slack_answered_after_the_clients_timeout_is_found_and_not_posted
             prd = session.exec(select(Artifact).where(Artifact.phase == "prd")).one()
         assert prd.message_ts == posted.ts
         assert len([m for m in live.sb.thread("C_DEV", card.ts) if "PRD v1 is ready" in m.text]) == 1
-        assert len([c for c in live.sb.calls("chat.postMessage") if "PRD v1 is" in str(c.args.get("text"))]) == 1
+        assert (
+            len([c for c in live.sb.calls("chat.postMessage") if "PRD v1 is" in str(c.args.get("text"))]) == 1
+        )
         assert [e.key for e in effects(live) if e.status == "failed"] == []
     finally:
         live.sb.release_late()
+        live.bot.stop()
+        live.sb.stop()
+
+
+REFUSE_REF_UPDATES = (
+    "#!/bin/sh\n# The repository refuses every commit (as a read-only or broken one would).\n"
+    '[ "$1" = prepared ] && exit 1\nexit 0\n'
+)
+
+
+@pytest.mark.slow
+def test_a_commit_that_finally_fails_is_said_in_the_thread_and_retry_there_finishes_the_goal(
+    tmp_path: Path, target_repo: Path
+) -> None:
+    clock = Clock()
+    live = start_live(tmp_path, target_repo, clock=clock, effect_retry_hours=0.05)  # three minutes
+    sb = live.sb
+    hook = target_repo / ".git" / "hooks" / "reference-transaction"
+    try:
+        card, scaffold = start_goal(live)
+        hook.parent.mkdir(exist_ok=True)
+        hook.write_text(REFUSE_REF_UPDATES)
+        hook.chmod(0o755)
+        sb.click("U_APP1", scaffold, "Approve")
+        live.bot.drain()
+        pass_time(live, clock, 240, step=30)
+
+        # One message says what failed and what to do, with Retry and Cancel; nothing after the
+        # failed commit has happened, and the card does not pretend otherwise.
+        failure = sb.wait_for_message("C_DEV", thread_ts=card.ts, text_contains="failed", button="Retry")
+        assert "committing" in failure.text and "Retry" in failure.text
+        assert set(sb.buttons(failure)) >= {"Retry", "Cancel goal"}
+        assert len([m for m in sb.thread("C_DEV", card.ts) if "Retry" in sb.buttons(m)]) == 1
+        stuck = [e for e in effects(live) if e.status == "failed"]
+        assert len(stuck) == 1 and stuck[0].kind.startswith("repo.")
+        assert goal(live).state == "active"
+
+        sb.open_home("U_APP1")
+        home = sb.wait_for(
+            lambda: (view := sb.home("U_APP1")) and "Needs attention" in view.render() and view.render(),
+            what="the approver's Home to list the goal that needs attention",
+        )
+        assert "Needs attention* (1)" in home and "G-0001" in home
+
+        # Someone who is neither the requester nor an approver cannot retry it.
+        sb.slash("U_OUT", "C_DEV", "retry G-0001")
+        refused = sb.wait_for_ephemeral("U_OUT", "C_DEV", text_contains="Only the requester or an approver")
+        assert "G-0001" in refused.text
+
+        hook.unlink()  # a person repaired the repository
+        sb.click("U_APP1", failure, "Retry")
+        sb.wait_for(
+            lambda: (
+                "pressed Retry" in sb.message("C_DEV", failure.ts).content
+                and not sb.buttons(sb.message("C_DEV", failure.ts))
+            ),
+            what="the failure message to say it was retried",
+        )
+        live.bot.drain()
+        live.decide_all("U_APP1", card.ts)
+        live.bot.drain()
+
+        assert goal(live).state == "done"
+        assert [e.key for e in effects(live) if e.status != "done"] == []
+        commits = trailers(live.repo)
+        assert commits[stuck[0].key] == 1 and max(commits.values()) == 1, commits
+        assert_each_post_once(live)
+    finally:
+        hook.unlink(missing_ok=True)
         live.bot.stop()
         live.sb.stop()
