@@ -4,11 +4,12 @@ order holds behind a waiting or failed effect, and a final failure is told, list
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot.effects.dispatcher import FAILURE_NOTE, EffectDispatcher
@@ -17,9 +18,9 @@ from bot.services.effects import EffectsService, outbox_report
 from bot.services.errors import InvalidInput
 from bot.services.unit import Actor
 from storage.audit import AuditEntry
-from storage.db import make_engine, transaction
-from storage.migrate import upgrade
+from storage.db import transaction
 from storage.models import Effect, Goal
+from tests.support.databases import migrated_database
 
 START = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
 
@@ -39,10 +40,13 @@ class Outage(Exception):
     """What a handler raises while its service is down (classified as transient)."""
 
 
-@pytest.fixture
-def world(tmp_path: Path) -> tuple[EffectDispatcher, Clock]:
-    engine = make_engine(f"sqlite:///{tmp_path / 'orch.db'}")
-    upgrade(engine)
+@pytest.fixture(params=["sqlite", "postgres"])
+def world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[EffectDispatcher, Clock]]:
+    with migrated_database(request, tmp_path, request.param) as (engine, _url):
+        yield _world(engine)
+
+
+def _world(engine: Engine) -> tuple[EffectDispatcher, Clock]:
     clock = Clock()
     with transaction(engine) as session:
         for goal_id in ("G-0001", "G-0002"):
