@@ -76,12 +76,12 @@ def register(app: typer.Typer) -> None:
             effect_id=effect_id,
             goal_id=goal.upper() if goal else None,
         )
-        typer.echo(f"{len(rows)} effect(s) put back: " + ", ".join(f"#{r.id} {r.kind}" for r in rows))
+        typer.echo(f"{len(rows)} step(s) put back: " + ", ".join(f"{r.what} #{r.id} {r.kind}" for r in rows))
         try:
             _drain(c)
         except TimeoutError:
             typer.secho("some effects are still pending; `orch effects list` shows them", err=True)
-        ids = {r.id for r in rows}
+        ids = {r.id for r in rows if r.what == "effect"}
         left = [r for r in effects_service(c).find(status="failed", limit=1000) if r.id in ids]
         if left:
             fail(f"{len(left)} effect(s) failed again: `orch effects list --status failed`")

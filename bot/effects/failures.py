@@ -84,18 +84,42 @@ def record_failure(session: Session, row: Effect, *, now: datetime) -> None:
     )
     if row.goal_id is None:
         return
-    since = (row.failing_since or now).isoformat()
-    add_effect(
+    add_failure_note(
         session,
-        key=f"failure:{row.id}:{since}",
-        kind=FAILURE_NOTE,
-        goal_id=None,
-        now=now,
-        goal=row.goal_id,
-        effect_id=row.id,
+        key=f"failure:{row.id}:{(row.failing_since or now).isoformat()}",
+        goal_id=row.goal_id,
         what=f"{describe(row)} failed",
         todo=what_to_do(row),
         error=row.last_error or "",
+        retry=FailureRef(goal_id=row.goal_id, what="effect", id=row.id),
+        now=now,
+    )
+
+
+def add_failure_note(
+    session: Session,
+    *,
+    key: str,
+    goal_id: str,
+    what: str,
+    todo: str,
+    error: str,
+    retry: FailureRef,
+    now: datetime,
+) -> None:
+    """Record the one thread message of a failure (an effect, a job, a goal that cannot move):
+    `what` failed, what a person can do, and a Retry of `retry`. Idempotent by `key`."""
+    add_effect(
+        session,
+        key=key,
+        kind=FAILURE_NOTE,
+        goal_id=None,
+        now=now,
+        goal=goal_id,
+        what=what,
+        todo=todo,
+        error=error,
+        retry={"what": retry.what, "id": retry.id},
     )
 
 
@@ -112,6 +136,7 @@ class FailureNotes:
         payload = effect.payload
         with read_session(self.fx.engine) as session:
             goal = session.get(Goal, str(payload.get("goal", "")))
+        again = payload.get("retry") or {}
         if goal is None or not goal.channel_id:
             return  # a goal driven from the CLI: `orch effects list` and `orch doctor` show it
         blocks, text = build_failure_message(
@@ -119,7 +144,7 @@ class FailureNotes:
             str(payload.get("what", "a step failed")),
             str(payload.get("todo", "")),
             detail=str(payload.get("error") or "") or None,
-            retry=FailureRef(goal_id=goal.id, what="effect", id=int(payload["effect_id"])),
+            retry=FailureRef(goal_id=goal.id, what=str(again.get("what", "goal")), id=again.get("id")),
         )
         if goal.thread_ts:
             await self.fx.post(

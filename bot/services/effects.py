@@ -14,11 +14,12 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import and_, or_
 from sqlalchemy.engine import Engine
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from bot.services.errors import GoalNotFound, InvalidInput
 from bot.services.unit import Actor, Clock, audit
 from storage.db import read_session, transaction
+from storage.jobs_models import Job
 from storage.models import Effect, Goal
 
 if TYPE_CHECKING:
@@ -37,6 +38,16 @@ class Attention:
     failed: int
     waiting: int
     first_error: str
+
+
+@dataclass(frozen=True)
+class Retried:
+    """One thing put back to run: an effect or an agent job."""
+
+    what: str  # effect | job
+    id: int
+    kind: str
+    goal_id: str | None
 
 
 @dataclass
@@ -89,63 +100,93 @@ class EffectsService:
         return list(found.values())
 
     def retry(
-        self, *, actor: Actor, effect_id: int | None = None, goal_id: str | None = None
-    ) -> list[Effect]:
-        """Re-run one failed effect, or every failed or waiting effect of a goal; audited. Returns
-        what was put back. InvalidInput when there is nothing to retry or the actor may not."""
-        if (effect_id is None) == (goal_id is None):
-            raise InvalidInput("Say which: one effect id, or a goal id.")
+        self,
+        *,
+        actor: Actor,
+        effect_id: int | None = None,
+        goal_id: str | None = None,
+        job_id: int | None = None,
+    ) -> list[Retried]:
+        """Re-run one failed effect or agent job, or every failed or waiting effect and failed job of
+        a goal; audited. Returns what was put back. InvalidInput when there is nothing to retry or
+        the actor may not."""
+        if sum(x is not None for x in (effect_id, goal_id, job_id)) != 1:
+            raise InvalidInput("Say which: one effect id, one job id, or a goal id.")
         now = self.clock()
         with transaction(self.engine) as session:
-            if effect_id is not None:
-                row = session.get(Effect, effect_id)
-                if row is None:
-                    raise InvalidInput(f"There is no effect {effect_id}. `orch effects list` shows them.")
-                rows = [row] if row.status == "failed" or row.failing_since else []
-                if not rows:
-                    raise InvalidInput(
-                        f"Effect {effect_id} is {row.status}; only a failed or waiting one is retried."
-                    )
-                goal_id = row.goal_id
-            else:
-                if session.get(Goal, goal_id) is None:
-                    raise GoalNotFound(str(goal_id))
-                rows = list(
-                    session.exec(
-                        select(Effect)
-                        .where(Effect.goal_id == goal_id)
-                        .where(
-                            or_(
-                                col(Effect.status) == "failed",
-                                and_(col(Effect.status) == "pending", col(Effect.failing_since).is_not(None)),
-                            )
-                        )
-                        .order_by(col(Effect.id))
-                    ).all()
-                )
-                if not rows:
-                    raise InvalidInput(f"{goal_id} has no failed or waiting step to retry.")
+            effects, jobs = self._to_retry(session, effect_id=effect_id, goal_id=goal_id, job_id=job_id)
+            owners = [e.goal_id for e in effects] + [j.goal_id for j in jobs]
+            goal_id = next((g for g in owners if g), goal_id)
             goal = session.get(Goal, goal_id) if goal_id else None
             self._check(actor, goal)
-            for row in rows:
+            for row in effects:
                 was = row.status
                 row.status, row.attempts, row.not_before = "pending", 0, None
                 row.failing_since, row.done_at = None, None
                 session.add(row)
                 audit(
-                    session,
-                    actor=actor,
-                    action="effect.retried",
-                    now=now,
-                    goal=goal,
-                    effect=row.id,
-                    kind=row.kind,
-                    was=was,
-                    last_error=row.last_error,
-                )
+                    session, actor=actor, action="effect.retried", now=now, goal=goal,
+                    effect=row.id, kind=row.kind, was=was, last_error=row.last_error,
+                )  # fmt: skip
+            for job in jobs:
+                job.status, job.attempts, job.not_before = "queued", 0, None
+                job.run_id, job.worker, job.finished_at = None, None, None
+                session.add(job)
+                audit(
+                    session, actor=actor, action="job.retried", now=now, goal=goal,
+                    job=job.id, kind=job.kind, last_error=job.last_error,
+                )  # fmt: skip
+            done = [Retried("effect", e.id or 0, e.kind, e.goal_id) for e in effects]
+            done += [Retried("job", j.id or 0, j.description or j.kind, j.goal_id) for j in jobs]
         for wake in self.kick:
             wake()
-        return rows
+        return done
+
+    def _to_retry(
+        self, session: Session, *, effect_id: int | None, goal_id: str | None, job_id: int | None
+    ) -> tuple[list[Effect], list[Job]]:
+        if effect_id is not None:
+            row = session.get(Effect, effect_id)
+            if row is None:
+                raise InvalidInput(f"There is no effect {effect_id}. `orch effects list` shows them.")
+            if row.status != "failed" and not (row.status == "pending" and row.failing_since):
+                raise InvalidInput(
+                    f"Effect {effect_id} is {row.status}; only a failed or waiting one is retried."
+                )
+            return [row], []
+        if job_id is not None:
+            job = session.get(Job, job_id)
+            if job is None or job.status != "failed":
+                raise InvalidInput(
+                    f"Job {job_id} has not failed; `orch jobs list --status failed` shows those."
+                )
+            return [], [job]
+        goal = session.get(Goal, goal_id)
+        if goal is None:
+            raise GoalNotFound(str(goal_id))
+        effects = list(
+            session.exec(
+                select(Effect)
+                .where(Effect.goal_id == goal.id)
+                .where(
+                    or_(
+                        col(Effect.status) == "failed",
+                        and_(col(Effect.status) == "pending", col(Effect.failing_since).is_not(None)),
+                    )
+                )
+                .order_by(col(Effect.id))
+            ).all()
+        )
+        jobs: list[Job] = []
+        if goal.state == "active":  # a closed goal's jobs stay as they ended
+            jobs = list(
+                session.exec(
+                    select(Job).where(Job.goal_id == goal.id, Job.status == "failed").order_by(col(Job.id))
+                ).all()
+            )
+        if not effects and not jobs:
+            raise InvalidInput(f"{goal.id} has no failed or waiting step to retry.")
+        return effects, jobs
 
     def _check(self, actor: Actor, goal: Goal | None) -> None:
         """The requester, an approver or the command line may retry (as for cancel)."""
@@ -163,8 +204,13 @@ def effects_service(container: Container) -> EffectsService:
         engine=container.engine,
         clock=container.clock,
         is_approver=container.directory.is_approver,
-        kick=[container.dispatcher.kick],
+        kick=[container.dispatcher.kick, *_job_kick(container)],
     )
+
+
+def _job_kick(container: Container) -> list[Callable[[], None]]:
+    jobs = container.extras.get("jobs")
+    return [jobs.worker.kick] if jobs is not None else []
 
 
 def outbox_report(
@@ -172,8 +218,6 @@ def outbox_report(
 ) -> tuple[bool, list[str]]:
     """`orch doctor`'s lines on the outbox and the agent jobs: failed and long-waiting ones, each with
     what to run. False when something failed for good (a person must act)."""
-    from storage.jobs_models import Job
-
     cutoff = now - long_wait
     with read_session(engine) as session:
         failed = list(

@@ -51,6 +51,8 @@ def register(app: AsyncApp, container: Container) -> None:
             actor = Actor(user, body.get("trigger_id"))
             if ref.what == "effect" and ref.id is not None:
                 rows = await call(effects.retry, actor=actor, effect_id=ref.id)
+            elif ref.what == "job" and ref.id is not None:
+                rows = await call(effects.retry, actor=actor, job_id=ref.id)
             else:
                 rows = await call(effects.retry, actor=actor, goal_id=ref.goal_id)
         except ValueError as exc:

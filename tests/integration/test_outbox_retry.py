@@ -169,7 +169,9 @@ def test_a_final_failure_holds_the_goal_tells_its_thread_once_and_retry_runs_it_
     assert "done-note" not in calls and found["done-note"].status == "pending"
     notes = [r for r in found.values() if r.kind == FAILURE_NOTE]
     assert len(notes) == 1 and notes[0].status == "done" and notes[0].payload["goal"] == "G-0001"
-    assert notes[0].payload["effect_id"] == commit and "Retry" in notes[0].payload["todo"]
+    assert (
+        notes[0].payload["retry"] == {"what": "effect", "id": commit} and "Retry" in notes[0].payload["todo"]
+    )
 
     service = EffectsService(engine=dispatcher.engine, clock=clock, is_approver=lambda u: u == "U_APP1")
     assert [a.goal_id for a in service.needing_attention()] == ["G-0001"]
@@ -180,7 +182,7 @@ def test_a_final_failure_holds_the_goal_tells_its_thread_once_and_retry_runs_it_
         service.retry(actor=Actor("U_STRANGER"), goal_id="G-0001")
     repo_down = False
     retried = service.retry(actor=Actor("U_APP1"), effect_id=commit)
-    assert [r.key for r in retried] == ["commit"]
+    assert [(r.what, r.id) for r in retried] == [("effect", commit)]
     run(dispatcher)
     assert {k: r.status for k, r in rows(dispatcher).items() if r.kind != FAILURE_NOTE} == {
         "commit": "done", "done-note": "done",
@@ -221,3 +223,29 @@ def test_a_permanent_error_fails_at_once_and_a_cancelled_goal_is_not_held(
         session.add(goal)
     run(dispatcher)
     assert rows(dispatcher)["card"].status == "done"
+
+
+def test_retry_puts_a_goals_failed_agent_job_back_in_the_queue_audited(
+    world: tuple[EffectDispatcher, Clock],
+) -> None:
+    from storage.jobs_models import Job
+
+    dispatcher, clock = world
+    with transaction(dispatcher.engine) as session:
+        job = Job(
+            key="draft:G-0001:prd", kind="draft", goal_id="G-0001", status="failed", attempts=3,
+            last_error="the model answered 500", finished_at=START, created_at=START,
+        )  # fmt: skip
+        session.add(job)
+        session.flush()
+        job_id = job.id
+    service = EffectsService(engine=dispatcher.engine, clock=clock)
+    retried = service.retry(actor=Actor("U_REQ"), goal_id="G-0001")  # the requester may
+    assert [(r.what, r.id) for r in retried] == [("job", job_id)]
+    with Session(dispatcher.engine) as session:
+        again = session.get(Job, job_id)
+        assert again is not None and (again.status, again.attempts, again.finished_at) == ("queued", 0, None)
+        actions = [e.action for e in session.exec(select(AuditEntry)).all()]
+    assert actions == ["job.retried"]
+    with pytest.raises(InvalidInput, match="has not failed"):
+        service.retry(actor=Actor("U_REQ"), job_id=job_id)
