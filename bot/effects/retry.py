@@ -169,6 +169,8 @@ class RetryPolicy:
         """When to try again, or None when the effect has finally failed."""
         if failure.verdict == "permanent":
             return None
-        if now - failing_since >= self.horizon:
+        deadline = failing_since + self.horizon
+        if now >= deadline:
             return None
-        return now + timedelta(seconds=self.delay(attempts, failure.retry_after))
+        # The last attempt is made when the horizon ends, not up to a whole backoff step later.
+        return min(now + timedelta(seconds=self.delay(attempts, failure.retry_after)), deadline)

@@ -66,6 +66,10 @@ def test_transient_failures_are_retried_until_the_horizon_and_permanent_ones_fai
         policy.next_attempt(attempts=41, failing_since=NOW, now=NOW + timedelta(hours=6), failure=transient)
         is None
     )
+    last = policy.next_attempt(
+        attempts=40, failing_since=NOW, now=NOW + timedelta(hours=5, minutes=59), failure=transient
+    )
+    assert last == NOW + timedelta(hours=6)  # the last attempt is made when the horizon ends
     permanent = Failure("permanent", "Slack refused the call: invalid_auth")
     assert policy.next_attempt(attempts=1, failing_since=NOW, now=NOW, failure=permanent) is None
 
