@@ -22,7 +22,8 @@ import asyncio
 import contextlib
 import functools
 import logging
-from collections.abc import Awaitable, Callable
+import threading
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -120,6 +121,8 @@ class EffectDispatcher:
     idle: asyncio.Event | None = None
     max_lanes: int = MAX_LANES
     _lanes: dict[LaneKey, asyncio.Task[int]] = field(default_factory=dict)
+    _running: set[int] = field(default_factory=set)  # effects running in this process
+    _running_guard: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         if self.engine.dialect.name == "postgresql":
@@ -298,8 +301,13 @@ class EffectDispatcher:
         # Replicas share the outbox on PostgreSQL: an effect runs only under its advisory lock.
         # The database writes run in threads: on SQLite each waits for the write lock, and lanes
         # of other goals go on meanwhile instead of the whole loop waiting.
-        with locks.claim(self.engine, locks.EFFECTS, int(effect.id or 0)) as mine:
-            if not mine:
+        # Within this process too: the server's loop and a drain() in another thread (the CLI,
+        # tests) share this dispatcher, and on SQLite the advisory lock grants everyone.
+        with (
+            self._claim_here(int(effect.id or 0)) as here,
+            locks.claim(self.engine, locks.EFFECTS, int(effect.id or 0)) as mine,
+        ):
+            if not (here and mine):
                 return None
             handler = self.handlers.get(effect.kind)
             if handler is None:
@@ -347,6 +355,18 @@ class EffectDispatcher:
             set_attributes(current, **{"orch.effect.outcome": "done"})
             log.debug("effect %s (%s) done", effect.key, effect.kind)
             return True
+
+    @contextlib.contextmanager
+    def _claim_here(self, effect_id: int) -> Iterator[bool]:
+        with self._running_guard:
+            mine = effect_id not in self._running
+            self._running.add(effect_id)
+        try:
+            yield mine
+        finally:
+            if mine:
+                with self._running_guard:
+                    self._running.discard(effect_id)
 
     def _begin(self, effect: Effect) -> int | None:
         """Count an attempt of a pending effect; None when it is no longer pending."""
