@@ -118,7 +118,9 @@ def create_app(state: State, *, page_size: int = 15, control: Control | None = N
             # Carried out, answered late: the caller's timeout fires first (Slack under load).
             await run_in_threadpool(state.late_release.wait, 60)
         if status == 500 and body.get("error") == "http_500_page":
-            return HTMLResponse("<html><body><h1>500 Internal Server Error</h1></body></html>", status_code=500)
+            return HTMLResponse(
+                "<html><body><h1>500 Internal Server Error</h1></body></html>", status_code=500
+            )
         return JSONResponse(body, status_code=status, headers=headers)
 
     async def upload(request: Request) -> Response:
