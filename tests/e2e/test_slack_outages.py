@@ -216,3 +216,40 @@ def test_a_commit_that_finally_fails_is_said_in_the_thread_and_retry_there_finis
         hook.unlink(missing_ok=True)
         live.bot.stop()
         live.sb.stop()
+
+
+@pytest.mark.slow
+def test_cancel_on_a_failure_message_stops_the_goal_and_its_closing_messages_still_go_out(
+    tmp_path: Path, target_repo: Path
+) -> None:
+    clock = Clock()
+    live = start_live(tmp_path, target_repo, clock=clock, effect_retry_hours=0.05)
+    sb = live.sb
+    hook = target_repo / ".git" / "hooks" / "reference-transaction"
+    try:
+        card, scaffold = start_goal(live)
+        hook.parent.mkdir(exist_ok=True)
+        hook.write_text(REFUSE_REF_UPDATES)
+        hook.chmod(0o755)
+        sb.click("U_APP1", scaffold, "Approve")
+        live.bot.drain()
+        pass_time(live, clock, 240, step=30)
+        failure = sb.wait_for_message(
+            "C_DEV", thread_ts=card.ts, text_contains="failed", button="Cancel goal"
+        )
+
+        sb.click("U_REQ", failure, "Cancel goal")
+        sb.wait_for(
+            lambda: "cancelled G-0001" in sb.message("C_DEV", failure.ts).content,
+            what="the failure message to say the goal was cancelled",
+        )
+        live.bot.drain()
+        # The failed commit no longer holds the goal: the card tells the end of the story.
+        sb.wait_for(
+            lambda: "Cancelled" in sb.message("C_DEV", card.ts).content, what="the card to say Cancelled"
+        )
+        assert goal(live).state == "cancelled"
+    finally:
+        hook.unlink(missing_ok=True)
+        live.bot.stop()
+        live.sb.stop()
