@@ -69,6 +69,14 @@ def what_to_do(effect: Effect) -> str:
     )
 
 
+def _tried(row: Effect, now: datetime) -> str:
+    if row.attempts <= 1 or row.failing_since is None:
+        return ""
+    hours = (now - row.failing_since).total_seconds() / 3600
+    span = f"{hours:.1f} h" if hours >= 1 else f"{max(1, round(hours * 60))} min"
+    return f" ({row.attempts} attempts over {span})"
+
+
 def record_failure(session: Session, row: Effect, *, now: datetime) -> None:
     """Audit the failure and record the thread message, in the caller's transaction."""
     audit(
@@ -88,7 +96,7 @@ def record_failure(session: Session, row: Effect, *, now: datetime) -> None:
         session,
         key=f"failure:{row.id}:{(row.failing_since or now).isoformat()}",
         goal_id=row.goal_id,
-        what=f"{describe(row)} failed",
+        what=f"{describe(row)} failed{_tried(row, now)}",
         todo=what_to_do(row),
         error=row.last_error or "",
         retry=FailureRef(goal_id=row.goal_id, what="effect", id=row.id),
