@@ -25,7 +25,7 @@ import logging
 import threading
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
@@ -107,6 +107,16 @@ def split_lanes(
 
 class RetryLater(Exception):
     """A handler asks to be run again later (for example the thread is not posted yet)."""
+
+
+class WaitForPerson(RetryLater):
+    """The effect cannot succeed until a person repairs what its handler reported (the repository
+    is mid-merge, read-only, …): it is looked at again every `delay` seconds without using up its
+    attempts or its retry horizon, so nothing is lost however long the repair takes."""
+
+    def __init__(self, message: str, *, delay: float) -> None:
+        super().__init__(message)
+        self.delay = delay
 
 
 @dataclass
@@ -336,6 +346,10 @@ class EffectDispatcher:
         ):
             try:
                 await handler(effect)
+            except WaitForPerson as exc:
+                set_attributes(current, **{"orch.effect.outcome": "retry_later"})
+                await asyncio.to_thread(self._wait_for_person, effect, str(exc), exc.delay)
+                return False
             except RetryLater as exc:
                 set_attributes(current, **{"orch.effect.outcome": "retry_later"})
                 await asyncio.to_thread(self._retry, effect, Failure("transient", str(exc)))
@@ -390,6 +404,19 @@ class EffectDispatcher:
             row.done_at = self.clock()
             if status == "done":
                 row.failing_since = None
+            session.add(row)
+
+    def _wait_for_person(self, effect: Effect, error: str, delay: float) -> None:
+        """Look again in `delay` seconds; this attempt does not count and no horizon runs out."""
+        from bot.redact import redact
+
+        with transaction(self.engine) as session:
+            row = session.get(Effect, effect.id)
+            if row is None:
+                return
+            row.last_error = redact(error)[:2000]
+            row.attempts = max(0, row.attempts - 1)
+            row.not_before = self.clock() + timedelta(seconds=delay)
             session.add(row)
 
     def _retry(self, effect: Effect, failure: Failure) -> None:

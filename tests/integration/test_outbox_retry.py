@@ -249,3 +249,26 @@ def test_retry_puts_a_goals_failed_agent_job_back_in_the_queue_audited(
     assert actions == ["job.retried"]
     with pytest.raises(InvalidInput, match="has not failed"):
         service.retry(actor=Actor("U_REQ"), job_id=job_id)
+
+
+def test_an_effect_waiting_for_a_person_outlasts_the_horizon_and_uses_no_attempts(
+    world: tuple[EffectDispatcher, Clock],
+) -> None:
+    from bot.effects.dispatcher import WaitForPerson
+
+    dispatcher, clock = world
+    looks: list[int] = []
+
+    async def probe(effect: Effect) -> None:
+        looks.append(effect.attempts)
+        if len(looks) < 20:
+            raise WaitForPerson("a merge is in progress in the bot's checkout", delay=600)
+
+    dispatcher.register("repo.merge", probe)
+    record(dispatcher, "merge", "repo.merge")
+    for _ in range(20):  # 200 minutes: past the two-hour horizon of a transient failure
+        run(dispatcher)
+        clock.advance(minutes=10)
+    row = rows(dispatcher)["merge"]
+    assert row.status == "done" and row.attempts == 1 and set(looks) == {1}
+    assert not [r for r in rows(dispatcher).values() if r.kind == FAILURE_NOTE]
