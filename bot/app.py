@@ -15,10 +15,11 @@ from sqlalchemy.engine import Engine
 from bot.audit_keys import load_keyring
 from bot.config import Settings
 from bot.effects.dispatcher import EffectDispatcher
+from bot.effects.retry import RetryPolicy
 from bot.services.authority import ApproverDirectory
 from bot.services.goals import GoalService
 from bot.services.unit import Clock, system_clock
-from bot.slack_guard import ShortRateLimitRetry, ShortRateLimitRetrySync
+from bot.slack_guard import GuardedWebClient, ShortRateLimitRetry, ShortRateLimitRetrySync
 from storage.audit_keys import bind_keyring
 from storage.db import make_engine
 from storage.migrate import upgrade
@@ -46,7 +47,9 @@ def _slack_clients(settings: Settings) -> tuple[AsyncWebClient | None, WebClient
     if settings.slack_bot_token is None:
         return None, None
     token = settings.slack_bot_token.get_secret_value()
-    async_client = AsyncWebClient(token=token, base_url=settings.slack_api_url, timeout=15)
+    # aiohttp takes a fractional timeout, although slack_sdk's signature says int.
+    timeout: Any = settings.slack_timeout
+    async_client = GuardedWebClient(token=token, base_url=settings.slack_api_url, timeout=timeout)
     # A 429 is retried in place only for a short Retry-After; longer waits go back to the outbox (bot.slack_guard).
     async_client.retry_handlers.append(ShortRateLimitRetry(max_retry_count=3))
     sync_client = WebClient(token=token, base_url=settings.slack_api_url, timeout=15)
@@ -89,7 +92,15 @@ def build_container(settings: Settings, *, clock: Clock = system_clock, migrate:
         groups=tuple(settings.approver_groups),
         resolve_group=resolve_group,
     )
-    dispatcher = EffectDispatcher(engine=engine, clock=clock)
+    dispatcher = EffectDispatcher(
+        engine=engine,
+        clock=clock,
+        policy=RetryPolicy(
+            cap=settings.effect_retry_max_wait,
+            horizon=timedelta(hours=settings.effect_retry_hours),
+            after_timeout=2 * settings.slack_timeout,
+        ),
+    )
     goals = GoalService(
         engine=engine,
         directory=directory,

@@ -315,7 +315,16 @@ def _engine() -> Any:
 
 # Each area of the product adds its commands from its own module `bot/cli_<area>.py`, which has
 # `register(app)` (or `register(app, get_engine)` when it needs the database).
-EXTENSIONS = ("cli_repo", "cli_audit", "cli_spec", "cli_jobs", "cli_agents", "cli_learn", "cli_repair")
+EXTENSIONS = (
+    "cli_repo",
+    "cli_audit",
+    "cli_spec",
+    "cli_jobs",
+    "cli_agents",
+    "cli_learn",
+    "cli_repair",
+    "cli_effects",
+)
 
 
 def _register_extensions() -> None:

@@ -72,6 +72,25 @@ class Settings(BaseSettings):
         le=24 * 30,
         validation_alias=AliasChoices("ORCH_APPROVAL_SLA_HOURS", "approval_sla_hours"),
     )
+    # How long the outbox keeps retrying an effect that fails for a transient reason (Slack or the
+    # repository down), counted from its first failure; then it fails and the goal's thread is told.
+    effect_retry_hours: float = Field(
+        default=6.0,
+        gt=0,
+        le=24 * 7,
+        validation_alias=AliasChoices("ORCH_EFFECT_RETRY_HOURS", "effect_retry_hours"),
+    )
+    # The longest wait between two retries of one effect (the backoff doubles up to it).
+    effect_retry_max_wait: float = Field(
+        default=300.0,
+        gt=0,
+        le=3600,
+        validation_alias=AliasChoices("ORCH_EFFECT_RETRY_MAX_WAIT", "effect_retry_max_wait"),
+    )
+    # Seconds the Slack Web API client waits for an answer before it gives up on a call.
+    slack_timeout: float = Field(
+        default=15.0, gt=0, le=300, validation_alias=AliasChoices("ORCH_SLACK_TIMEOUT", "slack_timeout")
+    )
     agent_backend: Literal["offline", "openai"] | None = Field(
         default=None, validation_alias=AliasChoices("ORCH_AGENT_BACKEND", "agent_backend")
     )

@@ -10,6 +10,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import blocks as builders
+from bot.effects.retry import slack_error_code
 from bot.services.home import home_view
 from handlers.common import call
 
@@ -40,4 +41,4 @@ def register(app: AsyncApp, container: Container) -> None:
         except (
             SlackApiError
         ) as exc:  # a user Slack does not know (deleted, another workspace): nothing to show
-            log.warning("could not publish the Home tab of %s (%s)", event["user"], exc.response.get("error"))
+            log.warning("could not publish the Home tab of %s (%s)", event["user"], slack_error_code(exc))
