@@ -24,8 +24,8 @@ MODAL_ACTIONS = frozenset(
         "orch_request_changes",
         "orch_reject",
         "orch_request_elevation",
-        "draft_request_changes",  # handlers/actions/work_failure.py
-        "build_request_changes",
+        "orch_draft_request_changes",  # handlers/actions/work_failure.py
+        "orch_build_request_changes",
         "orch_conflict_changes",  # handlers/actions/conflict_changes.py
     }
 )
