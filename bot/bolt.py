@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 def build_bolt_app(container: Container, role: Role = "all") -> AsyncApp:
     """The app of one process: `all` (the default), or the `web` or `worker` half of a split."""
     import handlers
-    from handlers.common import runs_in_web
+    from handlers.common import ordering_key, runs_in_web
 
     settings = container.settings
     if container.slack is None:
@@ -43,7 +43,7 @@ def build_bolt_app(container: Container, role: Role = "all") -> AsyncApp:
         inbox = container.extras.get("inbox") or Inbox.open(settings.database_url, container.engine)
         container.extras["inbox"] = inbox
     app._async_listener_runner = PromptAckRunner.replacing(
-        app.listener_runner, role=role, inbox=inbox, runs_in_web=runs_in_web
+        app.listener_runner, role=role, inbox=inbox, runs_in_web=runs_in_web, ordering_key=ordering_key
     )
     handlers.register_all(app, container)
     return app

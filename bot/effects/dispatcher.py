@@ -262,7 +262,8 @@ class EffectDispatcher:
         # Replicas share the outbox on PostgreSQL: an effect runs only under its advisory lock.
         # The database writes run in threads: on SQLite each waits for the write lock, and lanes
         # of other goals go on meanwhile instead of the whole loop waiting.
-        with locks.claim(self.engine, locks.EFFECTS, int(effect.id or 0)) as mine:
+        # The lock's connection is taken and given back in threads (`claim_async`): never on the loop.
+        async with locks.claim_async(self.engine, locks.EFFECTS, int(effect.id or 0)) as mine:
             if not mine:
                 return None
             handler = self.handlers.get(effect.kind)

@@ -1,0 +1,152 @@
+"""Several workers share one inbox on PostgreSQL (storage.inbox claims, bot.worker's LISTEN)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
+from bot.worker import InboxConsumer
+from storage.db import make_engine
+from storage.inbox import Inbox
+from tests.support.databases import migrated_database
+from tests.support.processes import OrchProcess
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def shared(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Engine, str]]:
+    with migrated_database(request, tmp_path, "postgres") as found:
+        yield found
+
+
+class ModuleProcess(OrchProcess):
+    """`python -m <module> <args>` (a test's own worker), with OrchProcess's output handling."""
+
+    def start(self) -> ModuleProcess:
+        env = {**os.environ, **self.env, "PYTHONUNBUFFERED": "1"}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", *self.args], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        threading.Thread(target=self._pump, daemon=True).start()
+        return self
+
+
+def _put(inbox: Inbox, n: int, key: str | None) -> None:
+    inbox.put(json.dumps({"n": n, "key": key}), "application/json", goal_key=key)
+
+
+def test_claims_take_one_request_of_a_goal_at_a_time_and_a_dead_workers_claims_age(shared: tuple[Engine, str]) -> None:
+    main, url = shared
+    inbox = Inbox.open(url, main)
+    first, second, other, loose = (
+        inbox.put("a", "application/json", goal_key="goal:G-0001", now=1.0),
+        inbox.put("b", "application/json", goal_key="goal:G-0001", now=2.0),
+        inbox.put("c", "application/json", goal_key="goal:G-0002", now=3.0),
+        inbox.put("d", "application/json", now=4.0),
+    )
+    # The second request of G-0001 waits for the first, whoever runs it.
+    assert [i.id for i in inbox.claim("A", 10, now=100.0)] == [first, other, loose]
+    assert inbox.claim("B", 10, now=101.0) == []
+    inbox.mark_done(first, now=102.0)
+    assert [i.id for i in inbox.claim("B", 10, now=103.0)] == [second]
+    inbox.mark_done(second, now=104.0)
+    # A renews its claims while it runs them; once A stops renewing, the claims age and B takes them.
+    inbox.renew("A", [other, loose], now=150.0)
+    assert inbox.claim("B", 10, now=150.0 + 59.0) == []
+    assert [i.id for i in inbox.claim("B", 10, now=150.0 + 61.0)] == [other, loose]
+    assert inbox.counts() == (4, 2)
+
+
+def test_two_worker_processes_run_every_request_once_and_each_goals_in_order(shared: tuple[Engine, str]) -> None:
+    main, url = shared
+    table = "inbox_seen"
+    with main.begin() as conn:
+        conn.execute(
+            text(
+                f"CREATE TABLE {table} (n integer NOT NULL, goal_key text, worker text NOT NULL,"
+                " started_at timestamptz NOT NULL, finished_at timestamptz)"
+            )
+        )
+    inbox = Inbox.open(url, main)
+    keys = [f"goal:G-{g:04d}" for g in range(1, 7)] + [None]  # six goals and requests of no goal
+    plan = [(n, keys[n % len(keys)]) for n in range(140)]
+    for n, key in plan[:70]:  # half waits before the workers start, half comes while they run
+        _put(inbox, n, key)
+
+    conninfo = main.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(conninfo, autocommit=True) as listener:
+        listener.execute(f"LISTEN {table}")
+        workers = [
+            ModuleProcess(["tests.support.inbox_worker", url, table], env={}).start() for _ in range(2)
+        ]
+        try:
+            for worker in workers:
+                worker.wait_for_line("listening", timeout=60)
+            for n, key in plan[70:]:
+                _put(inbox, n, key)
+            finished: set[int] = set()
+            for note in listener.notifies(timeout=60):
+                finished.add(int(note.payload))
+                if len(finished) == len(plan):
+                    break
+        finally:
+            codes = [worker.stop() for worker in workers]
+    assert codes == [0, 0], "".join(w.seen[-20] for w in workers)
+    assert finished == {n for n, _ in plan}
+
+    with main.connect() as conn:
+        rows = conn.execute(
+            text(f"SELECT n, goal_key, worker, started_at, finished_at FROM {table} ORDER BY n")
+        ).all()
+    ran = [r.n for r in rows]
+    assert ran == sorted(n for n, _ in plan), "a request ran twice, or not at all"
+    assert all(r.finished_at is not None for r in rows)
+    for key in keys[:-1]:  # each goal's requests one after the other, in the order they came
+        mine = [r for r in rows if r.goal_key == key]
+        assert [r.n for r in mine] == [n for n, k in plan if k == key]
+        for before, after in zip(mine, mine[1:], strict=False):
+            assert after.started_at >= before.finished_at, f"{key}: {after.n} started before {before.n} finished"
+    assert inbox.counts() == (len(plan), len(plan))
+
+
+def test_a_notify_wakes_a_waiting_worker_before_its_poll(shared: tuple[Engine, str]) -> None:
+    """The worker's poll is 60 s here: only the web process's NOTIFY can make it run the request."""
+    main, url = shared
+    web = Inbox.open(url, make_engine(url))  # another engine, as another process would have
+    worker_side = Inbox.open(url, main)
+    seen: list[str] = []
+    done = asyncio.Event()
+
+    class Recorder:  # stands in for the worker's Bolt app: records what it is given
+        async def async_dispatch(self, request: object) -> None:
+            seen.append(getattr(request, "raw_body", ""))
+            done.set()
+
+    async def scenario() -> None:
+        consumer = InboxConsumer(worker_side, Recorder(), poll=60.0, idle_poll=60.0)  # type: ignore[arg-type]
+        stop = asyncio.Event()
+        task = asyncio.create_task(consumer.run(stop))
+        await asyncio.wait_for(consumer.listening.wait(), timeout=30)
+        await asyncio.to_thread(web.put, "command=%2Forch&text=help", "application/x-www-form-urlencoded")
+        await asyncio.wait_for(done.wait(), timeout=10)  # far below the 60 s poll
+        stop.set()
+        await asyncio.wait_for(task, timeout=10)
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        web.engine.dispose()
+    assert seen == ["command=%2Forch&text=help"]
+    assert worker_side.counts() == (1, 1)
