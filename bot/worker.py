@@ -179,7 +179,9 @@ class InboxConsumer:
                     poll = self.idle_poll if self._notified else self.poll
                     timeout = max(0.0, min(poll, next_renew - loop.time()))
                     waiters = {asyncio.ensure_future(stop.wait()), asyncio.ensure_future(woken.wait())}
-                    _, pending = await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+                    _, pending = await asyncio.wait(
+                        waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+                    )
                     for waiter in pending:
                         waiter.cancel()
             if self._running:  # let what has started finish; the rest stays in the inbox for others

@@ -54,8 +54,8 @@ def ordering_key(body: dict[str, Any]) -> str | None:
     for found in (_GOAL_ID.search(t) for t in texts):
         if found:
             return f"goal:{found.group(0).upper()}"
-    event = body.get("event") if isinstance(body.get("event"), dict) else {}
-    container = body.get("container") if isinstance(body.get("container"), dict) else {}
+    event: dict[str, Any] = body.get("event") if isinstance(body.get("event"), dict) else {}  # type: ignore[assignment]
+    container: dict[str, Any] = body.get("container") if isinstance(body.get("container"), dict) else {}  # type: ignore[assignment]
     channel = event.get("channel") or container.get("channel_id")
     thread = event.get("thread_ts") or container.get("thread_ts")
     if channel and thread:

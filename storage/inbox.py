@@ -68,7 +68,12 @@ inbox_table = Table(
     Column("claimed_by", String(200), nullable=True),
     Column("claimed_at", Float, nullable=True),
     Column("done_at", Float, nullable=True),
-    Index("ix_slack_inbox_undone", "id", postgresql_where=text("done_at IS NULL"), sqlite_where=text("done_at IS NULL")),
+    Index(
+        "ix_slack_inbox_undone",
+        "id",
+        postgresql_where=text("done_at IS NULL"),
+        sqlite_where=text("done_at IS NULL"),
+    ),
     Index(
         "ix_slack_inbox_undone_goal",
         "goal_key",
@@ -151,7 +156,9 @@ class Inbox:
 
     # -- the web process -------------------------------------------------------------------------
 
-    def put(self, body: str, content_type: str, *, now: float | None = None, goal_key: str | None = None) -> int:
+    def put(
+        self, body: str, content_type: str, *, now: float | None = None, goal_key: str | None = None
+    ) -> int:
         """Append one verified request; returns its id once it is committed.
 
         `goal_key` names what the request must run in order with (its goal, or its thread).
@@ -215,7 +222,11 @@ class Inbox:
         if not rows:
             return [], after
         done = self.done_among(r.id for r in rows)
-        items = [InboxItem(r.id, r.received_at, r.content_type, r.body, r.goal_key) for r in rows if r.id not in done]
+        items = [
+            InboxItem(r.id, r.received_at, r.content_type, r.body, r.goal_key)
+            for r in rows
+            if r.id not in done
+        ]
         return items, int(rows[-1].id)
 
     def claim(

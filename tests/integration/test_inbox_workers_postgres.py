@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
 import subprocess
@@ -37,7 +38,11 @@ class ModuleProcess(OrchProcess):
     def start(self) -> ModuleProcess:
         env = {**os.environ, **self.env, "PYTHONUNBUFFERED": "1"}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", *self.args], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+            [sys.executable, "-m", *self.args],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
         threading.Thread(target=self._pump, daemon=True).start()
         return self
@@ -47,7 +52,9 @@ def _put(inbox: Inbox, n: int, key: str | None) -> None:
     inbox.put(json.dumps({"n": n, "key": key}), "application/json", goal_key=key)
 
 
-def test_claims_take_one_request_of_a_goal_at_a_time_and_a_dead_workers_claims_age(shared: tuple[Engine, str]) -> None:
+def test_claims_take_one_request_of_a_goal_at_a_time_and_a_dead_workers_claims_age(
+    shared: tuple[Engine, str],
+) -> None:
     main, url = shared
     inbox = Inbox.open(url, main)
     first, second, other, loose = (
@@ -69,7 +76,9 @@ def test_claims_take_one_request_of_a_goal_at_a_time_and_a_dead_workers_claims_a
     assert inbox.counts() == (4, 2)
 
 
-def test_two_worker_processes_run_every_request_once_and_each_goals_in_order(shared: tuple[Engine, str]) -> None:
+def test_two_worker_processes_run_every_request_once_and_each_goals_in_order(
+    shared: tuple[Engine, str],
+) -> None:
     main, url = shared
     table = "inbox_seen"
     with main.begin() as conn:
@@ -116,8 +125,10 @@ def test_two_worker_processes_run_every_request_once_and_each_goals_in_order(sha
     for key in keys[:-1]:  # each goal's requests one after the other, in the order they came
         mine = [r for r in rows if r.goal_key == key]
         assert [r.n for r in mine] == [n for n, k in plan if k == key]
-        for before, after in zip(mine, mine[1:], strict=False):
-            assert after.started_at >= before.finished_at, f"{key}: {after.n} started before {before.n} finished"
+        for before, after in itertools.pairwise(mine):
+            assert after.started_at >= before.finished_at, (
+                f"{key}: {after.n} started before {before.n} finished"
+            )
     assert inbox.counts() == (len(plan), len(plan))
 
 
@@ -150,3 +161,51 @@ def test_a_notify_wakes_a_waiting_worker_before_its_poll(shared: tuple[Engine, s
         web.engine.dispose()
     assert seen == ["command=%2Forch&text=help"]
     assert worker_side.counts() == (1, 1)
+
+
+def test_the_outbox_lock_is_taken_and_given_back_off_the_loop(shared: tuple[Engine, str]) -> None:
+    """`locks.claim_async`: one holder at a time; every step in a thread; no connection or lock left
+    behind, also when the lane is cancelled while the lock is being taken."""
+    from storage import locks
+
+    main, _url = shared
+    threads: set[int] = set()
+    real = locks._acquire
+
+    def spying(*args: object) -> object:
+        threads.add(threading.get_ident())
+        return real(*args)  # type: ignore[arg-type]
+
+    async def scenario() -> None:
+        loop_thread = threading.get_ident()
+        async with locks.claim_async(main, locks.EFFECTS, 7) as first:
+            assert first
+            async with locks.claim_async(main, locks.EFFECTS, 7) as second:
+                assert not second  # another session holds it
+            async with locks.claim_async(main, locks.EFFECTS, 8) as other:
+                assert other
+        async with locks.claim_async(main, locks.EFFECTS, 7) as again:
+            assert again
+        # Cancelled while taking the lock: the connection goes back once the thread has it.
+        taking = asyncio.ensure_future(locks.claim_async(main, locks.EFFECTS, 9).__aenter__())
+        await asyncio.sleep(0)
+        taking.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await taking
+        assert loop_thread not in threads and threads
+        deadline = asyncio.get_running_loop().time() + 10
+        while main.pool.checkedout() and asyncio.get_running_loop().time() < deadline:  # type: ignore[attr-defined]
+            await asyncio.sleep(0.01)
+
+    locks._acquire = spying  # type: ignore[assignment]
+    try:
+        asyncio.run(scenario())
+    finally:
+        locks._acquire = real  # type: ignore[assignment]
+    assert main.pool.checkedout() == 0  # type: ignore[attr-defined]
+    ns = locks.lock_namespace(main, locks.EFFECTS)
+    with main.connect() as conn:
+        held = conn.execute(
+            text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = :ns"), {"ns": ns}
+        ).scalar_one()
+    assert held == 0  # this schema's outbox locks (the server is shared with other schemas)

@@ -32,7 +32,9 @@ class Recorder:
     def _start(self, n: int, key: str | None) -> None:
         with self.engine.begin() as conn:
             conn.execute(
-                text(f"INSERT INTO {self.table} (n, goal_key, worker, started_at) VALUES (:n, :k, :w, clock_timestamp())"),
+                text(
+                    f"INSERT INTO {self.table} (n, goal_key, worker, started_at) VALUES (:n, :k, :w, clock_timestamp())"
+                ),
                 {"n": n, "k": key, "w": self.worker},
             )
 
