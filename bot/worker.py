@@ -34,6 +34,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 
 from bot.logging import log_context
 from storage.inbox import CLAIM_LEASE_SECONDS
+from storage.notify import INBOX, listen
 
 if TYPE_CHECKING:
     from slack_bolt.async_app import AsyncApp
@@ -153,7 +154,14 @@ class InboxConsumer:
     async def _run_shared(self, stop: asyncio.Event) -> None:
         loop = asyncio.get_running_loop()
         woken = self._woken = asyncio.Event()
-        listener = asyncio.create_task(self._listen_pg(stop, woken), name="orch-inbox-listen")
+        # A connection of its own LISTENs for the web process's NOTIFY (storage.notify); while it is
+        # down, the loop polls every `poll` instead of every `idle_poll`.
+        listener = asyncio.create_task(
+            listen(
+                self.inbox.engine.url, INBOX, woken.set, up=self._listening, retry=max(self.idle_poll, 1.0)
+            ),
+            name="orch-inbox-listen",
+        )
         next_prune = next_renew = loop.time()
         try:
             while not stop.is_set():
@@ -191,33 +199,9 @@ class InboxConsumer:
             with contextlib.suppress(asyncio.CancelledError):
                 await listener
 
-    async def _listen_pg(self, stop: asyncio.Event, woken: asyncio.Event) -> None:
-        """Hold a connection that LISTENs on the inbox's channel and wake the loop on each NOTIFY.
-
-        The connection is asynchronous (psycopg's own), so waiting for it never blocks the loop. If
-        it breaks, the loop polls every `poll` until it is back.
-        """
-        import psycopg
-        from psycopg import sql
-
-        conninfo = self.inbox.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-        while not stop.is_set():
-            try:
-                channel = await asyncio.to_thread(self.inbox.notify_channel)
-                async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as conn:
-                    await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
-                    self._notified = True
-                    self.listening.set()
-                    woken.set()  # what was appended before LISTEN took effect
-                    async for _ in conn.notifies():
-                        woken.set()
-            except Exception as exc:
-                log.warning("no inbox notifications (%s); polling every %.0f ms", exc, self.poll * 1000)
-            finally:
-                self._notified = False
-            self.listening.set()  # the loop reads the inbox all the same
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=max(self.idle_poll, 1.0))
+    def _listening(self, up: bool) -> None:
+        self._notified = up
+        self.listening.set()  # the loop reads the inbox either way; without LISTEN it polls faster
 
     async def _handle(self, item: InboxItem) -> None:
         with log_context(request_id=f"inbox-{item.id}"):

@@ -15,7 +15,7 @@ On PostgreSQL several workers (on several machines) share one inbox: a worker cl
 the claim of a worker that died ages past `CLAIM_LEASE_SECONDS` and another worker takes the row.
 Requests of one goal (the same `goal_key`) run one after the other in id order, whichever worker
 runs them: a row is claimed only when no earlier row of its key is still to do. Each append sends
-a `NOTIFY` (delivered at commit) that wakes the waiting workers (`notify_channel`).
+a `NOTIFY` (delivered at commit) that wakes the waiting workers (storage.notify).
 """
 
 from __future__ import annotations
@@ -49,8 +49,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Engine, make_url
 
-from storage import locks
 from storage.db import SQLITE_PRAGMAS, is_sqlite, make_engine
+from storage.notify import INBOX, notify
 
 metadata = MetaData()
 
@@ -132,7 +132,6 @@ class Inbox:
         if is_sqlite(engine) and engine is not main and engine.url.database:
             self.wake_path = str(Path(engine.url.database).with_suffix(".wake"))
         self._waker: socket.socket | None = None
-        self._channel: str | None = None
         if engine is not main:  # the sibling SQLite file; the main database has both from its migrations
             metadata.create_all(engine, tables=[inbox_table])
             _add_missing_columns(engine)
@@ -141,12 +140,6 @@ class Inbox:
     def shared(self) -> bool:
         """Whether several workers can share this inbox (PostgreSQL: rows are claimed)."""
         return self.engine.dialect.name == "postgresql"
-
-    def notify_channel(self) -> str:
-        """The PostgreSQL channel an append is announced on (one per schema, like the locks)."""
-        if self._channel is None:
-            self._channel = f"orch_inbox_{locks.lock_namespace(self.engine, locks.INBOX)}"
-        return self._channel
 
     @classmethod
     def open(cls, database_url: str, main: Engine) -> Inbox:
@@ -186,15 +179,13 @@ class Inbox:
                 assert cursor.lastrowid is not None
             self.wake()
             return int(cursor.lastrowid)
-        channel = self.notify_channel() if self.shared else None
         with self.engine.begin() as conn:
             result = conn.execute(
                 self._insert,
                 {"received_at": received, "content_type": content_type, "body": body, "goal_key": goal_key},
             )
             key = result.inserted_primary_key
-            if channel is not None:  # delivered when this transaction commits, not before
-                conn.execute(text("SELECT pg_notify(:channel, '')"), {"channel": channel})
+            notify(conn, INBOX)  # PostgreSQL: wakes the workers when this commits
         assert key is not None
         self.wake()
         return int(key[0])

@@ -20,7 +20,6 @@ from sqlalchemy.engine import Connection, Engine
 _NAMESPACES: dict[str, int] = {}
 SCHEDULER = 0  # offsets added to the schema's namespace
 EFFECTS = 1
-INBOX = 2  # names the inbox's NOTIFY channel (storage.inbox), not a lock
 
 
 def lock_namespace(engine: Engine, offset: int = 0) -> int:

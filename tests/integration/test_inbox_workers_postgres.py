@@ -209,3 +209,47 @@ def test_the_outbox_lock_is_taken_and_given_back_off_the_loop(shared: tuple[Engi
             text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = :ns"), {"ns": ns}
         ).scalar_one()
     assert held == 0  # this schema's outbox locks (the server is shared with other schemas)
+
+
+def test_a_job_queued_by_another_process_wakes_an_idle_job_worker(shared: tuple[Engine, str]) -> None:
+    """The job worker's poll is 60 s here: only the NOTIFY of the enqueue can start the job."""
+    from datetime import UTC, datetime
+
+    from bot.jobs import queue
+    from bot.jobs.config import JobsConfig
+    from bot.jobs.queue import Claimed
+    from bot.jobs.worker import JobWorker
+
+    main, url = shared
+    elsewhere = make_engine(url)  # another process's engine
+    now = datetime(2025, 1, 14, 9, 0, tzinfo=UTC)
+    ran: list[str] = []
+
+    async def scenario() -> None:
+        done = asyncio.Event()
+
+        async def handler(job: Claimed) -> None:
+            ran.append(job.key)
+            done.set()
+
+        config = JobsConfig(poll_seconds=60, heartbeat_seconds=60, lease_seconds=600)
+        worker = JobWorker(main, lambda: now, {"draft": handler}, config, max_parallel=2, name="w1")
+        await worker.start()
+        try:
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + 30
+            while not worker.listening and loop.time() < deadline:  # bounded: the LISTEN connection
+                await asyncio.sleep(0.01)
+            assert worker.listening
+            await asyncio.to_thread(
+                queue.enqueue, elsewhere, key="draft:x:1", kind="draft", goal_id=None, now=now, payload={}
+            )
+            await asyncio.wait_for(done.wait(), timeout=10)  # far below the 60 s poll
+        finally:
+            await worker.stop()
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        elsewhere.dispose()
+    assert ran == ["draft:x:1"]
