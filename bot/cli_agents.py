@@ -40,10 +40,10 @@ def register(app: typer.Typer, get_engine: Any = None) -> None:
         import json
 
         from bot.cli import fail
-        from bot.runs import RunNotFound, format_run, load_run
+        from bot.runs import RunNotFound, format_run, load_run, runs_dir_for
 
         try:
-            record = load_run(Path(_settings().runs_dir), run_id.strip())
+            record = load_run(runs_dir_for(_settings()), run_id.strip())
         except RunNotFound as exc:
             fail(str(exc))
             return

@@ -18,7 +18,14 @@ GOAL_FROM_THREAD_SHORTCUT = "orch_goal_from_thread"
 
 SLASH_COMMANDS: tuple[str, ...] = (ORCH_COMMAND,)
 MESSAGE_SHORTCUTS: tuple[str, ...] = (GOAL_FROM_THREAD_SHORTCUT,)
-BOT_EVENTS: tuple[str, ...] = ("app_mention", "app_home_opened", "message.im")
+BOT_EVENTS: tuple[str, ...] = (
+    "app_mention",
+    "app_home_opened",
+    "message.im",
+    # A change to an approver group drops it from the approver cache at once.
+    "subteam_members_changed",
+    "subteam_updated",
+)
 
 _NONE: frozenset[str] = frozenset()
 
@@ -51,6 +58,8 @@ EVENT_SCOPES: Mapping[str, frozenset[str]] = MappingProxyType(
         "app_mention": frozenset({"app_mentions:read"}),
         "message.im": frozenset({"im:history"}),
         "app_home_opened": _NONE,
+        "subteam_members_changed": frozenset({"usergroups:read"}),
+        "subteam_updated": frozenset({"usergroups:read"}),
     }
 )
 

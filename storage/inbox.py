@@ -275,6 +275,18 @@ class Inbox:
                 .values(claimed_at=time.time() if now is None else now)
             )
 
+    def release(self, worker: str, ids: Iterable[int]) -> None:
+        """Give back `worker`'s claims on requests it did not finish (it is stopping)."""
+        wanted = list(ids)
+        if not wanted:
+            return
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(inbox_table)
+                .where(inbox_table.c.id.in_(wanted), inbox_table.c.claimed_by == worker)
+                .values(claimed_by=None, claimed_at=None)
+            )
+
     def done_among(self, ids: Iterable[int]) -> set[int]:
         wanted = list(ids)
         if not wanted:

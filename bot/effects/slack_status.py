@@ -18,6 +18,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot import blocks as builders
 from bot.effects.dispatcher import RetryLater
+from bot.effects.retry import slack_error_code
 from bot.effects.views import progress_text
 from bot.slack_guard import message_ts
 from bot.sop.phases import GoalState
@@ -52,7 +53,11 @@ class StatusMessages:
     def text_for(self, goal: Goal) -> str:
         current = self.fx.gate(goal)
         return progress_text(
-            goal, current.artifact, approved=len(current.approved_by), required=self.fx.approvals_required
+            goal,
+            current.artifact,
+            approved=len(current.approved_by),
+            required=self.fx.approvals_required,
+            held=self.fx.held(goal),
         )
 
     def current(self, goal_id: str) -> SlackMessage | None:
@@ -77,7 +82,7 @@ class StatusMessages:
                 await self.fx.client.chat_update(channel=row.channel, ts=row.ts, blocks=blocks, text=text)
                 ts = row.ts
         except SlackApiError as exc:
-            log.info("progress of %s not shown: %s", goal.id, exc.response.get("error"))
+            log.info("progress of %s not shown: %s", goal.id, slack_error_code(exc))
             return
         with transaction(self.fx.engine) as session:
             stored = session.get(SlackMessage, (goal.id, STATUS))

@@ -108,10 +108,16 @@ def _task_title(goal: Goal, task_id: int) -> str:
     return str(task.get("title", "")) if task else ""
 
 
-def progress_text(goal: Goal, artifact: Artifact | None, *, approved: int = 0, required: int = 1) -> str:
+def progress_text(
+    goal: Goal, artifact: Artifact | None, *, approved: int = 0, required: int = 1, held: str | None = None
+) -> str:
     """The one line the goal's progress message shows: what is happening now, or what it waits for."""
     label = LABELS[Phase(goal.phase)]
     state = GoalState(goal.state)
+    if state is GoalState.DONE and held == "failed":
+        return "⚠️ Every gate is approved, but a commit or merge failed: the message below says what to do."
+    if state is GoalState.DONE and held == "finishing":
+        return "⏳ Every gate is approved; finishing the commits and merges."
     if state is GoalState.DONE:
         merged = sum(1 for t in goal.tasks if t.get("status") == "done")
         return f"🎉 Done: every gate approved, {merged} task(s) merged."
@@ -130,6 +136,9 @@ def progress_text(goal: Goal, artifact: Artifact | None, *, approved: int = 0, r
         )
         count = f" ({approved} of {required} approvals)" if required > 1 else ""
         return f"⏳ Waiting for a decision on {what}{count}."
+    if status is PhaseStatus.FAILED:
+        what = "The build" if implementation else f"Drafting the {label}"
+        return f"⚠️ {what} failed; see the message below: Retry, Request changes or Cancel."
     again = status is PhaseStatus.CHANGES_REQUESTED
     if implementation and status is PhaseStatus.BLOCKED:
         blocked = next((t for t in goal.tasks if t.get("status") == "blocked"), None)

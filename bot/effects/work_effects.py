@@ -170,6 +170,7 @@ class WorkEffects:
         else:
             from bot.agents.drafting import DraftRequest
             from bot.agents.templates import load_template
+            from bot.learn.guidance import read_guidance
 
             artifacts = self._artifacts(goal.id)
             approved: dict[str, str] = {}
@@ -187,6 +188,7 @@ class WorkEffects:
                 tasks=[TaskRecord.model_validate(t) for t in goal.tasks],
                 triggers=list(goal.spec_triggers),
                 template=load_template(phase, Path(self.settings.repo)),
+                repo_guidance=read_guidance(Path(self.settings.repo)).text or None,
             )
             result = await self.drafter.draft(req)
             content, summary = redact(result.markdown), redact(result.summary)

@@ -7,7 +7,9 @@ crashed half-way will simply be run again.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,6 +21,8 @@ if TYPE_CHECKING:
     from bot.repo.git import Git
 
 WORKTREES_DIR = (".orch", "worktrees")
+SCRATCH_DIR = (".orch", "scratch")
+_SCRATCH_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 BRANCH_PREFIX = "orch/"
 
 
@@ -94,6 +98,36 @@ def _goal_worktree(git: Git, worktree: str | Path) -> Path:
     if resolved not in registered(git):
         raise GitError(f"no worktree for {resolved.name}; call worktree_add first")
     return resolved
+
+
+@contextmanager
+def scratch_worktree(git: Git, goal_id: str, name: str) -> Iterator[Path]:
+    """A throwaway worktree at the tip of the goal's branch (main if it has none), removed afterwards.
+
+    Work that is not the goal's own (a Codex run an MCP client asked for) happens here, so none of
+    its files can slip into the goal's worktree and from there into the next diff.
+    """
+    if not _SCRATCH_NAME.match(name):
+        raise UnsafeInputError(f"not a scratch name: {name!r:.80}")
+    path = git.root.joinpath(*SCRATCH_DIR, f"{validate_goal_id(goal_id)}-{name}")
+    branch = branch_name(goal_id)
+    with git.lock():
+        git.exclude_orch_dir()
+        start = git.resolve_commit(branch if _branch_exists(git, branch) else git.main_branch)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        git.run("worktree", "add", "--quiet", "--detach", "--", str(path), start)
+    try:
+        yield path
+    finally:
+        with git.lock():
+            git.run("worktree", "remove", "--force", "--", str(path))
+            git.run("worktree", "prune")
+
+
+def scratch_diff(git: Git, path: Path) -> str:
+    """What was changed in a scratch worktree, new files included, as a unified diff."""
+    git.run("add", "-A", cwd=path)
+    return git.run("diff", "--cached", "--no-color", "--no-ext-diff", "--no-textconv", "HEAD", "--", cwd=path)
 
 
 def diff(git: Git, worktree: str | Path, base: str | None = None) -> str:

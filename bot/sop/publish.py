@@ -179,10 +179,14 @@ def _publish_batch(git: Git, batch: list[_Request]) -> None:
 def _publish(git: Git, batch: list[_Request]) -> None:
     done = git.find_effect_commits([r.effect_key for r in batch])
     todo: list[_Request] = []
+    twins: list[_Request] = []  # the same effect queued twice (two replicas' threads): one commit
     paths: list[str] = []
     for request in batch:
         if request.effect_key in done:
             request.finish(PublishResult(commit=done[request.effect_key], already_done=True))
+            continue
+        if any(r.effect_key == request.effect_key for r in todo):
+            twins.append(request)
             continue
         try:
             _check_paths(git, STATE_PATHS)
@@ -204,6 +208,8 @@ def _publish(git: Git, batch: list[_Request]) -> None:
     fault_point("after_git_commit")
     for request in todo:
         request.finish(PublishResult(commit=sha, already_done=False))
+    for request in twins:
+        request.finish(PublishResult(commit=sha, already_done=True))
 
 
 def _one_per_effect(batch: list[_Request]) -> tuple[list[_Request], list[tuple[_Request, _Request]]]:

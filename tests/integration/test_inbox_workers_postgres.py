@@ -73,6 +73,9 @@ def test_claims_take_one_request_of_a_goal_at_a_time_and_a_dead_workers_claims_a
     inbox.renew("A", [other, loose], now=150.0)
     assert inbox.claim("B", 10, now=150.0 + 59.0) == []
     assert [i.id for i in inbox.claim("B", 10, now=150.0 + 61.0)] == [other, loose]
+    # B stops before finishing them and gives them back: C need not wait for a lease to run out.
+    inbox.release("B", [other, loose])
+    assert [i.id for i in inbox.claim("C", 10, now=150.0 + 62.0)] == [other, loose]
     assert inbox.counts() == (4, 2)
 
 

@@ -14,10 +14,12 @@ import pytest
 from sqlmodel import Session, col, select
 
 from bot.app import build_container
-from bot.effects.dispatcher import MAX_ATTEMPTS
 from bot.services.unit import Actor
 from storage.models import Effect
 from tests.conftest import make_settings
+
+# More attempts than a failing effect used to get before it was given up for good.
+MAX_ATTEMPTS = 6
 
 
 def _immutable(path: Path, on: bool) -> bool:
