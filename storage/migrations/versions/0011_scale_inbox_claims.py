@@ -5,15 +5,15 @@ request and since when (it renews the claim while it runs; a claim left to age i
 `done_at` repeats `slack_inbox_done` on the row itself, so that the rows still to do are found
 through a partial index instead of by an anti-join over a day of finished requests.
 
-Revision ID: 0005_scale_inbox_claims
-Revises: 0004_slack_inbox
+Revision ID: 0011_scale_inbox_claims
+Revises: 0010_outbox_failing_since
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0005_scale_inbox_claims'
-down_revision = '0004_slack_inbox'
+revision = '0011_scale_inbox_claims'
+down_revision = '0010_outbox_failing_since'
 branch_labels = None
 depends_on = None
 
