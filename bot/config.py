@@ -31,6 +31,22 @@ def _toml_path() -> Path:
     return Path(os.environ.get("ORCH_CONFIG", "orch.toml"))
 
 
+def is_clone_url(value: str) -> bool:
+    """`https://…`, `ssh://…`, `file://…` or scp-like `git@host:owner/name.git`; not a local path."""
+    if "://" in value:
+        return value.split("://", 1)[0] in ("https", "http", "ssh", "git", "file")
+    head, sep, _ = value.partition(":")
+    return bool(sep) and "@" in head and "/" not in head
+
+
+def clone_dir_name(url: str) -> str:
+    """A folder name for a clone of `url`: its last two path parts (`acme+billing`), made safe."""
+    path = url.split("://", 1)[1] if "://" in url else url.rpartition(":")[2]
+    parts = [p.removesuffix(".git") for p in path.split("/") if p][-2:]
+    name = "+".join(parts)
+    return "".join(ch if ch.isalnum() or ch in "-_.+" else "_" for ch in name).lstrip(".") or "repo"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
 
@@ -123,6 +139,19 @@ class Settings(BaseSettings):
     implementer: Literal["direct", "manager"] | None = Field(
         default=None, validation_alias=AliasChoices("ORCH_IMPLEMENTER", "implementer")
     )
+    # Delivery to a Git host (bot/forge). A clone URL in ORCH_REPO lands in `repo_url`; the process
+    # then works in its own clone under `data_dir` (`repo` points there).
+    data_dir: Path = Field(default=Path(".orch"), validation_alias=AliasChoices("ORCH_DATA_DIR", "data_dir"))
+    repo_url: str | None = Field(default=None, validation_alias=AliasChoices("ORCH_REPO_URL", "repo_url"))
+    repo_base: str | None = Field(default=None, validation_alias=AliasChoices("ORCH_REPO_BASE", "repo_base"))
+    delivery: Literal["local", "pull_request"] | None = Field(
+        default=None, validation_alias=AliasChoices("ORCH_DELIVERY", "delivery")
+    )
+    github_token: SecretStr | None = Field(default=None, validation_alias="GITHUB_TOKEN")
+    github_api_url: str = Field(default="https://api.github.com", validation_alias="GITHUB_API_URL")
+    merge_method: Literal["merge", "squash", "rebase"] = Field(
+        default="merge", validation_alias=AliasChoices("ORCH_MERGE_METHOD", "merge_method")
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -139,6 +168,31 @@ class Settings(BaseSettings):
             TomlConfigSettingsSource(settings_cls, toml_file=_toml_path()),
             file_secret_settings,
         )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _repo_as_url(cls, data: Any) -> Any:
+        """`ORCH_REPO` may be a clone URL: it becomes `repo_url`, and `repo` the process's own clone."""
+        if not isinstance(data, dict):
+            return data
+        for key in ("repo", "ORCH_REPO"):
+            value = data.get(key)
+            if isinstance(value, str) and is_clone_url(value):
+                data = {k: v for k, v in data.items() if k != key}
+                data.setdefault("repo_url", value)
+        return data
+
+    @model_validator(mode="after")
+    def _pick_delivery(self) -> Settings:
+        if self.repo_url is not None and "repo" not in self.model_fields_set:
+            self.repo = (self.data_dir / "repos" / clone_dir_name(self.repo_url) / "clone").resolve()
+        if self.delivery is None:
+            self.delivery = "pull_request" if self.repo_url and self.github_token else "local"
+        if self.delivery == "pull_request" and not (self.repo_url and self.github_token):
+            raise ValueError(
+                "delivery = pull_request needs a clone URL (ORCH_REPO or ORCH_REPO_URL) and GITHUB_TOKEN"
+            )
+        return self
 
     @field_validator("approvers", "approver_groups", mode="before")
     @classmethod

@@ -1,0 +1,88 @@
+"""Delivery to a Git host over real HTTP: Slack (the sandbox) and GitHub (the stand-in, git over
+smart HTTP). `/orch start` → goal branch and draft pull request linking the thread → gates approved
+→ the last approval merges the pull request → a fresh clone of the base branch holds everything."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.forge.remote import run_remote
+from sandbox.github import GitHubStandIn
+from tests.conftest import Live, init_repo, start_live
+
+TOKEN = "ghp_" + "Q9w8E7r6T5y4U3i2O1p0A9s8D7f6G5h4J3k2"
+BRIEF = "Add a CSV export of monthly invoices. Finance downloads it from the admin page."
+
+
+@dataclass
+class Stack:
+    live: Live
+    hub: GitHubStandIn
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> Iterator[Stack]:
+    hub = GitHubStandIn(tmp_path / "github", token=TOKEN).start()
+    hub.create_repo("acme", "billing", seed=init_repo(tmp_path / "seed"))
+    # A clone URL where a local path used to be: the bot keeps its own clones under its data directory.
+    url: Any = hub.clone_url("acme", "billing")
+    live = start_live(tmp_path, url, github_token=TOKEN, github_api_url=hub.api_url, data_dir=tmp_path / "data")
+    try:
+        yield Stack(live, hub)
+    finally:
+        live.bot.stop()
+        live.sb.stop()
+        hub.stop()
+
+
+def _git(path: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(path), *args], capture_output=True, text=True, check=True).stdout
+
+
+def test_a_goal_is_delivered_as_a_pull_request_that_the_last_approval_merges(stack: Stack, tmp_path: Path) -> None:
+    live, hub = stack.live, stack.hub
+    assert live.settings.delivery == "pull_request"
+    live.sb.slash("U_REQ", "C_DEV", f"start {BRIEF}")
+    card = live.sb.wait_for_message("C_DEV", text_contains="G-0001")
+
+    # The goal branch is pushed and a draft pull request opened, linking back to the Slack thread.
+    note = live.sb.wait_for(
+        lambda: next((m for m in live.sb.thread("C_DEV", card.ts) if "pull request opened" in m.text), None),
+        timeout=30, what="the draft pull request's note in the thread")
+    remote = hub.repo("acme/billing")
+    pr = remote.pulls[1]
+    assert pr["draft"] and pr["head"] == "orch/G-0001" and pr["base"] == "main"
+    assert pr["title"].startswith("G-0001: ") and "/pull/1" in note.text
+    assert f"/archives/C_DEV/p{card.ts.replace('.', '')}" in pr["body"]
+    assert "Finance downloads it from the admin page" in pr["body"]
+    assert hub.state.context_state(remote, remote.branch_sha("orch/G-0001") or "", "orch/gates") == "pending"
+
+    live.decide_all("U_APP1", card.ts)
+    live.sb.wait_for(lambda: any("merged into `main`" in m.text for m in live.sb.thread("C_DEV", card.ts)),
+                     timeout=30, what="the merge note in the thread")
+
+    assert pr["merged"] and pr["state"] == "closed" and not pr["draft"]
+    assert "| PRD | v1 |" in pr["body"] and "U_APP1" in pr["body"]
+    assert hub.state.context_state(remote, pr["head_sha"], "orch/gates") == "success"
+
+    fresh = tmp_path / "fresh"
+    url = hub.clone_url("acme", "billing")
+    run_remote(["clone", "--quiet", "--", url, str(fresh)], cwd=tmp_path, url=url, token=TOKEN)
+    assert (fresh / "docs" / "PRD.md").exists() and (fresh / "tasks" / "G-0001" / "prd.md").exists()
+    index = json.loads((fresh / "tasks" / "index.json").read_text())
+    assert [g["id"] for g in index["goals"]] == ["G-0001"] and index["goals"][0]["state"] == "done"
+    log = _git(fresh, "log", "--format=%B%x00", "main")
+    assert "Merge pull request #1 from acme/orch/G-0001" in log
+    assert "Goal-Id: G-0001" in log and "Phase: prd" in log and "Approved-By: U_APP1" in log
+    assert "Orch-Effect: publish:G-0001:started" in log
+    assert "Task-Id: " in log  # the code: merged task diffs, with their trailers
+    assert TOKEN not in log and TOKEN not in (fresh / ".git" / "config").read_text()
+    clone_config = (Path(live.settings.repo) / ".git" / "config").read_text()
+    assert TOKEN not in clone_config
