@@ -31,18 +31,37 @@ def pr_title(goal_id: str, title: str) -> str:
 def pr_body(
     *, goal_id: str, brief: str, thread_url: str | None, rows: Sequence[ArtifactRow], state_line: str
 ) -> str:
-    quoted = "\n".join(f"> {line}" if line.strip() else ">" for line in brief.strip().splitlines()) or "> (no brief)"
-    lines = [MARKER, f"**{goal_id}**, delivered gate by gate by Codex-Orchestrator.", "", "### Brief", quoted, ""]
-    lines.append(f"**Slack thread:** {thread_url}" if thread_url else "**Slack thread:** (started outside Slack)")
+    quoted = (
+        "\n".join(f"> {line}" if line.strip() else ">" for line in brief.strip().splitlines())
+        or "> (no brief)"
+    )
+    lines = [
+        MARKER,
+        f"**{goal_id}**, delivered gate by gate by Codex-Orchestrator.",
+        "",
+        "### Brief",
+        quoted,
+        "",
+    ]
+    lines.append(
+        f"**Slack thread:** {thread_url}" if thread_url else "**Slack thread:** (started outside Slack)"
+    )
     lines += ["", "### Approved artifacts", ""]
     if rows:
         lines += ["| Phase | Version | sha256 | Approved by | When |", "|---|---|---|---|---|"]
         for row in rows:
             who = ", ".join(row.approved_by) or "—"
             when = row.at.strftime("%Y-%m-%d %H:%M UTC")
-            lines.append(f"| {_cell(row.phase)} | v{row.version} | `{row.sha256[:12]}` | {_cell(who)} | {when} |")
+            lines.append(
+                f"| {_cell(row.phase)} | v{row.version} | `{row.sha256[:12]}` | {_cell(who)} | {when} |"
+            )
     else:
         lines.append("No gate approved yet.")
-    lines += ["", f"**Gates:** {state_line}", "", "_This description is kept up to date by the bot; edits are overwritten._"]
+    lines += [
+        "",
+        f"**Gates:** {state_line}",
+        "",
+        "_This description is kept up to date by the bot; edits are overwritten._",
+    ]
     body = "\n".join(lines) + "\n"
     return body if len(body) <= MAX_BODY else body[: MAX_BODY - 20] + "\n\n(cut)\n"

@@ -40,7 +40,9 @@ class Clones:
     _locks: dict[str, threading.Lock] = field(default_factory=dict)
 
     def _git(self, *args: str, cwd: Path, ok: tuple[int, ...] = (0,)) -> str:
-        return run_remote(args, cwd=cwd, url=self.url, token=self.token, identity=self.identity, ok_codes=ok).stdout
+        return run_remote(
+            args, cwd=cwd, url=self.url, token=self.token, identity=self.identity, ok_codes=ok
+        ).stdout
 
     def _lock(self, name: str) -> threading.Lock:
         with self._guard:
@@ -87,7 +89,9 @@ class Clones:
                 if not fresh:
                     self._git("fetch", "--quiet", "origin", cwd=path)
                 remote = f"refs/remotes/origin/{goal_branch(goal_id)}"
-                has_remote = self._git("rev-parse", "--verify", "--quiet", remote, cwd=path, ok=(0, 1)).strip()
+                has_remote = self._git(
+                    "rev-parse", "--verify", "--quiet", remote, cwd=path, ok=(0, 1)
+                ).strip()
                 start = remote if has_remote else f"origin/{self.base_branch()}"
                 self._git("checkout", "--quiet", "-B", LOCAL_BRANCH, start, cwd=path)
         return path

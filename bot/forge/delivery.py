@@ -32,8 +32,15 @@ log = logging.getLogger(__name__)
 
 GATES_CONTEXT = "orch/gates"
 # The effects whose work happens in the goal's clone; the repo.* ones are followed by a delivery.
-GOAL_SCOPED = ("draft", "build", "repo.publish_artifact", "repo.publish_state", "repo.apply_scaffold",
-               "repo.merge", "repo.remove_worktree")
+GOAL_SCOPED = (
+    "draft",
+    "build",
+    "repo.publish_artifact",
+    "repo.publish_state",
+    "repo.apply_scaffold",
+    "repo.merge",
+    "repo.remove_worktree",
+)
 
 
 @dataclass(frozen=True)
@@ -88,8 +95,13 @@ class DeliveryEffects:
 
     def _follow(self, effect: Effect) -> None:
         with transaction(self.engine) as session:
-            add_effect(session, key=f"deliver:{effect.key}", kind="repo.deliver", goal_id=effect.goal_id,
-                       now=self.clock())
+            add_effect(
+                session,
+                key=f"deliver:{effect.key}",
+                kind="repo.deliver",
+                goal_id=effect.goal_id,
+                now=self.clock(),
+            )
         if self._dispatcher is not None:
             self._dispatcher.kick()
 
@@ -104,25 +116,46 @@ class DeliveryEffects:
         outcome = await asyncio.to_thread(self.reconcile, goal.id, thread_url)
         notes = []
         if outcome.opened:
-            notes.append((f"note:{goal.id}:pr-opened", f"📬 Draft pull request opened: <{outcome.opened}|#{outcome.number}>"))
+            notes.append(
+                (
+                    f"note:{goal.id}:pr-opened",
+                    f"📬 Draft pull request opened: <{outcome.opened}|#{outcome.number}>",
+                )
+            )
         if outcome.merged:
-            notes.append((f"note:{goal.id}:pr-merged",
-                          f"🔀 Pull request #{outcome.number} merged into `{self.clones.base_branch()}` "
-                          f"(`{outcome.merged[:12]}`)."))
+            notes.append(
+                (
+                    f"note:{goal.id}:pr-merged",
+                    f"🔀 Pull request #{outcome.number} merged into `{self.clones.base_branch()}` "
+                    f"(`{outcome.merged[:12]}`).",
+                )
+            )
         if outcome.refused:
-            notes.append((f"note:{goal.id}:pr-refused:{effect.key}",
-                          f"⚠️ GitHub would not merge pull request #{outcome.number}: {outcome.refused} "
-                          "Nothing is lost: fix it on GitHub (or ask an admin), then merge the pull request there."))
+            notes.append(
+                (
+                    f"note:{goal.id}:pr-refused:{effect.key}",
+                    f"⚠️ GitHub would not merge pull request #{outcome.number}: {outcome.refused} "
+                    "Nothing is lost: fix it on GitHub (or ask an admin), then merge the pull request there.",
+                )
+            )
         if outcome.closed:
-            notes.append((f"note:{goal.id}:pr-closed", f"Pull request #{outcome.number} closed; the branch is kept."))
+            notes.append(
+                (f"note:{goal.id}:pr-closed", f"Pull request #{outcome.number} closed; the branch is kept.")
+            )
         if notes and goal.channel_id:
             await asyncio.to_thread(self._notes, goal.id, notes)
 
     def _notes(self, goal_id: str, notes: list[tuple[str, str]]) -> None:
         with transaction(self.engine) as session:
             for key, text in notes:
-                add_effect(session, key=key, kind="slack.thread_note", goal_id=goal_id, now=self.clock(),
-                           text=redact(text))
+                add_effect(
+                    session,
+                    key=key,
+                    kind="slack.thread_note",
+                    goal_id=goal_id,
+                    now=self.clock(),
+                    text=redact(text),
+                )
         if self._dispatcher is not None:
             self._dispatcher.kick()
 
@@ -145,8 +178,12 @@ class DeliveryEffects:
             if closing or self.clones.ahead_of_base(goal_id) == 0:
                 return Outcome()  # GitHub refuses a pull request with no commits; the next delivery opens it
             pr = self.forge.open_pull_request(
-                self.repo, head=branch, base=self.clones.base_branch(), title=pr_title(goal.id, goal.title),
-                body=self._body(goal, rows, thread_url), draft=True,
+                self.repo,
+                head=branch,
+                base=self.clones.base_branch(),
+                title=pr_title(goal.id, goal.title),
+                body=self._body(goal, rows, thread_url),
+                draft=True,
             )
             opened = pr.url
         if pr.merged:
@@ -154,8 +191,14 @@ class DeliveryEffects:
         head = self.clones.head(goal_id)
         state, description = _gates(goal, len(rows))
         if self.forge.status_of(self.repo, head, GATES_CONTEXT) != state:
-            self.forge.set_status(self.repo, head, state=state, context=GATES_CONTEXT, description=description,
-                                  target_url=thread_url)
+            self.forge.set_status(
+                self.repo,
+                head,
+                state=state,
+                context=GATES_CONTEXT,
+                description=description,
+                target_url=thread_url,
+            )
         if pr.state == "open":
             body = self._body(goal, rows, thread_url)
             if body != pr.body:
@@ -175,33 +218,47 @@ class DeliveryEffects:
 
     def _body(self, goal: Goal, rows: list[ArtifactRow], thread_url: str | None) -> str:
         _, line = _gates(goal, len(rows))
-        return redact(pr_body(goal_id=goal.id, brief=goal.brief, thread_url=thread_url, rows=rows, state_line=line))
+        return redact(
+            pr_body(goal_id=goal.id, brief=goal.brief, thread_url=thread_url, rows=rows, state_line=line)
+        )
 
     def _load(self, goal_id: str) -> tuple[Goal, list[ArtifactRow], bool]:
         """The goal, its approved artifacts (oldest first), and whether repo work is still pending."""
         with read_session(self.engine) as session:
             goal = session.get(Goal, goal_id)
             assert goal is not None
-            artifacts = session.exec(select(Artifact).where(Artifact.goal_id == goal_id).order_by(col(Artifact.id))).all()
+            artifacts = session.exec(
+                select(Artifact).where(Artifact.goal_id == goal_id).order_by(col(Artifact.id))
+            ).all()
             approvals = session.exec(
                 select(Approval).where(Approval.goal_id == goal_id, Approval.decision == "approve")
             ).all()
-            waiting = session.exec(
-                select(Effect.id).where(
-                    Effect.goal_id == goal_id,
-                    Effect.status == "pending",
-                    col(Effect.kind).startswith("repo."),
-                    Effect.kind != "repo.deliver",
-                )
-            ).first() is not None
+            waiting = (
+                session.exec(
+                    select(Effect.id).where(
+                        Effect.goal_id == goal_id,
+                        Effect.status == "pending",
+                        col(Effect.kind).startswith("repo."),
+                        Effect.kind != "repo.deliver",
+                    )
+                ).first()
+                is not None
+            )
         rows = []
         for art in artifacts:
             approved = [a for a in approvals if a.artifact_sha256 == art.sha256]
             if not approved:
                 continue
             label = LABELS[Phase(art.phase)] + (f" (task {art.task_id})" if art.task_id else "")
-            rows.append(ArtifactRow(phase=label, version=art.version, sha256=art.sha256,
-                                    approved_by=sorted({a.by for a in approved}), at=max(a.at for a in approved)))
+            rows.append(
+                ArtifactRow(
+                    phase=label,
+                    version=art.version,
+                    sha256=art.sha256,
+                    approved_by=sorted({a.by for a in approved}),
+                    at=max(a.at for a in approved),
+                )
+            )
         return goal, rows, waiting
 
 
@@ -238,9 +295,13 @@ def build_delivery(container: Any) -> DeliveryEffects | None:
     if s.delivery != "pull_request" or token is None:
         return None
     return DeliveryEffects(
-        engine=container.engine, clock=container.clock, clones=clones,
-        forge=GitHub(token=token, api_url=s.github_api_url), repo=repo_slug(s.repo_url),
-        merge_method=s.merge_method, slack=container.slack,
+        engine=container.engine,
+        clock=container.clock,
+        clones=clones,
+        forge=GitHub(token=token, api_url=s.github_api_url),
+        repo=repo_slug(s.repo_url),
+        merge_method=s.merge_method,
+        slack=container.slack,
     )
 
 

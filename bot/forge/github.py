@@ -132,7 +132,9 @@ class GitHub:
             "{ pullRequest { isDraft } } }"
         )
         try:
-            resp = self._http.post(graphql_url(self.api_url), json={"query": query, "variables": {"id": pr.node_id}})
+            resp = self._http.post(
+                graphql_url(self.api_url), json={"query": query, "variables": {"id": pr.node_id}}
+            )
         except httpx.HTTPError as exc:
             raise ForgeError(f"GitHub could not be reached: {type(exc).__name__}") from exc
         if resp.status_code != 200:
@@ -155,7 +157,14 @@ class GitHub:
     # -- statuses ------------------------------------------------------------------------------
 
     def set_status(
-        self, repo: str, sha: str, *, state: StatusState, context: str, description: str, target_url: str | None
+        self,
+        repo: str,
+        sha: str,
+        *,
+        state: StatusState,
+        context: str,
+        description: str,
+        target_url: str | None,
     ) -> None:
         data: dict[str, Any] = {"state": state, "context": context, "description": description[:140]}
         if target_url:

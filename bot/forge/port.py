@@ -61,7 +61,14 @@ class Forge(Protocol):
     ) -> PullRequest: ...
 
     def set_status(
-        self, repo: str, sha: str, *, state: StatusState, context: str, description: str, target_url: str | None
+        self,
+        repo: str,
+        sha: str,
+        *,
+        state: StatusState,
+        context: str,
+        description: str,
+        target_url: str | None,
     ) -> None: ...
 
     def status_of(self, repo: str, sha: str, context: str) -> StatusState | None: ...

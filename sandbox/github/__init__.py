@@ -38,7 +38,9 @@ class GitHubStandIn:
     def clone_url(self, owner: str, name: str) -> str:
         return f"{self.base_url}/{owner}/{name}.git"
 
-    def create_repo(self, owner: str, name: str, *, seed: Path | None = None, default_branch: str = "main") -> Repo:
+    def create_repo(
+        self, owner: str, name: str, *, seed: Path | None = None, default_branch: str = "main"
+    ) -> Repo:
         return self.state.create_repo(owner, name, seed=seed, default_branch=default_branch)
 
     def repo(self, full_name: str) -> Repo:

@@ -38,7 +38,9 @@ def _token(request: Request) -> str | None:
 
 
 def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"message": message, "documentation_url": DOCS, "status": str(status)}, status_code=status)
+    return JSONResponse(
+        {"message": message, "documentation_url": DOCS, "status": str(status)}, status_code=status
+    )
 
 
 class GitHubApp:
@@ -51,8 +53,9 @@ class GitHubApp:
         return f"{self.base_url}/api"
 
     def _repo_json(self, repo: Repo) -> dict[str, Any]:
-        return objects.repository(self.api, self.base_url, repo.owner, repo.name, repo.id, repo.default_branch,
-                                  repo.created_at)
+        return objects.repository(
+            self.api, self.base_url, repo.owner, repo.name, repo.id, repo.default_branch, repo.created_at
+        )
 
     def _pull_json(self, repo: Repo, pr: dict[str, Any]) -> dict[str, Any]:
         return objects.pull(self.api, self.base_url, self._repo_json(repo), pr)
@@ -69,8 +72,9 @@ class GitHubApp:
                 return _error(400, "Problems parsing JSON")
         path = "/" + request.path_params["path"]
         with self.state.lock:
-            self.state.requests.append({"method": request.method, "path": path, "query": dict(request.query_params),
-                                        "json": body})
+            self.state.requests.append(
+                {"method": request.method, "path": path, "query": dict(request.query_params), "json": body}
+            )
         if _token(request) not in self.state.tokens:
             return _error(401, "Bad credentials")
         try:
@@ -109,9 +113,14 @@ class GitHubApp:
         if rest == ["pulls"] and method == "GET":
             return 200, self._list_pulls(repo, request)
         if rest == ["pulls"] and method == "POST":
-            pr = self.state.open_pull(repo, title=str(body.get("title", "")), head=str(body.get("head", "")),
-                                      base=str(body.get("base", "")), body=str(body.get("body") or ""),
-                                      draft=bool(body.get("draft", False)))
+            pr = self.state.open_pull(
+                repo,
+                title=str(body.get("title", "")),
+                head=str(body.get("head", "")),
+                base=str(body.get("base", "")),
+                body=str(body.get("body") or ""),
+                draft=bool(body.get("draft", False)),
+            )
             return 201, self._pull_json(repo, pr)
         if head == "pulls" and len(rest) >= 2 and rest[1].isdigit():
             number = int(rest[1])
@@ -120,8 +129,13 @@ class GitHubApp:
             if len(rest) == 2 and method == "PATCH":
                 return 200, self._pull_json(repo, self.state.update_pull(repo, number, body))
             if rest[2:] == ["merge"] and method == "PUT":
-                sha = self.state.merge(repo, number, sha=body.get("sha"), method=str(body.get("merge_method") or "merge"),
-                                       title=body.get("commit_title"))
+                sha = self.state.merge(
+                    repo,
+                    number,
+                    sha=body.get("sha"),
+                    method=str(body.get("merge_method") or "merge"),
+                    title=body.get("commit_title"),
+                )
                 return 200, {"sha": sha, "merged": True, "message": "Pull Request successfully merged"}
         if head == "statuses" and len(rest) == 2 and method == "POST":
             sid, record = self.state.add_status(repo, rest[1], body)
@@ -136,15 +150,23 @@ class GitHubApp:
                 records = [r for r in reversed(repo.statuses) if r["sha"] == sha]
                 return 200, [objects.status(self.api, self.base_url, full, r["id"], r) for r in records]
             if rest[2:] == ["check-runs"] and method == "GET":
-                runs = [objects.check_run(self.api, self.base_url, full, r) for r in repo.check_runs
-                        if r["head_sha"] == sha]
+                runs = [
+                    objects.check_run(self.api, self.base_url, full, r)
+                    for r in repo.check_runs
+                    if r["head_sha"] == sha
+                ]
                 return 200, {"total_count": len(runs), "check_runs": runs}
         if rest == ["check-runs"] and method == "POST":
             if not str(_token(request) or "").startswith("ghs_"):
                 raise GitHubError(403, "You must authenticate via a GitHub App.")
-            run = self.state.add_check_run(repo, name=str(body.get("name", "")), head_sha=str(body.get("head_sha", "")),
-                                           status=str(body.get("status") or "queued"), conclusion=body.get("conclusion"),
-                                           details_url=body.get("details_url"))
+            run = self.state.add_check_run(
+                repo,
+                name=str(body.get("name", "")),
+                head_sha=str(body.get("head_sha", "")),
+                status=str(body.get("status") or "queued"),
+                conclusion=body.get("conclusion"),
+                details_url=body.get("details_url"),
+            )
             return 201, objects.check_run(self.api, self.base_url, full, run)
         raise GitHubError(404, "Not Found")
 
@@ -164,15 +186,23 @@ class GitHubApp:
     def _combined(self, repo: Repo, sha: str) -> dict[str, Any]:
         latest = self.state.latest_statuses(repo, sha)
         states = {r["state"] for r in latest}
-        overall = ("failure" if states & {"failure", "error"} else "pending" if "pending" in states or not states
-                   else "success")
+        overall = (
+            "failure"
+            if states & {"failure", "error"}
+            else "pending"
+            if "pending" in states or not states
+            else "success"
+        )
         return {
             "state": overall,
             "sha": sha,
             "total_count": len(latest),
             "statuses": [
-                {k: v for k, v in objects.status(self.api, self.base_url, repo.full_name, r["id"], r).items()
-                 if k != "creator"}
+                {
+                    k: v
+                    for k, v in objects.status(self.api, self.base_url, repo.full_name, r["id"], r).items()
+                    if k != "creator"
+                }
                 for r in latest
             ],
             "repository": self._minimal_repo(repo),
@@ -201,8 +231,11 @@ class GitHubApp:
         if f"{owner}/{name}" not in self.state.repos:
             return PlainText404()
         if _token(request) not in self.state.tokens:
-            return Response("Authentication required\n", status_code=401,
-                            headers={"WWW-Authenticate": 'Basic realm="GitHub"'})
+            return Response(
+                "Authentication required\n",
+                status_code=401,
+                headers={"WWW-Authenticate": 'Basic realm="GitHub"'},
+            )
         body = await request.body()
         status, headers, out = await run_in_threadpool(
             run_backend,
@@ -229,5 +262,5 @@ class GitHubApp:
         return Starlette(routes=self.routes())
 
 
-def PlainText404() -> Response:  # noqa: N802 - reads like the response it is
+def PlainText404() -> Response:
     return Response("Repository not found.\n", status_code=404)

@@ -8,15 +8,55 @@ from __future__ import annotations
 
 from typing import Any
 
-_REPO_URLS = (
-    "archive blobs branches collaborators comments commits compare contents contributors deployments "
-    "downloads events forks git_commits git_refs git_tags hooks issue_comment issue_events issues keys "
-    "labels languages merges milestones notifications pulls releases stargazers statuses subscribers "
-    "subscription tags teams trees assignees"
-).split()
-_USER_URLS = (
-    "events followers following gists organizations received_events repos starred subscriptions"
-).split()
+_REPO_URLS = [
+    "archive",
+    "blobs",
+    "branches",
+    "collaborators",
+    "comments",
+    "commits",
+    "compare",
+    "contents",
+    "contributors",
+    "deployments",
+    "downloads",
+    "events",
+    "forks",
+    "git_commits",
+    "git_refs",
+    "git_tags",
+    "hooks",
+    "issue_comment",
+    "issue_events",
+    "issues",
+    "keys",
+    "labels",
+    "languages",
+    "merges",
+    "milestones",
+    "notifications",
+    "pulls",
+    "releases",
+    "stargazers",
+    "statuses",
+    "subscribers",
+    "subscription",
+    "tags",
+    "teams",
+    "trees",
+    "assignees",
+]
+_USER_URLS = [
+    "events",
+    "followers",
+    "following",
+    "gists",
+    "organizations",
+    "received_events",
+    "repos",
+    "starred",
+    "subscriptions",
+]
 
 
 def user(api: str, web: str, login: str, uid: int = 1) -> dict[str, Any]:
@@ -36,7 +76,9 @@ def user(api: str, web: str, login: str, uid: int = 1) -> dict[str, Any]:
     return out
 
 
-def repository(api: str, web: str, owner: str, name: str, rid: int, default_branch: str, at: str) -> dict[str, Any]:
+def repository(
+    api: str, web: str, owner: str, name: str, rid: int, default_branch: str, at: str
+) -> dict[str, Any]:
     full = f"{owner}/{name}"
     out: dict[str, Any] = {
         "id": rid,
@@ -68,8 +110,16 @@ def repository(api: str, web: str, owner: str, name: str, rid: int, default_bran
         out[flag] = flag == "has_issues"
     for flag in ("archived", "disabled"):
         out[flag] = False
-    for count in ("forks", "forks_count", "open_issues", "open_issues_count", "size", "stargazers_count",
-                  "watchers", "watchers_count"):
+    for count in (
+        "forks",
+        "forks_count",
+        "open_issues",
+        "open_issues_count",
+        "size",
+        "stargazers_count",
+        "watchers",
+        "watchers_count",
+    ):
         out[count] = 0
     for url in _REPO_URLS:
         out[f"{url}_url"] = f"{api}/repos/{full}/{url}"
@@ -145,10 +195,20 @@ def pull(api: str, web: str, repo: dict[str, Any], pr: dict[str, Any]) -> dict[s
         "assignees": [],
         "requested_reviewers": [],
         "requested_teams": [],
-        "head": {"label": f"{owner}:{pr['head']}", "ref": pr["head"], "sha": pr["head_sha"], "user": repo["owner"],
-                 "repo": repo},
-        "base": {"label": f"{owner}:{pr['base']}", "ref": pr["base"], "sha": pr["base_sha"], "user": repo["owner"],
-                 "repo": repo},
+        "head": {
+            "label": f"{owner}:{pr['head']}",
+            "ref": pr["head"],
+            "sha": pr["head_sha"],
+            "user": repo["owner"],
+            "repo": repo,
+        },
+        "base": {
+            "label": f"{owner}:{pr['base']}",
+            "ref": pr["base"],
+            "sha": pr["base_sha"],
+            "user": repo["owner"],
+            "repo": repo,
+        },
         "_links": {
             "self": _link(url),
             "html": _link(html),
@@ -191,8 +251,13 @@ def check_run(api: str, web: str, full: str, run: dict[str, Any]) -> dict[str, A
         "conclusion": run.get("conclusion"),
         "started_at": run["at"],
         "completed_at": run["at"] if run["status"] == "completed" else None,
-        "output": {"title": run.get("title"), "summary": run.get("summary"), "text": None, "annotations_count": 0,
-                   "annotations_url": f"{api}/repos/{full}/check-runs/{rid}/annotations"},
+        "output": {
+            "title": run.get("title"),
+            "summary": run.get("summary"),
+            "text": None,
+            "annotations_count": 0,
+            "annotations_url": f"{api}/repos/{full}/check-runs/{rid}/annotations",
+        },
         "name": run["name"],
         "check_suite": {"id": rid},
         "app": None,

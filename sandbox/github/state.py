@@ -40,12 +40,22 @@ _ENV = {
 }
 
 
-def git(repo: Path, *args: str, ok: tuple[int, ...] = (0,), stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def git(
+    repo: Path, *args: str, ok: tuple[int, ...] = (0,), stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, **_ENV, "GIT_CONFIG_GLOBAL": os.devnull}
     for name in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"):
         env.pop(name, None)
-    proc = subprocess.run(["git", *args], cwd=repo, env=env, input=stdin, capture_output=True, text=True,
-                          timeout=60, check=False)
+    proc = subprocess.run(
+        ["git", *args],
+        cwd=repo,
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     if proc.returncode not in ok:
         raise RuntimeError(f"git {args[0]} failed: {proc.stderr.strip()}")
     return proc
@@ -69,7 +79,15 @@ class Repo:
         return f"{self.owner}/{self.name}"
 
     def sha(self, ref: str) -> str | None:
-        proc = git(self.path, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}", ok=(0, 1, 128))
+        proc = git(
+            self.path,
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            "--end-of-options",
+            f"{ref}^{{commit}}",
+            ok=(0, 1, 128),
+        )
         return proc.stdout.strip() or None
 
     def branch_sha(self, branch: str) -> str | None:
@@ -93,7 +111,9 @@ class GitHubState:
 
     # -- repositories ------------------------------------------------------------------------
 
-    def create_repo(self, owner: str, name: str, *, seed: Path | None = None, default_branch: str = "main") -> Repo:
+    def create_repo(
+        self, owner: str, name: str, *, seed: Path | None = None, default_branch: str = "main"
+    ) -> Repo:
         """A bare repository `<root>/<owner>/<name>.git`, cloned from `seed` or with one README commit."""
         with self.lock:
             path = self.root / owner / f"{name}.git"
@@ -101,7 +121,15 @@ class GitHubState:
             if seed is not None:
                 git(self.root, "clone", "--quiet", "--bare", "--", str(seed), str(path))
             else:
-                git(self.root, "init", "--quiet", "--bare", f"--initial-branch={default_branch}", "--", str(path))
+                git(
+                    self.root,
+                    "init",
+                    "--quiet",
+                    "--bare",
+                    f"--initial-branch={default_branch}",
+                    "--",
+                    str(path),
+                )
                 blob = git(path, "hash-object", "-w", "--stdin", stdin=f"# {name}\n").stdout.strip()
                 tree = git(path, "mktree", stdin=f"100644 blob {blob}\tREADME.md\n").stdout.strip()
                 commit = git(path, "commit-tree", tree, "-m", "Initial commit").stdout.strip()
@@ -128,7 +156,9 @@ class GitHubState:
     def create_ref(self, repo: Repo, ref: str, sha: str) -> None:
         with self.lock:
             if not ref.startswith("refs/") or ref.count("/") < 2:
-                raise GitHubError(422, "Reference name must start with 'refs/' and have at least two slashes.")
+                raise GitHubError(
+                    422, "Reference name must start with 'refs/' and have at least two slashes."
+                )
             if repo.sha(sha) is None:
                 raise GitHubError(422, "Object does not exist")
             if repo.sha(ref) is not None:
@@ -143,13 +173,17 @@ class GitHubState:
 
     # -- pull requests ---------------------------------------------------------------------------
 
-    def open_pull(self, repo: Repo, *, title: str, head: str, base: str, body: str, draft: bool) -> dict[str, Any]:
+    def open_pull(
+        self, repo: Repo, *, title: str, head: str, base: str, body: str, draft: bool
+    ) -> dict[str, Any]:
         with self.lock:
             head = head.split(":", 1)[-1]
             head_sha, base_sha = repo.branch_sha(head), repo.branch_sha(base)
             if head_sha is None or base_sha is None:
                 raise GitHubError(422, "Validation Failed")
-            if any(p["head"] == head and p["base"] == base and p["state"] == "open" for p in repo.pulls.values()):
+            if any(
+                p["head"] == head and p["base"] == base and p["state"] == "open" for p in repo.pulls.values()
+            ):
                 raise GitHubError(422, f"A pull request already exists for {repo.owner}:{head}.")
             if git(repo.path, "rev-list", "--count", f"{base_sha}..{head_sha}").stdout.strip() == "0":
                 raise GitHubError(422, f"No commits between {base} and {head}")
@@ -157,10 +191,25 @@ class GitHubState:
             pid = self.next_id()
             at = _now()
             pr = {
-                "number": number, "id": pid, "node_id": f"PR_{pid}", "title": title, "body": body, "head": head,
-                "base": base, "head_sha": head_sha, "base_sha": base_sha, "draft": draft, "state": "open",
-                "merged": False, "merged_at": None, "merged_by": None, "merge_commit_sha": None,
-                "created_at": at, "updated_at": at, "closed_at": None, "user": self.login,
+                "number": number,
+                "id": pid,
+                "node_id": f"PR_{pid}",
+                "title": title,
+                "body": body,
+                "head": head,
+                "base": base,
+                "head_sha": head_sha,
+                "base_sha": base_sha,
+                "draft": draft,
+                "state": "open",
+                "merged": False,
+                "merged_at": None,
+                "merged_by": None,
+                "merge_commit_sha": None,
+                "created_at": at,
+                "updated_at": at,
+                "closed_at": None,
+                "user": self.login,
             }
             repo.pulls[number] = pr
             return self.refresh(repo, pr)
@@ -170,7 +219,9 @@ class GitHubState:
         if pr["state"] == "open":
             pr["head_sha"] = repo.branch_sha(pr["head"]) or pr["head_sha"]
             pr["base_sha"] = repo.branch_sha(pr["base"]) or pr["base_sha"]
-        count = git(repo.path, "rev-list", "--count", f"{pr['base_sha']}..{pr['head_sha']}", ok=(0, 128)).stdout
+        count = git(
+            repo.path, "rev-list", "--count", f"{pr['base_sha']}..{pr['head_sha']}", ok=(0, 128)
+        ).stdout
         pr["commits"] = int(count.strip() or 0)
         return pr
 
@@ -228,7 +279,9 @@ class GitHubState:
                 raise GitHubError(405, "Pull Request is not mergeable")
             tree_sha = tree.stdout.split()[0]
             if method == "merge":
-                message = f"Merge pull request #{number} from {repo.owner}/{pr['head']}\n\n{title or pr['title']}\n"
+                message = (
+                    f"Merge pull request #{number} from {repo.owner}/{pr['head']}\n\n{title or pr['title']}\n"
+                )
                 parents = ["-p", base_sha, "-p", head_sha]
             elif method == "squash":
                 message = f"{title or pr['title']} (#{number})\n"
@@ -240,8 +293,15 @@ class GitHubState:
             if moved.returncode != 0:
                 raise GitHubError(409, "Base branch was modified. Review and try the merge again.")
             at = _now()
-            pr.update(state="closed", merged=True, merged_at=at, closed_at=at, updated_at=at,
-                      merge_commit_sha=commit, merged_by=self.login)
+            pr.update(
+                state="closed",
+                merged=True,
+                merged_at=at,
+                closed_at=at,
+                updated_at=at,
+                merge_commit_sha=commit,
+                merged_by=self.login,
+            )
             return commit
 
     # -- statuses and checks -----------------------------------------------------------------------
@@ -254,9 +314,14 @@ class GitHubState:
             if entry.get("state") not in ("error", "failure", "pending", "success"):
                 raise GitHubError(422, "Validation Failed")
             record = {
-                "sha": full, "state": entry["state"], "context": str(entry.get("context") or "default"),
-                "description": entry.get("description"), "target_url": entry.get("target_url"),
-                "at": _now(), "creator": self.login, "id": self.next_id(),
+                "sha": full,
+                "state": entry["state"],
+                "context": str(entry.get("context") or "default"),
+                "description": entry.get("description"),
+                "target_url": entry.get("target_url"),
+                "at": _now(),
+                "creator": self.login,
+                "id": self.next_id(),
             }
             repo.statuses.append(record)
             return record["id"], record
@@ -269,12 +334,27 @@ class GitHubState:
                     latest[record["context"]] = record
             return list(latest.values())
 
-    def add_check_run(self, repo: Repo, *, name: str, head_sha: str, status: str = "completed",
-                      conclusion: str | None = None, details_url: str | None = None) -> dict[str, Any]:
+    def add_check_run(
+        self,
+        repo: Repo,
+        *,
+        name: str,
+        head_sha: str,
+        status: str = "completed",
+        conclusion: str | None = None,
+        details_url: str | None = None,
+    ) -> dict[str, Any]:
         """CI reporting a check run (GitHub lets only Apps do this; tests act as the CI App)."""
         with self.lock:
-            run = {"id": self.next_id(), "name": name, "head_sha": head_sha, "status": status,
-                   "conclusion": conclusion, "details_url": details_url, "at": _now()}
+            run = {
+                "id": self.next_id(),
+                "name": name,
+                "head_sha": head_sha,
+                "status": status,
+                "conclusion": conclusion,
+                "details_url": details_url,
+                "at": _now(),
+            }
             repo.check_runs.append(run)
             return run
 
@@ -286,5 +366,9 @@ class GitHubState:
         runs = [r for r in repo.check_runs if r["head_sha"] == sha and r["name"] == context]
         if runs:
             last = runs[-1]
-            return "pending" if last["status"] != "completed" else ("success" if last["conclusion"] == "success" else "failure")
+            return (
+                "pending"
+                if last["status"] != "completed"
+                else ("success" if last["conclusion"] == "success" else "failure")
+            )
         return None

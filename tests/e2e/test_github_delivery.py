@@ -33,7 +33,9 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
     hub.create_repo("acme", "billing", seed=init_repo(tmp_path / "seed"))
     # A clone URL where a local path used to be: the bot keeps its own clones under its data directory.
     url: Any = hub.clone_url("acme", "billing")
-    live = start_live(tmp_path, url, github_token=TOKEN, github_api_url=hub.api_url, data_dir=tmp_path / "data")
+    live = start_live(
+        tmp_path, url, github_token=TOKEN, github_api_url=hub.api_url, data_dir=tmp_path / "data"
+    )
     try:
         yield Stack(live, hub)
     finally:
@@ -46,7 +48,9 @@ def _git(path: Path, *args: str) -> str:
     return subprocess.run(["git", "-C", str(path), *args], capture_output=True, text=True, check=True).stdout
 
 
-def test_a_goal_is_delivered_as_a_pull_request_that_the_last_approval_merges(stack: Stack, tmp_path: Path) -> None:
+def test_a_goal_is_delivered_as_a_pull_request_that_the_last_approval_merges(
+    stack: Stack, tmp_path: Path
+) -> None:
     live, hub = stack.live, stack.hub
     assert live.settings.delivery == "pull_request"
     live.sb.slash("U_REQ", "C_DEV", f"start {BRIEF}")
@@ -55,7 +59,9 @@ def test_a_goal_is_delivered_as_a_pull_request_that_the_last_approval_merges(sta
     # The goal branch is pushed and a draft pull request opened, linking back to the Slack thread.
     note = live.sb.wait_for(
         lambda: next((m for m in live.sb.thread("C_DEV", card.ts) if "pull request opened" in m.text), None),
-        timeout=30, what="the draft pull request's note in the thread")
+        timeout=30,
+        what="the draft pull request's note in the thread",
+    )
     remote = hub.repo("acme/billing")
     pr = remote.pulls[1]
     assert pr["draft"] and pr["head"] == "orch/G-0001" and pr["base"] == "main"
@@ -65,8 +71,11 @@ def test_a_goal_is_delivered_as_a_pull_request_that_the_last_approval_merges(sta
     assert hub.state.context_state(remote, remote.branch_sha("orch/G-0001") or "", "orch/gates") == "pending"
 
     live.decide_all("U_APP1", card.ts)
-    live.sb.wait_for(lambda: any("merged into `main`" in m.text for m in live.sb.thread("C_DEV", card.ts)),
-                     timeout=30, what="the merge note in the thread")
+    live.sb.wait_for(
+        lambda: any("merged into `main`" in m.text for m in live.sb.thread("C_DEV", card.ts)),
+        timeout=30,
+        what="the merge note in the thread",
+    )
 
     assert pr["merged"] and pr["state"] == "closed" and not pr["draft"]
     assert "| PRD | v1 |" in pr["body"] and "U_APP1" in pr["body"]

@@ -42,7 +42,9 @@ def _push_branch(hub: GitHubStandIn, work: Path, branch: str, files: dict[str, s
     return run_remote(["rev-parse", "HEAD"], cwd=work, url=url, token=TOKEN).stdout.strip()
 
 
-def test_a_draft_pull_request_is_opened_gated_marked_ready_and_really_merged(hub: GitHubStandIn, tmp_path: Path) -> None:
+def test_a_draft_pull_request_is_opened_gated_marked_ready_and_really_merged(
+    hub: GitHubStandIn, tmp_path: Path
+) -> None:
     gh = GitHub(token=TOKEN, api_url=hub.api_url)
     repo = repo_slug(hub.clone_url("acme", "billing"))
     assert repo == "acme/billing" and gh.default_branch(repo) == "main"
@@ -56,7 +58,9 @@ def test_a_draft_pull_request_is_opened_gated_marked_ready_and_really_merged(hub
     pr = gh.update_pull_request(repo, pr.number, body="brief\n\n| phase |")
     assert pr.body.endswith("| phase |")
 
-    gh.set_status(repo, head, state="pending", context="orch/gates", description="2 gates open", target_url=None)
+    gh.set_status(
+        repo, head, state="pending", context="orch/gates", description="2 gates open", target_url=None
+    )
     assert gh.status_of(repo, head, "orch/gates") == "pending"
 
     with pytest.raises(MergeRefused, match="still a draft"):
@@ -65,15 +69,18 @@ def test_a_draft_pull_request_is_opened_gated_marked_ready_and_really_merged(hub
     hub.state.require_status("acme/billing", "main", "orch/gates")
     with pytest.raises(MergeRefused, match='"orch/gates" is pending'):
         gh.merge(repo, pr.number, sha=head)
-    gh.set_status(repo, head, state="success", context="orch/gates", description="all approved", target_url=None)
+    gh.set_status(
+        repo, head, state="success", context="orch/gates", description="all approved", target_url=None
+    )
     merged = gh.merge(repo, pr.number, sha=head)
 
     fresh = tmp_path / "fresh"
     url = hub.clone_url("acme", "billing")
     run_remote(["clone", "--quiet", "--", url, str(fresh)], cwd=tmp_path, url=url, token=TOKEN)
     assert (fresh / "feature.txt").read_text() == "hello\n"
-    parents = subprocess.run(["git", "-C", str(fresh), "log", "-1", "--format=%H %P"], capture_output=True,
-                             text=True, check=True).stdout.split()
+    parents = subprocess.run(
+        ["git", "-C", str(fresh), "log", "-1", "--format=%H %P"], capture_output=True, text=True, check=True
+    ).stdout.split()
     assert parents[0] == merged and parents[2] == head  # a merge commit: the branch's commits survive
     done = gh.find_pull_request(repo, "orch/G-0001")
     assert done is not None and done.merged and done.state == "closed"
@@ -94,13 +101,21 @@ def test_closing_and_bad_credentials(hub: GitHubStandIn, tmp_path: Path) -> None
     assert denied.returncode == 128  # git over HTTP needs the token too
 
 
-def test_the_stand_in_and_the_adapter_speak_githubs_published_shapes(hub: GitHubStandIn, tmp_path: Path) -> None:
+def test_the_stand_in_and_the_adapter_speak_githubs_published_shapes(
+    hub: GitHubStandIn, tmp_path: Path
+) -> None:
     oas.document()  # skips when the description is not beside the checkout
     gh = GitHub(token=TOKEN, api_url=hub.api_url)
     head = _push_branch(hub, tmp_path / "work", "orch/G-0003", {"y.txt": "y\n"})
     pr = gh.open_pull_request("acme/billing", head="orch/G-0003", base="main", title="t", body="b")
-    gh.set_status("acme/billing", head, state="pending", context="orch/gates", description="d",
-                  target_url="https://slack.example/thread")
+    gh.set_status(
+        "acme/billing",
+        head,
+        state="pending",
+        context="orch/gates",
+        description="d",
+        target_url="https://slack.example/thread",
+    )
     gh.create_branch("acme/billing", "orch/extra", head)
     hub.state.add_check_run(hub.repo("acme/billing"), name="tests", head_sha=head, conclusion="failure")
     gh.mark_ready(pr)
@@ -113,11 +128,16 @@ def test_the_stand_in_and_the_adapter_speak_githubs_published_shapes(hub: GitHub
         ("pulls/list", 200): client.get("/repos/acme/billing/pulls", params={"state": "all"}),
         ("pulls/get", 200): client.get(f"/repos/acme/billing/pulls/{pr.number}"),
         ("repos/get-combined-status-for-ref", 200): client.get(f"/repos/acme/billing/commits/{head}/status"),
-        ("repos/list-commit-statuses-for-ref", 200): client.get(f"/repos/acme/billing/commits/{head}/statuses"),
+        ("repos/list-commit-statuses-for-ref", 200): client.get(
+            f"/repos/acme/billing/commits/{head}/statuses"
+        ),
         ("checks/list-for-ref", 200): client.get(f"/repos/acme/billing/commits/{head}/check-runs"),
-        ("git/create-ref", 201): client.post("/repos/acme/billing/git/refs", json={"ref": "refs/heads/more", "sha": head}),
-        ("repos/create-commit-status", 201): client.post(f"/repos/acme/billing/statuses/{head}",
-                                                        json={"state": "success", "context": "ci"}),
+        ("git/create-ref", 201): client.post(
+            "/repos/acme/billing/git/refs", json={"ref": "refs/heads/more", "sha": head}
+        ),
+        ("repos/create-commit-status", 201): client.post(
+            f"/repos/acme/billing/statuses/{head}", json={"state": "success", "context": "ci"}
+        ),
         ("pulls/update", 200): client.patch(f"/repos/acme/billing/pulls/{pr.number}", json={"body": "new"}),
     }
     problems = {}
@@ -129,8 +149,11 @@ def test_the_stand_in_and_the_adapter_speak_githubs_published_shapes(hub: GitHub
     assert problems == {}
 
     # What the adapter sent is what GitHub's description says these operations take.
-    sent = {(r["method"], r["path"].split("/")[-1] if r["method"] != "PUT" else "merge"): r["json"]
-            for r in hub.state.requests if r["json"] is not None}
+    sent = {
+        (r["method"], r["path"].split("/")[-1] if r["method"] != "PUT" else "merge"): r["json"]
+        for r in hub.state.requests
+        if r["json"] is not None
+    }
     assert oas.request_errors("pulls/create", sent[("POST", "pulls")]) == []
     assert oas.request_errors("repos/create-commit-status", sent[("POST", head)]) == []
     assert oas.request_errors("git/create-ref", sent[("POST", "refs")]) == []

@@ -72,7 +72,10 @@ def _resolve(node: dict[str, Any]) -> dict[str, Any]:
 
 def errors(schema: dict[str, Any], value: Any) -> list[str]:
     full = {**_convert(schema), "components": _components()}
-    return [f"{'/'.join(map(str, e.path))}: {e.message}" for e in jsonschema.Draft4Validator(full).iter_errors(value)]
+    return [
+        f"{'/'.join(map(str, e.path))}: {e.message}"
+        for e in jsonschema.Draft4Validator(full).iter_errors(value)
+    ]
 
 
 def response_errors(operation_id: str, status: int, value: Any) -> list[str]:
