@@ -5,6 +5,7 @@ smart HTTP). `/orch start` → goal branch and draft pull request linking the th
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -48,9 +49,24 @@ def _git(path: Path, *args: str) -> str:
     return subprocess.run(["git", "-C", str(path), *args], capture_output=True, text=True, check=True).stdout
 
 
+def _no_token_anywhere(stack: Stack, caplog: pytest.LogCaptureFixture) -> None:
+    """The GitHub token is in no log line, database row, Slack message or clone's config."""
+    assert TOKEN not in caplog.text
+    db = Path(str(stack.live.settings.database_url).removeprefix("sqlite:///"))
+    for path in db.parent.glob(db.name + "*"):  # the database and its WAL
+        assert TOKEN.encode() not in path.read_bytes()
+    for message in stack.live.sb.messages("C_DEV"):
+        assert TOKEN not in message.content
+        for reply in stack.live.sb.thread("C_DEV", message.ts):
+            assert TOKEN not in reply.content
+    for config in Path(stack.live.settings.data_dir).rglob("config"):
+        assert TOKEN not in config.read_text(errors="replace")
+
+
 def test_a_goal_is_delivered_as_a_pull_request_that_the_last_approval_merges(
-    stack: Stack, tmp_path: Path
+    stack: Stack, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.DEBUG)
     live, hub = stack.live, stack.hub
     assert live.settings.delivery == "pull_request"
     live.sb.slash("U_REQ", "C_DEV", f"start {BRIEF}")
@@ -93,5 +109,33 @@ def test_a_goal_is_delivered_as_a_pull_request_that_the_last_approval_merges(
     assert "Orch-Effect: publish:G-0001:started" in log
     assert "Task-Id: " in log  # the code: merged task diffs, with their trailers
     assert TOKEN not in log and TOKEN not in (fresh / ".git" / "config").read_text()
-    clone_config = (Path(live.settings.repo) / ".git" / "config").read_text()
-    assert TOKEN not in clone_config
+    _no_token_anywhere(stack, caplog)
+
+
+def test_rejecting_the_goal_closes_its_pull_request_and_fails_the_gates_status(
+    stack: Stack, caplog: pytest.LogCaptureFixture
+) -> None:
+    live, hub = stack.live, stack.hub
+    live.sb.slash("U_REQ", "C_DEV", f"start {BRIEF}")
+    card = live.sb.wait_for_message("C_DEV", text_contains="G-0001")
+    live.sb.wait_for(
+        lambda: any("pull request opened" in m.text for m in live.sb.thread("C_DEV", card.ts)),
+        timeout=30,
+        what="the draft pull request",
+    )
+    artifact = live.sb.wait_for_message("C_DEV", thread_ts=card.ts, button="Reject")
+    live.sb.click("U_APP2", artifact, "Reject")
+    live.sb.wait_for_view("U_APP2", "orch_reject_modal")
+    live.sb.submit_view("U_APP2", {"reason": "Wrong repository for this work"})
+    live.sb.wait_for(
+        lambda: any("closed; the branch is kept" in m.text for m in live.sb.thread("C_DEV", card.ts)),
+        timeout=30,
+        what="the pull request's closing note",
+    )
+    remote = hub.repo("acme/billing")
+    pr = remote.pulls[1]
+    assert pr["state"] == "closed" and not pr["merged"]
+    assert remote.branch_sha("orch/G-0001") == pr["head_sha"]  # the branch is kept
+    assert hub.state.context_state(remote, pr["head_sha"], "orch/gates") == "failure"
+    assert remote.branch_sha("main") == pr["base_sha"]  # nothing reached the base branch
+    _no_token_anywhere(stack, caplog)

@@ -1,0 +1,100 @@
+"""The pure parts of delivery: settings for a remote repository, names from clone URLs, the pull
+request's description, and git credentials that stay out of argv."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError, clone_dir_name, is_clone_url, load_settings
+from bot.forge.body import ArtifactRow, pr_body, pr_title
+from bot.forge.github import graphql_url
+from bot.forge.remote import auth_env, repo_slug
+
+TOKEN = "ghp_" + "x" * 36
+
+
+def test_a_clone_url_in_orch_repo_becomes_the_remote_and_the_bot_works_in_its_own_clone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ORCH_REPO", "https://github.com/acme/billing.git")
+    monkeypatch.setenv("ORCH_DATA_DIR", str(tmp_path / "data"))
+    settings = load_settings()
+    assert settings.repo_url == "https://github.com/acme/billing.git"
+    assert settings.repo == (tmp_path / "data" / "repos" / "acme+billing" / "clone").resolve()
+    assert settings.delivery == "local"  # no token: nothing leaves the machine
+    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+    assert load_settings().delivery == "pull_request"
+
+
+def test_a_local_path_keeps_todays_local_delivery(tmp_path: Path) -> None:
+    settings = load_settings(repo=tmp_path, github_token=TOKEN)
+    assert settings.repo == tmp_path and settings.repo_url is None and settings.delivery == "local"
+
+
+def test_pull_request_delivery_without_a_remote_or_token_is_refused_with_what_to_set() -> None:
+    with pytest.raises(ConfigError, match="GITHUB_TOKEN"):
+        load_settings(delivery="pull_request", repo_url="https://github.com/acme/billing.git")
+    with pytest.raises(ConfigError, match="clone URL"):
+        load_settings(delivery="pull_request", github_token=TOKEN)
+
+
+@pytest.mark.parametrize(
+    ("url", "slug", "folder"),
+    [
+        ("https://github.com/acme/billing.git", "acme/billing", "acme+billing"),
+        ("ssh://git@github.com/acme/billing.git", "acme/billing", "acme+billing"),
+        ("git@github.com:acme/billing.git", "acme/billing", "acme+billing"),
+        ("file:///srv/git/acme/billing.git", "acme/billing", "acme+billing"),
+        ("http://127.0.0.1:8080/acme/billing", "acme/billing", "acme+billing"),
+    ],
+)
+def test_owner_and_name_come_from_the_clone_urls_path(url: str, slug: str, folder: str) -> None:
+    assert is_clone_url(url)
+    assert repo_slug(url) == slug
+    assert clone_dir_name(url) == folder
+
+
+def test_local_paths_are_not_clone_urls() -> None:
+    assert not is_clone_url("/srv/repo")
+    assert not is_clone_url("relative/repo")
+    assert not is_clone_url("C:/work/repo")
+
+
+def test_graphql_lives_beside_rest_on_github_com_and_under_api_on_enterprise_server() -> None:
+    assert graphql_url("https://api.github.com") == "https://api.github.com/graphql"
+    assert graphql_url("https://ghe.example/api/v3/") == "https://ghe.example/api/graphql"
+
+
+def test_the_token_reaches_git_as_a_header_in_the_environment_only_for_https() -> None:
+    env = auth_env(TOKEN, "https://github.com/acme/billing.git")
+    assert env["GIT_CONFIG_KEY_0"] == "http.extraHeader"
+    assert env["GIT_CONFIG_VALUE_0"].startswith("Authorization: Basic ")
+    assert TOKEN not in env["GIT_CONFIG_VALUE_0"]  # base64, and in no argv or URL either
+    assert auth_env(TOKEN, "ssh://git@github.com/acme/billing.git") == {}
+    assert auth_env(None, "https://github.com/acme/billing.git") == {}
+
+
+def test_the_description_lists_each_approved_artifact_with_its_hash_and_links_the_thread() -> None:
+    at = datetime(2026, 12, 6, 22, 30, tzinfo=UTC)
+    rows = [
+        ArtifactRow("PRD", 2, "a" * 64, ["U_APP1", "U|APP2"], at),
+        ArtifactRow("Implementation (task 1)", 1, "b" * 64, [], at),
+    ]
+    body = pr_body(
+        goal_id="G-0007",
+        brief="Export invoices.\n\nAs CSV.",
+        thread_url="https://acme.slack.com/archives/C1/p1",
+        rows=rows,
+        state_line="2 approved; waiting on Implementation",
+    )
+    assert "> Export invoices.\n>\n> As CSV." in body
+    assert "**Slack thread:** https://acme.slack.com/archives/C1/p1" in body
+    assert "| PRD | v2 | `aaaaaaaaaaaa` | U_APP1, U\\|APP2 | 2026-12-06 22:30 UTC |" in body
+    assert "| Implementation (task 1) | v1 | `bbbbbbbbbbbb` | — |" in body
+    assert pr_title("G-0007", "Export\n invoices") == "G-0007: Export invoices"
+    assert "No gate approved yet." in pr_body(
+        goal_id="G-0007", brief="", thread_url=None, rows=[], state_line="0 approved"
+    )
