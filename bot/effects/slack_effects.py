@@ -38,7 +38,7 @@ from bot.services.unit import Clock
 from bot.slack_guard import message_ts
 from bot.sop.phases import LABELS, Phase
 from storage.db import read_session, transaction
-from storage.models import Artifact, Effect, Goal
+from storage.models import Artifact, Effect, Goal, PullRequestLink
 
 log = logging.getLogger(__name__)
 
@@ -128,8 +128,14 @@ class SlackEffects:
 
     def _card(self, goal: Goal) -> tuple[list[dict[str, Any]], str]:
         current = self.gate(goal)
+        with read_session(self.engine) as session:
+            pr = session.get(PullRequestLink, goal.id)
         view = goal_card_view(
-            goal, next_approvers=current.waiting_on, offline=self.offline, sla_due=current.sla_due
+            goal,
+            next_approvers=current.waiting_on,
+            offline=self.offline,
+            sla_due=current.sla_due,
+            pull_request_url=pr.url if pr else None,
         )
         return builders.build_goal_card(view), builders.goal_card_text(view)
 

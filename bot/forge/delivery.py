@@ -26,7 +26,7 @@ from bot.redact import redact
 from bot.services.unit import Clock, add_effect
 from bot.sop.phases import LABELS, GoalState, Phase
 from storage.db import read_session, transaction
-from storage.models import Approval, Artifact, Effect, Goal
+from storage.models import Approval, Artifact, Effect, Goal, PullRequestLink
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +52,8 @@ class Outcome:
     refused: str | None = None  # why the host would not merge
     closed: bool = False
     number: int | None = None
+    url: str | None = None
+    state: str | None = None  # open | merged | closed, as the host now has it
 
 
 @dataclass
@@ -142,11 +144,37 @@ class DeliveryEffects:
             notes.append(
                 (f"note:{goal.id}:pr-closed", f"Pull request #{outcome.number} closed; the branch is kept.")
             )
-        if notes and goal.channel_id:
-            await asyncio.to_thread(self._notes, goal.id, notes)
+        await asyncio.to_thread(self._record, goal, outcome, notes if goal.channel_id else [])
 
-    def _notes(self, goal_id: str, notes: list[tuple[str, str]]) -> None:
+    def _record(self, goal: Goal, outcome: Outcome, notes: list[tuple[str, str]]) -> None:
+        """Remember the pull request (the card links it) and say what happened in the thread."""
         with transaction(self.engine) as session:
+            if outcome.number is not None and outcome.url and outcome.state:
+                link = session.get(PullRequestLink, goal.id)
+                if link is None or (link.number, link.url, link.state) != (
+                    outcome.number,
+                    outcome.url,
+                    outcome.state,
+                ):
+                    link = link or PullRequestLink(
+                        goal_id=goal.id,
+                        repo=self.repo,
+                        number=outcome.number,
+                        url=outcome.url,
+                        updated_at=self.clock(),
+                    )
+                    link.number, link.url, link.state = outcome.number, outcome.url, outcome.state
+                    link.updated_at = self.clock()
+                    session.add(link)
+                    if goal.channel_id:
+                        add_effect(
+                            session,
+                            key=f"card:{goal.id}:pr:{outcome.number}:{outcome.state}",
+                            kind="slack.update_card",
+                            goal_id=goal.id,
+                            now=self.clock(),
+                        )
+            goal_id = goal.id
             for key, text in notes:
                 add_effect(
                     session,
@@ -186,8 +214,9 @@ class DeliveryEffects:
                 draft=True,
             )
             opened = pr.url
+        seen = Outcome(opened=opened, number=pr.number, url=pr.url, state=pr.state)
         if pr.merged:
-            return Outcome(opened=opened, number=pr.number)
+            return dataclasses.replace(seen, state="merged")
         head = self.clones.head(goal_id)
         state, description = _gates(goal, len(rows))
         if self.forge.status_of(self.repo, head, GATES_CONTEXT) != state:
@@ -205,16 +234,16 @@ class DeliveryEffects:
                 pr = self.forge.update_pull_request(self.repo, pr.number, body=body)
         if closing and pr.state == "open":
             self.forge.close(self.repo, pr.number)
-            return Outcome(opened=opened, closed=True, number=pr.number)
+            return dataclasses.replace(seen, closed=True, state="closed")
         if goal.state == GoalState.DONE and pr.state == "open" and not waiting:
             if pr.draft:
                 self.forge.mark_ready(pr)
             try:
                 sha = self.forge.merge(self.repo, pr.number, sha=head, method=self.merge_method)
             except MergeRefused as exc:
-                return Outcome(opened=opened, refused=exc.message, number=pr.number)
-            return Outcome(opened=opened, merged=sha, number=pr.number)
-        return Outcome(opened=opened, number=pr.number)
+                return dataclasses.replace(seen, refused=exc.message, state="open")
+            return dataclasses.replace(seen, merged=sha, state="merged")
+        return dataclasses.replace(seen, state=pr.state)
 
     def _body(self, goal: Goal, rows: list[ArtifactRow], thread_url: str | None) -> str:
         _, line = _gates(goal, len(rows))

@@ -85,6 +85,12 @@ def test_a_goal_is_delivered_as_a_pull_request_that_the_last_approval_merges(
     assert f"/archives/C_DEV/p{card.ts.replace('.', '')}" in pr["body"]
     assert "Finance downloads it from the admin page" in pr["body"]
     assert hub.state.context_state(remote, remote.branch_sha("orch/G-0001") or "", "orch/gates") == "pending"
+    # The goal card links the pull request too.
+    live.sb.wait_for(
+        lambda: "/acme/billing/pull/1|Pull request>" in live.sb.message("C_DEV", card.ts).content,
+        timeout=30,
+        what="the card's pull request link",
+    )
 
     live.decide_all("U_APP1", card.ts)
     live.sb.wait_for(
