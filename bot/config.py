@@ -149,6 +149,7 @@ class Settings(BaseSettings):
     )
     github_token: SecretStr | None = Field(default=None, validation_alias="GITHUB_TOKEN")
     github_api_url: str = Field(default="https://api.github.com", validation_alias="GITHUB_API_URL")
+    github_webhook_secret: SecretStr | None = Field(default=None, validation_alias="GITHUB_WEBHOOK_SECRET")
     merge_method: Literal["merge", "squash", "rebase"] = Field(
         default="merge", validation_alias=AliasChoices("ORCH_MERGE_METHOD", "merge_method")
     )

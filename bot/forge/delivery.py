@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import hashlib
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -135,7 +136,8 @@ class DeliveryEffects:
         if outcome.refused:
             notes.append(
                 (
-                    f"note:{goal.id}:pr-refused:{effect.key}",
+                    # Said once per reason: the deliveries that webhooks trigger meet it again.
+                    f"note:{goal.id}:pr-refused:{hashlib.sha256(outcome.refused.encode()).hexdigest()[:16]}",
                     f"⚠️ GitHub would not merge pull request #{outcome.number}: {outcome.refused} "
                     "Nothing is lost: fix it on GitHub (or ask an admin), then merge the pull request there.",
                 )

@@ -25,7 +25,12 @@ class GitHubStandIn:
         return self
 
     def stop(self) -> None:
+        self.app.hooks.stop()
         self._server.stop()
+
+    def add_webhook(self, url: str, secret: str) -> None:
+        """Deliver `status` and `check_run` events to `url`, signed with `secret`."""
+        self.app.hooks.add(url, secret)
 
     @property
     def base_url(self) -> str:

@@ -19,6 +19,7 @@ from starlette.routing import Route
 
 from sandbox.github import objects
 from sandbox.github.git_http import run_backend
+from sandbox.github.hooks import Hooks
 from sandbox.github.state import GitHubError, GitHubState, Repo
 
 DOCS = "https://docs.github.com/rest"
@@ -47,6 +48,56 @@ class GitHubApp:
     def __init__(self, state: GitHubState) -> None:
         self.state = state
         self.base_url = ""  # set once the server has a port (`/api` and the web root derive from it)
+        self.hooks = Hooks()
+        state.listeners.append(self._webhook)
+
+    def _webhook(self, event: str, repo: Repo, record: dict[str, Any]) -> None:
+        """A status or check run happened: tell the webhook receivers, with the branches it is on."""
+        full = repo.full_name
+        common = {
+            "repository": self._repo_json(repo),
+            "sender": objects.user(self.api, self.base_url, self.state.login),
+        }
+        if event == "status":
+            sid = record["id"]
+            branches = [
+                {
+                    "name": b,
+                    "commit": {
+                        "sha": record["sha"],
+                        "url": f"{self.api}/repos/{full}/commits/{record['sha']}",
+                    },
+                    "protected": b in repo.required_contexts,
+                }
+                for b in self.state.branches_at(repo, record["sha"])
+            ]
+            status = objects.status(self.api, self.base_url, full, sid, record)
+            payload = {
+                "id": sid,
+                "sha": record["sha"],
+                "name": full,
+                "branches": branches,
+                "commit": {"sha": record["sha"]},
+                **{
+                    k: status[k]
+                    for k in ("state", "context", "description", "target_url", "created_at", "updated_at")
+                },
+                **common,
+            }
+        else:
+            run = objects.check_run(self.api, self.base_url, full, record)
+            heads = self.state.branches_at(repo, record["head_sha"])
+            run["check_suite"] = {
+                "id": run["check_suite"]["id"],
+                "head_branch": heads[0] if heads else None,
+                "head_sha": record["head_sha"],
+            }
+            payload = {
+                "action": "completed" if record["status"] == "completed" else "created",
+                "check_run": run,
+                **common,
+            }
+        self.hooks.send(event, payload)
 
     @property
     def api(self) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import subprocess
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -102,6 +103,8 @@ class GitHubState:
     lock: threading.RLock = field(default_factory=threading.RLock)
     repos: dict[str, Repo] = field(default_factory=dict)
     requests: list[dict[str, Any]] = field(default_factory=list)  # what clients sent (tests read it)
+    # Called with (event, repo, record) after a status or check run is stored: the webhooks.
+    listeners: list[Callable[[str, Repo, dict[str, Any]], None]] = field(default_factory=list)
     _ids: int = 1000
 
     def next_id(self) -> int:
@@ -324,7 +327,8 @@ class GitHubState:
                 "id": self.next_id(),
             }
             repo.statuses.append(record)
-            return record["id"], record
+        self._emit("status", repo, record)
+        return record["id"], record
 
     def latest_statuses(self, repo: Repo, sha: str) -> list[dict[str, Any]]:
         with self.lock:
@@ -356,7 +360,16 @@ class GitHubState:
                 "at": _now(),
             }
             repo.check_runs.append(run)
-            return run
+        self._emit("check_run", repo, run)
+        return run
+
+    def branches_at(self, repo: Repo, sha: str) -> list[str]:
+        out = git(repo.path, "for-each-ref", "--format=%(refname:short)", f"--points-at={sha}", "refs/heads/")
+        return [line for line in out.stdout.splitlines() if line]
+
+    def _emit(self, event: str, repo: Repo, record: dict[str, Any]) -> None:
+        for listener in list(self.listeners):
+            listener(event, repo, record)
 
     def context_state(self, repo: Repo, sha: str, context: str) -> str | None:
         """A required context is met by a commit status or a check run of that name."""

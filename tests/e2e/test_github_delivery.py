@@ -7,18 +7,25 @@ from __future__ import annotations
 import json
 import logging
 import subprocess
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+from sqlmodel import Session, col, select
 
 from bot.forge.remote import run_remote
 from sandbox.github import GitHubStandIn
+from sandbox.github.hooks import sign
+from storage.models import Effect
 from tests.conftest import Live, init_repo, start_live
 
 TOKEN = "ghp_" + "Q9w8E7r6T5y4U3i2O1p0A9s8D7f6G5h4J3k2"
+HOOK_SECRET = "hook-secret-for-tests"
 BRIEF = "Add a CSV export of monthly invoices. Finance downloads it from the admin page."
 
 
@@ -35,8 +42,14 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
     # A clone URL where a local path used to be: the bot keeps its own clones under its data directory.
     url: Any = hub.clone_url("acme", "billing")
     live = start_live(
-        tmp_path, url, github_token=TOKEN, github_api_url=hub.api_url, data_dir=tmp_path / "data"
+        tmp_path,
+        url,
+        github_token=TOKEN,
+        github_api_url=hub.api_url,
+        github_webhook_secret=HOOK_SECRET,
+        data_dir=tmp_path / "data",
     )
+    hub.add_webhook(f"{live.bot.url}/github/events", HOOK_SECRET)
     try:
         yield Stack(live, hub)
     finally:
@@ -145,3 +158,62 @@ def test_rejecting_the_goal_closes_its_pull_request_and_fails_the_gates_status(
     assert hub.state.context_state(remote, pr["head_sha"], "orch/gates") == "failure"
     assert remote.branch_sha("main") == pr["base_sha"]  # nothing reached the base branch
     _no_token_anywhere(stack, caplog)
+
+
+def _idle(live: Live) -> bool:
+    """No repository effect is pending: from here on only a webhook can start another delivery."""
+    with Session(live.container.engine) as session:
+        pending = select(Effect.id).where(Effect.status == "pending", col(Effect.kind).startswith("repo."))
+        return not session.exec(pending).first()
+
+
+def _until(predicate: Callable[[], bool], *, timeout: float, what: str) -> None:
+    """A bounded wait for a database condition (the sandbox's wait_for wakes only on Slack changes)."""
+    deadline = time.monotonic() + timeout
+    tick = threading.Event()
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")
+        tick.wait(0.02)
+
+
+def _note(live: Live, card_ts: str, text: str) -> Any:
+    return live.sb.wait_for(
+        lambda: next((m for m in live.sb.thread("C_DEV", card_ts) if text in m.text), None),
+        timeout=30,
+        what=f"a thread message with {text!r}",
+    )
+
+
+def test_branch_protection_refusal_is_said_in_the_thread_and_a_green_check_merges(stack: Stack) -> None:
+    live, hub = stack.live, stack.hub
+    hub.state.require_status("acme/billing", "main", "ci")
+    live.sb.slash("U_REQ", "C_DEV", f"start {BRIEF}")
+    card = live.sb.wait_for_message("C_DEV", text_contains="G-0001")
+
+    # A webhook with a bad signature is refused and changes nothing.
+    body = json.dumps({"branches": [{"name": "orch/G-0001"}], "state": "success", "context": "ci"}).encode()
+    bad = httpx.post(
+        f"{live.bot.url}/github/events",
+        content=body,
+        headers={"X-GitHub-Event": "status", "X-Hub-Signature-256": sign("wrong-secret", body)},
+    )
+    assert bad.status_code == 401
+    with Session(live.container.engine) as session:
+        assert not session.exec(select(Effect).where(col(Effect.key).startswith("deliver:github:"))).all()
+
+    live.decide_all("U_APP1", card.ts)
+    _note(live, card.ts, 'Required status check "ci" is expected.')
+    remote = hub.repo("acme/billing")
+    pr = remote.pulls[1]
+    assert pr["state"] == "open" and not pr["merged"] and not pr["draft"]
+    _until(lambda: _idle(live), timeout=30, what="the repository effects to be done")
+
+    # CI reports through the webhook: a failing check is said, a passing one lets the merge through.
+    hub.state.add_check_run(remote, name="ci", head_sha=pr["head_sha"], conclusion="failure")
+    _note(live, card.ts, 'Required status check "ci" is failure.')
+    assert not pr["merged"]
+    hub.state.add_check_run(remote, name="ci", head_sha=pr["head_sha"], conclusion="success")
+    _note(live, card.ts, "merged into `main`")
+    assert pr["merged"] and remote.branch_sha("main") == pr["merge_commit_sha"]
+    assert all(sent["status"] == 200 for sent in hub.app.hooks.sent)

@@ -98,3 +98,26 @@ def test_the_description_lists_each_approved_artifact_with_its_hash_and_links_th
     assert "No gate approved yet." in pr_body(
         goal_id="G-0007", brief="", thread_url=None, rows=[], state_line="0 approved"
     )
+
+
+def test_a_webhook_signature_is_the_hmac_of_the_raw_body_under_the_secret() -> None:
+    from bot.forge.webhook import signature_ok
+    from sandbox.github.hooks import sign
+
+    body = b'{"zen": "Keep it logically awesome."}'
+    assert signature_ok("s3cret", body, sign("s3cret", body))
+    assert not signature_ok("s3cret", body + b" ", sign("s3cret", body))
+    assert not signature_ok("s3cret", body, sign("other", body))
+    assert not signature_ok("s3cret", body, None)
+    assert not signature_ok("", body, sign("", body))  # no secret configured: nothing is trusted
+
+
+def test_webhooks_name_their_goals_by_the_goal_branches_they_carry() -> None:
+    from bot.forge.webhook import goal_ids
+
+    assert goal_ids("status", {"branches": [{"name": "orch/G-0001"}, {"name": "main"}]}) == {"G-0001"}
+    run = {"check_suite": {"head_branch": "orch/G-0002"}, "pull_requests": [{"head": {"ref": "orch/G-0003"}}]}
+    assert goal_ids("check_run", {"check_run": run}) == {"G-0002", "G-0003"}
+    assert goal_ids("push", {"ref": "refs/heads/orch/G-0004"}) == {"G-0004"}
+    assert goal_ids("pull_request", {"pull_request": {"head": {"ref": "feature/x"}}}) == set()
+    assert goal_ids("status", {"branches": [{"name": "orch/G-1; rm -rf"}]}) == set()
