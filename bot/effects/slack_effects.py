@@ -406,4 +406,8 @@ class SlackEffects:
             raise RetryLater("the goal thread is not posted yet")
         text = str(effect.payload.get("text", ""))
         blocks = [{"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}]
+        if effect.payload.get("retry"):  # a refused merge: offer Retry (bot.forge.delivery)
+            from bot.blocks.delivery import build_retry_note
+
+            blocks = build_retry_note(text, goal.id)
         await self.post(effect, channel=goal.channel_id, thread_ts=goal.thread_ts, blocks=blocks, text=text)

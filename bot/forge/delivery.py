@@ -139,7 +139,8 @@ class DeliveryEffects:
                     # Said once per reason: the deliveries that webhooks trigger meet it again.
                     f"note:{goal.id}:pr-refused:{hashlib.sha256(outcome.refused.encode()).hexdigest()[:16]}",
                     f"⚠️ GitHub would not merge pull request #{outcome.number}: {outcome.refused} "
-                    "Nothing is lost: fix it on GitHub (or ask an admin), then merge the pull request there.",
+                    "Nothing is lost: the bot merges as soon as GitHub allows (it hears of new checks through "
+                    "its webhook), or press Retry once it is fixed.",
                 )
             )
         if outcome.closed:
@@ -178,6 +179,7 @@ class DeliveryEffects:
                         )
             goal_id = goal.id
             for key, text in notes:
+                extra = {"retry": True} if ":pr-refused:" in key else {}
                 add_effect(
                     session,
                     key=key,
@@ -185,6 +187,7 @@ class DeliveryEffects:
                     goal_id=goal_id,
                     now=self.clock(),
                     text=redact(text),
+                    **extra,
                 )
         if self._dispatcher is not None:
             self._dispatcher.kick()

@@ -209,11 +209,19 @@ def test_branch_protection_refusal_is_said_in_the_thread_and_a_green_check_merge
     assert pr["state"] == "open" and not pr["merged"] and not pr["draft"]
     _until(lambda: _idle(live), timeout=30, what="the repository effects to be done")
 
-    # CI reports through the webhook: a failing check is said, a passing one lets the merge through.
+    # CI reports through the webhook: a failing check is said, and the merge waits.
     hub.state.add_check_run(remote, name="ci", head_sha=pr["head_sha"], conclusion="failure")
-    _note(live, card.ts, 'Required status check "ci" is failure.')
-    assert not pr["merged"]
+    refused = _note(live, card.ts, 'Required status check "ci" is failure.')
+    assert not pr["merged"] and "Retry merge" in live.sb.buttons(refused)
+
+    # CI turns green while the webhook is down: Retry in the thread merges it.
+    _until(lambda: _idle(live), timeout=30, what="the repository effects to be done")
+    hub.app.hooks.targets.clear()
     hub.state.add_check_run(remote, name="ci", head_sha=pr["head_sha"], conclusion="success")
+    live.sb.click("U_OUT", refused, "Retry merge")  # neither requester nor approver: refused
+    live.sb.wait_for_ephemeral("U_OUT", "C_DEV", text_contains="Only the requester or an approver")
+    assert not pr["merged"]
+    live.sb.click("U_REQ", refused, "Retry merge")
     _note(live, card.ts, "merged into `main`")
     assert pr["merged"] and remote.branch_sha("main") == pr["merge_commit_sha"]
     assert all(sent["status"] == 200 for sent in hub.app.hooks.sent)
