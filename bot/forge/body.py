@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.forge.port import Check
+
 MARKER = "<!-- codex-orchestrator -->"
 MAX_BODY = 60_000  # GitHub refuses bodies over 65,536 characters
 
@@ -65,3 +67,22 @@ def pr_body(
     ]
     body = "\n".join(lines) + "\n"
     return body if len(body) <= MAX_BODY else body[: MAX_BODY - 20] + "\n\n(cut)\n"
+
+
+def ci_text(checks: Sequence[Check], sha: str) -> str | None:
+    """`CI on abc1234: 2 passed, 1 failed — tests (details)`; None when the commit has no checks."""
+    if not checks:
+        return None
+    counts = [
+        (n, s) for s in ("passed", "failed", "pending") if (n := sum(1 for c in checks if c.state == s))
+    ]
+    line = f"CI on `{sha[:7]}`: " + ", ".join(f"{n} {s}" for n, s in counts)
+    failed = [c for c in checks if c.state == "failed"]
+    if failed:
+        named = ", ".join(
+            f"<{c.url}|{_cell(c.name)}>" if c.url and c.url.startswith("http") else _cell(c.name)
+            for c in failed[:5]
+        )
+        line += f" — failing: {named}"
+    mark = "❌" if failed else ("⏳" if any(c.state == "pending" for c in checks) else "✅")
+    return f"{mark} {line}"

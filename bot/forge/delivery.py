@@ -20,7 +20,8 @@ from typing import Any
 from sqlmodel import col, select
 
 from bot.effects.dispatcher import EffectDispatcher, Handler, RetryLater
-from bot.forge.body import ArtifactRow, pr_body, pr_title
+from bot.forge.body import ArtifactRow, ci_text, pr_body, pr_title
+from bot.forge.ci import show_ci
 from bot.forge.clones import Clones, goal_branch
 from bot.forge.port import Forge, ForgeError, MergeRefused, StatusState
 from bot.redact import redact
@@ -55,6 +56,7 @@ class Outcome:
     number: int | None = None
     url: str | None = None
     state: str | None = None  # open | merged | closed, as the host now has it
+    ci: str | None = None  # the CI line for the thread (bot.forge.body.ci_text)
 
 
 @dataclass
@@ -148,6 +150,8 @@ class DeliveryEffects:
                 (f"note:{goal.id}:pr-closed", f"Pull request #{outcome.number} closed; the branch is kept.")
             )
         await asyncio.to_thread(self._record, goal, outcome, notes if goal.channel_id else [])
+        if outcome.ci and goal.channel_id and goal.thread_ts and self.slack is not None:
+            await show_ci(self.engine, self.slack, self.clock, goal, outcome.ci)
 
     def _record(self, goal: Goal, outcome: Outcome, notes: list[tuple[str, str]]) -> None:
         """Remember the pull request (the card links it) and say what happened in the thread."""
@@ -223,6 +227,9 @@ class DeliveryEffects:
         if pr.merged:
             return dataclasses.replace(seen, state="merged")
         head = self.clones.head(goal_id)
+        seen = dataclasses.replace(
+            seen, ci=ci_text(self.forge.checks_of(self.repo, head, ignore=GATES_CONTEXT), head)
+        )
         state, description = _gates(goal, len(rows))
         if self.forge.status_of(self.repo, head, GATES_CONTEXT) != state:
             self.forge.set_status(

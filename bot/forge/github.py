@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 import httpx
 
-from bot.forge.port import ForgeError, MergeMethod, MergeRefused, PullRequest, StatusState
+from bot.forge.port import Check, ForgeError, MergeMethod, MergeRefused, PullRequest, StatusState
 
 API_VERSION = "2022-11-28"
 DEFAULT_API_URL = "https://api.github.com"
@@ -171,6 +171,29 @@ class GitHub:
             data["target_url"] = target_url
         self._call("POST", f"{self._repo(repo)}/statuses/{quote(sha)}", json=data)
 
+    def checks_of(self, repo: str, sha: str, *, ignore: str | None = None) -> list[Check]:
+        runs = self._call("GET", f"{self._repo(repo)}/commits/{quote(sha)}/check-runs").json()
+        out = [
+            _check(
+                str(r.get("name")),
+                r.get("status"),
+                r.get("conclusion"),
+                r.get("details_url") or r.get("html_url"),
+            )
+            for r in runs.get("check_runs", [])
+        ]
+        combined = self._call("GET", f"{self._repo(repo)}/commits/{quote(sha)}/status").json()
+        for status in combined.get("statuses", []):
+            if status.get("context") == ignore:
+                continue
+            state = {"success": "passed", "pending": "pending"}.get(str(status.get("state")), "failed")
+            out.append(Check(str(status.get("context")), state, status.get("target_url")))  # type: ignore[arg-type]
+        # A re-run check appears once per run: the newest (listed first by GitHub) counts.
+        seen: dict[str, Check] = {}
+        for check in out:
+            seen.setdefault(check.name, check)
+        return list(seen.values())
+
     def status_of(self, repo: str, sha: str, context: str) -> StatusState | None:
         combined = self._call("GET", f"{self._repo(repo)}/commits/{quote(sha)}/status").json()
         for status in combined.get("statuses", []):
@@ -179,6 +202,15 @@ class GitHub:
                 if state in ("pending", "success", "failure", "error"):
                     return state  # type: ignore[no-any-return]
         return None
+
+
+_RUN_FAILED = {"failure", "timed_out", "cancelled", "action_required", "startup_failure", "stale"}
+
+
+def _check(name: str, status: str | None, conclusion: str | None, url: str | None) -> Check:
+    if status != "completed":
+        return Check(name, "pending", url)
+    return Check(name, "failed" if conclusion in _RUN_FAILED else "passed", url)
 
 
 def _message(resp: httpx.Response) -> str:

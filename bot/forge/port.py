@@ -41,6 +41,15 @@ class PullRequest:
     body: str
 
 
+@dataclass(frozen=True)
+class Check:
+    """One CI result on a commit: a check run or a commit status, reduced to what the thread shows."""
+
+    name: str
+    state: Literal["passed", "failed", "pending"]
+    url: str | None = None
+
+
 class Forge(Protocol):
     def default_branch(self, repo: str) -> str: ...
 
@@ -72,6 +81,10 @@ class Forge(Protocol):
     ) -> None: ...
 
     def status_of(self, repo: str, sha: str, context: str) -> StatusState | None: ...
+
+    def checks_of(self, repo: str, sha: str, *, ignore: str | None = None) -> list[Check]:
+        """The commit's check runs and latest statuses (leaving out the context `ignore`)."""
+        ...
 
     def mark_ready(self, pr: PullRequest) -> None: ...
 

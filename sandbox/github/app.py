@@ -203,7 +203,7 @@ class GitHubApp:
             if rest[2:] == ["check-runs"] and method == "GET":
                 runs = [
                     objects.check_run(self.api, self.base_url, full, r)
-                    for r in repo.check_runs
+                    for r in reversed(repo.check_runs)  # newest first, as GitHub lists them
                     if r["head_sha"] == sha
                 ]
                 return 200, {"total_count": len(runs), "check_runs": runs}

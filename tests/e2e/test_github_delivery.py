@@ -213,6 +213,8 @@ def test_branch_protection_refusal_is_said_in_the_thread_and_a_green_check_merge
     hub.state.add_check_run(remote, name="ci", head_sha=pr["head_sha"], conclusion="failure")
     refused = _note(live, card.ts, 'Required status check "ci" is failure.')
     assert not pr["merged"] and "Retry merge" in live.sb.buttons(refused)
+    ci = _note(live, card.ts, "1 failed — failing:")  # CI comes back into the thread
+    assert ci.text.startswith("❌ CI on ")
 
     # CI turns green while the webhook is down: Retry in the thread merges it.
     _until(lambda: _idle(live), timeout=30, what="the repository effects to be done")
@@ -225,3 +227,6 @@ def test_branch_protection_refusal_is_said_in_the_thread_and_a_green_check_merge
     _note(live, card.ts, "merged into `main`")
     assert pr["merged"] and remote.branch_sha("main") == pr["merge_commit_sha"]
     assert all(sent["status"] == 200 for sent in hub.app.hooks.sent)
+    # One CI message, edited in place.
+    assert [m.ts for m in live.sb.thread("C_DEV", card.ts) if "CI on " in m.text] == [ci.ts]
+    assert live.sb.message("C_DEV", ci.ts).text.startswith("✅ CI on ")

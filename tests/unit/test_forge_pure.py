@@ -121,3 +121,18 @@ def test_webhooks_name_their_goals_by_the_goal_branches_they_carry() -> None:
     assert goal_ids("push", {"ref": "refs/heads/orch/G-0004"}) == {"G-0004"}
     assert goal_ids("pull_request", {"pull_request": {"head": {"ref": "feature/x"}}}) == set()
     assert goal_ids("status", {"branches": [{"name": "orch/G-1; rm -rf"}]}) == set()
+
+
+def test_the_ci_line_counts_results_and_links_the_failing_checks() -> None:
+    from bot.forge.body import ci_text
+    from bot.forge.port import Check
+
+    sha = "0123456789abcdef"
+    assert ci_text([], sha) is None
+    line = ci_text(
+        [Check("lint", "passed"), Check("tests", "failed", "https://ci.example/1"), Check("e2e", "pending")],
+        sha,
+    )
+    assert line == "❌ CI on `0123456`: 1 passed, 1 failed, 1 pending — failing: <https://ci.example/1|tests>"
+    assert ci_text([Check("lint", "passed")], sha) == "✅ CI on `0123456`: 1 passed"
+    assert ci_text([Check("lint", "pending")], sha) == "⏳ CI on `0123456`: 1 pending"
