@@ -18,10 +18,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.forge.remote import run_remote
+from bot.repo.errors import GitError
 from bot.repo.git import Identity
 from bot.repo.validate import validate_goal_id
 
 LOCAL_BRANCH = "delivery"
+
+
+class PushRejected(Exception):
+    """The remote goal branch moved past what the bot knows (someone pushed to it)."""
+
+    def __init__(self, branch: str, remote_head: str) -> None:
+        super().__init__(f"the remote branch {branch} has commits the bot does not have")
+        self.branch = branch
+        self.remote_head = remote_head
+
+
 REMOTE_PREFIX = "orch/"
 
 
@@ -97,10 +109,30 @@ class Clones:
         return path
 
     def push(self, goal_id: str) -> None:
-        """Push the goal's commits to `orch/<goal-id>` (a no-op when the remote has them)."""
+        """Push the goal's commits to `orch/<goal-id>` (a no-op when the remote has them).
+
+        Raises `PushRejected` when the remote branch has commits the bot's does not (a person pushed).
+        """
         path = self.goal_clone(goal_id)
         refspec = f"refs/heads/{LOCAL_BRANCH}:refs/heads/{goal_branch(goal_id)}"
-        self._git("push", "--quiet", "origin", refspec, cwd=path)
+        proc = run_remote(
+            ["push", "--quiet", "--porcelain", "origin", refspec],
+            cwd=path,
+            url=self.url,
+            token=self.token,
+            identity=self.identity,
+            ok_codes=(0, 1),
+        )
+        if proc.returncode != 0:
+            if (
+                "[rejected]" in proc.stdout
+                or "non-fast-forward" in proc.stderr
+                or "fetch first" in proc.stderr
+            ):
+                self._git("fetch", "--quiet", "origin", cwd=path)
+                remote = f"refs/remotes/origin/{goal_branch(goal_id)}"
+                raise PushRejected(goal_branch(goal_id), self._git("rev-parse", remote, cwd=path).strip())
+            raise GitError("git push failed", args=["push", "origin", refspec], stderr=proc.stderr)
         self._git("fetch", "--quiet", "origin", cwd=path)
 
     def ahead_of_base(self, goal_id: str) -> int:

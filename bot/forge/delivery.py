@@ -22,7 +22,7 @@ from sqlmodel import col, select
 from bot.effects.dispatcher import EffectDispatcher, Handler, RetryLater
 from bot.forge.body import ArtifactRow, ci_text, pr_body, pr_title
 from bot.forge.ci import show_ci
-from bot.forge.clones import Clones, goal_branch
+from bot.forge.clones import Clones, PushRejected, goal_branch
 from bot.forge.port import Forge, ForgeError, MergeRefused, StatusState
 from bot.redact import redact
 from bot.services.unit import Clock, add_effect
@@ -57,6 +57,8 @@ class Outcome:
     url: str | None = None
     state: str | None = None  # open | merged | closed, as the host now has it
     ci: str | None = None  # the CI line for the thread (bot.forge.body.ci_text)
+    push_rejected: str | None = None  # the goal branch, when a push was refused
+    remote_head: str | None = None  # what the remote branch points at then
 
 
 @dataclass
@@ -145,6 +147,16 @@ class DeliveryEffects:
                     "its webhook), or press Retry once it is fixed.",
                 )
             )
+        if outcome.push_rejected:
+            notes.append(
+                (
+                    f"note:{goal.id}:push-rejected:{outcome.remote_head}",  # once per foreign head
+                    f"⚠️ GitHub refused the bot's push to `{outcome.push_rejected}`: the branch has commits "
+                    "the bot does not have (someone pushed to it). Nothing is lost: the bot's commits are kept "
+                    "in its clone. Move those commits to another branch (or reset the goal branch to the bot's "
+                    "last commit), then press Retry merge.",
+                )
+            )
         if outcome.closed:
             notes.append(
                 (f"note:{goal.id}:pr-closed", f"Pull request #{outcome.number} closed; the branch is kept.")
@@ -183,7 +195,7 @@ class DeliveryEffects:
                         )
             goal_id = goal.id
             for key, text in notes:
-                extra = {"retry": True} if ":pr-refused:" in key else {}
+                extra = {"retry": True} if ":pr-refused:" in key or ":push-rejected:" in key else {}
                 add_effect(
                     session,
                     key=key,
@@ -206,7 +218,10 @@ class DeliveryEffects:
 
     def reconcile(self, goal_id: str, thread_url: str | None) -> Outcome:
         goal, rows, waiting = self._load(goal_id)
-        self.clones.push(goal_id)
+        try:
+            self.clones.push(goal_id)
+        except PushRejected as exc:
+            return Outcome(push_rejected=exc.branch, remote_head=exc.remote_head)
         branch = goal_branch(goal_id)
         pr = self.forge.find_pull_request(self.repo, branch)
         opened = None

@@ -230,3 +230,33 @@ def test_branch_protection_refusal_is_said_in_the_thread_and_a_green_check_merge
     # One CI message, edited in place.
     assert [m.ts for m in live.sb.thread("C_DEV", card.ts) if "CI on " in m.text] == [ci.ts]
     assert live.sb.message("C_DEV", ci.ts).text.startswith("✅ CI on ")
+
+
+def test_a_person_pushing_to_the_goal_branch_is_said_in_the_thread_and_nothing_is_lost(
+    stack: Stack, tmp_path: Path
+) -> None:
+    live, hub = stack.live, stack.hub
+    live.sb.slash("U_REQ", "C_DEV", f"start {BRIEF}")
+    card = live.sb.wait_for_message("C_DEV", text_contains="G-0001")
+    _note(live, card.ts, "pull request opened")
+    url = hub.clone_url("acme", "billing")
+    person = tmp_path / "person"
+    run_remote(
+        ["clone", "--quiet", "--branch", "orch/G-0001", "--", url, str(person)],
+        cwd=tmp_path,
+        url=url,
+        token=TOKEN,
+    )
+    (person / "NOTES.md").write_text("a person's own commit\n")
+    _git(person, "add", "NOTES.md")
+    _git(person, "commit", "-q", "-m", "A person's commit on the goal branch")
+    run_remote(["push", "--quiet", "origin", "HEAD:orch/G-0001"], cwd=person, url=url, token=TOKEN)
+    theirs = _git(person, "rev-parse", "HEAD").strip()
+
+    artifact = live.sb.wait_for_message("C_DEV", thread_ts=card.ts, button="Approve")
+    live.sb.click("U_APP1", artifact, "Approve")  # the approval's commit cannot be pushed over theirs
+    note = _note(live, card.ts, "refused the bot's push to")
+    assert "Retry merge" in live.sb.buttons(note)
+    assert hub.repo("acme/billing").branch_sha("orch/G-0001") == theirs  # their commit is kept
+    clone = Path(live.settings.data_dir) / "repos" / "acme+billing" / "goals" / "G-0001"
+    assert "approve Scaffold Check" in _git(clone, "log", "-1", "--format=%s", "delivery")  # and ours
