@@ -10,6 +10,7 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
+from bot.redact import redact
 from bot.services.unit import Clock
 from bot.slack_guard import message_ts
 from storage.db import read_session, transaction
@@ -24,6 +25,7 @@ async def show_ci(engine: Any, slack: Any, clock: Clock, goal: Goal, text: str) 
         row = session.get(SlackMessage, (goal.id, CI))
     if row is not None and row.text == text:
         return
+    text = redact(text)  # check names and links come from the Git host
     blocks = [{"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}]
     try:
         if row is None:

@@ -129,12 +129,12 @@ class DeliveryEffects:
                     f"📬 Draft pull request opened: <{outcome.opened}|#{outcome.number}>",
                 )
             )
-        if outcome.merged:
+        if outcome.merged is not None:
             notes.append(
                 (
                     f"note:{goal.id}:pr-merged",
                     f"🔀 Pull request #{outcome.number} merged into `{self.clones.base_branch()}` "
-                    f"(`{outcome.merged[:12]}`).",
+                    + (f"(`{outcome.merged[:12]}`)." if outcome.merged else "."),
                 )
             )
         if outcome.refused:
@@ -224,7 +224,6 @@ class DeliveryEffects:
             return Outcome(push_rejected=exc.branch, remote_head=exc.remote_head)
         branch = goal_branch(goal_id)
         pr = self.forge.find_pull_request(self.repo, branch)
-        opened = None
         closing = goal.state in (GoalState.REJECTED, GoalState.CANCELLED)
         if pr is None:
             if closing or self.clones.ahead_of_base(goal_id) == 0:
@@ -233,14 +232,15 @@ class DeliveryEffects:
                 self.repo,
                 head=branch,
                 base=self.clones.base_branch(),
-                title=pr_title(goal.id, goal.title),
+                title=redact(pr_title(goal.id, goal.title)),
                 body=self._body(goal, rows, thread_url),
                 draft=True,
             )
-            opened = pr.url
-        seen = Outcome(opened=opened, number=pr.number, url=pr.url, state=pr.state)
+        # The notes are keyed once per goal, so saying "opened" and "merged" on every delivery is
+        # safe, and a crash between the host's change and our note cannot lose the note.
+        seen = Outcome(opened=pr.url, number=pr.number, url=pr.url, state=pr.state)
         if pr.merged:
-            return dataclasses.replace(seen, state="merged")
+            return dataclasses.replace(seen, state="merged", merged=pr.merge_sha or "")
         head = self.clones.head(goal_id)
         seen = dataclasses.replace(
             seen, ci=ci_text(self.forge.checks_of(self.repo, head, ignore=GATES_CONTEXT), head)

@@ -39,6 +39,9 @@ def _pr(data: dict[str, Any]) -> PullRequest:
         base=str(data["base"]["ref"]),
         title=str(data["title"]),
         body=str(data.get("body") or ""),
+        merge_sha=str(data["merge_commit_sha"])
+        if data.get("merged_at") and data.get("merge_commit_sha")
+        else None,
     )
 
 

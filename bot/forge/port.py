@@ -39,6 +39,7 @@ class PullRequest:
     base: str
     title: str
     body: str
+    merge_sha: str | None = None
 
 
 @dataclass(frozen=True)
