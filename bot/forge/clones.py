@@ -13,11 +13,13 @@ clone), which is why the delivery branch has another local name.
 from __future__ import annotations
 
 import shutil
+import subprocess
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.forge.remote import run_remote
+from bot.forge.sync import merge_base_into
 from bot.repo.errors import GitError
 from bot.repo.git import Identity
 from bot.repo.validate import validate_goal_id
@@ -51,10 +53,20 @@ class Clones:
     _guard: threading.Lock = field(default_factory=threading.Lock)
     _locks: dict[str, threading.Lock] = field(default_factory=dict)
 
+    def run(self, *args: str, cwd: Path, ok: tuple[int, ...] = (0,)) -> subprocess.CompletedProcess[str]:
+        return run_remote(args, cwd=cwd, url=self.url, token=self.token, identity=self.identity, ok_codes=ok)
+
     def _git(self, *args: str, cwd: Path, ok: tuple[int, ...] = (0,)) -> str:
-        return run_remote(
-            args, cwd=cwd, url=self.url, token=self.token, identity=self.identity, ok_codes=ok
-        ).stdout
+        return self.run(*args, cwd=cwd, ok=ok).stdout
+
+    def bring_base_in(self, goal_id: str) -> list[str]:
+        """Merge the base's new commits into the goal branch (files of record resolved; see
+        bot.forge.sync); return the files that still conflict, with nothing changed."""
+        path = self.goal_clone(goal_id)
+        self._git("fetch", "--quiet", "origin", cwd=path)
+        base = self.base_branch()
+        message = f"orch({goal_id}): bring {base} into {goal_branch(goal_id)}"
+        return merge_base_into(self.run, path, base_ref=f"origin/{base}", goal_id=goal_id, message=message)
 
     def _lock(self, name: str) -> threading.Lock:
         with self._guard:

@@ -142,7 +142,7 @@ class DeliveryEffects:
                 (
                     # Said once per reason: the deliveries that webhooks trigger meet it again.
                     f"note:{goal.id}:pr-refused:{hashlib.sha256(outcome.refused.encode()).hexdigest()[:16]}",
-                    f"⚠️ GitHub would not merge pull request #{outcome.number}: {outcome.refused} "
+                    f"⚠️ GitHub would not merge pull request #{outcome.number}: {_sentence(outcome.refused)} "
                     "Nothing is lost: the bot merges as soon as GitHub allows (it hears of new checks through "
                     "its webhook), or press Retry once it is fixed.",
                 )
@@ -241,6 +241,18 @@ class DeliveryEffects:
         seen = Outcome(opened=pr.url, number=pr.number, url=pr.url, state=pr.state)
         if pr.merged:
             return dataclasses.replace(seen, state="merged", merged=pr.merge_sha or "")
+        finishing = goal.state == GoalState.DONE and pr.state == "open" and not waiting
+        if finishing:
+            # Goals that ran side by side all wrote the files of record: bring the base in first.
+            clashing = self.clones.bring_base_in(goal_id)
+            if clashing:
+                shown = ", ".join(f"`{name}`" for name in clashing[:10])
+                return dataclasses.replace(
+                    seen,
+                    refused=f"the goal branch conflicts with the base branch in {shown}; resolve it on "
+                    f"`{branch}` and the bot merges on the next check (or press Retry merge).",
+                )
+            self.clones.push(goal_id)
         head = self.clones.head(goal_id)
         seen = dataclasses.replace(
             seen, ci=ci_text(self.forge.checks_of(self.repo, head, ignore=GATES_CONTEXT), head)
@@ -262,7 +274,7 @@ class DeliveryEffects:
         if closing and pr.state == "open":
             self.forge.close(self.repo, pr.number)
             return dataclasses.replace(seen, closed=True, state="closed")
-        if goal.state == GoalState.DONE and pr.state == "open" and not waiting:
+        if finishing:
             if pr.draft:
                 self.forge.mark_ready(pr)
             try:
@@ -316,6 +328,11 @@ class DeliveryEffects:
                 )
             )
         return goal, rows, waiting
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text if text.endswith((".", "!", "?")) else text + "."
 
 
 def _gates(goal: Goal, approved: int) -> tuple[StatusState, str]:

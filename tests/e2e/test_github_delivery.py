@@ -260,3 +260,36 @@ def test_a_person_pushing_to_the_goal_branch_is_said_in_the_thread_and_nothing_i
     assert hub.repo("acme/billing").branch_sha("orch/G-0001") == theirs  # their commit is kept
     clone = Path(live.settings.data_dir) / "repos" / "acme+billing" / "goals" / "G-0001"
     assert "approve Scaffold Check" in _git(clone, "log", "-1", "--format=%s", "delivery")  # and ours
+
+
+def test_two_goals_side_by_side_both_merge_with_their_files_of_record_combined(
+    stack: Stack, tmp_path: Path
+) -> None:
+    live, hub = stack.live, stack.hub
+    live.sb.slash("U_REQ", "C_DEV", f"start {BRIEF}")
+    first = live.sb.wait_for_message("C_DEV", text_contains="G-0001")
+    live.sb.slash(
+        "U_REQ", "C_DEV", "start Send a weekly digest email of overdue invoices to the finance team."
+    )
+    second = live.sb.wait_for_message("C_DEV", text_contains="G-0002")
+    _note(live, first.ts, "pull request opened")
+    _note(live, second.ts, "pull request opened")  # both branches start from the same base
+
+    live.decide_all("U_APP1", first.ts)
+    _note(live, first.ts, "merged into `main`")
+    live.decide_all("U_APP1", second.ts)
+    _note(live, second.ts, "merged into `main`")  # not refused: index, events and mirrors combine
+
+    fresh = tmp_path / "fresh"
+    url = hub.clone_url("acme", "billing")
+    run_remote(["clone", "--quiet", "--", url, str(fresh)], cwd=tmp_path, url=url, token=TOKEN)
+    index = json.loads((fresh / "tasks" / "index.json").read_text())
+    assert [(g["id"], g["state"]) for g in index["goals"]] == [("G-0001", "done"), ("G-0002", "done")]
+    prd = (fresh / "docs" / "PRD.md").read_text()
+    assert "G-0001" in prd and "G-0002" in prd and "<<<<<<<" not in prd
+    events = (fresh / "tasks" / "events.jsonl").read_text().splitlines()
+    assert all(json.loads(line) for line in events) and {json.loads(e)["goal"] for e in events} >= {
+        "G-0001",
+        "G-0002",
+    }
+    assert "orch(G-0002): bring main into orch/G-0002" in _git(fresh, "log", "--format=%s", "main")
