@@ -20,6 +20,7 @@ from starlette.routing import Route
 from sandbox.github import objects
 from sandbox.github.git_http import run_backend
 from sandbox.github.hooks import Hooks
+from sandbox.github.pages import page_route
 from sandbox.github.state import GitHubError, GitHubState, Repo
 
 DOCS = "https://docs.github.com/rest"
@@ -307,7 +308,12 @@ class GitHubApp:
         return [
             Route("/api/{path:path}", self.api_route, methods=methods),
             Route("/{owner}/{name}.git/{rest:path}", self.git_route, methods=["GET", "POST"]),
+            Route("/{owner}/{name}/{rest:path}", self.page_route, methods=["GET", "POST"]),
         ]
+
+    async def page_route(self, request: Request) -> Response:
+        # The pages are for a person at the sandbox: no token, as on a public repository's page.
+        return await page_route(self.state, request)
 
     def asgi(self) -> Starlette:
         return Starlette(routes=self.routes())

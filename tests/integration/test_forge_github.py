@@ -159,3 +159,32 @@ def test_the_stand_in_and_the_adapter_speak_githubs_published_shapes(
     assert oas.request_errors("git/create-ref", sent[("POST", "refs")]) == []
     assert oas.request_errors("pulls/merge", sent[("PUT", "merge")]) == []
     assert oas.request_errors("pulls/update", sent[("PATCH", str(pr.number))]) == []
+
+
+def test_the_pull_request_page_shows_body_checks_and_state_and_plays_ci(
+    hub: GitHubStandIn, tmp_path: Path
+) -> None:
+    gh = GitHub(token=TOKEN, api_url=hub.api_url)
+    head = _push_branch(hub, tmp_path / "work", "orch/G-0004", {"z.txt": "z\n"})
+    body = "### Brief\n> Export invoices\n\n| Phase | Version |\n|---|---|\n| PRD | v1 |\n"
+    pr = gh.open_pull_request(
+        "acme/billing", head="orch/G-0004", base="main", title="G-0004: export", body=body
+    )
+    web = httpx.Client(base_url=hub.base_url)
+    page = web.get(pr.url.removeprefix(hub.base_url))
+    assert page.status_code == 200 and "G-0004: export" in page.text and "draft" in page.text
+    assert "<table>" in page.text and "Export invoices" in page.text
+    assert "G-0004: export" in web.get("/acme/billing/pulls").text
+
+    # A person plays CI from the page: the check run lands on the head, as CI's would.
+    marked = web.post(
+        f"/acme/billing/pull/{pr.number}/checks", data={"name": "tests", "conclusion": "failure"}
+    )
+    assert marked.status_code == 303
+    assert [c.state for c in gh.checks_of("acme/billing", head) if c.name == "tests"] == ["failed"]
+    assert "tests: <b>failure</b>" in web.get(f"/acme/billing/pull/{pr.number}").text
+
+    gh.mark_ready(pr)
+    gh.merge("acme/billing", pr.number, sha=head)
+    merged = web.get(f"/acme/billing/pull/{pr.number}").text
+    assert "merged" in merged and "Mark passed" not in merged
