@@ -183,6 +183,18 @@ class Settings(BaseSettings):
                 data.setdefault("repo_url", value)
         return data
 
+    @field_validator("repo_url")
+    @classmethod
+    def _no_credentials_in_url(cls, value: str | None) -> str | None:
+        # git would keep them in .git/config and print them in errors; the token has its own setting.
+        if value and "://" in value and "@" in value.split("://", 1)[1].split("/", 1)[0]:
+            netloc = value.split("://", 1)[1].split("/", 1)[0]
+            if ":" in netloc.split("@", 1)[0] or not value.startswith("ssh://"):
+                raise ValueError(
+                    "the clone URL must not carry credentials; set the token in GITHUB_TOKEN instead"
+                )
+        return value
+
     @model_validator(mode="after")
     def _pick_delivery(self) -> Settings:
         if self.repo_url is not None and "repo" not in self.model_fields_set:
@@ -287,4 +299,6 @@ def load_settings(**overrides: Any) -> Settings:
     try:
         return Settings(**overrides)
     except ValueError as exc:
-        raise ConfigError(str(exc)) from exc
+        from bot.redact import redact  # pydantic repeats the input, which may hold a secret
+
+        raise ConfigError(redact(str(exc))) from None

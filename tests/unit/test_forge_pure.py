@@ -143,3 +143,10 @@ def test_pull_request_delivery_asks_for_the_direct_implementer() -> None:
     with pytest.raises(ConfigError, match="ORCH_IMPLEMENTER=direct"):
         load_settings(repo_url=url, github_token=TOKEN, implementer="manager")
     assert load_settings(repo_url=url, github_token=TOKEN, implementer="direct").delivery == "pull_request"
+
+
+def test_a_clone_url_with_credentials_in_it_is_refused() -> None:
+    with pytest.raises(ConfigError, match="GITHUB_TOKEN") as refused:
+        load_settings(repo="https://x-access-token:" + TOKEN + "@github.com/acme/billing.git")
+    assert TOKEN not in str(refused.value) and refused.value.__cause__ is None
+    assert load_settings(repo="ssh://git@github.com/acme/billing.git").repo_url is not None
