@@ -21,7 +21,7 @@ from sandbox.github import objects
 from sandbox.github.git_http import run_backend
 from sandbox.github.hooks import Hooks
 from sandbox.github.pages import page_route
-from sandbox.github.state import GitHubError, GitHubState, Repo
+from sandbox.github.state import GitHubError, GitHubState, Repo, git
 
 DOCS = "https://docs.github.com/rest"
 
@@ -78,7 +78,7 @@ class GitHubApp:
                 "sha": record["sha"],
                 "name": full,
                 "branches": branches,
-                "commit": {"sha": record["sha"]},
+                "commit": self._commit_json(repo, record["sha"]),
                 **{
                     k: status[k]
                     for k in ("state", "context", "description", "target_url", "created_at", "updated_at")
@@ -87,6 +87,8 @@ class GitHubApp:
             }
         else:
             run = objects.check_run(self.api, self.base_url, full, record)
+            run["details_url"] = run["details_url"] or ""  # strings in the webhook, unlike the API
+            run["external_id"] = run["external_id"] or ""
             heads = self.state.branches_at(repo, record["head_sha"])
             run["check_suite"] = {
                 "id": run["check_suite"]["id"],
@@ -221,6 +223,42 @@ class GitHubApp:
             )
             return 201, objects.check_run(self.api, self.base_url, full, run)
         raise GitHubError(404, "Not Found")
+
+    def _commit_json(self, repo: Repo, sha: str) -> dict[str, Any]:
+        """The commit object a `status` webhook carries, read from the bare repository."""
+        fmt = "%T%x1f%P%x1f%an%x1f%ae%x1f%aI%x1f%cn%x1f%ce%x1f%cI%x1f%B"
+        tree, parents, an, ae, ad, cn, ce, cd, message = git(
+            repo.path, "show", "-s", f"--format={fmt}", sha
+        ).stdout.split("\x1f", 8)
+        full, api = repo.full_name, f"{self.api}/repos/{repo.full_name}"
+        return {
+            "sha": sha,
+            "node_id": f"C_{sha[:12]}",
+            "url": f"{api}/commits/{sha}",
+            "html_url": f"{self.base_url}/{full}/commit/{sha}",
+            "comments_url": f"{api}/commits/{sha}/comments",
+            "author": None,
+            "committer": None,
+            "commit": {
+                "author": {"name": an, "email": ae, "date": ad},
+                "committer": {"name": cn, "email": ce, "date": cd},
+                "message": message.strip(),
+                "tree": {"sha": tree, "url": f"{api}/git/trees/{tree}"},
+                "url": f"{api}/git/commits/{sha}",
+                "comment_count": 0,
+                "verification": {
+                    "verified": False,
+                    "reason": "unsigned",
+                    "signature": None,
+                    "payload": None,
+                    "verified_at": None,
+                },
+            },
+            "parents": [
+                {"sha": p, "url": f"{api}/commits/{p}", "html_url": f"{self.base_url}/{full}/commit/{p}"}
+                for p in parents.split()
+            ],
+        }
 
     def _list_pulls(self, repo: Repo, request: Request) -> list[dict[str, Any]]:
         state = request.query_params.get("state", "open")

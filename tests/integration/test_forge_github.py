@@ -3,7 +3,9 @@ answer and request checked against GitHub's published OpenAPI description."""
 
 from __future__ import annotations
 
+import json
 import subprocess
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -188,3 +190,47 @@ def test_the_pull_request_page_shows_body_checks_and_state_and_plays_ci(
     gh.merge("acme/billing", pr.number, sha=head)
     merged = web.get(f"/acme/billing/pull/{pr.number}").text
     assert "merged" in merged and "Mark passed" not in merged
+
+
+def test_the_stand_ins_webhooks_are_signed_and_shaped_as_github_publishes_them(hub: GitHubStandIn) -> None:
+    oas.document()
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    from bot.forge.webhook import signature_ok
+    from sandbox.server import ServerThread
+
+    received: list[tuple[str, dict[str, object], bool]] = []
+    both = threading.Event()
+
+    async def receive(request: Request) -> JSONResponse:
+        body = await request.body()
+        ok = signature_ok("hook-secret", body, request.headers.get("x-hub-signature-256"))
+        received.append((request.headers["x-github-event"], json.loads(body), ok))
+        if len(received) == 2:
+            both.set()
+        return JSONResponse({"ok": True})
+
+    receiver = ServerThread(Starlette(routes=[Route("/hook", receive, methods=["POST"])])).start()
+    try:
+        hub.add_webhook(f"{receiver.base_url}/hook", "hook-secret")
+        remote = hub.repo("acme/billing")
+        sha = remote.branch_sha("main") or ""
+        hub.state.add_status(remote, sha, {"state": "success", "context": "ci"})
+        hub.state.add_check_run(remote, name="tests", head_sha=sha, conclusion="failure")
+        assert both.wait(10), "the webhooks did not arrive"
+    finally:
+        receiver.stop()
+    schemas = {"status": "webhook-status", "check_run": "webhook-check-run-completed"}
+    for event, payload, signed in received:
+        assert signed
+        assert oas.errors({"$ref": f"#/components/schemas/{schemas[event]}"}, payload) == []
+    assert received[0][1]["branches"] == [
+        {
+            "name": "main",
+            "commit": {"sha": sha, "url": f"{hub.api_url}/repos/acme/billing/commits/{sha}"},
+            "protected": False,
+        }
+    ]
