@@ -16,6 +16,22 @@ from bot.forge.remote import auth_env, repo_slug
 TOKEN = "ghp_" + "x" * 36
 
 
+@pytest.fixture(autouse=True)
+def _no_github_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A token or remote in the machine's environment must not decide these tests."""
+    for name in (
+        "GITHUB_TOKEN",
+        "GITHUB_API_URL",
+        "GITHUB_WEBHOOK_SECRET",
+        "ORCH_DELIVERY",
+        "ORCH_REPO_URL",
+        "ORCH_REPO_BASE",
+        "ORCH_DATA_DIR",
+        "ORCH_IMPLEMENTER",
+    ):
+        monkeypatch.delenv(name, raising=False)
+
+
 def test_a_clone_url_in_orch_repo_becomes_the_remote_and_the_bot_works_in_its_own_clone(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
