@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import hashlib
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +22,7 @@ from bot.effects.dispatcher import EffectDispatcher, Handler, RetryLater
 from bot.forge.body import ArtifactRow, ci_text, pr_body, pr_title
 from bot.forge.ci import show_ci
 from bot.forge.clones import Clones, PushRejected, goal_branch
+from bot.forge.outcome import Outcome, retry_offered, thread_notes
 from bot.forge.port import Forge, ForgeError, MergeRefused, StatusState
 from bot.redact import redact
 from bot.services.unit import Clock, add_effect
@@ -43,22 +43,6 @@ GOAL_SCOPED = (
     "repo.merge",
     "repo.remove_worktree",
 )
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What a delivery did that people should hear about in the thread."""
-
-    opened: str | None = None  # the pull request's URL
-    merged: str | None = None  # the merge commit
-    refused: str | None = None  # why the host would not merge
-    closed: bool = False
-    number: int | None = None
-    url: str | None = None
-    state: str | None = None  # open | merged | closed, as the host now has it
-    ci: str | None = None  # the CI line for the thread (bot.forge.body.ci_text)
-    push_rejected: str | None = None  # the goal branch, when a push was refused
-    remote_head: str | None = None  # what the remote branch points at then
 
 
 @dataclass
@@ -121,46 +105,7 @@ class DeliveryEffects:
             return
         thread_url = await self._thread_url(goal)
         outcome = await asyncio.to_thread(self.reconcile, goal.id, thread_url)
-        notes = []
-        if outcome.opened:
-            notes.append(
-                (
-                    f"note:{goal.id}:pr-opened",
-                    f"📬 Draft pull request opened: <{outcome.opened}|#{outcome.number}>",
-                )
-            )
-        if outcome.merged is not None:
-            notes.append(
-                (
-                    f"note:{goal.id}:pr-merged",
-                    f"🔀 Pull request #{outcome.number} merged into `{self.clones.base_branch()}` "
-                    + (f"(`{outcome.merged[:12]}`)." if outcome.merged else "."),
-                )
-            )
-        if outcome.refused:
-            notes.append(
-                (
-                    # Said once per reason: the deliveries that webhooks trigger meet it again.
-                    f"note:{goal.id}:pr-refused:{hashlib.sha256(outcome.refused.encode()).hexdigest()[:16]}",
-                    f"⚠️ GitHub would not merge pull request #{outcome.number}: {_sentence(outcome.refused)} "
-                    "Nothing is lost: the bot merges as soon as GitHub allows (it hears of new checks through "
-                    "its webhook), or press Retry once it is fixed.",
-                )
-            )
-        if outcome.push_rejected:
-            notes.append(
-                (
-                    f"note:{goal.id}:push-rejected:{outcome.remote_head}",  # once per foreign head
-                    f"⚠️ GitHub refused the bot's push to `{outcome.push_rejected}`: the branch has commits "
-                    "the bot does not have (someone pushed to it). Nothing is lost: the bot's commits are kept "
-                    "in its clone. Move those commits to another branch (or reset the goal branch to the bot's "
-                    "last commit), then press Retry merge.",
-                )
-            )
-        if outcome.closed:
-            notes.append(
-                (f"note:{goal.id}:pr-closed", f"Pull request #{outcome.number} closed; the branch is kept.")
-            )
+        notes = thread_notes(goal.id, outcome, base=self.clones.base_branch())
         await asyncio.to_thread(self._record, goal, outcome, notes if goal.channel_id else [])
         if outcome.ci and goal.channel_id and goal.thread_ts and self.slack is not None:
             await show_ci(self.engine, self.slack, self.clock, goal, outcome.ci)
@@ -195,7 +140,7 @@ class DeliveryEffects:
                         )
             goal_id = goal.id
             for key, text in notes:
-                extra = {"retry": True} if ":pr-refused:" in key or ":push-rejected:" in key else {}
+                extra = {"retry": True} if retry_offered(key) else {}
                 add_effect(
                     session,
                     key=key,
@@ -328,11 +273,6 @@ class DeliveryEffects:
                 )
             )
         return goal, rows, waiting
-
-
-def _sentence(text: str) -> str:
-    text = text.strip()
-    return text if text.endswith((".", "!", "?")) else text + "."
 
 
 def _gates(goal: Goal, approved: int) -> tuple[StatusState, str]:

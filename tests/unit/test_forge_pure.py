@@ -166,3 +166,26 @@ def test_a_clone_url_with_credentials_in_it_is_refused() -> None:
         load_settings(repo="https://x-access-token:" + TOKEN + "@github.com/acme/billing.git")
     assert TOKEN not in str(refused.value) and refused.value.__cause__ is None
     assert load_settings(repo="ssh://git@github.com/acme/billing.git").repo_url is not None
+
+
+def test_each_thread_note_is_keyed_to_be_said_once() -> None:
+    from bot.forge.outcome import Outcome, retry_offered, thread_notes
+
+    opened = thread_notes("G-0001", Outcome(opened="https://gh/acme/b/pull/3", number=3), base="main")
+    assert opened == [
+        ("note:G-0001:pr-opened", "📬 Draft pull request opened: <https://gh/acme/b/pull/3|#3>")
+    ]
+    merged = thread_notes("G-0001", Outcome(number=3, merged="f" * 40), base="trunk")
+    assert merged[0][1] == "🔀 Pull request #3 merged into `trunk` (`ffffffffffff`)."
+    first = thread_notes(
+        "G-0001", Outcome(number=3, refused='Required status check "ci" is expected.'), base="m"
+    )
+    again = thread_notes(
+        "G-0001", Outcome(number=3, refused='Required status check "ci" is expected.'), base="m"
+    )
+    other = thread_notes("G-0001", Outcome(number=3, refused="Pull Request is not mergeable"), base="m")
+    assert first == again and first[0][0] != other[0][0]  # once per reason
+    assert other[0][1].startswith("⚠️ GitHub would not merge pull request #3: Pull Request is not mergeable. ")
+    assert retry_offered(first[0][0]) and not retry_offered(opened[0][0])
+    pushed = thread_notes("G-0001", Outcome(push_rejected="orch/G-0001", remote_head="abc"), base="m")
+    assert pushed[0][0] == "note:G-0001:push-rejected:abc" and retry_offered(pushed[0][0])
