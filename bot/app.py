@@ -174,7 +174,15 @@ def _install_manager(c: Container) -> None:
 def _register_effects(c: Container) -> None:
     from bot.effects.work_effects import WorkEffects
 
-    WorkEffects.from_container(c).register(c.dispatcher)
+    work = WorkEffects.from_container(c)
+    work.register(c.dispatcher)
+    if c.settings.repo_url:  # a remote repository: this process's clones, and its pull requests
+        from bot.forge.delivery import build_delivery
+
+        delivery = build_delivery(c)
+        if delivery is not None:
+            delivery.install(c.dispatcher, work)
+            c.extras["delivery"] = delivery
     if c.slack is not None:
         from bot.effects.slack_effects import SlackEffects
         from bot.services.home import home_view

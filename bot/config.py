@@ -31,6 +31,22 @@ def _toml_path() -> Path:
     return Path(os.environ.get("ORCH_CONFIG", "orch.toml"))
 
 
+def is_clone_url(value: str) -> bool:
+    """`https://…`, `ssh://…`, `file://…` or scp-like `git@host:owner/name.git`; not a local path."""
+    if "://" in value:
+        return value.split("://", 1)[0] in ("https", "http", "ssh", "git", "file")
+    head, sep, _ = value.partition(":")
+    return bool(sep) and "@" in head and "/" not in head
+
+
+def clone_dir_name(url: str) -> str:
+    """A folder name for a clone of `url`: its last two path parts (`acme+billing`), made safe."""
+    path = url.split("://", 1)[1] if "://" in url else url.rpartition(":")[2]
+    parts = [p.removesuffix(".git") for p in path.split("/") if p][-2:]
+    name = "+".join(parts)
+    return "".join(ch if ch.isalnum() or ch in "-_.+" else "_" for ch in name).lstrip(".") or "repo"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
     _deployment_id: str | None = PrivateAttr(default=None)
@@ -47,7 +63,8 @@ class Settings(BaseSettings):
     )
     repo: Path = Field(default_factory=Path.cwd, validation_alias=AliasChoices("ORCH_REPO", "repo"))
     # Where the bot keeps files that are not state: the generated audit key, the last verified
-    # audit head. Default: the SQLite database's folder, or `.orch` for another database.
+    # audit head, its own clones of remote repositories. Default: the SQLite database's folder, or
+    # `.orch` for another database.
     data_dir: Path | None = Field(default=None, validation_alias=AliasChoices("ORCH_DATA_DIR", "data_dir"))
     # The audit chain's HMAC key (see bot/audit_keys.py); without one a key is generated into
     # `data_dir`. Older keys stay listed (comma-separated) so entries they signed still verify.
@@ -231,6 +248,19 @@ class Settings(BaseSettings):
     implementer: Literal["direct", "manager"] | None = Field(
         default=None, validation_alias=AliasChoices("ORCH_IMPLEMENTER", "implementer")
     )
+    # Delivery to a Git host (bot/forge). A clone URL in ORCH_REPO lands in `repo_url`; the process
+    # then works in its own clone under `data_path` (`repo` points there).
+    repo_url: str | None = Field(default=None, validation_alias=AliasChoices("ORCH_REPO_URL", "repo_url"))
+    repo_base: str | None = Field(default=None, validation_alias=AliasChoices("ORCH_REPO_BASE", "repo_base"))
+    delivery: Literal["local", "pull_request"] | None = Field(
+        default=None, validation_alias=AliasChoices("ORCH_DELIVERY", "delivery")
+    )
+    github_token: SecretStr | None = Field(default=None, validation_alias="GITHUB_TOKEN")
+    github_api_url: str = Field(default="https://api.github.com", validation_alias="GITHUB_API_URL")
+    github_webhook_secret: SecretStr | None = Field(default=None, validation_alias="GITHUB_WEBHOOK_SECRET")
+    merge_method: Literal["merge", "squash", "rebase"] = Field(
+        default="merge", validation_alias=AliasChoices("ORCH_MERGE_METHOD", "merge_method")
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -247,6 +277,43 @@ class Settings(BaseSettings):
             TomlConfigSettingsSource(settings_cls, toml_file=_toml_path()),
             file_secret_settings,
         )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _repo_as_url(cls, data: Any) -> Any:
+        """`ORCH_REPO` may be a clone URL: it becomes `repo_url`, and `repo` the process's own clone."""
+        if not isinstance(data, dict):
+            return data
+        for key in ("repo", "ORCH_REPO"):
+            value = data.get(key)
+            if isinstance(value, str) and is_clone_url(value):
+                data = {k: v for k, v in data.items() if k != key}
+                data.setdefault("repo_url", value)
+        return data
+
+    @field_validator("repo_url")
+    @classmethod
+    def _no_credentials_in_url(cls, value: str | None) -> str | None:
+        # git would keep them in .git/config and print them in errors; the token has its own setting.
+        if value and "://" in value and "@" in value.split("://", 1)[1].split("/", 1)[0]:
+            netloc = value.split("://", 1)[1].split("/", 1)[0]
+            if ":" in netloc.split("@", 1)[0] or not value.startswith("ssh://"):
+                raise ValueError(
+                    "the clone URL must not carry credentials; set the token in GITHUB_TOKEN instead"
+                )
+        return value
+
+    @model_validator(mode="after")
+    def _pick_delivery(self) -> Settings:
+        if self.repo_url is not None and "repo" not in self.model_fields_set:
+            self.repo = (self.data_path / "repos" / clone_dir_name(self.repo_url) / "clone").resolve()
+        if self.delivery is None:
+            self.delivery = "pull_request" if self.repo_url and self.github_token else "local"
+        if self.delivery == "pull_request" and not (self.repo_url and self.github_token):
+            raise ValueError(
+                "delivery = pull_request needs a clone URL (ORCH_REPO or ORCH_REPO_URL) and GITHUB_TOKEN"
+            )
+        return self
 
     @field_validator("approvers", "approver_groups", mode="before")
     @classmethod
@@ -276,6 +343,17 @@ class Settings(BaseSettings):
             # The backend default is worked out again here, so validator order does not matter.
             openai = (self.agent_backend or ("openai" if self.openai_api_key else "offline")) == "openai"
             self.implementer = "manager" if openai else "direct"
+        return self
+
+    @model_validator(mode="after")
+    def _delivery_with_direct_builds(self) -> Settings:
+        # The manager keeps its runs in one repository for all goals; a goal's pull request needs
+        # its builds in the goal's own clone, which the direct implementer does.
+        if self.delivery == "pull_request" and self.implementer == "manager":
+            raise ValueError(
+                "delivery = pull_request works with ORCH_IMPLEMENTER=direct for now (the manager "
+                "implementer builds in one shared clone); set ORCH_IMPLEMENTER=direct"
+            )
         return self
 
     @property
@@ -356,4 +434,6 @@ def load_settings(**overrides: Any) -> Settings:
     try:
         return Settings(**overrides)
     except ValueError as exc:
-        raise ConfigError(str(exc)) from exc
+        from bot.redact import redact  # pydantic repeats the input, which may hold a secret
+
+        raise ConfigError(redact(str(exc))) from None

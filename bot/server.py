@@ -36,6 +36,7 @@ from bot import __version__
 from bot.app import Container
 from bot.background import background_work
 from bot.bolt_runner import PromptAckRunner, Role
+from bot.forge.webhook import github_routes
 from bot.logging import bind_log_context, log_context
 from bot.slack_shape import command_error, event_error, interaction_error
 from bot.tracing import set_attributes, span
@@ -255,6 +256,7 @@ def build_asgi(
         routes=[
             Route("/slack/events", slack_events, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
+            *github_routes(container),  # POST /github/events (bot.forge.webhook)
         ],
         lifespan=lifespan,
     )

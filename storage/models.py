@@ -174,3 +174,16 @@ class ArtifactReview(SQLModel, table=True):
     artifact_sha256: str
     by: str
     at: datetime = _ts(nullable=False)
+
+
+class PullRequestLink(SQLModel, table=True):
+    """A goal's pull request on the Git host, as last seen by delivery (the card links it)."""
+
+    __tablename__ = "pull_requests"
+
+    goal_id: str = Field(foreign_key="goals.id", primary_key=True)
+    repo: str  # owner/name
+    number: int
+    url: str
+    state: str = "open"  # open | merged | closed
+    updated_at: datetime = _ts(nullable=False)

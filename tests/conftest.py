@@ -46,7 +46,8 @@ def _isolated_git(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.Temp
     monkeypatch.setenv("ORCH_RUNS_DIR", str(home / "runs"))  # run records stay out of the checkout
     for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "OPENAI_API_KEY", "ORCH_CONFIG",
                  "ORCH_FAULT", "ORCH_AGENT_BACKEND", "ORCH_APPROVERS", "ORCH_DATABASE_URL", "ORCH_REPO",
-                 "ORCH_IMPLEMENTER", "ORCH_BUILDER"):
+                 "ORCH_IMPLEMENTER", "ORCH_BUILDER", "GITHUB_TOKEN", "GITHUB_API_URL", "GITHUB_WEBHOOK_SECRET",
+                 "ORCH_REPO_URL", "ORCH_DELIVERY", "ORCH_DATA_DIR"):
         monkeypatch.delenv(name, raising=False)
 
 

@@ -135,6 +135,8 @@ def build_goal_card(v: GoalCardView) -> list[dict[str, Any]]:
         context.append(MarkdownTextObject(text="Drafted offline (no model)"))
     if v.thread_permalink:
         context.append(MarkdownTextObject(text=link(v.thread_permalink, "Open thread")))
+    if v.pull_request_url:
+        context.append(MarkdownTextObject(text=link(v.pull_request_url, "Pull request")))
     blocks: list[Block] = [
         HeaderBlock(block_id="goal_card_header", text=header_text(v.goal_id, v.title)),
         SectionBlock(block_id="goal_card_fields", fields=fields),

@@ -41,7 +41,7 @@ from bot.services.unit import Clock
 from bot.slack_guard import message_ts
 from bot.sop.phases import LABELS, GoalState, Phase
 from storage.db import read_session, transaction
-from storage.models import Artifact, Effect, Goal
+from storage.models import Artifact, Effect, Goal, PullRequestLink
 
 log = logging.getLogger(__name__)
 
@@ -161,8 +161,14 @@ class SlackEffects:
 
     def _card(self, goal: Goal) -> tuple[list[dict[str, Any]], str]:
         current = self.gate(goal)
+        with read_session(self.engine) as session:
+            pr = session.get(PullRequestLink, goal.id)
         view = goal_card_view(
-            goal, next_approvers=current.waiting_on, offline=self.offline, sla_due=current.sla_due
+            goal,
+            next_approvers=current.waiting_on,
+            offline=self.offline,
+            sla_due=current.sla_due,
+            pull_request_url=pr.url if pr else None,
         )
         view = dataclasses.replace(view, held=self.held(goal))
         return builders.build_goal_card(view), builders.goal_card_text(view)
@@ -444,6 +450,10 @@ class SlackEffects:
         require_commits_landed(self.engine, effect)
         text = str(effect.payload.get("text", ""))
         blocks = [{"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}]
+        if effect.payload.get("retry"):  # a refused merge: offer Retry (bot.forge.delivery)
+            from bot.blocks.delivery import build_retry_note
+
+            blocks = build_retry_note(text, goal.id)
         await self.post(effect, channel=goal.channel_id, thread_ts=goal.thread_ts, blocks=blocks, text=text)
         if effect.payload.get("after_repo") and goal.card_ts:
             # Everything before this note is made now: the card and progress may say "done".

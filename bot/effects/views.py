@@ -14,7 +14,12 @@ from storage.models import Approval, Artifact, Goal, ModeRequest
 
 
 def goal_card_view(
-    goal: Goal, *, next_approvers: list[str], offline: bool, sla_due: datetime | None = None
+    goal: Goal,
+    *,
+    next_approvers: list[str],
+    offline: bool,
+    sla_due: datetime | None = None,
+    pull_request_url: str | None = None,
 ) -> GoalCardView:
     awaiting = goal.status == PhaseStatus.AWAITING_APPROVAL and goal.state == GoalState.ACTIVE
     return GoalCardView(
@@ -32,6 +37,7 @@ def goal_card_view(
         spec_triggers=list(goal.spec_triggers),
         offline=offline,
         offer_elevation=True,
+        pull_request_url=pull_request_url,
     )
 
 

@@ -1,0 +1,156 @@
+"""Each process's own clones of the target repository, under its data directory (no shared disk).
+
+- The process clone (`settings.repo`): what drafts read (scaffold check, templates), fetched before use.
+- One clone per goal, `<data>/repos/<repo>/goals/<goal-id>`, whose checked-out branch `delivery`
+  is the goal branch `orch/<goal-id>` on the remote. The bot's commits for the goal are made there
+  by the same code as for a local repository (publish, merge, worktrees), so their trailers and
+  their exactly-once lookups are unchanged; a push then carries them to the remote.
+
+The goal's implementation worktree keeps its own local branch (`orch/<goal-id>` inside the goal
+clone), which is why the delivery branch has another local name.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.forge.remote import run_remote
+from bot.forge.sync import merge_base_into
+from bot.repo.errors import GitError
+from bot.repo.git import Identity
+from bot.repo.validate import validate_goal_id
+
+LOCAL_BRANCH = "delivery"
+
+
+class PushRejected(Exception):
+    """The remote goal branch moved past what the bot knows (someone pushed to it)."""
+
+    def __init__(self, branch: str, remote_head: str) -> None:
+        super().__init__(f"the remote branch {branch} has commits the bot does not have")
+        self.branch = branch
+        self.remote_head = remote_head
+
+
+REMOTE_PREFIX = "orch/"
+
+
+def goal_branch(goal_id: str) -> str:
+    return REMOTE_PREFIX + validate_goal_id(goal_id)
+
+
+@dataclass
+class Clones:
+    url: str
+    root: Path  # <data>/repos/<repo>
+    token: str | None
+    identity: Identity
+    base: str | None = None  # None: the remote's default branch
+    _guard: threading.Lock = field(default_factory=threading.Lock)
+    _locks: dict[str, threading.Lock] = field(default_factory=dict)
+
+    def run(self, *args: str, cwd: Path, ok: tuple[int, ...] = (0,)) -> subprocess.CompletedProcess[str]:
+        return run_remote(args, cwd=cwd, url=self.url, token=self.token, identity=self.identity, ok_codes=ok)
+
+    def _git(self, *args: str, cwd: Path, ok: tuple[int, ...] = (0,)) -> str:
+        return self.run(*args, cwd=cwd, ok=ok).stdout
+
+    def bring_base_in(self, goal_id: str) -> list[str]:
+        """Merge the base's new commits into the goal branch (files of record resolved; see
+        bot.forge.sync); return the files that still conflict, with nothing changed."""
+        path = self.goal_clone(goal_id)
+        self._git("fetch", "--quiet", "origin", cwd=path)
+        base = self.base_branch()
+        message = f"orch({goal_id}): bring {base} into {goal_branch(goal_id)}"
+        return merge_base_into(self.run, path, base_ref=f"origin/{base}", goal_id=goal_id, message=message)
+
+    def _lock(self, name: str) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(name, threading.Lock())
+
+    def base_branch(self) -> str:
+        if self.base is None:
+            out = self._git("ls-remote", "--symref", "--", self.url, "HEAD", cwd=self.root.parent)
+            for line in out.splitlines():
+                if line.startswith("ref: refs/heads/") and line.endswith("\tHEAD"):
+                    self.base = line[len("ref: refs/heads/") : -len("\tHEAD")]
+                    break
+            else:
+                self.base = "main"
+        return self.base
+
+    def _clone(self, path: Path) -> None:
+        if (path / ".git").is_dir():
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(path.name + ".partial")
+        shutil.rmtree(partial, ignore_errors=True)  # a clone a crash interrupted
+        self._git("clone", "--quiet", "--no-checkout", "--", self.url, str(partial), cwd=path.parent)
+        partial.rename(path)
+
+    def process_clone(self, path: Path) -> Path:
+        """The process clone at `path`, fetched and checked out at the base branch's tip."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with self._lock("process"):
+            self._clone(path)
+            base = self.base_branch()
+            self._git("fetch", "--quiet", "--prune", "origin", cwd=path)
+            self._git("checkout", "--quiet", "-B", base, f"origin/{base}", cwd=path)
+        return path
+
+    def goal_clone(self, goal_id: str) -> Path:
+        """The goal's clone with `delivery` checked out: the remote goal branch, or a new one from base."""
+        path = self.root / "goals" / validate_goal_id(goal_id)
+        with self._lock(goal_id):
+            fresh = not (path / ".git").is_dir()
+            self._clone(path)
+            current = self._git("symbolic-ref", "--quiet", "--short", "HEAD", cwd=path, ok=(0, 1)).strip()
+            if current != LOCAL_BRANCH:
+                if not fresh:
+                    self._git("fetch", "--quiet", "origin", cwd=path)
+                remote = f"refs/remotes/origin/{goal_branch(goal_id)}"
+                has_remote = self._git(
+                    "rev-parse", "--verify", "--quiet", remote, cwd=path, ok=(0, 1)
+                ).strip()
+                start = remote if has_remote else f"origin/{self.base_branch()}"
+                self._git("checkout", "--quiet", "-B", LOCAL_BRANCH, start, cwd=path)
+        return path
+
+    def push(self, goal_id: str) -> None:
+        """Push the goal's commits to `orch/<goal-id>` (a no-op when the remote has them).
+
+        Raises `PushRejected` when the remote branch has commits the bot's does not (a person pushed).
+        """
+        path = self.goal_clone(goal_id)
+        refspec = f"refs/heads/{LOCAL_BRANCH}:refs/heads/{goal_branch(goal_id)}"
+        proc = run_remote(
+            ["push", "--quiet", "--porcelain", "origin", refspec],
+            cwd=path,
+            url=self.url,
+            token=self.token,
+            identity=self.identity,
+            ok_codes=(0, 1),
+        )
+        if proc.returncode != 0:
+            if (
+                "[rejected]" in proc.stdout
+                or "non-fast-forward" in proc.stderr
+                or "fetch first" in proc.stderr
+            ):
+                self._git("fetch", "--quiet", "origin", cwd=path)
+                remote = f"refs/remotes/origin/{goal_branch(goal_id)}"
+                raise PushRejected(goal_branch(goal_id), self._git("rev-parse", remote, cwd=path).strip())
+            raise GitError("git push failed", args=["push", "origin", refspec], stderr=proc.stderr)
+        self._git("fetch", "--quiet", "origin", cwd=path)
+
+    def ahead_of_base(self, goal_id: str) -> int:
+        path = self.goal_clone(goal_id)
+        count = self._git("rev-list", "--count", f"origin/{self.base_branch()}..{LOCAL_BRANCH}", cwd=path)
+        return int(count.strip() or 0)
+
+    def head(self, goal_id: str) -> str:
+        return self._git("rev-parse", LOCAL_BRANCH, cwd=self.goal_clone(goal_id)).strip()

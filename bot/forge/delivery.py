@@ -1,0 +1,321 @@
+"""Delivery as outbox effects: the goal's commits go to its own clone and branch, and `repo.deliver`
+pushes them and brings the pull request in line with the goal.
+
+`repo.deliver` is a reconciliation, so running it twice (a crash, a retry, two in a row) changes
+nothing the second time: push (a no-op when the remote has the commits), open the draft pull request
+once the branch is ahead of base, rewrite its body when the artifacts changed, set `orch/gates` on the
+head, and when the goal is done mark it ready and merge it; when rejected or cancelled, close it.
+Each `repo.*` effect of a goal is followed by one `repo.deliver` keyed by it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlmodel import col, select
+
+from bot.effects.dispatcher import EffectDispatcher, Handler, RetryLater
+from bot.forge.body import ArtifactRow, ci_text, pr_body, pr_title
+from bot.forge.ci import show_ci
+from bot.forge.clones import Clones, PushRejected, goal_branch
+from bot.forge.outcome import Outcome, retry_offered, thread_notes
+from bot.forge.port import Forge, ForgeError, MergeRefused, StatusState
+from bot.redact import redact
+from bot.services.unit import Clock, add_effect
+from bot.sop.phases import LABELS, GoalState, Phase
+from storage.db import read_session, transaction
+from storage.models import Approval, Artifact, Effect, Goal, PullRequestLink
+
+log = logging.getLogger(__name__)
+
+GATES_CONTEXT = "orch/gates"
+# The effects whose work happens in the goal's clone; the repo.* ones are followed by a delivery.
+GOAL_SCOPED = (
+    "draft",
+    "build",
+    "repo.publish_artifact",
+    "repo.publish_state",
+    "repo.apply_scaffold",
+    "repo.merge",
+    "repo.remove_worktree",
+)
+
+
+@dataclass
+class DeliveryEffects:
+    engine: Any
+    clock: Clock
+    clones: Clones
+    forge: Forge
+    repo: str  # owner/name on the host
+    merge_method: Any = "merge"
+    slack: Any = None  # AsyncWebClient, for the thread's permalink
+    _dispatcher: EffectDispatcher | None = field(default=None, repr=False)
+
+    # -- wiring --------------------------------------------------------------------------------
+
+    def install(self, dispatcher: EffectDispatcher, work: Any) -> None:
+        """Run the goal's work in its clone, follow every repo effect with a delivery."""
+        self._dispatcher = dispatcher
+        for kind in GOAL_SCOPED:
+            original = dispatcher.handlers.get(kind)
+            if original is not None:
+                dispatcher.register(kind, self._in_goal_clone(kind, work, original))
+        dispatcher.register("repo.deliver", self.deliver)
+
+    def _in_goal_clone(self, kind: str, work: Any, original: Handler) -> Handler:
+        name = getattr(original, "__name__", "")
+
+        async def handler(effect: Effect) -> None:
+            if effect.goal_id is None or not hasattr(work, name):
+                await original(effect)
+                return
+            root = await asyncio.to_thread(self.clones.goal_clone, effect.goal_id)
+            # The same handler, given settings whose repository is the goal's clone.
+            scoped = dataclasses.replace(work, settings=work.settings.model_copy(update={"repo": root}))
+            scoped._dispatcher = self._dispatcher
+            await getattr(scoped, name)(effect)
+            if kind.startswith("repo."):
+                await asyncio.to_thread(self._follow, effect)
+
+        return handler
+
+    def _follow(self, effect: Effect) -> None:
+        with transaction(self.engine) as session:
+            add_effect(
+                session,
+                key=f"deliver:{effect.key}",
+                kind="repo.deliver",
+                goal_id=effect.goal_id,
+                now=self.clock(),
+            )
+        if self._dispatcher is not None:
+            self._dispatcher.kick()
+
+    # -- the delivery ----------------------------------------------------------------------------
+
+    async def deliver(self, effect: Effect) -> None:
+        with read_session(self.engine) as session:
+            goal = session.get(Goal, effect.goal_id) if effect.goal_id else None
+        if goal is None:
+            return
+        thread_url = await self._thread_url(goal)
+        outcome = await asyncio.to_thread(self.reconcile, goal.id, thread_url)
+        notes = thread_notes(goal.id, outcome, base=self.clones.base_branch())
+        await asyncio.to_thread(self._record, goal, outcome, notes if goal.channel_id else [])
+        if outcome.ci and goal.channel_id and goal.thread_ts and self.slack is not None:
+            await show_ci(self.engine, self.slack, self.clock, goal, outcome.ci)
+
+    def _record(self, goal: Goal, outcome: Outcome, notes: list[tuple[str, str]]) -> None:
+        """Remember the pull request (the card links it) and say what happened in the thread."""
+        with transaction(self.engine) as session:
+            if outcome.number is not None and outcome.url and outcome.state:
+                link = session.get(PullRequestLink, goal.id)
+                if link is None or (link.number, link.url, link.state) != (
+                    outcome.number,
+                    outcome.url,
+                    outcome.state,
+                ):
+                    link = link or PullRequestLink(
+                        goal_id=goal.id,
+                        repo=self.repo,
+                        number=outcome.number,
+                        url=outcome.url,
+                        updated_at=self.clock(),
+                    )
+                    link.number, link.url, link.state = outcome.number, outcome.url, outcome.state
+                    link.updated_at = self.clock()
+                    session.add(link)
+                    if goal.channel_id:
+                        add_effect(
+                            session,
+                            key=f"card:{goal.id}:pr:{outcome.number}:{outcome.state}",
+                            kind="slack.update_card",
+                            goal_id=goal.id,
+                            now=self.clock(),
+                        )
+            goal_id = goal.id
+            for key, text in notes:
+                extra = {"retry": True} if retry_offered(key) else {}
+                add_effect(
+                    session,
+                    key=key,
+                    kind="slack.thread_note",
+                    goal_id=goal_id,
+                    now=self.clock(),
+                    text=redact(text),
+                    **extra,
+                )
+        if self._dispatcher is not None:
+            self._dispatcher.kick()
+
+    async def _thread_url(self, goal: Goal) -> str | None:
+        if not goal.channel_id or self.slack is None:
+            return None
+        if not goal.thread_ts:
+            raise RetryLater("the goal thread is not posted yet (its link goes in the pull request)")
+        resp = await self.slack.chat_getPermalink(channel=goal.channel_id, message_ts=goal.thread_ts)
+        return str(resp.get("permalink") or "") or None
+
+    def reconcile(self, goal_id: str, thread_url: str | None) -> Outcome:
+        goal, rows, waiting = self._load(goal_id)
+        try:
+            self.clones.push(goal_id)
+        except PushRejected as exc:
+            return Outcome(push_rejected=exc.branch, remote_head=exc.remote_head)
+        branch = goal_branch(goal_id)
+        pr = self.forge.find_pull_request(self.repo, branch)
+        closing = goal.state in (GoalState.REJECTED, GoalState.CANCELLED)
+        if pr is None:
+            if closing or self.clones.ahead_of_base(goal_id) == 0:
+                return Outcome()  # GitHub refuses a pull request with no commits; the next delivery opens it
+            pr = self.forge.open_pull_request(
+                self.repo,
+                head=branch,
+                base=self.clones.base_branch(),
+                title=redact(pr_title(goal.id, goal.title)),
+                body=self._body(goal, rows, thread_url),
+                draft=True,
+            )
+        # The notes are keyed once per goal, so saying "opened" and "merged" on every delivery is
+        # safe, and a crash between the host's change and our note cannot lose the note.
+        seen = Outcome(opened=pr.url, number=pr.number, url=pr.url, state=pr.state)
+        if pr.merged:
+            return dataclasses.replace(seen, state="merged", merged=pr.merge_sha or "")
+        finishing = goal.state == GoalState.DONE and pr.state == "open" and not waiting
+        if finishing:
+            # Goals that ran side by side all wrote the files of record: bring the base in first.
+            clashing = self.clones.bring_base_in(goal_id)
+            if clashing:
+                shown = ", ".join(f"`{name}`" for name in clashing[:10])
+                return dataclasses.replace(
+                    seen,
+                    refused=f"the goal branch conflicts with the base branch in {shown}; resolve it on "
+                    f"`{branch}` and the bot merges on the next check (or press Retry merge).",
+                )
+            self.clones.push(goal_id)
+        head = self.clones.head(goal_id)
+        seen = dataclasses.replace(
+            seen, ci=ci_text(self.forge.checks_of(self.repo, head, ignore=GATES_CONTEXT), head)
+        )
+        state, description = _gates(goal, len(rows))
+        if self.forge.status_of(self.repo, head, GATES_CONTEXT) != state:
+            self.forge.set_status(
+                self.repo,
+                head,
+                state=state,
+                context=GATES_CONTEXT,
+                description=description,
+                target_url=thread_url,
+            )
+        if pr.state == "open":
+            body = self._body(goal, rows, thread_url)
+            if body != pr.body:
+                pr = self.forge.update_pull_request(self.repo, pr.number, body=body)
+        if closing and pr.state == "open":
+            self.forge.close(self.repo, pr.number)
+            return dataclasses.replace(seen, closed=True, state="closed")
+        if finishing:
+            if pr.draft:
+                self.forge.mark_ready(pr)
+            try:
+                sha = self.forge.merge(self.repo, pr.number, sha=head, method=self.merge_method)
+            except MergeRefused as exc:
+                return dataclasses.replace(seen, refused=exc.message, state="open")
+            return dataclasses.replace(seen, merged=sha, state="merged")
+        return dataclasses.replace(seen, state=pr.state)
+
+    def _body(self, goal: Goal, rows: list[ArtifactRow], thread_url: str | None) -> str:
+        _, line = _gates(goal, len(rows))
+        return redact(
+            pr_body(goal_id=goal.id, brief=goal.brief, thread_url=thread_url, rows=rows, state_line=line)
+        )
+
+    def _load(self, goal_id: str) -> tuple[Goal, list[ArtifactRow], bool]:
+        """The goal, its approved artifacts (oldest first), and whether repo work is still pending."""
+        with read_session(self.engine) as session:
+            goal = session.get(Goal, goal_id)
+            assert goal is not None
+            artifacts = session.exec(
+                select(Artifact).where(Artifact.goal_id == goal_id).order_by(col(Artifact.id))
+            ).all()
+            approvals = session.exec(
+                select(Approval).where(Approval.goal_id == goal_id, Approval.decision == "approve")
+            ).all()
+            waiting = (
+                session.exec(
+                    select(Effect.id).where(
+                        Effect.goal_id == goal_id,
+                        Effect.status == "pending",
+                        col(Effect.kind).startswith("repo."),
+                        Effect.kind != "repo.deliver",
+                    )
+                ).first()
+                is not None
+            )
+        rows = []
+        for art in artifacts:
+            approved = [a for a in approvals if a.artifact_sha256 == art.sha256]
+            if not approved:
+                continue
+            label = LABELS[Phase(art.phase)] + (f" (task {art.task_id})" if art.task_id else "")
+            rows.append(
+                ArtifactRow(
+                    phase=label,
+                    version=art.version,
+                    sha256=art.sha256,
+                    approved_by=sorted({a.by for a in approved}),
+                    at=max(a.at for a in approved),
+                )
+            )
+        return goal, rows, waiting
+
+
+def _gates(goal: Goal, approved: int) -> tuple[StatusState, str]:
+    if goal.state == GoalState.DONE:
+        return "success", f"All gates approved ({approved} artifacts)"
+    if goal.state == GoalState.REJECTED:
+        return "failure", "The goal was rejected"
+    if goal.state == GoalState.CANCELLED:
+        return "failure", "The goal was cancelled"
+    return "pending", f"{approved} approved; waiting on {LABELS[Phase(goal.phase)]}"
+
+
+def build_delivery(container: Any) -> DeliveryEffects | None:
+    """The delivery of this deployment, or None for `delivery = "local"`."""
+    from pathlib import Path
+
+    from bot.forge.github import GitHub
+    from bot.forge.remote import repo_slug
+    from bot.repo.git import Identity
+
+    s = container.settings
+    if not s.repo_url:
+        return None
+    token = s.github_token.get_secret_value() if s.github_token else None
+    clones = Clones(
+        url=s.repo_url,
+        root=Path(s.repo).parent,
+        token=token,
+        identity=Identity(name=s.git_name, email=s.git_email),
+        base=s.repo_base,
+    )
+    clones.process_clone(Path(s.repo))
+    if s.delivery != "pull_request" or token is None:
+        return None
+    return DeliveryEffects(
+        engine=container.engine,
+        clock=container.clock,
+        clones=clones,
+        forge=GitHub(token=token, api_url=s.github_api_url),
+        repo=repo_slug(s.repo_url),
+        merge_method=s.merge_method,
+        slack=container.slack,
+    )
+
+
+__all__ = ["DeliveryEffects", "ForgeError", "Outcome", "build_delivery"]
