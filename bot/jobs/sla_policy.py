@@ -240,14 +240,16 @@ class GateClock:
 def gate_clock(policy: SlaPolicy, phase: str, since: datetime) -> GateClock:
     rules = policy.for_phase(phase)
     tz = policy.tz
-    # The TTL is calendar time, added to the instant (not to a zone's wall clock), as `due_cutoffs` does.
-    expires = (_utc(since) + rules.approval_ttl).astimezone(since.tzinfo)
+    # TTL and warning are calendar time, taken on the instant (not on a zone's wall clock) as
+    # `due_cutoffs` does; the results are given back in `since`'s zone.
+    expires = _utc(since) + rules.approval_ttl
+    warning = max(_utc(since), expires - rules.expiry_warning)
     return GateClock(
         since=since,
         reminder_at=policy.business.add(since, rules.approval_sla, tz),
         escalation_at=policy.business.add(since, rules.approval_sla * rules.escalation_factor, tz),
-        warning_at=max(since, expires - rules.expiry_warning),
-        expires_at=expires,
+        warning_at=warning.astimezone(since.tzinfo),
+        expires_at=expires.astimezone(since.tzinfo),
     )
 
 
