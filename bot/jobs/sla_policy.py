@@ -77,6 +77,17 @@ def local_instant(day: date, minute: int, tz: ZoneInfo) -> datetime:
     return local.astimezone(ZoneInfo("UTC")).astimezone(tz)
 
 
+def _utc(when: datetime) -> datetime:
+    """`when` as a UTC instant.
+
+    Python adds to and subtracts datetimes that share one tzinfo on their wall clock: in a zone,
+    Sunday 00:00 + 3 h is 03:00 even on a day that springs forward at 02:00 (only 2 h later), and
+    Monday 00:00 - Sunday 00:00 is 24 h on a day of 23 or 25. Business time is elapsed time, so
+    every sum and difference is taken on UTC instants; the zone only places the windows.
+    """
+    return when.astimezone(UTC)
+
+
 @dataclass(frozen=True)
 class BusinessHours:
     start: int = 9 * 60
@@ -84,28 +95,29 @@ class BusinessHours:
     days: frozenset[int] = frozenset(range(5))
 
     def windows(self, first: date, tz: ZoneInfo) -> Any:
-        """Business windows as (start, end) instants, day by day from local date `first`."""
+        """Business windows as (start, end) UTC instants, day by day from local date `first`."""
         for offset in range(MAX_DAYS_SCANNED):
             day = first + timedelta(days=offset)
             if day.weekday() in self.days and self.end > self.start:
-                yield local_instant(day, self.start, tz), local_instant(day, self.end, tz)
+                yield _utc(local_instant(day, self.start, tz)), _utc(local_instant(day, self.end, tz))
 
     def add(self, start: datetime, amount: timedelta, tz: ZoneInfo) -> datetime:
-        """The instant when `amount` of business time has passed since `start`."""
+        """The instant when `amount` of business time has passed since `start` (in `start`'s zone)."""
         left = amount
         if left <= timedelta(0):
             return start
+        since = _utc(start)
         for open_at, close_at in self.windows(start.astimezone(tz).date(), tz):
-            if close_at <= start:
+            if close_at <= since:
                 continue
-            begin = max(open_at, start)
+            begin = max(open_at, since)
             if begin + left <= close_at:
-                return begin + left
+                return (begin + left).astimezone(start.tzinfo)
             left -= close_at - begin
         raise ValueError("the business hours leave no time at all (check business_hours and business_days)")
 
     def latest_start(self, end: datetime, amount: timedelta, tz: ZoneInfo) -> datetime | None:
-        """The latest `start` for which `amount` of business time has passed by `end`.
+        """The latest `start` for which `amount` of business time has passed by `end` (in `end`'s zone).
 
         `add(start, amount) <= end` holds exactly when `start <= latest_start(end, amount)`, so one
         walk back from `end` answers "is it due?" for any number of starts. None when the business
@@ -114,29 +126,31 @@ class BusinessHours:
         left = amount
         if left <= timedelta(0):
             return end
+        until = _utc(end)
         last = end.astimezone(tz).date()
         for offset in range(MAX_DAYS_SCANNED):
             day = last - timedelta(days=offset)
             if day.weekday() not in self.days or self.end <= self.start:
                 continue
-            open_at = local_instant(day, self.start, tz)
-            if open_at >= end:
+            open_at = _utc(local_instant(day, self.start, tz))
+            if open_at >= until:
                 continue
-            finish = min(local_instant(day, self.end, tz), end)
+            finish = min(_utc(local_instant(day, self.end, tz)), until)
             if finish - open_at >= left:
-                return finish - left
+                return (finish - left).astimezone(end.tzinfo)
             left -= finish - open_at
         return None
 
     def elapsed(self, start: datetime, end: datetime, tz: ZoneInfo) -> timedelta:
         """Business time between two instants."""
         total = timedelta(0)
-        if end <= start:
+        since, until = _utc(start), _utc(end)
+        if until <= since:
             return total
         for open_at, close_at in self.windows(start.astimezone(tz).date(), tz):
-            if open_at >= end:
+            if open_at >= until:
                 break
-            begin, finish = max(open_at, start), min(close_at, end)
+            begin, finish = max(open_at, since), min(close_at, until)
             if finish > begin:
                 total += finish - begin
         return total
@@ -226,13 +240,16 @@ class GateClock:
 def gate_clock(policy: SlaPolicy, phase: str, since: datetime) -> GateClock:
     rules = policy.for_phase(phase)
     tz = policy.tz
-    expires = since + rules.approval_ttl
+    # TTL and warning are calendar time, taken on the instant (not on a zone's wall clock) as
+    # `due_cutoffs` does; the results are given back in `since`'s zone.
+    expires = _utc(since) + rules.approval_ttl
+    warning = max(_utc(since), expires - rules.expiry_warning)
     return GateClock(
         since=since,
         reminder_at=policy.business.add(since, rules.approval_sla, tz),
         escalation_at=policy.business.add(since, rules.approval_sla * rules.escalation_factor, tz),
-        warning_at=max(since, expires - rules.expiry_warning),
-        expires_at=expires,
+        warning_at=warning.astimezone(since.tzinfo),
+        expires_at=expires.astimezone(since.tzinfo),
     )
 
 
