@@ -30,10 +30,14 @@ def _task(goal: Goal, task_id: int) -> dict[str, Any] | None:
 
 
 def _unsettled_repo_effects(session: Session, goal_id: str, but: str | None) -> int:
-    """The goal's repository effects that have not landed (pending or failed), `but` left out."""
+    """The goal's repository effects that have not landed (pending or failed), `but` left out.
+
+    Delivery to a Git host (`repo.deliver`) is not among them: it follows the goal's state (the
+    pull request is merged once the goal is Done), so Done cannot wait for it."""
     query = select(Effect.key).where(
         Effect.goal_id == goal_id,
         col(Effect.kind).startswith("repo."),
+        Effect.kind != "repo.deliver",
         col(Effect.status).in_(("pending", "failed")),
     )
     return len([k for k in session.exec(query).all() if k != but])
