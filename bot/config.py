@@ -91,8 +91,9 @@ class Settings(BaseSettings):
         default="orch-bot@users.noreply.local", validation_alias=AliasChoices("ORCH_GIT_EMAIL", "git_email")
     )
     # Implementation: who writes the code (bot/agents/implement.py), where run records go (bot/runs.py).
-    builder: Literal["offline", "codex"] = Field(
-        default="offline", validation_alias=AliasChoices("ORCH_BUILDER", "builder")
+    # None: Codex whenever its CLI is installed and a model provider is configured (`_pick_builder`).
+    builder: Literal["offline", "codex"] | None = Field(
+        default=None, validation_alias=AliasChoices("ORCH_BUILDER", "builder")
     )
     codex_bin: str | None = Field(default=None, validation_alias=AliasChoices("ORCH_CODEX_BIN", "codex_bin"))
     codex_provider_url: str | None = Field(
@@ -178,6 +179,23 @@ class Settings(BaseSettings):
         if self.agent_backend is None:
             self.agent_backend = "openai" if self.openai_api_key else "offline"
         return self
+
+    @model_validator(mode="after")
+    def _pick_builder(self) -> Settings:
+        if self.builder is None:
+            from bot.codex.binary import find_codex  # light: os and shutil only
+
+            self.builder = "codex" if self.codex_provider() and find_codex(self.codex_bin) else "offline"
+        return self
+
+    def codex_provider(self) -> str | None:
+        """The Responses API endpoint Codex talks to: its own URL, else `OPENAI_BASE_URL`, else OpenAI's
+        when there is a key; None when no model provider is configured."""
+        if self.codex_provider_url:
+            return self.codex_provider_url
+        if self.openai_base_url:
+            return self.openai_base_url
+        return "https://api.openai.com/v1" if self.openai_api_key else None
 
     @model_validator(mode="after")
     def _pick_implementer(self) -> Settings:

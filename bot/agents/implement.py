@@ -1,7 +1,8 @@
 """Implement one task in a goal's worktree: the builder, the tests, the diff, the run record.
 
 `implement_task` is the single entry point the `build` effect calls. The builder comes from
-settings (`ORCH_BUILDER=offline|codex`); Codex runs in the sandbox the goal's approved mode allows.
+settings (`ORCH_BUILDER`; Codex when its CLI and a model provider are there, else the offline
+stubs); Codex runs in the sandbox the goal's approved mode allows.
 The order is build → tests → diff, so the diff shown for approval is exactly what is in the
 worktree, which is exactly what the merge commits (a test run that left files behind shows them).
 Every run writes a record under `runs_dir` (bot/runs.py), redacted.
