@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,18 @@ class ImplementResult:
     tests_output: str
     drafted_by: str = "offline-builder"
     offline: bool = True
+    # What the builder tried that did not go through, and its own last word: shown when it
+    # changed nothing (bot/services/empty_build.py).
+    failed_actions: tuple[str, ...] = ()
+    last_message: str = ""
+
+
+@dataclass
+class BuildNotes:
+    """Filled in by `run_builder` for its caller: what the builder said and what did not go through."""
+
+    failed_actions: list[str] = field(default_factory=list)
+    last_message: str = ""
 
 
 def codex_prompt(task: TaskRecord, feedback: str | None) -> str:
@@ -88,6 +100,7 @@ def run_builder(
     mode: str,
     recorder: RunRecorder,
     on_progress: Callable[[str], None] | None = None,
+    notes: BuildNotes | None = None,
 ) -> tuple[str, str, bool]:
     """Run the configured builder; return (summary, drafted_by, offline). Raises BuildFailed."""
     builder = str(getattr(settings, "builder", "offline") or "offline")
@@ -120,6 +133,9 @@ def run_builder(
         on_progress=progress,
     )
     recorder.update(usage=run.progress.usage, codex_thread=run.progress.thread_id)
+    if notes is not None:
+        notes.failed_actions[:] = run.progress.failed_actions
+        notes.last_message = run.progress.final_message
     if not run.ok:
         recorder.finish("failed", error=run.failure())
         raise BuildFailed(run.failure(), recorder.run_id)
@@ -152,6 +168,7 @@ def implement_task(
         task_id=task.id,
         clock=clock,
     ).start(task_title=task.title, sandbox=mode, feedback=feedback)
+    notes = BuildNotes()
     try:
         summary, drafted_by, offline = run_builder(
             settings=settings,
@@ -161,6 +178,7 @@ def implement_task(
             mode=mode,
             recorder=recorder,
             on_progress=on_progress,
+            notes=notes,
         )
         tests = run_configured_tests(settings, worktree)
         tests_output = ""
@@ -173,6 +191,10 @@ def implement_task(
             summary = f"{summary}\n\n{tests.summary()}"
         diff = _git(settings).diff(worktree)
         recorder.write_diff(diff)
+        if not diff.strip():
+            recorder.note(
+                "nothing_changed", failed_actions=notes.failed_actions, last_message=notes.last_message
+            )
     except BuildFailed:
         raise
     except Exception as exc:
@@ -188,6 +210,8 @@ def implement_task(
         tests_output=tests_output,
         drafted_by=drafted_by,
         offline=offline,
+        failed_actions=tuple(notes.failed_actions),
+        last_message=notes.last_message,
     )
 
 

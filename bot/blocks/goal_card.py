@@ -33,6 +33,7 @@ STATUS_LABELS: dict[PhaseStatus, str] = {
     PhaseStatus.REJECTED: "⛔ Rejected",
     PhaseStatus.EXPIRED: "⌛ Expired",
     PhaseStatus.SKIPPED: "⏭ Skipped",
+    PhaseStatus.FAILED: "⚠️ Failed: needs a person",
 }
 
 # A goal that is no longer active says so instead of the phase status.

@@ -51,6 +51,8 @@ class CodexProgress:
     usage: dict[str, Any] | None = None
     error: str | None = None
     warnings: list[str] = field(default_factory=list)
+    # Actions that did not go through: a failed or refused file change, a command that failed.
+    failed_actions: list[str] = field(default_factory=list)
     finished: bool = False
 
     def _rel(self, path: str) -> str:
@@ -90,11 +92,15 @@ class CodexProgress:
                 if path not in self.files:
                     self.files.append(path)
             verb = "changed" if item.get("status") != "failed" else "failed to change"
+            if item.get("status") == "failed":
+                self.failed_actions.append(f"change {', '.join(changed)}")
             return f"Codex {verb} {', '.join(changed)}"
         if item_type == "command_execution":
             command = display_command(str(item.get("command", "")))
             code = item.get("exit_code")
             self.commands.append((command, code if isinstance(code, int) else None))
+            if code != 0 or item.get("status") in ("failed", "declined"):
+                self.failed_actions.append(f"`{command}` (exit {code})")
             return f"Codex ran `{command}` (exit {code})"
         if item_type == "agent_message":
             text = str(item.get("text") or "").strip()

@@ -60,7 +60,11 @@ class CodexConfig:
         if key is not None and hasattr(key, "get_secret_value"):
             key = key.get_secret_value()
         # Codex's own URL wins; else the endpoint the drafters use; else OpenAI's with the key.
-        url = getattr(settings, "codex_provider_url", None) or getattr(settings, "openai_base_url", None) or None
+        url = (
+            getattr(settings, "codex_provider_url", None)
+            or getattr(settings, "openai_base_url", None)
+            or None
+        )
         if url is None and not key:
             raise CodexNotConfigured(
                 "Codex needs a model provider: set OPENAI_BASE_URL or ORCH_CODEX_PROVIDER_URL (a Responses "

@@ -26,6 +26,7 @@ from sqlalchemy.engine import Engine
 from bot import blocks as builders
 from bot.blocks.models import HomeView
 from bot.effects.dispatcher import EffectDispatcher, RetryLater
+from bot.effects.empty_build import EmptyBuildMessages
 from bot.effects.slack_status import StatusMessages
 from bot.effects.views import approvals_for, artifact_view, decision_view, diff_view, goal_card_view
 from bot.faults import fault_point
@@ -59,6 +60,7 @@ KINDS = (
     "slack.status",
     "slack.post_mode_request",
     "slack.mark_mode_decided",
+    "slack.codex_empty_build",
 )
 
 
@@ -103,6 +105,7 @@ class SlackEffects:
         dispatcher.register("slack.thread_note", self.thread_note)
         dispatcher.register("slack.status", self.status.handle)
         ModeMessages(self).register(dispatcher)
+        EmptyBuildMessages(self).register(dispatcher)
 
     # -- helpers -----------------------------------------------------------------------------
 

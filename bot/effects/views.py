@@ -130,6 +130,9 @@ def progress_text(goal: Goal, artifact: Artifact | None, *, approved: int = 0, r
         )
         count = f" ({approved} of {required} approvals)" if required > 1 else ""
         return f"⏳ Waiting for a decision on {what}{count}."
+    if status is PhaseStatus.FAILED:
+        what = "The build" if implementation else f"Drafting the {label}"
+        return f"⚠️ {what} failed; see the message below: Retry, Request changes or Cancel."
     again = status is PhaseStatus.CHANGES_REQUESTED
     if implementation:
         task = next((t for t in goal.tasks if t.get("status") == "in-progress"), None)

@@ -178,6 +178,20 @@ class WorkEffects:
 
         result = await asyncio.to_thread(work)
         fault_point("during_agent_job")  # crash tests: the worktree is written, the diff not yet recorded
+        if not result.diff.strip():  # nothing to approve: the thread says why and offers a retry
+            from bot.services.empty_build import record_empty_build
+
+            await asyncio.to_thread(
+                record_empty_build,
+                self.goals,
+                goal_id=goal.id,
+                task_id=task_id,
+                version=version,
+                run_id=result.run_id,
+                last_message=result.last_message or result.summary,
+                failed_actions=result.failed_actions,
+            )
+            return
         await asyncio.to_thread(
             self.goals.record_draft,
             goal_id=goal.id,

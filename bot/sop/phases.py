@@ -26,6 +26,9 @@ class PhaseStatus(StrEnum):
     REJECTED = "rejected"
     EXPIRED = "expired"
     SKIPPED = "skipped"
+    # The phase's draft or build failed after its retries: a person retries, redirects or cancels
+    # (or the model's return retries it); nothing moves until then.
+    FAILED = "failed"
 
 
 class GoalState(StrEnum):
