@@ -105,6 +105,12 @@ class Settings(BaseSettings):
     codex_timeout: float = Field(
         default=900.0, gt=0, validation_alias=AliasChoices("ORCH_CODEX_TIMEOUT", "codex_timeout")
     )
+    # How long a Codex approval request waits in the thread for an approver before it counts as denied.
+    codex_approval_timeout: float = Field(
+        default=600.0,
+        gt=0,
+        validation_alias=AliasChoices("ORCH_CODEX_APPROVAL_TIMEOUT", "codex_approval_timeout"),
+    )
     manager_model: str = Field(
         default="gpt-5.5", validation_alias=AliasChoices("ORCH_MANAGER_MODEL", "manager_model")
     )

@@ -22,6 +22,9 @@ from bot.runs import RunRecorder
 from bot.sop.phases import Phase
 from bot.sop.records import TaskRecord
 
+# Asks a person whether Codex may do what its sandbox does not allow: (request, run id) → allowed.
+Approve = Callable[[Any, str], bool]
+
 
 class BuildFailed(RuntimeError):
     """The builder could not produce a change; the message is for the goal's thread."""
@@ -101,6 +104,7 @@ def run_builder(
     recorder: RunRecorder,
     on_progress: Callable[[str], None] | None = None,
     notes: BuildNotes | None = None,
+    approve: Approve | None = None,
 ) -> tuple[str, str, bool]:
     """Run the configured builder; return (summary, drafted_by, offline). Raises BuildFailed."""
     builder = str(getattr(settings, "builder", "offline") or "offline")
@@ -115,23 +119,22 @@ def run_builder(
     if builder != "codex":
         raise ValueError(f"unknown builder {builder!r}: use 'offline' or 'codex'")
 
-    from bot.codex.runner import CodexConfig, run_codex
+    from bot.codex.app_server import AppServerTurn
+    from bot.codex.runner import CodexConfig
 
     config = CodexConfig.from_settings(settings)
-    recorder.update(model=config.model, sandbox=mode)
+    recorder.update(model=config.model, sandbox=mode, driver="app-server")
 
     def progress(_update: str, state: Any) -> None:
         if on_progress is not None:
             on_progress(state.status_line())  # cumulative: the status message shows the whole run
 
-    run = run_codex(
-        config,
-        worktree=worktree,
-        mode=mode,
-        prompt=codex_prompt(task, feedback),
-        on_event=recorder.event,
-        on_progress=progress,
-    )
+    def ask(request: Any) -> bool:
+        # Without a person to ask (no approver wired in), whatever needs approval is refused.
+        return approve(request, recorder.run_id) if approve is not None else False
+
+    turn = AppServerTurn(config, worktree, mode, on_event=recorder.event, on_progress=progress, approve=ask)
+    run = turn.run(codex_prompt(task, feedback))
     recorder.update(usage=run.progress.usage, codex_thread=run.progress.thread_id)
     if notes is not None:
         notes.failed_actions[:] = run.progress.failed_actions
@@ -155,6 +158,7 @@ def implement_task(
     mode: str,
     clock: Any = None,
     on_progress: Callable[[str], None] | None = None,
+    approve: Approve | None = None,
 ) -> ImplementResult:
     """Build `task` in `worktree`, run the tests, and return the diff with the run's id."""
     builder = str(getattr(settings, "builder", "offline") or "offline")
@@ -179,6 +183,7 @@ def implement_task(
             recorder=recorder,
             on_progress=on_progress,
             notes=notes,
+            approve=approve,
         )
         tests = run_configured_tests(settings, worktree)
         tests_output = ""

@@ -92,14 +92,17 @@ class CodexProgress:
                 if path not in self.files:
                     self.files.append(path)
             verb = "changed" if item.get("status") != "failed" else "failed to change"
-            if item.get("status") == "failed":
-                self.failed_actions.append(f"change {', '.join(changed)}")
+            if item.get("status") in ("failed", "declined"):
+                what = "refused" if item.get("status") == "declined" else "failed"
+                self.failed_actions.append(f"change {', '.join(changed)} ({what})")
             return f"Codex {verb} {', '.join(changed)}"
         if item_type == "command_execution":
             command = display_command(str(item.get("command", "")))
             code = item.get("exit_code")
             self.commands.append((command, code if isinstance(code, int) else None))
-            if code != 0 or item.get("status") in ("failed", "declined"):
+            if item.get("status") == "declined":
+                self.failed_actions.append(f"`{command}` (refused)")
+            elif code != 0 or item.get("status") == "failed":
                 self.failed_actions.append(f"`{command}` (exit {code})")
             return f"Codex ran `{command}` (exit {code})"
         if item_type == "agent_message":
@@ -123,7 +126,8 @@ class CodexProgress:
             parts.append(f"{len(self.files)} file(s) changed: {', '.join(self.files[:5])}")
         if self.commands:
             last, code = self.commands[-1]
-            parts.append(f"{len(self.commands)} command(s) run, last `{last}` (exit {code})")
+            outcome = f"exit {code}" if code is not None else "not run"
+            parts.append(f"{len(self.commands)} command(s) run, last `{last}` ({outcome})")
         if self.error:
             parts.append(self.error[:MAX_LINE])
         return " · ".join(parts)

@@ -25,6 +25,7 @@ from sqlalchemy.engine import Engine
 
 from bot import blocks as builders
 from bot.blocks.models import HomeView
+from bot.effects.codex_approval import CodexApprovalMessages
 from bot.effects.dispatcher import EffectDispatcher, RetryLater
 from bot.effects.empty_build import EmptyBuildMessages
 from bot.effects.slack_status import StatusMessages
@@ -61,6 +62,7 @@ KINDS = (
     "slack.post_mode_request",
     "slack.mark_mode_decided",
     "slack.codex_empty_build",
+    "slack.codex_approval",
 )
 
 
@@ -106,6 +108,7 @@ class SlackEffects:
         dispatcher.register("slack.status", self.status.handle)
         ModeMessages(self).register(dispatcher)
         EmptyBuildMessages(self).register(dispatcher)
+        CodexApprovalMessages(self).register(dispatcher)
 
     # -- helpers -----------------------------------------------------------------------------
 

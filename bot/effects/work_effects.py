@@ -162,6 +162,13 @@ class WorkEffects:
 
         progress = relay(getattr(self, "_dispatcher", None), goal.id)
 
+        def approve(request: Any, run_id: str) -> bool:
+            """Codex asks for what its sandbox does not allow: the thread's approvers decide, it waits."""
+            from bot.services.codex_approvals import ask_and_wait
+
+            timeout = float(getattr(self.settings, "codex_approval_timeout", 600.0))
+            return ask_and_wait(self.goals, goal_id=goal.id, run_id=run_id, request=request, timeout=timeout)
+
         def work() -> Any:
             from bot.agents.implement import implement_task
 
@@ -174,6 +181,7 @@ class WorkEffects:
                 feedback=effect.payload.get("feedback"),
                 mode=goal.mode,
                 on_progress=progress,
+                approve=approve,
             )
 
         result = await asyncio.to_thread(work)

@@ -1,9 +1,9 @@
 """A Codex build that changed nothing is not offered as an approvable diff; Retry runs it again.
 
-The real `codex` CLI against the scripted Responses server: in the default read-only mode the
-model's write fails, it still claims success, and the worktree is unchanged. The thread says so
-(with the model's last message and its run record) with Retry / Request changes / Cancel goal;
-once the goal may write, Retry builds again and the diff is offered.
+The real `codex app-server` against the scripted Responses server: the model's only change needs
+an approval, an approver denies it, and the model still claims success. The thread says so (the
+model's last message, the refused command, the run record) with Retry / Request changes / Cancel
+goal; Retry builds again, and this time the approved command makes a diff to review.
 """
 
 from __future__ import annotations
@@ -17,13 +17,13 @@ from bot.codex.binary import find_codex
 from bot.runs import load_run
 from sandbox.models import ResponsesServer, exec_command, message
 from storage.audit import AuditEntry
-from storage.db import transaction
 from storage.models import Artifact, Goal
 from tests.conftest import Live, start_live
 
 BRIEF = "Write a greeting file for new readers."
 CLAIM = "Implemented made.txt, tests passed."
-SCRIPT = [[exec_command("echo hello > made.txt")], [message(CLAIM)]]
+SCRIPT = [[exec_command("echo hello > made.txt", escalate="Write the greeting")], [message(CLAIM)]]
+ASKS = "Codex asks to run a command"
 
 pytestmark = pytest.mark.slow
 
@@ -37,7 +37,8 @@ def codex_bin() -> Path:
 
 
 def approve_until_the_build(live: Live, card_ts: str) -> None:
-    """Approve each document until the first build has reported; a diff offered here is a failure."""
+    """Approve each document and deny what Codex asks, until the build has reported; a diff
+    offered here is a failure."""
     for _ in range(20):
         found = live.sb.wait_for(
             lambda: (
@@ -50,9 +51,10 @@ def approve_until_the_build(live: Live, card_ts: str) -> None:
         if "changed nothing" in found.text:
             return
         assert " diff " not in found.text, f"an empty diff was offered for approval: {found.text}"
-        live.sb.click("U_APP1", found, "Approve")
+        label = "Deny" if ASKS in found.text else "Approve"
+        live.sb.click("U_APP1", found, label)
         live.sb.wait_for(
-            lambda m=found: "Approve" not in live.sb.buttons(live.sb.message("C_DEV", m.ts)),
+            lambda m=found, b=label: b not in live.sb.buttons(live.sb.message("C_DEV", m.ts)),
             timeout=30,
             what="the decision to replace the buttons",
         )
@@ -80,7 +82,7 @@ def test_a_build_that_changed_nothing_offers_retry_not_an_empty_diff(
             assert report is not None
             assert live.sb.buttons(report) == ["Retry", "Request changes", "Cancel goal"]
             shown = " ".join(str(b) for b in report.raw["blocks"])
-            assert CLAIM in shown  # the model's claim is shown next to the fact that nothing changed
+            assert CLAIM in shown and "echo hello &gt; made.txt" in shown and "refused" in shown
 
             with Session(live.container.engine) as session:
                 goal = session.get(Goal, "G-0001")
@@ -99,13 +101,16 @@ def test_a_build_that_changed_nothing_offers_retry_not_an_empty_diff(
                 what="the refusal",
             )
 
-            # Once the goal may write, the requester's Retry builds again and the diff is offered.
-            with transaction(live.container.engine) as session:
-                row = session.get(Goal, "G-0001")
-                assert row is not None
-                row.mode = "workspace-write"
-                session.add(row)
+            # The requester's Retry builds again; this time the approver lets the command run.
             live.sb.click("U_REQ", report, "Retry")
+            asked = live.sb.wait_for(
+                lambda: live.sb.find_message(
+                    "C_DEV", thread_ts=card.ts, button="Approve", text_contains=ASKS
+                ),
+                timeout=60,
+                what="Codex's request in the second build",
+            )
+            live.sb.click("U_APP1", asked, "Approve")
             diff = live.sb.wait_for(
                 lambda: live.sb.find_message(
                     "C_DEV", thread_ts=card.ts, button="Approve", text_contains=" diff "
@@ -113,7 +118,7 @@ def test_a_build_that_changed_nothing_offers_retry_not_an_empty_diff(
                 timeout=60,
                 what="the diff of the second build",
             )
-            assert "made.txt" in diff.content
+            assert "+++ b/made.txt" in diff.content and "v2" in diff.text
             after = live.sb.message("C_DEV", report.ts)
             assert after.buttons == [] and "asked to build task 1 again" in after.text
         finally:
