@@ -24,7 +24,7 @@ APPROVE_ACTION = "codex_approval_approve"
 DENY_ACTION = "codex_approval_deny"
 ACTION_RE = re.compile(r"^codex_approval_(approve|deny)$")
 _REQUEST_ID = re.compile(r"^[0-9a-f]{16}$")
-MAX_SHOWN = 2500
+MAX_SHOWN = 2200  # with the header, reason and help line the section stays under 3000
 
 
 @dataclass(frozen=True)
