@@ -46,6 +46,7 @@ class ImplementResult:
     # changed nothing (bot/services/empty_build.py).
     failed_actions: tuple[str, ...] = ()
     last_message: str = ""
+    stopped_by: str | None = None
 
 
 @dataclass
@@ -54,6 +55,7 @@ class BuildNotes:
 
     failed_actions: list[str] = field(default_factory=list)
     last_message: str = ""
+    stopped_by: str | None = None  # set when a person stopped the run
 
 
 def codex_prompt(task: TaskRecord, feedback: str | None) -> str:
@@ -105,6 +107,7 @@ def run_builder(
     on_progress: Callable[[str], None] | None = None,
     notes: BuildNotes | None = None,
     approve: Approve | None = None,
+    goal_id: str | None = None,
 ) -> tuple[str, str, bool]:
     """Run the configured builder; return (summary, drafted_by, offline). Raises BuildFailed."""
     builder = str(getattr(settings, "builder", "offline") or "offline")
@@ -119,6 +122,7 @@ def run_builder(
     if builder != "codex":
         raise ValueError(f"unknown builder {builder!r}: use 'offline' or 'codex'")
 
+    from bot.codex import running
     from bot.codex.app_server import AppServerTurn
     from bot.codex.runner import CodexConfig
 
@@ -134,7 +138,15 @@ def run_builder(
         return approve(request, recorder.run_id) if approve is not None else False
 
     turn = AppServerTurn(config, worktree, mode, on_event=recorder.event, on_progress=progress, approve=ask)
-    run = turn.run(codex_prompt(task, feedback))
+    if goal_id is not None:
+        running.register(goal_id, turn)  # so Stop can interrupt it
+    try:
+        run = turn.run(codex_prompt(task, feedback))
+    finally:
+        if goal_id is not None:
+            running.unregister(goal_id, turn)
+    if notes is not None and run.progress.stopped:
+        notes.stopped_by = turn.stopped_by or "someone"
     recorder.update(usage=run.progress.usage, codex_thread=run.progress.thread_id)
     if notes is not None:
         notes.failed_actions[:] = run.progress.failed_actions
@@ -184,6 +196,7 @@ def implement_task(
             on_progress=on_progress,
             notes=notes,
             approve=approve,
+            goal_id=goal_id,
         )
         tests = run_configured_tests(settings, worktree)
         tests_output = ""
@@ -196,7 +209,9 @@ def implement_task(
             summary = f"{summary}\n\n{tests.summary()}"
         diff = _git(settings).diff(worktree)
         recorder.write_diff(diff)
-        if not diff.strip():
+        if notes.stopped_by:
+            recorder.note("stopped", by=notes.stopped_by)
+        elif not diff.strip():
             recorder.note(
                 "nothing_changed", failed_actions=notes.failed_actions, last_message=notes.last_message
             )
@@ -217,6 +232,7 @@ def implement_task(
         offline=offline,
         failed_actions=tuple(notes.failed_actions),
         last_message=notes.last_message,
+        stopped_by=notes.stopped_by,
     )
 
 

@@ -45,9 +45,16 @@ class EmptyBuildView:
     last_message: str
     failed_actions: tuple[str, ...] = ()
     run_id: str | None = None
+    stopped_by: str | None = None  # a person stopped the build (Stop, or a :x: reaction)
 
 
 def empty_build_text(v: EmptyBuildView) -> str:
+    if v.stopped_by:
+        who = f"<@{v.stopped_by}>" if re.match(r"^[UW][A-Z0-9_]+$", v.stopped_by) else "someone"
+        return (
+            f"⏹ {v.goal_id}: {who} stopped the build of task {v.task_id} (v{v.version}); "
+            "its changes so far stay in the worktree, and there is no diff to approve."
+        )
     return f"⚠️ {v.goal_id}: the build of task {v.task_id} (v{v.version}) changed nothing, so there is no diff to approve."
 
 
@@ -58,7 +65,10 @@ def _plain(text: str) -> str:
 
 def build_empty_build(v: EmptyBuildView) -> list[dict[str, Any]]:
     said = _plain(v.last_message) or "(no message)"
-    lines = [f"*{fit(empty_build_text(v), 300)}*", f"The builder's last message: _{fit(said, 900)}_"]
+    lines = [
+        f"*{fit(empty_build_text(v), 300, escape=lambda t: t)}*",
+        f"The builder's last message: _{fit(said, 900)}_",
+    ]
     if v.failed_actions:
         listed = "\n".join(f"• {fit(_plain(a), 200)}" for a in v.failed_actions[:MAX_LISTED])
         lines.append(f"What did not go through:\n{listed}")

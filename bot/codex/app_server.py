@@ -131,6 +131,7 @@ class AppServerTurn:
     _ids: dict[str, str] = field(default_factory=dict, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
     interrupted: bool = field(default=False, init=False)
+    stopped_by: str | None = field(default=None, init=False)  # who asked to stop (bot/codex/running.py)
 
     def _send(self, message: dict[str, Any]) -> None:
         proc = self._proc
@@ -141,11 +142,11 @@ class AppServerTurn:
             proc.stdin.flush()
 
     def interrupt(self) -> bool:
-        """Ask Codex to stop the running turn (`turn/interrupt`); False when no turn runs."""
+        """Stop the turn (`turn/interrupt`): now if it runs, else as soon as it has started."""
+        self.interrupted = True
         thread, turn = self._ids.get("thread"), self._ids.get("turn")
         if not thread or not turn:
-            return False
-        self.interrupted = True
+            return True  # sent when turn/start answers
         self._send(
             {"id": "interrupt", "method": "turn/interrupt", "params": {"threadId": thread, "turnId": turn}}
         )
@@ -262,6 +263,8 @@ class AppServerTurn:
                 )
             elif message.get("id") == "turn" and "result" in message:
                 self._ids["turn"] = str(message["result"]["turn"]["id"])
+                if self.interrupted:  # Stop came before the turn had an id
+                    self.interrupt()
             elif method in APPROVAL_METHODS and "id" in message:
                 self._answer(message, changes, result)
             elif method == "item/started" and (params.get("item") or {}).get("type") == "fileChange":

@@ -54,6 +54,7 @@ class CodexProgress:
     # Actions that did not go through: a failed or refused file change, a command that failed.
     failed_actions: list[str] = field(default_factory=list)
     finished: bool = False
+    stopped: bool = False  # a person interrupted the turn
 
     def _rel(self, path: str) -> str:
         if self.cwd is not None:
@@ -73,6 +74,9 @@ class CodexProgress:
             self.finished = True
             usage = event.get("usage")
             self.usage = dict(usage) if isinstance(usage, dict) else None
+            if event.get("status") == "interrupted":
+                self.stopped = True
+                return "Codex stopped"
             return "Codex finished"
         if kind == "turn.failed":
             nested = event.get("error")
@@ -120,7 +124,11 @@ class CodexProgress:
 
     def status_line(self) -> str:
         """The one status line shown (and updated) in the goal's thread."""
-        state = "failed" if self.error else ("done" if self.finished else "working")
+        state = (
+            "failed"
+            if self.error
+            else ("stopped" if self.stopped else "done" if self.finished else "working")
+        )
         parts = [f"Codex {state}"]
         if self.files:
             parts.append(f"{len(self.files)} file(s) changed: {', '.join(self.files[:5])}")

@@ -35,6 +35,7 @@ class EmptyBuildMessages:
             last_message=str(p.get("last_message") or ""),
             failed_actions=tuple(str(a) for a in p.get("failed_actions") or ()),
             run_id=str(p["run_id"]) if p.get("run_id") else None,
+            stopped_by=str(p["stopped_by"]) if p.get("stopped_by") else None,
         )
         await self.fx.post(
             effect,

@@ -84,6 +84,7 @@ class SlackEffects:
     due_at: Callable[[str, datetime], datetime] | None = None  # the SLA policy's due time, when known
     # Builds a person's App Home; when given, it is republished whenever one of their goals changes.
     home: Callable[[str], HomeView] | None = None
+    stop_button: bool = False  # Codex builds: the status message offers Stop while one runs
     status: StatusMessages = field(init=False, repr=False)
     # The Home last published per person, so an unchanged Home is not sent again.
     _homes: dict[str, str] = field(default_factory=dict, repr=False)

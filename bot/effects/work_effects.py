@@ -186,7 +186,7 @@ class WorkEffects:
 
         result = await asyncio.to_thread(work)
         fault_point("during_agent_job")  # crash tests: the worktree is written, the diff not yet recorded
-        if not result.diff.strip():  # nothing to approve: the thread says why and offers a retry
+        if result.stopped_by or not result.diff.strip():  # nothing to approve: say why, offer a retry
             from bot.services.empty_build import record_empty_build
 
             await asyncio.to_thread(
@@ -198,6 +198,7 @@ class WorkEffects:
                 run_id=result.run_id,
                 last_message=result.last_message or result.summary,
                 failed_actions=result.failed_actions,
+                stopped_by=result.stopped_by,
             )
             return
         await asyncio.to_thread(

@@ -53,8 +53,11 @@ def record_empty_build(
     run_id: str | None,
     last_message: str,
     failed_actions: Sequence[str] = (),
+    stopped_by: str | None = None,
 ) -> bool:
-    """Hold the goal and tell its thread, instead of posting an empty diff. Replays are no-ops."""
+    """Hold the goal and tell its thread, instead of posting an empty diff. Replays are no-ops.
+
+    A build a person stopped (`stopped_by`) is held the same way, whatever it changed so far."""
     now = service.clock()
     key = f"codex_empty:{goal_id}:{task_id}:{version}"
     failed = [redact(a) for a in failed_actions][:MAX_FAILED_SHOWN]
@@ -79,6 +82,7 @@ def record_empty_build(
             version=version,
             failed_actions=failed,
             last_message=message[:2000],
+            stopped_by=stopped_by,
         )
         add_effect(
             session,
@@ -91,6 +95,7 @@ def record_empty_build(
             run_id=run_id,
             failed_actions=failed,
             last_message=message[:2000],
+            stopped_by=stopped_by,
         )
         service._card_effect(session, goal, now, f"implementation:{task_id}:{version}:empty")
     service._committed()

@@ -1,0 +1,62 @@
+"""Stop a running Codex build: the requester or an approver interrupts its turn, audited.
+
+The turn ends as stopped and the build is held like one that changed nothing
+(bot/services/empty_build.py): the goal waits with Retry / Request changes / Cancel goal.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from bot.codex import running
+from bot.services.errors import GoalClosed, GoalNotFound, InvalidInput, ServiceError
+from bot.services.unit import Actor, audit
+from bot.sop.phases import GoalState, Phase, PhaseStatus
+from storage.db import read_session, transaction
+from storage.models import Goal
+
+if TYPE_CHECKING:
+    from bot.services.goals import GoalService
+
+STOP_REQUESTED = "build.stop_requested"
+BUILDING = (PhaseStatus.DRAFTING, PhaseStatus.CHANGES_REQUESTED)
+
+
+class NothingRunning(ServiceError):
+    def __init__(self, goal_id: str) -> None:
+        super().__init__(
+            f"No build of {goal_id} is running here right now (it may have just finished or not started yet)."
+        )
+
+
+def is_building(goal: Goal) -> bool:
+    return (
+        goal.state == GoalState.ACTIVE
+        and goal.phase == Phase.IMPLEMENTATION.value
+        and goal.status in BUILDING
+    )
+
+
+def stop_build(service: GoalService, *, goal_id: str, actor: Actor) -> None:
+    with read_session(service.engine) as session:
+        goal = session.get(Goal, goal_id)
+    if goal is None:
+        raise GoalNotFound(goal_id)
+    if goal.state != GoalState.ACTIVE:
+        raise GoalClosed(goal.id, goal.state)
+    if actor.id != goal.requester and not service.directory.is_approver(actor.id):
+        raise InvalidInput(f"Only the requester or an approver of {goal.id} can stop its build.")
+    if not is_building(goal):
+        raise NothingRunning(goal.id)
+    interrupted = running.interrupt(goal.id, by=actor.id)
+    with transaction(service.engine) as session:
+        audit(
+            session,
+            actor=actor,
+            action=STOP_REQUESTED,
+            now=service.clock(),
+            goal=session.get(Goal, goal.id),
+            interrupted=interrupted,
+        )
+    if not interrupted:
+        raise NothingRunning(goal.id)
