@@ -18,7 +18,7 @@ GOAL_FROM_THREAD_SHORTCUT = "orch_goal_from_thread"
 
 SLASH_COMMANDS: tuple[str, ...] = (ORCH_COMMAND,)
 MESSAGE_SHORTCUTS: tuple[str, ...] = (GOAL_FROM_THREAD_SHORTCUT,)
-BOT_EVENTS: tuple[str, ...] = ("app_mention", "app_home_opened", "message.im")
+BOT_EVENTS: tuple[str, ...] = ("app_mention", "app_home_opened", "message.im", "reaction_added")
 
 _NONE: frozenset[str] = frozenset()
 
@@ -51,6 +51,7 @@ EVENT_SCOPES: Mapping[str, frozenset[str]] = MappingProxyType(
         "app_mention": frozenset({"app_mentions:read"}),
         "message.im": frozenset({"im:history"}),
         "app_home_opened": _NONE,
+        "reaction_added": frozenset({"reactions:read"}),  # `:x:` on a build's status message stops it
     }
 )
 

@@ -13,12 +13,13 @@ from bot.services.errors import GoalClosed, GoalNotFound, InvalidInput, ServiceE
 from bot.services.unit import Actor, audit
 from bot.sop.phases import GoalState, Phase, PhaseStatus
 from storage.db import read_session, transaction
-from storage.models import Goal
+from storage.models import Goal, SlackMessage
 
 if TYPE_CHECKING:
     from bot.services.goals import GoalService
 
 STOP_REQUESTED = "build.stop_requested"
+STATUS_KIND = "status"  # the goal's progress message (bot/effects/slack_status.py)
 BUILDING = (PhaseStatus.DRAFTING, PhaseStatus.CHANGES_REQUESTED)
 
 
@@ -60,3 +61,16 @@ def stop_build(service: GoalService, *, goal_id: str, actor: Actor) -> None:
         )
     if not interrupted:
         raise NothingRunning(goal.id)
+
+
+def goal_of_status_message(service: GoalService, *, channel: str, ts: str) -> Goal | None:
+    """The goal whose progress message this is (a `:x:` reaction on it stops its build)."""
+    from sqlmodel import select
+
+    with read_session(service.engine) as session:
+        row = session.exec(
+            select(SlackMessage).where(
+                SlackMessage.kind == STATUS_KIND, SlackMessage.channel == channel, SlackMessage.ts == ts
+            )
+        ).first()
+        return session.get(Goal, row.goal_id) if row is not None else None

@@ -1,4 +1,5 @@
-"""Stop on a running build's status message interrupts Codex's turn; the goal waits with Retry.
+"""Stop (the button, or a `:x:` reaction) on a running build's status message interrupts Codex's
+turn; the goal waits with Retry.
 
 The real `codex app-server`: the scripted model starts a command that would run for a minute;
 the requester clicks Stop on the status message; the turn is interrupted (`turn/interrupt`) and
@@ -16,10 +17,11 @@ from sqlmodel import Session, select
 from bot.blocks.codex_stop import STOP_ACTION
 from bot.codex.binary import find_codex
 from bot.runs import load_run
+from sandbox import Message
 from sandbox.models import ResponsesServer, exec_command, message
 from storage.audit import AuditEntry
 from storage.models import Goal
-from tests.conftest import start_live
+from tests.conftest import Live, start_live
 
 BRIEF = "Run the long migration check."
 SCRIPT = [[exec_command("echo started > started.txt; sleep 60")], [message("Finished.")]]
@@ -35,8 +37,17 @@ def codex_bin() -> Path:
     return found
 
 
+def ask_to_stop(live: Live, user: str, status: Message, how: str) -> None:
+    if how == "button":
+        live.sb.click(user, status, action_id=STOP_ACTION)
+    else:  # a :x: reaction on the status message
+        event = {"type": "reaction_added", "user": user, "reaction": "x", "item_user": "UBOT"}
+        live.sb.send_event(event | {"item": {"type": "message", "channel": status.channel, "ts": status.ts}})
+
+
+@pytest.mark.parametrize("how", ["button", "reaction"])
 def test_stop_interrupts_the_running_turn_and_the_goal_waits_with_retry(
-    tmp_path: Path, target_repo: Path, codex_bin: Path
+    tmp_path: Path, target_repo: Path, codex_bin: Path, how: str
 ) -> None:
     with ResponsesServer(SCRIPT) as model:
         live = start_live(
@@ -74,14 +85,14 @@ def test_stop_interrupts_the_running_turn_and_the_goal_waits_with_retry(
                 what="the Stop button on the status message",
             )
             # Someone with no stake in the goal cannot stop it.
-            live.sb.click("U_OUT", status, action_id=STOP_ACTION)
+            ask_to_stop(live, "U_OUT", status, how)
             live.sb.wait_for(
                 lambda: any("requester or an approver" in e.text for e in live.sb.ephemerals("U_OUT")),
                 timeout=15,
                 what="the refusal",
             )
             clicked = time.monotonic()
-            live.sb.click("U_REQ", status, action_id=STOP_ACTION)
+            ask_to_stop(live, "U_REQ", status, how)
             stopped = live.sb.wait_for(
                 lambda: live.sb.find_message("C_DEV", thread_ts=card.ts, text_contains="stopped the build"),
                 timeout=30,
