@@ -23,13 +23,19 @@ def register(app: typer.Typer, get_engine: Any = None) -> None:
     @app.command("mcp")
     def mcp() -> None:
         """Serve the orchestrator's MCP server on stdio (goals, artifacts, approvals, audit, Codex)."""
-        from bot.app import build_container
         from bot.logging import configure_logging
         from bot.mcp_server import build_mcp_server
 
+        def build_container(settings: Any) -> Any:
+            from bot.app import build_container as build
+
+            return build(settings)
+
         settings = _settings()
         configure_logging(settings.log_level, json_logs=True)  # to stderr: stdout carries the protocol
-        build_mcp_server(build_container(settings)).run("stdio")
+        # The container (database, repositories) is built on the first tool call, not before
+        # `initialize`: clients such as Codex give a server about a second to answer.
+        build_mcp_server(lambda: build_container(settings)).run("stdio")
 
     @runs_app.command("show")
     def runs_show(
