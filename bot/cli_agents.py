@@ -37,6 +37,15 @@ def register(app: typer.Typer, get_engine: Any = None) -> None:
         # `initialize`: clients such as Codex give a server about a second to answer.
         build_mcp_server(lambda: build_container(settings)).run("stdio")
 
+    @runs_app.command("usage")
+    def runs_usage(goal_id: str) -> None:
+        """Token usage of a goal's agent runs, summed, and its cost from the price table (`prices`)."""
+        from bot.metrics_inputs import runs_dir_for
+        from bot.usage import goal_usage
+
+        settings = _settings()
+        typer.echo(goal_usage(runs_dir_for(settings), goal_id.strip().upper(), settings.prices).line())
+
     @runs_app.command("show")
     def runs_show(
         run_id: str,

@@ -20,6 +20,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from bot.usage import ModelPrice
+
 PLACEHOLDERS = {"", "changeme", "change-me", "xoxb-your-token", "your-signing-secret", "todo", "xxx"}
 
 
@@ -110,6 +112,11 @@ class Settings(BaseSettings):
         default=600.0,
         gt=0,
         validation_alias=AliasChoices("ORCH_CODEX_APPROVAL_TIMEOUT", "codex_approval_timeout"),
+    )
+    # Per model, US dollars per million tokens: {"gpt-5.5": {"input": 1.25, "cached_input": 0.125,
+    # "output": 10.0}} (`[prices."gpt-5.5"]` in orch.toml); `orch runs usage` prices runs with it.
+    prices: dict[str, ModelPrice] = Field(
+        default_factory=dict, validation_alias=AliasChoices("ORCH_PRICES", "prices")
     )
     manager_model: str = Field(
         default="gpt-5.5", validation_alias=AliasChoices("ORCH_MANAGER_MODEL", "manager_model")
