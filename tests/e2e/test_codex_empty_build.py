@@ -3,7 +3,8 @@
 The real `codex app-server` against the scripted Responses server: the model's only change needs
 an approval, an approver denies it, and the model still claims success. The thread says so (the
 model's last message, the refused command, the run record) with Retry / Request changes / Cancel
-goal; Retry builds again, and this time the approved command makes a diff to review.
+goal; Retry builds again (denied again, still nothing), and Request changes builds with the
+person's directions, where the approved command makes a diff to review.
 """
 
 from __future__ import annotations
@@ -101,14 +102,34 @@ def test_a_build_that_changed_nothing_offers_retry_not_an_empty_diff(
                 what="the refusal",
             )
 
-            # The requester's Retry builds again; this time the approver lets the command run.
+            # The requester's Retry builds again; denied again, it changes nothing again.
             live.sb.click("U_REQ", report, "Retry")
+            again = live.sb.wait_for(
+                lambda: live.sb.find_message("C_DEV", thread_ts=card.ts, button="Deny", text_contains=ASKS),
+                timeout=60,
+                what="Codex's request in the second build",
+            )
+            live.sb.click("U_APP1", again, "Deny")
+            second = live.sb.wait_for(
+                lambda: live.sb.find_message(
+                    "C_DEV", thread_ts=card.ts, text_contains="(v2) changed nothing", button="Request changes"
+                ),
+                timeout=60,
+                what="the second build's report",
+            )
+            after = live.sb.message("C_DEV", report.ts)
+            assert after.buttons == [] and "asked to build task 1 again (v2)" in after.text
+
+            # Request changes asks for directions in a modal; the build runs with them as feedback.
+            live.sb.click("U_REQ", second, "Request changes")
+            live.sb.wait_for(lambda: live.sb.open_view("U_REQ"), timeout=15, what="the directions modal")
+            live.sb.submit_view("U_REQ", {"feedback": "Write the greeting file; ask for approval first."})
             asked = live.sb.wait_for(
                 lambda: live.sb.find_message(
                     "C_DEV", thread_ts=card.ts, button="Approve", text_contains=ASKS
                 ),
                 timeout=60,
-                what="Codex's request in the second build",
+                what="Codex's request in the third build",
             )
             live.sb.click("U_APP1", asked, "Approve")
             diff = live.sb.wait_for(
@@ -116,11 +137,12 @@ def test_a_build_that_changed_nothing_offers_retry_not_an_empty_diff(
                     "C_DEV", thread_ts=card.ts, button="Approve", text_contains=" diff "
                 ),
                 timeout=60,
-                what="the diff of the second build",
+                what="the diff of the third build",
             )
-            assert "+++ b/made.txt" in diff.content and "v2" in diff.text
-            after = live.sb.message("C_DEV", report.ts)
-            assert after.buttons == [] and "asked to build task 1 again" in after.text
+            assert "+++ b/made.txt" in diff.content and "v3" in diff.text
+            assert "asked for changes" in live.sb.message("C_DEV", second.ts).text
+            prompts = [str(r["body"]["input"]) for r in model.requests]
+            assert any("Write the greeting file; ask for approval first." in p for p in prompts)
         finally:
             live.bot.stop()
             live.sb.stop()
