@@ -22,8 +22,9 @@ from bot.runs import RunRecorder
 from bot.sop.phases import Phase
 from bot.sop.records import TaskRecord
 
-# Asks a person whether Codex may do what its sandbox does not allow: (request, run id) → allowed.
-Approve = Callable[[Any, str], bool]
+# Asks a person whether Codex may do what its sandbox does not allow: (request, run id, "was the
+# build stopped meanwhile?") → allowed.
+Approve = Callable[[Any, str, Callable[[], bool]], bool]
 
 
 class BuildFailed(RuntimeError):
@@ -135,7 +136,7 @@ def run_builder(
 
     def ask(request: Any) -> bool:
         # Without a person to ask (no approver wired in), whatever needs approval is refused.
-        return approve(request, recorder.run_id) if approve is not None else False
+        return approve(request, recorder.run_id, lambda: turn.interrupted) if approve is not None else False
 
     turn = AppServerTurn(config, worktree, mode, on_event=recorder.event, on_progress=progress, approve=ask)
     if goal_id is not None:

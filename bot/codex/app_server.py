@@ -181,6 +181,8 @@ class AppServerTurn:
                 finally:
                     timer.cancel()
                     self._close()
+                if result.exit_code is None:  # the stream ended before the turn did
+                    result.exit_code = self._proc.returncode
                 err.seek(0)
                 result.stderr = err.read()
         finally:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -162,12 +163,14 @@ class WorkEffects:
 
         progress = relay(getattr(self, "_dispatcher", None), goal.id)
 
-        def approve(request: Any, run_id: str) -> bool:
+        def approve(request: Any, run_id: str, stopped: Callable[[], bool]) -> bool:
             """Codex asks for what its sandbox does not allow: the thread's approvers decide, it waits."""
             from bot.services.codex_approvals import ask_and_wait
 
             timeout = float(getattr(self.settings, "codex_approval_timeout", 600.0))
-            return ask_and_wait(self.goals, goal_id=goal.id, run_id=run_id, request=request, timeout=timeout)
+            return ask_and_wait(
+                self.goals, goal_id=goal.id, run_id=run_id, request=request, timeout=timeout, stopped=stopped
+            )
 
         def work() -> Any:
             from bot.agents.implement import implement_task

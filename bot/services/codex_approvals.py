@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import secrets
 import threading
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -153,12 +154,16 @@ def _expire(service: GoalService, request_id: str, now: datetime) -> CodexApprov
         return CodexApproval.model_validate(row.model_dump())
 
 
-def wait(service: GoalService, request_id: str, *, timeout: float) -> bool:
-    """Block the build's worker until the request is decided (True: approved) or expires (False)."""
+def wait(
+    service: GoalService, request_id: str, *, timeout: float, stopped: Callable[[], bool] | None = None
+) -> bool:
+    """Block the build's worker until the request is decided (True: approved) or expires (False).
+
+    A build stopped meanwhile (`stopped()`) stops waiting too: the request expires unanswered."""
     event = _wakeup(request_id)
     try:
         waited = 0.0
-        while waited < timeout:
+        while waited < timeout and not (stopped is not None and stopped()):
             with read_session(service.engine) as session:
                 row = session.get(CodexApproval, request_id)
                 if row is not None and row.status != "pending":
@@ -175,6 +180,13 @@ def wait(service: GoalService, request_id: str, *, timeout: float) -> bool:
 
 
 def ask_and_wait(
-    service: GoalService, *, goal_id: str, run_id: str | None, request: ApprovalRequest, timeout: float
+    service: GoalService,
+    *,
+    goal_id: str,
+    run_id: str | None,
+    request: ApprovalRequest,
+    timeout: float,
+    stopped: Callable[[], bool] | None = None,
 ) -> bool:
-    return wait(service, ask(service, goal_id=goal_id, run_id=run_id, request=request), timeout=timeout)
+    request_id = ask(service, goal_id=goal_id, run_id=run_id, request=request)
+    return wait(service, request_id, timeout=timeout, stopped=stopped)

@@ -96,3 +96,11 @@ def test_a_request_nobody_answers_expires_as_denied(goals: GoalService) -> None:
     assert _actions(goals)[-1] == ("codex.approval_expired", "bot")
     with pytest.raises(codex_approvals.ApprovalClosed, match="already expired"):
         codex_approvals.decide(goals, request_id=request_id, actor=Actor("U_APP1"), approve=True)
+
+
+def test_a_stopped_build_stops_waiting_for_its_request(goals: GoalService) -> None:
+    request_id = codex_approvals.ask(goals, goal_id="G-0001", run_id=None, request=REQUEST)
+    assert codex_approvals.wait(goals, request_id, timeout=600, stopped=lambda: True) is False
+    with Session(goals.engine) as session:
+        row = session.get(CodexApproval, request_id)
+    assert row is not None and row.status == "expired"
