@@ -3,7 +3,8 @@
 In the default read-only mode Codex writes inside the goal's worktree freely; a command it wants
 to run outside its sandbox arrives in the thread with the exact command shown and Approve / Deny.
 The requester's click is refused; an approver's Approve lets Codex run it; Deny makes Codex go on
-without it. The diff, the refused and approved actions and the usage are in the run record.
+without it. The diff, the refused and approved actions and the usage are in the run record, and
+the usage, priced from the table, is in `/orch status`.
 """
 
 from __future__ import annotations
@@ -79,6 +80,7 @@ def test_codex_asks_in_the_thread_and_only_an_approver_decides(
             codex_bin=str(codex_bin),
             codex_timeout=120,
             runs_dir=tmp_path / "runs",
+            prices={"gpt-5.5": {"input": 1.25, "output": 10.0}},
         )
         try:
             live.sb.slash("U_REQ", "C_DEV", f"start {BRIEF}")
@@ -115,9 +117,22 @@ def test_codex_asks_in_the_thread_and_only_an_approver_decides(
             )
             decided = live.sb.message("C_DEV", first.ts)
             assert decided.buttons == [] and "Approved by <@U_APP1>" in str(decided.blocks)
+
+            # The run's usage, priced from the table, is in /orch status.
+            live.sb.slash("U_REQ", "C_DEV", "status G-0001")
+            status = live.sb.wait_for_ephemeral("U_REQ", "C_DEV", text_contains="Usage:")
         finally:
             live.bot.stop()
             live.sb.stop()
+
+    # The scripted server reports 100 input tokens per request and 10 output tokens per output item.
+    items = sum(len(step) for step in SCRIPT)
+    tokens_in, tokens_out = 100 * len(model.requests), 10 * items
+    cost = (tokens_in * 1.25 + tokens_out * 10.0) / 1e6
+    assert (
+        f"Usage: 1 run(s), {tokens_in:,} input tokens (0 cached), {tokens_out:,} output tokens" in status.text
+    )
+    assert f"${cost:.4f}" in status.text
 
     # The write inside the worktree and the approved command are in the diff; the denied one is not.
     assert "+++ b/CHANGELOG.md" in diff.content and "+++ b/STAMP.txt" in diff.content
