@@ -15,12 +15,17 @@ from typing import Any
 
 from bench.procs import ROOT, child_env, python
 
+# The audit figures use a keyed chain (HMAC-SHA256), as the product writes it.
+BENCH_AUDIT_KEY = "bench-audit-key-not-a-secret-0123456789"
+
 
 def _engine(path: Path) -> Any:
+    from storage.audit_keys import AuditKeyring, bind_keyring
     from storage.db import make_engine
     from storage.migrate import upgrade
 
     engine = make_engine(f"sqlite:///{path}")
+    bind_keyring(engine, AuditKeyring.of(BENCH_AUDIT_KEY.encode()))
     upgrade(engine)
     return engine
 
@@ -58,10 +63,14 @@ def audit_append(workdir: Path, n: int) -> dict[str, Any]:
 
 
 def _fill_audit(engine: Any, n: int) -> None:
-    """n valid chained entries, written in bulk (the chain is what is verified, not how it was written)."""
+    """n valid chained keyed entries, written in bulk (the chain is what is verified, not how it was
+    written). Drafts, not decisions: `orch audit verify` also replays decisions against approval rows."""
     from sqlalchemy import insert
 
-    from storage.audit import GENESIS_HASH, AuditEntry, entry_hash
+    from storage.audit import GENESIS_HASH, AuditEntry, entry_digest
+    from storage.audit_keys import keyring_for
+
+    keyring = keyring_for(engine)
 
     table = AuditEntry.__table__  # type: ignore[attr-defined]
     start = datetime(2026, 1, 1, tzinfo=UTC)
@@ -73,7 +82,7 @@ def _fill_audit(engine: Any, n: int) -> None:
                 "seq": seq,
                 "at": start + timedelta(seconds=seq),
                 "actor": "U_APP1",
-                "action": "artifact.approved",
+                "action": "artifact.drafted",
                 "goal_id": f"G-{seq % 5000:04d}",
                 "phase": "prd",
                 "artifact_sha256": None,
@@ -83,8 +92,9 @@ def _fill_audit(engine: Any, n: int) -> None:
                 "run_id": None,
                 "payload": '{"version":1}',
                 "prev_hash": prev,
+                "key_id": keyring.current_id,
             }
-            prev = entry_hash(fields)
+            prev = entry_digest(fields, keyring)
             rows.append({**fields, "hash": prev})
             if len(rows) == 10_000:
                 conn.execute(insert(table), rows)
@@ -106,7 +116,11 @@ def audit_verify(workdir: Path, n: int) -> dict[str, Any]:
     engine.dispose()
     if not result.ok or result.checked != n:
         raise RuntimeError(f"verify found {result} on a freshly written chain")
-    env = child_env(ORCH_DATABASE_URL=f"sqlite:///{path}", ORCH_CONFIG=str(workdir / "no-orch.toml"))
+    env = child_env(
+        ORCH_DATABASE_URL=f"sqlite:///{path}",
+        ORCH_CONFIG=str(workdir / "no-orch.toml"),
+        ORCH_AUDIT_KEY=BENCH_AUDIT_KEY,
+    )
     t0 = time.perf_counter()
     cli = subprocess.run(
         python("-m", "bot", "audit", "verify"), env=env, cwd=ROOT, capture_output=True, text=True, check=False

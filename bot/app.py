@@ -8,15 +8,19 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.engine import Engine
 
+from bot.audit_keys import load_keyring
 from bot.config import Settings
 from bot.effects.dispatcher import EffectDispatcher
+from bot.effects.retry import RetryPolicy
 from bot.services.authority import ApproverDirectory
 from bot.services.goals import GoalService
 from bot.services.unit import Clock, system_clock
-from bot.slack_guard import ShortRateLimitRetry, ShortRateLimitRetrySync
+from bot.slack_guard import GuardedWebClient, ShortRateLimitRetry, ShortRateLimitRetrySync
+from storage.audit_keys import bind_keyring
 from storage.db import make_engine
 from storage.migrate import upgrade
 
@@ -43,7 +47,9 @@ def _slack_clients(settings: Settings) -> tuple[AsyncWebClient | None, WebClient
     if settings.slack_bot_token is None:
         return None, None
     token = settings.slack_bot_token.get_secret_value()
-    async_client = AsyncWebClient(token=token, base_url=settings.slack_api_url, timeout=15)
+    # aiohttp takes a fractional timeout, although slack_sdk's signature says int.
+    timeout: Any = settings.slack_timeout
+    async_client = GuardedWebClient(token=token, base_url=settings.slack_api_url, timeout=timeout)
     # A 429 is retried in place only for a short Retry-After; longer waits go back to the outbox (bot.slack_guard).
     async_client.retry_handlers.append(ShortRateLimitRetry(max_retry_count=3))
     sync_client = WebClient(token=token, base_url=settings.slack_api_url, timeout=15)
@@ -56,31 +62,61 @@ def build_container(settings: Settings, *, clock: Clock = system_clock, migrate:
 
     configure_tracing(settings.otel)
     engine = make_engine(settings.database_url)
+    # The audit key reaches storage from here only: storage never reads configuration.
+    bind_keyring(engine, load_keyring(settings))
     if migrate:
         upgrade(engine)
+        from storage.deployment import deployment_id
+
+        # Run records carry the deployment's id, so deployments sharing a folder read only their own.
+        settings.bind_deployment(deployment_id(engine))
+        from bot.metrics import adopt_legacy_for
+
+        try:
+            adopt_legacy_for(engine, settings)  # once: what an older version kept in ./.runs
+        except OSError:
+            log.warning("could not read the old .runs folder of the working directory", exc_info=True)
     slack, slack_sync = _slack_clients(settings)
 
     def resolve_group(group: str) -> list[str]:
         if slack_sync is None:
             return []
-        return list(slack_sync.usergroups_users_list(usergroup=group).get("users", []))
+        try:
+            return list(slack_sync.usergroups_users_list(usergroup=group).get("users", []))
+        except SlackApiError as exc:  # nobody is granted through a group Slack cannot list now
+            log.warning("could not list approver group %s (%s)", group, exc.response.get("error"))
+            return []
 
     directory = ApproverDirectory(
         users=frozenset(settings.approvers),
         groups=tuple(settings.approver_groups),
         resolve_group=resolve_group,
     )
-    dispatcher = EffectDispatcher(engine=engine, clock=clock)
+    dispatcher = EffectDispatcher(
+        engine=engine,
+        clock=clock,
+        policy=RetryPolicy(
+            cap=settings.effect_retry_max_wait,
+            horizon=timedelta(hours=settings.effect_retry_hours),
+            after_timeout=2 * settings.slack_timeout,
+        ),
+    )
     goals = GoalService(
         engine=engine,
         directory=directory,
         clock=clock,
         approvals_required=settings.approvals_required,
         allow_self_approval=settings.allow_self_approval,
+        start_dedupe_seconds=settings.start_dedupe_seconds,
         kick=[dispatcher.kick],
         id_floor=_once(lambda: _repo_goal_floor(settings.repo)),
     )
     container = Container(settings, engine, clock, directory, goals, dispatcher, slack)
+    from bot.health import Health
+
+    health = Health()
+    health.watch(engine)  # a write the database refuses makes /healthz answer 503 until one succeeds
+    container.extras["health"] = health
     _register_effects(container)
     if settings.implementer == "manager":
         _install_manager(container)

@@ -58,9 +58,13 @@ class LoopThread:
 
 
 @asynccontextmanager
-async def background_work(container: Container) -> AsyncIterator[LoopThread]:
+async def background_work(container: Container, *, grace: float = 0.0) -> AsyncIterator[LoopThread]:
     """The effects dispatcher and the jobs runtime (workers and, when leading, the scheduler) on their
-    own loop, for as long as the block runs."""
+    own loop, for as long as the block runs.
+
+    At the end, running jobs and effects get `grace` seconds to finish (`orch serve` and `orch
+    worker` pass ORCH_SHUTDOWN_GRACE); what is left is given back (jobs re-queued, effects still
+    pending) and resumes after a restart."""
     background = LoopThread("orch-effects").start()
     await background.run(container.dispatcher.start())
     jobs = container.extras.get("jobs")
@@ -69,7 +73,11 @@ async def background_work(container: Container) -> AsyncIterator[LoopThread]:
     try:
         yield background
     finally:
-        if jobs is not None:
-            await background.run(jobs.stop())
-        await background.run(container.dispatcher.stop())
+        # Jobs and effects wind down side by side, so the whole takes about `grace`, not twice it.
+        stops = [container.dispatcher.stop(grace)] + ([jobs.stop(grace)] if jobs is not None else [])
+        await background.run(_together(*stops))
         background.stop()
+
+
+async def _together(*stops: Coroutine[Any, Any, None]) -> None:
+    await asyncio.gather(*stops)

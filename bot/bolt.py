@@ -43,7 +43,11 @@ def build_bolt_app(container: Container, role: Role = "all") -> AsyncApp:
         inbox = container.extras.get("inbox") or Inbox.open(settings.database_url, container.engine)
         container.extras["inbox"] = inbox
     app._async_listener_runner = PromptAckRunner.replacing(
-        app.listener_runner, role=role, inbox=inbox, runs_in_web=runs_in_web
+        app.listener_runner,
+        role=role,
+        inbox=inbox,
+        runs_in_web=runs_in_web,
+        health=container.extras.get("health"),
     )
     handlers.register_all(app, container)
     return app

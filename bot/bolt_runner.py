@@ -20,6 +20,7 @@ Roles, when a web process and a worker process run apart (`orch serve --role web
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
@@ -34,6 +35,7 @@ from slack_bolt.response import BoltResponse
 from bot.intake import clean_raw_body
 
 if TYPE_CHECKING:
+    from bot.health import Health
     from storage.inbox import Inbox
 
 Role = Literal["all", "web", "worker"]
@@ -67,9 +69,11 @@ class PromptAckRunner(AsyncioListenerRunner):
         role: Role = "all",
         inbox: Inbox | None = None,
         runs_in_web: Callable[[dict[str, Any]], bool] | None = None,
+        health: Health | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
+        self.health = health  # told when the inbox cannot be written (and when it can again)
         # Listener tasks outlive the request; keep references so they are not garbage-collected.
         self._tasks: set[asyncio.Future[Any]] = set()
         self.role: Role = role
@@ -86,6 +90,7 @@ class PromptAckRunner(AsyncioListenerRunner):
         role: Role = "all",
         inbox: Inbox | None = None,
         runs_in_web: Callable[[dict[str, Any]], bool] | None = None,
+        health: Health | None = None,
     ) -> PromptAckRunner:
         return cls(
             logger=runner.logger,
@@ -97,7 +102,17 @@ class PromptAckRunner(AsyncioListenerRunner):
             role=role,
             inbox=inbox,
             runs_in_web=runs_in_web,
+            health=health,
         )
+
+    async def finish(self, timeout: float) -> int:
+        """At shutdown: wait up to `timeout` seconds for listeners still running after their answer
+        (the service call after an `ack()`); returns how many were still running after it."""
+        running = [t for t in self._tasks if not t.done()]
+        if not running or timeout <= 0:
+            return len(running)
+        _done, late = await asyncio.wait(running, timeout=timeout)
+        return len(late)
 
     def _defers(self, request: AsyncBoltRequest) -> bool:
         return self.role == "web" and not self.runs_in_web(request.body)
@@ -143,15 +158,19 @@ class PromptAckRunner(AsyncioListenerRunner):
         return ack.response if response is None else response
 
     async def _leave_to_worker(self, request: AsyncBoltRequest, answer: BoltResponse | None) -> BoltResponse:
-        """Append the request to the inbox, then answer; if it cannot be kept, Slack must retry."""
+        """Append the request to the inbox, then answer; if it cannot be kept, the answer says so."""
         assert self.inbox is not None
         content_type = (request.headers.get("content-type") or ["application/x-www-form-urlencoded"])[0]
         try:
             # The inbox is a database: it keeps the body as cleaned at the door, never as typed.
             self.inbox.put(clean_raw_body(request.raw_body, content_type), content_type)
-        except Exception:
-            log.exception("could not keep the request for the worker; answering 500 so Slack retries")
-            return BoltResponse(status=500, body="")
+        except Exception as exc:
+            log.exception("could not keep the request for the worker; answering that it was not recorded")
+            if self.health is not None:
+                self.health.failed("inbox", exc)
+            return await not_recorded(request)
+        if self.health is not None:
+            self.health.ok("inbox")
         return answer if answer is not None else BoltResponse(status=200, body="")
 
     async def _run_listener(
@@ -171,3 +190,36 @@ class PromptAckRunner(AsyncioListenerRunner):
             ack.response = response
         finally:
             await self.listener_completion_handler.handle(request=request, response=response)  # type: ignore[arg-type]
+
+
+async def not_recorded(request: AsyncBoltRequest) -> BoltResponse:
+    """The answer to a request that could not be kept: never an empty 200 that reads as "done".
+
+    A command's answer is shown to the person; a modal's answer keeps the modal open with the error;
+    a click's answer is not shown by Slack, so the person gets an ephemeral message and the click a
+    500 (Slack marks it failed); an event gets a 500, which Slack delivers again later.
+    """
+    from bot.health import NOT_RECORDED
+
+    body: dict[str, Any] = request.body if isinstance(request.body, dict) else {}
+    if "command" in body:
+        text = json.dumps({"response_type": "ephemeral", "text": NOT_RECORDED}, ensure_ascii=False)
+        return BoltResponse(status=200, body=text, headers={"content-type": "application/json"})
+    if body.get("type") == "view_submission":
+        view = body.get("view") or {}
+        inputs = [b.get("block_id") for b in view.get("blocks") or [] if b.get("type") == "input"]
+        if inputs and inputs[0]:
+            text = json.dumps(
+                {"response_action": "errors", "errors": {inputs[0]: NOT_RECORDED}}, ensure_ascii=False
+            )
+            return BoltResponse(status=200, body=text, headers={"content-type": "application/json"})
+    if body.get("type") == "block_actions":
+        user = (body.get("user") or {}).get("id")
+        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
+        client = request.context.client
+        if client is not None and user and channel:
+            try:
+                await client.chat_postEphemeral(channel=channel, user=user, text=NOT_RECORDED)
+            except Exception:  # Slack unreachable too: the 500 below is all the person sees
+                log.warning("could not tell %s that the click was not recorded", user)
+    return BoltResponse(status=500, body="")

@@ -197,10 +197,10 @@ def goal_start(
     title: Annotated[str | None, typer.Option(help="Title; derived from the brief when omitted.")] = None,
 ) -> None:
     """Start a goal."""
-    from bot.services.unit import Actor
+    from bot.cli_identity import cli_actor
 
     c = _container()
-    goal = _run_service(c.goals.start_goal, brief=brief, actor=Actor(as_user), title=title, source="cli")
+    goal = _run_service(c.goals.start_goal, brief=brief, actor=cli_actor(as_user), title=title, source="cli")
     _drain(c)
     goal = c.goals.get(goal.id)
     typer.echo(f"{goal.id} started: {goal.title} ({goal.phase}, {goal.status.replace('_', ' ')})")
@@ -234,7 +234,7 @@ def goal_show(goal_id: str, json_out: Annotated[bool, typer.Option("--json")] = 
 
 
 def _decide(goal_id: str, as_user: str, decision: str, reason: str | None) -> None:
-    from bot.services.unit import Actor
+    from bot.cli_identity import cli_actor
 
     c = _container()
     outcome = _run_service(
@@ -243,14 +243,17 @@ def _decide(goal_id: str, as_user: str, decision: str, reason: str | None) -> No
         phase=None,
         sha256=None,
         decision=decision,
-        actor=Actor(as_user),
+        actor=cli_actor(as_user),
         reason=reason,
     )
     _drain(c)
     goal = c.goals.get(goal_id.upper())
     verb = {"approve": "approved", "request_changes": "changes requested on", "reject": "rejected"}[decision]
+    what = f"{outcome.phase} v{outcome.version}"
+    if outcome.version == 0:  # no artifact: the phase's failed draft or build runs again with the feedback
+        what = f"the failed {outcome.phase} work, which runs again"
     typer.echo(
-        f"{goal.id}: {verb} {outcome.phase} v{outcome.version}; now {goal.phase} "
+        f"{goal.id}: {verb} {what}; now {goal.phase} "
         f"({goal.status.replace('_', ' ') if goal.state == 'active' else goal.state})"
     )
 
@@ -285,26 +288,43 @@ def goal_cancel(
     reason: Annotated[str | None, typer.Option()] = None,
 ) -> None:
     """Cancel a goal."""
-    from bot.services.unit import Actor
+    from bot.cli_identity import cli_actor
 
     c = _container()
-    goal = _run_service(c.goals.cancel, goal_id=goal_id.upper(), actor=Actor(as_user), reason=reason)
+    goal = _run_service(c.goals.cancel, goal_id=goal_id.upper(), actor=cli_actor(as_user), reason=reason)
     _drain(c)
     typer.echo(f"{goal.id} cancelled")
 
 
 def _engine() -> Any:
+    from bot.audit_keys import load_keyring
+    from bot.config import ConfigError
+    from storage.audit_keys import bind_keyring
     from storage.db import make_engine
     from storage.migrate import upgrade
 
-    eng = make_engine(_settings().database_url)
+    settings = _settings()
+    eng = make_engine(settings.database_url)
+    try:
+        bind_keyring(eng, load_keyring(settings))
+    except ConfigError as exc:
+        fail(f"configuration error: {exc}", 2)
     upgrade(eng)
     return eng
 
 
 # Each area of the product adds its commands from its own module `bot/cli_<area>.py`, which has
 # `register(app)` (or `register(app, get_engine)` when it needs the database).
-EXTENSIONS = ("cli_repo", "cli_audit", "cli_spec", "cli_jobs", "cli_agents", "cli_learn", "cli_repair")
+EXTENSIONS = (
+    "cli_repo",
+    "cli_audit",
+    "cli_spec",
+    "cli_jobs",
+    "cli_agents",
+    "cli_learn",
+    "cli_repair",
+    "cli_effects",
+)
 
 
 def _register_extensions() -> None:

@@ -40,7 +40,7 @@ def register(app: typer.Typer, get_engine: Any = None) -> None:
     @runs_app.command("usage")
     def runs_usage(goal_id: str) -> None:
         """Token usage of a goal's agent runs, summed, and its cost from the price table (`prices`)."""
-        from bot.metrics_inputs import runs_dir_for
+        from bot.runs import runs_dir_for
         from bot.usage import goal_usage
 
         settings = _settings()
@@ -55,10 +55,10 @@ def register(app: typer.Typer, get_engine: Any = None) -> None:
         import json
 
         from bot.cli import fail
-        from bot.runs import RunNotFound, format_run, load_run
+        from bot.runs import RunNotFound, format_run, load_run, runs_dir_for
 
         try:
-            record = load_run(Path(_settings().runs_dir), run_id.strip())
+            record = load_run(runs_dir_for(_settings()), run_id.strip())
         except RunNotFound as exc:
             fail(str(exc))
             return

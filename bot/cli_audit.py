@@ -1,4 +1,4 @@
-"""`orch audit …`: verify the chain, export entries as JSON Lines, show the latest entries."""
+"""`orch audit …`: verify the chain and its copies, export entries as JSON Lines, show the latest, rotate the key."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from sqlmodel import Session
 
     from storage.audit import AuditEntry
+    from storage.audit_keys import AuditKeyring
 
 RUNS_DIR = ".runs"
 
@@ -38,6 +39,7 @@ def export_record(entry: AuditEntry) -> dict[str, Any]:
         "payload": entry.payload_dict(),
         "prev_hash": entry.prev_hash,
         "hash": entry.hash,
+        "key_id": entry.key_id,
     }
 
 
@@ -84,18 +86,51 @@ def register(app: typer.Typer, get_engine: Callable[[], Engine]) -> None:
     audit = typer.Typer(help="Inspect the append-only audit log.", no_args_is_help=True)
 
     @audit.command("verify")
-    def verify() -> None:
-        """Check every entry's hash and link; exit 1 at the first broken one."""
-        from storage.audit import verify_chain
+    def verify(
+        repo: Annotated[
+            list[Path] | None,
+            typer.Option(
+                "--repo", help="Also check the Audit-Head trailers and tasks/events.jsonl of this repository."
+            ),
+        ] = None,
+        head_file: Annotated[
+            Path | None,
+            typer.Option(
+                "--head-file", help="Where the last verified head is kept (default: the data directory)."
+            ),
+        ] = None,
+    ) -> None:
+        """Check every entry's hash and link (a MAC when keyed), the copies of the head kept
+        outside the database, and that the goals and approvals tables agree with the log; exit 1
+        naming every problem."""
+        from storage.audit_keys import keyring_for
 
-        result = verify_chain(get_engine())
-        if result.ok:
-            typer.echo(f"audit: {result.checked} entries, chain intact")
-            return
+        engine = get_engine()
+        keyring = keyring_for(engine)
+        if head_file is None and keyring is not None:
+            head_file = _data_head_file()
+        problems = _verify(engine, keyring, repo or [], head_file)
+        for problem in problems:
+            typer.echo(f"audit: {problem}", err=True)
+        if problems:
+            raise typer.Exit(code=1)
+
+    @audit.command("rotate-key")
+    def rotate_key() -> None:
+        """Start signing new entries with a new generated key; the old ones are kept to verify."""
+        from bot.audit_keys import key_file, rotate_file_key
+        from bot.config import ConfigError, load_settings
+
+        try:
+            settings = load_settings()
+            keyring = rotate_file_key(settings)
+        except ConfigError as exc:
+            typer.echo(f"audit: {exc}", err=True)
+            raise typer.Exit(code=2) from exc
         typer.echo(
-            f"audit: chain broken at entry {result.first_bad_seq} ({result.kind}): {result.reason}", err=True
+            f"audit: new entries are signed with key {keyring.current_id}; "
+            f"{len(keyring.keys) - 1} older key(s) kept in {key_file(settings)} for verification"
         )
-        raise typer.Exit(code=1)
 
     @audit.command("export")
     def export(
@@ -134,6 +169,65 @@ def register(app: typer.Typer, get_engine: Callable[[], Engine]) -> None:
                 typer.echo(tail_line(entry))
 
     app.add_typer(audit, name="audit")
+
+
+def _data_head_file() -> Path:
+    from bot.audit_anchor import HEAD_FILE
+    from bot.config import load_settings
+
+    return load_settings().data_path / HEAD_FILE
+
+
+def _verify(
+    engine: Engine, keyring: AuditKeyring | None, repos: list[Path], head_file: Path | None
+) -> list[str]:
+    """Run every check, print what holds, return what does not."""
+    from bot.audit_anchor import check_anchors, read_head_file, record_head, repo_anchors
+    from bot.repo.errors import GitError
+    from bot.services.audit_state import check_state
+    from storage.audit import verify_chain
+
+    problems: list[str] = []
+    result = verify_chain(engine, keyring=keyring)
+    if result.ok:
+        note = ""
+        if keyring is not None and result.legacy == result.checked and result.legacy:
+            note = " (none keyed: written before an audit key was set, or rewritten without it)"
+        elif keyring is not None and result.legacy:
+            note = f" ({result.legacy} unkeyed from before the audit key, then {result.checked - result.legacy} keyed)"
+        typer.echo(f"audit: {result.checked} entries, chain intact{note}")
+    else:
+        problems.append(f"chain broken at entry {result.first_bad_seq} ({result.kind}): {result.reason}")
+    for repo in repos:
+        try:
+            anchors = repo_anchors(repo)
+        except GitError as exc:
+            problems.append(f"cannot read the anchors in {repo}: {exc}")
+            continue
+        found = check_anchors(engine, anchors)
+        problems.extend(found)
+        if not found:
+            typer.echo(f"audit: {len(anchors)} anchors in {repo} (commit trailers, events) match the log")
+    kept = read_head_file(head_file) if head_file is not None else None
+    if kept is not None:
+        found = check_anchors(engine, [kept])
+        problems.extend(found)
+        if not found:
+            typer.echo(f"audit: entry {kept.seq} is still as it was last verified")
+    state = check_state(engine)
+    problems.extend(state.problems)
+    if not state.skipped and not state.problems:
+        typer.echo(
+            f"audit: the state tables agree with the log ({state.goals} goals, {state.approvals} approvals)"
+        )
+    if (
+        not problems
+        and head_file is not None
+        and result.head_seq is not None
+        and result.head_hash is not None
+    ):
+        record_head(head_file, result.head_seq, result.head_hash)
+    return problems
 
 
 def _write_jsonl(

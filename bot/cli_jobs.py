@@ -31,8 +31,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Build a channel's daily digest now; post it, or print it with --dry-run."""
         from bot.blocks.digest import digest_as_text
+        from bot.cli_identity import cli_actor
         from bot.jobs.digest import gather
-        from bot.services.unit import Actor
 
         c = _build()
         runtime = c.extras["jobs"]
@@ -55,7 +55,7 @@ def register(app: typer.Typer) -> None:
             from bot.cli import fail
 
             fail("cannot post without SLACK_BOT_TOKEN; use --dry-run to print the digest")
-        runtime.post_digest(channel, actor=Actor("cli:digest"))
+        runtime.post_digest(channel, actor=cli_actor("cli:digest"))
         from bot.cli import _drain
 
         _drain(c)
@@ -98,13 +98,16 @@ def register(app: typer.Typer) -> None:
         goal_id: str,
         as_user: Annotated[str, typer.Option("--as", help="The requester or an approver.")] = "cli:local",
     ) -> None:
-        """Request an expired approval again (the same content as the next version)."""
+        """Request an expired approval again (the same content as the next version), or run a
+        failed draft or build again."""
         from bot.cli import _drain, _run_service
-        from bot.services.unit import Actor
+        from bot.cli_identity import cli_actor
 
         c = _build()
-        artifact = _run_service(c.extras["jobs"].rerequest, goal_id=goal_id.upper(), actor=Actor(as_user))
+        from bot.jobs.recovery import rerequest_text
+
+        result = _run_service(c.extras["jobs"].rerequest, goal_id=goal_id.upper(), actor=cli_actor(as_user))
         _drain(c)
-        typer.echo(f"{artifact.goal_id}: approval requested again as v{artifact.version}")
+        typer.echo(rerequest_text(result))
 
     app.add_typer(jobs_app, name="jobs")

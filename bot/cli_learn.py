@@ -59,7 +59,7 @@ def register(app: typer.Typer, get_engine: Callable[[], Engine]) -> None:
     ) -> None:
         """Harvest a repository's conventions into patterns/ and adapters/ as a diff for approval."""
         from bot.cli import _run_service, fail
-        from bot.services.unit import Actor
+        from bot.cli_identity import cli_actor
 
         service = _learn_service(get_engine)
         verb, rest = words[0], words[1:]
@@ -67,10 +67,10 @@ def register(app: typer.Typer, get_engine: Callable[[], Engine]) -> None:
             if len(rest) != 1:
                 fail(f"say which proposal: orch learn {verb} L-1a2b3c4d", 2)
             if verb == "approve":
-                sha = _run_service(service.approve, proposal_id=rest[0], actor=Actor(as_user))
+                sha = _run_service(service.approve, proposal_id=rest[0], actor=cli_actor(as_user))
                 typer.echo(f"{rest[0]} merged into {service.git().main_branch} as {sha[:12]}")
             elif verb == "discard":
-                _run_service(service.discard, proposal_id=rest[0], actor=Actor(as_user))
+                _run_service(service.discard, proposal_id=rest[0], actor=cli_actor(as_user))
                 typer.echo(f"{rest[0]} discarded")
             else:
                 typer.echo(_proposal_text(_run_service(service.show, proposal_id=rest[0])))
@@ -102,7 +102,7 @@ def register(app: typer.Typer, get_engine: Callable[[], Engine]) -> None:
             return
         if rest:
             fail(f"one source at a time (got {len(words)} words); `{' '.join(VERBS)}` are the other verbs", 2)
-        outcome = _run_service(service.propose, source=verb, actor=Actor(as_user))
+        outcome = _run_service(service.propose, source=verb, actor=cli_actor(as_user))
         if json_out:
             p = outcome.proposal
             typer.echo(
@@ -149,7 +149,7 @@ def register(app: typer.Typer, get_engine: Callable[[], Engine]) -> None:
         from bot.agents.sdk import make_drafter
         from bot.cli import _settings, fail
         from bot.evals import FixtureError, fixture_dir, load_fixtures, run_eval
-        from bot.metrics_inputs import runs_dir_for
+        from bot.runs import runs_dir_for
 
         settings = _settings()
         where = Path(folder) if folder else fixture_dir(Path(settings.repo))
@@ -180,6 +180,11 @@ def register(app: typer.Typer, get_engine: Callable[[], Engine]) -> None:
                         "passed": report.passed,
                         "total": report.total,
                         "fixtures": {r.name: r.score for r in report.results},
+                        "previous_run_id": (report.previous or {}).get("run_id"),
+                        "change": {
+                            "score": report.change(),
+                            "fixtures": {r.name: report.change(r.name) for r in report.results},
+                        },
                     },
                     indent=2,
                 )
@@ -188,6 +193,7 @@ def register(app: typer.Typer, get_engine: Callable[[], Engine]) -> None:
             typer.echo(f"eval of the {settings.backend} backend on {len(fixtures)} fixture(s)\n")
             typer.echo(report.table())
             typer.echo(f"\nresults: .runs/{report.run_id}/")
+            typer.echo(f"kept in {report.folder}; the next `orch eval` compares with them")
         if report.score < min_score:
             raise typer.Exit(1)
 
@@ -197,20 +203,30 @@ def register(app: typer.Typer, get_engine: Callable[[], Engine]) -> None:
             str | None, typer.Option(help="Only goals started since: 7d, 12h or an ISO date.")
         ] = None,
         json_out: Annotated[bool, typer.Option("--json")] = False,
+        explain: Annotated[
+            bool, typer.Option("--explain", help="List the goals and runs behind each number.")
+        ] = False,
     ) -> None:
-        """Success metrics from the audit log and the run records (never entered by hand)."""
+        """Success metrics from the audit log and this deployment's run records (never entered by hand)."""
         from bot.cli import _settings
-        from bot.metrics import collect, parse_since, summary_lines
-        from bot.metrics_inputs import runs_dir_for
+        from bot.metrics import collect_for, explain_lines, how_lines, parse_since, summary_lines
 
         try:
             start = parse_since(since, now=datetime.now(UTC))
         except ValueError as exc:
             raise typer.BadParameter(str(exc), param_hint="--since") from exc
-        metrics = collect(get_engine(), runs_dir=runs_dir_for(_settings()), since=start)
+        metrics = collect_for(get_engine(), _settings(), since=start)
         if json_out:
-            typer.echo(json.dumps(metrics.to_dict(), indent=2))
+            data = metrics.to_dict()
+            if explain:
+                data["explain"] = metrics.explain()
+            typer.echo(json.dumps(data, indent=2))
             return
         typer.echo("\n".join(summary_lines(metrics)))
         for detail in metrics.gates_before_implementation.details + metrics.runs_without_fixups.details:
             typer.echo(f"  · {detail}")
+        if explain:
+            typer.echo("\n" + "\n".join(explain_lines(metrics)).rstrip())
+        else:
+            typer.echo("\nHow each is computed:\n" + "\n".join(f"  {line}" for line in how_lines()))
+            typer.echo("(orch metrics --explain lists the goals and runs behind each number)")

@@ -35,8 +35,9 @@ def goal_spec(
 ) -> None:
     """Require or waive the Mini-Spec of a goal, with a written justification (audited)."""
     from bot.cli import _container, _drain, _run_service, fail
+    from bot.cli_identity import cli_actor
     from bot.services.spec import set_spec_requirement
-    from bot.services.unit import GOAL_ID_RE, Actor
+    from bot.services.unit import GOAL_ID_RE
 
     if require == waive:
         fail("say either --require or --waive", 2)
@@ -49,7 +50,7 @@ def goal_spec(
         goals=c.goals,
         goal_id=wanted,
         decision="required" if require else "waived",
-        actor=Actor(as_user),
+        actor=cli_actor(as_user),
         justification=justification,
     )
     _drain(c)

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic import AliasChoices, Field, PrivateAttr, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -35,6 +35,7 @@ def _toml_path() -> Path:
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+    _deployment_id: str | None = PrivateAttr(default=None)
 
     slack_bot_token: SecretStr | None = Field(default=None, validation_alias="SLACK_BOT_TOKEN")
     slack_signing_secret: SecretStr | None = Field(default=None, validation_alias="SLACK_SIGNING_SECRET")
@@ -47,6 +48,13 @@ class Settings(BaseSettings):
         default="sqlite:///.orch/orch.db", validation_alias=AliasChoices("ORCH_DATABASE_URL", "database_url")
     )
     repo: Path = Field(default_factory=Path.cwd, validation_alias=AliasChoices("ORCH_REPO", "repo"))
+    # Where the bot keeps files that are not state: the generated audit key, the last verified
+    # audit head. Default: the SQLite database's folder, or `.orch` for another database.
+    data_dir: Path | None = Field(default=None, validation_alias=AliasChoices("ORCH_DATA_DIR", "data_dir"))
+    # The audit chain's HMAC key (see bot/audit_keys.py); without one a key is generated into
+    # `data_dir`. Older keys stay listed (comma-separated) so entries they signed still verify.
+    audit_key: SecretStr | None = Field(default=None, validation_alias="ORCH_AUDIT_KEY")
+    audit_previous_keys: SecretStr | None = Field(default=None, validation_alias="ORCH_AUDIT_PREVIOUS_KEYS")
     approvers: Annotated[list[str], NoDecode] = Field(
         default_factory=list, validation_alias=AliasChoices("ORCH_APPROVERS", "approvers")
     )
@@ -66,6 +74,25 @@ class Settings(BaseSettings):
         le=24 * 30,
         validation_alias=AliasChoices("ORCH_APPROVAL_SLA_HOURS", "approval_sla_hours"),
     )
+    # How long the outbox keeps retrying an effect that fails for a transient reason (Slack or the
+    # repository down), counted from its first failure; then it fails and the goal's thread is told.
+    effect_retry_hours: float = Field(
+        default=6.0,
+        gt=0,
+        le=24 * 7,
+        validation_alias=AliasChoices("ORCH_EFFECT_RETRY_HOURS", "effect_retry_hours"),
+    )
+    # The longest wait between two retries of one effect (the backoff doubles up to it).
+    effect_retry_max_wait: float = Field(
+        default=300.0,
+        gt=0,
+        le=3600,
+        validation_alias=AliasChoices("ORCH_EFFECT_RETRY_MAX_WAIT", "effect_retry_max_wait"),
+    )
+    # Seconds the Slack Web API client waits for an answer before it gives up on a call.
+    slack_timeout: float = Field(
+        default=15.0, gt=0, le=300, validation_alias=AliasChoices("ORCH_SLACK_TIMEOUT", "slack_timeout")
+    )
     agent_backend: Literal["offline", "openai"] | None = Field(
         default=None, validation_alias=AliasChoices("ORCH_AGENT_BACKEND", "agent_backend")
     )
@@ -76,6 +103,18 @@ class Settings(BaseSettings):
     )
     openai_api: Literal["responses", "chat_completions"] = Field(
         default="responses", validation_alias=AliasChoices("ORCH_OPENAI_API", "openai_api")
+    )
+    # A model call that hangs must not hold a draft for long: each HTTP call to the model is cut
+    # off after `model_timeout`, and one draft (every call and turn of it) after `draft_deadline`.
+    model_timeout: float = Field(
+        default=120.0, gt=0, validation_alias=AliasChoices("ORCH_MODEL_TIMEOUT", "model_timeout")
+    )
+    draft_deadline: float = Field(
+        default=300.0, gt=0, validation_alias=AliasChoices("ORCH_DRAFT_DEADLINE", "draft_deadline")
+    )
+    # SIGTERM: stop accepting, give requests, effects and jobs in flight this long, then exit 0.
+    shutdown_grace: float = Field(
+        default=30.0, ge=0, validation_alias=AliasChoices("ORCH_SHUTDOWN_GRACE", "shutdown_grace")
     )
     timezone: str = Field(default="UTC", validation_alias=AliasChoices("ORCH_TIMEZONE", "timezone"))
     max_parallel_jobs: int = Field(
@@ -91,6 +130,22 @@ class Settings(BaseSettings):
     )
     git_email: str = Field(
         default="orch-bot@users.noreply.local", validation_alias=AliasChoices("ORCH_GIT_EMAIL", "git_email")
+    )
+    # Git that recovers (bot/repo/git.py, bot/repo/stale_locks.py, bot/repo/health.py): every git
+    # command's time limit; the age after which a git lock file nobody runs git for is removed; how
+    # often an effect waiting for a person to repair the repository looks again.
+    git_timeout_seconds: float = Field(
+        default=120.0, gt=0, validation_alias=AliasChoices("ORCH_GIT_TIMEOUT_SECONDS", "git_timeout_seconds")
+    )
+    git_stale_lock_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        validation_alias=AliasChoices("ORCH_GIT_STALE_LOCK_SECONDS", "git_stale_lock_seconds"),
+    )
+    repo_recheck_seconds: float = Field(
+        default=15.0,
+        gt=0,
+        validation_alias=AliasChoices("ORCH_REPO_RECHECK_SECONDS", "repo_recheck_seconds"),
     )
     # Implementation: who writes the code (bot/agents/implement.py), where run records go (bot/runs.py).
     # None: Codex whenever its CLI is installed and a model provider is configured (`_pick_builder`).
@@ -130,7 +185,9 @@ class Settings(BaseSettings):
     test_timeout: float = Field(
         default=300.0, gt=0, validation_alias=AliasChoices("ORCH_TEST_TIMEOUT", "test_timeout")
     )
-    runs_dir: Path = Field(default=Path(".runs"), validation_alias=AliasChoices("ORCH_RUNS_DIR", "runs_dir"))
+    # Run records (bot/runs.py). Unset: the target repository's `.runs/` (git-ignored); a relative
+    # path is taken from the target repository too, never from the process's working directory.
+    runs_dir: Path | None = Field(default=None, validation_alias=AliasChoices("ORCH_RUNS_DIR", "runs_dir"))
     # An approved artifact goes stale this long after its last review (the spec guard's limit), and
     # its approvers are reminded this many days before (0: no freshness reminders).
     freshness_max_age_days: int = Field(
@@ -147,6 +204,40 @@ class Settings(BaseSettings):
         default=7,
         ge=0,
         validation_alias=AliasChoices("ORCH_FRESHNESS_REMINDER_DAYS", "freshness_reminder_days"),
+    )
+    # The HTTP front door's deadlines: a request's headers, then its body, must arrive within these
+    # seconds or the connection is closed (a slow sender must not hold a connection for ever).
+    http_header_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        le=300,
+        validation_alias=AliasChoices("ORCH_HTTP_HEADER_TIMEOUT", "http_header_timeout"),
+    )
+    http_body_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        le=300,
+        validation_alias=AliasChoices("ORCH_HTTP_BODY_TIMEOUT", "http_body_timeout"),
+    )
+    # The same `/orch start` text from the same person in the same channel within this many seconds
+    # starts one goal; a second one needs the person's "Start another". 0 turns the check off.
+    start_dedupe_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        le=3600,
+        validation_alias=AliasChoices("ORCH_START_DEDUPE_SECONDS", "start_dedupe_seconds"),
+    )
+    # Who an MCP client acts as: every MCP tool call runs, and is audited, as this principal.
+    mcp_principal: str = Field(
+        default="mcp:operator",
+        min_length=1,
+        max_length=80,
+        pattern=r"^[A-Za-z0-9_.:@-]+$",
+        validation_alias=AliasChoices("ORCH_MCP_PRINCIPAL", "mcp_principal"),
+    )
+    # A goal approved for full access still runs Codex over MCP with workspace-write, unless this is on.
+    mcp_allow_full_access: bool = Field(
+        default=False, validation_alias=AliasChoices("ORCH_MCP_ALLOW_FULL_ACCESS", "mcp_allow_full_access")
     )
     # Who carries out a task: "direct" runs the builder once per diff (bot/agents/implement.py);
     # "manager" runs the builder → tester → reviewer manager that pauses for the diff's approval
@@ -219,8 +310,35 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def runs_path(self) -> Path:
+        """Where this deployment's run records live (see `runs_dir`)."""
+        if self.runs_dir is None:
+            return Path(self.repo) / ".runs"
+        return self.runs_dir if self.runs_dir.is_absolute() else Path(self.repo) / self.runs_dir
+
+    @property
+    def deployment_id(self) -> str | None:
+        """The database's deployment id once the composition root bound it (run records carry it)."""
+        return self._deployment_id
+
+    def bind_deployment(self, deployment_id: str) -> None:
+        self._deployment_id = deployment_id
+
+    @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def data_path(self) -> Path:
+        """`data_dir`, or the SQLite database's folder, or `.orch`."""
+        if self.data_dir is not None:
+            return self.data_dir
+        from sqlalchemy.engine import make_url
+
+        url = make_url(self.database_url)
+        if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+            return Path(url.database).parent
+        return Path(".orch")
 
     @property
     def backend(self) -> str:

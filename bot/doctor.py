@@ -62,9 +62,17 @@ def run_doctor(settings: Settings) -> bool:
 
     def repo() -> str:
         from bot.repo.git import Identity, ensure_repo
+        from bot.repo.health import check_main_checkout, lingering_locks
 
-        git = ensure_repo(settings.repo, identity=Identity(name=settings.git_name, email=settings.git_email))
-        return f"{git.root.name} on branch {git.main_branch}"
+        git = ensure_repo(
+            settings.repo,
+            identity=Identity(name=settings.git_name, email=settings.git_email),
+            timeout=settings.git_timeout_seconds,
+            stale_lock_seconds=settings.git_stale_lock_seconds,
+        )
+        check_main_checkout(git)  # mid-merge, or another branch: the bot's commits wait for a person
+        locks = "".join(f"; ⚠️ {line}" for line in lingering_locks(git))
+        return f"{git.root.name} on branch {git.main_branch}{locks}"
 
     def in_step() -> str:
         from bot.services.repair import behind_repository
@@ -92,11 +100,34 @@ def run_doctor(settings: Settings) -> bool:
         resp = client.auth_test()
         return f"authenticated as {resp.get('user')} in {resp.get('team')}"
 
+    def outbox() -> None:
+        """Failed and long-waiting effects and jobs: what is stuck, and the command that re-runs it."""
+        from datetime import UTC, datetime
+
+        from bot.services.effects import outbox_report
+        from storage.db import make_engine
+
+        try:
+            ok, lines = outbox_report(make_engine(settings.database_url), datetime.now(UTC))
+        except Exception as exc:  # the database check above already says why
+            typer.secho(f"✗ outbox: {type(exc).__name__}: {exc}", fg=typer.colors.RED)
+            results.append(False)
+            return
+        if not lines:
+            typer.secho("✓ outbox: nothing failed or waiting long", fg=typer.colors.GREEN)
+            return
+        mark, colour = ("⚠", typer.colors.YELLOW) if ok else ("✗", typer.colors.RED)
+        typer.secho(f"{mark} outbox: {len(lines)} step(s) need a look", fg=colour)
+        for line in lines:
+            typer.echo(f"    {redact(line)}")
+        results.append(ok)
+
     results.append(_check("slack configuration", slack_config))
     results.append(_check("git", git_binary))
     results.append(_check("database", database))
     results.append(_check("target repository", repo))
     results.append(_check("database and repository", in_step))
+    outbox()
     results.append(_check("slack web api", slack_api))
     typer.echo(f"agent backend: {settings.agent_backend}; time zone: {settings.timezone}")
     return all(results)

@@ -17,12 +17,15 @@ expect:
 Each property is one check; a fixture's score is the share of its checks that pass. The phases
 are drafted in order with the earlier drafts passed on as approved, as a goal would have them,
 using the target repository's templates. Results are kept as a run under `.runs/eval-<time>/`:
-`run.json`, `results.json` and every drafted artifact.
+`run.json`, `results.json` and every drafted artifact. Each run is compared with the last saved
+one (`results.json` of the newest earlier `eval-*` folder): the table shows each fixture's
+change in score, so a prompt or model change shows what it made better or worse.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -34,7 +37,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.agents.drafting import DraftRequest
 from bot.agents.templates import NOT_COVERED, heading_key, load_template
+from bot.learn.guidance import read_guidance
 from bot.redact import redact
+from bot.runs import ignore_in_git
 from bot.sop.phases import Phase
 from bot.sop.triggers import detect_triggers
 
@@ -177,6 +182,7 @@ async def run_fixture(drafter: Any, fx: Fixture, *, repo: Path | None = None) ->
     approved: dict[str, str] = {}
     tasks = None
     records: list[Any] = []
+    guidance = read_guidance(repo).text
     try:
         for phase in DRAFTED:
             if phase is Phase.SPEC:
@@ -197,6 +203,7 @@ async def run_fixture(drafter: Any, fx: Fixture, *, repo: Path | None = None) ->
                 tasks=records,
                 triggers=result.triggers or [],
                 template=load_template(phase, repo),
+                repo_guidance=guidance or None,  # as a goal's drafts get it (bot.learn.guidance)
             )
             draft = await drafter.draft(req)
             result.drafted_by = draft.drafted_by
@@ -218,6 +225,26 @@ class EvalReport:
     backend: str
     results: list[FixtureResult]
     folder: Path | None = None
+    previous: dict[str, Any] | None = None  # results.json of the last saved run, if any
+
+    def previous_scores(self) -> dict[str, float]:
+        fixtures = (self.previous or {}).get("fixtures") or []
+        return {
+            str(f["name"]): float(f["score"])
+            for f in fixtures
+            if isinstance(f, dict) and isinstance(f.get("score"), int | float) and "name" in f
+        }
+
+    def change(self, name: str | None = None) -> float | None:
+        """Score now minus score in the last saved run (None: no earlier run or a new fixture)."""
+        if self.previous is None:
+            return None
+        if name is None:
+            before = self.previous.get("score")
+            return round(self.score - float(before), 4) if isinstance(before, int | float) else None
+        scores = self.previous_scores()
+        now = next((r.score for r in self.results if r.name == name), None)
+        return round(now - scores[name], 4) if name in scores and now is not None else None
 
     @property
     def passed(self) -> int:
@@ -231,13 +258,29 @@ class EvalReport:
     def score(self) -> float:
         return self.passed / self.total if self.total else 0.0
 
+    def _delta(self, name: str | None) -> str:
+        if self.previous is None:
+            return ""
+        value = self.change(name)
+        if value is None:
+            return "new"
+        points = round(value * 100)
+        return "±0" if points == 0 else f"{points:+d} pts"
+
     def table(self) -> str:
-        rows = [("fixture", "checks", "passed", "score")]
-        rows += [(r.name, str(len(r.checks)), str(r.passed), f"{r.score:.0%}") for r in self.results]
-        rows.append(("TOTAL", str(self.total), str(self.passed), f"{self.score:.0%}"))
+        rows = [("fixture", "checks", "passed", "score", "change" if self.previous is not None else "")]
+        rows += [
+            (r.name, str(len(r.checks)), str(r.passed), f"{r.score:.0%}", self._delta(r.name))
+            for r in self.results
+        ]
+        rows.append(("TOTAL", str(self.total), str(self.passed), f"{self.score:.0%}", self._delta(None)))
         width = max(len(r[0]) for r in rows)
-        lines = [f"{a:<{width}}  {b:>6}  {c:>6}  {d:>5}" for a, b, c, d in rows]
-        lines.insert(len(lines) - 1, "-" * len(lines[0]))
+        lines = [f"{a:<{width}}  {b:>6}  {c:>6}  {d:>5}  {e:>7}".rstrip() for a, b, c, d, e in rows]
+        lines.insert(len(lines) - 1, "-" * max(len(line) for line in lines))
+        if self.previous is not None:
+            gone = sorted(set(self.previous_scores()) - {r.name for r in self.results})
+            lines.insert(0, f"compared with {self.previous.get('run_id')} ({self.previous.get('backend')})")
+            lines += [f"{name:<{width}}  (in the last run, not in this one)" for name in gone]
         failures = [
             f"  ✗ {r.name}: {c.name}" + (f" ({c.detail})" if c.detail else "")
             for r in self.results
@@ -245,6 +288,26 @@ class EvalReport:
             if not c.passed
         ]
         return "\n".join(lines + (["", "Failed checks:", *failures] if failures else []))
+
+
+def last_results(runs_dir: Path) -> dict[str, Any] | None:
+    """`results.json` of the newest saved eval run under `runs_dir` (None when there is none)."""
+    if not runs_dir.is_dir():
+        return None
+    for folder in sorted(runs_dir.glob("eval-*"), key=_run_order, reverse=True):
+        try:
+            data = json.loads((folder / "results.json").read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            continue
+        if isinstance(data, dict):
+            return data
+    return None
+
+
+def _run_order(folder: Path) -> tuple[str, int]:
+    """eval-<time> and, within the same second, eval-<time>-2, -3 …"""
+    match = re.fullmatch(r"(.*Z)-(\d+)", folder.name)
+    return (match.group(1), int(match.group(2))) if match else (folder.name, 1)
 
 
 def _run_folder(runs_dir: Path, at: datetime) -> Path:
@@ -259,6 +322,7 @@ def _run_folder(runs_dir: Path, at: datetime) -> Path:
 def save_report(report: EvalReport, runs_dir: Path, *, started: datetime, ended: datetime) -> Path:
     folder = _run_folder(runs_dir, started)
     folder.mkdir(parents=True)
+    ignore_in_git(runs_dir)
     report.run_id = folder.name
     results = {
         "run_id": report.run_id,
@@ -312,6 +376,6 @@ async def run_eval(
 ) -> EvalReport:
     started = clock()
     results = [await run_fixture(drafter, fx, repo=repo) for fx in fixtures]
-    report = EvalReport(run_id="", backend=backend, results=results)
+    report = EvalReport(run_id="", backend=backend, results=results, previous=last_results(runs_dir))
     save_report(report, runs_dir, started=started, ended=clock())
     return report

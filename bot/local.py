@@ -100,6 +100,7 @@ class BotThread:
     def start(self, timeout: float = 20.0) -> BotThread:
         from bot.app import build_container
         from bot.bolt import build_bolt_app
+        from bot.http_server import uvicorn_config
         from bot.server import build_asgi
         from bot.services.unit import system_clock
 
@@ -107,13 +108,11 @@ class BotThread:
         asgi = build_asgi(
             self.container, build_bolt_app(self.container), clock=self.signature_clock or time.time
         )
-        config = uvicorn.Config(
+        config = uvicorn_config(
             asgi,
             host=self.settings.host,
             port=self.settings.port,
-            log_level="warning",
-            access_log=False,
-            lifespan="on",
+            header_timeout=self.settings.http_header_timeout,
         )
         self.server = uvicorn.Server(config)
         self.server.install_signal_handlers = lambda: None  # type: ignore[attr-defined,method-assign]

@@ -18,7 +18,15 @@ GOAL_FROM_THREAD_SHORTCUT = "orch_goal_from_thread"
 
 SLASH_COMMANDS: tuple[str, ...] = (ORCH_COMMAND,)
 MESSAGE_SHORTCUTS: tuple[str, ...] = (GOAL_FROM_THREAD_SHORTCUT,)
-BOT_EVENTS: tuple[str, ...] = ("app_mention", "app_home_opened", "message.im", "reaction_added")
+BOT_EVENTS: tuple[str, ...] = (
+    "app_mention",
+    "app_home_opened",
+    "message.im",
+    # A change to an approver group drops it from the approver cache at once.
+    "subteam_members_changed",
+    "subteam_updated",
+    "reaction_added",  # `:x:` on a build's status message stops it
+)
 
 _NONE: frozenset[str] = frozenset()
 
@@ -51,6 +59,8 @@ EVENT_SCOPES: Mapping[str, frozenset[str]] = MappingProxyType(
         "app_mention": frozenset({"app_mentions:read"}),
         "message.im": frozenset({"im:history"}),
         "app_home_opened": _NONE,
+        "subteam_members_changed": frozenset({"usergroups:read"}),
+        "subteam_updated": frozenset({"usergroups:read"}),
         "reaction_added": frozenset({"reactions:read"}),  # `:x:` on a build's status message stops it
     }
 )

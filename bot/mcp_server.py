@@ -7,6 +7,11 @@ a draft submitted here still needs a person's approval in Slack, and nothing her
 Writes record their side effects in the outbox; the running bot (`orch serve`) carries them out
 (posts to Slack, commits). This process never runs Slack effects itself, so it cannot swallow them.
 Stdout is the protocol channel: nothing else may print there.
+
+Whoever connects acts as one configured principal (`ORCH_MCP_PRINCIPAL`), named in every audit entry
+the tools make: each state-changing call and each Codex run is audited. A Codex run works in a
+scratch worktree of its own, never the goal's, and is not given full access unless configuration
+says so (`ORCH_MCP_ALLOW_FULL_ACCESS`): an MCP client is a program, not a person who confirmed it.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from sqlmodel import Session, col, select
 from bot.redact import redact, redact_obj
 from bot.services.errors import GoalNotFound, InvalidInput, ServiceError
 from bot.services.unit import GOAL_ID_RE, Actor, add_effect, audit
-from bot.sop.phases import GoalState, Phase, PhaseStatus
+from bot.sop.phases import GoalState, Mode, Phase, PhaseStatus
 from storage.audit import AuditEntry
 from storage.db import transaction
 from storage.models import Artifact, Goal
@@ -31,8 +36,19 @@ if TYPE_CHECKING:
     from bot.app import Container
 
 MAX_CONTENT = 60_000
+MAX_PROMPT_IN_AUDIT = 500
 T = TypeVar("T")
-ACTOR = Actor("mcp")
+
+
+def principal(c: Container) -> Actor:
+    """Who every MCP tool call acts as (configuration, not the client, says)."""
+    return Actor(c.settings.mcp_principal)
+
+
+def _audit(c: Container, goal: Goal | None, action: str, **payload: Any) -> None:
+    """One audit entry by the principal, in its own transaction."""
+    with transaction(c.engine) as session:
+        audit(session, actor=principal(c), action=action, now=c.clock(), goal=goal, via="mcp", **payload)
 
 
 def _goal_id(goal_id: str) -> str:
@@ -116,6 +132,7 @@ def submit_draft(c: Container, goal_id: str, content: str, summary: str) -> dict
     )
     if artifact is None:
         raise InvalidInput(f"{goal.id} moved on while the draft was submitted; read it again")
+    _audit(c, goal, "mcp.draft_submitted", sha=artifact.sha256, version=artifact.version)
     return {
         "goal_id": goal.id,
         "phase": artifact.phase,
@@ -139,7 +156,7 @@ def request_approval(c: Container, goal_id: str, note: str = "") -> dict[str, An
         approvers = sorted(goal.approvers or c.directory.approvers())
         audit(
             session,
-            actor=ACTOR,
+            actor=principal(c),
             action="approval.requested",
             now=now,
             goal=goal,
@@ -200,8 +217,36 @@ def run_codex(c: Container, goal_id: str, prompt: str) -> dict[str, Any]:
     if goal.state != GoalState.ACTIVE:
         raise InvalidInput(f"{goal.id} is {goal.state}; Codex only works on active goals")
     s = c.settings
+    mode = goal.mode
+    capped = mode == Mode.FULL_ACCESS.value and not s.mcp_allow_full_access
+    if capped:
+        mode = Mode.WORKSPACE_WRITE.value
+    asked = redact(prompt)[:MAX_PROMPT_IN_AUDIT]
+    _audit(c, goal, "codex.run_started", goal_mode=goal.mode, run_mode=mode, prompt=asked, source="mcp")
     git = ensure_repo(s.repo, init_if_missing=True, identity=Identity(name=s.git_name, email=s.git_email))
-    return run_codex_on_goal(settings=s, git=git, goal=goal, prompt=prompt, clock=c.clock).as_dict()
+    try:
+        run = run_codex_on_goal(settings=s, git=git, goal=goal, prompt=prompt, clock=c.clock, mode=mode)
+    except Exception as exc:
+        _audit(c, goal, "codex.run_failed", run_mode=mode, error=redact(str(exc))[:500])
+        raise
+    _audit(
+        c,
+        goal,
+        "codex.run_finished",
+        run_id=run.run_id,
+        run_mode=mode,
+        ok=run.ok,
+        files=run.files[:50],
+        worktree="scratch",
+    )
+    out = run.as_dict()
+    out["mode"] = mode
+    if capped:
+        out["note"] = (
+            f"{goal.id} is approved for full-access, but a run over MCP gets workspace-write "
+            "(ORCH_MCP_ALLOW_FULL_ACCESS is off)."
+        )
+    return out
 
 
 def _explained(call: Callable[[], T]) -> T:
@@ -219,7 +264,7 @@ def _explained(call: Callable[[], T]) -> T:
 
 # What each tool does to the world, for clients that decide by it (Codex runs read-only tools
 # under its default approval policy without asking). Only Codex runs touch anything outside the
-# database, and even it never merges: its change stays in the goal's worktree.
+# database, and even it never merges: its change stays in a scratch worktree.
 READ = {"read_only_hint": True, "destructive_hint": False, "idempotent_hint": True, "open_world_hint": False}
 WRITE = {
     "read_only_hint": False,
@@ -258,7 +303,8 @@ def build_mcp_server(c: Container | Callable[[], Container]) -> MCPServer:
         version=__version__,
         instructions=(
             "Goals walk a gated procedure; every artifact needs a person's approval in Slack. "
-            "Read goals and the audit trail, submit drafts, ask approvers, run Codex in a goal's worktree."
+            "Read goals and the audit trail, submit drafts, ask approvers, run Codex on a scratch copy of a "
+            "goal's work."
         ),
     )
 
@@ -305,13 +351,14 @@ def build_mcp_server(c: Container | Callable[[], Container]) -> MCPServer:
         """Read the audit trail (oldest first), for one goal or for all."""
         return _explained(lambda: read_audit(container(), goal_id, limit))
 
-    @server.tool(annotations=ToolAnnotations(title="Run Codex in a goal's worktree", **CODEX))
+    @server.tool(annotations=ToolAnnotations(title="Run Codex on a scratch copy of a goal's work", **CODEX))
     def orch_run_codex(
         goal_id: GoalId,
         prompt: Annotated[str, Field(description="What Codex should do.", min_length=1, max_length=20_000)],
     ) -> dict[str, Any]:
-        """Run OpenAI Codex with `prompt` in the goal's worktree, in the sandbox its approved mode
-        allows. Returns the run id, Codex's summary and the worktree's diff (not merged)."""
+        """Run OpenAI Codex with `prompt` in a scratch worktree at the tip of the goal's branch, in the
+        sandbox its approved mode allows (full access only if configuration allows it over MCP).
+        Returns the run id, Codex's summary and the scratch worktree's diff (never merged)."""
         return _explained(lambda: run_codex(container(), goal_id, prompt))
 
     _closed(server)

@@ -8,6 +8,12 @@ reader is lenient about names, because run records are written by several runner
 - `goal_id`, `phase`, `role`, `task_id`, `version`, `status`, `started_at`, `ended_at`
 - `human_commits`: commits a person made in the goal's worktree during or after the run (a
   count or a list of shas), as the runner saw them when it collected the diff.
+- `deployment_id`: the deployment that wrote the record (bot/runs.py); records of another
+  deployment sharing the folder are left out, and an untagged (older) record counts only when
+  this deployment's audit log names its run id.
+- `stub` (the offline builder's scaffold), `tests` (passed | failed | timed_out | not_run),
+  `retries` or `attempts` (model calls tried again), `backend`, `feedback` (a rebuild after a
+  change request).
 
 A record without a goal (an `orch eval` run, say) is read but never counted as goal work.
 """
@@ -46,6 +52,11 @@ class RunRecord:
     ended_at: datetime | None
     human_commits: int
     diff: str
+    deployment_id: str | None = None
+    stub: bool = False
+    tests: str | None = None
+    retries: int = 0
+    feedback: bool = False
 
     @property
     def completed(self) -> bool:
@@ -112,6 +123,12 @@ def read_run(folder: Path) -> RunRecord | None:
         ended_at=_time(_first(data, "ended_at", "end", "finished_at", "ended")),
         human_commits=_count(data.get("human_commits")),
         diff=diff,
+        deployment_id=_first(data, "deployment_id", "deployment"),
+        stub=data.get("stub") is True
+        or (str(data.get("backend")) == "offline" and str(data.get("role")) == "builder"),
+        tests=str(data["tests"]).lower() if isinstance(data.get("tests"), str) else None,
+        retries=max(_count(data.get("retries")), _count(data.get("attempts")) - 1, 0),
+        feedback=bool(data.get("feedback")),
     )
 
 
@@ -156,11 +173,18 @@ def _strip_prefix(name: str) -> str:
     return name[2:] if name.startswith(("a/", "b/")) else name
 
 
-def runs_dir_for(settings: Any) -> Path:
-    """Where run records live: `settings.runs_dir` when configured, else `.runs/` in the target repo."""
-    configured = getattr(settings, "runs_dir", None)
-    return Path(configured) if configured else Path(settings.repo) / ".runs"
-
-
 def goal_runs(runs: Iterable[RunRecord]) -> list[RunRecord]:
     return [r for r in runs if r.goal_id]
+
+
+def deployment_runs(
+    runs: Iterable[RunRecord], *, deployment_id: str | None, audit_run_ids: set[str]
+) -> list[RunRecord]:
+    """The runs that belong to this deployment: tagged with its id, or untagged and named by run
+    id in its audit log. A goal id alone never makes a run ours (another deployment has a G-0001)."""
+    return [
+        r
+        for r in runs
+        if (deployment_id is not None and r.deployment_id == deployment_id)
+        or (r.deployment_id is None and r.run_id in audit_run_ids)
+    ]

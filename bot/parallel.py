@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING
 import yaml
 from sqlmodel import Session, col, select
 
+from bot.cli_identity import cli_actor
 from bot.services.errors import ServiceError
-from bot.services.unit import Actor
 from bot.sop.phases import Decision, GoalState, PhaseStatus
 from storage.models import Effect
 
@@ -120,7 +120,11 @@ def run_goal(
     out = GoalOutcome(index=index, brief=brief)
     try:
         goal = c.goals.start_goal(
-            brief=brief.brief, title=brief.title, priority=brief.priority, actor=Actor(as_user), source="cli"
+            brief=brief.brief,
+            title=brief.title,
+            priority=brief.priority,
+            actor=cli_actor(as_user),
+            source="cli",
         )
         out.goal_id = goal.id
         report(f"{goal.id} started: {goal.title}")
@@ -132,7 +136,11 @@ def run_goal(
             if goal.status != PhaseStatus.AWAITING_APPROVAL:
                 raise RuntimeError(f"{goal.id} is {goal.status} at {goal.phase} with nothing left to run")
             outcome = c.goals.decide(
-                goal_id=goal.id, phase=None, sha256=None, decision=Decision.APPROVE, actor=Actor(approve_as)
+                goal_id=goal.id,
+                phase=None,
+                sha256=None,
+                decision=Decision.APPROVE,
+                actor=cli_actor(approve_as),
             )
             out.approvals += 1
             report(f"{goal.id} {outcome.phase} v{outcome.version} approved by {approve_as}")

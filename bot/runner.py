@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import signal
+from types import FrameType
 from typing import Any
 
 import uvicorn
@@ -12,6 +15,7 @@ from bot.app import build_container
 from bot.bolt import build_bolt_app
 from bot.bolt_runner import Role
 from bot.config import Settings
+from bot.http_server import uvicorn_config
 from bot.logging import configure_logging
 from bot.server import build_asgi
 
@@ -19,7 +23,21 @@ log = logging.getLogger(__name__)
 
 
 class _Server(uvicorn.Server):
-    """uvicorn binds its socket after the app's start-up: say "ready" only once it listens."""
+    """uvicorn binds its socket after the app's start-up: say "ready" only once it listens.
+
+    Shutdown: the first SIGTERM or SIGINT stops accepting, lets requests in flight finish (up to
+    `timeout_graceful_shutdown`), then the lifespan gives running jobs and effects the same grace
+    and releases the leases; the process then exits 0. uvicorn itself re-raises the signal after a
+    graceful shutdown (the process then "dies" of SIGTERM, status -15): not here. A second signal
+    exits at once.
+    """
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if self.should_exit:
+            log.warning("second signal (%s): exiting now without waiting", signal.Signals(sig).name)
+            os._exit(128 + sig)
+        log.info("signal %s: finishing the work in flight, then exiting", signal.Signals(sig).name)
+        self.should_exit = True
 
     async def startup(self, sockets: list[Any] | None = None) -> None:
         await super().startup(sockets)
@@ -38,14 +56,19 @@ def run_server(settings: Settings, role: Role = "all") -> None:
         raise SystemExit("a web process serves HTTP; Socket Mode runs as one process (--role all)")
     container = build_container(settings)
     bolt = build_bolt_app(container, role=role)
-    asgi = build_asgi(container, bolt, role=role)
-    config = uvicorn.Config(
-        asgi, host=settings.host, port=settings.port, log_level="warning", access_log=False, lifespan="on"
+    asgi = build_asgi(container, bolt, role=role, shutdown_grace=settings.shutdown_grace)
+    config = uvicorn_config(
+        asgi,
+        host=settings.host,
+        port=settings.port,
+        header_timeout=settings.http_header_timeout,
+        graceful_shutdown=max(1, round(settings.shutdown_grace)),
     )
     server = _Server(config)
     if not settings.socket_mode:
         log.info("serving Slack requests on http://%s:%s/slack/events", settings.host, settings.port)
         server.run()
+        log.info("orch stopped")
         return
 
     async def both() -> None:

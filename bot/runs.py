@@ -5,6 +5,13 @@
 - `diff.patch`: the change the run produced, when it produced one.
 - `tests.txt`: the test command's output, when tests ran.
 
+Where: `runs_dir_for(settings)`, the target repository's `.runs/` unless `ORCH_RUNS_DIR` says
+otherwise (a relative one is taken from the repository, never from the working directory). The
+folder is kept out of git through the repository's `.git/info/exclude`. Each record carries the
+deployment's id (`deployment_id`, from the database) so that deployments sharing a folder each
+read only their own; `adopt_legacy_runs` brings over, once, the records an older version kept in
+`.runs/` of the working directory.
+
 Everything passes through `bot.redact` before it is written: a run that printed a token must not
 keep it on disk. The run id is ours (time + random), never derived from user text, and is checked
 before it is used as a folder name, so `orch runs show ../x` cannot read outside the runs folder.
@@ -13,15 +20,20 @@ before it is used as a folder name, so `orch runs show ../x` cannot read outside
 from __future__ import annotations
 
 import json
+import logging
 import re
 import secrets
+import shutil
 import threading
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from bot.redact import redact, redact_obj
+
+log = logging.getLogger(__name__)
 
 RUN_ID_RE = re.compile(r"^run-\d{8}-\d{6}-[0-9a-f]{6}$")
 FILES = {"meta": "run.json", "transcript": "transcript.jsonl", "diff": "diff.patch", "tests": "tests.txt"}
@@ -43,6 +55,84 @@ def run_dir(root: Path, run_id: str) -> Path:
     return Path(root) / run_id
 
 
+def runs_dir_for(settings: Any) -> Path:
+    """Where this deployment's run records live: the target repository's `.runs/` by default."""
+    resolved = getattr(settings, "runs_path", None)
+    if resolved is not None:
+        return Path(resolved)
+    repo = Path(getattr(settings, "repo", "."))
+    configured = getattr(settings, "runs_dir", None)
+    if not configured:
+        return repo / ".runs"
+    return Path(configured) if Path(configured).is_absolute() else repo / configured
+
+
+def deployment_of(settings: Any) -> str | None:
+    return getattr(settings, "deployment_id", None)
+
+
+def ignore_in_git(root: Path) -> None:
+    """Keep a runs folder inside a git checkout out of `git status` (and out of every commit)."""
+    try:
+        parent = root.resolve().parent
+        info = parent / ".git" / "info"
+        if not info.is_dir():
+            return
+        exclude = info / "exclude"
+        line = f"/{root.name}/"
+        text = exclude.read_text(encoding="utf-8") if exclude.is_file() else ""
+        if line not in text.splitlines():
+            exclude.write_text(
+                text + ("" if not text or text.endswith("\n") else "\n") + line + "\n", encoding="utf-8"
+            )
+    except OSError:
+        log.warning("could not add the runs folder to .git/info/exclude", exc_info=True)
+
+
+LEGACY_MARKER = ".legacy-runs-read"
+
+
+def legacy_pending(target: Path, legacy: Path) -> bool:
+    """Whether `legacy` still has to be read once into `target`."""
+    if not legacy.is_dir() or (target / LEGACY_MARKER).exists():
+        return False
+    try:
+        return legacy.resolve() != target.resolve()
+    except OSError:
+        return False
+
+
+def adopt_legacy_runs(
+    target: Path, *, legacy: Path, known_run_ids: Collection[str], deployment_id: str | None
+) -> int:
+    """Copy, once, the records of `legacy` (the old `.runs/` of the working directory) that this
+    deployment's audit log names by run id into `target`, tagged with the deployment's id.
+
+    Records the audit log does not name may belong to another deployment that shared the working
+    directory, so they stay where they are. Returns how many records were copied.
+    """
+    marker = target / LEGACY_MARKER
+    if not legacy_pending(target, legacy):
+        return 0
+    copied = 0
+    for folder in sorted(legacy.iterdir()):
+        if not RUN_ID_RE.match(folder.name) or folder.name not in known_run_ids:
+            continue
+        if (target / folder.name).exists() or not (folder / FILES["meta"]).is_file():
+            continue
+        target.mkdir(parents=True, exist_ok=True)
+        shutil.copytree(folder, target / folder.name)
+        meta_file = target / folder.name / FILES["meta"]
+        meta = json.loads(meta_file.read_text(encoding="utf-8"))
+        meta["deployment_id"] = meta.get("deployment_id") or deployment_id
+        meta_file.write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        copied += 1
+    target.mkdir(parents=True, exist_ok=True)
+    ignore_in_git(target)
+    marker.write_text(f"read {legacy} once; copied {copied} record(s)\n", encoding="utf-8")
+    return copied
+
+
 def _iso(value: datetime) -> str:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
@@ -60,6 +150,7 @@ class RunRecorder:
     task_id: int | None = None
     run_id: str = ""
     clock: Any = None
+    deployment_id: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -84,6 +175,7 @@ class RunRecorder:
             task_id=meta.get("task_id"),
             run_id=run_id,
             clock=clock,
+            deployment_id=meta.get("deployment_id"),
             meta=meta,
         )
 
@@ -92,8 +184,10 @@ class RunRecorder:
 
     def start(self, **extra: Any) -> RunRecorder:
         self.path.mkdir(parents=True, exist_ok=True)
+        ignore_in_git(Path(self.root))
         self.meta = {
             "run_id": self.run_id,
+            "deployment_id": self.deployment_id,
             "goal_id": self.goal_id,
             "phase": self.phase,
             "task_id": self.task_id,
@@ -134,6 +228,14 @@ class RunRecorder:
 
     def write_tests(self, output: str) -> None:
         (self.path / FILES["tests"]).write_text(redact(output), encoding="utf-8")
+
+    def record_tests(self, run: Any) -> None:
+        """Keep a test run (`bot.agents.tools.tester.TestRun`): its output, and in run.json the
+        outcome the metrics read (`tests`: passed | failed | timed_out)."""
+        self.write_tests(run.transcript())
+        self.note("tests", command=run.command, exit_code=run.exit_code, timed_out=run.timed_out)
+        outcome = "timed_out" if run.timed_out else ("passed" if run.passed else "failed")
+        self.update(tests=outcome, tests_exit_code=run.exit_code)
 
     def finish(self, status: str, *, usage: dict[str, Any] | None = None, **extra: Any) -> None:
         self.update(status=status, ended_at=_iso(self._now()), usage=usage or self.meta.get("usage"), **extra)

@@ -1,15 +1,21 @@
 """HTTP front door: every Slack request at POST /slack/events, and GET /healthz.
 
-Signatures are checked here, once, before anything is parsed (401 on failure); malformed bodies get
-a 400 before they reach a listener. The Bolt app then runs with its own check switched off.
+Before anything is parsed: a content type Slack never sends is a 415, a declared body over 1 MB a
+413 (before a byte of it is read), a body slower than the deadline a 408, and a bad signature or a
+timestamp that is not whole seconds a 401. Malformed bodies get a 400 before they reach a listener,
+and a command or interaction body seen before is a replay that runs once (storage.replay). The Bolt
+app then runs with its own signature check switched off. The headers' deadline is the server's
+(bot.http_server).
 """
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import json
 import logging
 import random
+import re
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -29,13 +35,47 @@ from starlette.routing import Route
 from bot import __version__
 from bot.app import Container
 from bot.background import background_work
-from bot.bolt_runner import Role
+from bot.bolt_runner import PromptAckRunner, Role
 from bot.logging import bind_log_context, log_context
 from bot.slack_shape import command_error, event_error, interaction_error
 from bot.tracing import set_attributes, span
+from storage.replay import SeenRequests
 
 log = logging.getLogger(__name__)
 MAX_BODY = 1_000_000
+FORM = "application/x-www-form-urlencoded"  # slash commands and interactions
+JSON = "application/json"  # the Events API
+ACCEPTED_TYPES = (FORM, JSON)
+TIMESTAMP = re.compile(r"^[0-9]{1,12}$")
+LENGTH = re.compile(r"^[0-9]{1,18}$")
+
+
+class _TooLarge(Exception):
+    """A body without a declared length grew past MAX_BODY while it was read."""
+
+
+def _media_type(content_type: str) -> str:
+    """`application/json; charset=utf-8` → `application/json`."""
+    return content_type.split(";", 1)[0].strip().lower()
+
+
+async def _read_body(request: Request, timeout: float) -> bytes:
+    """The body, read within `timeout` seconds and at most MAX_BODY bytes (a slow or endless
+    sender is cut off, whatever it declared)."""
+    chunks: list[bytes] = []
+    size = 0
+    async with asyncio.timeout(timeout):
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > MAX_BODY:
+                raise _TooLarge
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _closing(content: dict[str, str], status: int) -> Response:
+    """An answer after which the connection is closed (the rest of the body is never read)."""
+    return JSONResponse(content, status_code=status, headers={"Connection": "close"})
 
 
 @dataclass(frozen=True)
@@ -50,12 +90,13 @@ class Inspected:
 
 
 def _inspect(body: bytes, content_type: str) -> Inspected:
-    """Check a body's shape and learn its kind and user, parsing it once."""
+    """Check a body's shape and learn its kind and user, parsing it once (`content_type` is the
+    media type alone, one of ACCEPTED_TYPES)."""
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         return Inspected("body is not UTF-8")
-    if "application/json" in content_type:
+    if content_type == JSON:
         try:
             data = json.loads(text)
         except (ValueError, RecursionError):  # nesting deep enough to exhaust the parser is not JSON we take
@@ -106,12 +147,20 @@ def _bolt_request(request: Request, seen: Inspected) -> AsyncBoltRequest:
 
 
 def build_asgi(
-    container: Container, bolt: AsyncApp, *, clock: Callable[[], float] = time.time, role: Role = "all"
+    container: Container,
+    bolt: AsyncApp,
+    *,
+    clock: Callable[[], float] = time.time,
+    role: Role = "all",
+    shutdown_grace: float = 0.0,
 ) -> Starlette:
-    """The ASGI app. With `role="web"` the effects and jobs are left to `orch worker` (bot.worker)."""
+    """The ASGI app. With `role="web"` the effects and jobs are left to `orch worker` (bot.worker).
+
+    `shutdown_grace`: at shutdown, the seconds running jobs and effects get to finish."""
     settings = container.settings
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
     verifier = SignatureVerifier(secret, clock=_Clock(clock))
+    seen_requests = SeenRequests.open(settings.database_url, container.engine)
     state: dict[str, Any] = {"ready": False}
 
     async def slack_events(request: Request) -> Response:
@@ -126,18 +175,40 @@ def build_asgi(
             return response
 
     async def _slack_events(request: Request, current: Any) -> Response:
-        body = await request.body()
-        if len(body) > MAX_BODY:
-            return JSONResponse({"error": "request too large"}, status_code=413)
+        media = _media_type(request.headers.get("content-type", ""))
+        if media not in ACCEPTED_TYPES:
+            return JSONResponse({"error": "unsupported content type"}, status_code=415)
+        declared = request.headers.get("content-length")
+        if declared is not None:
+            # Refused before a byte of the body is read; the connection goes with the answer.
+            if not LENGTH.match(declared):
+                return _closing({"error": "bad Content-Length"}, 400)
+            if int(declared) > MAX_BODY:
+                return _closing({"error": "request too large"}, 413)
+        try:
+            body = await _read_body(request, settings.http_body_timeout)
+        except _TooLarge:
+            return _closing({"error": "request too large"}, 413)
+        except TimeoutError:
+            return _closing({"error": "the request body took too long"}, 408)
         try:
             body.decode("utf-8")
         except UnicodeDecodeError:
             return JSONResponse({"error": "malformed request: body is not UTF-8"}, status_code=400)
-        if not verifier.is_valid_request(body, dict(request.headers)):
+        # slack_sdk reads the timestamp with int(): anything but plain digits would raise, not refuse.
+        timestamp = request.headers.get("x-slack-request-timestamp", "")
+        if not TIMESTAMP.match(timestamp) or not verifier.is_valid_request(body, dict(request.headers)):
             return JSONResponse({"error": "invalid request"}, status_code=401)
-        seen = _inspect(body, request.headers.get("content-type", ""))
+        seen = _inspect(body, media)
         if seen.problem or seen.payload is None:
             return JSONResponse({"error": f"malformed request: {seen.problem}"}, status_code=400)
+        # Slack never retries commands or interactions (events are retried, and deduplicated by
+        # their event_id): the same body twice is a replay, and only the first one runs.
+        if media == FORM and not await asyncio.to_thread(seen_requests.first_time, body):
+            log.warning("refused a replayed %s from %s", seen.kind, seen.actor)
+            if seen.kind == "command":
+                return JSONResponse({"error": "replayed request"}, status_code=401)
+            return Response(status_code=200)
         kind, actor = seen.kind, seen.actor
         bind_log_context(actor=actor)
         set_attributes(current, **{"slack.kind": kind, "slack.user": actor})
@@ -146,6 +217,12 @@ def build_asgi(
     async def healthz(_request: Request) -> Response:
         if not state["ready"]:
             return JSONResponse({"ok": False, "ready": False}, status_code=503)
+        health = container.extras.get("health")
+        if health is not None and not health.healthy:
+            await asyncio.to_thread(health.recheck)  # a probe write: is there room again?
+        if health is not None and not health.healthy:
+            # Requests arriving now could not be kept: a load balancer should send them elsewhere.
+            return JSONResponse({"ok": False, "ready": True, "problems": health.problems()}, status_code=503)
         return JSONResponse({"ok": True, "version": __version__, "backend": settings.agent_backend})
 
     @asynccontextmanager
@@ -154,7 +231,7 @@ def build_asgi(
         # acks), or, for a web process, in `orch worker`.
         async with AsyncExitStack() as stack:
             if role != "web":
-                await stack.enter_async_context(background_work(container))
+                await stack.enter_async_context(background_work(container, grace=shutdown_grace))
             # What is built by now lives as long as the process: take it out of the collector's
             # view, so a full collection under load scans request objects only (the bench saw
             # 50-120 ms gen-2 pauses on the request loop without this).
@@ -167,6 +244,12 @@ def build_asgi(
                 yield
             finally:
                 state["ready"] = False
+                # Requests already answered may still be running their service call: let them end.
+                runner = getattr(bolt, "_async_listener_runner", None)
+                if shutdown_grace > 0 and isinstance(runner, PromptAckRunner):
+                    late = await runner.finish(shutdown_grace)
+                    if late:
+                        log.warning("%d request(s) still running after the grace period", late)
 
     return Starlette(
         routes=[

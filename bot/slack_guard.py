@@ -5,6 +5,12 @@ outbox that holds every other effect for as long as the header asks (an hour, if
 Here a wait longer than `MAX_WAIT` seconds, or a header that is not a number, is not retried in
 place: the call fails with `ratelimited`, and the outbox retries that one effect later on its own.
 
+An answer that is not a JSON object (an HTML error page, plain text, a bare JSON string) made
+slack_sdk's own check fail with `AttributeError: 'str' object has no attribute 'get'`, and a body
+that is not JSON at all raised a SlackApiError whose `response` is the raw HTTP response.
+`GuardedWebClient` turns both into an ordinary SlackApiError with an `{"ok": false, "error": ...}`
+body and the HTTP status and headers (Retry-After among them), so every failure has one shape.
+
 A `ts` is the id of a message: we store it and edit the message by it later. An answer whose `ts`
 is not `digits.digits` is refused rather than stored, so the effect retries instead of keeping junk.
 """
@@ -14,11 +20,18 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from aiohttp import ClientConnectorError
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 MAX_WAIT = 5.0
 TS = re.compile(r"^\d{1,12}\.\d{1,9}$")
@@ -80,3 +93,42 @@ def message_ts(answer: Any) -> str:
     if not isinstance(ts, str) or not TS.match(ts):
         raise ValueError(f"Slack answered without a valid message ts ({str(ts)[:40]!r})")
     return ts
+
+
+def _unreadable(status: int) -> dict[str, Any]:
+    """The body of an answer we could not read: an HTTP error speaks for itself by its status."""
+    return {"ok": False} if status != 200 else {"ok": False, "error": "invalid_response"}
+
+
+class GuardedWebClient(AsyncWebClient):
+    """The async Web API client, with every answer that is not a JSON object made a plain failure.
+
+    slack_sdk's default handler retries a call in place after a read timeout or a dropped
+    connection, when Slack may already have carried it out: a `chat.postMessage` answered late
+    was posted twice. Here only a connection that was never made is retried in place; the
+    outbox retries the rest after looking for what landed (`SlackEffects.find_marker`).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.retry_handlers = [AsyncConnectionErrorRetryHandler(error_types=[ClientConnectorError])]
+
+    async def _request(self, *, http_verb: str, api_url: str, req_args: dict[str, Any]) -> dict[str, Any]:
+        try:
+            answer: dict[str, Any] = await super()._request(
+                http_verb=http_verb, api_url=api_url, req_args=req_args
+            )
+        except SlackApiError as exc:
+            raw = exc.response
+            if isinstance(raw, AsyncSlackResponse) or raw is None:
+                raise
+            # A body that was not JSON: slack_sdk attached the raw aiohttp response.
+            status = int(getattr(raw, "status", 0) or 0)
+            headers = dict(getattr(raw, "headers", None) or {})
+            answer = {"data": _unreadable(status), "headers": headers, "status_code": status}
+            return answer
+        data = answer.get("data")
+        if not isinstance(data, dict | bytes):
+            status = int(answer.get("status_code") or 0)
+            answer = {**answer, "data": _unreadable(status)}
+        return answer

@@ -82,7 +82,7 @@ CONTAINER = {
 VIEW = {
     "id": Str,
     "hash": Str,
-    "type": Str,
+    "type": Req((str,)),  # Bolt's matchers read view.type directly (workflow_step or not)
     "callback_id": Req((str,)),
     "private_metadata": Str,
     "team_id": Str,

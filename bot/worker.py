@@ -58,8 +58,13 @@ class InboxConsumer:
         self._running: dict[int, asyncio.Task[None]] = {}
         self.handled = 0
         self.listening = asyncio.Event()  # set once the consumer reads the inbox (and can be woken)
+        self.grace: float | None = None
 
-    async def run(self, stop: asyncio.Event) -> None:
+    async def run(self, stop: asyncio.Event, *, grace: float | None = None) -> None:
+        """Read and run the inbox until `stop` is set; then give the requests in flight up to
+        `grace` seconds (None: as long as they take). One not finished by then stays in the inbox,
+        not done, and runs again when a worker starts."""
+        self.grace = grace
         after = await asyncio.to_thread(self.inbox.resume_point)
         loop = asyncio.get_running_loop()
         woken = asyncio.Event()
@@ -120,7 +125,11 @@ class InboxConsumer:
                 for waiter in pending:
                     waiter.cancel()
         if self._running:  # let what has started finish; the rest stays in the inbox
-            await asyncio.gather(*self._running.values(), return_exceptions=True)
+            running = list(self._running.values())
+            _done, late = await asyncio.wait(running, timeout=self.grace)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*running, return_exceptions=True)
 
     async def _slotted(self, item: InboxItem) -> None:
         try:
@@ -154,14 +163,25 @@ def run_worker(settings: Settings, *, concurrency: int = 8) -> None:
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
+
+        def on_signal(sig: signal.Signals) -> None:
+            # The first signal: stop reading the inbox, finish what is running (bounded), exit 0.
+            # A second one: exit at once.
+            if stop.is_set():
+                log.warning("second signal (%s): exiting now without waiting", sig.name)
+                os._exit(128 + sig)
+            log.info("signal %s: finishing the work in flight, then exiting", sig.name)
+            stop.set()
+
         for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-        async with background_work(container):
+            loop.add_signal_handler(sig, on_signal, sig)
+        grace = settings.shutdown_grace
+        async with background_work(container, grace=grace):
             gc.freeze()
             from bot import __version__
 
             log.info("orch worker ready: version %s, reading the inbox", __version__)
-            await InboxConsumer(inbox, bolt, concurrency=concurrency).run(stop)
+            await InboxConsumer(inbox, bolt, concurrency=concurrency).run(stop, grace=grace)
         log.info("orch worker stopped")
 
     asyncio.run(main())

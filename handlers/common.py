@@ -10,6 +10,8 @@ from typing import Any, TypeVar
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.effects.retry import slack_error_code
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
@@ -17,7 +19,16 @@ T = TypeVar("T")
 # Listeners that open a modal after their ack need Slack's trigger_id, which lives 3 seconds. When a
 # web process and a worker process run apart, the web process runs these whole itself instead of
 # leaving them to the worker (bot.bolt_runner). Keep in step with every `open_modal` call below.
-MODAL_ACTIONS = frozenset({"orch_request_changes", "orch_reject", "orch_request_elevation"})
+MODAL_ACTIONS = frozenset(
+    {
+        "orch_request_changes",
+        "orch_reject",
+        "orch_request_elevation",
+        "draft_request_changes",  # handlers/actions/work_failure.py
+        "build_request_changes",
+        "orch_conflict_changes",  # handlers/actions/conflict_changes.py
+    }
+)
 
 
 def runs_in_web(body: dict[str, Any]) -> bool:
@@ -45,7 +56,7 @@ async def tell(
             await client.chat_postEphemeral(channel=channel, user=user, text=text, thread_ts=thread_ts)
             return
     except SlackApiError as exc:
-        log.info("ephemeral to %s in %s failed (%s); sending a DM", user, channel, exc.response.get("error"))
+        log.info("ephemeral to %s in %s failed (%s); sending a DM", user, channel, slack_error_code(exc))
     try:
         opened = await client.conversations_open(users=user)
         await client.chat_postMessage(channel=opened["channel"]["id"], text=text)
@@ -66,7 +77,7 @@ async def open_modal(
     try:
         await client.views_open(trigger_id=trigger_id, view=view)
     except SlackApiError as exc:
-        log.warning("views.open for %s failed (%s)", user, exc.response.get("error"))
+        log.warning("views.open for %s failed (%s)", user, slack_error_code(exc))
         await tell(
             client,
             channel=channel,

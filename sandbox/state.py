@@ -217,6 +217,12 @@ class State:
         self.files: dict[str, StoredFile] = {}
         self.calls: list[ApiCall] = []
         self.rate_limits: dict[str, tuple[int, int]] = {}
+        # An outage of the whole Web API (see `Workspace.outage`): its kind and Retry-After, or None.
+        self.outage: tuple[str, int] | None = None
+        # Per method: how many of its next calls (whose `text` holds a string, if given) are
+        # carried out but answered only once released.
+        self.late: dict[str, tuple[int, str | None]] = {}
+        self.late_release = threading.Event()
 
     # -- bookkeeping ---------------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from sandbox import api_chat, api_conversations, api_files, api_views  # noqa: F401  (they register methods)
@@ -66,6 +66,16 @@ def _token(request: Request, args: dict[str, Any]) -> str | None:
     return str(token) if token else None
 
 
+def _outage(kind: str, retry_after: int) -> ApiError:
+    """The answer of every call during an outage: an HTML 500 page (as a proxy in front of Slack
+    sends), `ok:false internal_error`, or a 429 with Retry-After."""
+    if kind == "http500":
+        return ApiError("http_500_page", status=500)
+    if kind == "ratelimited":
+        return ApiError("ratelimited", status=429, headers={"Retry-After": str(retry_after)})
+    return ApiError(kind)
+
+
 def create_app(state: State, *, page_size: int = 15, control: Control | None = None) -> Starlette:
     """The Starlette app; `page_size` is the default `limit`, small so the bot must paginate."""
 
@@ -81,6 +91,8 @@ def create_app(state: State, *, page_size: int = 15, control: Control | None = N
                     raise ApiError("not_authed")
                 if token not in state.tokens:
                     raise ApiError("invalid_auth")
+                if state.outage is not None:
+                    raise _outage(*state.outage)
                 remaining, retry_after = state.rate_limits.get(name, (0, 0))
                 if remaining > 0:
                     state.rate_limits[name] = (remaining - 1, retry_after)
@@ -88,8 +100,13 @@ def create_app(state: State, *, page_size: int = 15, control: Control | None = N
                 if name not in METHODS:
                     raise ApiError("unknown_method")
                 body = METHODS[name](Ctx(state, _base_url(request), page_size), Args(args))
+                times, needle = state.late.get(name, (0, None))
+                late = times > 0 and (needle is None or needle in str(args.get("text", "")))
+                if late:
+                    state.late[name] = (times - 1, needle)
         except ApiError as exc:
             body, status, headers = exc.body(), exc.status, exc.headers
+            late = False
         except Exception as exc:  # A sandbox bug must be loud in the test, not a hang or a bare 500.
             logger.exception("sandbox method %s failed", name)
             body, status = {"ok": False, "error": "sandbox_internal_error", "detail": repr(exc)}, 500
@@ -97,6 +114,13 @@ def create_app(state: State, *, page_size: int = 15, control: Control | None = N
             logged = {k: v for k, v in args.items() if k != "token"}
             state.calls.append(ApiCall(name, logged, status, copy.deepcopy(body), state.clock()))
             state.changed()
+        if late:
+            # Carried out, answered late: the caller's timeout fires first (Slack under load).
+            await run_in_threadpool(state.late_release.wait, 60)
+        if status == 500 and body.get("error") == "http_500_page":
+            return HTMLResponse(
+                "<html><body><h1>500 Internal Server Error</h1></body></html>", status_code=500
+            )
         return JSONResponse(body, status_code=status, headers=headers)
 
     async def upload(request: Request) -> Response:

@@ -179,6 +179,27 @@ class Sandbox(Acting):
         with self.state.lock:
             self.state.rate_limits[method] = (times, retry_after)
 
+    def outage(self, kind: str | None, retry_after: int = 30) -> None:
+        """Every Web API call fails until `outage(None)`: `http500` (an HTML error page),
+        `internal_error` or `fatal_error` (HTTP 200 with `ok:false`), or `ratelimited` (429)."""
+        if kind not in (None, "http500", "internal_error", "fatal_error", "ratelimited"):
+            raise ValueError(f"unknown outage {kind!r}")
+        with self.state.lock:
+            self.state.outage = None if kind is None else (kind, retry_after)
+
+    def answer_late(self, method: str, times: int = 1, text_contains: str | None = None) -> None:
+        """The next `times` calls to `method` (whose `text` holds `text_contains`, if given) are
+        carried out, but answered only after `release_late()` (or a minute): the caller times out
+        although its call took effect."""
+        with self.state.lock:
+            self.state.late_release.clear()
+            self.state.late[method] = (times, text_contains)
+
+    def release_late(self) -> None:
+        with self.state.lock:
+            self.state.late.clear()
+            self.state.late_release.set()
+
     def archive(self, channel: str, archived: bool = True) -> None:
         with self.state.lock:
             self.state.channel(self._cid(channel)).archived = archived

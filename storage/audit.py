@@ -12,15 +12,22 @@ PostgreSQL a transaction-scoped advisory lock is taken before the head is read. 
 on `seq` and the unique `hash` make a fork impossible even if a caller gets that wrong: the
 second writer fails instead.
 
-What the chain cannot show: entries cut off the end. Compare `tail(session, 1)[0].hash` with a
-copy kept elsewhere (a digest message, a commit) to cover that.
+Keyed entries (`key_id` set) are HMAC-SHA256 under a key the database does not hold (see
+`storage.audit_keys`), so whoever can write the table still cannot recompute the chain. Entries
+written before keys came in stay plain sha256 ("legacy"): they are accepted only as a prefix,
+and the first keyed entry, which commits to the last legacy hash, vouches for them. A legacy
+entry after a keyed one is a forgery.
+
+What the chain cannot show: entries cut off the end, or a whole chain replaced. Compare
+`chain_head()` with copies kept elsewhere (the `Audit-Head` trailer of the bot's commits, the
+head file `orch audit verify` keeps) to cover that.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import Enum
@@ -40,6 +47,8 @@ from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from bot.redact import redact, redact_obj
+from storage.audit_keys import KEY_ID_LENGTH, AuditKeyError, AuditKeyring, keyring_for
+from storage.db import READ_ONLY
 
 GENESIS_HASH = "0" * 64
 # Any constant works as long as nothing else in the database uses it: "AUDIT" in ASCII.
@@ -87,6 +96,8 @@ class AuditEntry(SQLModel, table=True):
     request_id: str | None = None
     run_id: str | None = None
     payload: str = Field(default="{}", sa_column=Column("payload", Text, nullable=False))
+    # The key the entry's MAC was made with; None for a legacy (plain sha256) entry.
+    key_id: str | None = Field(default=None, max_length=KEY_ID_LENGTH)
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64, unique=True)
 
@@ -124,6 +135,17 @@ def entry_hash(fields: Mapping[str, Any]) -> str:
 
 def _hash_values(values: tuple[Any, ...] | Any) -> str:
     return hashlib.sha256(_canonical(values).encode("utf-8")).hexdigest()
+
+
+def entry_digest(fields: Mapping[str, Any], keyring: AuditKeyring | None) -> str:
+    """What an entry's `hash` column must hold: its HMAC under its `key_id`, or for a legacy
+    entry (no `key_id`) its sha256 (`entry_hash`)."""
+    key_id = fields.get("key_id")
+    if key_id is None:
+        return entry_hash(fields)
+    if keyring is None:
+        raise AuditKeyError(f"entry {fields.get('seq')} is keyed ({key_id}) but no audit key was given")
+    return keyring.mac(key_id, _canonical(tuple(fields[name] for name in HASHED_FIELDS)))
 
 
 def _canonical_document(values: tuple[Any, ...] | Any) -> str:
@@ -213,7 +235,7 @@ def _payload_text(payload: Mapping[str, Any] | None) -> str:
 # the entry still commit or roll back together, and queries in the session see the entry.
 
 _TABLE = AuditEntry.__table__  # type: ignore[attr-defined]
-_ROW_COLUMNS = (*HASHED_FIELDS, "hash")
+_ROW_COLUMNS = (*HASHED_FIELDS, "hash", "key_id")
 _PLACEHOLDERS = {"qmark": "?", "format": "%s", "pyformat": "%s"}
 
 
@@ -241,7 +263,7 @@ def _driver_statements(dialect: Dialect) -> _DriverStatements | None:
         quote = dialect.identifier_preparer.quote
         table, seq, hash_ = quote(_TABLE.name), quote("seq"), quote("hash")
         statements = _DriverStatements(
-            head=f"SELECT {seq}, {hash_} FROM {table} ORDER BY {seq} DESC LIMIT 1",
+            head=f"SELECT {seq}, {hash_}, {quote('key_id')} FROM {table} ORDER BY {seq} DESC LIMIT 1",
             insert=f"INSERT INTO {table} ({', '.join(quote(c) for c in _ROW_COLUMNS)}) "
             f"VALUES ({', '.join([mark] * len(_ROW_COLUMNS))})",
             at_param=_TABLE.c.at.type.dialect_impl(dialect).bind_processor(dialect),
@@ -251,7 +273,7 @@ def _driver_statements(dialect: Dialect) -> _DriverStatements | None:
     return statements
 
 
-_HEAD = core_select(_TABLE.c.seq, _TABLE.c.hash).order_by(_TABLE.c.seq.desc()).limit(1)
+_HEAD = core_select(_TABLE.c.seq, _TABLE.c.hash, _TABLE.c.key_id).order_by(_TABLE.c.seq.desc()).limit(1)
 _INSERT = _TABLE.insert()
 
 
@@ -323,6 +345,10 @@ def append_audit(
     The payload and the justification are redacted before they are stored and hashed. The entry
     is written on the session's connection after the session's pending changes, so queries in
     the session see it; the returned object itself is detached (a copy of the row).
+
+    With a keyring bound to the session's engine (`storage.audit_keys.bind_keyring`) the entry is
+    MACed under the current key; without one it is a legacy sha256 entry, which is refused once
+    the chain is keyed (it would break the chain where it lands).
     """
     if at.tzinfo is None:
         raise ValueError("audit timestamps must be timezone-aware")
@@ -333,6 +359,11 @@ def append_audit(
 
     def make_row(head: Any) -> tuple[Any, ...]:
         seq, prev_hash = (1, GENESIS_HASH) if head is None or head[0] is None else (head[0] + 1, head[1])
+        if keyring is None and head is not None and head[2] is not None:
+            raise AuditKeyError(
+                "the audit log is keyed but this process has no audit key "
+                "(set ORCH_AUDIT_KEY or the data directory the key was generated in)"
+            )
         values = (
             seq,
             at_utc,
@@ -348,9 +379,12 @@ def append_audit(
             payload_text,
             prev_hash,
         )
-        return (*values, _hash_values(values))
+        if keyring is None:
+            return (*values, _hash_values(values), None)
+        return (*values, keyring.mac(keyring.current_id, _canonical(values)), keyring.current_id)
 
     connection = session.connection()
+    keyring = keyring_for(connection.engine)
     _lock_chain_head(connection)
     session.flush()  # the caller's pending writes go first, as the ORM's own flush ordered them
     statements = _driver_statements(connection.dialect)
@@ -439,25 +473,22 @@ class VerifyResult:
     checked: int  # entries verified good before the first bad one (all of them when ok)
     first_bad_seq: int | None = None
     reason: str | None = None
-    kind: str | None = None  # "edited", "deleted", "inserted" or "reordered"
+    kind: str | None = None  # "edited", "deleted", "inserted", "reordered", "unkeyed" or "unknown key"
+    legacy: int = 0  # how many of the checked entries are plain sha256 (written before keys)
+    head_seq: int | None = None  # the last entry checked, to compare with a copy kept elsewhere
+    head_hash: str | None = None
 
 
-_COLUMN_NAMES = (*HASHED_FIELDS, "hash")
+_COLUMN_NAMES = (*HASHED_FIELDS, "hash", "key_id")
 _COLUMNS = tuple(AuditEntry.__table__.c[name] for name in _COLUMN_NAMES)  # type: ignore[attr-defined]
-_SEQ, _PREV, _HASH = 0, len(HASHED_FIELDS) - 1, len(HASHED_FIELDS)
+_SEQ, _PREV, _HASH, _KEY = 0, len(HASHED_FIELDS) - 1, len(HASHED_FIELDS), len(HASHED_FIELDS) + 1
 
 
 def _batches(source: Session | Engine | Connection, after: int, size: int) -> Iterator[list[Any]]:
     """Rows of `_COLUMNS` after a seq, in seq order, `size` at a time (keyset pagination)."""
     while True:
         stmt = core_select(*_COLUMNS).where(_COLUMNS[_SEQ] > after).order_by(_COLUMNS[_SEQ]).limit(size)
-        if isinstance(source, Engine):
-            # A short transaction per batch: on SQLite every transaction holds the write lock.
-            with source.connect() as conn:
-                rows = list(conn.execute(stmt).all())
-        else:
-            conn = source.connection() if isinstance(source, Session) else source
-            rows = list(conn.execute(stmt).all())
+        rows = _read(source, stmt)
         if not rows:
             return
         yield rows
@@ -466,17 +497,80 @@ def _batches(source: Session | Engine | Connection, after: int, size: int) -> It
             return
 
 
-def verify_chain(source: Session | Engine | Connection, *, batch_size: int = VERIFY_BATCH) -> VerifyResult:
-    """Recompute every hash and link in seq order; name the first bad entry and how it went bad."""
+def _read(source: Session | Engine | Connection, stmt: Any) -> list[Any]:
+    if isinstance(source, Engine):
+        # A short read-only transaction per read: on SQLite it takes no write lock, so appends
+        # (and the commit that asked for the head) never wait for a verification.
+        with source.connect().execution_options(**{READ_ONLY: True}) as conn:
+            return list(conn.execute(stmt).all())
+    conn = source.connection() if isinstance(source, Session) else source
+    return list(conn.execute(stmt).all())
+
+
+def verify_chain(
+    source: Session | Engine | Connection,
+    *,
+    keyring: AuditKeyring | None = None,
+    batch_size: int = VERIFY_BATCH,
+) -> VerifyResult:
+    """Recompute every hash, MAC and link in seq order; name the first bad entry and how it went bad.
+
+    Legacy (unkeyed) entries are accepted only before the first keyed one; a keyed entry needs its
+    key in `keyring` (by default the keyring bound to the source's engine).
+    """
+    if keyring is None:
+        keyring = keyring_for(_engine_of(source))
     expected_seq, expected_prev = 1, GENESIS_HASH
-    checked = 0
+    checked = legacy = 0
+    keyed_from: int | None = None
+    keys = keyring.keys if keyring is not None else {}
     for rows in _batches(source, 0, batch_size):
         for row in rows:
-            if row[_SEQ] != expected_seq or row[_PREV] != expected_prev or _hash_values(row) != row[_HASH]:
-                return _diagnose(source, _as_dict(row), expected_seq, checked)
+            key_id = row[_KEY]
+            if key_id is None:
+                digest = _hash_values(row)
+            elif key_id in keys:
+                digest = keyring.mac(key_id, _canonical(row))  # type: ignore[union-attr]
+            else:
+                held = (
+                    "is not in the keyring" if keyring is not None else "was not given (set ORCH_AUDIT_KEY)"
+                )
+                return VerifyResult(
+                    ok=False,
+                    checked=checked,
+                    first_bad_seq=row[_SEQ],
+                    reason=f"entry {row[_SEQ]} is signed with audit key {key_id}, which {held}",
+                    kind="unknown key",
+                    legacy=legacy,
+                )
+            if row[_SEQ] != expected_seq or row[_PREV] != expected_prev or digest != row[_HASH]:
+                return _diagnose(source, _as_dict(row), expected_seq, checked, keyring, legacy)
+            if key_id is None:
+                if keyed_from is not None:
+                    return VerifyResult(
+                        ok=False,
+                        checked=checked,
+                        first_bad_seq=row[_SEQ],
+                        reason=f"entry {row[_SEQ]} has no key although entries are keyed from "
+                        f"{keyed_from} on: it was written or rewritten without the audit key",
+                        kind="unkeyed",
+                        legacy=legacy,
+                    )
+                legacy += 1
+            elif keyed_from is None:
+                keyed_from = row[_SEQ]
             expected_seq, expected_prev = expected_seq + 1, row[_HASH]
             checked += 1
-    return VerifyResult(ok=True, checked=checked)
+    head_seq = expected_seq - 1 if checked else None
+    head_hash = expected_prev if checked else None
+    return VerifyResult(ok=True, checked=checked, legacy=legacy, head_seq=head_seq, head_hash=head_hash)
+
+
+def _engine_of(source: Session | Engine | Connection) -> Engine:
+    if isinstance(source, Session):
+        bind = source.get_bind()
+        return bind if isinstance(bind, Engine) else bind.engine
+    return source if isinstance(source, Engine) else source.engine
 
 
 def _as_dict(row: Any) -> dict[str, Any]:
@@ -484,19 +578,26 @@ def _as_dict(row: Any) -> dict[str, Any]:
 
 
 def _diagnose(
-    source: Session | Engine | Connection, row: dict[str, Any], seq: int, checked: int
+    source: Session | Engine | Connection,
+    row: dict[str, Any],
+    seq: int,
+    checked: int,
+    keyring: AuditKeyring | None,
+    legacy: int,
 ) -> VerifyResult:
     """Classify the first anomaly, looking at a few entries after it where that tells more."""
 
     def bad(at: int, kind: str, reason: str) -> VerifyResult:
-        return VerifyResult(ok=False, checked=checked, first_bad_seq=at, reason=reason, kind=kind)
+        return VerifyResult(
+            ok=False, checked=checked, first_bad_seq=at, reason=reason, kind=kind, legacy=legacy
+        )
 
     if row["seq"] > seq:
         missing = f"entry {seq}" if row["seq"] == seq + 1 else f"entries {seq}..{row['seq'] - 1}"
         return bad(seq, "deleted", f"{missing} missing: the chain jumps from {seq - 1} to {row['seq']}")
     ahead = [_as_dict(r) for r in next(_batches(source, row["seq"], 8), [])]
-    hashed_as = _hashed_seq(row)
-    if hashed_as is None and ahead and _hashed_seq(ahead[0]) == ahead[0]["seq"] - 1:
+    hashed_as = _hashed_seq(row, keyring)
+    if hashed_as is None and ahead and _hashed_seq(ahead[0], keyring) == ahead[0]["seq"] - 1:
         # This entry is foreign and the next one was moved up to make room for it.
         return bad(seq, "inserted", f"entry {seq} was inserted; later entries were renumbered")
     if hashed_as is None:
@@ -520,9 +621,31 @@ def _diagnose(
     return bad(seq - 1, "edited", f"entry {seq - 1} was rewritten: entry {seq} links to a different hash")
 
 
-def _hashed_seq(row: dict[str, Any]) -> int | None:
+def _hashed_seq(row: dict[str, Any], keyring: AuditKeyring | None) -> int | None:
     """The seq this row's stored hash was computed with, if it is its own or a near neighbour."""
+    if row["key_id"] is not None and (keyring is None or row["key_id"] not in keyring.keys):
+        return None
     for delta in (0, -1, 1, -2, 2, -3, 3):
-        if entry_hash({**row, "seq": row["seq"] + delta}) == row["hash"]:
+        if entry_digest({**row, "seq": row["seq"] + delta}, keyring) == row["hash"]:
             return int(row["seq"]) + delta
     return None
+
+
+# --- the head, and copies of it kept elsewhere ---------------------------------------------------
+
+
+def chain_head(source: Session | Engine | Connection) -> tuple[int, str] | None:
+    """The last entry's seq and hash (its MAC when keyed), or None for an empty log."""
+    rows = _read(source, _HEAD)
+    return (int(rows[0][0]), str(rows[0][1])) if rows else None
+
+
+def hashes_at(source: Session | Engine | Connection, seqs: Iterable[int]) -> dict[int, str]:
+    """The stored hash of each of these entries that exists."""
+    wanted = sorted(set(seqs))
+    found: dict[int, str] = {}
+    for i in range(0, len(wanted), 500):
+        chunk = wanted[i : i + 500]
+        stmt = core_select(_TABLE.c.seq, _TABLE.c.hash).where(_TABLE.c.seq.in_(chunk))
+        found.update((int(seq), str(hash_)) for seq, hash_ in _read(source, stmt))
+    return found

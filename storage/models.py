@@ -113,6 +113,8 @@ class Effect(SQLModel, table=True):
     attempts: int = 0
     last_error: str | None = None
     not_before: datetime | None = _ts(nullable=True)
+    # When the current run of failures began: retries stop once it is older than the horizon.
+    failing_since: datetime | None = _ts(nullable=True)
     created_at: datetime = _ts(nullable=False)
     done_at: datetime | None = _ts(nullable=True)
 

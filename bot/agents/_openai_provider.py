@@ -22,7 +22,15 @@ class OpenAIClientProvider(ModelProvider):
     given: a local OpenAI-compatible server needs no key, so a placeholder is sent.
     """
 
-    def __init__(self, *, base_url: str | None, api_key: str | None, api: str = "responses") -> None:
+    def __init__(
+        self,
+        *,
+        base_url: str | None,
+        api_key: str | None,
+        api: str = "responses",
+        timeout: float = 120.0,
+        max_retries: int = 1,
+    ) -> None:
         if api not in ("responses", "chat_completions"):
             raise ValueError(f"unknown openai_api {api!r}: use 'responses' or 'chat_completions'")
         if api_key is None and base_url is not None:
@@ -30,7 +38,11 @@ class OpenAIClientProvider(ModelProvider):
         self.api: Literal["responses", "chat_completions"] = (
             "responses" if api == "responses" else "chat_completions"
         )
-        self.client = AsyncOpenAI(base_url=base_url, api_key=api_key)
+        # The client's defaults (600 s per read, 2 retries) let one hung model hold a draft for half
+        # an hour; the job queue retries a failed draft anyway, so keep each call short.
+        self.client = AsyncOpenAI(
+            base_url=base_url, api_key=api_key, timeout=timeout, max_retries=max_retries
+        )
 
     def get_model(self, model_name: str | None) -> Model:
         name = model_name or "gpt-5.1"

@@ -79,8 +79,7 @@ class Workbench:
             if run is None:
                 return "No test command is configured (ORCH_TEST_COMMAND); nothing was run."
             recorder = self.recorder(ctx)
-            recorder.write_tests(run.transcript())
-            recorder.note("tests", command=run.command, exit_code=run.exit_code, timed_out=run.timed_out)
+            recorder.record_tests(run)
             return f"{run.summary()}\n{run.output[-4000:]}"
 
         return await asyncio.to_thread(work)

@@ -38,6 +38,7 @@ class DraftRequest(BaseModel):
     tasks: list[TaskRecord] = Field(default_factory=list, description="approved task list")
     triggers: list[str] = Field(default_factory=list)
     repo_facts: str | None = None
+    repo_guidance: str | None = None  # the target's AGENTS.md and convention pages (bot.learn.guidance)
     template: str
 
     @property

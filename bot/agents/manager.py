@@ -32,7 +32,7 @@ from bot.agents._fence import fence
 from bot.agents._workbench import Workbench
 from bot.agents.tools.approval import TOOL_NAME
 from bot.redact import redact
-from bot.runs import RunRecorder
+from bot.runs import RunRecorder, deployment_of, runs_dir_for
 from bot.services.goals import GoalService
 from bot.services.unit import Clock
 from bot.sop.phases import Decision, GoalState, Phase
@@ -99,7 +99,10 @@ class ImplementationManager:
 
             key = c.settings.openai_api_key.get_secret_value() if c.settings.openai_api_key else None
             model_provider = OpenAIClientProvider(
-                base_url=c.settings.openai_base_url, api_key=key, api=c.settings.openai_api
+                base_url=c.settings.openai_base_url,
+                api_key=key,
+                api=c.settings.openai_api,
+                timeout=c.settings.model_timeout,
             )
         return cls(
             settings=c.settings,
@@ -112,16 +115,19 @@ class ImplementationManager:
 
     @property
     def runs_root(self) -> Path:
-        return Path(getattr(self.settings, "runs_dir", ".runs"))
+        return runs_dir_for(self.settings)
 
     def git(self) -> Any:
+        from bot.audit_anchor import head_value
         from bot.repo.git import Identity, ensure_repo
 
-        return ensure_repo(
+        git = ensure_repo(
             Path(self.settings.repo),
             init_if_missing=True,
             identity=Identity(name=self.settings.git_name, email=self.settings.git_email),
         )
+        git.audit_head = lambda: head_value(self.goals.engine)  # the audit head rides on every commit
+        return git
 
     # -- the agents ----------------------------------------------------------------------------
 
@@ -191,6 +197,7 @@ class ImplementationManager:
             model=self.models["manager"],
             task_id=task_id,
             clock=self.clock,
+            deployment_id=deployment_of(self.settings),
         ).start(builder=self.settings.builder)
         ctx = {
             "goal_id": goal_id,

@@ -44,6 +44,7 @@ from bot.blocks.modals import (
     parse_view_values,
 )
 from bot.blocks.models import ArtifactView, ButtonRef, DecisionView, DiffView, GoalCardView, HomeView
+from bot.blocks.start_again import START_ANOTHER_ACTION, build_duplicate_start, decode_start_another
 
 __all__ = [
     "APPROVE_ACTION",
@@ -56,6 +57,7 @@ __all__ = [
     "REJECT_MODAL",
     "REQUEST_CHANGES_ACTION",
     "REQUEST_ELEVATION_ACTION",
+    "START_ANOTHER_ACTION",
     "START_MODAL",
     "ArtifactView",
     "ButtonRef",
@@ -68,6 +70,7 @@ __all__ = [
     "build_decided_artifact_message",
     "build_decided_diff_message",
     "build_diff_message",
+    "build_duplicate_start",
     "build_elevate_modal",
     "build_ephemeral_error",
     "build_feedback_modal",
@@ -84,6 +87,7 @@ __all__ = [
     "check_view",
     "decode_button_value",
     "decode_mode_value",
+    "decode_start_another",
     "encode_button_value",
     "encode_mode_value",
     "goal_card_text",

@@ -56,6 +56,7 @@ class DigestView:
     jobs: list[JobLine] = field(default_factory=list)
     completed: list[DoneLine] = field(default_factory=list)
     going_stale: list[str] = field(default_factory=list)  # "G-0001 PRD v2 goes stale on 24 Dec"
+    metrics: list[str] = field(default_factory=list)  # the team's numbers (bot.metrics), short
 
     @property
     def active(self) -> int:
@@ -135,6 +136,10 @@ def build_digest(v: DigestView) -> tuple[list[dict[str, Any]], str | None, str]:
         ).to_dict(),
         SectionBlock(block_id="digest_summary", text=MarkdownTextObject(text=fit_raw(summary))).to_dict(),
     ]
+    if v.metrics:
+        sections.append(
+            ("digest_metrics", "📈 *Team metrics, last 7 days*", [f"• {m}" for m in v.metrics], "")
+        )
     cut = False
     for block_id, title, lines, empty in sections:
         block, more = _section(block_id, title, lines, empty)

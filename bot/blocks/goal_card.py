@@ -33,6 +33,7 @@ STATUS_LABELS: dict[PhaseStatus, str] = {
     PhaseStatus.REJECTED: "⛔ Rejected",
     PhaseStatus.EXPIRED: "⌛ Expired",
     PhaseStatus.SKIPPED: "⏭ Skipped",
+    PhaseStatus.BLOCKED: "🧱 Blocked: a merge conflicts with main",
     PhaseStatus.FAILED: "⚠️ Failed: needs a person",
 }
 
@@ -61,8 +62,14 @@ _CURRENT_MARKS: dict[GoalState, str] = {
 }
 
 
-def status_text(status: PhaseStatus | str, state: GoalState | str) -> str:
+# A goal whose gates are all approved is not done while a commit or merge of it is unmade.
+HELD_LABELS = {"finishing": "⏳ Finishing commits and merges", "failed": "⚠️ A commit or merge failed"}
+
+
+def status_text(status: PhaseStatus | str, state: GoalState | str, held: str | None = None) -> str:
     goal_state = GoalState(state)
+    if goal_state is GoalState.DONE and held in HELD_LABELS:
+        return HELD_LABELS[held]
     if goal_state is not GoalState.ACTIVE:
         return STATE_LABELS[goal_state]
     return STATUS_LABELS[PhaseStatus(status)]
@@ -104,7 +111,7 @@ def header_text(goal_id: str, title: str) -> str:
 
 def goal_card_text(v: GoalCardView) -> str:
     """The notification fallback: what a push notification or a screen reader shows."""
-    status = status_text(v.status, v.state)
+    status = status_text(v.status, v.state, v.held)
     return fit(f"{v.goal_id} · {plain(v.title)} — {v.phase_label}: {status}", 300)
 
 
@@ -117,7 +124,7 @@ def build_goal_card(v: GoalCardView) -> list[dict[str, Any]]:
     fields = [
         _field("Requester", mention(v.requester)),
         _field("Phase", fit(v.phase_label, 200)),
-        _field("Status", status_text(v.status, v.state)),
+        _field("Status", status_text(v.status, v.state, v.held)),
         _field("Mode", MODE_LABELS[Mode(v.mode)]),
         _field("Next approvers", mentions(v.next_approvers)),
         _field("SLA due", slack_date(v.sla_due) if v.sla_due else "—"),

@@ -35,6 +35,7 @@ def build_home(v: HomeView) -> dict[str, Any]:
             block_id="home_hello",
             elements=[MarkdownTextObject(text=f"Hi {mention(v.user)}. `/orch help` lists the commands.")],
         ),
+        *_attention(v),
         *_pending(v),
         DividerBlock(block_id="home_div_goals"),
         *_my_goals(v.my_goals),
@@ -50,6 +51,20 @@ def _section(block_id: str, text: str) -> SectionBlock:
 
 def _more(block_id: str, hidden: int, what: str) -> ContextBlock:
     return ContextBlock(block_id=block_id, elements=[MarkdownTextObject(text=f"…and {hidden} more {what}")])
+
+
+MAX_ATTENTION = 10
+
+
+def _attention(v: HomeView) -> list[Block]:
+    """Goals that cannot move until a person acts; shown only when there are some, one block."""
+    if not v.attention:
+        return []
+    lines = [f"*⚠️ Needs attention* ({len(v.attention)})"]
+    lines += [f"• *{fit(goal_id, 20)}* {fit(what, 200)}" for goal_id, what in v.attention[:MAX_ATTENTION]]
+    if len(v.attention) > MAX_ATTENTION:
+        lines.append(f"…and {len(v.attention) - MAX_ATTENTION} more (`orch effects list --status failed`)")
+    return [_section("home_attention", "\n".join(lines))]
 
 
 def _pending(v: HomeView) -> list[Block]:

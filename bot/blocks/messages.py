@@ -29,9 +29,10 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("status [goal-id]", "where a goal stands; without an id, the goals of this channel"),
     ("list", "the goals you started or must approve"),
     ("cancel <goal-id>", "cancel a goal (its requester or an approver)"),
+    ("retry <goal-id>", "re-run a goal's failed steps, and the ones waiting for a retry, now"),
     ("approvers", "who approves which gate in this channel"),
     ("digest", "post this channel's status digest now"),
-    ("rerequest <goal-id>", "ask again for an approval that expired"),
+    ("rerequest <goal-id>", "ask again for an expired approval, or run failed work again"),
     ("review <goal-id>", "ask the approvers to re-review a goal's approved artifacts before they go stale"),
     ("metrics [7d]", "how the procedure is doing: gates kept, runs without fix-ups, time to bootstrap"),
     (

@@ -215,7 +215,18 @@ def parse_view_values(view_state_values: dict[str, Any]) -> dict[str, Any]:
 
 
 def _selected_value(option: Any) -> str | None:
-    return option.get("value") if isinstance(option, dict) else None
+    if option is None:
+        return None
+    value = option.get("value") if isinstance(option, dict) else None
+    if not isinstance(value, str):
+        raise ValueError("a selected option's value must be a string")
+    return value
+
+
+def _text(value: Any, action_id: str) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise ValueError(f"the value of {action_id!r:.60} must be a string")
+    return value
 
 
 def _value_of(action_id: str, payload: Any) -> Any:
@@ -223,17 +234,20 @@ def _value_of(action_id: str, payload: Any) -> Any:
         raise ValueError(f"view state for {action_id!r:.60} is not an object")
     kind = payload.get("type")
     if kind in ("plain_text_input", "email_text_input", "url_text_input", "number_input"):
-        return payload.get("value")
+        return _text(payload.get("value"), action_id)
     if kind in ("static_select", "external_select", "radio_buttons"):
         return _selected_value(payload.get("selected_option"))
     if kind in ("multi_static_select", "multi_external_select", "checkboxes"):
         return [_selected_value(o) for o in payload.get("selected_options") or []]
     if kind == "users_select":
-        return payload.get("selected_user")
+        return _text(payload.get("selected_user"), action_id)
     if kind == "multi_users_select":
-        return list(payload.get("selected_users") or [])
+        users = payload.get("selected_users") or []
+        if not isinstance(users, list):
+            raise ValueError(f"the users of {action_id!r:.60} must be a list")
+        return [_text(u, action_id) for u in users]
     if kind in ("conversations_select", "channels_select"):
-        return payload.get("selected_conversation") or payload.get("selected_channel")
+        return _text(payload.get("selected_conversation") or payload.get("selected_channel"), action_id)
     if kind == "datepicker":
-        return payload.get("selected_date")
+        return _text(payload.get("selected_date"), action_id)
     raise ValueError(f"unsupported input type {kind!r:.40} for {action_id!r:.60}")

@@ -31,6 +31,8 @@ class GoalCardView:
     offline: bool = False
     # Show the "Request elevated mode" button (while the goal is active and not yet full-access).
     offer_elevation: bool = False
+    # A done goal with steps still unmade: "finishing" (they wait or run) or "failed".
+    held: str | None = None
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,8 @@ class HomeView:
     pending_approvals: list[PendingApproval] = field(default_factory=list)
     my_goals: list[MyGoal] = field(default_factory=list)
     recent: list[str] = field(default_factory=list)
+    # Goals a person must look at: (goal id, what is wrong and what to do), failed steps first.
+    attention: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -1,18 +1,20 @@
-"""Run Codex with a free-form prompt on a goal's worktree (the MCP server's `run_codex` tool).
+"""Run Codex with a free-form prompt on a copy of a goal's work (the MCP server's `run_codex` tool).
 
-The change stays in the worktree: it reaches the main branch only as a diff a person approved.
-The sandbox is the goal's approved mode, and the run writes its own record.
+The run gets a scratch worktree at the tip of the goal's branch, removed when it ends: its diff is
+returned, and nothing it writes reaches the goal's worktree (and so the next diff a person is asked
+to approve). The sandbox is the mode the caller allows, never more than the goal's approved one,
+and the run writes its own record.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from bot.codex.runner import CodexConfig, run_codex
 from bot.redact import redact, redact_obj
-from bot.runs import RunRecorder
+from bot.repo.worktrees import scratch_diff, scratch_worktree
+from bot.runs import RunRecorder, deployment_of, runs_dir_for
 
 MAX_DIFF = 20_000
 
@@ -43,21 +45,26 @@ class GoalCodexRun:
         ) | {"diff": diff}
 
 
-def run_codex_on_goal(*, settings: Any, git: Any, goal: Any, prompt: str, clock: Any = None) -> GoalCodexRun:
+def run_codex_on_goal(
+    *, settings: Any, git: Any, goal: Any, prompt: str, clock: Any = None, mode: str | None = None
+) -> GoalCodexRun:
+    """Run Codex in a scratch copy of the goal's branch, in `mode` (default: the goal's mode)."""
     config = CodexConfig.from_settings(settings)
-    worktree = Path(git.worktree_add(goal.id))
+    mode = mode or goal.mode
     recorder = RunRecorder(
-        root=Path(settings.runs_dir),
+        root=runs_dir_for(settings),
+        deployment_id=deployment_of(settings),
         goal_id=goal.id,
         phase=goal.phase,
         role="codex",
         backend="codex",
         model=config.model,
         clock=clock,
-    ).start(sandbox=goal.mode, source="mcp")
+    ).start(sandbox=mode, source="mcp")
     recorder.note("prompt", text=prompt)
-    result = run_codex(config, worktree=worktree, mode=goal.mode, prompt=prompt, on_event=recorder.event)
-    diff = str(git.diff(worktree))
+    with scratch_worktree(git, goal.id, recorder.run_id) as worktree:
+        result = run_codex(config, worktree=worktree, mode=mode, prompt=prompt, on_event=recorder.event)
+        diff = str(scratch_diff(git, worktree))
     recorder.write_diff(diff)
     error = None if result.ok else result.failure()
     recorder.finish("completed" if result.ok else "failed", usage=result.progress.usage, error=error)

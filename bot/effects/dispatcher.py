@@ -8,6 +8,12 @@ in two "lanes": a goal's Slack lane and its repository lane (the PRD is posted w
 is committed). Different goals' lanes run at the same time, at most `max_lanes` lanes at once.
 Effects of no goal share one lane. Each handler is idempotent by the effect's key, so a crash at any point and a
 re-run after restart leaves exactly one message, mirror section and commit.
+
+An effect that waits to be retried, or that finally failed, holds back its goal's later effects of
+its stream and all the goal's work after it: nothing is posted or committed out of order, and a
+goal is not said to be done (a note recorded after its commits) while one of them has not been made.
+A failure is retried with backoff for hours (`bot.effects.retry`); one that finally fails records a
+`notify.failure` effect that tells the goal's thread what failed and offers Retry and Cancel.
 """
 
 from __future__ import annotations
@@ -16,25 +22,28 @@ import asyncio
 import contextlib
 import functools
 import logging
-from collections.abc import Awaitable, Callable
+import threading
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
+from bot.effects.retry import Failure, RetryPolicy, classify, is_timeout
 from bot.faults import fault_point
 from bot.logging import log_context
 from bot.services.unit import Clock
 from bot.tracing import set_attributes, span
 from storage import locks
 from storage.db import read_session, transaction
-from storage.models import Effect
+from storage.models import Effect, Goal
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Effect], Awaitable[None]]
-MAX_ATTEMPTS = 6
+FAILURE_NOTE = "notify.failure"
+CLOSED_BY_PERSON = ("cancelled", "rejected")  # the thread message of an effect that finally failed
 # On PostgreSQL a running effect holds a pooled connection for its advisory lock and needs another
 # for its transactions, and the pool (storage.db: 10 + 20 overflow) also serves the jobs and the
 # listeners: more lanes than that would wait for connections inside the loop and stop it for good.
@@ -56,26 +65,42 @@ def stream(effect: Effect) -> str:
     return WORK
 
 
-def split_lanes(goal_id: str | None, effects: list[Effect]) -> dict[LaneKey, list[Effect]]:
-    """The lanes a goal can run now, given its due effects in id order (see the module's docstring).
+def runnable(effect: Effect, now: datetime | None) -> bool:
+    """Pending and due (a failed effect, or one waiting for its retry, is not)."""
+    if effect.status != "pending":
+        return False
+    return now is None or effect.not_before is None or effect.not_before <= now
+
+
+def split_lanes(
+    goal_id: str | None, effects: list[Effect], now: datetime | None = None
+) -> dict[LaneKey, list[Effect]]:
+    """The lanes a goal can run now, given its unfinished effects in id order (see the module's docstring).
 
     Work first in line: that work and the work right after it, in one lane. Otherwise the Slack
-    and the repository effects up to the next work, each stream in its own lane.
+    and the repository effects up to the next work, each stream in its own lane. An effect that is
+    not runnable (`now` given: waiting for its retry, or failed) stops its stream there.
     """
     if goal_id is None:
-        return {(None, WORK): effects}
+        return {(None, WORK): [e for e in effects if runnable(e, now)]} if effects else {}
     if stream(effects[0]) == WORK:
         run: list[Effect] = []
         for effect in effects:
-            if stream(effect) != WORK:
+            if stream(effect) != WORK or not runnable(effect, now):
                 break
             run.append(effect)
-        return {(goal_id, WORK): run}
+        return {(goal_id, WORK): run} if run else {}
     lanes: dict[LaneKey, list[Effect]] = {}
+    blocked: set[str] = set()
     for effect in effects:
         kind = stream(effect)
         if kind == WORK:
             break
+        if kind in blocked:
+            continue
+        if not runnable(effect, now):
+            blocked.add(kind)
+            continue
         lanes.setdefault((goal_id, kind), []).append(effect)
     return lanes
 
@@ -84,17 +109,31 @@ class RetryLater(Exception):
     """A handler asks to be run again later (for example the thread is not posted yet)."""
 
 
+class WaitForPerson(RetryLater):
+    """The effect cannot succeed until a person repairs what its handler reported (the repository
+    is mid-merge, read-only, …): it is looked at again every `delay` seconds without using up its
+    attempts or its retry horizon, so nothing is lost however long the repair takes."""
+
+    def __init__(self, message: str, *, delay: float) -> None:
+        super().__init__(message)
+        self.delay = delay
+
+
 @dataclass
 class EffectDispatcher:
     engine: Engine
     clock: Clock
     handlers: dict[str, Handler] = field(default_factory=dict)
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
     _wake: asyncio.Event | None = None
     _task: asyncio.Task[None] | None = None
     _loop: asyncio.AbstractEventLoop | None = None
     idle: asyncio.Event | None = None
     max_lanes: int = MAX_LANES
     _lanes: dict[LaneKey, asyncio.Task[int]] = field(default_factory=dict)
+    _stopping: bool = False  # shutting down: a lane ends after its running effect
+    _running: set[int] = field(default_factory=set)  # effects running in this process
+    _running_guard: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         if self.engine.dialect.name == "postgresql":
@@ -111,18 +150,24 @@ class EffectDispatcher:
             self._loop.call_soon_threadsafe(self._wake.set)
 
     async def start(self) -> None:
+        self._stopping = False
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
         self.idle = asyncio.Event()
         self._wake.set()
         self._task = asyncio.create_task(self._run(), name="orch-effects")
 
-    async def stop(self) -> None:
+    async def stop(self, grace: float = 0.0) -> None:
+        """Start no more effects; give the running ones up to `grace` seconds, then cancel them (an
+        effect cancelled half-way is still pending and runs again, idempotently, after a restart)."""
+        self._stopping = True
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        if grace > 0 and self._lanes:
+            await asyncio.wait(list(self._lanes.values()), timeout=grace)
         lanes = list(self._lanes.values())
         for lane in lanes:
             lane.cancel()
@@ -171,23 +216,41 @@ class EffectDispatcher:
         if self._wake is not None:
             self._wake.set()
 
-    def _due_lanes(self, exclude: set[LaneKey], limit: int = 500) -> dict[LaneKey, list[Effect]]:
-        """The lanes that can start now (those in `exclude` left out), from the due pending effects,
-        oldest first. A running lane's effects are still pending, so they hold back what follows."""
+    def _due_lanes(self, exclude: set[LaneKey], limit: int = 2000) -> dict[LaneKey, list[Effect]]:
+        """The lanes that can start now (those in `exclude` left out), from the pending effects,
+        oldest first. A running lane's effects are still pending, so they hold back what follows;
+        so do effects waiting for a retry and failed ones (see the module's docstring)."""
         now = self.clock()
-        query = (
-            select(Effect)
-            .where(Effect.status == "pending")
-            .where((col(Effect.not_before).is_(None)) | (col(Effect.not_before) <= now))
-        )
         with read_session(self.engine) as session:
-            pending = list(session.exec(query.order_by(col(Effect.id)).limit(limit)).all())
+            pending = list(
+                session.exec(
+                    select(Effect).where(Effect.status == "pending").order_by(col(Effect.id)).limit(limit)
+                ).all()
+            )
+            goal_ids = {e.goal_id for e in pending if e.goal_id is not None}
+            # A failed effect holds its goal back until it is retried; a goal closed by a person
+            # (cancelled, rejected) is not held, so its closing card and commit still go out.
+            failed = (
+                list(
+                    session.exec(
+                        select(Effect)
+                        .join(Goal, col(Goal.id) == col(Effect.goal_id))
+                        .where(
+                            Effect.status == "failed",
+                            col(Effect.goal_id).in_(goal_ids),
+                            col(Goal.state).not_in(CLOSED_BY_PERSON),
+                        )
+                    ).all()
+                )
+                if goal_ids
+                else []
+            )
         goals: dict[str | None, list[Effect]] = {}
-        for effect in pending:
+        for effect in sorted([*pending, *failed], key=lambda e: e.id or 0):
             goals.setdefault(effect.goal_id, []).append(effect)
         lanes: dict[LaneKey, list[Effect]] = {}
         for goal_id, effects in goals.items():
-            for key, run in split_lanes(goal_id, effects).items():
+            for key, run in split_lanes(goal_id, effects, now).items():
                 if key not in exclude:
                     lanes[key] = run
         return lanes
@@ -196,6 +259,8 @@ class EffectDispatcher:
         """Run one lane's effects in order; stop at the first that waits (its later ones wait too)."""
         ran = 0
         for effect in effects:
+            if self._stopping:
+                break
             ok = await self._run_again_if_cancelled_inside(effect)
             if ok is None:  # another replica is running it; it keeps the goal's order from there
                 if effect.goal_id is None:
@@ -221,17 +286,20 @@ class EffectDispatcher:
                 log.warning("an effect was cancelled from inside its handler; running it again")
 
     def _next_due_in(self) -> float:
+        # Only retries still to come: one whose time has passed is either running or held back
+        # behind an earlier effect of its goal, and a lane's end wakes the loop for it.
+        now = self.clock()
         with read_session(self.engine) as session:
             due = session.exec(
                 select(Effect.not_before)
-                .where(Effect.status == "pending", col(Effect.not_before).is_not(None))
+                .where(Effect.status == "pending", col(Effect.not_before) > now)
                 .order_by(col(Effect.not_before))
             ).first()
         if due is None:
             return 30.0
-        return max(0.05, min(30.0, (due - self.clock()).total_seconds()))
+        return max(0.05, min(30.0, (due - now).total_seconds()))
 
-    async def run_pending(self, limit: int = 100) -> int:
+    async def run_pending(self, limit: int = 2000) -> int:
         """Run the effects that are due now (each lane in order, lanes side by side); return how
         many ran. Used by drain(), the CLI and tests; the server's loop starts lanes as they come."""
         lanes = self._due_lanes(exclude=set(self._lanes), limit=limit)
@@ -252,8 +320,13 @@ class EffectDispatcher:
         # Replicas share the outbox on PostgreSQL: an effect runs only under its advisory lock.
         # The database writes run in threads: on SQLite each waits for the write lock, and lanes
         # of other goals go on meanwhile instead of the whole loop waiting.
-        with locks.claim(self.engine, locks.EFFECTS, int(effect.id or 0)) as mine:
-            if not mine:
+        # Within this process too: the server's loop and a drain() in another thread (the CLI,
+        # tests) share this dispatcher, and on SQLite the advisory lock grants everyone.
+        with (
+            self._claim_here(int(effect.id or 0)) as here,
+            locks.claim(self.engine, locks.EFFECTS, int(effect.id or 0)) as mine,
+        ):
+            if not (here and mine):
                 return None
             handler = self.handlers.get(effect.kind)
             if handler is None:
@@ -282,20 +355,41 @@ class EffectDispatcher:
         ):
             try:
                 await handler(effect)
+            except WaitForPerson as exc:
+                set_attributes(current, **{"orch.effect.outcome": "retry_later"})
+                await asyncio.to_thread(self._wait_for_person, effect, str(exc), exc.delay)
+                return False
             except RetryLater as exc:
                 set_attributes(current, **{"orch.effect.outcome": "retry_later"})
-                await asyncio.to_thread(self._retry, effect, str(exc))
+                await asyncio.to_thread(self._retry, effect, Failure("transient", str(exc)))
                 return False
             except Exception as exc:
                 set_attributes(current, **{"orch.effect.outcome": "error"})
                 log.exception("effect %s (%s) failed", effect.key, effect.kind)
-                await asyncio.to_thread(self._retry, effect, f"{type(exc).__name__}: {exc}")
+                failure = classify(exc)
+                if is_timeout(exc):
+                    # The call may have been carried out with its answer lost: the next attempt
+                    # looks for it first (its marker, its trailer), after the answer had time to land.
+                    failure = Failure("transient", failure.reason, self.policy.after_timeout)
+                await asyncio.to_thread(self._retry, effect, failure)
                 return False
             fault_point("before_effect_done")
             await asyncio.to_thread(self._finish, effect, "done", None)
             set_attributes(current, **{"orch.effect.outcome": "done"})
             log.debug("effect %s (%s) done", effect.key, effect.kind)
             return True
+
+    @contextlib.contextmanager
+    def _claim_here(self, effect_id: int) -> Iterator[bool]:
+        with self._running_guard:
+            mine = effect_id not in self._running
+            self._running.add(effect_id)
+        try:
+            yield mine
+        finally:
+            if mine:
+                with self._running_guard:
+                    self._running.discard(effect_id)
 
     def _begin(self, effect: Effect) -> int | None:
         """Count an attempt of a pending effect; None when it is no longer pending."""
@@ -317,9 +411,12 @@ class EffectDispatcher:
             row.status = status
             row.last_error = error
             row.done_at = self.clock()
+            if status == "done":
+                row.failing_since = None
             session.add(row)
 
-    def _retry(self, effect: Effect, error: str) -> None:
+    def _wait_for_person(self, effect: Effect, error: str, delay: float) -> None:
+        """Look again in `delay` seconds; this attempt does not count and no horizon runs out."""
         from bot.redact import redact
 
         with transaction(self.engine) as session:
@@ -327,11 +424,34 @@ class EffectDispatcher:
             if row is None:
                 return
             row.last_error = redact(error)[:2000]
-            if row.attempts >= MAX_ATTEMPTS:
-                row.status = "failed"
-            else:
-                row.not_before = self.clock() + timedelta(seconds=min(60, 0.5 * 2**row.attempts))
+            row.attempts = max(0, row.attempts - 1)
+            row.not_before = self.clock() + timedelta(seconds=delay)
             session.add(row)
+
+    def _retry(self, effect: Effect, failure: Failure) -> None:
+        """Schedule the next attempt, or mark the effect failed and have its goal's thread told."""
+        from bot.redact import redact
+
+        now = self.clock()
+        with transaction(self.engine) as session:
+            row = session.get(Effect, effect.id)
+            if row is None:
+                return
+            row.last_error = redact(failure.reason)[:2000]
+            row.failing_since = row.failing_since or now
+            when = self.policy.next_attempt(
+                attempts=row.attempts, failing_since=row.failing_since, now=now, failure=failure
+            )
+            if when is not None:
+                row.not_before = when
+                session.add(row)
+                return
+            row.status, row.done_at = "failed", now
+            session.add(row)
+            if row.kind != FAILURE_NOTE:
+                from bot.effects.failures import record_failure
+
+                record_failure(session, row, now=now)
 
     async def drain(self, timeout: float = 30.0) -> None:
         """Run effects until none is due (tests and the CLI)."""
@@ -342,7 +462,7 @@ class EffectDispatcher:
                 continue
             # Nothing left for us to start; lanes the server's loop runs may still be at work, and
             # effects they add become due after them.
-            if not self._lanes and not self._due_lanes(exclude=set(), limit=1):
+            if not self._lanes and not self._due_lanes(exclude=set()):
                 return
             await asyncio.sleep(0.01)
         raise TimeoutError("effects still pending after drain timeout")

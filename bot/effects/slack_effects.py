@@ -11,6 +11,7 @@ the post goes through once the channel is usable again.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import json
 import logging
@@ -22,12 +23,14 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.engine import Engine
+from sqlmodel import col, select
 
 from bot import blocks as builders
 from bot.blocks.models import HomeView
 from bot.effects.codex_approval import CodexApprovalMessages
 from bot.effects.dispatcher import EffectDispatcher, RetryLater
 from bot.effects.empty_build import EmptyBuildMessages
+from bot.effects.retry import slack_error_code
 from bot.effects.slack_status import StatusMessages
 from bot.effects.views import approvals_for, artifact_view, decision_view, diff_view, goal_card_view
 from bot.faults import fault_point
@@ -38,7 +41,7 @@ from bot.services.dedupe import first_time
 from bot.services.gates import Gate, gate
 from bot.services.unit import Clock
 from bot.slack_guard import message_ts
-from bot.sop.phases import LABELS, Phase
+from bot.sop.phases import LABELS, GoalState, Phase
 from storage.db import read_session, transaction
 from storage.models import Artifact, Effect, Goal
 
@@ -61,6 +64,11 @@ KINDS = (
     "slack.status",
     "slack.post_mode_request",
     "slack.mark_mode_decided",
+    "slack.merge_conflict",
+    "slack.merge_conflict_decided",
+    "slack.work_failed",
+    "slack.work_failure_settled",
+    "notify.failure",
     "slack.codex_empty_build",
     "slack.codex_approval",
 )
@@ -99,7 +107,9 @@ class SlackEffects:
         self.status = StatusMessages(self)
 
     def register(self, dispatcher: EffectDispatcher) -> None:
+        from bot.effects.failures import FailureNotes
         from bot.effects.slack_modes import ModeMessages
+        from bot.effects.work_failure import WorkFailureMessages
 
         dispatcher.register("slack.post_card", self.post_card)
         dispatcher.register("slack.update_card", self.update_card)
@@ -108,6 +118,11 @@ class SlackEffects:
         dispatcher.register("slack.thread_note", self.thread_note)
         dispatcher.register("slack.status", self.status.handle)
         ModeMessages(self).register(dispatcher)
+        from bot.effects.slack_conflicts import ConflictMessages
+
+        ConflictMessages(self).register(dispatcher)
+        WorkFailureMessages(self).register(dispatcher)
+        FailureNotes(self).register(dispatcher)
         EmptyBuildMessages(self).register(dispatcher)
         CodexApprovalMessages(self).register(dispatcher)
 
@@ -133,26 +148,52 @@ class SlackEffects:
                 due_at=self.due_at,
             )
 
+    def held(self, goal: Goal) -> str | None:
+        """For a done goal: "failed" or "finishing" while a commit, merge or other work of it is
+        unmade (its "done" note is posted after them and redraws the card), else None."""
+        if goal.state != GoalState.DONE:
+            return None
+        with read_session(self.engine) as session:
+            statuses = set(
+                session.exec(
+                    select(Effect.status).where(
+                        Effect.goal_id == goal.id,
+                        col(Effect.status).in_(("pending", "failed")),
+                        col(Effect.kind).not_like("slack.%"),
+                        col(Effect.kind).not_like("notify.%"),
+                    )
+                ).all()
+            )
+        return "failed" if "failed" in statuses else "finishing" if statuses else None
+
     def _card(self, goal: Goal) -> tuple[list[dict[str, Any]], str]:
         current = self.gate(goal)
         view = goal_card_view(
             goal, next_approvers=current.waiting_on, offline=self.offline, sla_due=current.sla_due
         )
+        view = dataclasses.replace(view, held=self.held(goal))
         return builders.build_goal_card(view), builders.goal_card_text(view)
 
     async def find_marker(self, channel: str, thread_ts: str | None, mark: str) -> str | None:
-        """The ts of a message we already posted with this marker, if any (crash recovery)."""
+        """The ts of a message we already posted with this marker, if any (crash recovery, or an
+        answer that came too late). A lookup Slack does not answer fails the attempt: posting
+        without knowing would duplicate a message that landed during an outage."""
         try:
             if thread_ts:
                 resp = await self.client.conversations_replies(channel=channel, ts=thread_ts, limit=200)
             else:
                 resp = await self.client.conversations_history(channel=channel, limit=100)
-        except SlackApiError:
-            return None
-        messages: list[dict[str, Any]] = resp.get("messages", [])
+        except SlackApiError as exc:
+            if slack_error_code(exc) in PERSON_MUST_ACT:
+                return None  # the post itself then tells the person what to fix
+            raise
+        messages: Any = resp.get("messages", [])
+        if not isinstance(messages, list):
+            raise ValueError("Slack answered a history without messages")
         for message in messages:
-            for block in message.get("blocks", []) or []:
-                if block.get("block_id") == mark:
+            blocks = message.get("blocks", []) if isinstance(message, dict) else []
+            for block in blocks if isinstance(blocks, list) else []:
+                if isinstance(block, dict) and block.get("block_id") == mark:
                     return message_ts(message)
         return None
 
@@ -179,7 +220,7 @@ class SlackEffects:
                 channel=channel, thread_ts=thread_ts, blocks=redact_obj(blocks), text=redact(text)
             )
         except SlackApiError as exc:
-            error = str(exc.response.get("error", ""))
+            error = slack_error_code(exc) or ""
             if error in PERSON_MUST_ACT:
                 await self._tell_requester(effect, channel, error)
                 raise RetryLater(f"{error}: waiting for a person to fix the channel") from exc
@@ -194,8 +235,8 @@ class SlackEffects:
                 channel=channel, ts=ts, blocks=redact_obj(blocks), text=redact(text)
             )
         except SlackApiError as exc:
-            if str(exc.response.get("error", "")) in PERSON_MUST_ACT:
-                log.info("could not update %s in %s: %s", ts, channel, exc.response.get("error"))
+            if slack_error_code(exc) in PERSON_MUST_ACT:
+                log.info("could not update %s in %s: %s", ts, channel, slack_error_code(exc))
                 return
             raise
 
@@ -263,7 +304,7 @@ class SlackEffects:
                 self._homes[user] = digest
             return True
         except SlackApiError as exc:
-            log.info("could not publish the Home of %s: %s", user, exc.response.get("error"))
+            log.info("could not publish the Home of %s: %s", user, slack_error_code(exc))
             return False
 
     # -- handlers ----------------------------------------------------------------------------
@@ -405,6 +446,14 @@ class SlackEffects:
             return
         if not goal.thread_ts:
             raise RetryLater("the goal thread is not posted yet")
+        from bot.effects.repo_truth import require_commits_landed
+
+        require_commits_landed(self.engine, effect)
         text = str(effect.payload.get("text", ""))
         blocks = [{"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}]
         await self.post(effect, channel=goal.channel_id, thread_ts=goal.thread_ts, blocks=blocks, text=text)
+        if effect.payload.get("after_repo") and goal.card_ts:
+            # Everything before this note is made now: the card and progress may say "done".
+            blocks, text = self._card(goal)
+            await self.update(channel=goal.channel_id, ts=goal.card_ts, blocks=blocks, text=text)
+            await self.status.refresh(goal)

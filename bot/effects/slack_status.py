@@ -19,6 +19,7 @@ from slack_sdk.errors import SlackApiError
 from bot import blocks as builders
 from bot.blocks.codex_stop import build_stop_actions
 from bot.effects.dispatcher import RetryLater
+from bot.effects.retry import slack_error_code
 from bot.effects.views import progress_text
 from bot.services.build_stop import is_building
 from bot.slack_guard import message_ts
@@ -54,7 +55,11 @@ class StatusMessages:
     def text_for(self, goal: Goal) -> str:
         current = self.fx.gate(goal)
         return progress_text(
-            goal, current.artifact, approved=len(current.approved_by), required=self.fx.approvals_required
+            goal,
+            current.artifact,
+            approved=len(current.approved_by),
+            required=self.fx.approvals_required,
+            held=self.fx.held(goal),
         )
 
     def current(self, goal_id: str) -> SlackMessage | None:
@@ -81,7 +86,7 @@ class StatusMessages:
                 await self.fx.client.chat_update(channel=row.channel, ts=row.ts, blocks=blocks, text=text)
                 ts = row.ts
         except SlackApiError as exc:
-            log.info("progress of %s not shown: %s", goal.id, exc.response.get("error"))
+            log.info("progress of %s not shown: %s", goal.id, slack_error_code(exc))
             return
         with transaction(self.fx.engine) as session:
             stored = session.get(SlackMessage, (goal.id, STATUS))

@@ -108,10 +108,16 @@ def _task_title(goal: Goal, task_id: int) -> str:
     return str(task.get("title", "")) if task else ""
 
 
-def progress_text(goal: Goal, artifact: Artifact | None, *, approved: int = 0, required: int = 1) -> str:
+def progress_text(
+    goal: Goal, artifact: Artifact | None, *, approved: int = 0, required: int = 1, held: str | None = None
+) -> str:
     """The one line the goal's progress message shows: what is happening now, or what it waits for."""
     label = LABELS[Phase(goal.phase)]
     state = GoalState(goal.state)
+    if state is GoalState.DONE and held == "failed":
+        return "⚠️ Every gate is approved, but a commit or merge failed: the message below says what to do."
+    if state is GoalState.DONE and held == "finishing":
+        return "⏳ Every gate is approved; finishing the commits and merges."
     if state is GoalState.DONE:
         merged = sum(1 for t in goal.tasks if t.get("status") == "done")
         return f"🎉 Done: every gate approved, {merged} task(s) merged."
@@ -134,6 +140,12 @@ def progress_text(goal: Goal, artifact: Artifact | None, *, approved: int = 0, r
         what = "The build" if implementation else f"Drafting the {label}"
         return f"⚠️ {what} failed; see the message below: Retry, Request changes or Cancel."
     again = status is PhaseStatus.CHANGES_REQUESTED
+    if implementation and status is PhaseStatus.BLOCKED:
+        blocked = next((t for t in goal.tasks if t.get("status") == "blocked"), None)
+        which = f"Task {blocked['id']}" if blocked else "A task"
+        return f"🧱 {which} conflicts with a change on main: choose how to go on in the thread."
+    if implementation and status is PhaseStatus.APPROVED:
+        return "🔀 Every task is approved: merging into main…"
     if implementation:
         task = next((t for t in goal.tasks if t.get("status") == "in-progress"), None)
         if task is not None:

@@ -8,19 +8,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlmodel import col, select
 
-from bot.effects.dispatcher import EffectDispatcher
+from bot.audit_anchor import head_value
+from bot.effects.dispatcher import EffectDispatcher, WaitForPerson
 from bot.faults import fault_point
 from bot.redact import redact
 from bot.secret_diff import added_secrets
 from bot.services.goals import GoalService
-from bot.sop.phases import Phase
+from bot.sop.phases import LABELS, Phase
 from bot.sop.records import TaskRecord
 from storage.db import read_session
 from storage.models import Artifact, Effect, Goal
@@ -29,6 +32,7 @@ if TYPE_CHECKING:
     from bot.app import Container
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass
@@ -79,9 +83,63 @@ class WorkEffects:
                 email=self.settings.git_email,
                 signing_key=str(key) if (key := getattr(self.settings, "signing_key", None)) else None,
             ),
+            timeout=float(getattr(self.settings, "git_timeout_seconds", 120.0)),
+            stale_lock_seconds=float(getattr(self.settings, "git_stale_lock_seconds", 30.0)),
         )
+        # Every commit carries the audit log's head, a copy of it the database cannot rewrite.
+        git.audit_head = partial(head_value, self.engine)
         self._git = (wanted, git)
         return git
+
+    async def _repo(self, effect: Effect, doing: str, work: Callable[[], T]) -> T:
+        """Run repository work; a repository a person must repair is said once in the goal's thread
+        and the effect waits for the repair (it never runs out of attempts meanwhile)."""
+        from bot.repo.errors import GitLockHeld
+        from bot.repo.health import RepoNeedsPerson, needs_person
+
+        recheck = float(getattr(self.settings, "repo_recheck_seconds", 15.0))
+        try:
+            return await asyncio.to_thread(work)
+        except GitLockHeld as exc:
+            # A git process that is still running holds the lock: wait for it; say so once it
+            # has held it for longer than any command of the bot takes.
+            try:
+                age = time.time() - exc.lock.stat().st_mtime
+            except OSError:
+                age = 0.0
+            if age < float(getattr(self.settings, "git_stale_lock_seconds", 30.0)):
+                raise WaitForPerson(str(exc), delay=min(recheck, 2.0)) from exc
+            blocked: RepoNeedsPerson | None = RepoNeedsPerson(
+                "lock-held",
+                f"a running git process has held `{exc.lock.name}` in the repository for {age:.0f}s",
+                "let that git command finish (or end it)",
+            )
+        except Exception as exc:
+            blocked = needs_person(exc)
+            if blocked is None:
+                raise
+        assert blocked is not None
+        if effect.goal_id:
+            from bot.services.merges import report_repo_problem
+
+            await asyncio.to_thread(
+                report_repo_problem,
+                self.goals,
+                goal_id=effect.goal_id,
+                effect_key=effect.key,
+                doing=doing,
+                kind=blocked.kind,
+                problem=blocked.problem,
+                remedy=blocked.remedy,
+            )
+        raise WaitForPerson(str(blocked), delay=recheck) from blocked
+
+    async def _landed(self, effect: Effect) -> None:
+        """A commit of the goal landed: if it was the last thing the goal waited for, it is done."""
+        if effect.goal_id:
+            from bot.services.merges import settle_goal
+
+            await asyncio.to_thread(settle_goal, self.goals, goal_id=effect.goal_id, effect_key=effect.key)
 
     def _goal(self, goal_id: str | None) -> Goal | None:
         with read_session(self.engine) as session:
@@ -112,6 +170,7 @@ class WorkEffects:
         else:
             from bot.agents.drafting import DraftRequest
             from bot.agents.templates import load_template
+            from bot.learn.guidance import read_guidance
 
             artifacts = self._artifacts(goal.id)
             approved: dict[str, str] = {}
@@ -129,6 +188,7 @@ class WorkEffects:
                 tasks=[TaskRecord.model_validate(t) for t in goal.tasks],
                 triggers=list(goal.spec_triggers),
                 template=load_template(phase, Path(self.settings.repo)),
+                repo_guidance=read_guidance(Path(self.settings.repo)).text or None,
             )
             result = await self.drafter.draft(req)
             content, summary = redact(result.markdown), redact(result.summary)
@@ -156,8 +216,9 @@ class WorkEffects:
         task_id = int(effect.payload["task_id"])
         version = int(effect.payload.get("version", 1))
         task = next((TaskRecord.model_validate(t) for t in goal.tasks if int(t["id"]) == task_id), None)
-        if task is None:
-            return
+        if task is None or task.status != "in-progress":
+            return  # obsolete: a merge conflict stopped the goal before this task's turn
+        rebase = bool(effect.payload.get("rebase"))
 
         from bot.codex.progress import relay
 
@@ -175,7 +236,10 @@ class WorkEffects:
         def work() -> Any:
             from bot.agents.implement import implement_task
 
-            worktree = self.git().worktree_add(goal.id)
+            git = self.git()
+            worktree = git.worktree_add(goal.id)
+            if rebase:  # after a merge conflict: build again on main as it is now
+                git.worktree_reset_to_main(goal.id)
             return implement_task(
                 settings=self.settings,
                 goal_id=goal.id,
@@ -232,26 +296,50 @@ class WorkEffects:
             "Orch-Effect": effect.key,
         }
 
-        def work() -> None:
+        def work() -> str:
+            from bot.repo.health import check_main_checkout
+
             git = self.git()
-            if git.find_commit_by_trailer("Orch-Effect", effect.key):
-                return
+            if done := git.find_commit_by_trailer("Orch-Effect", effect.key):
+                return str(done)
+            check_main_checkout(git)
             git.commit_in_worktree(
                 goal.id,
                 f"orch({goal.id}): task {task_id} — {task.get('title', '')}",
                 {"Goal-Id": goal.id, "Task-Id": str(task_id)},
             )
-            git.merge_worktree(
-                goal.id, f"orch({goal.id}): merge task {task_id} — {task.get('title', '')}", trailers
+            return str(
+                git.merge_worktree(
+                    goal.id, f"orch({goal.id}): merge task {task_id} — {task.get('title', '')}", trailers
+                )
             )
 
-        await asyncio.to_thread(work)
+        from bot.repo.errors import MergeConflictError
+        from bot.services.merges import record_conflict, record_merged
+
+        try:
+            sha = await self._repo(effect, f"merging task {task_id}", work)
+        except MergeConflictError as exc:
+            # A person's change on main and the task's diff touch the same lines: a person decides.
+            await asyncio.to_thread(
+                record_conflict,
+                self.goals,
+                goal_id=goal.id,
+                task_id=task_id,
+                version=int(effect.payload.get("version") or _version_of(effect.key)),
+                files=list(exc.files),
+                base=None,
+            )
+            return
+        await asyncio.to_thread(
+            record_merged, self.goals, goal_id=goal.id, task_id=task_id, sha=sha, effect_key=effect.key
+        )
 
     async def remove_worktree(self, effect: Effect) -> None:
         goal = self._goal(effect.goal_id)
         if goal is None:
             return
-        await asyncio.to_thread(lambda: self.git().worktree_remove(goal.id))
+        await self._repo(effect, "removing the goal's worktree", lambda: self.git().worktree_remove(goal.id))
 
     # -- publishing --------------------------------------------------------------------------
 
@@ -284,8 +372,12 @@ class WorkEffects:
         )
 
         def work() -> None:
+            from bot.repo.health import check_main_checkout
             from bot.sop.publish import publish_approval
 
+            git = self.git()
+            if not git.find_commit_by_trailer("Orch-Effect", effect.key):
+                check_main_checkout(git)  # before writing a file into a checkout a person is repairing
             publish_approval(
                 Path(self.settings.repo),
                 index_entry=record,
@@ -296,10 +388,11 @@ class WorkEffects:
                 approved_at=at,
                 events=events,
                 effect_key=effect.key,
-                git=self.git(),
+                git=git,
             )
 
-        await asyncio.to_thread(work)
+        await self._repo(effect, f"committing the approved {LABELS[Phase(artifact.phase)]}", work)
+        await self._landed(effect)
 
     async def publish_state(self, effect: Effect) -> None:
         from bot.services.records import goal_record, pending_events
@@ -312,28 +405,42 @@ class WorkEffects:
             events = pending_events(session, goal.id)
 
         def work() -> None:
+            from bot.repo.health import check_main_checkout
             from bot.sop.publish import publish_state
 
+            git = self.git()
+            if not git.find_commit_by_trailer("Orch-Effect", effect.key):
+                check_main_checkout(git)
             publish_state(
                 Path(self.settings.repo),
                 index_entry=record,
                 events=events,
                 message=str(effect.payload.get("message") or f"orch({goal.id}): update"),
                 effect_key=effect.key,
-                git=self.git(),
+                git=git,
                 trailers=effect.payload.get("trailers"),
             )
 
-        await asyncio.to_thread(work)
+        await self._repo(effect, "recording the goal's state in the repository", work)
+        await self._landed(effect)
 
     async def apply_scaffold(self, effect: Effect) -> None:
         def work() -> None:
+            from bot.repo.health import check_main_checkout
             from bot.sop.scaffold import apply_scaffold, inspect_scaffold
 
             git = self.git()
             if git.find_commit_by_trailer("Orch-Effect", effect.key):
                 return
+            check_main_checkout(git)
             report = inspect_scaffold(Path(self.settings.repo))
             apply_scaffold(Path(self.settings.repo), report, git, effect_key=effect.key)
 
-        await asyncio.to_thread(work)
+        await self._repo(effect, "committing the scaffold (tasks/ and docs/)", work)
+        await self._landed(effect)
+
+
+def _version_of(key: str) -> int:
+    """The diff version in a merge effect's key (`merge:<goal>:<task>:<version>`)."""
+    tail = key.rsplit(":", 1)[-1]
+    return int(tail) if tail.isdigit() else 1

@@ -157,6 +157,8 @@ def gather(deps: SlaDeps, *, channel: str, now: datetime) -> Digest:
             if d.goal_id in by_id
         ]
     local = now.astimezone(tz)
+    from bot.metrics import digest_metrics_lines
+
     view = DigestView(
         channel_id=channel,
         day_label=f"{local:%A} {local.day} {local:%B %Y}",
@@ -166,6 +168,7 @@ def gather(deps: SlaDeps, *, channel: str, now: datetime) -> Digest:
         jobs=job_lines,
         completed=completed,
         going_stale=stale,
+        metrics=digest_metrics_lines(deps.engine, runs_dir=deps.runs_dir, now=now),
     )
     blocks, file_text, text = build_digest(view)
     return Digest(channel=channel, blocks=blocks, file_text=file_text, text=text, view=view)

@@ -16,6 +16,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlmodel import Session, select
 
 from bot.effects.dispatcher import EffectDispatcher
+from bot.effects.retry import slack_error_code
 from bot.redact import redact, redact_obj
 from storage.models import Effect
 
@@ -82,11 +83,20 @@ class Notifier:
                 resp = await self.client.conversations_replies(channel=channel, ts=thread_ts, limit=200)
             else:
                 resp = await self.client.conversations_history(channel=channel, limit=100)
-        except SlackApiError:
-            return False
-        messages: list[dict[str, Any]] = list(resp.get("messages", []))
+        except SlackApiError as exc:
+            # Only a channel we cannot read means "not sent"; any other refusal fails this attempt,
+            # since sending without knowing would duplicate a message that landed during an outage.
+            if (slack_error_code(exc) or "") in GIVE_UP:
+                return False
+            raise
+        messages: Any = resp.get("messages", [])
+        if not isinstance(messages, list):
+            raise ValueError("Slack answered a history without messages")
         return any(
-            block.get("block_id") == mark for message in messages for block in (message.get("blocks") or [])
+            isinstance(block, dict) and block.get("block_id") == mark
+            for message in messages
+            if isinstance(message, dict)
+            for block in (message.get("blocks") or [])
         )
 
     async def _send(
@@ -109,7 +119,7 @@ class Notifier:
                 reply_broadcast=broadcast or None,
             )
         except SlackApiError as exc:
-            error = str(exc.response.get("error", ""))
+            error = slack_error_code(exc) or ""
             if error in GIVE_UP:
                 log.warning("cannot send %s to %s: %s", effect.key, channel, error)
                 return None
@@ -121,7 +131,7 @@ class Notifier:
         try:
             opened = await self.client.conversations_open(users=user)
         except SlackApiError as exc:
-            if str(exc.response.get("error", "")) in GIVE_UP:
+            if (slack_error_code(exc) or "") in GIVE_UP:
                 log.warning("cannot open a DM with %s", user)
                 return
             raise

@@ -250,9 +250,13 @@ def _retry_or_fail(
     row.last_error = redact(error)[:2000]
     run_id = row.run_id
     if row.attempts >= row.max_attempts:
+        from bot.jobs import recovery  # local: recovery reads the goal, which imports services
+
         row.status, row.finished_at = "failed", now
         session.add(row)
         _audit(session, row, "job.failed", now, attempt=row.attempts, error=row.last_error)
+        if recovery.on_failed(session, row, now):
+            return "failed"  # the goal's thread has the message with Retry / Request changes / Cancel
         if row.goal_id:
             add_effect(
                 session,
@@ -267,6 +271,9 @@ def _retry_or_fail(
     row.status, row.run_id, row.worker = "queued", None, None
     row.not_before = now + timedelta(seconds=backoff)
     session.add(row)
+    from bot.jobs import recovery
+
+    recovery.on_attempt_failed(session, row, now, backoff)
     append_audit(
         session,
         actor="bot",

@@ -20,15 +20,17 @@ from typing import TYPE_CHECKING, Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.jobs import queue
+from bot.jobs import queue, recovery
 from bot.jobs.agent_jobs import AGENT_KINDS, describe, job_handler, runs_in_order
 from bot.jobs.config import SchedulerConfig, load_scheduler_config
 from bot.jobs.digest import Digest, post_digest_now, post_due_digests
 from bot.jobs.freshness import DueReview, FreshnessReport, ask_review, sweep_freshness
 from bot.jobs.leader import LeaderElector, record_tick
 from bot.jobs.notify import DM_KIND, POST_KIND, Notifier, nowhere
+from bot.jobs.recovery import Retried
 from bot.jobs.sla import SlaDeps, SweepReport, sweep
 from bot.jobs.worker import JobWorker
+from bot.runs import runs_dir_for
 from bot.services.unit import Actor
 from storage.models import Artifact, Effect
 
@@ -83,6 +85,7 @@ class JobsRuntime:
             policy=self.config.sla,
             allow_self_approval=c.settings.allow_self_approval,
             freshness_max_age=timedelta(days=c.settings.freshness_max_age_days),
+            runs_dir=runs_dir_for(c.settings),
         )
 
     def _now(self, now: datetime | None) -> datetime:
@@ -103,11 +106,12 @@ class JobsRuntime:
         await self.worker.start()
         await self.elector.start()
 
-    async def stop(self) -> None:
+    async def stop(self, grace: float = 0.0) -> None:
+        """Give up the scheduler's lead, let running jobs finish for up to `grace` seconds, release the rest."""
         from bot.jobs.scheduler import RUNTIMES
 
         await self.elector.stop()
-        await self.worker.stop()
+        await self.worker.stop(grace)
         RUNTIMES.pop(self.token, None)
 
     async def _elected(self) -> None:
@@ -194,15 +198,56 @@ class JobsRuntime:
         self.container.dispatcher.kick()
         return digest
 
-    def rerequest(self, goal_id: str, actor: Actor) -> Artifact:
+    def rerequest(self, goal_id: str, actor: Actor) -> Artifact | Retried:
+        """Ask again: an expired approval is posted again; a failed draft or build runs again."""
         from bot.jobs.rerequest import rerequest
 
+        if recovery.has_failed_work(self.engine, goal_id.upper()):
+            return recovery.retry_failed(self.container.goals, goal_id=goal_id.upper(), actor=actor)
         return rerequest(self.container.goals, goal_id=goal_id, actor=actor)
 
+    async def recover(self) -> list[str]:
+        """Retry the failed drafts and builds whose model answers again; returns the goals retried.
+
+        Each job is retried this way at most `recovery.AUTO_RETRY_ROUNDS` times, and only after the
+        model's endpoint answered a cheap call (bot.agents.probe), so an outage costs no rounds."""
+        from bot.agents.probe import model_answers
+        from bot.services.errors import ServiceError
+
+        stuck = await asyncio.to_thread(recovery.stalled, self.engine)
+        answers: dict[str, bool] = {}
+        retried: list[str] = []
+        for item in stuck:
+            if item.auto_retries >= recovery.AUTO_RETRY_ROUNDS:
+                continue
+            if item.kind not in answers:
+                answers[item.kind] = await model_answers(self.container.settings, item.kind)
+            if not answers[item.kind]:
+                continue
+            try:
+                await asyncio.to_thread(
+                    recovery.retry_failed,
+                    self.container.goals,
+                    goal_id=item.goal_id,
+                    actor=Actor("scheduler"),
+                    auto=True,
+                )
+            except ServiceError:  # a person retried or cancelled it meanwhile
+                continue
+            retried.append(item.goal_id)
+        if retried:
+            log.info("the model answers again: retried the failed work of %s", ", ".join(retried))
+        return retried
+
     async def tick(self) -> None:
-        """The scheduler's periodic job: SLA sweep, a digest catch-up, and a sign of life."""
+        """The scheduler's periodic job: SLA sweep, a digest catch-up, failed work whose model is
+        back, and a sign of life."""
         await asyncio.to_thread(self.sweep)
         await asyncio.to_thread(self.remind_freshness)
+        try:
+            await self.recover()
+        except Exception:  # a database hiccup here must not cost the sweep its sign of life
+            log.exception("retrying failed work failed")
         await asyncio.to_thread(self.post_due_digests)
         await asyncio.to_thread(record_tick, self.engine, self.container.clock())
 

@@ -19,6 +19,7 @@ import logging
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -54,6 +55,7 @@ class SlaDeps:
     policy: SlaPolicy
     allow_self_approval: bool = False
     freshness_max_age: timedelta = timedelta(days=30)  # approved artifacts go stale after (the digest says)
+    runs_dir: Path | None = None  # the deployment's run records, for the digest's metrics
 
 
 @dataclass

@@ -85,8 +85,9 @@ class JobWorker:
         self._stopping = False
         self._main = asyncio.create_task(self._run(), name=f"orch-jobs-{self.name}")
 
-    async def stop(self) -> None:
-        """Stop claiming, cancel the running jobs and give them back to the queue."""
+    async def stop(self, grace: float = 0.0) -> None:
+        """Stop claiming; give the running jobs up to `grace` seconds to finish, then cancel the rest
+        and give them back to the queue (another worker, or this one after a restart, runs them)."""
         self._stopping = True
         if self._main is not None:
             # Ask the loop to end rather than only cancelling it: on Python 3.11 `wait_for` can swallow
@@ -100,12 +101,28 @@ class JobWorker:
                 with contextlib.suppress(asyncio.CancelledError):
                     await self._main
             self._main = None
+        if grace > 0 and self._tasks:
+            await self._let_finish(grace)
         tasks = list(self._tasks.values())
         for task, _job in tasks:
             task.cancel()
         for task, _job in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+
+    async def _let_finish(self, grace: float) -> None:
+        """Wait for the running jobs, heartbeating them meanwhile: a job that outlives the lease
+        while this process is stopping must not be taken for dead and run a second time elsewhere."""
+        log.info("waiting up to %.0f s for %d running job(s) to finish", grace, len(self._tasks))
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace
+        while self._tasks and (left := deadline - loop.time()) > 0:
+            running = [task for task, _job in self._tasks.values()]
+            await asyncio.wait(running, timeout=min(left, self.config.heartbeat_seconds))
+            try:
+                await self._beat(write=True)
+            except Exception:  # a database hiccup: the lease is long enough to try again
+                log.exception("heartbeat while stopping failed")
 
     # -- the loop ----------------------------------------------------------------------------
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.learn import _toml
+from bot.learn import _toml, agents_md
 from bot.learn._ci import harvest_ci, harvest_hooks_and_editor, make_targets
+from bot.learn._codemods import harvest_codemods
 from bot.learn._frontend import harvest_frontend
 from bot.learn._python import harvest_python
 from bot.learn.adapters import TESTS_ADAPTER
@@ -24,6 +25,7 @@ TOPIC_TITLES = {
     "ci": "Continuous integration",
     "tests": "Tests",
     "commands": "Project commands",
+    "codemods": "Codemods",
 }
 # SOP templates a source may bring (its own overrides), by the names the drafters load.
 SOP_TEMPLATES = ("prd", "tasks", "spec", "action-plan")
@@ -45,8 +47,11 @@ def harvest(root: Path, *, source: str) -> Harvest:
     targets = make_targets(src)
     _tests(src, ci_tests, scripts, targets)
     _templates(src)
+    harvest_codemods(src)
     for topic in sorted(result.facts):
         result.add(_convention_page(topic, result.facts[topic]))
+    if (agents := agents_md.asset(result, TOPIC_TITLES)) is not None:
+        result.add(agents)
     return result
 
 

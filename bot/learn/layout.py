@@ -25,7 +25,9 @@ patterns/
   templates/         prd.md, tasks.md, spec.md, action-plan.md: the drafters pour every draft
                      into these (falling back to the built-in templates); pull-request.md and
                      issue-*.md as harvested
-  codemods/          scripted, reviewed rewrites worth repeating (added by hand)
+  codemods/          <id>/rule.yml (an ast-grep rule: id, language, message, rule, fix) with
+                     fixture/before.* and fixture/after.*; harvested only when the fixture
+                     holds; a task that names the id gets it applied by the builder, no model
   lint-rules/        project-specific lint rules (added by hand)
 adapters/            versioned configuration for tools and services
   tests.toml         [tests] command: what the builder and tester run in a goal's worktree

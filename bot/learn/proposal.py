@@ -15,6 +15,8 @@ import shutil
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.learn.agents_md import AGENTS_PATH
+from bot.learn.agents_md import merge as merge_agents
 from bot.learn.files import Asset
 from bot.learn.index import INDEX_PATH, dump_index, load_index, merge_index
 from bot.learn.layout import README, README_PATH
@@ -70,6 +72,8 @@ def planned_files(
     readme = Asset(README_PATH, README, "doc", "orch", "orch learn")
     everything = [*assets, readme]
     files = {a.path: a.content for a in everything}
+    if AGENTS_PATH in files:  # only the bot's marked section: a hand-written AGENTS.md keeps the rest
+        files[AGENTS_PATH] = merge_agents(_show(git, base, AGENTS_PATH), files[AGENTS_PATH])
     index = merge_index(
         load_index(_show(git, base, INDEX_PATH)), everything, source=source, at=at, last_used=last_used
     )
@@ -143,7 +147,11 @@ def load_proposal(git: Git, proposal_id: str, *, existing: bool = False) -> Prop
     start = git.run("merge-base", git.resolve_commit(git.main_branch), tip).strip()
     head = git.log(branch, max_count=1)[0]
     files = git.run("diff", "--name-only", "--no-renames", start, tip).splitlines()
-    diff = git.run("diff", "--no-color", "--no-ext-diff", "--no-textconv", start, tip)
+    # AGENTS.md restates the rest of the harvest, so it comes last: a clipped preview shows the
+    # configuration itself first.
+    plain = ("diff", "--no-color", "--no-ext-diff", "--no-textconv", start, tip, "--")
+    ordered = [f for f in files if f != AGENTS_PATH] + [f for f in files if f == AGENTS_PATH]
+    diff = "".join(git.run(*plain, *chunk) for chunk in (ordered[:-1], ordered[-1:]) if chunk)
     return Proposal(
         id=pid,
         branch=branch,
@@ -180,6 +188,7 @@ def merge_proposal(git: Git, proposal: Proposal, *, approved_by: str) -> str:
     with git.lock():
         git.require_main_checked_out()
         tip = git.resolve_commit(proposal.branch)
+        text = git.stamp(text)  # the audit head at merge time, as every commit of the bot carries
         proc = git.run_full(
             "merge", "--no-ff", "--no-verify", "--no-log", "--no-edit", "-m", text, tip, ok_codes=(0, 1)
         )

@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.repo import worktrees as _wt
 from bot.repo.effect_map import EFFECT_TRAILER, effect_commits
-from bot.repo.errors import GitError, MergeConflictError, NotARepositoryError
+from bot.repo.errors import GitError, GitLockHeld, MergeConflictError, NotARepositoryError
 from bot.repo.lock import LOCK_NAME, BranchLock
-from bot.repo.message import Trailers, compose_message
+from bot.repo.message import Trailers, append_trailer, compose_message
+from bot.repo.stale_locks import lock_in_error, remove_if_stale
 from bot.repo.validate import (
     UnsafeInputError,
     check_rev_shape,
@@ -32,6 +33,7 @@ __all__ = [
     "Commit",
     "Git",
     "GitError",
+    "GitLockHeld",
     "Identity",
     "MergeConflictError",
     "NotARepositoryError",
@@ -45,7 +47,12 @@ __all__ = [
 
 DEFAULT_MAIN_BRANCH = "main"
 GIT_TIMEOUT_SECONDS = 120.0
+# A git lock file older than this, with no git process running in the repository, was left by a
+# process that died and is removed (bot.repo.stale_locks has the whole rule).
+STALE_LOCK_SECONDS = 30.0
+STALE_LOCK_RETRIES = 3
 ORCH_DIR = ".orch"
+AUDIT_HEAD_TRAILER = "Audit-Head"
 # Variables that would point git at another repository or index than the one we were given
 # (they are set, for example, while a git hook runs).
 _REDIRECTING_ENV = (
@@ -125,6 +132,7 @@ def _run_git(
     identity: Identity,
     stdin: str | None = None,
     ok_codes: Iterable[int] = (0,),
+    timeout: float = GIT_TIMEOUT_SECONDS,
 ) -> subprocess.CompletedProcess[str]:
     arglist = list(args)
     argv = [
@@ -150,13 +158,14 @@ def _run_git(
             text=True,
             encoding="utf-8",
             errors="replace",
-            timeout=GIT_TIMEOUT_SECONDS,
+            timeout=timeout,
             check=False,
         )
     except FileNotFoundError as exc:
         raise GitError("the git executable was not found") from exc
     except subprocess.TimeoutExpired as exc:
-        raise GitError(f"git {name} timed out") from exc
+        # subprocess.run has killed it; a lock it left behind is cleared later by the stale-lock rule.
+        raise GitError(f"git {name} timed out after {timeout:g}s") from exc
     if proc.returncode not in tuple(ok_codes):
         raise GitError(f"git {name} failed", args=arglist, stderr=proc.stderr)
     return proc
@@ -172,7 +181,11 @@ class Git:
         identity: Identity | None = None,
         main_branch: str | None = None,
         lock_timeout: float = 60.0,
+        timeout: float = GIT_TIMEOUT_SECONDS,
+        stale_lock_seconds: float = STALE_LOCK_SECONDS,
     ) -> None:
+        self.timeout = timeout
+        self.stale_lock_seconds = stale_lock_seconds
         self.root = Path(root).resolve()
         self.identity = identity or Identity()
         self._env = _git_env(self.identity)
@@ -180,6 +193,9 @@ class Git:
         common = Path(self.run("rev-parse", "--git-common-dir").strip())
         self.git_dir = common if common.is_absolute() else (self.root / common).resolve()
         self._lock = BranchLock(self.git_dir / LOCK_NAME, timeout=lock_timeout)
+        # The audit log's head at commit time, carried by every commit as `Audit-Head: <seq>:<mac>`
+        # so a copy of the head lives outside the database (set by whoever owns the database).
+        self.audit_head: Callable[[], str | None] | None = None
 
     # -- plumbing --------------------------------------------------------------------------
 
@@ -200,9 +216,47 @@ class Git:
         stdin: str | None = None,
         ok_codes: Iterable[int] = (0,),
     ) -> subprocess.CompletedProcess[str]:
-        return _run_git(
-            args, cwd=cwd or self.root, env=self._env, identity=self.identity, stdin=stdin, ok_codes=ok_codes
+        """`run`, returning the whole result. A git lock left by a dead process is removed and the
+        command run again (see bot.repo.stale_locks)."""
+        for attempt in range(STALE_LOCK_RETRIES + 1):
+            try:
+                return _run_git(
+                    args,
+                    cwd=cwd or self.root,
+                    env=self._env,
+                    identity=self.identity,
+                    stdin=stdin,
+                    ok_codes=ok_codes,
+                    timeout=self.timeout,
+                )
+            except GitError as exc:
+                lock = lock_in_error(exc.stderr)
+                git_dir: Path | None = getattr(self, "git_dir", None)  # known after the first call
+                if lock is None or git_dir is None or attempt == STALE_LOCK_RETRIES:
+                    raise
+                if not remove_if_stale(
+                    lock, git_dir=git_dir, root=self.root, max_age=self.stale_lock_seconds
+                ):
+                    raise GitLockHeld(lock, exc) from exc
+        raise AssertionError("unreachable")  # the loop returns or raises
+
+    def ensure_unlocked(self) -> None:
+        """Before writing main's index, HEAD or branch: clear git's lock files a dead process left
+        there, or raise `GitLockHeld` for one that may be live. Not every git command names a lock
+        it cannot take (`git merge` says "Unable to write index" and leaves a merge half-way)."""
+        names = (
+            "index.lock",
+            "HEAD.lock",
+            "ORIG_HEAD.lock",
+            "packed-refs.lock",
+            f"refs/heads/{self.main_branch}.lock",
         )
+        for name in names:
+            lock = self.git_dir / name
+            if lock.exists() and not remove_if_stale(
+                lock, git_dir=self.git_dir, root=self.root, max_age=self.stale_lock_seconds
+            ):
+                raise GitLockHeld(lock, GitError(f"{name} exists"))
 
     def _current_branch(self) -> str:
         proc = self.run_full("symbolic-ref", "--quiet", "--short", "HEAD", ok_codes=(0, 1))
@@ -275,6 +329,7 @@ class Git:
         text = compose_message(message, trailers)
         with self.lock():
             self.require_main_checked_out()
+            self.ensure_unlocked()
             present = [p for p in rels if (self.root / p).exists() or self._is_tracked(p)]
             if present:
                 # -f: the bot's own files are committed even if a .gitignore pattern catches them.
@@ -294,9 +349,15 @@ class Git:
                 f"the repository has {current or 'a detached HEAD'} checked out, not {self.main_branch}"
             )
 
+    def stamp(self, text: str) -> str:
+        """The message with the `Audit-Head` trailer added, when an audit head is known."""
+        head = self.audit_head() if self.audit_head is not None else None
+        return append_trailer(text, AUDIT_HEAD_TRAILER, head) if head else text
+
     def commit_staged(self, extra: list[str], text: str, *, cwd: Path | None = None) -> str:
         # --no-verify: the bot's commits are the state of record; a spec-guard pre-commit hook
         # must not block publishing the very approval that would fix the problem it reports.
+        text = self.stamp(text)
         self.run("commit", "--no-verify", "--cleanup=whitespace", "-F", "-", *extra, cwd=cwd, stdin=text)
         return self.run("rev-parse", "HEAD", cwd=cwd).strip()
 
@@ -399,6 +460,9 @@ class Git:
     def merge_worktree(self, goal_id: str, message: str, trailers: Mapping[str, str] | None = None) -> str:
         return _wt.merge_worktree(self, goal_id, message, trailers)
 
+    def worktree_reset_to_main(self, goal_id: str) -> str:
+        return _wt.reset_to_main(self, goal_id)
+
 
 def run_in(path: str | Path, *args: str, ok_codes: Iterable[int] = (0,)) -> subprocess.CompletedProcess[str]:
     """Run a read-only git command in `path` without opening a `Git` (no branch, no lock needed)."""
@@ -427,6 +491,8 @@ def ensure_repo(
     identity: Identity | None = None,
     main_branch: str | None = None,
     lock_timeout: float = 60.0,
+    timeout: float = GIT_TIMEOUT_SECONDS,
+    stale_lock_seconds: float = STALE_LOCK_SECONDS,
 ) -> Git:
     """Open the repository whose top level is `path`, creating it when asked.
 
@@ -447,13 +513,22 @@ def ensure_repo(
             cwd=root,
             env=env,
             identity=ident,
+            timeout=timeout,
         )
         _run_git(
             ["commit", "--quiet", "--no-verify", "--allow-empty", "-m", "orch: initialise repository"],
             cwd=root,
             env=env,
             identity=ident,
+            timeout=timeout,
         )
-    git = Git(root, identity=identity, main_branch=main_branch, lock_timeout=lock_timeout)
+    git = Git(
+        root,
+        identity=identity,
+        main_branch=main_branch,
+        lock_timeout=lock_timeout,
+        timeout=timeout,
+        stale_lock_seconds=stale_lock_seconds,
+    )
     git.exclude_orch_dir()
     return git

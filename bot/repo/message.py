@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 
 from bot.repo.validate import validate_trailer
@@ -20,3 +21,16 @@ def compose_message(message: str, trailers: Trailers | None) -> str:
     if checked:
         text += "\n\n" + "\n".join(f"{k}: {v}" for k, v in checked)
     return text + "\n"
+
+
+_TRAILER_LINE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*: \S")
+
+
+def append_trailer(text: str, key: str, value: str) -> str:
+    """A composed message with one more trailer, in its trailer paragraph (a new one if it has none)."""
+    key, value = validate_trailer(key, value)
+    body = text.rstrip("\n")
+    last = body.rsplit("\n\n", 1)[-1]
+    has_trailers = "\n\n" in body and all(_TRAILER_LINE.match(line) for line in last.splitlines())
+    separator = "\n" if has_trailers else "\n\n"
+    return f"{body}{separator}{key}: {value}\n"

@@ -7,7 +7,9 @@ crashed half-way will simply be run again.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,6 +21,8 @@ if TYPE_CHECKING:
     from bot.repo.git import Git
 
 WORKTREES_DIR = (".orch", "worktrees")
+SCRATCH_DIR = (".orch", "scratch")
+_SCRATCH_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 BRANCH_PREFIX = "orch/"
 
 
@@ -96,6 +100,36 @@ def _goal_worktree(git: Git, worktree: str | Path) -> Path:
     return resolved
 
 
+@contextmanager
+def scratch_worktree(git: Git, goal_id: str, name: str) -> Iterator[Path]:
+    """A throwaway worktree at the tip of the goal's branch (main if it has none), removed afterwards.
+
+    Work that is not the goal's own (a Codex run an MCP client asked for) happens here, so none of
+    its files can slip into the goal's worktree and from there into the next diff.
+    """
+    if not _SCRATCH_NAME.match(name):
+        raise UnsafeInputError(f"not a scratch name: {name!r:.80}")
+    path = git.root.joinpath(*SCRATCH_DIR, f"{validate_goal_id(goal_id)}-{name}")
+    branch = branch_name(goal_id)
+    with git.lock():
+        git.exclude_orch_dir()
+        start = git.resolve_commit(branch if _branch_exists(git, branch) else git.main_branch)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        git.run("worktree", "add", "--quiet", "--detach", "--", str(path), start)
+    try:
+        yield path
+    finally:
+        with git.lock():
+            git.run("worktree", "remove", "--force", "--", str(path))
+            git.run("worktree", "prune")
+
+
+def scratch_diff(git: Git, path: Path) -> str:
+    """What was changed in a scratch worktree, new files included, as a unified diff."""
+    git.run("add", "-A", cwd=path)
+    return git.run("diff", "--cached", "--no-color", "--no-ext-diff", "--no-textconv", "HEAD", "--", cwd=path)
+
+
 def diff(git: Git, worktree: str | Path, base: str | None = None) -> str:
     """The goal's changes, committed or not and new files included, as a unified diff.
 
@@ -145,11 +179,32 @@ def merge_worktree(git: Git, goal_id: str, message: str, trailers: Mapping[str, 
         tip = git.resolve_commit(branch)
         if git.run_full("merge-base", "--is-ancestor", tip, main_sha, ok_codes=(0, 1)).returncode == 0:
             return main_sha
+        text = git.stamp(text)  # the audit head at merge time, as every commit of the bot carries
+        git.ensure_unlocked()
         proc = git.run_full(
             "merge", "--no-ff", "--no-verify", "--no-log", "--no-edit", "-m", text, tip, ok_codes=(0, 1)
         )
         if proc.returncode != 0:
             files = git.run("diff", "--name-only", "--diff-filter=U").split()
+            if not files:
+                # Refused (a person's local changes in the way) or stopped (the index could not be
+                # written): not a conflict. Whatever it began is undone, so no merge is left half-way.
+                if (git.git_dir / "MERGE_HEAD").exists():
+                    git.run_full("merge", "--abort", ok_codes=(0, 1, 128))
+                raise GitError(
+                    f"merging {branch} into {git.main_branch} failed", stderr=proc.stderr + proc.stdout
+                )
             git.run_full("merge", "--abort", ok_codes=(0, 128))
             raise MergeConflictError(f"merging {branch} into {git.main_branch} conflicts", files)
         return git.run("rev-parse", "HEAD").strip()
+
+
+def reset_to_main(git: Git, goal_id: str) -> str:
+    """Point the goal's branch at main's tip, discarding its unmerged work (a task whose diff
+    conflicted is built again on main as it is now; the tasks merged before it are in main)."""
+    path = _goal_worktree(git, goal_id)
+    with git.lock():
+        main_sha = git.resolve_commit(git.main_branch)
+        git.run("reset", "--quiet", "--hard", main_sha, cwd=path)
+        git.run("clean", "-fdq", cwd=path)
+    return main_sha

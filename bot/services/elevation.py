@@ -18,9 +18,10 @@ from sqlmodel import Session, col, select
 
 from bot.services.authority import ApproverDirectory
 from bot.services.errors import GoalClosed, GoalNotFound, InvalidInput, ServiceError
+from bot.services.origin import ClickedMessage, check_post_origin
 from bot.services.unit import Actor, Clock, add_effect, audit, load_goal_for_update
 from bot.sop.phases import GoalState, Mode
-from storage.db import transaction
+from storage.db import read_session, transaction
 from storage.models import Goal, ModeRequest
 
 if TYPE_CHECKING:
@@ -136,12 +137,29 @@ class ElevationService:
         self._committed()
         return row
 
-    def decide(self, *, request_id: int, goal_id: str, grant: bool, actor: Actor) -> ModeOutcome:
-        """Grant or deny a pending request; a refusal is audited and raised, and changes nothing."""
+    def decide(
+        self,
+        *,
+        request_id: int,
+        goal_id: str,
+        grant: bool,
+        actor: Actor,
+        clicked: ClickedMessage | None = None,
+        allowed: bool | None = None,
+    ) -> ModeOutcome:
+        """Grant or deny a pending request; a refusal is audited and raised, and changes nothing.
+
+        From Slack, `clicked` is the message the button was on: it must be the request's own message.
+        """
         now = self.clock()
+        # Authority is looked up before the write lock is taken (a group lookup asks Slack).
+        with read_session(self.engine) as session:
+            found = session.get(Goal, goal_id)
+            chosen = list(found.approvers) if found else []
+        allowed = self.directory.may_decide(actor.id, chosen)
         try:
             with transaction(self.engine) as session:
-                outcome = self._decide(session, request_id, goal_id, grant, actor, now)
+                outcome = self._decide(session, request_id, goal_id, grant, actor, now, clicked, allowed)
         except ServiceError as exc:
             with transaction(self.engine) as session:
                 goal = session.get(Goal, goal_id)
@@ -180,13 +198,23 @@ class ElevationService:
         ).first()
 
     def _decide(
-        self, session: Session, request_id: int, goal_id: str, grant: bool, actor: Actor, now: datetime
+        self,
+        session: Session,
+        request_id: int,
+        goal_id: str,
+        grant: bool,
+        actor: Actor,
+        now: datetime,
+        clicked: ClickedMessage | None = None,
+        allowed: bool | None = None,
     ) -> ModeOutcome:
         # The goal row is locked first, as every other use case does, so two clicks queue here.
         goal = load_goal_for_update(session, goal_id)
         row = session.exec(select(ModeRequest).where(ModeRequest.id == request_id).with_for_update()).first()
         if goal is None or row is None or row.goal_id != goal.id:
             raise ModeRefused("That request no longer exists.")
+        if clicked is not None:
+            check_post_origin(goal, row.message_ts, clicked)
         wanted = "granted" if grant else "denied"
         if row.status != "pending":
             if row.status == wanted and row.decided_by == actor.id:
@@ -203,10 +231,12 @@ class ElevationService:
                 f"You started {goal.id}, so another approver must confirm its elevated mode "
                 "(separation of duties)."
             )
-        if not self.directory.is_approver(actor.id):
+        if allowed is None:
+            allowed = self.directory.may_decide(actor.id, goal.approvers)
+        if not allowed:
             raise ModeRefused(
-                f"You are not an approver, so you cannot {'grant' if grant else 'deny'} an elevated mode for "
-                f"{goal.id}. `/orch approvers` lists who can."
+                f"You are not an approver for {goal.id}, so you cannot {'grant' if grant else 'deny'} its "
+                "elevated mode. `/orch approvers` lists who can."
             )
         row.status, row.decided_by, row.decided_at = wanted, actor.id, now
         session.add(row)

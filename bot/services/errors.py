@@ -53,3 +53,24 @@ class NotAwaitingDecision(ServiceError):
 
 class InvalidInput(ServiceError):
     pass
+
+
+class DuplicateStart(ServiceError):
+    """The same `/orch start` text from the same person, again within the dedupe window."""
+
+    def __init__(self, goal_id: str | None, seconds: float) -> None:
+        what = goal_id or "a goal"
+        super().__init__(
+            f"You started {what} with the same text {seconds:.0f} s ago, so I did not start it again."
+        )
+        self.goal_id = goal_id
+
+
+class WrongMessage(ServiceError):
+    """A decision whose button value, message and stored post do not agree."""
+
+    def __init__(self, goal_id: str) -> None:
+        super().__init__(
+            f"That button names {goal_id}, but it was not clicked on a message that shows {goal_id}'s "
+            "artifact, so nothing was decided. Use the buttons in the goal's own thread."
+        )

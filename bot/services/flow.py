@@ -13,7 +13,7 @@ from sqlmodel import Session, func, select
 from bot.services.unit import Actor, add_effect, audit
 from bot.sop.phases import GoalState, Phase, PhaseStatus, next_phase
 from storage.audit import AuditEntry
-from storage.models import Artifact, Goal
+from storage.models import Artifact, Effect, Goal
 
 if TYPE_CHECKING:
     from bot.services.goals import GoalService
@@ -98,11 +98,14 @@ def advance(
         following = next_pending_task(tasks)
         if following is not None:
             _start_task(session, goal, following, now)
-            goal.updated_at = now
-            session.add(goal)
-            service._card_effect(session, goal, now, f"{tag}:approved")
-            return Phase.IMPLEMENTATION.value
-        return _enter(service, session, goal, Phase.DONE, now, actor, tag)
+        else:
+            # Every task is approved; the goal is done once their merges have landed (the merge
+            # effect settles it, bot.services.merges), never before.
+            goal.status = PhaseStatus.APPROVED
+        goal.updated_at = now
+        session.add(goal)
+        service._card_effect(session, goal, now, f"{tag}:approved")
+        return Phase.IMPLEMENTATION.value
 
     if phase is Phase.TASK_LIST:
         decide_spec(session, goal, now)
@@ -217,14 +220,27 @@ def _start_task(session: Session, goal: Goal, task: dict[str, Any], now: datetim
             item["status"] = "in-progress"
     goal.tasks = tasks
     goal.status = PhaseStatus.DRAFTING
+    # A task started again (a merge conflict of an earlier task stopped it) builds a new version.
+    last = session.exec(
+        select(Artifact.version)
+        .where(Artifact.goal_id == goal.id, Artifact.phase == Phase.IMPLEMENTATION.value)
+        .where(Artifact.task_id == int(task["id"]))
+        .order_by(Artifact.version.desc())  # type: ignore[attr-defined]
+    ).first()
+    version = (last or 0) + 1
+    key = f"build:{goal.id}:{task['id']}:{version}"
+    restarts = 0
+    while session.exec(select(Effect.id).where(Effect.key == key)).first() is not None:
+        restarts += 1
+        key = f"build:{goal.id}:{task['id']}:{version}:restart-{restarts}"
     add_effect(
         session,
-        key=f"build:{goal.id}:{task['id']}:1",
+        key=key,
         kind="build",
         goal_id=goal.id,
         now=now,
         task_id=int(task["id"]),
-        version=1,
+        version=version,
     )
 
 

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot.faults import fault_point
@@ -20,6 +21,7 @@ from bot.redact import redact
 from bot.services.authority import ApproverDirectory
 from bot.services.diff_secrets import SecretInDiff, ask_builder_to_fix, refuse_secret
 from bot.services.errors import (
+    DuplicateStart,
     GoalClosed,
     GoalNotFound,
     InvalidInput,
@@ -27,11 +29,13 @@ from bot.services.errors import (
     NotAwaitingDecision,
     SelfApproval,
     StaleArtifact,
+    WrongMessage,
 )
+from bot.services.origin import ClickedMessage, check_origin
 from bot.services.unit import Actor, Clock, add_effect, audit, load_goal_for_update, next_goal_id, sha256_text
 from bot.sop.phases import LABELS, Decision, GoalState, Mode, Phase, PhaseStatus
 from storage.db import read_session, transaction
-from storage.models import Approval, Artifact, Goal
+from storage.models import Approval, Artifact, Goal, ProcessedDelivery
 
 MAX_BRIEF = 20_000
 MAX_TITLE = 120
@@ -80,6 +84,7 @@ class GoalService:
     clock: Clock
     approvals_required: int = 1
     allow_self_approval: bool = False
+    start_dedupe_seconds: float = 0.0  # the same slash text twice within this window starts one goal
     kick: list[Any] = field(default_factory=list)  # callbacks run after a commit with effects
     # The highest goal number the target repository already uses (its index and history): a fresh
     # database must not hand out an id again. None: only the database's counter counts.
@@ -111,7 +116,10 @@ class GoalService:
         source: str = "slash",
         approvers: Iterable[str] = (),
         priority: str = "medium",
+        confirmed: bool = False,
     ) -> Goal:
+        """Start a goal. A slash command repeating the same person's text in the same channel within
+        `start_dedupe_seconds` raises DuplicateStart, unless `confirmed` (they asked for another)."""
         # The product stores no secret: whatever a person pasted into the brief or title is redacted at intake.
         brief = redact((brief or "").replace("\x00", "").strip())
         title = redact(title) if title else title
@@ -131,6 +139,8 @@ class GoalService:
         now = self.clock()
         floor = self.id_floor() if self.id_floor is not None else 0
         with transaction(self.engine) as session:
+            if source == "slash" and not confirmed and self.start_dedupe_seconds > 0:
+                self._once_per_window(session, actor, channel_id, brief, now)
             goal_id = next_goal_id(session, floor)
             goal = Goal(
                 id=goal_id,
@@ -184,6 +194,51 @@ class GoalService:
             )
         self._committed()
         return goal
+
+    def _once_per_window(
+        self, session: Session, actor: Actor, channel_id: str | None, brief: str, now: datetime
+    ) -> None:
+        """Claim this person's text for the window, or raise DuplicateStart if it is claimed."""
+        key = f"start:{actor.id}:{channel_id or '-'}:{sha256_text(brief)}"
+        row = session.exec(
+            select(ProcessedDelivery).where(ProcessedDelivery.key == key).with_for_update()
+        ).first()
+        if row is not None and (now - row.at).total_seconds() < self.start_dedupe_seconds:
+            earlier = session.exec(
+                select(Goal.id)
+                .where(
+                    Goal.requester == actor.id,
+                    Goal.channel_id == channel_id,
+                    Goal.brief == brief,
+                    Goal.source == "slash",
+                )
+                .order_by(col(Goal.created_at).desc(), col(Goal.id).desc())
+                .limit(1)
+            ).first()
+            raise DuplicateStart(earlier, (now - row.at).total_seconds())
+        if row is None:
+            session.add(ProcessedDelivery(key=key, at=now))
+        else:
+            row.at = now
+            session.add(row)
+        try:
+            session.flush()
+        except IntegrityError:  # the same text claimed by a concurrent request a moment ago (PostgreSQL)
+            raise DuplicateStart(None, 0) from None
+
+    def start_another(self, *, goal_id: str, actor: Actor) -> Goal:
+        """The person confirms a second goal with the same text as `goal_id` (their "Start another")."""
+        with read_session(self.engine) as session:
+            earlier = session.get(Goal, goal_id)
+        if earlier is None or earlier.requester != actor.id:
+            raise InvalidInput("Only the person who typed the command can start another goal from it.")
+        return self.start_goal(
+            brief=earlier.brief,
+            actor=actor,
+            channel_id=earlier.channel_id,
+            source="slash",
+            confirmed=True,
+        )
 
     # -- drafts ------------------------------------------------------------------------------
 
@@ -278,11 +333,54 @@ class GoalService:
             .limit(1)
         ).first()
 
-    def _check_authority(self, goal: Goal, actor: Actor) -> None:
-        if not self.directory.is_approver(actor.id):
+    def _authority_now(self, goal_id: str, actor: Actor) -> dict[str, bool]:
+        """Who, of the clicker and those who approved this gate so far, may decide it now.
+
+        Worked out before the write transaction: a group lookup asks Slack, and no Slack call should
+        hold the database's write lock (or a reader waiting for it). Anyone missing from the answer
+        (a concurrent approval) is looked up inside the transaction instead.
+        """
+        with read_session(self.engine) as session:
+            goal = session.get(Goal, goal_id)
+            if goal is None:
+                return {}
+            chosen = list(goal.approvers)
+            earlier = session.exec(
+                select(Approval.by).where(
+                    Approval.goal_id == goal.id,
+                    Approval.phase == goal.phase,
+                    Approval.decision == Decision.APPROVE.value,
+                )
+            ).all()
+        return {who: self.directory.may_decide(who, chosen) for who in {actor.id, *earlier}}
+
+    def _may(self, goal: Goal, who: str, known: dict[str, bool]) -> bool:
+        if who not in known:
+            known[who] = self.directory.may_decide(who, goal.approvers)
+        return known[who]
+
+    def _check_authority(self, goal: Goal, actor: Actor, known: dict[str, bool] | None = None) -> None:
+        # The goal's chosen approvers and the configuration as they are now, not as they were.
+        if not self._may(goal, actor.id, {} if known is None else known):
             raise NotAnApprover(goal.id, LABELS[Phase(goal.phase)])
         if actor.id == goal.requester and not self.allow_self_approval:
             raise SelfApproval(goal.id)
+
+    def _counting_approvals(
+        self, session: Session, goal: Goal, sha256: str, actor: Actor, known: dict[str, bool]
+    ) -> set[str]:
+        """Who approved this version and may still decide it: an approval by someone removed from
+        the configuration (or not chosen for the goal) since stops counting toward N of M."""
+        given = set(
+            session.exec(
+                select(Approval.by).where(
+                    Approval.goal_id == goal.id,
+                    Approval.artifact_sha256 == sha256,
+                    Approval.decision == Decision.APPROVE.value,
+                )
+            ).all()
+        )
+        return {by for by in given if by == actor.id or self._may(goal, by, known)}
 
     def refuse(self, *, goal_id: str, actor: Actor, reason: str, **payload: Any) -> None:
         """Audit a refused action in its own transaction (the refusal itself changes nothing)."""
@@ -311,23 +409,43 @@ class GoalService:
         reason: str | None = None,
         slack_channel: str | None = None,
         slack_ts: str | None = None,
+        clicked: ClickedMessage | None = None,
     ) -> DecisionOutcome:
         """Approve, request changes on, or reject the artifact version with this sha256.
 
         `phase=None, sha256=None` mean "the current phase and version" (the CLI); Slack buttons always
-        carry both.
+        carry both, and `clicked`, the message they were clicked on, which must show that version.
         """
+        if clicked is not None:
+            slack_channel, slack_ts = clicked.channel, clicked.ts
         decision = Decision(decision)
         if decision is not Decision.APPROVE and not (reason or "").strip():
             what = "feedback" if decision is Decision.REQUEST_CHANGES else "a reason"
             raise InvalidInput(f"Please give {what}.")
+        if decision is Decision.REQUEST_CHANGES and sha256 is None:
+            redone = self._redo_failed_work(goal_id, actor, reason)
+            if redone is not None:
+                return redone
         now = self.clock()
+        known = self._authority_now(goal_id, actor)
         try:
             with transaction(self.engine) as session:
                 outcome = self._decide(
-                    session, goal_id, phase, sha256, decision, actor, reason, slack_channel, slack_ts, now
+                    session,
+                    goal_id,
+                    phase,
+                    sha256,
+                    decision,
+                    actor,
+                    reason,
+                    slack_channel,
+                    slack_ts,
+                    now,
+                    clicked,
+                    known,
                 )
         except (
+            WrongMessage,
             NotAnApprover,
             SelfApproval,
             StaleArtifact,
@@ -348,6 +466,17 @@ class GoalService:
             self._committed()
         return outcome
 
+    def _redo_failed_work(self, goal_id: str, actor: Actor, feedback: str | None) -> DecisionOutcome | None:
+        """Request changes on a goal whose draft or build failed (no artifact to decide on): it runs
+        again with the feedback. None when the goal is not held by failed work."""
+        from bot.jobs import recovery  # local: the jobs package imports this module
+
+        if not recovery.has_failed_work(self.engine, goal_id):
+            return None
+        recovery.retry_failed(self, goal_id=goal_id, actor=actor, feedback=feedback)
+        goal = self.get(goal_id)
+        return DecisionOutcome(goal.id, goal.phase, Decision.REQUEST_CHANGES.value, 0, "", True)
+
     def _decide(
         self,
         session: Session,
@@ -360,19 +489,24 @@ class GoalService:
         slack_channel: str | None,
         slack_ts: str | None,
         now: datetime,
+        clicked: ClickedMessage | None = None,
+        known: dict[str, bool] | None = None,
     ) -> DecisionOutcome:
+        known = {} if known is None else known
         goal = load_goal_for_update(session, goal_id)
         if goal is None:
             raise GoalNotFound(goal_id)
+        if clicked is not None:  # before anything else: a click elsewhere decides nothing here
+            check_origin(session, goal, sha256, clicked, actor.id)
         if goal.state != GoalState.ACTIVE:
             raise GoalClosed(goal.id, goal.state)
-        self._check_authority(goal, actor)
+        self._check_authority(goal, actor, known)
         if phase is None and sha256 is None and goal.status != PhaseStatus.AWAITING_APPROVAL:
             raise NotAwaitingDecision(goal.id, LABELS[Phase(goal.phase)], goal.status)
         phase = phase or goal.phase
         artifact = self.current_artifact(session, goal)
         if artifact is None or goal.phase != phase or (sha256 is not None and artifact.sha256 != sha256):
-            clicked = session.exec(
+            clicked_version = session.exec(
                 select(Artifact.version).where(Artifact.goal_id == goal.id, Artifact.sha256 == sha256)
             ).first()
             # A repeat of a decision already taken on that exact version is answered, not refused.
@@ -388,7 +522,9 @@ class GoalService:
                         True,
                         duplicate=True,
                     )
-            raise StaleArtifact(clicked, artifact.version if artifact and goal.phase == phase else None)
+            raise StaleArtifact(
+                clicked_version, artifact.version if artifact and goal.phase == phase else None
+            )
         if goal.status != PhaseStatus.AWAITING_APPROVAL:
             if _prior_decision(session, goal.id, artifact.sha256, actor, decision) is not None:
                 return DecisionOutcome(
@@ -434,15 +570,7 @@ class GoalService:
         )
         tag = f"{phase}:{artifact.task_id}:{artifact.version}"
         if decision is Decision.APPROVE:
-            approvers = set(
-                session.exec(
-                    select(Approval.by).where(
-                        Approval.goal_id == goal.id,
-                        Approval.artifact_sha256 == artifact.sha256,
-                        Approval.decision == Decision.APPROVE.value,
-                    )
-                ).all()
-            )
+            approvers = self._counting_approvals(session, goal, artifact.sha256, actor, known)
             if len(approvers) < self.approvals_required:
                 self._card_effect(session, goal, now, f"{tag}:approval:{actor.id}")
                 add_effect(

@@ -102,6 +102,18 @@ def home_view(*, container: Container, user: str) -> HomeView:
             ).all()
         )
     tz = settings.tz
+    from bot.services.effects import effects_service
+
+    mine_ids = {g.id for g in mine}
+    attention = [
+        (
+            a.goal_id,
+            (f"{a.failed} failed step(s)" if a.failed else f"{a.waiting} step(s) retrying for a while")
+            + f": {a.first_error[:120]} — Retry in its thread, or `/orch retry {a.goal_id}`",
+        )
+        for a in effects_service(container).needing_attention()
+        if is_approver or a.goal_id in mine_ids
+    ]
     return HomeView(
         user=user,
         pending_approvals=pending,
@@ -118,4 +130,5 @@ def home_view(*, container: Container, user: str) -> HomeView:
             f"{e.at.astimezone(tz):%b %d %H:%M} · {e.goal_id or '—'} · {e.action.replace('.', ' ')} · {e.actor}"
             for e in recent
         ],
+        attention=attention,
     )

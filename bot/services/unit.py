@@ -64,6 +64,7 @@ class Actor:
 
     id: str
     request_id: str | None = None
+    os_user: str | None = None  # the operating-system user who ran a CLI command, recorded in the audit
 
 
 def audit(
@@ -90,6 +91,6 @@ def audit(
         justification=justification,
         request_id=actor.request_id,
         run_id=run_id,
-        payload=payload or None,
+        payload=({**payload, "os_user": actor.os_user} if actor.os_user else payload) or None,
         at=now,
     )

@@ -26,6 +26,7 @@ class PhaseStatus(StrEnum):
     REJECTED = "rejected"
     EXPIRED = "expired"
     SKIPPED = "skipped"
+    BLOCKED = "blocked"  # a task's merge conflicts with main: a person chooses how to go on
     # The phase's draft or build failed after its retries: a person retries, redirects or cancels
     # (or the model's return retries it); nothing moves until then.
     FAILED = "failed"

@@ -133,12 +133,22 @@ def _submit(git: Git, request: _Request) -> PublishResult:
     queue = _queue_for(git)
     with queue.guard:
         queue.items.append(request)
-    while not request.done.is_set():
-        with git.lock():
-            with queue.guard:
-                batch, queue.items = queue.items[:MAX_BATCH], queue.items[MAX_BATCH:]
-            if batch:
-                _publish_batch(git, batch)
+    try:
+        while not request.done.is_set():
+            with git.lock():
+                with queue.guard:
+                    batch, queue.items = queue.items[:MAX_BATCH], queue.items[MAX_BATCH:]
+                if batch:
+                    _publish_batch(git, batch)
+    except BaseException:
+        # The lock was not had (a timeout, an unwritable lock file): this attempt fails and its
+        # request leaves the queue with it. Left there, each failed attempt would add one more copy
+        # of the effect to a later batch commit, while the effect's row said it failed.
+        with queue.guard:
+            if request in queue.items:
+                queue.items.remove(request)
+        if not request.done.is_set():
+            raise
     if request.error is not None:
         raise request.error
     assert request.result is not None
@@ -151,25 +161,32 @@ def _publish_batch(git: Git, batch: list[_Request]) -> None:
     Every request of the batch is finished here, with its result or an error; nothing is raised,
     since the thread running the batch may be one whose own request is not in it.
     """
+    unique, copies = _one_per_effect(batch)
     try:
-        _publish(git, batch)
+        _publish(git, unique)
     except Exception as exc:
-        for request in batch:
+        for request in unique:
             if not request.done.is_set():
                 request.finish(error=exc)
     finally:  # interrupted by a BaseException: no waiter may be left waiting for ever
-        for request in batch:
+        for request in unique:
             if not request.done.is_set():
                 request.finish(error=RuntimeError(f"publishing effect {request.effect_key} was interrupted"))
+        for copy, original in copies:
+            copy.finish(original.result, original.error)
 
 
 def _publish(git: Git, batch: list[_Request]) -> None:
     done = git.find_effect_commits([r.effect_key for r in batch])
     todo: list[_Request] = []
+    twins: list[_Request] = []  # the same effect queued twice (two replicas' threads): one commit
     paths: list[str] = []
     for request in batch:
         if request.effect_key in done:
             request.finish(PublishResult(commit=done[request.effect_key], already_done=True))
+            continue
+        if any(r.effect_key == request.effect_key for r in todo):
+            twins.append(request)
             continue
         try:
             _check_paths(git, STATE_PATHS)
@@ -191,6 +208,21 @@ def _publish(git: Git, batch: list[_Request]) -> None:
     fault_point("after_git_commit")
     for request in todo:
         request.finish(PublishResult(commit=sha, already_done=False))
+    for request in twins:
+        request.finish(PublishResult(commit=sha, already_done=True))
+
+
+def _one_per_effect(batch: list[_Request]) -> tuple[list[_Request], list[tuple[_Request, _Request]]]:
+    """One request per effect key, and the (copy, original) pairs left out: two attempts of one
+    effect waiting at once share the first one's outcome, and the commit names the effect once."""
+    first: dict[str, _Request] = {}
+    copies: list[tuple[_Request, _Request]] = []
+    for request in batch:
+        if request.effect_key in first:
+            copies.append((request, first[request.effect_key]))
+        else:
+            first[request.effect_key] = request
+    return list(first.values()), copies
 
 
 def _batch_message(batch: list[_Request]) -> tuple[str, list[tuple[str, str]]]:

@@ -14,6 +14,7 @@ from bot import blocks as builders
 from bot.blocks.text import local_time
 from bot.services.errors import ServiceError, StaleArtifact
 from bot.services.gates import decisions_on
+from bot.services.origin import ClickedMessage
 from bot.services.threads import current_message
 from bot.services.unit import Actor
 from bot.sop.phases import Decision
@@ -30,7 +31,8 @@ def where(body: dict[str, Any]) -> tuple[str | None, str | None, str | None]:
     container = body.get("container") or {}
     channel = (body.get("channel") or {}).get("id") or container.get("channel_id")
     message = body.get("message") or {}
-    return channel, message.get("ts") or container.get("message_ts"), message.get("thread_ts")
+    thread_ts = message.get("thread_ts") or container.get("thread_ts")
+    return channel, message.get("ts") or container.get("message_ts"), thread_ts
 
 
 def register(app: AsyncApp, container: Container) -> None:
@@ -52,8 +54,7 @@ def register(app: AsyncApp, container: Container) -> None:
                 sha256=ref.sha256,
                 decision=Decision.APPROVE,
                 actor=Actor(user, body.get("trigger_id")),
-                slack_channel=channel,
-                slack_ts=ts,
+                clicked=ClickedMessage(channel, ts, thread_ts),
             )
         except ValueError as exc:
             await tell(

@@ -11,6 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import blocks as builders
 from bot.services.elevation import ElevationService
 from bot.services.errors import ServiceError
+from bot.services.origin import ClickedMessage
 from bot.services.unit import Actor
 from bot.sop.phases import GoalState
 from handlers.actions.decisions import where
@@ -58,7 +59,7 @@ def register(app: AsyncApp, container: Container) -> None:
         grant: bool, action: dict[str, Any], body: dict[str, Any], client: AsyncWebClient
     ) -> None:
         user = body["user"]["id"]
-        channel, _, thread_ts = where(body)
+        channel, ts, thread_ts = where(body)
         try:
             request_id, goal_id = builders.decode_mode_value(str(action.get("value") or ""))
             await call(
@@ -67,6 +68,7 @@ def register(app: AsyncApp, container: Container) -> None:
                 goal_id=goal_id,
                 grant=grant,
                 actor=Actor(user, body.get("trigger_id")),
+                clicked=ClickedMessage(channel, ts, thread_ts),
             )
         except ValueError as exc:
             await tell(

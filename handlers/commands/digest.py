@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.jobs.recovery import rerequest_text
 from bot.services.errors import ServiceError
 from bot.services.unit import Actor
 from handlers.commands.orch import extra_subcommands
@@ -41,17 +42,13 @@ def register(app: AsyncApp, container: Container) -> None:
             return
         await ack()
         try:
-            artifact = await call(
+            result = await call(
                 jobs.rerequest, goal_id=rest.split()[0].upper(), actor=Actor(command["user_id"])
             )
         except ServiceError as exc:
             await respond(text=str(exc), response_type="ephemeral")
             return
-        await respond(
-            text=f"{artifact.goal_id}: approval requested again as v{artifact.version}, in the goal's "
-            "thread.",
-            response_type="ephemeral",
-        )
+        await respond(text=rerequest_text(result), response_type="ephemeral")
 
     table = extra_subcommands(container)
     table["digest"] = digest

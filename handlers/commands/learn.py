@@ -106,7 +106,7 @@ def register(app: AsyncApp, container: Container) -> None:
         ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient, rest: str
     ) -> None:
         from bot.metrics import metrics_summary, parse_since
-        from bot.metrics_inputs import runs_dir_for
+        from bot.runs import runs_dir_for
 
         try:
             since = parse_since(rest or None, now=container.clock())

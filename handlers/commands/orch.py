@@ -12,7 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import blocks as builders
 from bot.manifest_facts import ORCH_COMMAND
-from bot.services.errors import ServiceError
+from bot.services.errors import DuplicateStart, ServiceError
 from bot.services.goals import MAX_BRIEF
 from bot.services.unit import Actor
 from bot.sop.phases import LABELS, Phase
@@ -53,7 +53,7 @@ async def answer_later(ack: AsyncAck, respond: AsyncRespond) -> Reply:
 
 def goal_usage_line(container: Container, goal_id: str) -> str:
     """ "\nUsage: …" (tokens of the goal's agent runs and their cost), or "" before any run reported usage."""
-    from bot.metrics_inputs import runs_dir_for
+    from bot.runs import runs_dir_for
     from bot.usage import goal_usage
 
     used = goal_usage(runs_dir_for(container.settings), goal_id, container.settings.prices)
@@ -91,6 +91,10 @@ def register(app: AsyncApp, container: Container) -> None:
                 channel_id=command["channel_id"],
                 source="slash",
             )
+        except DuplicateStart as exc:
+            # One goal unless the person says otherwise: the same text again is most often a repeat.
+            blocks, text = builders.build_duplicate_start(str(exc), exc.goal_id)
+            await respond(text=text, blocks=blocks, response_type="ephemeral")
         except ServiceError as exc:
             await respond(text=str(exc), response_type="ephemeral")
 

@@ -10,6 +10,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import blocks as builders
+from bot.effects.retry import slack_error_code
 from bot.services.home import home_view
 from handlers.common import call
 
@@ -27,14 +28,17 @@ def register(app: AsyncApp, container: Container) -> None:
         view = await call(home_view, container=container, user=event["user"])
         published = builders.build_home(view)
         from bot.metrics import metrics_home_blocks  # the metrics section (bot/metrics.py)
-        from bot.metrics_inputs import runs_dir_for
+        from bot.runs import runs_dir_for
 
         published["blocks"] += await call(
-            metrics_home_blocks, engine=container.engine, runs_dir=runs_dir_for(container.settings)
+            metrics_home_blocks,
+            engine=container.engine,
+            runs_dir=runs_dir_for(container.settings),
+            now=container.clock(),
         )
         try:
             await client.views_publish(user_id=event["user"], view=published)
         except (
             SlackApiError
         ) as exc:  # a user Slack does not know (deleted, another workspace): nothing to show
-            log.warning("could not publish the Home tab of %s (%s)", event["user"], exc.response.get("error"))
+            log.warning("could not publish the Home tab of %s (%s)", event["user"], slack_error_code(exc))

@@ -11,6 +11,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import blocks as builders
+from bot.effects.retry import slack_error_code
 from bot.services.dedupe import first_time
 from bot.services.errors import ServiceError
 from bot.services.unit import Actor
@@ -93,4 +94,4 @@ def register(app: AsyncApp, container: Container) -> None:
                 + builders.build_help_text()
             )
         except SlackApiError as exc:  # a DM Slack will not let us answer in: nothing else to do
-            log.warning("could not answer a DM from %s (%s)", event.get("user"), exc.response.get("error"))
+            log.warning("could not answer a DM from %s (%s)", event.get("user"), slack_error_code(exc))

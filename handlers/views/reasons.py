@@ -10,6 +10,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import blocks as builders
 from bot.services.errors import ServiceError
+from bot.services.origin import ClickedMessage
 from bot.services.unit import Actor
 from bot.sop.phases import Decision
 from handlers.common import call, tell
@@ -18,6 +19,11 @@ if TYPE_CHECKING:
     from bot.app import Container
 
 MAX_REASON = 3000
+
+
+def _text(value: Any) -> str | None:
+    """A string from the modal's metadata, or None (the metadata came back from Slack: untrusted)."""
+    return value if isinstance(value, str) else None
 
 
 def register(app: AsyncApp, container: Container) -> None:
@@ -58,8 +64,9 @@ def register(app: AsyncApp, container: Container) -> None:
                 decision=decision,
                 actor=Actor(user),
                 reason=reason,
-                slack_channel=meta.get("channel"),
-                slack_ts=meta.get("ts"),
+                clicked=ClickedMessage(
+                    _text(meta.get("channel")), _text(meta.get("ts")), _text(meta.get("thread_ts"))
+                ),
             )
         except ServiceError as exc:
             await tell(

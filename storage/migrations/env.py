@@ -6,6 +6,7 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import storage.audit
+import storage.deployment  # the deployment's identity
 import storage.jobs_models  # the scheduler's tables (registers them on the metadata)
 import storage.models
 import storage.runs_models  # noqa: F401 - agent_runs (paused agent runs)

@@ -49,6 +49,10 @@ def test_web_process_keeps_requests_for_a_worker_started_later(tmp_path: Path, t
             assert _rows(db, "SELECT count(*) FROM goals") == [(0,)]
             kept = _rows(tmp_path / "orch.inbox.db", "SELECT id, body FROM slack_inbox")
             assert len(kept) == 1 and "CSV+export" in str(kept[0][1])
+            # The same command delivered again (re-signed) is a replay: refused, and never kept.
+            replay = sb.deliver_raw(delivery.request_body, "application/x-www-form-urlencoded")
+            assert replay.status == 401
+            assert len(_rows(tmp_path / "orch.inbox.db", "SELECT id FROM slack_inbox")) == 1
             # Bad input is still answered at once, by the web process.
             refused = sb.slash("U_REQ", "C_DEV", "start " + "x" * 20_001)
             assert refused.status == 200 and "keep it under" in refused.body

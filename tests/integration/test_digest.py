@@ -170,7 +170,7 @@ def test_five_hundred_goals_fit_one_message_and_the_rest_is_attached_and_orch_di
             timeout=30,
         )
         check_message(digest.blocks)  # Slack's limits: 50 blocks, section sizes, whole-message budget
-        assert len(digest.blocks) == 7
+        assert len(digest.blocks) == 8  # header, summary, four lists, the metrics, the note
         sections = {b["block_id"]: b["text"]["text"] for b in digest.blocks if b["type"] == "section"}
         assert sections["digest_summary"].startswith("*500 active goals* in <#C_DEV>: PRD 500\n250 waiting")
         assert sections["digest_waiting"].endswith("…and 240 more (in the attached file)")
@@ -212,3 +212,42 @@ def test_orch_digest_dry_run_prints_the_digest_and_posts_nothing(
     as_json = CliRunner().invoke(app, ["digest", "--channel", "C_DEV", "--dry-run", "--json"])
     assert json.loads(as_json.output)["blocks"][0]["text"]["text"].startswith("Daily digest")
     assert audit_actions(build_container(settings).engine, prefix="digest.") == []
+
+
+def test_the_digest_carries_a_short_metrics_section_for_the_last_seven_days(tmp_path: Path) -> None:
+    from bot.jobs.config import load_scheduler_config
+    from bot.jobs.digest import gather
+    from bot.jobs.sla import SlaDeps
+    from bot.services.authority import ApproverDirectory
+    from storage.db import make_engine
+    from storage.migrate import upgrade
+    from tests.integration.test_metrics import D1, D2, History, at
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'orch.db'}")
+    upgrade(engine)
+    h = History(engine, tmp_path / ".runs")
+    h.audit(at(0, 9, 0), "goal.started", "G-0001", "scaffold_check")
+    h.gate("G-0001", "prd", "p1", at(0, 9, 1), at(0, 9, 21))
+    h.gate("G-0001", "task_list", "t1", at(0, 9, 22), at(0, 9, 42))
+    h.gate("G-0001", "action_plan", "a1", at(0, 9, 43), at(0, 10, 3))
+    h.build("G-0001", 1, "i1", at(0, 10, 4), at(0, 10, 9), at(0, 10, 29), "approved", D1)
+    h.build("G-0001", 2, "i2", at(0, 10, 30), at(0, 10, 35), at(0, 10, 55), "approved", D2, tests="failed")
+    config = load_scheduler_config(timezone="UTC", raw={})
+    directory = ApproverDirectory(users=frozenset({"U_APP1"}), groups=(), resolve_group=lambda _g: [])
+    deps = SlaDeps(engine=engine, directory=directory, policy=config.sla, runs_dir=tmp_path / ".runs")
+
+    digest = gather(deps, channel="C_DEV", now=at(2, 9, 0))
+    check_message(digest.blocks)
+    section = next(b["text"]["text"] for b in digest.blocks if b.get("block_id") == "digest_metrics")
+    assert section == (
+        "📈 *Team metrics, last 7 days*\n"
+        "• Gates approved before implementation: 1/1 (100.0%) — by people 1, with CLI/MCP approvals 0\n"
+        "• Automation runs without manual fix-ups: 1/2 (50.0%)\n"
+        "• Time to bootstrap (start → approved action plan): median 1 h 3 min, p90 1 h 3 min, "
+        "range 1 h 3 min – 1 h 3 min over 1 goal(s)"
+    )
+    # A week later the goal is out of the window: the section says so rather than repeating old numbers.
+    later = gather(deps, channel="C_DEV", now=at(9, 9, 0))
+    text = next(b["text"]["text"] for b in later.blocks if b.get("block_id") == "digest_metrics")
+    assert "Gates approved before implementation: no data yet" in text
+    engine.dispose()

@@ -122,3 +122,36 @@ def test_a_broken_fixture_is_named_and_a_failing_backend_is_scored_not_crashed(
 def test_fixture_schema_is_strict() -> None:
     with pytest.raises(ValueError, match="sections"):
         Fixture.model_validate({"name": "x", "brief": "b", "expect": {"sections": {"design": ["A"]}}})
+
+
+def test_each_run_shows_the_change_against_the_last_saved_run(env: Path, target_repo: Path) -> None:
+    fixtures = target_repo / "evals"
+    fixtures.mkdir()
+    (fixtures / "csv.yaml").write_text(
+        "name: csv\nbrief: Add a CSV export of monthly invoices.\nexpect:\n  tasks: {min: 1, max: 9}\n"
+    )
+    (fixtures / "sso.yaml").write_text(
+        "name: sso\nbrief: Log in with the company SSO.\nexpect:\n  tasks: {min: 1, max: 9}\n"
+    )
+    first = runner.invoke(app, ["eval"])
+    assert first.exit_code == 0, first.output
+    header = next(line for line in first.output.splitlines() if line.startswith("fixture"))
+    assert "change" not in header and "compared with" not in first.output
+    # The csv fixture now asks for more than the offline drafter gives: its score drops by 50 points.
+    (fixtures / "csv.yaml").write_text(
+        "name: csv\nbrief: Add a CSV export of monthly invoices.\n"
+        "expect:\n  tasks: {min: 1, max: 9}\n  spec_expected: true\n"
+    )
+    (fixtures / "new.yaml").write_text("name: new\nbrief: Add a health page.\nexpect:\n  tasks: {min: 1}\n")
+    (fixtures / "sso.yaml").unlink()
+    second = runner.invoke(app, ["eval"])
+    assert second.exit_code == 0, second.output
+    (earlier, _later) = sorted(p.name for p in env.iterdir())
+    rows = {line.split()[0]: line.split()[1:] for line in second.output.splitlines() if line.split()}
+    assert second.output.startswith("eval of the offline backend on 2 fixture(s)\n\ncompared with " + earlier)
+    assert rows["csv"] == ["2", "1", "50%", "-50", "pts"]
+    assert rows["new"] == ["1", "1", "100%", "new"]
+    assert rows["TOTAL"] == ["3", "2", "67%", "-33", "pts"]
+    assert rows["sso"] == ["(in", "the", "last", "run,", "not", "in", "this", "one)"]
+    data = json.loads(runner.invoke(app, ["eval", "--json"]).output)
+    assert data["previous_run_id"] == _later and data["change"]["fixtures"] == {"csv": 0.0, "new": 0.0}

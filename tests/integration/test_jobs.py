@@ -124,8 +124,10 @@ def test_a_job_whose_heartbeat_expired_is_requeued_with_backoff_then_failed_afte
     with Session(engine) as session:
         job = session.get(Job, job_id)
         assert job is not None and (job.status, job.attempts) == ("failed", 2)
-        note = session.exec(select(Effect).where(Effect.kind == "slack.thread_note")).one()
-    assert "failed after 2 attempts" in note.payload["text"]
+        # The draft held its goal: the thread gets the failure message with Retry (bot.jobs.recovery).
+        note = session.exec(select(Effect).where(Effect.kind == "slack.work_failed")).one()
+        assert session.get(Goal, "G-0001").status == "failed"  # type: ignore[union-attr]
+    assert note.payload["attempts"] == 2 and "stopped heartbeating" in note.payload["error"]
     actions = [a for a, _ in audit_actions(engine, "G-0001", prefix="job.")]
     assert actions == ["job.started", "job.requeued", "job.started", "job.failed"]
 

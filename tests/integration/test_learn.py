@@ -68,6 +68,7 @@ jobs:
         run: pytest -q
 """
 EXPECTED_FILES = [
+    "AGENTS.md",  # the harvested conventions, where coding agents read them
     "adapters/ci.toml",
     "adapters/ci/github/ci.yml",
     "adapters/editor/editorconfig",
@@ -243,6 +244,7 @@ def test_approving_merges_the_proposal_and_the_builder_reads_the_adapter(env: di
     git(sample, "commit", "-qam", "wider lines")
     second = json.loads(learn(str(sample), "--json"))["proposal"]
     assert second["files"] == [
+        "AGENTS.md",  # its python-style part names the line length
         "adapters/linters/ruff.toml",
         "patterns/conventions/python-style.md",
         "patterns/index.json",
@@ -433,6 +435,7 @@ def test_javascript_flake8_gitlab_and_make_conventions_are_harvested(tmp_path: P
     result = harvest(root, source="web")
     paths = {a.path: a for a in result.assets}
     assert sorted(paths) == [
+        "AGENTS.md",
         "adapters/ci.toml",
         "adapters/ci/gitlab-ci.yml",
         "adapters/formatters/prettierrc.json",

@@ -110,8 +110,9 @@ def test_orch_run_codex_returns_a_redacted_diff_and_keeps_the_provider_key_from_
     )
     # Codex authenticated with the key; its commands could neither print nor write it.
     assert model.requests[0]["headers"].get("authorization") == f"Bearer {PROVIDER_KEY}"
+    # The run worked in a scratch worktree that is gone now; what its commands wrote is in the diff.
+    assert "seen-env.txt" in out["diff"] and "key.txt" in out["diff"], "the command did not run"
     worktrees = [p for p in (target_repo.parent).rglob("seen-env.txt")]
-    assert worktrees, "the command did not run"
     places = [
         ("MCP result", everything(result)),
         ("prompt to the model", json.dumps([r["body"] for r in model.requests])),

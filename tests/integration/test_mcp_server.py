@@ -10,13 +10,15 @@ from typing import Any
 
 import pytest
 from mcp import Client, StdioServerParameters
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.app import build_container
 from bot.codex.binary import find_codex
+from bot.repo.git import Git
 from bot.runs import load_run
 from bot.services.unit import Actor
 from sandbox.models import ResponsesServer, apply_patch, message
+from storage.audit import AuditEntry
 from storage.db import transaction
 from storage.models import Artifact, Goal
 from tests.conftest import make_settings
@@ -66,7 +68,7 @@ def server(env: dict[str, str], *, via_script: bool = False) -> StdioServerParam
 
 
 def test_orch_mcp_lists_its_tools_and_answers_calls_over_stdio(tmp_path: Path, target_repo: Path) -> None:
-    env = goal_at_prd(tmp_path, target_repo)
+    env = goal_at_prd(tmp_path, target_repo, ORCH_MCP_PRINCIPAL="mcp:release-bot")
 
     async def session() -> dict[str, Any]:
         async with Client(server(env, via_script=True)) as client:
@@ -99,8 +101,13 @@ def test_orch_mcp_lists_its_tools_and_answers_calls_over_stdio(tmp_path: Path, t
     assert [a["phase"] for a in r["goal"].structured_content["artifacts"]] == ["scaffold_check", "prd"]
     assert r["draft"].structured_content["version"] == 2 and not r["draft"].is_error
     assert r["ask"].structured_content["approvers"] == ["U_APP1", "U_APP2"]
-    actions = [e["action"] for e in r["trail"].structured_content["result"]]
-    assert actions[-2:] == ["artifact.drafted", "approval.requested"]
+    trail = r["trail"].structured_content["result"]
+    # Every state-changing call is audited as the configured principal, not as whoever connected.
+    assert [(e["action"], e["actor"]) for e in trail[-3:]] == [
+        ("artifact.drafted", "bot"),
+        ("mcp.draft_submitted", "mcp:release-bot"),
+        ("approval.requested", "mcp:release-bot"),
+    ]
     assert r["missing"].is_error and "G-0999" in r["missing"].content[0].text
 
     # The draft went through the same service as any other: stored, and waiting for a person.
@@ -113,7 +120,9 @@ def test_orch_mcp_lists_its_tools_and_answers_calls_over_stdio(tmp_path: Path, t
     assert goal is not None and goal.status == "awaiting_approval" and goal.phase == "prd"
 
 
-def test_orch_mcp_runs_codex_in_the_goals_worktree(tmp_path: Path, target_repo: Path) -> None:
+def test_orch_mcp_runs_codex_in_a_scratch_worktree_audited_and_without_full_access(
+    tmp_path: Path, target_repo: Path
+) -> None:
     codex = find_codex()
     if codex is None:
         pytest.skip("the codex CLI is not installed: `make codex` installs it (needs npm)")
@@ -122,11 +131,13 @@ def test_orch_mcp_runs_codex_in_the_goals_worktree(tmp_path: Path, target_repo: 
         env = goal_at_prd(
             tmp_path, target_repo, ORCH_CODEX_PROVIDER_URL=model.base_url, ORCH_CODEX_BIN=str(codex)
         )
-        with transaction(build_container(make_settings(tmp_path, target_repo)).engine) as session:
+        c = build_container(make_settings(tmp_path, target_repo))
+        with transaction(c.engine) as session:
             goal = session.get(Goal, "G-0001")
             assert goal is not None
-            goal.mode = "workspace-write"
+            goal.mode = "full-access"  # approved for the goal's own builder, not for MCP clients
             session.add(goal)
+        goal_tree = Git(target_repo).worktree_add("G-0001")
 
         async def call() -> Any:
             async with Client(server(env)) as client:
@@ -139,9 +150,31 @@ def test_orch_mcp_runs_codex_in_the_goals_worktree(tmp_path: Path, target_repo: 
         result["ok"] and result["summary"] == "Wrote notes/plan.md." and result["files"] == ["notes/plan.md"]
     )
     assert "+# Plan from Codex" in result["diff"]
-    assert not (target_repo / "notes").exists()  # the change stays in the goal's worktree
+    assert result["mode"] == "workspace-write" and "full-access" in result["note"]
+    # Neither the main checkout nor the goal's worktree got the file: the next diff will not show it.
+    assert not (target_repo / "notes").exists() and not (goal_tree / "notes").exists()
+    assert Git(target_repo).run("status", "--porcelain", cwd=goal_tree) == ""
+    assert not any((target_repo / ".orch" / "scratch").iterdir())  # the scratch worktree is gone
     record = load_run(tmp_path / "runs", result["run_id"])
     assert record["meta"]["role"] == "codex" and "+# Plan from Codex" in record["diff"]
+    assert record["meta"]["sandbox"] == "workspace-write"
+    with Session(c.engine) as session_:
+        runs = session_.exec(
+            select(AuditEntry)
+            .where(col(AuditEntry.action).startswith("codex."))
+            .order_by(col(AuditEntry.seq))
+        ).all()
+    assert [(e.action, e.actor) for e in runs] == [
+        ("codex.run_started", "mcp:operator"),
+        ("codex.run_finished", "mcp:operator"),
+    ]
+    started, finished = (e.payload_dict() for e in runs)
+    assert (started["goal_mode"], started["run_mode"], started["prompt"]) == (
+        "full-access",
+        "workspace-write",
+        "Write the plan",
+    )
+    assert runs[1].run_id == result["run_id"] and finished["files"] == ["notes/plan.md"]
 
 
 def test_an_agent_reaches_the_orchestrator_through_mcp_server_stdio(

@@ -29,6 +29,7 @@ from bot.metrics import collect, metrics_home_blocks, metrics_summary, nearest_r
 from bot.runs import RunRecorder
 from storage.audit import append_audit
 from storage.db import make_engine, transaction
+from storage.deployment import deployment_id
 from storage.migrate import upgrade
 
 T0 = datetime(2024, 5, 1, 9, 0, tzinfo=UTC)
@@ -84,6 +85,7 @@ D5 = diff("src/notify.py", ["def notify(user):", "    send(user)", "NOTIFY = Tru
 class History:
     def __init__(self, engine: Engine, runs: Path) -> None:
         self.engine, self.runs = engine, runs
+        self.deployment = deployment_id(engine)
 
     def audit(
         self,
@@ -130,6 +132,8 @@ class History:
         *,
         patch: str = "",
         role: str = "builder",
+        backend: str = "codex",
+        tests: str | None = "passed",
         **extra: object,
     ) -> str:
         now = [start]
@@ -138,13 +142,16 @@ class History:
             goal_id=goal,
             phase="implementation" if goal else "eval",
             role=role,
-            backend="offline",
+            backend=backend,
             task_id=task,
             clock=lambda: now[0],
+            deployment_id=self.deployment,
         ).start()
         if patch:
             rec.write_diff(patch)
         now[0] = end
+        if tests is not None and status != "running":
+            extra["tests"] = tests
         if status != "running":
             rec.finish(status, **extra)
         return rec.run_id
@@ -306,20 +313,29 @@ def test_nearest_rank_p90_is_a_value_that_happened() -> None:
 def test_summary_lines_for_the_digest_and_the_home_blocks(seeded: tuple[Engine, Path]) -> None:
     engine, runs = seeded
     lines = metrics_summary(engine, None, runs_dir=runs)
-    assert lines[0] == "Gates approved before implementation: 2/3 (66.7%)"
+    assert lines[0] == (
+        "Gates approved before implementation: 2/3 (66.7%) — by people 2, with CLI/MCP approvals 0"
+    )
     assert lines[1] == "Automation runs without manual fix-ups: 3/6 (50.0%)"
     assert lines[2] == (
         "Duplicated edits: 26.3% of 19 changed lines (same goal 15.8%, across goals 10.5%); "
         "before patterns 27.3%, after 25.0%"
     )
-    assert (
-        lines[3] == "Time to bootstrap (start → approved action plan): median 3.6 h, p90 4.0 h over 2 goal(s)"
+    assert lines[3] == (
+        "Time to bootstrap (start → approved action plan): median 3 h 33 min, p90 4 h, "
+        "range 3 h 7 min – 4 h over 2 goal(s)"
     )
     assert lines[4].startswith("Approval wait (median): Scaffold Check 10 min (p90 10 min, n=1) · PRD 30 min")
 
-    blocks = metrics_home_blocks(engine, runs_dir=runs)
-    assert [b["type"] for b in blocks] == ["divider", "section", "context"]
-    assert "Gates approved before implementation: 2/3 (66.7%)" in blocks[1]["text"]["text"]
+    # The App Home: the last 7 and the last 30 days (G-0004 started on day 3; G-0001 30 days before).
+    blocks = metrics_home_blocks(engine, runs_dir=runs, now=at(5, 9, 0))
+    assert [b["type"] for b in blocks] == ["divider", "section", "section", "context"]
+    week, month = blocks[1]["text"]["text"], blocks[2]["text"]["text"]
+    assert "Last 7 days" in week and "Last 30 days" in month
+    assert "Gates approved before implementation: 2/3 (66.7%)" in week
+    month_blocks = metrics_home_blocks(engine, runs_dir=runs, now=at(31, 9, 0))
+    assert "Gates approved before implementation: 1/2 (50.0%)" in month_blocks[2]["text"]["text"]
+    assert "Gates approved before implementation: no data yet" in month_blocks[1]["text"]["text"]
 
 
 def test_orch_metrics_prints_and_exports_json(

@@ -236,3 +236,26 @@ def test_a_crash_at_a_fault_point_then_a_rerun_leaves_exactly_one_commit_and_sec
     events = [json.loads(x)["id"] for x in (git.root / EVENTS_PATH).read_text().splitlines()]
     assert events == ["audit-1", "audit-2"]
     assert git.is_clean()
+
+
+def test_attempts_that_could_not_take_the_branch_lock_leave_nothing_queued_and_the_key_is_committed_once(
+    tmp_path: Path,
+) -> None:
+    """A repository nobody can lock for a while (another process holds it, a read-only disk) fails
+    each attempt; when it is back, the effect's commit carries its key once, not once per attempt."""
+    from bot.repo.lock import LockTimeoutError
+
+    repo = tmp_path / "locked"
+    ensure_repo(repo, init_if_missing=True)
+    impatient = ensure_repo(repo, lock_timeout=0.05)
+    holder = ensure_repo(repo)
+    with holder.lock():
+        for _ in range(3):
+            with pytest.raises(LockTimeoutError):
+                publish(impatient)
+    publish(impatient)
+    messages = subprocess.run(
+        ["git", "-C", str(repo), "log", "--format=%B"], capture_output=True, text=True, check=True
+    ).stdout
+    assert messages.count("Orch-Effect: publish:G-0003:prd:v2") == 1
+    assert count_commits(impatient, "publish:G-0003:prd:v2") == 1

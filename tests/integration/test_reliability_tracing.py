@@ -40,6 +40,7 @@ def test_console_tracing_shows_each_slack_request_and_each_effect(
         live.sb.click("U_APP1", scaffold, "Approve")
         live.sb.wait_for_message("C_DEV", thread_ts=card.ts, button="Approve", after=scaffold, timeout=30)
         sent = len(live.sb.deliveries)
+        live.bot.drain()  # the repository's lane may still be committing: let its spans end
     finally:
         live.bot.stop()
         live.sb.stop()

@@ -91,11 +91,12 @@ def test_a_goal_without_spec_triggers_walks_every_phase_and_skips_the_spec_on_re
         "orch(G-0001): approve Scaffold Check v1 — Add CSV export of invoices",
         "orch: scaffold tasks/ and docs/",
     ]
-    assert snap.log[0].trailers | {"Orch-Effect": ""} == {
+    assert snap.log[0].trailers | {"Orch-Effect": "", "Audit-Head": ""} == {
         "Goal-Id": "G-0001",
         "Phase": "scaffold_check",
         "Approved-By": "U_LEAD",
         "Orch-Effect": "",
+        "Audit-Head": "",  # every commit carries the audit head; its value is checked in test_audit_anchors
     }
 
     expected = {
@@ -208,11 +209,12 @@ def test_a_triggered_goal_must_have_its_spec_approved_before_the_action_plan(
     assert (target_repo / "tasks/G-0002/spec.md").read_text(encoding="utf-8") == approved_content(
         orch, "G-0002", "spec"
     )
-    assert snap.log[0].trailers | {"Orch-Effect": ""} == {
+    assert snap.log[0].trailers | {"Orch-Effect": "", "Audit-Head": ""} == {
         "Goal-Id": "G-0002",
         "Phase": "spec",
         "Approved-By": "U_LEAD",
         "Orch-Effect": "",
+        "Audit-Head": "",  # every commit carries the audit head; its value is checked in test_audit_anchors
     }
     assert snap.subjects()[0].startswith("orch(G-0002): approve Mini-Spec v1 — ")
 

@@ -95,3 +95,20 @@ def test_any_home_content_gives_a_valid_view(user, pending, goals, recent):
     check_view(view)
     assert len(view["blocks"]) <= 100
     assert all(len(t) <= 3000 for t in _texts(view))
+
+
+def test_goals_needing_attention_come_first_in_one_capped_block_and_only_when_there_are_some():
+    from dataclasses import replace
+
+    assert "home_attention" not in [b.get("block_id") for b in build_home(HOME)["blocks"]]
+    stuck = [
+        (f"G-{n:04d}", "1 failed step(s): Slack answered HTTP 500 — Retry in its thread") for n in range(25)
+    ]
+    view = build_home(replace(HOME, attention=stuck))
+    check_view(view)
+    blocks = view["blocks"]
+    first = next(i for i, b in enumerate(blocks) if b.get("block_id") == "home_attention")
+    assert first < next(i for i, b in enumerate(blocks) if b.get("block_id") == "home_pending_title")
+    text = blocks[first]["text"]["text"]
+    assert text.startswith("*⚠️ Needs attention* (25)") and "G-0009" in text and "G-0010" not in text
+    assert "…and 15 more" in text

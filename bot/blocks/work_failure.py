@@ -1,0 +1,150 @@
+"""The message a goal's thread gets when its draft or build failed for good, and its buttons.
+
+Retry, Request changes (a modal asks for the feedback: there may be no artifact to comment on) and
+Cancel. The action ids carry the work's kind (`draft_retry`, `build_retry`, …) and the value names
+the goal only: what is retried is whatever failed draft or build holds the goal when the click
+arrives, so a click on an old message can never retry something else.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ConfirmObject,
+    ContextBlock,
+    InputBlock,
+    MarkdownTextObject,
+    PlainTextInputElement,
+    SectionBlock,
+)
+from slack_sdk.models.views import View
+
+from bot.blocks.limits import MAX_SECTION_TEXT
+from bot.blocks.text import fit, mention
+
+KINDS = ("draft", "build")
+RETRY, REQUEST_CHANGES, CANCEL = "retry", "request_changes", "cancel"
+# `draft_retry`, `build_request_changes`, …: one listener per verb, both kinds.
+ACTION_RE = re.compile(r"^(draft|build)_(retry|request_changes|cancel)$")
+FEEDBACK_MODAL = "draft_feedback_modal"
+_GOAL_ID = re.compile(r"^G-\d{4,}$")
+
+
+@dataclass(frozen=True)
+class WorkFailureView:
+    goal_id: str
+    kind: str  # "draft" | "build"
+    what: str  # "Drafting the PRD (v1)"
+    attempts: int
+    error: str
+    auto_retry: bool  # the scheduler will also retry it once the model answers again
+
+
+def action_id(kind: str, verb: str) -> str:
+    return f"{kind}_{verb}"
+
+
+def work_failure_text(v: WorkFailureView) -> str:
+    return f"⚠️ {v.goal_id}: {v.what} failed after {v.attempts} attempt(s)."
+
+
+def build_work_failure(v: WorkFailureView) -> list[dict[str, Any]]:
+    if v.kind not in KINDS:
+        raise ValueError(f"unknown work kind {v.kind!r}")
+    error = (" ".join(v.error.split()) or "no error was recorded").replace("`", "'")
+    again = " I will also try again by myself once the model answers again." if v.auto_retry else ""
+    text = (
+        f"*{fit(work_failure_text(v), 400)}*\n"
+        f"Last error: `{fit(error, 600)}`\n"
+        f"Nothing moves until someone acts: *Retry* runs it again, *Request changes* runs it again "
+        f"with your directions, *Cancel* stops the goal.{again}"
+    )
+    value = v.goal_id
+    blocks: list[Block] = [
+        # Every part is escaped and cut to size above; the whole stays far below the section limit.
+        SectionBlock(block_id="work_failure", text=MarkdownTextObject(text=text[:MAX_SECTION_TEXT])),
+        ActionsBlock(
+            block_id="work_failure_actions",
+            elements=[
+                ButtonElement(text="Retry", action_id=action_id(v.kind, RETRY), value=value, style="primary"),
+                ButtonElement(
+                    text="Request changes", action_id=action_id(v.kind, REQUEST_CHANGES), value=value
+                ),
+                ButtonElement(
+                    text="Cancel goal",
+                    action_id=action_id(v.kind, CANCEL),
+                    value=value,
+                    style="danger",
+                    confirm=ConfirmObject(
+                        title="Cancel the goal?",
+                        text=f"{v.goal_id} stops for good; its work so far stays in the audit log.",
+                        confirm="Cancel goal",
+                        deny="Keep it",
+                    ),
+                ),
+            ],
+        ),
+    ]
+    return [b.to_dict() for b in blocks]
+
+
+def work_failure_outcome_text(*, actor: str, what: str, feedback: bool, automatic: bool) -> str:
+    """What the failure message says once the work runs again (escaped mrkdwn)."""
+    if automatic:
+        return f"↻ The model answers again: {fit(what, 300)} runs again by itself."
+    if feedback:
+        return f"✏️ {mention(actor)} asked for changes: {fit(what, 300)} runs again with the feedback."
+    return f"↻ {mention(actor)} asked to try again: {fit(what, 300)}."
+
+
+def build_work_failure_outcome(goal_id: str, outcome: str) -> list[dict[str, Any]]:
+    """The failure message once someone acted on it: the buttons give way to what was done."""
+    block = ContextBlock(
+        block_id="work_failure_outcome",
+        elements=[MarkdownTextObject(text=fit(outcome, 2900, escape=lambda t: t))],
+    )
+    return [block.to_dict()]
+
+
+def decode_goal_value(value: str) -> str:
+    """The goal id a failure button names; ValueError for anything else."""
+    if not isinstance(value, str) or not _GOAL_ID.match(value):
+        raise ValueError("the button names no goal")
+    return value
+
+
+def build_work_feedback_modal(goal_id: str, what: str, private_metadata: str) -> dict[str, Any]:
+    view = View(
+        type="modal",
+        callback_id=FEEDBACK_MODAL,
+        title="Request changes",
+        submit="Send",
+        close="Cancel",
+        private_metadata=private_metadata,
+        blocks=[
+            SectionBlock(
+                block_id="about",
+                text=MarkdownTextObject(text=f"*{fit(goal_id, 40)}*: {fit(what, 2000)} failed."),
+            ),
+            InputBlock(
+                block_id="feedback",
+                label="What should be done differently?",
+                element=PlainTextInputElement(
+                    action_id="feedback", multiline=True, min_length=1, max_length=3000
+                ),
+                hint="It is run again with these directions, as after a Request changes on a draft.",
+            ),
+        ],
+    )
+    return view.to_dict()
+
+
+def encode_modal_metadata(goal_id: str, channel: str | None, ts: str | None, thread_ts: str | None) -> str:
+    return json.dumps({"goal": goal_id, "channel": channel, "ts": ts, "thread_ts": thread_ts})

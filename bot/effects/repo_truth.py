@@ -1,0 +1,34 @@
+"""A note that says the goal's commits are made is posted only once they are.
+
+Notes recorded with `after_repo` (the "🎉 done … artifacts and mirrors committed" line) run after
+the goal's earlier repository effects; one of those may have failed (and wait for a person's
+retry) or be waiting for a repair. The note then waits too, rather than claim what did not happen.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.engine import Engine
+from sqlmodel import col, select
+
+from bot.effects.dispatcher import WaitForPerson
+from storage.db import read_session
+from storage.models import Effect
+
+RECHECK_SECONDS = 30.0
+
+
+def require_commits_landed(engine: Engine, effect: Effect) -> None:
+    """Raise `WaitForPerson` while a repository effect of the goal recorded before `effect` has not landed."""
+    if not effect.goal_id or not effect.payload.get("after_repo"):
+        return
+    with read_session(engine) as session:
+        open_ = session.exec(
+            select(Effect.key).where(
+                Effect.goal_id == effect.goal_id,
+                col(Effect.kind).startswith("repo."),
+                col(Effect.status).in_(("pending", "failed")),
+                col(Effect.id) < (effect.id or 0),
+            )
+        ).first()
+    if open_ is not None:
+        raise WaitForPerson(f"{open_} has not landed yet", delay=RECHECK_SECONDS)

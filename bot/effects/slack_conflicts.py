@@ -1,0 +1,83 @@
+"""The merge-conflict message in a goal's thread, and its update once a person has chosen."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlmodel import select
+
+from bot.blocks.conflicts import (
+    ConflictView,
+    build_conflict_decided_message,
+    build_conflict_message,
+    conflict_text,
+)
+from bot.effects.dispatcher import EffectDispatcher, RetryLater
+from storage.db import read_session, transaction
+from storage.models import Effect
+
+if TYPE_CHECKING:
+    from bot.effects.slack_effects import SlackEffects
+
+KINDS = ("slack.merge_conflict", "slack.merge_conflict_decided")
+
+
+def conflict_view(goal_id: str, payload: dict[str, Any], base_branch: str) -> ConflictView:
+    return ConflictView(
+        goal_id=goal_id,
+        task_id=int(payload["task_id"]),
+        version=int(payload["version"]),
+        title=str(payload.get("title", "")),
+        files=[str(f) for f in payload.get("files") or []],
+        base_branch=base_branch,
+    )
+
+
+@dataclass
+class ConflictMessages:
+    fx: SlackEffects
+    base_branch: str = "main"
+
+    def register(self, dispatcher: EffectDispatcher) -> None:
+        dispatcher.register("slack.merge_conflict", self.post)
+        dispatcher.register("slack.merge_conflict_decided", self.mark_decided)
+
+    async def post(self, effect: Effect) -> None:
+        goal = self.fx.goal(effect.goal_id)
+        if goal is None or not goal.channel_id:
+            return
+        if not goal.thread_ts:
+            raise RetryLater("the goal thread is not posted yet")
+        view = conflict_view(goal.id, effect.payload, self.base_branch)
+        ts = await self.fx.post(
+            effect,
+            channel=goal.channel_id,
+            thread_ts=goal.thread_ts,
+            blocks=build_conflict_message(view),
+            text=conflict_text(view),
+        )
+        with transaction(self.fx.engine) as session:  # the decision's update edits this message
+            row = session.get(Effect, effect.id)
+            if row is not None:
+                row.payload = {**row.payload, "ts": ts}
+                session.add(row)
+
+    async def mark_decided(self, effect: Effect) -> None:
+        goal = self.fx.goal(effect.goal_id)
+        if goal is None or not goal.channel_id:
+            return
+        with read_session(self.fx.engine) as session:
+            posted = session.exec(select(Effect).where(Effect.key == effect.payload["conflict_key"])).first()
+        if posted is None:
+            return
+        ts = posted.payload.get("ts")
+        if not ts:
+            if posted.status != "pending":
+                return  # never posted (no thread): nothing to update
+            raise RetryLater("the conflict message is not posted yet")
+        view = conflict_view(goal.id, posted.payload, self.base_branch)
+        blocks = build_conflict_decided_message(
+            view, by=str(effect.payload.get("by", "")), choice=str(effect.payload.get("choice", ""))
+        )
+        await self.fx.update(channel=goal.channel_id, ts=str(ts), blocks=blocks, text=conflict_text(view))

@@ -1,0 +1,83 @@
+"""`slack.work_failed`: the thread message of a draft or build that failed for good (bot.jobs.recovery),
+and `slack.work_failure_settled`: the same message once the work runs again, its buttons gone.
+
+Whoever retried (a button, the feedback modal, `/orch rerequest`, the CLI, the scheduler), the
+message then says so, so its buttons are never left to be clicked for work that is running."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sqlmodel import select
+
+from bot.blocks.work_failure import (
+    WorkFailureView,
+    build_work_failure,
+    build_work_failure_outcome,
+    work_failure_outcome_text,
+    work_failure_text,
+)
+from bot.effects.dispatcher import EffectDispatcher, RetryLater
+from bot.effects.slack_effects import marker
+from bot.jobs.recovery import FAILURE_KIND, SETTLED_KIND
+from storage.db import read_session
+from storage.models import Effect
+
+if TYPE_CHECKING:
+    from bot.effects.slack_effects import SlackEffects
+
+
+@dataclass
+class WorkFailureMessages:
+    fx: SlackEffects
+
+    def register(self, dispatcher: EffectDispatcher) -> None:
+        dispatcher.register(FAILURE_KIND, self.post)
+        dispatcher.register(SETTLED_KIND, self.settle)
+
+    async def post(self, effect: Effect) -> None:
+        goal = self.fx.goal(effect.goal_id)
+        if goal is None or not goal.channel_id:
+            return
+        if not goal.thread_ts:
+            raise RetryLater("the goal thread is not posted yet")
+        p = effect.payload
+        view = WorkFailureView(
+            goal_id=goal.id,
+            kind=str(p.get("job_kind", "draft")),
+            what=str(p.get("what", "The work")),
+            attempts=int(p.get("attempts", 0) or 0),
+            error=str(p.get("error", "")),
+            auto_retry=bool(p.get("auto_retry", False)),
+        )
+        await self.fx.post(
+            effect,
+            channel=goal.channel_id,
+            thread_ts=goal.thread_ts,
+            blocks=build_work_failure(view),
+            text=work_failure_text(view),
+        )
+        await self.fx.status.refresh(goal)
+
+    async def settle(self, effect: Effect) -> None:
+        goal = self.fx.goal(effect.goal_id)
+        if goal is None or not goal.channel_id or not goal.thread_ts:
+            return
+        p = effect.payload
+        with read_session(self.fx.engine) as session:
+            posted = session.exec(select(Effect).where(Effect.key == str(p.get("failure_key")))).first()
+        if posted is None or posted.status != "done":
+            return  # never posted (the goal had no thread), or given up: nothing shows buttons
+        ts = await self.fx.find_marker(goal.channel_id, goal.thread_ts, marker(posted))
+        if ts is None:
+            return
+        text = work_failure_outcome_text(
+            actor=str(p.get("actor", "")),
+            what=str(p.get("what", "The work")),
+            feedback=bool(p.get("feedback")),
+            automatic=bool(p.get("automatic")),
+        )
+        await self.fx.update(
+            channel=goal.channel_id, ts=ts, blocks=build_work_failure_outcome(goal.id, text), text=text
+        )
