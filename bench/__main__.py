@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import fig_footprint, fig_goals, fig_http, fig_store
+from bench import fig_footprint, fig_goals, fig_http, fig_scale, fig_store
 from bench.machine import describe, load_average
 from bench.procs import ROOT
 from bench.report import section, table, write_doc
@@ -45,6 +45,7 @@ class Profile:
     audit_verify_n: int
     help_runs: int
     rss_settle: float
+    pg_requests: int = 20_000  # scale-out on PostgreSQL (needs ORCH_BENCH_POSTGRES_URL)
 
 
 FULL = Profile(
@@ -84,6 +85,7 @@ QUICK = Profile(
     audit_verify_n=100_000,
     help_runs=3,
     rss_settle=2,
+    pg_requests=3000,
 )
 
 
@@ -108,6 +110,7 @@ FIGURES: dict[str, Callable[[Path, Profile], dict[str, Any]]] = {
         work, p.goals_sequential, p.goals_burst, p.goals_window
     ),
     "parallel": lambda work, p: fig_goals.parallel_goals(work, p.parallel_sizes, delay=1.0),
+    "pg_workers": lambda work, p: fig_scale.pg_workers(work, p.pg_requests),
 }
 
 

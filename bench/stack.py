@@ -77,6 +77,7 @@ class Stack:
     worker: Proc | None = None
     port: int = 0
     split: bool = True
+    env: dict[str, str] = field(default_factory=dict)  # the bot processes' environment, once started
 
     @property
     def pids(self) -> tuple[int, ...]:
@@ -127,6 +128,7 @@ class Stack:
             ORCH_LOG_LEVEL="WARNING",
         )
         env.update(self.extra_env)
+        self.env = dict(env)
         serve = python("-m", "bot", "serve", *(["--role", "web"] if self.split else []))
         self.bot = Proc("orch serve", serve, env, self.workdir / "orch.log").start()
         self.bot.wait_http(f"http://127.0.0.1:{self.port}/healthz")

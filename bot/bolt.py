@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 def build_bolt_app(container: Container, role: Role = "all") -> AsyncApp:
     """The app of one process: `all` (the default), or the `web` or `worker` half of a split."""
     import handlers
-    from handlers.common import runs_in_web
+    from handlers.common import ordering_key, runs_in_web
 
     settings = container.settings
     if container.slack is None:
@@ -47,6 +47,7 @@ def build_bolt_app(container: Container, role: Role = "all") -> AsyncApp:
         role=role,
         inbox=inbox,
         runs_in_web=runs_in_web,
+        ordering_key=ordering_key,
         health=container.extras.get("health"),
     )
     handlers.register_all(app, container)

@@ -69,6 +69,7 @@ class PromptAckRunner(AsyncioListenerRunner):
         role: Role = "all",
         inbox: Inbox | None = None,
         runs_in_web: Callable[[dict[str, Any]], bool] | None = None,
+        ordering_key: Callable[[dict[str, Any]], str | None] | None = None,
         health: Health | None = None,
         **kwargs: Any,
     ) -> None:
@@ -79,6 +80,7 @@ class PromptAckRunner(AsyncioListenerRunner):
         self.role: Role = role
         self.inbox = inbox
         self.runs_in_web = runs_in_web or (lambda _body: False)
+        self.ordering_key = ordering_key or (lambda _body: None)  # a goal's requests run in order
         if role == "web" and inbox is None:
             raise ValueError("a web process needs an inbox to leave requests to the worker")
 
@@ -90,6 +92,7 @@ class PromptAckRunner(AsyncioListenerRunner):
         role: Role = "all",
         inbox: Inbox | None = None,
         runs_in_web: Callable[[dict[str, Any]], bool] | None = None,
+        ordering_key: Callable[[dict[str, Any]], str | None] | None = None,
         health: Health | None = None,
     ) -> PromptAckRunner:
         return cls(
@@ -102,6 +105,7 @@ class PromptAckRunner(AsyncioListenerRunner):
             role=role,
             inbox=inbox,
             runs_in_web=runs_in_web,
+            ordering_key=ordering_key,
             health=health,
         )
 
@@ -163,7 +167,11 @@ class PromptAckRunner(AsyncioListenerRunner):
         content_type = (request.headers.get("content-type") or ["application/x-www-form-urlencoded"])[0]
         try:
             # The inbox is a database: it keeps the body as cleaned at the door, never as typed.
-            self.inbox.put(clean_raw_body(request.raw_body, content_type), content_type)
+            self.inbox.put(
+                clean_raw_body(request.raw_body, content_type),
+                content_type,
+                goal_key=self.ordering_key(request.body),
+            )
         except Exception as exc:
             log.exception("could not keep the request for the worker; answering that it was not recorded")
             if self.health is not None:

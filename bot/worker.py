@@ -8,6 +8,11 @@ scheduler. Several requests run at once (`concurrency`); each is marked done onc
 has finished, so a worker that dies mid-request runs it again when it starts (the services are
 idempotent for a repeated delivery: see bot.services.dedupe).
 
+On PostgreSQL several workers (on several machines) share one inbox: each claims the requests it
+runs (storage.inbox: `FOR UPDATE SKIP LOCKED`, one goal's requests in order), renews its claims
+while it runs them, and is woken by the web process's `NOTIFY` on a connection of its own that
+`LISTEN`s; the poll is then only a fallback, for a notification lost with a broken connection.
+
 Why split at all: one Python process answers Slack and does the work under one GIL, so under
 load every answer waits behind the work (docs/BENCHMARKS.md). Apart, the web process does little
 more than a bare Bolt app, and the worker can run at a lower CPU priority.
@@ -22,11 +27,14 @@ import logging
 import os
 import signal
 import socket
+import uuid
 from typing import TYPE_CHECKING
 
 from slack_bolt.request.async_request import AsyncBoltRequest
 
 from bot.logging import log_context
+from storage.inbox import CLAIM_LEASE_SECONDS
+from storage.notify import INBOX, listen
 
 if TYPE_CHECKING:
     from slack_bolt.async_app import AsyncApp
@@ -49,13 +57,20 @@ class InboxConsumer:
         concurrency: int = 8,
         poll: float = 0.01,
         idle_poll: float = 0.25,
+        name: str | None = None,
+        lease: float = CLAIM_LEASE_SECONDS,
     ) -> None:
         self.inbox = inbox
         self.bolt = bolt
-        self.poll = poll  # without a wake-up socket (PostgreSQL, or another machine)
+        self.poll = poll  # without a wake-up (no socket, or PostgreSQL's LISTEN is down)
         self.idle_poll = idle_poll  # with one: only a fallback
+        self.concurrency = concurrency
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.lease = lease  # how long a claim of ours lives without renewal (PostgreSQL)
         self._slots = asyncio.Semaphore(concurrency)
         self._running: dict[int, asyncio.Task[None]] = {}
+        self._woken: asyncio.Event | None = None
+        self._notified = False  # PostgreSQL: our LISTEN connection is up
         self.handled = 0
         self.listening = asyncio.Event()  # set once the consumer reads the inbox (and can be woken)
         self.grace: float | None = None
@@ -65,6 +80,9 @@ class InboxConsumer:
         `grace` seconds (None: as long as they take). One not finished by then stays in the inbox,
         not done, and runs again when a worker starts."""
         self.grace = grace
+        if self.inbox.shared:
+            await self._run_shared(stop)
+            return
         after = await asyncio.to_thread(self.inbox.resume_point)
         loop = asyncio.get_running_loop()
         woken = asyncio.Event()
@@ -137,6 +155,70 @@ class InboxConsumer:
         finally:
             self._running.pop(item.id, None)
             self._slots.release()
+            if self._woken is not None:  # a free slot, and maybe the next request of its goal
+                self._woken.set()
+
+    # -- several workers on PostgreSQL -------------------------------------------------------------
+
+    async def _run_shared(self, stop: asyncio.Event) -> None:
+        loop = asyncio.get_running_loop()
+        woken = self._woken = asyncio.Event()
+        # A connection of its own LISTENs for the web process's NOTIFY (storage.notify); while it is
+        # down, the loop polls every `poll` instead of every `idle_poll`.
+        listener = asyncio.create_task(
+            listen(
+                self.inbox.engine.url, INBOX, woken.set, up=self._listening, retry=max(self.idle_poll, 1.0)
+            ),
+            name="orch-inbox-listen",
+        )
+        next_prune = next_renew = loop.time()
+        try:
+            while not stop.is_set():
+                woken.clear()
+                try:
+                    if loop.time() >= next_prune:
+                        pruned = await asyncio.to_thread(self.inbox.prune)
+                        if pruned:
+                            log.info("pruned %d finished requests from the inbox", pruned)
+                        next_prune = loop.time() + PRUNE_EVERY
+                    if loop.time() >= next_renew:
+                        await asyncio.to_thread(self.inbox.renew, self.name, list(self._running))
+                        next_renew = loop.time() + self.lease / 4
+                    free = self.concurrency - len(self._running)
+                    items = await asyncio.to_thread(self.inbox.claim, self.name, free, lease=self.lease)
+                except Exception:  # the loop must outlive a database hiccup; the poll tries again
+                    log.exception("reading the inbox failed; trying again")
+                    items, free = [], 0
+                for item in items:
+                    await self._slots.acquire()  # free at once: no more were claimed than slots free
+                    self._running[item.id] = asyncio.create_task(self._slotted(item))
+                if free <= 0 or len(items) < free:  # nothing more to take now: wait for news
+                    poll = self.idle_poll if self._notified else self.poll
+                    timeout = max(0.0, min(poll, next_renew - loop.time()))
+                    waiters = {asyncio.ensure_future(stop.wait()), asyncio.ensure_future(woken.wait())}
+                    _, pending = await asyncio.wait(
+                        waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+                    )
+                    for waiter in pending:
+                        waiter.cancel()
+            if self._running:  # the same grace as on SQLite; the rest stays in the inbox for others
+                running = dict(self._running)
+                _done, late = await asyncio.wait(running.values(), timeout=self.grace)
+                for task in late:
+                    task.cancel()
+                await asyncio.gather(*running.values(), return_exceptions=True)
+                unfinished = [item_id for item_id, task in running.items() if task in late]
+                if unfinished:  # another worker may take them at once, not after the lease
+                    with contextlib.suppress(Exception):
+                        await asyncio.to_thread(self.inbox.release, self.name, unfinished)
+        finally:
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener
+
+    def _listening(self, up: bool) -> None:
+        self._notified = up
+        self.listening.set()  # the loop reads the inbox either way; without LISTEN it polls faster
 
     async def _handle(self, item: InboxItem) -> None:
         with log_context(request_id=f"inbox-{item.id}"):

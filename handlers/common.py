@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -24,8 +25,8 @@ MODAL_ACTIONS = frozenset(
         "orch_request_changes",
         "orch_reject",
         "orch_request_elevation",
-        "draft_request_changes",  # handlers/actions/work_failure.py
-        "build_request_changes",
+        "orch_draft_request_changes",  # handlers/actions/work_failure.py
+        "orch_build_request_changes",
         "orch_conflict_changes",  # handlers/actions/conflict_changes.py
     }
 )
@@ -40,6 +41,35 @@ def runs_in_web(body: dict[str, Any]) -> bool:
         text = str(body.get("text") or "").strip().lower()
         return text == "start"
     return False
+
+
+_GOAL_ID = re.compile(r"\bG-\d{4,}\b", re.IGNORECASE)
+
+
+def ordering_key(body: dict[str, Any]) -> str | None:
+    """What a request left to the worker must run in order with: its goal, else its thread.
+
+    Workers run requests of one key one at a time, in the order Slack's answers were given
+    (storage.inbox). A goal is found where requests name one (a button's value, a modal's
+    metadata, a slash command's text); a message in a thread is keyed by the thread. Anything else
+    (help, a new goal's start) has no key and runs in no particular order.
+    """
+    texts = [str((a or {}).get("value") or "") for a in body.get("actions") or []]
+    view = body.get("view")
+    if isinstance(view, dict):
+        texts.append(str(view.get("private_metadata") or ""))
+    if "command" in body:
+        texts.append(str(body.get("text") or ""))
+    for found in (_GOAL_ID.search(t) for t in texts):
+        if found:
+            return f"goal:{found.group(0).upper()}"
+    event: dict[str, Any] = body.get("event") if isinstance(body.get("event"), dict) else {}  # type: ignore[assignment]
+    container: dict[str, Any] = body.get("container") if isinstance(body.get("container"), dict) else {}  # type: ignore[assignment]
+    channel = event.get("channel") or container.get("channel_id")
+    thread = event.get("thread_ts") or container.get("thread_ts")
+    if channel and thread:
+        return f"thread:{channel}:{thread}"[:200]
+    return None
 
 
 async def call(fn: Callable[..., T], /, **kwargs: Any) -> T:

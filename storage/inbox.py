@@ -9,6 +9,13 @@ On SQLite the inbox is a file of its own next to the main database (`orch.db` �
 so that the web process is its only writer and never waits for the main database's write lock
 while Slack waits for an answer; the worker only reads it (WAL: readers do not block the writer)
 and prunes it now and then. On PostgreSQL both tables live in the main database.
+
+On PostgreSQL several workers (on several machines) share one inbox: a worker claims rows with
+`SELECT … FOR UPDATE SKIP LOCKED` and marks them claimed, renewing the claim while it runs them;
+the claim of a worker that died ages past `CLAIM_LEASE_SECONDS` and another worker takes the row.
+Requests of one goal (the same `goal_key`) run one after the other in id order, whichever worker
+runs them: a row is claimed only when no earlier row of its key is still to do. Each append sends
+a `NOTIFY` (delivered at commit) that wakes the waiting workers (storage.notify).
 """
 
 from __future__ import annotations
@@ -21,10 +28,29 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, delete, func, insert, select
+from sqlalchemy import (
+    Column,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    delete,
+    exists,
+    func,
+    insert,
+    inspect,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.engine import Engine, make_url
 
 from storage.db import SQLITE_PRAGMAS, is_sqlite, make_engine
+from storage.notify import INBOX, notify
 
 metadata = MetaData()
 
@@ -36,6 +62,25 @@ inbox_table = Table(
     Column("received_at", Float, nullable=False),
     Column("content_type", String(100), nullable=False),
     Column("body", Text, nullable=False),
+    # Requests of one goal run in id order (None: in no particular order); see the module's docstring.
+    Column("goal_key", String(200), nullable=True),
+    # PostgreSQL only: which worker runs the request, since when (renewed), and when it finished.
+    Column("claimed_by", String(200), nullable=True),
+    Column("claimed_at", Float, nullable=True),
+    Column("done_at", Float, nullable=True),
+    Index(
+        "ix_slack_inbox_undone",
+        "id",
+        postgresql_where=text("done_at IS NULL"),
+        sqlite_where=text("done_at IS NULL"),
+    ),
+    Index(
+        "ix_slack_inbox_undone_goal",
+        "goal_key",
+        "id",
+        postgresql_where=text("done_at IS NULL"),
+        sqlite_where=text("done_at IS NULL"),
+    ),
     sqlite_autoincrement=True,  # ids are never reused, even after a prune
 )
 
@@ -48,6 +93,9 @@ done_table = Table(
 )
 
 KEEP_DONE_SECONDS = 24 * 3600  # a done request is kept a day (for `orch doctor`-style inspection)
+# A claim not renewed for this long is a dead worker's: another worker runs the request again (the
+# services are idempotent for a repeated delivery). Workers renew theirs every quarter of it.
+CLAIM_LEASE_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -56,6 +104,7 @@ class InboxItem:
     received_at: float
     content_type: str
     body: str
+    goal_key: str | None = None
 
 
 def inbox_url(database_url: str) -> str:
@@ -85,6 +134,12 @@ class Inbox:
         self._waker: socket.socket | None = None
         if engine is not main:  # the sibling SQLite file; the main database has both from its migrations
             metadata.create_all(engine, tables=[inbox_table])
+            _add_missing_columns(engine)
+
+    @property
+    def shared(self) -> bool:
+        """Whether several workers can share this inbox (PostgreSQL: rows are claimed)."""
+        return self.engine.dialect.name == "postgresql"
 
     @classmethod
     def open(cls, database_url: str, main: Engine) -> Inbox:
@@ -94,8 +149,12 @@ class Inbox:
 
     # -- the web process -------------------------------------------------------------------------
 
-    def put(self, body: str, content_type: str, *, now: float | None = None) -> int:
+    def put(
+        self, body: str, content_type: str, *, now: float | None = None, goal_key: str | None = None
+    ) -> int:
         """Append one verified request; returns its id once it is committed.
+
+        `goal_key` names what the request must run in order with (its goal, or its thread).
 
         It runs on the web process's request loop while Slack waits, so on SQLite it is one
         autocommitted INSERT on a connection of its own (~20 µs; through the pooled engine and a
@@ -114,8 +173,8 @@ class Inbox:
                     for pragma in SQLITE_PRAGMAS:  # the same settings as every engine's connections
                         self._raw.execute(f"PRAGMA {pragma}")
                 cursor = self._raw.execute(
-                    "INSERT INTO slack_inbox (received_at, content_type, body) VALUES (?, ?, ?)",
-                    (received, content_type, body),
+                    "INSERT INTO slack_inbox (received_at, content_type, body, goal_key) VALUES (?, ?, ?, ?)",
+                    (received, content_type, body, goal_key),
                 )
                 assert cursor.lastrowid is not None
             self.wake()
@@ -123,9 +182,10 @@ class Inbox:
         with self.engine.begin() as conn:
             result = conn.execute(
                 self._insert,
-                {"received_at": received, "content_type": content_type, "body": body},
+                {"received_at": received, "content_type": content_type, "body": body, "goal_key": goal_key},
             )
             key = result.inserted_primary_key
+            notify(conn, INBOX)  # PostgreSQL: wakes the workers when this commits
         assert key is not None
         self.wake()
         return int(key[0])
@@ -153,8 +213,79 @@ class Inbox:
         if not rows:
             return [], after
         done = self.done_among(r.id for r in rows)
-        items = [InboxItem(r.id, r.received_at, r.content_type, r.body) for r in rows if r.id not in done]
+        items = [
+            InboxItem(r.id, r.received_at, r.content_type, r.body, r.goal_key)
+            for r in rows
+            if r.id not in done
+        ]
         return items, int(rows[-1].id)
+
+    def claim(
+        self, worker: str, limit: int, *, now: float | None = None, lease: float = CLAIM_LEASE_SECONDS
+    ) -> list[InboxItem]:
+        """Claim up to `limit` requests for `worker` (PostgreSQL), oldest first.
+
+        A row is taken when it is not done, nobody holds a live claim on it, and no earlier row of
+        its goal key is still to do (claimed or not): so a goal's requests run one at a time, in
+        order, across workers. Rows another worker is claiming at this moment are skipped, not
+        waited for; the earlier-row check reads them anyway, so ordering holds during that race.
+        """
+        if limit <= 0:
+            return []
+        at = time.time() if now is None else now
+        row, earlier = inbox_table.alias("i"), inbox_table.alias("e")
+        before = exists().where(
+            earlier.c.goal_key == row.c.goal_key, earlier.c.id < row.c.id, earlier.c.done_at.is_(None)
+        )
+        query = (
+            select(row)
+            .where(
+                row.c.done_at.is_(None),
+                or_(row.c.claimed_at.is_(None), row.c.claimed_at < at - lease),
+                or_(row.c.goal_key.is_(None), ~before),
+            )
+            .order_by(row.c.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True, of=row)
+        )
+        with self.engine.begin() as conn:
+            rows = conn.execute(query).all()
+            if not rows:
+                return []
+            conn.execute(
+                update(inbox_table)
+                .where(inbox_table.c.id.in_([r.id for r in rows]))
+                .values(claimed_by=worker, claimed_at=at)
+            )
+        return [InboxItem(r.id, r.received_at, r.content_type, r.body, r.goal_key) for r in rows]
+
+    def renew(self, worker: str, ids: Iterable[int], *, now: float | None = None) -> None:
+        """Renew `worker`'s claims on these requests (it still runs them)."""
+        wanted = list(ids)
+        if not wanted:
+            return
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(inbox_table)
+                .where(
+                    inbox_table.c.id.in_(wanted),
+                    inbox_table.c.claimed_by == worker,
+                    inbox_table.c.done_at.is_(None),
+                )
+                .values(claimed_at=time.time() if now is None else now)
+            )
+
+    def release(self, worker: str, ids: Iterable[int]) -> None:
+        """Give back `worker`'s claims on requests it did not finish (it is stopping)."""
+        wanted = list(ids)
+        if not wanted:
+            return
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(inbox_table)
+                .where(inbox_table.c.id.in_(wanted), inbox_table.c.claimed_by == worker)
+                .values(claimed_by=None, claimed_at=None)
+            )
 
     def done_among(self, ids: Iterable[int]) -> set[int]:
         wanted = list(ids)
@@ -164,10 +295,15 @@ class Inbox:
             return set(conn.execute(select(done_table.c.id).where(done_table.c.id.in_(wanted))).scalars())
 
     def mark_done(self, item_id: int, *, now: float | None = None) -> None:
+        at = time.time() if now is None else now
         with self.main.begin() as conn:
             if conn.execute(select(done_table.c.id).where(done_table.c.id == item_id)).first() is None:
+                conn.execute(insert(done_table), {"id": item_id, "done_at": at})
+            if self.engine is self.main:  # one database: the row says it too (what `claim` reads)
                 conn.execute(
-                    insert(done_table), {"id": item_id, "done_at": time.time() if now is None else now}
+                    update(inbox_table)
+                    .where(inbox_table.c.id == item_id, inbox_table.c.done_at.is_(None))
+                    .values(done_at=at)
                 )
 
     def resume_point(self) -> int:
@@ -202,3 +338,19 @@ class Inbox:
         with self.engine.connect() as conn:
             ids = list(conn.execute(select(inbox_table.c.id)).scalars())
         return len(ids), len(self.done_among(ids))
+
+
+def _add_missing_columns(engine: Engine) -> None:
+    """A sibling SQLite inbox made by an earlier version: add the columns it lacks (it has no
+    migrations of its own). Two processes may race here; the loser finds the column there."""
+    have = {c["name"] for c in inspect(engine).get_columns("slack_inbox")}
+    for column in inbox_table.columns:
+        if column.name in have:
+            continue
+        kind = column.type.compile(dialect=engine.dialect)
+        try:
+            with engine.begin() as conn:
+                conn.exec_driver_sql(f"ALTER TABLE slack_inbox ADD COLUMN {column.name} {kind}")
+        except Exception:
+            if column.name not in {c["name"] for c in inspect(engine).get_columns("slack_inbox")}:
+                raise

@@ -8,12 +8,14 @@ machine with file locks elsewhere), and these helpers grant every request.
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import zlib
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 
 from sqlalchemy import text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 _NAMESPACES: dict[str, int] = {}
 SCHEDULER = 0  # offsets added to the schema's namespace
@@ -51,3 +53,54 @@ def claim(engine: Engine, offset: int, key: int) -> Iterator[bool]:
         finally:
             if got:
                 conn.execute(text("SELECT pg_advisory_unlock(:ns, :key)"), {"ns": ns, "key": key})
+
+
+@asynccontextmanager
+async def claim_async(engine: Engine, offset: int, key: int) -> AsyncIterator[bool]:
+    """`claim` for code on an event loop: the connection is checked out, locked, unlocked and given
+    back in a worker thread, so a slow pool or server never stops the loop (the outbox's lanes).
+
+    A cancel while the lock is being taken or given back does not leak the session: the thread
+    finishes its step, and the connection (with its lock) is released all the same.
+    """
+    if engine.dialect.name != "postgresql":
+        yield True
+        return
+    taking = asyncio.ensure_future(asyncio.to_thread(_acquire, engine, offset, key))
+    try:
+        conn, ns, got = await asyncio.shield(taking)
+    except asyncio.CancelledError:
+        taking.add_done_callback(lambda done: _release_when_taken(done, key))
+        raise
+    try:
+        yield got
+    finally:
+        await asyncio.shield(asyncio.ensure_future(asyncio.to_thread(_release, conn, ns, key, got)))
+
+
+def _acquire(engine: Engine, offset: int, key: int) -> tuple[Connection, int, bool]:
+    ns = lock_namespace(engine, offset)
+    conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    try:
+        got = bool(
+            conn.execute(text("SELECT pg_try_advisory_lock(:ns, :key)"), {"ns": ns, "key": key}).scalar_one()
+        )
+    except BaseException:
+        conn.close()
+        raise
+    return conn, ns, got
+
+
+def _release(conn: Connection, ns: int, key: int, got: bool) -> None:
+    try:
+        if got:
+            conn.execute(text("SELECT pg_advisory_unlock(:ns, :key)"), {"ns": ns, "key": key})
+    finally:
+        conn.close()
+
+
+def _release_when_taken(taking: asyncio.Future[tuple[Connection, int, bool]], key: int) -> None:
+    if taking.cancelled() or taking.exception() is not None:
+        return
+    conn, ns, got = taking.result()
+    threading.Thread(target=_release, args=(conn, ns, key, got), daemon=True).start()

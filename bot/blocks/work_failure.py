@@ -1,7 +1,7 @@
 """The message a goal's thread gets when its draft or build failed for good, and its buttons.
 
 Retry, Request changes (a modal asks for the feedback: there may be no artifact to comment on) and
-Cancel. The action ids carry the work's kind (`draft_retry`, `build_retry`, …) and the value names
+Cancel. The action ids carry the work's kind (`orch_draft_retry`, `orch_build_retry`, …) and the value names
 the goal only: what is retried is whatever failed draft or build holds the goal when the click
 arrives, so a click on an old message can never retry something else.
 """
@@ -31,9 +31,9 @@ from bot.blocks.text import fit, mention
 
 KINDS = ("draft", "build")
 RETRY, REQUEST_CHANGES, CANCEL = "retry", "request_changes", "cancel"
-# `draft_retry`, `build_request_changes`, …: one listener per verb, both kinds.
-ACTION_RE = re.compile(r"^(draft|build)_(retry|request_changes|cancel)$")
-FEEDBACK_MODAL = "draft_feedback_modal"
+# `orch_draft_retry`, `orch_build_request_changes`, …: one listener per verb, both kinds.
+ACTION_RE = re.compile(r"^orch_(draft|build)_(retry|request_changes|cancel)$")
+FEEDBACK_MODAL = "orch_draft_feedback_modal"
 _GOAL_ID = re.compile(r"^G-\d{4,}$")
 
 
@@ -47,8 +47,19 @@ class WorkFailureView:
     auto_retry: bool  # the scheduler will also retry it once the model answers again
 
 
+# Spelled out, so each id can be found where it is named (the listeners register these).
+ACTION_IDS = {
+    ("draft", RETRY): "orch_draft_retry",
+    ("draft", REQUEST_CHANGES): "orch_draft_request_changes",
+    ("draft", CANCEL): "orch_draft_cancel",
+    ("build", RETRY): "orch_build_retry",
+    ("build", REQUEST_CHANGES): "orch_build_request_changes",
+    ("build", CANCEL): "orch_build_cancel",
+}
+
+
 def action_id(kind: str, verb: str) -> str:
-    return f"{kind}_{verb}"
+    return ACTION_IDS[(kind, verb)]
 
 
 def work_failure_text(v: WorkFailureView) -> str:

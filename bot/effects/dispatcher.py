@@ -322,23 +322,23 @@ class EffectDispatcher:
         # of other goals go on meanwhile instead of the whole loop waiting.
         # Within this process too: the server's loop and a drain() in another thread (the CLI,
         # tests) share this dispatcher, and on SQLite the advisory lock grants everyone.
-        with (
-            self._claim_here(int(effect.id or 0)) as here,
-            locks.claim(self.engine, locks.EFFECTS, int(effect.id or 0)) as mine,
-        ):
-            if not (here and mine):
-                return None
-            handler = self.handlers.get(effect.kind)
-            if handler is None:
-                await asyncio.to_thread(self._finish, effect, "failed", f"no handler for {effect.kind}")
-                return False
-            # Count the attempt before running it: a handler that sees attempts > 1 knows an earlier
-            # attempt may have got half-way (crash after a Slack post) and checks before acting again.
-            attempts = await asyncio.to_thread(self._begin, effect)
-            if attempts is None:  # done meanwhile (by another process, or an earlier lane)
-                return None
-            effect.attempts = attempts
-            return await self._run_one(effect, handler)
+        # The advisory lock's connection is taken and given back in threads (`claim_async`): never
+        # on the loop.
+        with self._claim_here(int(effect.id or 0)) as here:
+            async with locks.claim_async(self.engine, locks.EFFECTS, int(effect.id or 0)) as mine:
+                if not (here and mine):
+                    return None
+                handler = self.handlers.get(effect.kind)
+                if handler is None:
+                    await asyncio.to_thread(self._finish, effect, "failed", f"no handler for {effect.kind}")
+                    return False
+                # Count the attempt before running it: a handler that sees attempts > 1 knows an earlier
+                # attempt may have got half-way (crash after a Slack post) and checks before acting again.
+                attempts = await asyncio.to_thread(self._begin, effect)
+                if attempts is None:  # done meanwhile (by another process, or an earlier lane)
+                    return None
+                effect.attempts = attempts
+                return await self._run_one(effect, handler)
 
     async def _run_one(self, effect: Effect, handler: Handler) -> bool:
         # A span per effect, and the goal id on every line logged while it runs.

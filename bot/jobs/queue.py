@@ -22,6 +22,7 @@ from sqlmodel import Session, col, select
 
 from bot.redact import redact
 from bot.services.unit import add_effect
+from storage import notify
 from storage.audit import append_audit
 from storage.db import read_session, transaction
 from storage.jobs_models import Job
@@ -85,6 +86,7 @@ def add_job(
     )
     session.add(job)
     session.flush()
+    notify.notify(session, notify.JOBS)  # PostgreSQL: wakes the job workers when this commits
     return job
 
 

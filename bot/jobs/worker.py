@@ -24,6 +24,7 @@ from bot.jobs import queue
 from bot.jobs.config import JobsConfig
 from bot.jobs.queue import Claimed
 from bot.services.unit import Clock
+from storage import notify
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,8 @@ class JobWorker:
     _wake: asyncio.Event | None = None
     _loop: asyncio.AbstractEventLoop | None = None
     _main: asyncio.Task[None] | None = None
+    _listener: asyncio.Task[None] | None = None  # PostgreSQL: LISTENs for jobs queued elsewhere
+    listening: bool = False  # that LISTEN connection is up (observability and tests)
     _stopping: bool = False
     peak: int = 0  # the most jobs this worker has run at once (observability and tests)
     loops: int = 0  # passes of the claim loop so far
@@ -84,11 +87,25 @@ class JobWorker:
         self._wake = asyncio.Event()
         self._stopping = False
         self._main = asyncio.create_task(self._run(), name=f"orch-jobs-{self.name}")
+        if self.engine.dialect.name == "postgresql":
+            # A job queued by another process (its NOTIFY) is claimed at once, not at the next poll.
+            self._listener = asyncio.create_task(
+                notify.listen(self.engine.url, notify.JOBS, self._wake.set, up=self._listening),
+                name=f"orch-jobs-listen-{self.name}",
+            )
+
+    def _listening(self, up: bool) -> None:
+        self.listening = up
 
     async def stop(self, grace: float = 0.0) -> None:
         """Stop claiming; give the running jobs up to `grace` seconds to finish, then cancel the rest
         and give them back to the queue (another worker, or this one after a restart, runs them)."""
         self._stopping = True
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listener
+            self._listener = None
         if self._main is not None:
             # Ask the loop to end rather than only cancelling it: on Python 3.11 `wait_for` can swallow
             # a cancel that lands as its awaited event is set, and the loop would go on forever.

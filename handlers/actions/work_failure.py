@@ -7,13 +7,17 @@ when the click arrives (bot.jobs.recovery), so an old message can never retry so
 from __future__ import annotations
 
 import logging
-import re
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.work_failure import (
+    CANCEL,
+    KINDS,
+    REQUEST_CHANGES,
+    RETRY,
+    action_id,
     build_work_failure_outcome,
     build_work_feedback_modal,
     decode_goal_value,
@@ -29,9 +33,11 @@ if TYPE_CHECKING:
     from bot.app import Container
 
 log = logging.getLogger(__name__)
-RETRY_RE = re.compile(r"^(draft|build)_retry$")
-REQUEST_CHANGES_RE = re.compile(r"^(draft|build)_request_changes$")
-CANCEL_RE = re.compile(r"^(draft|build)_cancel$")
+# One listener per verb, registered under each kind's action id (`orch_draft_retry`, …): plain ids
+# keep every listener findable by the id the builders name.
+RETRY_IDS = tuple(action_id(kind, RETRY) for kind in KINDS)
+REQUEST_CHANGES_IDS = tuple(action_id(kind, REQUEST_CHANGES) for kind in KINDS)
+CANCEL_IDS = tuple(action_id(kind, CANCEL) for kind in KINDS)
 
 
 def register(app: AsyncApp, container: Container) -> None:
@@ -41,7 +47,6 @@ def register(app: AsyncApp, container: Container) -> None:
         """The failure message's buttons give way to what was done (so nobody clicks them again)."""
         await respond(replace_original=True, text=outcome, blocks=build_work_failure_outcome("", outcome))
 
-    @app.action(RETRY_RE)
     async def retry(
         ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], client: AsyncWebClient
     ) -> None:
@@ -58,7 +63,6 @@ def register(app: AsyncApp, container: Container) -> None:
         except ServiceError as exc:
             await tell(client, channel=channel, user=user, thread_ts=thread_ts, text=str(exc))
 
-    @app.action(REQUEST_CHANGES_RE)
     async def request_changes(
         ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], client: AsyncWebClient
     ) -> None:
@@ -72,7 +76,7 @@ def register(app: AsyncApp, container: Container) -> None:
                 client, channel=channel, user=user, thread_ts=thread_ts, text=f"That button is broken: {exc}"
             )
             return
-        what = "The build" if str(action.get("action_id", "")).startswith("build_") else "The draft"
+        what = "The build" if str(action.get("action_id", "")).startswith("orch_build_") else "The draft"
         view = build_work_feedback_modal(
             goal_id, what, encode_modal_metadata(goal_id, channel, ts, thread_ts)
         )
@@ -80,7 +84,6 @@ def register(app: AsyncApp, container: Container) -> None:
             client, trigger_id=body["trigger_id"], view=view, user=user, channel=channel, thread_ts=thread_ts
         )
 
-    @app.action(CANCEL_RE)
     async def cancel(
         ack: AsyncAck,
         action: dict[str, Any],
@@ -105,3 +108,7 @@ def register(app: AsyncApp, container: Container) -> None:
             await tell(client, channel=channel, user=user, thread_ts=thread_ts, text=str(exc))
             return
         await settle(respond, f"✖ <@{user}> cancelled {goal.id}.")
+
+    for ids, listener in ((RETRY_IDS, retry), (REQUEST_CHANGES_IDS, request_changes), (CANCEL_IDS, cancel)):
+        for one in ids:
+            app.action(one)(listener)

@@ -107,6 +107,33 @@ def test_doctor_reports_what_waits_for_the_worker(tmp_path: Path, target_repo: P
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "ORCH_"))}
     env.update(ORCH_DATABASE_URL=url, ORCH_REPO=str(target_repo), ORCH_CONFIG=str(tmp_path / "none.toml"))
     out = subprocess.run(
-        [sys.executable, "-m", "bot", "doctor"], env=env, capture_output=True, text=True, timeout=120, check=False
+        [sys.executable, "-m", "bot", "doctor"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert "inbox: 1 request(s) waiting for `orch worker`, 1 done" in out.stdout, out.stdout + out.stderr
+
+
+def test_an_inbox_file_of_an_earlier_version_gains_the_new_columns(tmp_path: Path) -> None:
+    import sqlite3
+
+    url = f"sqlite:///{tmp_path / 'orch.db'}"
+    main = make_engine(url)
+    upgrade(main)
+    old = sqlite3.connect(tmp_path / "orch.inbox.db")
+    old.execute(
+        "CREATE TABLE slack_inbox (id INTEGER PRIMARY KEY AUTOINCREMENT, received_at FLOAT NOT NULL,"
+        " content_type VARCHAR(100) NOT NULL, body TEXT NOT NULL)"
+    )
+    old.execute(
+        "INSERT INTO slack_inbox (received_at, content_type, body) VALUES (1.0, 'application/json', 'x')"
+    )
+    old.commit()
+    old.close()
+    inbox = Inbox.open(url, main)
+    inbox.put("y", "application/json", goal_key="goal:G-0001")
+    items, _ = inbox.pending(0)
+    assert [(i.body, i.goal_key) for i in items] == [("x", None), ("y", "goal:G-0001")]

@@ -44,9 +44,9 @@ def test_the_failure_message_offers_retry_request_changes_and_cancel_for_its_kin
     check_message(blocks)
     found = buttons(blocks)
     assert [found[label]["action_id"] for label in ("Retry", "Request changes", "Cancel goal")] == [
-        f"{kind}_retry",
-        f"{kind}_request_changes",
-        f"{kind}_cancel",
+        f"orch_{kind}_retry",
+        f"orch_{kind}_request_changes",
+        f"orch_{kind}_cancel",
     ]
     assert all(ACTION_RE.match(str(b["action_id"])) for b in found.values())
     assert {b["value"] for b in found.values()} == {"G-0007"}

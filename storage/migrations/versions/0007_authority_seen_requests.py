@@ -3,15 +3,15 @@
 On SQLite the front door keeps them next to the inbox (`orch.inbox.db`) and the table here stays
 empty; on PostgreSQL it is used here.
 
-Revision ID: 0005_authority_seen_requests
-Revises: 0004_slack_inbox
+Revision ID: 0007_authority_seen_requests
+Revises: 0006_audit_keyed_chain
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0005_authority_seen_requests'
-down_revision = '0004_slack_inbox'
+revision = '0007_authority_seen_requests'
+down_revision = '0006_audit_keyed_chain'
 branch_labels = None
 depends_on = None
 

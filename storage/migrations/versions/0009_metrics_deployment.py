@@ -1,15 +1,15 @@
 """the deployment's identity (one generated id per database; run records carry it)
 
-Revision ID: 0005_metrics_deployment
-Revises: 0004_slack_inbox
+Revision ID: 0009_metrics_deployment
+Revises: 0008_guard_reviews
 """
 from alembic import op
 import sqlalchemy as sa
 
 import storage.audit
 
-revision = '0005_metrics_deployment'
-down_revision = '0004_slack_inbox'
+revision = '0009_metrics_deployment'
+down_revision = '0008_guard_reviews'
 branch_labels = None
 depends_on = None
 

@@ -3,16 +3,16 @@
 Existing entries keep NULL and go on verifying as plain sha256; entries written once a key is
 configured are keyed (see storage/audit_keys.py).
 
-Revision ID: 0005_audit_keyed_chain
-Revises: 0004_slack_inbox
+Revision ID: 0006_audit_keyed_chain
+Revises: 0005_merge_heads
 """
 from alembic import op
 import sqlalchemy as sa
 import sqlmodel
 
 
-revision = '0005_audit_keyed_chain'
-down_revision = '0004_slack_inbox'
+revision = '0006_audit_keyed_chain'
+down_revision = '0005_merge_heads'
 branch_labels = None
 depends_on = None
 

@@ -4,8 +4,8 @@ The outbox retries a transient failure until the effect has been failing for a c
 horizon (hours); the horizon is counted from this time, not from when the effect was recorded
 (an effect held back behind an earlier one of its goal has not failed while it waited).
 
-Revision ID: 0005_outbox_failing_since
-Revises: 0004_slack_inbox
+Revision ID: 0010_outbox_failing_since
+Revises: 0009_metrics_deployment
 """
 from alembic import op
 import sqlalchemy as sa
@@ -13,8 +13,8 @@ import sqlalchemy as sa
 import storage.audit
 
 
-revision = '0005_outbox_failing_since'
-down_revision = '0004_slack_inbox'
+revision = '0010_outbox_failing_since'
+down_revision = '0009_metrics_deployment'
 branch_labels = None
 depends_on = None
 

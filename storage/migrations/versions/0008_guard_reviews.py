@@ -1,7 +1,7 @@
 """re-reviews of approved artifacts (a new review date for the same sha256)
 
-Revision ID: 0005_guard_reviews
-Revises: 0004_slack_inbox
+Revision ID: 0008_guard_reviews
+Revises: 0007_authority_seen_requests
 """
 from alembic import op
 import sqlalchemy as sa
@@ -10,8 +10,8 @@ import sqlmodel
 import storage.audit
 
 
-revision = '0005_guard_reviews'
-down_revision = '0004_slack_inbox'
+revision = '0008_guard_reviews'
+down_revision = '0007_authority_seen_requests'
 branch_labels = None
 depends_on = None
 
