@@ -1,7 +1,7 @@
 """Codex approval requests: what a build asked to do outside its sandbox, and the decision
 
-Revision ID: 0006_codex_approvals
-Revises: 0005_guard_reviews
+Revision ID: 0012_codex_approvals
+Revises: 0011_scale_inbox_claims
 """
 from alembic import op
 import sqlalchemy as sa
@@ -10,8 +10,8 @@ import sqlmodel
 import storage.audit
 
 
-revision = '0006_codex_approvals'
-down_revision = '0005_guard_reviews'
+revision = '0012_codex_approvals'
+down_revision = '0011_scale_inbox_claims'
 branch_labels = None
 depends_on = None
 
