@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import threading
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot.codex.app_server import ApprovalRequest
@@ -28,10 +32,32 @@ REQUEST = ApprovalRequest(
 )
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    if request.param == "sqlite":
+        eng = make_engine(f"sqlite:///{tmp_path / 'orch.db'}")
+        upgrade(eng)
+        yield eng
+        eng.dispose()
+        return
+    url = request.getfixturevalue("postgres_url")
+    schema = f"t_{uuid.uuid4().hex[:10]}"
+    admin = make_engine(url)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        eng = make_engine(url + ("&" if "?" in url else "?") + f"options=-csearch_path%3D{schema}")
+        upgrade(eng)
+        yield eng
+        eng.dispose()
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
 @pytest.fixture
-def goals(tmp_path: Path) -> GoalService:
-    engine = make_engine(f"sqlite:///{tmp_path / 'orch.db'}")
-    upgrade(engine)
+def goals(engine: Engine) -> GoalService:
     service = GoalService(
         engine=engine, directory=ApproverDirectory(users=frozenset({"U_APP1", "U_REQ"})), clock=system_clock
     )
