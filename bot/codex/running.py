@@ -2,8 +2,9 @@
 
 A turn registers itself for the length of its run. Stop (the status message's button or a `:x:`
 reaction on it) interrupts it with `turn/interrupt`; the build then ends as stopped and the goal
-waits with Retry / Request changes. Only this process's turns are here: with separate web and
-worker processes a Stop that arrives at a process not running the build says so.
+waits with Retry / Request changes. Only this process's turns are here: a Stop that arrives at a
+process not running the build is recorded, and the process running it picks it up
+(`WorkEffects._watch_stop`).
 """
 
 from __future__ import annotations

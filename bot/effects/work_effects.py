@@ -251,7 +251,16 @@ class WorkEffects:
                 approve=approve,
             )
 
-        result = await asyncio.to_thread(work)
+        watch = (
+            asyncio.create_task(self._watch_stop(goal.id, self.goals.clock()))
+            if self.settings.builder == "codex"
+            else None
+        )
+        try:
+            result = await asyncio.to_thread(work)
+        finally:
+            if watch is not None:
+                watch.cancel()
         fault_point("during_agent_job")  # crash tests: the worktree is written, the diff not yet recorded
         if result.stopped_by or not result.diff.strip():  # nothing to approve: say why, offer a retry
             from bot.services.empty_build import record_empty_build
@@ -282,6 +291,18 @@ class WorkEffects:
             feedback=effect.payload.get("feedback"),
             run_id=result.run_id,
         )
+
+    async def _watch_stop(self, goal_id: str, since: Any) -> None:
+        """A Stop clicked where this build does not run (another web process) is recorded; this
+        process, which runs it, picks it up and interrupts the turn."""
+        from bot.codex import running
+        from bot.services.build_stop import POLL_SECONDS, stop_requested_by
+
+        while True:
+            await asyncio.sleep(POLL_SECONDS)
+            by = await asyncio.to_thread(stop_requested_by, self.goals, goal_id=goal_id, since=since)
+            if by is not None and running.interrupt(goal_id, by=by):
+                return
 
     async def merge(self, effect: Effect) -> None:
         goal = self._goal(effect.goal_id)

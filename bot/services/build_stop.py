@@ -6,12 +6,16 @@ The turn ends as stopped and the build is held like one that changed nothing
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING
+
+from sqlmodel import col, select
 
 from bot.codex import running
 from bot.services.errors import GoalClosed, GoalNotFound, InvalidInput, ServiceError
 from bot.services.unit import Actor, audit
 from bot.sop.phases import GoalState, Phase, PhaseStatus
+from storage.audit import AuditEntry
 from storage.db import read_session, transaction
 from storage.models import Goal, SlackMessage
 
@@ -21,6 +25,8 @@ if TYPE_CHECKING:
 STOP_REQUESTED = "build.stop_requested"
 STATUS_KIND = "status"  # the goal's progress message (bot/effects/slack_status.py)
 BUILDING = (PhaseStatus.DRAFTING, PhaseStatus.CHANGES_REQUESTED)
+ELSEWHERE = "Stopping the build of {}: another process runs it and stops it within a few seconds."
+POLL_SECONDS = 1.0  # how often a process running a build looks for a Stop recorded by another one
 
 
 class NothingRunning(ServiceError):
@@ -38,7 +44,9 @@ def is_building(goal: Goal) -> bool:
     )
 
 
-def stop_build(service: GoalService, *, goal_id: str, actor: Actor) -> None:
+def stop_build(service: GoalService, *, goal_id: str, actor: Actor) -> bool:
+    """Stop the goal's running build: at once when it runs in this process (True); else the request
+    is recorded and the process running it stops it within a few seconds (`stop_requested_by`)."""
     with read_session(service.engine) as session:
         goal = session.get(Goal, goal_id)
     if goal is None:
@@ -59,14 +67,26 @@ def stop_build(service: GoalService, *, goal_id: str, actor: Actor) -> None:
             goal=session.get(Goal, goal.id),
             interrupted=interrupted,
         )
-    if not interrupted:
-        raise NothingRunning(goal.id)
+    return interrupted
+
+
+def stop_requested_by(service: GoalService, *, goal_id: str, since: datetime) -> str | None:
+    """Who asked, since `since`, to stop the goal's build from a process not running it (or None)."""
+    with read_session(service.engine) as session:
+        rows = session.exec(
+            select(AuditEntry)
+            .where(
+                AuditEntry.goal_id == goal_id,
+                AuditEntry.action == STOP_REQUESTED,
+                col(AuditEntry.at) >= since,
+            )
+            .order_by(col(AuditEntry.seq))
+        ).all()
+    return next((e.actor for e in rows if not e.payload_dict().get("interrupted")), None)
 
 
 def goal_of_status_message(service: GoalService, *, channel: str, ts: str) -> Goal | None:
     """The goal whose progress message this is (a `:x:` reaction on it stops its build)."""
-    from sqlmodel import select
-
     with read_session(service.engine) as session:
         row = session.exec(
             select(SlackMessage).where(

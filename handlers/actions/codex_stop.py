@@ -9,7 +9,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.codex_stop import STOP_ACTION
 from bot.blocks.empty_build import decode_goal_value
-from bot.services.build_stop import stop_build
+from bot.services.build_stop import ELSEWHERE, stop_build
 from bot.services.errors import ServiceError
 from bot.services.unit import Actor
 from handlers.actions.decisions import where
@@ -29,7 +29,7 @@ def register(app: AsyncApp, container: Container) -> None:
         channel, _ts, thread_ts = where(body)
         try:
             goal_id = decode_goal_value(action.get("value", ""))
-            await call(
+            here = await call(
                 stop_build,
                 service=container.goals,
                 goal_id=goal_id,
@@ -39,5 +39,11 @@ def register(app: AsyncApp, container: Container) -> None:
             await tell(
                 client, channel=channel, user=user, thread_ts=thread_ts, text=f"That button is broken: {exc}"
             )
+            return
         except ServiceError as exc:
             await tell(client, channel=channel, user=user, thread_ts=thread_ts, text=str(exc))
+            return
+        if not here:
+            await tell(
+                client, channel=channel, user=user, thread_ts=thread_ts, text=ELSEWHERE.format(goal_id)
+            )

@@ -8,7 +8,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.codex_stop import STOP_REACTION
-from bot.services.build_stop import goal_of_status_message, stop_build
+from bot.services.build_stop import ELSEWHERE, goal_of_status_message, stop_build
 from bot.services.errors import ServiceError
 from bot.services.unit import Actor
 from handlers.common import call, tell
@@ -33,8 +33,10 @@ def register(app: AsyncApp, container: Container) -> None:
         if goal is None:
             return
         try:
-            await call(stop_build, service=container.goals, goal_id=goal.id, actor=Actor(str(user)))
+            here = await call(stop_build, service=container.goals, goal_id=goal.id, actor=Actor(str(user)))
         except ServiceError as exc:
-            await tell(
-                client, channel=goal.channel_id, user=str(user), thread_ts=goal.thread_ts, text=str(exc)
-            )
+            here, text = True, str(exc)
+            await tell(client, channel=goal.channel_id, user=str(user), thread_ts=goal.thread_ts, text=text)
+        if not here:
+            text = ELSEWHERE.format(goal.id)
+            await tell(client, channel=goal.channel_id, user=str(user), thread_ts=goal.thread_ts, text=text)
