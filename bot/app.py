@@ -199,6 +199,7 @@ def _register_effects(c: Container) -> None:
             approval_sla_hours=c.settings.approval_sla_hours,
             due_at=lambda phase, since: approval_due(c, phase, since),
             home=lambda user: home_view(container=c, user=user),
+            stop_button=c.settings.builder == "codex",
         ).register(c.dispatcher)
     else:
         # Without Slack (the CLI with no token), Slack effects have nowhere to go: mark them done.

@@ -23,13 +23,28 @@ def register(app: typer.Typer, get_engine: Any = None) -> None:
     @app.command("mcp")
     def mcp() -> None:
         """Serve the orchestrator's MCP server on stdio (goals, artifacts, approvals, audit, Codex)."""
-        from bot.app import build_container
         from bot.logging import configure_logging
         from bot.mcp_server import build_mcp_server
 
+        def build_container(settings: Any) -> Any:
+            from bot.app import build_container as build
+
+            return build(settings)
+
         settings = _settings()
         configure_logging(settings.log_level, json_logs=True)  # to stderr: stdout carries the protocol
-        build_mcp_server(build_container(settings)).run("stdio")
+        # The container (database, repositories) is built on the first tool call, not before
+        # `initialize`: clients such as Codex give a server about a second to answer.
+        build_mcp_server(lambda: build_container(settings)).run("stdio")
+
+    @runs_app.command("usage")
+    def runs_usage(goal_id: str) -> None:
+        """Token usage of a goal's agent runs, summed, and its cost from the price table (`prices`)."""
+        from bot.runs import runs_dir_for
+        from bot.usage import goal_usage
+
+        settings = _settings()
+        typer.echo(goal_usage(runs_dir_for(settings), goal_id.strip().upper(), settings.prices).line())
 
     @runs_app.command("show")
     def runs_show(

@@ -20,6 +20,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from bot.usage import ModelPrice
+
 PLACEHOLDERS = {"", "changeme", "change-me", "xoxb-your-token", "your-signing-secret", "todo", "xxx"}
 
 
@@ -163,8 +165,9 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("ORCH_REPO_RECHECK_SECONDS", "repo_recheck_seconds"),
     )
     # Implementation: who writes the code (bot/agents/implement.py), where run records go (bot/runs.py).
-    builder: Literal["offline", "codex"] = Field(
-        default="offline", validation_alias=AliasChoices("ORCH_BUILDER", "builder")
+    # None: Codex whenever its CLI is installed and a model provider is configured (`_pick_builder`).
+    builder: Literal["offline", "codex"] | None = Field(
+        default=None, validation_alias=AliasChoices("ORCH_BUILDER", "builder")
     )
     codex_bin: str | None = Field(default=None, validation_alias=AliasChoices("ORCH_CODEX_BIN", "codex_bin"))
     codex_provider_url: str | None = Field(
@@ -175,6 +178,17 @@ class Settings(BaseSettings):
     )
     codex_timeout: float = Field(
         default=900.0, gt=0, validation_alias=AliasChoices("ORCH_CODEX_TIMEOUT", "codex_timeout")
+    )
+    # How long a Codex approval request waits in the thread for an approver before it counts as denied.
+    codex_approval_timeout: float = Field(
+        default=600.0,
+        gt=0,
+        validation_alias=AliasChoices("ORCH_CODEX_APPROVAL_TIMEOUT", "codex_approval_timeout"),
+    )
+    # Per model, US dollars per million tokens: {"gpt-5.5": {"input": 1.25, "cached_input": 0.125,
+    # "output": 10.0}} (`[prices."gpt-5.5"]` in orch.toml); `orch runs usage` prices runs with it.
+    prices: dict[str, ModelPrice] = Field(
+        default_factory=dict, validation_alias=AliasChoices("ORCH_PRICES", "prices")
     )
     manager_model: str = Field(
         default="gpt-5.5", validation_alias=AliasChoices("ORCH_MANAGER_MODEL", "manager_model")
@@ -336,6 +350,23 @@ class Settings(BaseSettings):
         if self.agent_backend is None:
             self.agent_backend = "openai" if self.openai_api_key else "offline"
         return self
+
+    @model_validator(mode="after")
+    def _pick_builder(self) -> Settings:
+        if self.builder is None:
+            from bot.codex.binary import find_codex  # light: os and shutil only
+
+            self.builder = "codex" if self.codex_provider() and find_codex(self.codex_bin) else "offline"
+        return self
+
+    def codex_provider(self) -> str | None:
+        """The Responses API endpoint Codex talks to: its own URL, else `OPENAI_BASE_URL`, else OpenAI's
+        when there is a key; None when no model provider is configured."""
+        if self.codex_provider_url:
+            return self.codex_provider_url
+        if self.openai_base_url:
+            return self.openai_base_url
+        return "https://api.openai.com/v1" if self.openai_api_key else None
 
     @model_validator(mode="after")
     def _pick_implementer(self) -> Settings:

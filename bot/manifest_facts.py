@@ -25,6 +25,7 @@ BOT_EVENTS: tuple[str, ...] = (
     # A change to an approver group drops it from the approver cache at once.
     "subteam_members_changed",
     "subteam_updated",
+    "reaction_added",  # `:x:` on a build's status message stops it
 )
 
 _NONE: frozenset[str] = frozenset()
@@ -60,6 +61,7 @@ EVENT_SCOPES: Mapping[str, frozenset[str]] = MappingProxyType(
         "app_home_opened": _NONE,
         "subteam_members_changed": frozenset({"usergroups:read"}),
         "subteam_updated": frozenset({"usergroups:read"}),
+        "reaction_added": frozenset({"reactions:read"}),  # `:x:` on a build's status message stops it
     }
 )
 

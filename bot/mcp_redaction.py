@@ -18,10 +18,24 @@ from bot.intake import clean
 from bot.redact import redact
 
 
+def refuse_unknown_arguments(name: str, schema: dict[str, Any] | None, arguments: dict[str, Any]) -> None:
+    """A closed schema (`additionalProperties: false`) is enforced: a misspelt argument is an error,
+    not silently dropped."""
+    if not schema or schema.get("additionalProperties") is not False:
+        return
+    known = list(schema.get("properties") or {})
+    unknown = sorted(set(arguments or {}) - set(known))
+    if unknown:
+        raise ToolError(
+            f"{name} does not take {', '.join(unknown)}; its arguments are: {', '.join(known) or 'none'}"
+        )
+
+
 class RedactingMCPServer(MCPServer):
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
     ) -> CallToolResult | InputRequiredResult:
+        refuse_unknown_arguments(name, self._tool_input_schema(name), arguments)
         try:
             result = await super().call_tool(name, clean(arguments), context)
         except ToolError as exc:

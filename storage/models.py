@@ -145,6 +145,28 @@ class ModeRequest(SQLModel, table=True):
     created_at: datetime = _ts(nullable=False)
 
 
+class CodexApproval(SQLModel, table=True):
+    """Something Codex asked to do outside its sandbox during a build; an approver allows or denies it.
+
+    The running build waits for the decision (bot/services/codex_approvals.py); the row is the
+    truth a click in any process is checked and recorded against, exactly once.
+    """
+
+    __tablename__ = "codex_approvals"
+
+    id: str = Field(primary_key=True)  # random, carried by the buttons
+    goal_id: str = Field(foreign_key="goals.id", index=True)
+    run_id: str | None = None
+    kind: str  # command | patch
+    command: str  # exactly what would run (redacted)
+    reason: str = ""
+    status: str = "pending"  # pending | approved | denied | expired
+    decided_by: str | None = None
+    decided_at: datetime | None = _ts(nullable=True)
+    message_ts: str | None = None
+    created_at: datetime = _ts(nullable=False)
+
+
 class SlackMessage(SQLModel, table=True):
     """A goal's long-lived Slack message other than the card (the progress message), kept to update it."""
 

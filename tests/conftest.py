@@ -46,8 +46,9 @@ def _isolated_git(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.Temp
     monkeypatch.setenv("ORCH_RUNS_DIR", str(home / "runs"))  # run records stay out of the checkout
     for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "OPENAI_API_KEY", "ORCH_CONFIG",
                  "ORCH_FAULT", "ORCH_AGENT_BACKEND", "ORCH_APPROVERS", "ORCH_DATABASE_URL", "ORCH_REPO",
-                 "ORCH_IMPLEMENTER", "ORCH_BUILDER", "GITHUB_TOKEN", "GITHUB_API_URL", "GITHUB_WEBHOOK_SECRET",
-                 "ORCH_REPO_URL", "ORCH_DELIVERY", "ORCH_DATA_DIR"):
+                 "ORCH_IMPLEMENTER", "ORCH_BUILDER", "OPENAI_BASE_URL", "ORCH_CODEX_PROVIDER_URL", "ORCH_CODEX_BIN",
+                 "GITHUB_TOKEN", "GITHUB_API_URL", "GITHUB_WEBHOOK_SECRET", "ORCH_REPO_URL", "ORCH_DELIVERY",
+                 "ORCH_DATA_DIR"):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -72,6 +73,9 @@ def make_settings(tmp_path: Path, repo: Path, **overrides: Any) -> Settings:
         "repo": repo,
         "approvers": ["U_APP1", "U_APP2"],
         "agent_backend": "offline",
+        # Codex is the default builder wherever its CLI and a model provider are found; tests that
+        # want it say builder="codex" (and point it at the scripted Responses server).
+        "builder": "offline",
         "port": 0,
     }
     values.update(overrides)

@@ -1,7 +1,8 @@
 """Implement one task in a goal's worktree: the builder, the tests, the diff, the run record.
 
 `implement_task` is the single entry point the `build` effect calls. The builder comes from
-settings (`ORCH_BUILDER=offline|codex`); Codex runs in the sandbox the goal's approved mode allows.
+settings (`ORCH_BUILDER`; Codex when its CLI and a model provider are there, else the offline
+stubs); Codex runs in the sandbox the goal's approved mode allows.
 The order is build → tests → diff, so the diff shown for approval is exactly what is in the
 worktree, which is exactly what the merge commits (a test run that left files behind shows them).
 Every run writes a record under `runs_dir` (bot/runs.py), redacted.
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,10 @@ from bot.agents.tools.tester import TestRun, run_test_command
 from bot.runs import RunRecorder, deployment_of, runs_dir_for
 from bot.sop.phases import Phase
 from bot.sop.records import TaskRecord
+
+# Asks a person whether Codex may do what its sandbox does not allow: (request, run id, "was the
+# build stopped meanwhile?") → allowed.
+Approve = Callable[[Any, str, Callable[[], bool]], bool]
 
 
 class BuildFailed(RuntimeError):
@@ -38,6 +43,20 @@ class ImplementResult:
     tests_output: str
     drafted_by: str = "offline-builder"
     offline: bool = True
+    # What the builder tried that did not go through, and its own last word: shown when it
+    # changed nothing (bot/services/empty_build.py).
+    failed_actions: tuple[str, ...] = ()
+    last_message: str = ""
+    stopped_by: str | None = None
+
+
+@dataclass
+class BuildNotes:
+    """Filled in by `run_builder` for its caller: what the builder said and what did not go through."""
+
+    failed_actions: list[str] = field(default_factory=list)
+    last_message: str = ""
+    stopped_by: str | None = None  # set when a person stopped the run
 
 
 def codex_prompt(task: TaskRecord, feedback: str | None, guidance: str | None = None) -> str:
@@ -95,6 +114,9 @@ def run_builder(
     mode: str,
     recorder: RunRecorder,
     on_progress: Callable[[str], None] | None = None,
+    notes: BuildNotes | None = None,
+    approve: Approve | None = None,
+    goal_id: str | None = None,
 ) -> tuple[str, str, bool]:
     """Run the configured builder; return (summary, drafted_by, offline). Raises BuildFailed."""
     builder = str(getattr(settings, "builder", "offline") or "offline")
@@ -111,27 +133,38 @@ def run_builder(
     if builder != "codex":
         raise ValueError(f"unknown builder {builder!r}: use 'offline' or 'codex'")
 
-    from bot.codex.runner import CodexConfig, run_codex
+    from bot.codex import running
+    from bot.codex.app_server import AppServerTurn
+    from bot.codex.runner import CodexConfig
     from bot.learn.guidance import read_guidance
 
     config = CodexConfig.from_settings(settings)
     guidance = read_guidance(getattr(settings, "repo", None))
     # The run record says which learned patterns the model was given.
-    recorder.update(model=config.model, sandbox=mode, patterns=guidance.paths)
+    recorder.update(model=config.model, sandbox=mode, driver="app-server", patterns=guidance.paths)
 
     def progress(_update: str, state: Any) -> None:
         if on_progress is not None:
             on_progress(state.status_line())  # cumulative: the status message shows the whole run
 
-    run = run_codex(
-        config,
-        worktree=worktree,
-        mode=mode,
-        prompt=codex_prompt(task, feedback, guidance.text or None),
-        on_event=recorder.event,
-        on_progress=progress,
-    )
+    def ask(request: Any) -> bool:
+        # Without a person to ask (no approver wired in), whatever needs approval is refused.
+        return approve(request, recorder.run_id, lambda: turn.interrupted) if approve is not None else False
+
+    turn = AppServerTurn(config, worktree, mode, on_event=recorder.event, on_progress=progress, approve=ask)
+    if goal_id is not None:
+        running.register(goal_id, turn)  # so Stop can interrupt it
+    try:
+        run = turn.run(codex_prompt(task, feedback, guidance.text or None))
+    finally:
+        if goal_id is not None:
+            running.unregister(goal_id, turn)
+    if notes is not None and run.progress.stopped:
+        notes.stopped_by = turn.stopped_by or "someone"
     recorder.update(usage=run.progress.usage, codex_thread=run.progress.thread_id)
+    if notes is not None:
+        notes.failed_actions[:] = run.progress.failed_actions
+        notes.last_message = run.progress.final_message
     if not run.ok:
         recorder.finish("failed", error=run.failure())
         raise BuildFailed(run.failure(), recorder.run_id)
@@ -180,6 +213,7 @@ def implement_task(
     mode: str,
     clock: Any = None,
     on_progress: Callable[[str], None] | None = None,
+    approve: Approve | None = None,
 ) -> ImplementResult:
     """Build `task` in `worktree`, run the tests, and return the diff with the run's id."""
     builder = str(getattr(settings, "builder", "offline") or "offline")
@@ -194,6 +228,7 @@ def implement_task(
         task_id=task.id,
         clock=clock,
     ).start(task_title=task.title, sandbox=mode, feedback=feedback)
+    notes = BuildNotes()
     try:
         codemod = None if feedback else named_codemod(settings, task)
         if codemod is not None:
@@ -209,6 +244,9 @@ def implement_task(
                 mode=mode,
                 recorder=recorder,
                 on_progress=on_progress,
+                notes=notes,
+                approve=approve,
+                goal_id=goal_id,
             )
         tests = run_configured_tests(settings, worktree)
         tests_output = ""
@@ -219,6 +257,12 @@ def implement_task(
         diff = _git(settings).diff(worktree)
         recorder.write_diff(diff)
         recorder.update(tests=recorder.meta.get("tests", "not_run"), empty_diff=not diff.strip())
+        if notes.stopped_by:
+            recorder.note("stopped", by=notes.stopped_by)
+        elif not diff.strip():
+            recorder.note(
+                "nothing_changed", failed_actions=notes.failed_actions, last_message=notes.last_message
+            )
     except BuildFailed:
         raise
     except Exception as exc:
@@ -234,6 +278,9 @@ def implement_task(
         tests_output=tests_output,
         drafted_by=drafted_by,
         offline=offline,
+        failed_actions=tuple(notes.failed_actions),
+        last_message=notes.last_message,
+        stopped_by=notes.stopped_by,
     )
 
 

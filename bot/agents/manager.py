@@ -322,6 +322,19 @@ class ImplementationManager:
             summary = ""
         diff = self.workbench.diff(ctx)
         recorder.write_diff(diff)
+        if not diff.strip():  # no empty diff to approve: the thread offers Retry / Request changes
+            from bot.services.empty_build import record_empty_build
+
+            record_empty_build(
+                self.goals,
+                goal_id=ctx["goal_id"],
+                task_id=int(ctx["task_id"]),
+                version=int(ctx.get("version", 1)),
+                run_id=recorder.run_id,
+                last_message=redact(summary),
+            )
+            self._fail(recorder, "the build changed nothing")
+            return "failed"
         artifact = self.goals.record_draft(
             goal_id=ctx["goal_id"],
             phase=Phase.IMPLEMENTATION.value,

@@ -51,7 +51,10 @@ class CodexProgress:
     usage: dict[str, Any] | None = None
     error: str | None = None
     warnings: list[str] = field(default_factory=list)
+    # Actions that did not go through: a failed or refused file change, a command that failed.
+    failed_actions: list[str] = field(default_factory=list)
     finished: bool = False
+    stopped: bool = False  # a person interrupted the turn
 
     def _rel(self, path: str) -> str:
         if self.cwd is not None:
@@ -71,6 +74,9 @@ class CodexProgress:
             self.finished = True
             usage = event.get("usage")
             self.usage = dict(usage) if isinstance(usage, dict) else None
+            if event.get("status") == "interrupted":
+                self.stopped = True
+                return "Codex stopped"
             return "Codex finished"
         if kind == "turn.failed":
             nested = event.get("error")
@@ -90,11 +96,18 @@ class CodexProgress:
                 if path not in self.files:
                     self.files.append(path)
             verb = "changed" if item.get("status") != "failed" else "failed to change"
+            if item.get("status") in ("failed", "declined"):
+                what = "refused" if item.get("status") == "declined" else "failed"
+                self.failed_actions.append(f"change {', '.join(changed)} ({what})")
             return f"Codex {verb} {', '.join(changed)}"
         if item_type == "command_execution":
             command = display_command(str(item.get("command", "")))
             code = item.get("exit_code")
             self.commands.append((command, code if isinstance(code, int) else None))
+            if item.get("status") == "declined":
+                self.failed_actions.append(f"`{command}` (refused)")
+            elif code != 0 or item.get("status") == "failed":
+                self.failed_actions.append(f"`{command}` (exit {code})")
             return f"Codex ran `{command}` (exit {code})"
         if item_type == "agent_message":
             text = str(item.get("text") or "").strip()
@@ -111,13 +124,18 @@ class CodexProgress:
 
     def status_line(self) -> str:
         """The one status line shown (and updated) in the goal's thread."""
-        state = "failed" if self.error else ("done" if self.finished else "working")
+        state = (
+            "failed"
+            if self.error
+            else ("stopped" if self.stopped else "done" if self.finished else "working")
+        )
         parts = [f"Codex {state}"]
         if self.files:
             parts.append(f"{len(self.files)} file(s) changed: {', '.join(self.files[:5])}")
         if self.commands:
             last, code = self.commands[-1]
-            parts.append(f"{len(self.commands)} command(s) run, last `{last}` (exit {code})")
+            outcome = f"exit {code}" if code is not None else "not run"
+            parts.append(f"{len(self.commands)} command(s) run, last `{last}` ({outcome})")
         if self.error:
             parts.append(self.error[:MAX_LINE])
         return " · ".join(parts)

@@ -20,7 +20,7 @@ from typing import Any
 from storage.models import Effect
 
 log = logging.getLogger(__name__)
-FINAL_PREFIXES = ("Codex done", "Codex failed")
+FINAL_PREFIXES = ("Codex done", "Codex failed", "Codex stopped")
 
 
 def thread_progress(

@@ -5,8 +5,8 @@ Decisions a reader may look for:
   `-s workspace-write`, full-access → `-s danger-full-access`. Nothing else can widen it.
 - Each run gets its own throwaway `CODEX_HOME` (and `HOME`), removed afterwards: Codex keeps
   sessions and SQLite files there, and no run may see another's.
-- The model provider always comes from configuration (`codex_provider_url`, or OpenAI with
-  `OPENAI_API_KEY`). Codex's default provider retries forever without network, so running with
+- The model provider always comes from configuration (`codex_provider_url`, else `OPENAI_BASE_URL`,
+  else OpenAI with `OPENAI_API_KEY`). Codex's default provider retries forever without network, so running with
   neither is refused up front.
 - The environment is built from scratch: the bot's Slack and database secrets never reach the
   commands Codex runs. Only a provider key, when one is configured, is passed, under its own name,
@@ -59,11 +59,16 @@ class CodexConfig:
         key = getattr(settings, "openai_api_key", None)
         if key is not None and hasattr(key, "get_secret_value"):
             key = key.get_secret_value()
-        url = getattr(settings, "codex_provider_url", None) or None
+        # Codex's own URL wins; else the endpoint the drafters use; else OpenAI's with the key.
+        url = (
+            getattr(settings, "codex_provider_url", None)
+            or getattr(settings, "openai_base_url", None)
+            or None
+        )
         if url is None and not key:
             raise CodexNotConfigured(
-                "Codex needs a model provider: set ORCH_CODEX_PROVIDER_URL (a Responses API endpoint) "
-                "or OPENAI_API_KEY"
+                "Codex needs a model provider: set OPENAI_BASE_URL or ORCH_CODEX_PROVIDER_URL (a Responses "
+                "API endpoint) or OPENAI_API_KEY"
             )
         return cls(
             binary=require_codex(getattr(settings, "codex_bin", None)),

@@ -27,7 +27,9 @@ from sqlmodel import col, select
 
 from bot import blocks as builders
 from bot.blocks.models import HomeView
+from bot.effects.codex_approval import CodexApprovalMessages
 from bot.effects.dispatcher import EffectDispatcher, RetryLater
+from bot.effects.empty_build import EmptyBuildMessages
 from bot.effects.retry import slack_error_code
 from bot.effects.slack_status import StatusMessages
 from bot.effects.views import approvals_for, artifact_view, decision_view, diff_view, goal_card_view
@@ -67,6 +69,8 @@ KINDS = (
     "slack.work_failed",
     "slack.work_failure_settled",
     "notify.failure",
+    "slack.codex_empty_build",
+    "slack.codex_approval",
 )
 
 
@@ -88,6 +92,7 @@ class SlackEffects:
     due_at: Callable[[str, datetime], datetime] | None = None  # the SLA policy's due time, when known
     # Builds a person's App Home; when given, it is republished whenever one of their goals changes.
     home: Callable[[str], HomeView] | None = None
+    stop_button: bool = False  # Codex builds: the status message offers Stop while one runs
     status: StatusMessages = field(init=False, repr=False)
     # The Home last published per person, so an unchanged Home is not sent again.
     _homes: dict[str, str] = field(default_factory=dict, repr=False)
@@ -118,6 +123,8 @@ class SlackEffects:
         ConflictMessages(self).register(dispatcher)
         WorkFailureMessages(self).register(dispatcher)
         FailureNotes(self).register(dispatcher)
+        EmptyBuildMessages(self).register(dispatcher)
+        CodexApprovalMessages(self).register(dispatcher)
 
     # -- helpers -----------------------------------------------------------------------------
 

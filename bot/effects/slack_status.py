@@ -17,9 +17,11 @@ from typing import TYPE_CHECKING
 from slack_sdk.errors import SlackApiError
 
 from bot import blocks as builders
+from bot.blocks.codex_stop import build_stop_actions
 from bot.effects.dispatcher import RetryLater
 from bot.effects.retry import slack_error_code
 from bot.effects.views import progress_text
+from bot.services.build_stop import is_building
 from bot.slack_guard import message_ts
 from bot.sop.phases import GoalState
 from storage.db import read_session, transaction
@@ -75,6 +77,8 @@ class StatusMessages:
             return  # a goal that closed before it had a progress message does not need one now
         blocks = builders.build_status_message(text, [])
         blocks[0]["block_id"] = status_marker(goal.id)
+        if self.fx.stop_button and is_building(goal):  # a running Codex build can be stopped
+            blocks.append(build_stop_actions(goal.id))
         try:
             if row is None:
                 ts = await self._post_once(goal, blocks, text)

@@ -224,6 +224,15 @@ class WorkEffects:
 
         progress = relay(getattr(self, "_dispatcher", None), goal.id)
 
+        def approve(request: Any, run_id: str, stopped: Callable[[], bool]) -> bool:
+            """Codex asks for what its sandbox does not allow: the thread's approvers decide, it waits."""
+            from bot.services.codex_approvals import ask_and_wait
+
+            timeout = float(getattr(self.settings, "codex_approval_timeout", 600.0))
+            return ask_and_wait(
+                self.goals, goal_id=goal.id, run_id=run_id, request=request, timeout=timeout, stopped=stopped
+            )
+
         def work() -> Any:
             from bot.agents.implement import implement_task
 
@@ -239,10 +248,35 @@ class WorkEffects:
                 feedback=effect.payload.get("feedback"),
                 mode=goal.mode,
                 on_progress=progress,
+                approve=approve,
             )
 
-        result = await asyncio.to_thread(work)
+        watch = (
+            asyncio.create_task(self._watch_stop(goal.id, self.goals.clock()))
+            if self.settings.builder == "codex"
+            else None
+        )
+        try:
+            result = await asyncio.to_thread(work)
+        finally:
+            if watch is not None:
+                watch.cancel()
         fault_point("during_agent_job")  # crash tests: the worktree is written, the diff not yet recorded
+        if result.stopped_by or not result.diff.strip():  # nothing to approve: say why, offer a retry
+            from bot.services.empty_build import record_empty_build
+
+            await asyncio.to_thread(
+                record_empty_build,
+                self.goals,
+                goal_id=goal.id,
+                task_id=task_id,
+                version=version,
+                run_id=result.run_id,
+                last_message=result.last_message or result.summary,
+                failed_actions=result.failed_actions,
+                stopped_by=result.stopped_by,
+            )
+            return
         await asyncio.to_thread(
             self.goals.record_draft,
             goal_id=goal.id,
@@ -257,6 +291,18 @@ class WorkEffects:
             feedback=effect.payload.get("feedback"),
             run_id=result.run_id,
         )
+
+    async def _watch_stop(self, goal_id: str, since: Any) -> None:
+        """A Stop clicked where this build does not run (another web process) is recorded; this
+        process, which runs it, picks it up and interrupts the turn."""
+        from bot.codex import running
+        from bot.services.build_stop import POLL_SECONDS, stop_requested_by
+
+        while True:
+            await asyncio.sleep(POLL_SECONDS)
+            by = await asyncio.to_thread(stop_requested_by, self.goals, goal_id=goal_id, since=since)
+            if by is not None and running.interrupt(goal_id, by=by):
+                return
 
     async def merge(self, effect: Effect) -> None:
         goal = self._goal(effect.goal_id)

@@ -51,6 +51,15 @@ async def answer_later(ack: AsyncAck, respond: AsyncRespond) -> Reply:
     return reply
 
 
+def goal_usage_line(container: Container, goal_id: str) -> str:
+    """ "\nUsage: …" (tokens of the goal's agent runs and their cost), or "" before any run reported usage."""
+    from bot.runs import runs_dir_for
+    from bot.usage import goal_usage
+
+    used = goal_usage(runs_dir_for(container.settings), goal_id, container.settings.prices)
+    return f"\nUsage: {used.line().split(': ', 1)[1]}" if used.runs else ""
+
+
 def register(app: AsyncApp, container: Container) -> None:
     goals = container.goals
 
@@ -96,7 +105,8 @@ def register(app: AsyncApp, container: Container) -> None:
             except ServiceError as exc:
                 await ack(str(exc))
                 return
-            await ack(f"{goal_line(goal)}\nRequested by <@{goal.requester}> · mode {goal.mode}")
+            usage = await call(goal_usage_line, container=container, goal_id=goal.id)
+            await ack(f"{goal_line(goal)}\nRequested by <@{goal.requester}> · mode {goal.mode}{usage}")
             return
         mine = await call(goals.list, requester=command["user_id"], active_only=True, limit=10)
         if not mine:

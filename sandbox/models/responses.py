@@ -35,11 +35,15 @@ OUTPUT_TYPES = ("function_call_output", "custom_tool_call_output")
 FALLBACK_TEXT = "Done (the scripted model has no more steps)."
 
 
-def exec_command(cmd: str, *, workdir: str | None = None) -> dict[str, Any]:
-    """A shell command through Codex's `exec_command` function tool."""
+def exec_command(cmd: str, *, workdir: str | None = None, escalate: str | None = None) -> dict[str, Any]:
+    """A shell command through Codex's `exec_command` function tool. With `escalate` (the reason
+    shown to the person), the model asks to run it outside the sandbox, which needs an approval."""
     arguments: dict[str, Any] = {"cmd": cmd}
     if workdir is not None:
         arguments["workdir"] = workdir
+    if escalate is not None:
+        arguments["sandbox_permissions"] = "require_escalated"
+        arguments["justification"] = escalate
     return {"type": "function_call", "name": "exec_command", "arguments": json.dumps(arguments)}
 
 

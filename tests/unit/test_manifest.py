@@ -249,6 +249,7 @@ def test_required_scopes_are_the_union_of_methods_events_and_commands() -> None:
         "groups:history",
         "usergroups:read",
         "files:write",
+        "reactions:read",
     }
 
 
@@ -268,5 +269,6 @@ def test_missing_scopes_names_what_an_installation_lacks() -> None:
     assert missing_scopes(header.split(",")) == {
         "usergroups:read",
         "files:write",
+        "reactions:read",
     }
     assert missing_scopes(required_scopes() | {"chat:write.public"}) == set()

@@ -1,7 +1,7 @@
 """a goal's pull request on the Git host (bot/forge/delivery.py)
 
-Revision ID: 0012_forge_pull_requests
-Revises: 0011_scale_inbox_claims
+Revision ID: 0013_forge_pull_requests
+Revises: 0012_codex_approvals
 """
 from alembic import op
 import sqlalchemy as sa
@@ -9,8 +9,8 @@ import sqlmodel
 import storage.audit
 
 
-revision = '0012_forge_pull_requests'
-down_revision = '0011_scale_inbox_claims'
+revision = '0013_forge_pull_requests'
+down_revision = '0012_codex_approvals'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,47 @@
+"""`slack.codex_empty_build`: the thread message of a build that changed nothing (bot/services/empty_build.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from bot.blocks.empty_build import EmptyBuildView, build_empty_build, empty_build_text
+from bot.effects.dispatcher import EffectDispatcher, RetryLater
+from bot.services.empty_build import EFFECT_KIND
+from storage.models import Effect
+
+if TYPE_CHECKING:
+    from bot.effects.slack_effects import SlackEffects
+
+
+@dataclass
+class EmptyBuildMessages:
+    fx: SlackEffects
+
+    def register(self, dispatcher: EffectDispatcher) -> None:
+        dispatcher.register(EFFECT_KIND, self.post)
+
+    async def post(self, effect: Effect) -> None:
+        goal = self.fx.goal(effect.goal_id)
+        if goal is None or not goal.channel_id:
+            return
+        if not goal.thread_ts:
+            raise RetryLater("the goal thread is not posted yet")
+        p = effect.payload
+        view = EmptyBuildView(
+            goal_id=goal.id,
+            task_id=int(p.get("task_id", 0) or 0),
+            version=int(p.get("version", 1) or 1),
+            last_message=str(p.get("last_message") or ""),
+            failed_actions=tuple(str(a) for a in p.get("failed_actions") or ()),
+            run_id=str(p["run_id"]) if p.get("run_id") else None,
+            stopped_by=str(p["stopped_by"]) if p.get("stopped_by") else None,
+        )
+        await self.fx.post(
+            effect,
+            channel=goal.channel_id,
+            thread_ts=goal.thread_ts,
+            blocks=build_empty_build(view),
+            text=empty_build_text(view),
+        )
+        await self.fx.status.refresh(goal)

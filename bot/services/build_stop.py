@@ -1,0 +1,96 @@
+"""Stop a running Codex build: the requester or an approver interrupts its turn, audited.
+
+The turn ends as stopped and the build is held like one that changed nothing
+(bot/services/empty_build.py): the goal waits with Retry / Request changes / Cancel goal.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlmodel import col, select
+
+from bot.codex import running
+from bot.services.errors import GoalClosed, GoalNotFound, InvalidInput, ServiceError
+from bot.services.unit import Actor, audit
+from bot.sop.phases import GoalState, Phase, PhaseStatus
+from storage.audit import AuditEntry
+from storage.db import read_session, transaction
+from storage.models import Goal, SlackMessage
+
+if TYPE_CHECKING:
+    from bot.services.goals import GoalService
+
+STOP_REQUESTED = "build.stop_requested"
+STATUS_KIND = "status"  # the goal's progress message (bot/effects/slack_status.py)
+BUILDING = (PhaseStatus.DRAFTING, PhaseStatus.CHANGES_REQUESTED)
+ELSEWHERE = "Stopping the build of {}: another process runs it and stops it within a few seconds."
+POLL_SECONDS = 1.0  # how often a process running a build looks for a Stop recorded by another one
+
+
+class NothingRunning(ServiceError):
+    def __init__(self, goal_id: str) -> None:
+        super().__init__(
+            f"No build of {goal_id} is running here right now (it may have just finished or not started yet)."
+        )
+
+
+def is_building(goal: Goal) -> bool:
+    return (
+        goal.state == GoalState.ACTIVE
+        and goal.phase == Phase.IMPLEMENTATION.value
+        and goal.status in BUILDING
+    )
+
+
+def stop_build(service: GoalService, *, goal_id: str, actor: Actor) -> bool:
+    """Stop the goal's running build: at once when it runs in this process (True); else the request
+    is recorded and the process running it stops it within a few seconds (`stop_requested_by`)."""
+    with read_session(service.engine) as session:
+        goal = session.get(Goal, goal_id)
+    if goal is None:
+        raise GoalNotFound(goal_id)
+    if goal.state != GoalState.ACTIVE:
+        raise GoalClosed(goal.id, goal.state)
+    if actor.id != goal.requester and not service.directory.is_approver(actor.id):
+        raise InvalidInput(f"Only the requester or an approver of {goal.id} can stop its build.")
+    if not is_building(goal):
+        raise NothingRunning(goal.id)
+    interrupted = running.interrupt(goal.id, by=actor.id)
+    with transaction(service.engine) as session:
+        audit(
+            session,
+            actor=actor,
+            action=STOP_REQUESTED,
+            now=service.clock(),
+            goal=session.get(Goal, goal.id),
+            interrupted=interrupted,
+        )
+    return interrupted
+
+
+def stop_requested_by(service: GoalService, *, goal_id: str, since: datetime) -> str | None:
+    """Who asked, since `since`, to stop the goal's build from a process not running it (or None)."""
+    with read_session(service.engine) as session:
+        rows = session.exec(
+            select(AuditEntry)
+            .where(
+                AuditEntry.goal_id == goal_id,
+                AuditEntry.action == STOP_REQUESTED,
+                col(AuditEntry.at) >= since,
+            )
+            .order_by(col(AuditEntry.seq))
+        ).all()
+    return next((e.actor for e in rows if not e.payload_dict().get("interrupted")), None)
+
+
+def goal_of_status_message(service: GoalService, *, channel: str, ts: str) -> Goal | None:
+    """The goal whose progress message this is (a `:x:` reaction on it stops its build)."""
+    with read_session(service.engine) as session:
+        row = session.exec(
+            select(SlackMessage).where(
+                SlackMessage.kind == STATUS_KIND, SlackMessage.channel == channel, SlackMessage.ts == ts
+            )
+        ).first()
+        return session.get(Goal, row.goal_id) if row is not None else None

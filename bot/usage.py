@@ -1,0 +1,110 @@
+"""Token usage and its cost: per run (from the run record), summed per goal, priced from `orch.toml`.
+
+Every agent run records the usage its model reported (`usage` in run.json: Codex turns through the
+app-server, the manager and its agents). Prices are per million tokens and per model:
+
+    [prices."gpt-5.5"]
+    input = 1.25
+    cached_input = 0.125
+    output = 10.0
+
+Cached input tokens are part of the input tokens the model reports; they are priced at the cached
+rate and the rest at the input rate. A model without a price is counted but not priced, and said so.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+PER = 1_000_000
+
+
+class ModelPrice(BaseModel):
+    """US dollars per million tokens."""
+
+    input: float = Field(ge=0)
+    cached_input: float | None = Field(default=None, ge=0)  # None: the input price
+    output: float = Field(ge=0)
+
+
+@dataclass(frozen=True)
+class Tokens:
+    input: int = 0
+    cached_input: int = 0
+    output: int = 0
+
+    @classmethod
+    def of(cls, usage: Any) -> Tokens:
+        if not isinstance(usage, dict):
+            return cls()
+
+        def count(*names: str) -> int:
+            for name in names:
+                value = usage.get(name)
+                if isinstance(value, int) and value >= 0:
+                    return value
+            return 0
+
+        return cls(
+            input=count("input_tokens", "inputTokens"),
+            cached_input=count("cached_input_tokens", "cachedInputTokens"),
+            output=count("output_tokens", "outputTokens"),
+        )
+
+    def __add__(self, other: Tokens) -> Tokens:
+        return Tokens(
+            self.input + other.input, self.cached_input + other.cached_input, self.output + other.output
+        )
+
+
+def cost(tokens: Tokens, price: ModelPrice) -> float:
+    cached = min(tokens.cached_input, tokens.input)
+    cached_rate = price.input if price.cached_input is None else price.cached_input
+    return ((tokens.input - cached) * price.input + cached * cached_rate + tokens.output * price.output) / PER
+
+
+@dataclass
+class GoalUsage:
+    goal_id: str
+    runs: int = 0
+    tokens: Tokens = field(default_factory=Tokens)
+    cost: float = 0.0
+    unpriced: set[str] = field(default_factory=set)  # models used without a price in the table
+
+    def line(self) -> str:
+        t = self.tokens
+        text = (
+            f"{self.goal_id}: {self.runs} run(s), {t.input:,} input tokens ({t.cached_input:,} cached), "
+            f"{t.output:,} output tokens, ${self.cost:.4f}"
+        )
+        if self.unpriced:
+            text += f" (no price for {', '.join(sorted(self.unpriced))}: not counted in the cost)"
+        return text
+
+
+def goal_usage(runs_dir: Path, goal_id: str, prices: dict[str, ModelPrice]) -> GoalUsage:
+    """Sum the usage of every run record of `goal_id` under `runs_dir`."""
+    total = GoalUsage(goal_id)
+    if not runs_dir.is_dir():
+        return total
+    for meta_file in sorted(runs_dir.glob("*/run.json")):
+        try:
+            meta = json.loads(meta_file.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            continue
+        if not isinstance(meta, dict) or meta.get("goal_id") != goal_id or not meta.get("usage"):
+            continue
+        tokens = Tokens.of(meta["usage"])
+        total.runs += 1
+        total.tokens = total.tokens + tokens
+        model = str(meta.get("model") or "")
+        if model in prices:
+            total.cost += cost(tokens, prices[model])
+        else:
+            total.unpriced.add(model or "an unnamed model")
+    return total
