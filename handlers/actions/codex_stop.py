@@ -8,7 +8,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.codex_stop import STOP_ACTION
-from bot.blocks.empty_build import decode_goal_value
+from bot.blocks.goal_buttons import decode_goal_value
 from bot.services.build_stop import ELSEWHERE, stop_build
 from handlers.actions.clicks import Click
 from handlers.common import call
