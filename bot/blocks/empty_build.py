@@ -7,17 +7,12 @@ Action ids start with `codex_` so they stay apart from the other retry buttons o
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from typing import Any
 
 from slack_sdk.models.blocks import (
-    ActionsBlock,
     Block,
-    ButtonElement,
-    ConfirmObject,
-    ContextBlock,
     InputBlock,
     MarkdownTextObject,
     PlainTextInputElement,
@@ -25,6 +20,8 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot.blocks.goal_buttons import build_outcome, encode_message_metadata, retry_changes_cancel
+from bot.blocks.goal_buttons import decode_goal_value as decode_goal_value
 from bot.blocks.limits import MAX_SECTION_TEXT
 from bot.blocks.text import fit
 
@@ -33,7 +30,6 @@ REQUEST_CHANGES_ACTION = "codex_request_changes"
 CANCEL_ACTION = "codex_cancel"
 FEEDBACK_MODAL = "codex_feedback_modal"
 FEEDBACK_FIELD = "feedback"
-_GOAL_ID = re.compile(r"^G-\d{4,}$")
 MAX_LISTED = 10
 
 
@@ -81,24 +77,12 @@ def build_empty_build(v: EmptyBuildView) -> list[dict[str, Any]]:
     text = "\n".join(lines)
     blocks: list[Block] = [
         SectionBlock(block_id="codex_empty_build", text=MarkdownTextObject(text=text[:MAX_SECTION_TEXT])),
-        ActionsBlock(
-            block_id="codex_empty_build_actions",
-            elements=[
-                ButtonElement(text="Retry", action_id=RETRY_ACTION, value=v.goal_id, style="primary"),
-                ButtonElement(text="Request changes", action_id=REQUEST_CHANGES_ACTION, value=v.goal_id),
-                ButtonElement(
-                    text="Cancel goal",
-                    action_id=CANCEL_ACTION,
-                    value=v.goal_id,
-                    style="danger",
-                    confirm=ConfirmObject(
-                        title="Cancel the goal?",
-                        text=f"{v.goal_id} stops for good; its work so far stays in the audit log.",
-                        confirm="Cancel goal",
-                        deny="Keep it",
-                    ),
-                ),
-            ],
+        retry_changes_cancel(
+            "codex_empty_build_actions",
+            v.goal_id,
+            retry=RETRY_ACTION,
+            request_changes=REQUEST_CHANGES_ACTION,
+            cancel=CANCEL_ACTION,
         ),
     ]
     return [b.to_dict() for b in blocks]
@@ -106,22 +90,11 @@ def build_empty_build(v: EmptyBuildView) -> list[dict[str, Any]]:
 
 def build_empty_build_outcome(outcome: str) -> list[dict[str, Any]]:
     """The message once someone acted on it: the buttons give way to what was done."""
-    block = ContextBlock(
-        block_id="codex_empty_build_outcome",
-        elements=[MarkdownTextObject(text=fit(outcome, 2900, escape=lambda t: t))],
-    )
-    return [block.to_dict()]
+    return build_outcome("codex_empty_build_outcome", outcome)
 
 
-def decode_goal_value(value: str) -> str:
-    """The goal id a button names; ValueError for anything else."""
-    if not isinstance(value, str) or not _GOAL_ID.match(value):
-        raise ValueError("the button names no goal")
-    return value
-
-
-def encode_feedback_metadata(goal_id: str, channel: str | None, ts: str | None, thread_ts: str | None) -> str:
-    return json.dumps({"goal": goal_id, "channel": channel, "ts": ts, "thread_ts": thread_ts})
+# The modal's metadata; the same shape as every Request changes modal of a goal's message.
+encode_feedback_metadata = encode_message_metadata
 
 
 def build_feedback_modal(goal_id: str, private_metadata: str) -> dict[str, Any]:

@@ -8,17 +8,12 @@ arrives, so a click on an old message can never retry something else.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from typing import Any
 
 from slack_sdk.models.blocks import (
-    ActionsBlock,
     Block,
-    ButtonElement,
-    ConfirmObject,
-    ContextBlock,
     InputBlock,
     MarkdownTextObject,
     PlainTextInputElement,
@@ -26,6 +21,8 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot.blocks.goal_buttons import build_outcome, encode_message_metadata, retry_changes_cancel
+from bot.blocks.goal_buttons import decode_goal_value as decode_goal_value
 from bot.blocks.limits import MAX_SECTION_TEXT
 from bot.blocks.text import fit, mention
 
@@ -34,7 +31,6 @@ RETRY, REQUEST_CHANGES, CANCEL = "retry", "request_changes", "cancel"
 # `orch_draft_retry`, `orch_build_request_changes`, …: one listener per verb, both kinds.
 ACTION_RE = re.compile(r"^orch_(draft|build)_(retry|request_changes|cancel)$")
 FEEDBACK_MODAL = "orch_draft_feedback_modal"
-_GOAL_ID = re.compile(r"^G-\d{4,}$")
 
 
 @dataclass(frozen=True)
@@ -77,30 +73,15 @@ def build_work_failure(v: WorkFailureView) -> list[dict[str, Any]]:
         f"Nothing moves until someone acts: *Retry* runs it again, *Request changes* runs it again "
         f"with your directions, *Cancel* stops the goal.{again}"
     )
-    value = v.goal_id
     blocks: list[Block] = [
         # Every part is escaped and cut to size above; the whole stays far below the section limit.
         SectionBlock(block_id="work_failure", text=MarkdownTextObject(text=text[:MAX_SECTION_TEXT])),
-        ActionsBlock(
-            block_id="work_failure_actions",
-            elements=[
-                ButtonElement(text="Retry", action_id=action_id(v.kind, RETRY), value=value, style="primary"),
-                ButtonElement(
-                    text="Request changes", action_id=action_id(v.kind, REQUEST_CHANGES), value=value
-                ),
-                ButtonElement(
-                    text="Cancel goal",
-                    action_id=action_id(v.kind, CANCEL),
-                    value=value,
-                    style="danger",
-                    confirm=ConfirmObject(
-                        title="Cancel the goal?",
-                        text=f"{v.goal_id} stops for good; its work so far stays in the audit log.",
-                        confirm="Cancel goal",
-                        deny="Keep it",
-                    ),
-                ),
-            ],
+        retry_changes_cancel(
+            "work_failure_actions",
+            v.goal_id,
+            retry=action_id(v.kind, RETRY),
+            request_changes=action_id(v.kind, REQUEST_CHANGES),
+            cancel=action_id(v.kind, CANCEL),
         ),
     ]
     return [b.to_dict() for b in blocks]
@@ -117,18 +98,7 @@ def work_failure_outcome_text(*, actor: str, what: str, feedback: bool, automati
 
 def build_work_failure_outcome(goal_id: str, outcome: str) -> list[dict[str, Any]]:
     """The failure message once someone acted on it: the buttons give way to what was done."""
-    block = ContextBlock(
-        block_id="work_failure_outcome",
-        elements=[MarkdownTextObject(text=fit(outcome, 2900, escape=lambda t: t))],
-    )
-    return [block.to_dict()]
-
-
-def decode_goal_value(value: str) -> str:
-    """The goal id a failure button names; ValueError for anything else."""
-    if not isinstance(value, str) or not _GOAL_ID.match(value):
-        raise ValueError("the button names no goal")
-    return value
+    return build_outcome("work_failure_outcome", outcome)
 
 
 def build_work_feedback_modal(goal_id: str, what: str, private_metadata: str) -> dict[str, Any]:
@@ -157,5 +127,5 @@ def build_work_feedback_modal(goal_id: str, what: str, private_metadata: str) ->
     return view.to_dict()
 
 
-def encode_modal_metadata(goal_id: str, channel: str | None, ts: str | None, thread_ts: str | None) -> str:
-    return json.dumps({"goal": goal_id, "channel": channel, "ts": ts, "thread_ts": thread_ts})
+# The modal's metadata; the same shape as every Request changes modal of a goal's message.
+encode_modal_metadata = encode_message_metadata

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bot.blocks.empty_build import EmptyBuildView, build_empty_build, empty_build_text
-from bot.effects.dispatcher import EffectDispatcher, RetryLater
+from bot.effects.dispatcher import EffectDispatcher
 from bot.services.empty_build import EFFECT_KIND
 from storage.models import Effect
 
@@ -22,11 +22,10 @@ class EmptyBuildMessages:
         dispatcher.register(EFFECT_KIND, self.post)
 
     async def post(self, effect: Effect) -> None:
-        goal = self.fx.goal(effect.goal_id)
-        if goal is None or not goal.channel_id:
+        found = self.fx.goal_thread(effect.goal_id)
+        if found is None:
             return
-        if not goal.thread_ts:
-            raise RetryLater("the goal thread is not posted yet")
+        goal, channel, thread_ts = found
         p = effect.payload
         view = EmptyBuildView(
             goal_id=goal.id,
@@ -39,8 +38,8 @@ class EmptyBuildMessages:
         )
         await self.fx.post(
             effect,
-            channel=goal.channel_id,
-            thread_ts=goal.thread_ts,
+            channel=channel,
+            thread_ts=thread_ts,
             blocks=build_empty_build(view),
             text=empty_build_text(view),
         )

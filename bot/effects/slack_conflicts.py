@@ -44,16 +44,15 @@ class ConflictMessages:
         dispatcher.register("slack.merge_conflict_decided", self.mark_decided)
 
     async def post(self, effect: Effect) -> None:
-        goal = self.fx.goal(effect.goal_id)
-        if goal is None or not goal.channel_id:
+        found = self.fx.goal_thread(effect.goal_id)
+        if found is None:
             return
-        if not goal.thread_ts:
-            raise RetryLater("the goal thread is not posted yet")
+        goal, channel, thread_ts = found
         view = conflict_view(goal.id, effect.payload, self.base_branch)
         ts = await self.fx.post(
             effect,
-            channel=goal.channel_id,
-            thread_ts=goal.thread_ts,
+            channel=channel,
+            thread_ts=thread_ts,
             blocks=build_conflict_message(view),
             text=conflict_text(view),
         )

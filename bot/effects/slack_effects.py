@@ -132,6 +132,16 @@ class SlackEffects:
         with read_session(self.engine) as session:
             return session.get(Goal, goal_id) if goal_id else None
 
+    def goal_thread(self, goal_id: str | None) -> tuple[Goal, str, str] | None:
+        """(goal, channel, thread ts) to post in: None for a goal with no channel (nothing to post),
+        RetryLater while its thread is not posted yet."""
+        goal = self.goal(goal_id)
+        if goal is None or not goal.channel_id:
+            return None
+        if not goal.thread_ts:
+            raise RetryLater("the goal thread is not posted yet")
+        return goal, goal.channel_id, goal.thread_ts
+
     def approvers_shown(self, goal: Goal) -> list[str]:
         """Who approves this goal's gates, as shown: its chosen approvers, else the configured users
         and groups (groups are shown as groups, not resolved: no Slack call to draw a card)."""

@@ -18,7 +18,6 @@ from slack_sdk.errors import SlackApiError
 
 from bot import blocks as builders
 from bot.blocks.codex_stop import build_stop_actions
-from bot.effects.dispatcher import RetryLater
 from bot.effects.retry import slack_error_code
 from bot.effects.views import progress_text
 from bot.services.build_stop import is_building
@@ -44,11 +43,10 @@ class StatusMessages:
 
     async def handle(self, effect: Effect) -> None:
         """`slack.status`: refresh now, optionally with a detail line (`payload["text"]`)."""
-        goal = self.fx.goal(effect.goal_id)
-        if goal is None or not goal.channel_id:
+        found = self.fx.goal_thread(effect.goal_id)
+        if found is None:
             return
-        if not goal.thread_ts:
-            raise RetryLater("the goal thread is not posted yet")
+        goal, _channel, _thread_ts = found
         detail = effect.payload.get("text")
         await self.refresh(goal, detail=str(detail) if detail else None)
 

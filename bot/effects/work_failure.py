@@ -18,7 +18,7 @@ from bot.blocks.work_failure import (
     work_failure_outcome_text,
     work_failure_text,
 )
-from bot.effects.dispatcher import EffectDispatcher, RetryLater
+from bot.effects.dispatcher import EffectDispatcher
 from bot.effects.slack_effects import marker
 from bot.jobs.recovery import FAILURE_KIND, SETTLED_KIND
 from storage.db import read_session
@@ -37,11 +37,10 @@ class WorkFailureMessages:
         dispatcher.register(SETTLED_KIND, self.settle)
 
     async def post(self, effect: Effect) -> None:
-        goal = self.fx.goal(effect.goal_id)
-        if goal is None or not goal.channel_id:
+        found = self.fx.goal_thread(effect.goal_id)
+        if found is None:
             return
-        if not goal.thread_ts:
-            raise RetryLater("the goal thread is not posted yet")
+        goal, channel, thread_ts = found
         p = effect.payload
         view = WorkFailureView(
             goal_id=goal.id,
@@ -53,8 +52,8 @@ class WorkFailureMessages:
         )
         await self.fx.post(
             effect,
-            channel=goal.channel_id,
-            thread_ts=goal.thread_ts,
+            channel=channel,
+            thread_ts=thread_ts,
             blocks=build_work_failure(view),
             text=work_failure_text(view),
         )

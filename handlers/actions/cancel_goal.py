@@ -8,11 +8,9 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.failures import CANCEL_GOAL_ACTION, decode_failure_value
-from bot.services.errors import ServiceError
-from bot.services.unit import Actor
-from handlers.actions.decisions import where
+from handlers.actions.clicks import Click
 from handlers.actions.retry import settle
-from handlers.common import call, tell
+from handlers.common import call
 
 if TYPE_CHECKING:
     from bot.app import Container
@@ -26,22 +24,15 @@ def register(app: AsyncApp, container: Container) -> None:
         ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], client: AsyncWebClient
     ) -> None:
         await ack()
-        user = body["user"]["id"]
-        channel, _ts, thread_ts = where(body)
-        try:
-            ref = decode_failure_value(action.get("value", ""))
-            goal = await call(
+        click = Click.of(body, client)
+        goal = await click.attempt(
+            lambda: call(
                 goals.cancel,
-                goal_id=ref.goal_id,
-                actor=Actor(user, body.get("trigger_id")),
+                goal_id=decode_failure_value(action.get("value", "")).goal_id,
+                actor=click.actor,
                 reason="cancelled from a failure message",
             )
-        except ValueError as exc:
-            await tell(
-                client, channel=channel, user=user, thread_ts=thread_ts, text=f"That button is broken: {exc}"
-            )
+        )
+        if goal is None:
             return
-        except ServiceError as exc:
-            await tell(client, channel=channel, user=user, thread_ts=thread_ts, text=str(exc))
-            return
-        await settle(client, body, goal.id, f"✖ <@{user}> cancelled {goal.id}.")
+        await settle(client, body, goal.id, f"✖ <@{click.user}> cancelled {goal.id}.")

@@ -10,10 +10,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.blocks.codex_approval import ACTION_RE, APPROVE_ACTION, build_codex_approval, decode_request_value
 from bot.effects.codex_approval import approval_view
 from bot.services import codex_approvals
-from bot.services.errors import ServiceError
-from bot.services.unit import Actor
-from handlers.actions.decisions import where
-from handlers.common import call, tell
+from handlers.actions.clicks import Click
+from handlers.common import call
 
 if TYPE_CHECKING:
     from bot.app import Container
@@ -29,24 +27,17 @@ def register(app: AsyncApp, container: Container) -> None:
         respond: AsyncRespond,
     ) -> None:
         await ack()
-        user = body["user"]["id"]
-        channel, _ts, thread_ts = where(body)
-        try:
-            request_id = decode_request_value(action.get("value", ""))
-            row = await call(
+        click = Click.of(body, client)
+        row = await click.attempt(
+            lambda: call(
                 codex_approvals.decide,
                 service=container.goals,
-                request_id=request_id,
-                actor=Actor(user, body.get("trigger_id")),
+                request_id=decode_request_value(action.get("value", "")),
+                actor=click.actor,
                 approve=action.get("action_id") == APPROVE_ACTION,
             )
-        except ValueError as exc:
-            await tell(
-                client, channel=channel, user=user, thread_ts=thread_ts, text=f"That button is broken: {exc}"
-            )
-            return
-        except ServiceError as exc:
-            await tell(client, channel=channel, user=user, thread_ts=thread_ts, text=str(exc))
+        )
+        if row is None:
             return
         goal = await call(container.goals.get, goal_id=row.goal_id)
         view = approval_view(row, goal)

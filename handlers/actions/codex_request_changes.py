@@ -14,8 +14,8 @@ from bot.blocks.empty_build import (
     decode_goal_value,
     encode_feedback_metadata,
 )
-from handlers.actions.decisions import where
-from handlers.common import open_modal, tell
+from handlers.actions.clicks import Click
+from handlers.common import open_modal
 
 if TYPE_CHECKING:
     from bot.app import Container
@@ -27,16 +27,16 @@ def register(app: AsyncApp, container: Container) -> None:
         ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], client: AsyncWebClient
     ) -> None:
         await ack()
-        user = body["user"]["id"]
-        channel, ts, thread_ts = where(body)
-        try:
-            goal_id = decode_goal_value(action.get("value", ""))
-        except ValueError as exc:
-            await tell(
-                client, channel=channel, user=user, thread_ts=thread_ts, text=f"That button is broken: {exc}"
-            )
+        click = Click.of(body, client)
+        goal_id = await click.decode(decode_goal_value, action)
+        if goal_id is None:
             return
-        view = build_feedback_modal(goal_id, encode_feedback_metadata(goal_id, channel, ts, thread_ts))
+        metadata = encode_feedback_metadata(goal_id, click.channel, click.ts, click.thread_ts)
         await open_modal(
-            client, trigger_id=body["trigger_id"], view=view, user=user, channel=channel, thread_ts=thread_ts
+            client,
+            trigger_id=body["trigger_id"],
+            view=build_feedback_modal(goal_id, metadata),
+            user=click.user,
+            channel=click.channel,
+            thread_ts=click.thread_ts,
         )

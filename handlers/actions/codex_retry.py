@@ -9,10 +9,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.empty_build import RETRY_ACTION, build_empty_build_outcome, decode_goal_value
 from bot.services.empty_build import retry_empty_build
-from bot.services.errors import ServiceError
-from bot.services.unit import Actor
-from handlers.actions.decisions import where
-from handlers.common import call, tell
+from handlers.actions.clicks import Click
+from handlers.common import call
 
 if TYPE_CHECKING:
     from bot.app import Container
@@ -28,23 +26,16 @@ def register(app: AsyncApp, container: Container) -> None:
         respond: AsyncRespond,
     ) -> None:
         await ack()
-        user = body["user"]["id"]
-        channel, _ts, thread_ts = where(body)
-        try:
-            goal_id = decode_goal_value(action.get("value", ""))
-            done = await call(
+        click = Click.of(body, client)
+        done = await click.attempt(
+            lambda: call(
                 retry_empty_build,
                 service=container.goals,
-                goal_id=goal_id,
-                actor=Actor(user, body.get("trigger_id")),
+                goal_id=decode_goal_value(action.get("value", "")),
+                actor=click.actor,
             )
-        except ValueError as exc:
-            await tell(
-                client, channel=channel, user=user, thread_ts=thread_ts, text=f"That button is broken: {exc}"
-            )
+        )
+        if done is None:
             return
-        except ServiceError as exc:
-            await tell(client, channel=channel, user=user, thread_ts=thread_ts, text=str(exc))
-            return
-        outcome = f"↻ <@{user}> asked to build task {done.task_id} again (v{done.version})."
+        outcome = f"↻ <@{click.user}> asked to build task {done.task_id} again (v{done.version})."
         await respond(replace_original=True, text=outcome, blocks=build_empty_build_outcome(outcome))

@@ -14,8 +14,8 @@ from bot.blocks.conflicts import (
     build_conflict_feedback_modal,
     decode_conflict_value,
 )
-from handlers.actions.decisions import where
-from handlers.common import open_modal, tell
+from handlers.actions.clicks import Click
+from handlers.common import open_modal
 
 if TYPE_CHECKING:
     from bot.app import Container
@@ -27,22 +27,18 @@ def register(app: AsyncApp, container: Container) -> None:
         ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], client: AsyncWebClient
     ) -> None:
         await ack()
-        user = body["user"]["id"]
-        channel, _ts, thread_ts = where(body)
-        try:
-            goal_id, task_id, version = decode_conflict_value(action.get("value", ""))
-        except ValueError as exc:
-            await tell(
-                client, channel=channel, user=user, thread_ts=thread_ts, text=f"That button is broken: {exc}"
-            )
+        click = Click.of(body, client)
+        decoded = await click.decode(decode_conflict_value, action)
+        if decoded is None:
             return
-        meta = json.dumps({"value": action["value"], "channel": channel, "thread_ts": thread_ts})
+        goal_id, task_id, version = decoded
+        meta = json.dumps({"value": action["value"], "channel": click.channel, "thread_ts": click.thread_ts})
         view = ConflictView(goal_id=goal_id, task_id=task_id, version=version, title="", files=[])
         await open_modal(
             client,
             trigger_id=body["trigger_id"],
             view=build_conflict_feedback_modal(view, meta),
-            user=user,
-            channel=channel,
-            thread_ts=thread_ts,
+            user=click.user,
+            channel=click.channel,
+            thread_ts=click.thread_ts,
         )

@@ -10,10 +10,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.failures import RETRY_ACTION, build_failure_done, decode_failure_value
 from bot.services.effects import effects_service
-from bot.services.errors import ServiceError
-from bot.services.unit import Actor
+from handlers.actions.clicks import Click
 from handlers.actions.decisions import where
-from handlers.common import call, tell
+from handlers.common import call
 
 if TYPE_CHECKING:
     from bot.app import Container
@@ -44,24 +43,18 @@ def register(app: AsyncApp, container: Container) -> None:
         ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], client: AsyncWebClient
     ) -> None:
         await ack()
-        user = body["user"]["id"]
-        channel, _ts, thread_ts = where(body)
-        try:
-            ref = decode_failure_value(action.get("value", ""))
-            actor = Actor(user, body.get("trigger_id"))
-            if ref.what == "effect" and ref.id is not None:
-                rows = await call(effects.retry, actor=actor, effect_id=ref.id)
-            elif ref.what == "job" and ref.id is not None:
-                rows = await call(effects.retry, actor=actor, job_id=ref.id)
-            else:
-                rows = await call(effects.retry, actor=actor, goal_id=ref.goal_id)
-        except ValueError as exc:
-            await tell(
-                client, channel=channel, user=user, thread_ts=thread_ts, text=f"That button is broken: {exc}"
-            )
+        click = Click.of(body, client)
+        ref = await click.decode(decode_failure_value, action)
+        if ref is None:
             return
-        except ServiceError as exc:
-            await tell(client, channel=channel, user=user, thread_ts=thread_ts, text=str(exc))
+        if ref.what == "effect" and ref.id is not None:
+            scope: dict[str, Any] = {"effect_id": ref.id}
+        elif ref.what == "job" and ref.id is not None:
+            scope = {"job_id": ref.id}
+        else:
+            scope = {"goal_id": ref.goal_id}
+        rows = await click.attempt(lambda: call(effects.retry, actor=click.actor, **scope))
+        if rows is None:
             return
         steps = "1 step" if len(rows) == 1 else f"{len(rows)} steps"
-        await settle(client, body, ref.goal_id, f"🔁 <@{user}> pressed Retry: {steps} running again.")
+        await settle(client, body, ref.goal_id, f"🔁 <@{click.user}> pressed Retry: {steps} running again.")

@@ -24,10 +24,9 @@ from bot.blocks.work_failure import (
     encode_modal_metadata,
 )
 from bot.jobs.recovery import retry_failed
-from bot.services.errors import ServiceError
 from bot.services.unit import Actor
-from handlers.actions.decisions import where
-from handlers.common import call, open_modal, tell
+from handlers.actions.clicks import Click
+from handlers.common import call, open_modal
 
 if TYPE_CHECKING:
     from bot.app import Container
@@ -51,37 +50,34 @@ def register(app: AsyncApp, container: Container) -> None:
         ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], client: AsyncWebClient
     ) -> None:
         await ack()
-        user = body["user"]["id"]
-        channel, _ts, thread_ts = where(body)
-        try:
-            goal_id = decode_goal_value(action.get("value", ""))
-            # The message then says who retried it and loses its buttons (bot.effects.work_failure).
-            await call(retry_failed, goals=goals, goal_id=goal_id, actor=Actor(user, body.get("trigger_id")))
-        except ValueError as exc:
-            text = f"That button is broken: {exc}"
-            await tell(client, channel=channel, user=user, thread_ts=thread_ts, text=text)
-        except ServiceError as exc:
-            await tell(client, channel=channel, user=user, thread_ts=thread_ts, text=str(exc))
+        click = Click.of(body, client)
+        # The message then says who retried it and loses its buttons (bot.effects.work_failure).
+        await click.attempt(
+            lambda: call(
+                retry_failed,
+                goals=goals,
+                goal_id=decode_goal_value(action.get("value", "")),
+                actor=click.actor,
+            )
+        )
 
     async def request_changes(
         ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], client: AsyncWebClient
     ) -> None:
         await ack()
-        user = body["user"]["id"]
-        channel, ts, thread_ts = where(body)
-        try:
-            goal_id = decode_goal_value(action.get("value", ""))
-        except ValueError as exc:
-            await tell(
-                client, channel=channel, user=user, thread_ts=thread_ts, text=f"That button is broken: {exc}"
-            )
+        click = Click.of(body, client)
+        goal_id = await click.decode(decode_goal_value, action)
+        if goal_id is None:
             return
         what = "The build" if str(action.get("action_id", "")).startswith("orch_build_") else "The draft"
-        view = build_work_feedback_modal(
-            goal_id, what, encode_modal_metadata(goal_id, channel, ts, thread_ts)
-        )
+        metadata = encode_modal_metadata(goal_id, click.channel, click.ts, click.thread_ts)
         await open_modal(
-            client, trigger_id=body["trigger_id"], view=view, user=user, channel=channel, thread_ts=thread_ts
+            client,
+            trigger_id=body["trigger_id"],
+            view=build_work_feedback_modal(goal_id, what, metadata),
+            user=click.user,
+            channel=click.channel,
+            thread_ts=click.thread_ts,
         )
 
     async def cancel(
@@ -92,22 +88,18 @@ def register(app: AsyncApp, container: Container) -> None:
         respond: AsyncRespond,
     ) -> None:
         await ack()
-        user = body["user"]["id"]
-        channel, _ts, thread_ts = where(body)
-        try:
-            goal_id = decode_goal_value(action.get("value", ""))
-            goal = await call(
-                goals.cancel, goal_id=goal_id, actor=Actor(user), reason="cancelled after its work failed"
+        click = Click.of(body, client)
+        goal = await click.attempt(
+            lambda: call(
+                goals.cancel,
+                goal_id=decode_goal_value(action.get("value", "")),
+                actor=Actor(click.user),
+                reason="cancelled after its work failed",
             )
-        except ValueError as exc:
-            await tell(
-                client, channel=channel, user=user, thread_ts=thread_ts, text=f"That button is broken: {exc}"
-            )
+        )
+        if goal is None:
             return
-        except ServiceError as exc:
-            await tell(client, channel=channel, user=user, thread_ts=thread_ts, text=str(exc))
-            return
-        await settle(respond, f"✖ <@{user}> cancelled {goal.id}.")
+        await settle(respond, f"✖ <@{click.user}> cancelled {goal.id}.")
 
     for ids, listener in ((RETRY_IDS, retry), (REQUEST_CHANGES_IDS, request_changes), (CANCEL_IDS, cancel)):
         for one in ids:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -10,7 +9,6 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import blocks as builders
 from bot.blocks.empty_build import (
     FEEDBACK_FIELD,
     FEEDBACK_MODAL,
@@ -21,12 +19,12 @@ from bot.services.empty_build import retry_empty_build
 from bot.services.errors import ServiceError
 from bot.services.unit import Actor
 from handlers.common import call, tell
+from handlers.views.directions import read_directions
 
 if TYPE_CHECKING:
     from bot.app import Container
 
 log = logging.getLogger(__name__)
-MAX_FEEDBACK = 3000
 
 
 def register(app: AsyncApp, container: Container) -> None:
@@ -34,26 +32,12 @@ def register(app: AsyncApp, container: Container) -> None:
     async def directions(
         ack: AsyncAck, view: dict[str, Any], body: dict[str, Any], client: AsyncWebClient
     ) -> None:
-        values = builders.parse_view_values(view.get("state", {}).get("values", {}))
-        feedback = str(values.get(FEEDBACK_FIELD) or "").strip()
-        if not feedback:
-            await ack(response_action="errors", errors={FEEDBACK_FIELD: "Please write a few words."})
+        read = await read_directions(
+            ack, view, lambda meta: decode_goal_value(meta["goal"]), field=FEEDBACK_FIELD
+        )
+        if read is None:
             return
-        if len(feedback) > MAX_FEEDBACK:
-            await ack(
-                response_action="errors", errors={FEEDBACK_FIELD: f"Keep it under {MAX_FEEDBACK} characters."}
-            )
-            return
-        try:
-            meta = json.loads(view.get("private_metadata") or "{}")
-            goal_id = decode_goal_value(meta["goal"])
-        except (ValueError, KeyError, TypeError):
-            await ack(
-                response_action="errors",
-                errors={FEEDBACK_FIELD: "This form is out of date; click the button again."},
-            )
-            return
-        await ack()
+        feedback, meta, goal_id = read
         user = body["user"]["id"]
         try:
             await call(

@@ -2,25 +2,23 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import blocks as builders
 from bot.blocks.work_failure import FEEDBACK_MODAL, decode_goal_value
 from bot.jobs.recovery import retry_failed
 from bot.services.errors import ServiceError
 from bot.services.unit import Actor
 from handlers.common import call, tell
+from handlers.views.directions import read_directions
 
 if TYPE_CHECKING:
     from bot.app import Container
 
 log = logging.getLogger(__name__)
-MAX_FEEDBACK = 3000
 
 
 def register(app: AsyncApp, container: Container) -> None:
@@ -30,26 +28,10 @@ def register(app: AsyncApp, container: Container) -> None:
     async def feedback(
         ack: AsyncAck, view: dict[str, Any], body: dict[str, Any], client: AsyncWebClient
     ) -> None:
-        values = builders.parse_view_values(view.get("state", {}).get("values", {}))
-        text = str(values.get("feedback") or "").strip()
-        if not text:
-            await ack(response_action="errors", errors={"feedback": "Please write a few words."})
+        read = await read_directions(ack, view, lambda meta: decode_goal_value(meta["goal"]))
+        if read is None:
             return
-        if len(text) > MAX_FEEDBACK:
-            await ack(
-                response_action="errors", errors={"feedback": f"Keep it under {MAX_FEEDBACK} characters."}
-            )
-            return
-        try:
-            meta = json.loads(view.get("private_metadata") or "{}")
-            goal_id = decode_goal_value(meta["goal"])
-        except (ValueError, KeyError, TypeError):
-            await ack(
-                response_action="errors",
-                errors={"feedback": "This form is out of date; click the button again."},
-            )
-            return
-        await ack()
+        text, meta, goal_id = read
         user = body["user"]["id"]
         channel, thread_ts = meta.get("channel"), meta.get("thread_ts")
         try:

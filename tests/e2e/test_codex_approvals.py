@@ -14,13 +14,12 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, col, select
 
-from bot.codex.binary import find_codex
 from bot.runs import load_run
 from sandbox import Message
 from sandbox.models import ResponsesServer, apply_patch, exec_command, message
 from storage.audit import AuditEntry
 from storage.models import CodexApproval, Goal
-from tests.conftest import Live, start_live
+from tests.support.codex import approve_documents_until, codex_or_skip, start_codex_live
 
 BRIEF = "Add a changelog and stamp the build."
 ADD = "*** Begin Patch\n*** Add File: CHANGELOG.md\n+# Changelog\n*** End Patch"
@@ -36,32 +35,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def codex_bin() -> Path:
-    found = find_codex()
-    if found is None:
-        pytest.skip("the codex CLI is not installed: `make codex` installs it (needs npm)")
-    return found
-
-
-def approve_documents_until(live: Live, card_ts: str, text: str) -> Message:
-    """Approve each document until a message containing `text` is in the thread; return it."""
-    for _ in range(20):
-        found = live.sb.wait_for(
-            lambda: (
-                live.sb.find_message("C_DEV", thread_ts=card_ts, text_contains=text)
-                or live.sb.find_message("C_DEV", thread_ts=card_ts, button="Approve")
-            ),
-            timeout=60,
-            what=f"an artifact to approve or {text!r}",
-        )
-        if text in found.text:
-            return found
-        live.sb.click("U_APP1", found, "Approve")
-        live.sb.wait_for(
-            lambda m=found: "Approve" not in live.sb.buttons(live.sb.message("C_DEV", m.ts)),
-            timeout=30,
-            what="the decision to replace the buttons",
-        )
-    raise AssertionError(f"no {text!r} in the thread")
+    return codex_or_skip()
 
 
 def shown(msg: Message) -> str:
@@ -72,14 +46,12 @@ def test_codex_asks_in_the_thread_and_only_an_approver_decides(
     tmp_path: Path, target_repo: Path, codex_bin: Path
 ) -> None:
     with ResponsesServer(SCRIPT) as model:
-        live = start_live(
+        live = start_codex_live(
             tmp_path,
             target_repo,
-            builder="codex",
-            codex_provider_url=model.base_url,
-            codex_bin=str(codex_bin),
-            codex_timeout=120,
-            runs_dir=tmp_path / "runs",
+            model,
+            codex_bin,
+            timeout=120,
             prices={"gpt-5.5": {"input": 1.25, "output": 10.0}},
         )
         try:

@@ -15,13 +15,13 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
-from bot.codex.binary import find_codex
 from bot.runs import load_run
 from sandbox.models import ResponsesServer, apply_patch, exec_command, message
 from storage.audit import AuditEntry
 from storage.db import transaction
 from storage.models import Goal
-from tests.conftest import Live, start_live
+from tests.conftest import Live
+from tests.support.codex import codex_or_skip, start_codex_live
 
 BRIEF = "Greet readers in the README. Keep a note of every change."
 PATCH = """*** Begin Patch
@@ -41,10 +41,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def codex_bin() -> Path:
-    found = find_codex()
-    if found is None:
-        pytest.skip("the codex CLI is not installed: `make codex` installs it (needs npm)")
-    return found
+    return codex_or_skip()
 
 
 def grant_workspace_write(live: Live, goal_id: str) -> None:
@@ -86,15 +83,7 @@ def test_codex_edits_the_worktree_and_the_approved_diff_is_merged(
     tmp_path: Path, target_repo: Path, codex_bin: Path
 ) -> None:
     with ResponsesServer(SCRIPT) as model:
-        live = start_live(
-            tmp_path,
-            target_repo,
-            builder="codex",
-            codex_provider_url=model.base_url,
-            codex_bin=str(codex_bin),
-            codex_timeout=60,
-            runs_dir=tmp_path / "runs",
-        )
+        live = start_codex_live(tmp_path, target_repo, model, codex_bin, timeout=60)
         try:
             live.sb.slash("U_REQ", "C_DEV", f"start {BRIEF}")
             card = live.sb.wait_for_message("C_DEV", text_contains="G-0001")

@@ -14,12 +14,11 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
-from bot.codex.binary import find_codex
 from bot.runs import load_run
 from sandbox.models import ResponsesServer, exec_command, message
 from storage.audit import AuditEntry
 from storage.models import Artifact, Goal
-from tests.conftest import Live, start_live
+from tests.support.codex import approve_documents_until, codex_or_skip, start_codex_live
 
 BRIEF = "Write a greeting file for new readers."
 CLAIM = "Implemented made.txt, tests passed."
@@ -31,54 +30,18 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def codex_bin() -> Path:
-    found = find_codex()
-    if found is None:
-        pytest.skip("the codex CLI is not installed: `make codex` installs it (needs npm)")
-    return found
-
-
-def approve_until_the_build(live: Live, card_ts: str) -> None:
-    """Approve each document and deny what Codex asks, until the build has reported; a diff
-    offered here is a failure."""
-    for _ in range(20):
-        found = live.sb.wait_for(
-            lambda: (
-                live.sb.find_message("C_DEV", thread_ts=card_ts, text_contains="changed nothing")
-                or live.sb.find_message("C_DEV", thread_ts=card_ts, button="Approve")
-            ),
-            timeout=60,
-            what="an artifact to approve or the build's report",
-        )
-        if "changed nothing" in found.text:
-            return
-        assert " diff " not in found.text, f"an empty diff was offered for approval: {found.text}"
-        label = "Deny" if ASKS in found.text else "Approve"
-        live.sb.click("U_APP1", found, label)
-        live.sb.wait_for(
-            lambda m=found, b=label: b not in live.sb.buttons(live.sb.message("C_DEV", m.ts)),
-            timeout=30,
-            what="the decision to replace the buttons",
-        )
-    raise AssertionError("the build never reported")
+    return codex_or_skip()
 
 
 def test_a_build_that_changed_nothing_offers_retry_not_an_empty_diff(
     tmp_path: Path, target_repo: Path, codex_bin: Path
 ) -> None:
     with ResponsesServer(SCRIPT) as model:
-        live = start_live(
-            tmp_path,
-            target_repo,
-            builder="codex",
-            codex_provider_url=model.base_url,
-            codex_bin=str(codex_bin),
-            codex_timeout=60,
-            runs_dir=tmp_path / "runs",
-        )
+        live = start_codex_live(tmp_path, target_repo, model, codex_bin, timeout=60)
         try:
             live.sb.slash("U_REQ", "C_DEV", f"start {BRIEF}")
             card = live.sb.wait_for_message("C_DEV", text_contains="G-0001")
-            approve_until_the_build(live, card.ts)
+            approve_documents_until(live, card.ts, "changed nothing", deny=ASKS, never=" diff ")
             report = live.sb.find_message("C_DEV", thread_ts=card.ts, text_contains="changed nothing")
             assert report is not None
             assert live.sb.buttons(report) == ["Retry", "Request changes", "Cancel goal"]

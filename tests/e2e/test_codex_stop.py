@@ -16,7 +16,6 @@ import pytest
 from sqlmodel import Session, select
 
 from bot.blocks.codex_stop import STOP_ACTION
-from bot.codex.binary import find_codex
 from bot.runs import load_run
 from bot.services.build_stop import POLL_SECONDS, STOP_REQUESTED
 from bot.services.unit import Actor, audit
@@ -25,7 +24,8 @@ from sandbox.models import ResponsesServer, exec_command, message
 from storage.audit import AuditEntry
 from storage.db import transaction
 from storage.models import Goal
-from tests.conftest import Live, start_live
+from tests.conftest import Live
+from tests.support.codex import approve_documents_until, codex_or_skip, start_codex_live
 
 BRIEF = "Run the long migration check."
 SCRIPT = [[exec_command("echo started > started.txt; sleep 60")], [message("Finished.")]]
@@ -35,10 +35,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def codex_bin() -> Path:
-    found = find_codex()
-    if found is None:
-        pytest.skip("the codex CLI is not installed: `make codex` installs it (needs npm)")
-    return found
+    return codex_or_skip()
 
 
 def ask_to_stop(live: Live, user: str, status: Message, how: str) -> None:
@@ -68,35 +65,11 @@ def test_stop_interrupts_the_running_turn_and_the_goal_waits_with_retry(
     tmp_path: Path, target_repo: Path, codex_bin: Path, how: str
 ) -> None:
     with ResponsesServer(SCRIPT) as model:
-        live = start_live(
-            tmp_path,
-            target_repo,
-            builder="codex",
-            codex_provider_url=model.base_url,
-            codex_bin=str(codex_bin),
-            codex_timeout=120,
-            runs_dir=tmp_path / "runs",
-        )
+        live = start_codex_live(tmp_path, target_repo, model, codex_bin, timeout=120)
         try:
             live.sb.slash("U_REQ", "C_DEV", f"start {BRIEF}")
             card = live.sb.wait_for_message("C_DEV", text_contains="G-0001")
-            for _ in range(20):  # approve the documents until Codex is at work
-                found = live.sb.wait_for(
-                    lambda: (
-                        live.sb.find_message("C_DEV", thread_ts=card.ts, text_contains="Codex working")
-                        or live.sb.find_message("C_DEV", thread_ts=card.ts, button="Approve")
-                    ),
-                    timeout=60,
-                    what="an artifact to approve or Codex at work",
-                )
-                if "Codex working" in found.text:
-                    break
-                live.sb.click("U_APP1", found, "Approve")
-                live.sb.wait_for(
-                    lambda m=found: "Approve" not in live.sb.buttons(live.sb.message("C_DEV", m.ts)),
-                    timeout=30,
-                    what="the decision to replace the buttons",
-                )
+            approve_documents_until(live, card.ts, "Codex working")
             status = live.sb.wait_for(
                 lambda: live.sb.find_message("C_DEV", thread_ts=card.ts, button="Stop"),
                 timeout=30,

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import threading
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -19,9 +17,8 @@ from bot.services.errors import NotAnApprover, SelfApproval
 from bot.services.goals import GoalService
 from bot.services.unit import Actor, system_clock
 from storage.audit import AuditEntry
-from storage.db import make_engine
-from storage.migrate import upgrade
 from storage.models import CodexApproval, Effect
+from tests.support.databases import migrated_database
 
 REQUEST = ApprovalRequest(
     kind="command",
@@ -34,26 +31,8 @@ REQUEST = ApprovalRequest(
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        eng = make_engine(f"sqlite:///{tmp_path / 'orch.db'}")
-        upgrade(eng)
+    with migrated_database(request, tmp_path, request.param) as (eng, _url):
         yield eng
-        eng.dispose()
-        return
-    url = request.getfixturevalue("postgres_url")
-    schema = f"t_{uuid.uuid4().hex[:10]}"
-    admin = make_engine(url)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        eng = make_engine(url + ("&" if "?" in url else "?") + f"options=-csearch_path%3D{schema}")
-        upgrade(eng)
-        yield eng
-        eng.dispose()
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 @pytest.fixture

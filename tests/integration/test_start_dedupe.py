@@ -3,45 +3,24 @@
 from __future__ import annotations
 
 import threading
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from bot.services.authority import ApproverDirectory
 from bot.services.errors import DuplicateStart
 from bot.services.goals import GoalService
 from bot.services.unit import Actor
-from storage.db import make_engine
-from storage.migrate import upgrade
+from tests.support.databases import migrated_database
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        eng = make_engine(f"sqlite:///{tmp_path / 'orch.db'}")
-        upgrade(eng)
+    with migrated_database(request, tmp_path, request.param) as (eng, _url):
         yield eng
-        eng.dispose()
-        return
-    url = request.getfixturevalue("postgres_url")
-    schema = f"t_{uuid.uuid4().hex[:10]}"
-    admin = make_engine(url)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        eng = make_engine(url + ("&" if "?" in url else "?") + f"options=-csearch_path%3D{schema}")
-        upgrade(eng)
-        yield eng
-        eng.dispose()
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 class Clock:
@@ -61,7 +40,9 @@ def test_racing_copies_of_one_start_make_one_goal_and_the_window_then_reopens(en
     def start() -> None:
         gate.wait(timeout=10)
         try:
-            outcomes.append(goals.start_goal(brief="Add a CSV export", actor=Actor("U_REQ"), channel_id="C1").id)
+            outcomes.append(
+                goals.start_goal(brief="Add a CSV export", actor=Actor("U_REQ"), channel_id="C1").id
+            )
         except DuplicateStart:
             outcomes.append("duplicate")
 
