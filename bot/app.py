@@ -16,10 +16,12 @@ from bot.audit_keys import load_keyring
 from bot.config import Settings
 from bot.effects.dispatcher import EffectDispatcher
 from bot.effects.retry import RetryPolicy
+from bot.redact import redact, redact_obj
 from bot.services.authority import ApproverDirectory
 from bot.services.goals import GoalService
 from bot.services.unit import Clock, system_clock
 from bot.slack_guard import GuardedWebClient, ShortRateLimitRetry, ShortRateLimitRetrySync
+from storage.audit import bind_redactor
 from storage.audit_keys import bind_keyring
 from storage.db import make_engine
 from storage.migrate import upgrade
@@ -62,8 +64,10 @@ def build_container(settings: Settings, *, clock: Clock = system_clock, migrate:
 
     configure_tracing(settings.otel)
     engine = make_engine(settings.database_url)
-    # The audit key reaches storage from here only: storage never reads configuration.
+    # The audit key and the redactor reach storage from here only: storage never reads
+    # configuration and knows nothing of what a secret looks like.
     bind_keyring(engine, load_keyring(settings))
+    bind_redactor(redact, redact_obj)
     if migrate:
         upgrade(engine)
         from storage.deployment import deployment_id

@@ -350,5 +350,9 @@ def main() -> None:
     # Arguments are input like any other: a secret typed into `--feedback` or a brief is redacted
     # before any command sees it (bot.intake).
     from bot.intake import clean_argv
+    from bot.redact import redact, redact_obj
+    from storage.audit import bind_redactor
 
+    # Commands that write the audit log without a container (e.g. `orch audit ...`) redact like it.
+    bind_redactor(redact, redact_obj)
     app(args=clean_argv(sys.argv)[1:])

@@ -46,7 +46,6 @@ from sqlalchemy.orm import configure_mappers, make_transient_to_detached
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from bot.redact import redact, redact_obj
 from storage.audit_keys import KEY_ID_LENGTH, AuditKeyError, AuditKeyring, keyring_for
 from storage.db import READ_ONLY
 
@@ -55,6 +54,41 @@ GENESIS_HASH = "0" * 64
 ADVISORY_LOCK_KEY = 0x4155444954
 APPEND_ONLY_MESSAGE = "audit_log is append-only"
 VERIFY_BATCH = 5000
+
+
+# --- redaction ---------------------------------------------------------------------------------
+#
+# What counts as a secret is the bot's knowledge (bot.redact), not storage's: storage only insists
+# that it is applied. The composition root binds the redactor once per process (bot.app, the CLI),
+# as it binds the audit keyring; an append in a process that never bound one is refused rather
+# than storing a secret in a log that can never be edited.
+
+
+class AuditRedactionError(RuntimeError):
+    """An audit append was attempted before a redactor was bound (`bind_redactor`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Redactor:
+    text: Callable[[str], str]  # a string with every secret in it masked
+    obj: Callable[[Any], Any]  # a redacted copy of a JSON-shaped value
+
+
+_REDACTOR: Redactor | None = None
+
+
+def bind_redactor(text: Callable[[str], str], obj: Callable[[Any], Any]) -> None:
+    """Set how audit justifications and payloads are redacted in this process."""
+    global _REDACTOR
+    _REDACTOR = Redactor(text=text, obj=obj)
+
+
+def _redactor() -> Redactor:
+    if _REDACTOR is None:
+        raise AuditRedactionError(
+            "no redactor is bound for the audit log: call storage.audit.bind_redactor at start-up"
+        )
+    return _REDACTOR
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -223,7 +257,7 @@ def _payload_text(payload: Mapping[str, Any] | None) -> str:
     else:
         # Round-trip through JSON first so values turned into strings (paths, models) are redacted too.
         plain = json.loads(json.dumps(dict(payload), default=_json_default))
-    return _ENCODER.encode(redact_obj(plain))
+    return _ENCODER.encode(_redactor().obj(plain))
 
 
 # --- writing -----------------------------------------------------------------------------------
@@ -354,7 +388,7 @@ def append_audit(
         raise ValueError("audit timestamps must be timezone-aware")
     # Everything that does not depend on the head is prepared before the chain lock is taken.
     at_utc = at.astimezone(UTC)
-    justification = redact(justification) if justification is not None else None
+    justification = _redactor().text(justification) if justification is not None else None
     payload_text = _payload_text(payload)
 
     def make_row(head: Any) -> tuple[Any, ...]:

@@ -14,7 +14,12 @@ import pytest
 
 from bot.config import Settings, load_settings
 from bot.local import SANDBOX_BOT_TOKEN, BotThread
+from bot.redact import redact, redact_obj
 from sandbox import Sandbox
+from storage.audit import bind_redactor
+
+# Tests that append to the audit log without building the app redact as the app does.
+bind_redactor(redact, redact_obj)
 
 POSTGRES_URL = os.environ.get("ORCH_TEST_POSTGRES_URL")
 

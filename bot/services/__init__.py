@@ -1,0 +1,1 @@
+"""The use cases: load, apply the procedure's rules, persist state, audit and outbox together."""
