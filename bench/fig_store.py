@@ -26,6 +26,11 @@ def _engine(path: Path) -> Any:
 
     engine = make_engine(f"sqlite:///{path}")
     bind_keyring(engine, AuditKeyring.of(BENCH_AUDIT_KEY.encode()))
+    # As the composition root does: the audit log redacts with the product's redactor.
+    from bot.redact import redact, redact_obj
+    from storage.audit import bind_redactor
+
+    bind_redactor(redact, redact_obj)
     upgrade(engine)
     return engine
 
