@@ -351,7 +351,7 @@ def main() -> None:
     # before any command sees it (bot.intake).
     from bot.intake import clean_argv
     from bot.redact import redact, redact_obj
-    from storage.audit import bind_redactor
+    from storage.redaction import bind_redactor
 
     # Commands that write the audit log without a container (e.g. `orch audit ...`) redact like it.
     bind_redactor(redact, redact_obj)
