@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, SQLModel, select
 
-import storage.audit
+import storage.redaction
 from storage.audit import AuditEntry, AuditRedactionError, append_audit
 from storage.db import make_engine, transaction
 
@@ -21,7 +21,7 @@ def test_an_append_without_a_bound_redactor_is_refused(
 ) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'orch.db'}")
     SQLModel.metadata.create_all(engine, tables=[AuditEntry.__table__])  # type: ignore[attr-defined]
-    monkeypatch.setattr(storage.audit, "_REDACTOR", None)
+    monkeypatch.setattr(storage.redaction, "_REDACTOR", None)
     with pytest.raises(AuditRedactionError, match="bind_redactor"), transaction(engine) as session:
         append_audit(session, actor="U0ADMIN", action="mode.elevated", justification="token sk-FAKE", at=T0)
     with Session(engine) as session:
