@@ -76,7 +76,7 @@ def test_owner_and_name_come_from_the_clone_urls_path(url: str, slug: str, folde
 def test_local_paths_are_not_clone_urls() -> None:
     assert not is_clone_url("/srv/repo")
     assert not is_clone_url("relative/repo")
-    assert not is_clone_url("C:/work/repo")
+    assert not is_clone_url("C:/src/repo")
 
 
 def test_graphql_lives_beside_rest_on_github_com_and_under_api_on_enterprise_server() -> None:
