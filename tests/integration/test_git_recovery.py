@@ -80,7 +80,14 @@ def test_a_young_lock_is_left_alone_and_reported_as_held(git: Git) -> None:
 def test_an_old_lock_is_left_alone_while_a_git_process_runs_in_the_repository(git: Git) -> None:
     lock = plant(git.git_dir / "index.lock", mtime=HOUR_AGO)
     # A person's git command that is still running (it waits for its input, as an editor would).
-    running = subprocess.Popen(["git", "hash-object", "--stdin"], cwd=git.root, stdin=subprocess.PIPE)
+    # Its first answer shows it is git by then (a process just forked is not yet git).
+    running = subprocess.Popen(
+        ["git", "cat-file", "--batch-check"], cwd=git.root, stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    )
+    assert running.stdin is not None and running.stdout is not None
+    running.stdin.write(b"HEAD\n")
+    running.stdin.flush()
+    assert running.stdout.readline().split()[1:2] == [b"commit"]
     try:
         assert running.pid in (git_processes_in(git.root) or [])
         assert stale_reason(lock, git_dir=git.git_dir, root=git.root, max_age=60) is None
@@ -88,7 +95,7 @@ def test_an_old_lock_is_left_alone_while_a_git_process_runs_in_the_repository(gi
             git.commit([write(git, "a.txt", "a\n")], "add a")
         assert lock.exists()
     finally:
-        running.communicate(b"x", timeout=30)
+        running.communicate(b"", timeout=30)
     assert stale_reason(lock, git_dir=git.git_dir, root=git.root, max_age=60) is not None
 
 
