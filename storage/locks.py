@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 import threading
 import zlib
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
@@ -32,33 +32,14 @@ def lock_namespace(engine: Engine, offset: int = 0) -> int:
     return _NAMESPACES[url] + offset
 
 
-@contextmanager
-def claim(engine: Engine, offset: int, key: int) -> Iterator[bool]:
-    """Hold the advisory lock `(namespace + offset, key)` for the block if nobody else holds it.
-
-    Yields False (and holds nothing) when another session has it. The lock belongs to a session,
-    so if this process dies PostgreSQL releases it when the connection drops.
-    """
-    if engine.dialect.name != "postgresql":
-        yield True
-        return
-    ns = lock_namespace(engine, offset)
-    with engine.connect() as conn:
-        conn = conn.execution_options(isolation_level="AUTOCOMMIT")
-        got = bool(
-            conn.execute(text("SELECT pg_try_advisory_lock(:ns, :key)"), {"ns": ns, "key": key}).scalar_one()
-        )
-        try:
-            yield got
-        finally:
-            if got:
-                conn.execute(text("SELECT pg_advisory_unlock(:ns, :key)"), {"ns": ns, "key": key})
-
-
 @asynccontextmanager
 async def claim_async(engine: Engine, offset: int, key: int) -> AsyncIterator[bool]:
-    """`claim` for code on an event loop: the connection is checked out, locked, unlocked and given
-    back in a worker thread, so a slow pool or server never stops the loop (the outbox's lanes).
+    """Hold the advisory lock `(namespace + offset, key)` for the block if nobody else holds it.
+
+    Yields False (and holds nothing) when another session has it; the lock belongs to a session,
+    so if this process dies PostgreSQL releases it when the connection drops. The connection is
+    checked out, locked, unlocked and given back in a worker thread, so a slow pool or server never
+    stops the event loop (the outbox's lanes).
 
     A cancel while the lock is being taken or given back does not leak the session: the thread
     finishes its step, and the connection (with its lock) is released all the same.
