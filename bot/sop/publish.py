@@ -27,6 +27,7 @@ from typing import Any
 
 from bot.faults import fault_point
 from bot.repo.git import Git
+from bot.repo.port import EFFECT_TRAILER
 from bot.repo.validate import one_line, validate_goal_id, validate_trailer
 from bot.sop.index import (
     EVENTS_PATH,
@@ -41,8 +42,6 @@ from bot.sop.index import (
 from bot.sop.mirrors import MirrorSection, append_section
 from bot.sop.phases import CANONICAL_FILES, LABELS, MIRROR_FILES, Phase
 from bot.sop.records import GoalRecord
-
-EFFECT_TRAILER = "Orch-Effect"
 
 
 @dataclass(frozen=True)
