@@ -16,12 +16,9 @@ and a write transaction is opened only for a level that is due and not recorded 
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 
-from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -34,28 +31,16 @@ from bot.blocks.reminders import (
 )
 from bot.jobs.notify import POST_KIND, add_notification, dm_each
 from bot.jobs.open_gates import OpenGate, open_gates, recorded_keys
-from bot.jobs.sla_policy import CutoffsAt, DueCutoffs, SlaPolicy, describe_age, gate_clock
-from bot.services.authority import ApproverDirectory
-from bot.services.unit import Actor, add_effect, audit, load_goal_for_update
+from bot.jobs.sla_deps import SCHEDULER, SlaDeps, is_slack_user, record_level
+from bot.jobs.sla_policy import CutoffsAt, DueCutoffs, describe_age, gate_clock
+from bot.services.unit import add_effect, audit, load_goal_for_update
 from bot.sop.phases import LABELS, GoalState, Phase, PhaseStatus
 from storage.db import read_session, transaction
 from storage.jobs_models import Reminder
 from storage.models import Approval, Artifact, Goal
 
 log = logging.getLogger(__name__)
-SCHEDULER = Actor("scheduler")
-_SLACK_USER = re.compile(r"^[UW][A-Z0-9_]{1,30}$")
 _MARGIN = timedelta(seconds=1)
-
-
-@dataclass
-class SlaDeps:
-    engine: Engine
-    directory: ApproverDirectory
-    policy: SlaPolicy
-    allow_self_approval: bool = False
-    freshness_max_age: timedelta = timedelta(days=30)  # approved artifacts go stale after (the digest says)
-    runs_dir: Path | None = None  # the deployment's run records, for the digest's metrics
 
 
 @dataclass
@@ -76,11 +61,6 @@ class SweepReport:
             + len(self.expired)
             + len(self.overdue_jobs)
         )
-
-
-def is_slack_user(ref: str) -> bool:
-    """Requesters from the CLI are `cli:<name>`; only Slack users (U…, W…) can get a DM."""
-    return bool(_SLACK_USER.match(ref or ""))
 
 
 def current_artifact(session: Session, goal: Goal) -> Artifact | None:
@@ -210,32 +190,6 @@ def _locked_gate(session: Session, goal_id: str, artifact_id: int | None) -> tup
     if artifact is None or artifact.id != artifact_id:
         return None
     return goal, artifact
-
-
-def record_level(
-    session: Session,
-    key: str,
-    level: str,
-    goal: Goal,
-    artifact: Artifact | None,
-    to: list[str],
-    now: datetime,
-) -> bool:
-    if session.exec(select(Reminder.id).where(Reminder.key == key)).first() is not None:
-        return False
-    session.add(
-        Reminder(
-            key=key,
-            level=level,
-            goal_id=goal.id,
-            phase=goal.phase,
-            version=artifact.version if artifact else None,
-            recipients=to,
-            sent_at=now,
-        )
-    )
-    session.flush()
-    return True
 
 
 def _send_level(
