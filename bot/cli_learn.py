@@ -209,7 +209,8 @@ def register(app: typer.Typer, get_engine: Callable[[], Engine]) -> None:
     ) -> None:
         """Success metrics from the audit log and this deployment's run records (never entered by hand)."""
         from bot.cli import _settings
-        from bot.metrics import collect_for, explain_lines, how_lines, parse_since, summary_lines
+        from bot.metrics import collect_for, parse_since
+        from bot.metrics_report import explain_lines, how_lines, summary_lines
 
         try:
             start = parse_since(since, now=datetime.now(UTC))

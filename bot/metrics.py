@@ -36,19 +36,36 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from bot.metrics_inputs import RunRecord, changed_lines, deployment_runs, goal_runs, load_runs
-from bot.metrics_report import (  # noqa: F401 - presentation, re-exported for existing callers
-    LABELS,
-    digest_metrics_lines,
-    explain_lines,
-    how_lines,
-    human_duration,
-    metrics_home_blocks,
-    metrics_summary,
-    summary_lines,
-)
 from bot.runs import adopt_legacy_runs, legacy_pending, runs_dir_for
 from storage.audit import AuditEntry, iter_entries
 from storage.db import read_session
+
+# Phase names as the metrics print them.
+LABELS = {
+    "scaffold_check": "Scaffold Check",
+    "prd": "PRD",
+    "task_list": "Task List",
+    "spec": "Mini-Spec",
+    "action_plan": "Action Plan",
+    "implementation": "Implementation",
+}
+
+
+def human_duration(seconds: float | None) -> str:
+    """Readable units, two at most: `45 s`, `3 min 20 s`, `1 h 5 min`, `2 d 3 h`; never `0 min`."""
+    if seconds is None:
+        return "—"
+    if 0 < seconds < 0.5:
+        return "<1 s"
+    total = round(seconds)
+    days, rest = divmod(total, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    units = [(days, "d"), (hours, "h"), (minutes, "min"), (secs, "s")]
+    first = next((i for i, (n, _) in enumerate(units) if n), len(units) - 1)
+    shown = [f"{n} {u}" for n, u in units[first : first + 2] if n]
+    return " ".join(shown) or "0 s"
+
 
 REQUIRED_GATES = ("prd", "task_list")
 DECISIONS = {"artifact.approved", "artifact.changes_requested", "artifact.rejected"}

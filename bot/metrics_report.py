@@ -13,33 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Engine
 
+from bot.metrics import LABELS, human_duration
+
 if TYPE_CHECKING:
     from bot.metrics import Durations, Metrics, Share
-
-LABELS = {
-    "scaffold_check": "Scaffold Check",
-    "prd": "PRD",
-    "task_list": "Task List",
-    "spec": "Mini-Spec",
-    "action_plan": "Action Plan",
-    "implementation": "Implementation",
-}
-
-
-def human_duration(seconds: float | None) -> str:
-    """Readable units, two at most: `45 s`, `3 min 20 s`, `1 h 5 min`, `2 d 3 h`; never `0 min`."""
-    if seconds is None:
-        return "—"
-    if 0 < seconds < 0.5:
-        return "<1 s"
-    total = round(seconds)
-    days, rest = divmod(total, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    units = [(days, "d"), (hours, "h"), (minutes, "min"), (secs, "s")]
-    first = next((i for i, (n, _) in enumerate(units) if n), len(units) - 1)
-    shown = [f"{n} {u}" for n, u in units[first : first + 2] if n]
-    return " ".join(shown) or "0 s"
 
 
 def _spread(d: Durations) -> str:

@@ -105,7 +105,8 @@ def register(app: AsyncApp, container: Container) -> None:
     async def metrics(
         ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient, rest: str
     ) -> None:
-        from bot.metrics import metrics_summary, parse_since
+        from bot.metrics import parse_since
+        from bot.metrics_report import metrics_summary
         from bot.runs import runs_dir_for
 
         try:

@@ -27,7 +27,7 @@ def register(app: AsyncApp, container: Container) -> None:
             return
         view = await call(home_view, container=container, user=event["user"])
         published = builders.build_home(view)
-        from bot.metrics import metrics_home_blocks  # the metrics section (bot/metrics.py)
+        from bot.metrics_report import metrics_home_blocks  # the metrics section (bot/metrics_report.py)
         from bot.runs import runs_dir_for
 
         published["blocks"] += await call(

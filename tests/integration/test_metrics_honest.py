@@ -15,7 +15,8 @@ from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
 
 from bot.cli import app
-from bot.metrics import collect, collect_for, human_duration, summary_lines
+from bot.metrics import collect, collect_for
+from bot.metrics_report import human_duration, summary_lines
 from bot.runs import LEGACY_MARKER, RunRecorder
 from storage.db import make_engine
 from storage.deployment import deployment_id
