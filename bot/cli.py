@@ -149,7 +149,7 @@ def demo(
     port: Annotated[int, typer.Option(help="Port of the sandbox web page.")] = 3001,
 ) -> None:
     """Open the sandbox web page with the bot (seeded people and channels) until Ctrl-C."""
-    from bot.local import run_demo
+    from bot.demo import run_demo
 
     sys.exit(run_demo(walkthrough=True if walkthrough else None, port=port))
 

@@ -9,7 +9,7 @@ repository's history. `make demo` runs this when nobody is at a terminal (or CI=
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -135,3 +135,25 @@ def walkthrough(*, workdir: Path) -> int:
         print(f"State of record: {stack.repo / 'tasks' / 'index.json'}")
         print("\nFor the same in a browser, run `make demo` in a terminal and open the printed URL.")
     return 0
+
+
+_scripted = walkthrough  # `run_demo`'s flag of the same name shadows it
+
+
+def wants_walkthrough(flag: bool | None, *, interactive: bool, env: Mapping[str, str]) -> bool:
+    """The scripted walkthrough when asked for, or when nobody could use the page (no terminal, CI)."""
+    if flag is not None:
+        return flag
+    return not interactive or env.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def run_demo(*, walkthrough: bool | None = None, port: int = 3001, workdir: Path = Path(".orch/demo")) -> int:
+    """`orch demo`: the web page for a person; the scripted walkthrough when nobody is at a terminal."""
+    import os
+    import sys
+
+    if wants_walkthrough(walkthrough, interactive=sys.stdin.isatty(), env=os.environ):
+        return _scripted(workdir=workdir)
+    from bot.local import serve_interactive
+
+    return serve_interactive(port=port, workdir=workdir)

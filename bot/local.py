@@ -15,7 +15,7 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -292,22 +292,3 @@ def serve_interactive(*, port: int, workdir: Path, bot_port: int = 0) -> int:
 def run_sandbox(*, port: int, bot_port: int, workdir: Path = Path(".orch/sandbox")) -> None:
     """`orch sandbox`: the web page and the bot, until Ctrl-C."""
     serve_interactive(port=port, workdir=workdir, bot_port=bot_port)
-
-
-def wants_walkthrough(flag: bool | None, *, interactive: bool, env: Mapping[str, str]) -> bool:
-    """The scripted walkthrough when asked for, or when nobody could use the page (no terminal, CI)."""
-    if flag is not None:
-        return flag
-    return not interactive or env.get("CI", "").lower() in ("1", "true", "yes")
-
-
-def run_demo(*, walkthrough: bool | None = None, port: int = 3001, workdir: Path = Path(".orch/demo")) -> int:
-    """`orch demo`: the web page for a person; the scripted walkthrough when nobody is at a terminal."""
-    import os
-    import sys
-
-    if wants_walkthrough(walkthrough, interactive=sys.stdin.isatty(), env=os.environ):
-        from bot.demo import walkthrough as scripted
-
-        return scripted(workdir=workdir)
-    return serve_interactive(port=port, workdir=workdir)
