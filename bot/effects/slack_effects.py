@@ -30,6 +30,7 @@ from bot.blocks.models import HomeView
 from bot.effects.codex_approval import CodexApprovalMessages
 from bot.effects.dispatcher import EffectDispatcher, RetryLater
 from bot.effects.empty_build import EmptyBuildMessages
+from bot.effects.port import marker
 from bot.effects.retry import slack_error_code
 from bot.effects.slack_status import StatusMessages
 from bot.effects.views import approvals_for, artifact_view, decision_view, diff_view, goal_card_view
@@ -72,10 +73,6 @@ KINDS = (
     "slack.codex_empty_build",
     "slack.codex_approval",
 )
-
-
-def marker(effect: Effect) -> str:
-    return f"orch-e{effect.id}"
 
 
 @dataclass

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from slack_sdk.errors import SlackApiError
 
 from bot import blocks as builders
 from bot.blocks.codex_stop import build_stop_actions
+from bot.effects.port import SlackPort
 from bot.effects.retry import slack_error_code
 from bot.effects.views import progress_text
 from bot.services.build_stop import is_building
@@ -25,9 +25,6 @@ from bot.slack_guard import message_ts
 from bot.sop.phases import GoalState
 from storage.db import read_session, transaction
 from storage.models import Effect, Goal, SlackMessage
-
-if TYPE_CHECKING:
-    from bot.effects.slack_effects import SlackEffects
 
 log = logging.getLogger(__name__)
 STATUS = "status"
@@ -39,7 +36,7 @@ def status_marker(goal_id: str) -> str:
 
 @dataclass
 class StatusMessages:
-    fx: SlackEffects
+    fx: SlackPort
 
     async def handle(self, effect: Effect) -> None:
         """`slack.status`: refresh now, optionally with a detail line (`payload["text"]`)."""
