@@ -67,7 +67,7 @@ async def background_work(container: Container, *, grace: float = 0.0) -> AsyncI
     pending) and resumes after a restart."""
     background = LoopThread("orch-effects").start()
     await background.run(container.dispatcher.start())
-    jobs = container.extras.get("jobs")
+    jobs = container.jobs
     if jobs is not None:
         await background.run(jobs.start())
     try:

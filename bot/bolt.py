@@ -40,15 +40,15 @@ def build_bolt_app(container: Container, role: Role = "all") -> AsyncApp:
     if role != "all":
         from storage.inbox import Inbox
 
-        inbox = container.extras.get("inbox") or Inbox.open(settings.database_url, container.engine)
-        container.extras["inbox"] = inbox
+        inbox = container.inbox or Inbox.open(settings.database_url, container.engine)
+        container.inbox = inbox
     app._async_listener_runner = PromptAckRunner.replacing(
         app.listener_runner,
         role=role,
         inbox=inbox,
         runs_in_web=runs_in_web,
         ordering_key=ordering_key,
-        health=container.extras.get("health"),
+        health=container.health,
     )
     handlers.register_all(app, container)
     return app

@@ -16,6 +16,12 @@ def _build(**overrides: Any) -> Any:
     return build_container(_settings(**overrides))
 
 
+def _jobs(c: Any) -> Any:
+    """The jobs runtime `build_container` installs."""
+    assert c.jobs is not None
+    return c.jobs
+
+
 def register(app: typer.Typer) -> None:
     jobs_app = typer.Typer(help="Agent jobs: what is queued, running, done or failed.", no_args_is_help=True)
 
@@ -35,7 +41,7 @@ def register(app: typer.Typer) -> None:
         from bot.jobs.digest import gather
 
         c = _build()
-        runtime = c.extras["jobs"]
+        runtime = _jobs(c)
         if dry_run:
             found = gather(runtime.deps(), channel=channel, now=c.clock())
             if json_out:
@@ -106,7 +112,7 @@ def register(app: typer.Typer) -> None:
         c = _build()
         from bot.jobs.recovery import rerequest_text
 
-        result = _run_service(c.extras["jobs"].rerequest, goal_id=goal_id.upper(), actor=cli_actor(as_user))
+        result = _run_service(_jobs(c).rerequest, goal_id=goal_id.upper(), actor=cli_actor(as_user))
         _drain(c)
         typer.echo(rerequest_text(result))
 

@@ -204,7 +204,7 @@ def on_clock_advanced(container: Any, seconds: float) -> Any:
     out through the outbox as DMs and thread notes, which the page shows as they arrive. Returns
     the sweep's report, or None when the bot has no jobs runtime.
     """
-    jobs = container.extras.get("jobs")
+    jobs = container.jobs
     if jobs is None:
         log.info("clock moved %.0fs; this bot has no jobs runtime, so no SLA sweep runs", seconds)
         return None

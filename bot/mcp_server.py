@@ -33,7 +33,7 @@ from storage.models import Artifact, Goal
 if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer
 
-    from bot.app import Container
+    from bot.deps import Deps as Container
 
 MAX_CONTENT = 60_000
 MAX_PROMPT_IN_AUDIT = 500

@@ -30,7 +30,7 @@ from bot.sop.phases import Decision, GoalState, PhaseStatus
 from storage.models import Effect
 
 if TYPE_CHECKING:
-    from bot.app import Container
+    from bot.deps import Deps as Container
 
 MAX_GATES = 40
 MAX_BRIEFS = 200

@@ -218,7 +218,7 @@ def build_asgi(
     async def healthz(_request: Request) -> Response:
         if not state["ready"]:
             return JSONResponse({"ok": False, "ready": False}, status_code=503)
-        health = container.extras.get("health")
+        health = container.health
         if health is not None and not health.healthy:
             await asyncio.to_thread(health.recheck)  # a probe write: is there room again?
         if health is not None and not health.healthy:

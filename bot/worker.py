@@ -240,7 +240,8 @@ def run_worker(settings: Settings, *, concurrency: int = 8) -> None:
     configure_logging(settings.log_level)
     container = build_container(settings)
     bolt = build_bolt_app(container, role="worker")
-    inbox = container.extras["inbox"]
+    inbox = container.inbox
+    assert inbox is not None  # opened by build_bolt_app
 
     async def main() -> None:
         stop = asyncio.Event()

@@ -36,7 +36,7 @@ def _where(body: dict[str, Any]) -> tuple[str | None, str | None]:
 
 
 def register(app: AsyncApp, container: Container) -> None:
-    health = container.extras.get("health")
+    health = container.health
 
     @app.error
     async def on_error(error: Exception, body: dict[str, Any], client: AsyncWebClient, respond: Any) -> None:

@@ -42,7 +42,7 @@ from storage.runs_models import AgentRun
 if TYPE_CHECKING:
     from agents import Agent, ModelProvider, RunResult
 
-    from bot.app import Container
+    from bot.deps import Deps as Container
     from bot.effects.dispatcher import EffectDispatcher
     from storage.models import Effect
 

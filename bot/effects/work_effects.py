@@ -29,7 +29,7 @@ from storage.db import read_session
 from storage.models import Artifact, Effect, Goal
 
 if TYPE_CHECKING:
-    from bot.app import Container
+    from bot.deps import Deps as Container
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

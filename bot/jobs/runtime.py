@@ -35,7 +35,7 @@ from bot.services.unit import Actor
 from storage.models import Artifact, Effect
 
 if TYPE_CHECKING:
-    from bot.app import Container
+    from bot.deps import Deps as Container
 
 log = logging.getLogger(__name__)
 
@@ -302,5 +302,6 @@ def install_jobs(c: Container) -> JobsRuntime:
     # A committed service action (a cancel among them) wakes the worker, which then notices
     # cancelled jobs at once instead of at its next heartbeat.
     c.goals.kick.append(worker.kick)
-    c.extras["jobs"] = runtime
+    c.sla = config.sla  # approval due times follow the SLA policy in force
+    c.job_kicks.append(worker.kick)
     return runtime

@@ -39,7 +39,7 @@ from storage.audit import iter_entries
 from storage.db import transaction
 
 if TYPE_CHECKING:
-    from bot.app import Container
+    from bot.deps import Deps as Container
 
 
 @dataclass(frozen=True)

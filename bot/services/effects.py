@@ -23,7 +23,7 @@ from storage.jobs_models import Job
 from storage.models import Effect, Goal
 
 if TYPE_CHECKING:
-    from bot.app import Container
+    from bot.deps import Deps as Container
 
 # An effect waiting this long for its next attempt is worth a look (`orch doctor`, the App Home).
 LONG_WAIT = timedelta(minutes=10)
@@ -209,8 +209,7 @@ def effects_service(container: Container) -> EffectsService:
 
 
 def _job_kick(container: Container) -> list[Callable[[], None]]:
-    jobs = container.extras.get("jobs")
-    return [jobs.worker.kick] if jobs is not None else []
+    return list(container.job_kicks)
 
 
 def outbox_report(

@@ -18,7 +18,7 @@ from storage.db import read_session
 from storage.models import Goal
 
 if TYPE_CHECKING:
-    from bot.app import Container
+    from bot.deps import Deps as Container
 
 MAX_WAITING = 50
 MAX_MINE = 30
@@ -35,9 +35,7 @@ def duration(seconds: float) -> str:
 
 
 def _due(container: Container, phase: str, since: datetime) -> datetime:
-    from bot.app import approval_due  # the composition root knows the SLA policy in force
-
-    return approval_due(container, phase, since)
+    return container.approval_due(phase, since)
 
 
 def sla_text(due: datetime, now: datetime) -> str:

@@ -12,7 +12,7 @@ from storage.db import read_session
 from storage.models import Approval, Artifact, Goal
 
 if TYPE_CHECKING:
-    from bot.app import Container
+    from bot.deps import Deps as Container
 
 
 def goal_details(*, container: Container, goal_id: str) -> dict[str, Any]:

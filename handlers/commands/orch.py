@@ -32,7 +32,7 @@ def goal_line(goal: Goal) -> str:
 
 def extra_subcommands(container: Container) -> dict[str, Any]:
     """Subcommands other command modules add: name → `async (ack, command, respond, client, rest)`."""
-    found: dict[str, Any] = container.extras.setdefault("orch_subcommands", {})
+    found: dict[str, Any] = container.orch_subcommands
     return found
 
 
