@@ -21,10 +21,11 @@ from typing import TYPE_CHECKING, Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.jobs import queue, recovery
-from bot.jobs.agent_jobs import AGENT_KINDS, describe, job_handler, runs_in_order
+from bot.jobs.agent_jobs import AGENT_KINDS, job_handler, runs_in_order
 from bot.jobs.config import SchedulerConfig, load_scheduler_config
 from bot.jobs.digest import Digest, post_digest_now, post_due_digests
 from bot.jobs.freshness import DueReview, FreshnessReport, ask_review, sweep_freshness
+from bot.jobs.job_text import describe
 from bot.jobs.leader import LeaderElector, record_tick
 from bot.jobs.notify import DM_KIND, POST_KIND, Notifier, nowhere
 from bot.jobs.recovery import Retried

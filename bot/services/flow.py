@@ -16,7 +16,7 @@ from storage.audit import AuditEntry
 from storage.models import Artifact, Effect, Goal
 
 if TYPE_CHECKING:
-    from bot.services.goals import GoalService
+    from bot.services.goal_port import GoalsPort as GoalService
 
 
 def _approved_text(session: Session, goal: Goal, phase: Phase) -> str:
