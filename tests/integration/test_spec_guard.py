@@ -13,7 +13,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from bot import cli_repo
+from bot.cli import repo_cmd as cli_repo
 from bot.repo.git import Git, ensure_repo
 from bot.sop.index import save_index
 from bot.sop.records import ArtifactRecord, GoalRecord, IndexFile, SpecWaiver

@@ -1,6 +1,6 @@
 """The `orch` command. Heavy imports happen inside commands so `orch --help` stays fast.
 
-Importing this module (and every `bot/cli_<area>.py`) must not import the database, Slack, agent or
+Importing this module (and every `bot/cli/<area>_cmd.py`) must not import the database, Slack, agent or
 scheduler libraries, nor asyncio: `tests/unit/test_cli_lazy_imports.py` checks it.
 """
 
@@ -157,7 +157,7 @@ def demo(
 @app.command()
 def doctor() -> None:
     """Check configuration and connectivity; never prints a secret."""
-    from bot.doctor import run_doctor
+    from bot.cli.doctor import run_doctor
 
     ok = run_doctor(_settings())
     raise typer.Exit(0 if ok else 1)
@@ -197,7 +197,7 @@ def goal_start(
     title: Annotated[str | None, typer.Option(help="Title; derived from the brief when omitted.")] = None,
 ) -> None:
     """Start a goal."""
-    from bot.cli_identity import cli_actor
+    from bot.cli.identity import cli_actor
 
     c = _container()
     goal = _run_service(c.goals.start_goal, brief=brief, actor=cli_actor(as_user), title=title, source="cli")
@@ -234,7 +234,7 @@ def goal_show(goal_id: str, json_out: Annotated[bool, typer.Option("--json")] = 
 
 
 def _decide(goal_id: str, as_user: str, decision: str, reason: str | None) -> None:
-    from bot.cli_identity import cli_actor
+    from bot.cli.identity import cli_actor
 
     c = _container()
     outcome = _run_service(
@@ -288,7 +288,7 @@ def goal_cancel(
     reason: Annotated[str | None, typer.Option()] = None,
 ) -> None:
     """Cancel a goal."""
-    from bot.cli_identity import cli_actor
+    from bot.cli.identity import cli_actor
 
     c = _container()
     goal = _run_service(c.goals.cancel, goal_id=goal_id.upper(), actor=cli_actor(as_user), reason=reason)
@@ -313,17 +313,17 @@ def _engine() -> Any:
     return eng
 
 
-# Each area of the product adds its commands from its own module `bot/cli_<area>.py`, which has
+# Each area of the product adds its commands from its own module `bot/cli/<area>_cmd.py`, which has
 # `register(app)` (or `register(app, get_engine)` when it needs the database).
 EXTENSIONS = (
-    "cli_repo",
-    "cli_audit",
-    "cli_spec",
-    "cli_jobs",
-    "cli_agents",
-    "cli_learn",
-    "cli_repair",
-    "cli_effects",
+    "repo_cmd",
+    "audit_cmd",
+    "spec_cmd",
+    "jobs_cmd",
+    "agents_cmd",
+    "learn_cmd",
+    "repair_cmd",
+    "effects_cmd",
 )
 
 
@@ -333,9 +333,9 @@ def _register_extensions() -> None:
     import inspect
 
     for name in EXTENSIONS:
-        if importlib.util.find_spec(f"bot.{name}") is None:
+        if importlib.util.find_spec(f"bot.cli.{name}") is None:
             continue
-        module = importlib.import_module(f"bot.{name}")
+        module = importlib.import_module(f"bot.cli.{name}")
         params = inspect.signature(module.register).parameters
         if len(params) >= 2:
             module.register(app, _engine)

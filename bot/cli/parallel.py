@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 import yaml
 from sqlmodel import Session, col, select
 
-from bot.cli_identity import cli_actor
+from bot.cli.identity import cli_actor
 from bot.services.errors import ServiceError
 from bot.sop.phases import Decision, GoalState, PhaseStatus
 from storage.models import Effect

@@ -82,8 +82,8 @@ def register(app: typer.Typer, get_engine: Any = None) -> None:
     ) -> None:
         """Start the goals of FILE concurrently and report their progress."""
         from bot.cli import _container, fail
-        from bot.parallel import load_briefs
-        from bot.parallel import run_parallel as run
+        from bot.cli.parallel import load_briefs
+        from bot.cli.parallel import run_parallel as run
 
         try:
             briefs = load_briefs(file)

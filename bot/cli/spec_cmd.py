@@ -35,7 +35,7 @@ def goal_spec(
 ) -> None:
     """Require or waive the Mini-Spec of a goal, with a written justification (audited)."""
     from bot.cli import _container, _drain, _run_service, fail
-    from bot.cli_identity import cli_actor
+    from bot.cli.identity import cli_actor
     from bot.services.spec import set_spec_requirement
     from bot.services.unit import GOAL_ID_RE
 

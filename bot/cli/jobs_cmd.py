@@ -37,7 +37,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Build a channel's daily digest now; post it, or print it with --dry-run."""
         from bot.blocks.digest import digest_as_text
-        from bot.cli_identity import cli_actor
+        from bot.cli.identity import cli_actor
         from bot.jobs.digest import gather
 
         c = _build()
@@ -107,7 +107,7 @@ def register(app: typer.Typer) -> None:
         """Request an expired approval again (the same content as the next version), or run a
         failed draft or build again."""
         from bot.cli import _drain, _run_service
-        from bot.cli_identity import cli_actor
+        from bot.cli.identity import cli_actor
 
         c = _build()
         from bot.jobs.recovery import rerequest_text

@@ -59,7 +59,7 @@ def register(app: typer.Typer, get_engine: Callable[[], Engine]) -> None:
     ) -> None:
         """Harvest a repository's conventions into patterns/ and adapters/ as a diff for approval."""
         from bot.cli import _run_service, fail
-        from bot.cli_identity import cli_actor
+        from bot.cli.identity import cli_actor
 
         service = _learn_service(get_engine)
         verb, rest = words[0], words[1:]
@@ -148,7 +148,7 @@ def register(app: typer.Typer, get_engine: Callable[[], Engine]) -> None:
 
         from bot.agents.sdk import make_drafter
         from bot.cli import _settings, fail
-        from bot.evals import FixtureError, fixture_dir, load_fixtures, run_eval
+        from bot.cli.evals import FixtureError, fixture_dir, load_fixtures, run_eval
         from bot.runs import runs_dir_for
 
         settings = _settings()
