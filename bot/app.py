@@ -29,8 +29,8 @@ from storage.migrate import upgrade
 if TYPE_CHECKING:
     from bot.agents.manager import ImplementationManager
     from bot.forge.delivery import DeliveryEffects
-    from bot.health import Health
     from bot.jobs.runtime import JobsRuntime
+    from bot.web.healthz import Health
     from storage.inbox import Inbox
 
 log = logging.getLogger(__name__)
@@ -120,7 +120,7 @@ def build_container(settings: Settings, *, clock: Clock = system_clock, migrate:
         id_floor=_once(lambda: _repo_goal_floor(settings.repo)),
     )
     container = Container(settings, engine, clock, directory, goals, dispatcher, slack)
-    from bot.health import Health
+    from bot.web.healthz import Health
 
     health = Health()
     health.watch(engine)  # a write the database refuses makes /healthz answer 503 until one succeeds

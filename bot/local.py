@@ -99,10 +99,10 @@ class BotThread:
 
     def start(self, timeout: float = 20.0) -> BotThread:
         from bot.app import build_container
-        from bot.bolt import build_bolt_app
-        from bot.http_server import uvicorn_config
-        from bot.server import build_asgi
         from bot.services.unit import system_clock
+        from bot.web.bolt import build_bolt_app
+        from bot.web.http_server import uvicorn_config
+        from bot.web.server import build_asgi
 
         self.container = build_container(self.settings, clock=self.clock or system_clock)
         asgi = build_asgi(

@@ -19,7 +19,7 @@ T = TypeVar("T")
 
 # Listeners that open a modal after their ack need Slack's trigger_id, which lives 3 seconds. When a
 # web process and a worker process run apart, the web process runs these whole itself instead of
-# leaving them to the worker (bot.bolt_runner). Keep in step with every `open_modal` call below.
+# leaving them to the worker (bot.web.bolt_runner). Keep in step with every `open_modal` call below.
 MODAL_ACTIONS = frozenset(
     {
         "orch_request_changes",

@@ -95,7 +95,7 @@ def serve(
 ) -> None:
     """Run the bot: Slack requests at POST /slack/events (or Socket Mode), health at GET /healthz."""
     from bot.config import ConfigError
-    from bot.runner import run_server
+    from bot.web.serve import run_server
 
     if role not in ("all", "web"):
         fail(f"--role is `all` or `web`, not `{role}` (the work runs in `orch worker`)", 2)
@@ -113,7 +113,7 @@ def worker(
 ) -> None:
     """Do the work of `orch serve --role web`: its requests, the effects, the jobs and the scheduler."""
     from bot.config import ConfigError
-    from bot.worker import run_worker
+    from bot.web.inbox_worker import run_worker
 
     settings = _settings()
     try:

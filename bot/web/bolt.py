@@ -9,7 +9,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 
 from bot.app import Container
-from bot.bolt_runner import PromptAckRunner, Role
+from bot.web.bolt_runner import PromptAckRunner, Role
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +27,7 @@ def build_bolt_app(container: Container, role: Role = "all") -> AsyncApp:
         signing_secret=settings.slack_signing_secret.get_secret_value()
         if settings.slack_signing_secret
         else None,
-        # The HTTP front door (bot.server) verifies signatures once, before parsing.
+        # The HTTP front door (bot.web.server) verifies signatures once, before parsing.
         request_verification_enabled=False,
         ignoring_self_events_enabled=True,
         logger=logging.getLogger("bolt"),
@@ -35,7 +35,7 @@ def build_bolt_app(container: Container, role: Role = "all") -> AsyncApp:
     # Whatever a person typed (slash text, modal fields, messages) is redacted before any
     # listener sees it: one door for HTTP and Socket Mode alike (bot.intake).
     app.use(_redact_input)
-    # Answer as soon as a listener calls ack() instead of Bolt's 10 ms polling (see bot.bolt_runner).
+    # Answer as soon as a listener calls ack() instead of Bolt's 10 ms polling (see bot.web.bolt_runner).
     inbox = None
     if role != "all":
         from storage.inbox import Inbox

@@ -233,9 +233,9 @@ class InboxConsumer:
 
 def run_worker(settings: Settings, *, concurrency: int = 8) -> None:
     from bot.app import build_container
-    from bot.background import background_work
-    from bot.bolt import build_bolt_app
     from bot.logging import configure_logging
+    from bot.web.background import background_work
+    from bot.web.bolt import build_bolt_app
 
     configure_logging(settings.log_level)
     container = build_container(settings)

@@ -5,7 +5,7 @@ Before anything is parsed: a content type Slack never sends is a 415, a declared
 timestamp that is not whole seconds a 401. Malformed bodies get a 400 before they reach a listener,
 and a command or interaction body seen before is a replay that runs once (storage.replay). The Bolt
 app then runs with its own signature check switched off. The headers' deadline is the server's
-(bot.http_server).
+(bot.web.http_server).
 """
 
 from __future__ import annotations
@@ -34,12 +34,12 @@ from starlette.routing import Route
 
 from bot import __version__
 from bot.app import Container
-from bot.background import background_work
-from bot.bolt_runner import PromptAckRunner, Role
 from bot.forge.webhook import github_routes
 from bot.logging import bind_log_context, log_context
-from bot.slack_shape import command_error, event_error, interaction_error
 from bot.tracing import set_attributes, span
+from bot.web.background import background_work
+from bot.web.bolt_runner import PromptAckRunner, Role
+from bot.web.slack_shape import command_error, event_error, interaction_error
 from storage.replay import SeenRequests
 
 log = logging.getLogger(__name__)
@@ -155,7 +155,7 @@ def build_asgi(
     role: Role = "all",
     shutdown_grace: float = 0.0,
 ) -> Starlette:
-    """The ASGI app. With `role="web"` the effects and jobs are left to `orch worker` (bot.worker).
+    """The ASGI app. With `role="web"` the effects and jobs are left to `orch worker` (bot.web.inbox_worker).
 
     `shutdown_grace`: at shutdown, the seconds running jobs and effects get to finish."""
     settings = container.settings

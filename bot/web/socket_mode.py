@@ -1,6 +1,6 @@
 """Socket Mode: the same Bolt app and listeners as HTTP mode, fed over a WebSocket the bot opens.
 
-`orch serve` uses it when SLACK_APP_TOKEN is set (see bot.runner); `SocketModeBot` runs it on a
+`orch serve` uses it when SLACK_APP_TOKEN is set (see bot.web.serve); `SocketModeBot` runs it on a
 background thread with its own event loop, for tests and local runs against the sandbox.
 """
 
@@ -40,8 +40,8 @@ class SocketModeBot:
 
     def start(self, timeout: float = 20.0) -> SocketModeBot:
         from bot.app import build_container
-        from bot.bolt import build_bolt_app
         from bot.services.unit import system_clock
+        from bot.web.bolt import build_bolt_app
 
         self.container = build_container(self.settings, clock=self.clock or system_clock)
         bolt = build_bolt_app(self.container)

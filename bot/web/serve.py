@@ -12,12 +12,12 @@ from typing import Any
 import uvicorn
 
 from bot.app import build_container
-from bot.bolt import build_bolt_app
-from bot.bolt_runner import Role
 from bot.config import Settings
-from bot.http_server import uvicorn_config
 from bot.logging import configure_logging
-from bot.server import build_asgi
+from bot.web.bolt import build_bolt_app
+from bot.web.bolt_runner import Role
+from bot.web.http_server import uvicorn_config
+from bot.web.server import build_asgi
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ def run_server(settings: Settings, role: Role = "all") -> None:
         return
 
     async def both() -> None:
-        from bot.socket_mode import socket_mode_handler
+        from bot.web.socket_mode import socket_mode_handler
 
         # The same Bolt app (and so the same listeners) as HTTP mode, fed over the socket.
         handler = socket_mode_handler(bolt, settings)

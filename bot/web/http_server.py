@@ -5,7 +5,7 @@ long a client may take to send a request's headers: a byte every few seconds kee
 open for ever, and a few hundred such connections use up the process's file descriptors. So the
 protocol here starts a timer when a connection opens (and when a kept-alive connection begins its
 next request) and closes the connection if the headers are not complete by then. The body has its
-own deadline, in the ASGI app (bot.server), where a late body gets a 408.
+own deadline, in the ASGI app (bot.web.server), where a late body gets a 408.
 """
 
 from __future__ import annotations
