@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from bot.config import Settings, load_settings
-from bot.local import SANDBOX_BOT_TOKEN, BotThread
+from bot.local.stack import SANDBOX_BOT_TOKEN, BotThread
 from bot.redact import redact, redact_obj
 from sandbox import Sandbox
 from storage.audit import bind_redactor

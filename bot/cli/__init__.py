@@ -131,7 +131,7 @@ def sandbox(
     bot_port: Annotated[int, typer.Option(help="Port of the bot.")] = 3000,
 ) -> None:
     """Start the local Slack sandbox and the bot together, with seeded users and channels."""
-    from bot.local import run_sandbox
+    from bot.local.stack import run_sandbox
 
     run_sandbox(port=port, bot_port=bot_port)
 
@@ -149,7 +149,7 @@ def demo(
     port: Annotated[int, typer.Option(help="Port of the sandbox web page.")] = 3001,
 ) -> None:
     """Open the sandbox web page with the bot (seeded people and channels) until Ctrl-C."""
-    from bot.demo import run_demo
+    from bot.local.demo import run_demo
 
     sys.exit(run_demo(walkthrough=True if walkthrough else None, port=port))
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from bot.local import BotThread
+from bot.local.stack import BotThread
 from bot.logging import JsonFormatter
 from bot.manifest_facts import GOAL_FROM_THREAD_SHORTCUT
 from bot.redact import install_log_redaction

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.local import SANDBOX_BOT_TOKEN
+from bot.local.stack import SANDBOX_BOT_TOKEN
 from bot.web.socket_mode import SocketModeBot
 from sandbox import Sandbox
 from sandbox.socket_mode import SocketModeGateway

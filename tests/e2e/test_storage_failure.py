@@ -18,7 +18,7 @@ import httpx
 import pytest
 from sqlalchemy import event
 
-from bot.local import SANDBOX_BOT_TOKEN
+from bot.local.stack import SANDBOX_BOT_TOKEN
 from bot.web.healthz import NOT_RECORDED
 from sandbox import Sandbox
 from tests.conftest import Live

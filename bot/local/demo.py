@@ -114,7 +114,7 @@ def drive(sb: Sandbox) -> str:
 
 
 def walkthrough(*, workdir: Path) -> int:
-    from bot.local import fresh_workdir, start_local
+    from bot.local.stack import fresh_workdir, start_local
 
     with start_local(workdir=fresh_workdir(workdir)) as stack:
         print(f"Sandbox workspace {stack.url} · bot {stack.bot.url} · offline drafter · SQLite\n", flush=True)
@@ -154,6 +154,6 @@ def run_demo(*, walkthrough: bool | None = None, port: int = 3001, workdir: Path
 
     if wants_walkthrough(walkthrough, interactive=sys.stdin.isatty(), env=os.environ):
         return _scripted(workdir=workdir)
-    from bot.local import serve_interactive
+    from bot.local.stack import serve_interactive
 
     return serve_interactive(port=port, workdir=workdir)
