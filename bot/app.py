@@ -64,7 +64,7 @@ def _slack_clients(settings: Settings) -> tuple[AsyncWebClient | None, WebClient
 
 
 def build_container(settings: Settings, *, clock: Clock = system_clock, migrate: bool = True) -> Container:
-    from bot.tracing import configure_tracing
+    from bot.observability.tracing import configure_tracing
 
     configure_tracing(settings.otel)
     engine = make_engine(settings.database_url)
@@ -78,7 +78,7 @@ def build_container(settings: Settings, *, clock: Clock = system_clock, migrate:
 
         # Run records carry the deployment's id, so deployments sharing a folder read only their own.
         settings.bind_deployment(deployment_id(engine))
-        from bot.metrics import adopt_legacy_for
+        from bot.observability.metrics import adopt_legacy_for
 
         try:
             adopt_legacy_for(engine, settings)  # once: what an older version kept in ./.runs

@@ -17,8 +17,8 @@ from sqlmodel import Session, select
 
 from bot.agents.implement import run_builder, run_configured_tests
 from bot.agents.tools.reviewer import review_material
+from bot.observability.runs import RunRecorder
 from bot.repo.diffstat import diffstat
-from bot.runs import RunRecorder
 from bot.services.goals import GoalService
 from bot.services.unit import Clock
 from bot.sop.phases import Decision

@@ -31,8 +31,8 @@ from sqlmodel import Session, col, select
 from bot.agents._fence import fence
 from bot.agents._workbench import Workbench
 from bot.agents.tools.approval import TOOL_NAME
+from bot.observability.runs import RunRecorder, deployment_of, runs_dir_for
 from bot.redact import redact
-from bot.runs import RunRecorder, deployment_of, runs_dir_for
 from bot.services.goals import GoalService
 from bot.services.unit import Clock
 from bot.sop.phases import Decision, GoalState, Phase

@@ -45,7 +45,7 @@ def _settings(**overrides: Any) -> Any:
 
 def _container(**overrides: Any) -> Container:
     from bot.app import build_container
-    from bot.logging import configure_logging
+    from bot.observability.logging import configure_logging
 
     settings = _settings(**overrides)
     configure_logging(settings.log_level, json_logs=False)

@@ -23,8 +23,8 @@ def register(app: typer.Typer, get_engine: Any = None) -> None:
     @app.command("mcp")
     def mcp() -> None:
         """Serve the orchestrator's MCP server on stdio (goals, artifacts, approvals, audit, Codex)."""
-        from bot.logging import configure_logging
         from bot.mcp_server import build_mcp_server
+        from bot.observability.logging import configure_logging
 
         def build_container(settings: Any) -> Any:
             from bot.app import build_container as build
@@ -40,8 +40,8 @@ def register(app: typer.Typer, get_engine: Any = None) -> None:
     @runs_app.command("usage")
     def runs_usage(goal_id: str) -> None:
         """Token usage of a goal's agent runs, summed, and its cost from the price table (`prices`)."""
-        from bot.runs import runs_dir_for
-        from bot.usage import goal_usage
+        from bot.observability.runs import runs_dir_for
+        from bot.observability.usage import goal_usage
 
         settings = _settings()
         typer.echo(goal_usage(runs_dir_for(settings), goal_id.strip().upper(), settings.prices).line())
@@ -55,7 +55,7 @@ def register(app: typer.Typer, get_engine: Any = None) -> None:
         import json
 
         from bot.cli import fail
-        from bot.runs import RunNotFound, format_run, load_run, runs_dir_for
+        from bot.observability.runs import RunNotFound, format_run, load_run, runs_dir_for
 
         try:
             record = load_run(runs_dir_for(_settings()), run_id.strip())

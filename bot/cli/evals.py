@@ -38,8 +38,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from bot.agents.drafting import DraftRequest
 from bot.agents.templates import NOT_COVERED, heading_key, load_template
 from bot.learn.guidance import read_guidance
+from bot.observability.runs import ignore_in_git
 from bot.redact import redact
-from bot.runs import ignore_in_git
 from bot.sop.phases import Phase
 from bot.sop.triggers import detect_triggers
 

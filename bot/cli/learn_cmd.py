@@ -149,7 +149,7 @@ def register(app: typer.Typer, get_engine: Callable[[], Engine]) -> None:
         from bot.agents.sdk import make_drafter
         from bot.cli import _settings, fail
         from bot.cli.evals import FixtureError, fixture_dir, load_fixtures, run_eval
-        from bot.runs import runs_dir_for
+        from bot.observability.runs import runs_dir_for
 
         settings = _settings()
         where = Path(folder) if folder else fixture_dir(Path(settings.repo))
@@ -209,8 +209,8 @@ def register(app: typer.Typer, get_engine: Callable[[], Engine]) -> None:
     ) -> None:
         """Success metrics from the audit log and this deployment's run records (never entered by hand)."""
         from bot.cli import _settings
-        from bot.metrics import collect_for, parse_since
-        from bot.metrics_report import explain_lines, how_lines, summary_lines
+        from bot.observability.metrics import collect_for, parse_since
+        from bot.observability.metrics_report import explain_lines, how_lines, summary_lines
 
         try:
             start = parse_since(since, now=datetime.now(UTC))

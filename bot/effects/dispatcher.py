@@ -33,9 +33,9 @@ from sqlmodel import col, select
 from bot.effects.port import FAILURE_NOTE, Handler, RetryLater, WaitForPerson
 from bot.effects.retry import Failure, RetryPolicy, classify, is_timeout
 from bot.faults import fault_point
-from bot.logging import log_context
+from bot.observability.logging import log_context
+from bot.observability.tracing import set_attributes, span
 from bot.services.unit import Clock
-from bot.tracing import set_attributes, span
 from storage import locks
 from storage.db import read_session, transaction
 from storage.models import Effect, Goal

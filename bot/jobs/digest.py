@@ -157,7 +157,7 @@ def gather(deps: SlaDeps, *, channel: str, now: datetime) -> Digest:
             if d.goal_id in by_id
         ]
     local = now.astimezone(tz)
-    from bot.metrics_report import digest_metrics_lines
+    from bot.observability.metrics_report import digest_metrics_lines
 
     view = DigestView(
         channel_id=channel,

@@ -31,7 +31,7 @@ from bot.jobs.notify import DM_KIND, POST_KIND, Notifier, nowhere
 from bot.jobs.recovery import Retried
 from bot.jobs.sla import SlaDeps, SweepReport, sweep
 from bot.jobs.worker import JobWorker
-from bot.runs import runs_dir_for
+from bot.observability.runs import runs_dir_for
 from bot.services.unit import Actor
 from storage.models import Artifact, Effect
 

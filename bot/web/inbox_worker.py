@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 
 from slack_bolt.request.async_request import AsyncBoltRequest
 
-from bot.logging import log_context
+from bot.observability.logging import log_context
 from storage.inbox import CLAIM_LEASE_SECONDS
 from storage.notify import INBOX, listen
 
@@ -233,7 +233,7 @@ class InboxConsumer:
 
 def run_worker(settings: Settings, *, concurrency: int = 8) -> None:
     from bot.app import build_container
-    from bot.logging import configure_logging
+    from bot.observability.logging import configure_logging
     from bot.web.background import background_work
     from bot.web.bolt import build_bolt_app
 

@@ -13,7 +13,7 @@ import uvicorn
 
 from bot.app import build_container
 from bot.config import Settings
-from bot.logging import configure_logging
+from bot.observability.logging import configure_logging
 from bot.web.bolt import build_bolt_app
 from bot.web.bolt_runner import Role
 from bot.web.http_server import uvicorn_config

@@ -35,8 +35,8 @@ from starlette.routing import Route
 from bot import __version__
 from bot.app import Container
 from bot.forge.webhook import github_routes
-from bot.logging import bind_log_context, log_context
-from bot.tracing import set_attributes, span
+from bot.observability.logging import bind_log_context, log_context
+from bot.observability.tracing import set_attributes, span
 from bot.web.background import background_work
 from bot.web.bolt_runner import PromptAckRunner, Role
 from bot.web.slack_shape import command_error, event_error, interaction_error

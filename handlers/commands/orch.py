@@ -53,8 +53,8 @@ async def answer_later(ack: AsyncAck, respond: AsyncRespond) -> Reply:
 
 def goal_usage_line(container: Container, goal_id: str) -> str:
     """ "\nUsage: …" (tokens of the goal's agent runs and their cost), or "" before any run reported usage."""
-    from bot.runs import runs_dir_for
-    from bot.usage import goal_usage
+    from bot.observability.runs import runs_dir_for
+    from bot.observability.usage import goal_usage
 
     used = goal_usage(runs_dir_for(container.settings), goal_id, container.settings.prices)
     return f"\nUsage: {used.line().split(': ', 1)[1]}" if used.runs else ""

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from bot.local.stack import BotThread
-from bot.logging import JsonFormatter
 from bot.manifest_facts import GOAL_FROM_THREAD_SHORTCUT
+from bot.observability.logging import JsonFormatter
 from bot.redact import install_log_redaction
 from sandbox import Sandbox
 from tests.conftest import Live, make_settings

@@ -8,7 +8,7 @@ reader is lenient about names, because run records are written by several runner
 - `goal_id`, `phase`, `role`, `task_id`, `version`, `status`, `started_at`, `ended_at`
 - `human_commits`: commits a person made in the goal's worktree during or after the run (a
   count or a list of shas), as the runner saw them when it collected the diff.
-- `deployment_id`: the deployment that wrote the record (bot/runs.py); records of another
+- `deployment_id`: the deployment that wrote the record (bot/observability/runs.py); records of another
   deployment sharing the folder are left out, and an untagged (older) record counts only when
   this deployment's audit log names its run id.
 - `stub` (the offline builder's scaffold), `tests` (passed | failed | timed_out | not_run),

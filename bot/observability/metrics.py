@@ -19,7 +19,7 @@ Run records join the audit log by run id, never by goal id alone: a record count
 carries this deployment's id, or (written by an older version, untagged) when the audit log
 names its run id. p90 is the nearest rank (the smallest value with at least 90% of values at or
 below it), so a figure always is one that happened. `since` keeps goals started (and runs begun)
-at or after it. Presentation lives in `bot.metrics_report`.
+at or after it. Presentation lives in `bot.observability.metrics_report`.
 """
 
 from __future__ import annotations
@@ -35,8 +35,8 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from bot.metrics_inputs import RunRecord, changed_lines, deployment_runs, goal_runs, load_runs
-from bot.runs import adopt_legacy_runs, legacy_pending, runs_dir_for
+from bot.observability.metrics_inputs import RunRecord, changed_lines, deployment_runs, goal_runs, load_runs
+from bot.observability.runs import adopt_legacy_runs, legacy_pending, runs_dir_for
 from storage.audit import AuditEntry, iter_entries
 from storage.db import read_session
 

@@ -1,8 +1,8 @@
 """The success metrics as people read them: short lines for the digest, the App Home and
 `orch metrics`, durations in readable units, and `--explain`'s list of what is behind each number.
 
-The numbers themselves are computed in `bot.metrics`; this module only presents them (and reads
-them through `bot.metrics` for the digest and the App Home).
+The numbers themselves are computed in `bot.observability.metrics`; this module only presents them (and reads
+them through `bot.observability.metrics` for the digest and the App Home).
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Engine
 
-from bot.metrics import LABELS, human_duration
+from bot.observability.metrics import LABELS, human_duration
 
 if TYPE_CHECKING:
-    from bot.metrics import Durations, Metrics, Share
+    from bot.observability.metrics import Durations, Metrics, Share
 
 
 def _spread(d: Durations) -> str:
@@ -82,14 +82,14 @@ TITLES = {
 
 
 def how_lines() -> list[str]:
-    from bot.metrics import HOW
+    from bot.observability.metrics import HOW
 
     return [f"{TITLES[key]}: {text}." for key, text in HOW.items()]
 
 
 def explain_lines(m: Metrics) -> list[str]:
     """`orch metrics --explain`: how each number is computed and the goals and runs behind it."""
-    from bot.metrics import HOW
+    from bot.observability.metrics import HOW
 
     out: list[str] = []
     for key, items in m.explain().items():
@@ -98,15 +98,15 @@ def explain_lines(m: Metrics) -> list[str]:
 
 
 def metrics_summary(engine: Engine, since: datetime | None, *, runs_dir: Path | None = None) -> list[str]:
-    """Lines for the daily digest and `/orch metrics`: `runs_dir` is `bot.runs.runs_dir_for(settings)`."""
-    from bot.metrics import collect
+    """Lines for the daily digest and `/orch metrics`: `runs_dir` is `bot.observability.runs.runs_dir_for(settings)`."""
+    from bot.observability.metrics import collect
 
     return summary_lines(collect(engine, runs_dir=runs_dir, since=since))
 
 
 def digest_metrics_lines(engine: Engine, *, runs_dir: Path | None, now: datetime) -> list[str]:
     """The digest's short metrics section: the last 7 days, gates, clean runs and bootstrap."""
-    from bot.metrics import collect
+    from bot.observability.metrics import collect
 
     m = collect(engine, runs_dir=runs_dir, since=now - timedelta(days=7))
     return [line for line in summary_lines(m) if not line.startswith(("Duplicated", "Approval wait"))]
@@ -120,7 +120,7 @@ def metrics_home_blocks(
 ) -> list[dict[str, Any]]:
     """The App Home's metrics section (Block Kit dicts): the team's numbers for 7 and 30 days."""
     from bot.blocks.metrics import build_metrics_blocks
-    from bot.metrics import HOW, collect_windows
+    from bot.observability.metrics import HOW, collect_windows
 
     now = now or datetime.now(UTC)
     computed = collect_windows(
