@@ -10,7 +10,7 @@ can keep it. The doors that call `clean`:
   the inbox keeps only the cleaned body (`bot.web.bolt_runner`).
 - Thread text the bot reads itself (`conversations.replies`): `handlers.threads.read_thread`.
 - The CLI: `bot.cli.main` cleans the arguments before Typer parses them.
-- MCP: `bot.mcp_redaction.RedactingMCPServer` cleans tool arguments, results and errors.
+- MCP: `bot.agent_api.mcp_redaction.RedactingMCPServer` cleans tool arguments, results and errors.
 
 Services keep their own `redact` calls where they had them (the brief at intake): a second pass
 is idempotent and costs little.

@@ -23,7 +23,7 @@ def register(app: typer.Typer, get_engine: Any = None) -> None:
     @app.command("mcp")
     def mcp() -> None:
         """Serve the orchestrator's MCP server on stdio (goals, artifacts, approvals, audit, Codex)."""
-        from bot.mcp_server import build_mcp_server
+        from bot.agent_api.mcp_server import build_mcp_server
         from bot.observability.logging import configure_logging
 
         def build_container(settings: Any) -> Any:

@@ -241,9 +241,9 @@ def _mcp_codex_run(live: Live, tmp_path: Path, target_repo: Path) -> Any:
 
     from mcp import Client
 
+    from bot.agent_api.mcp_server import build_mcp_server
     from bot.app import build_container
     from bot.codex.binary import find_codex
-    from bot.mcp_server import build_mcp_server
     from sandbox.models import ResponsesServer, apply_patch, exec_command, message
 
     codex = find_codex()

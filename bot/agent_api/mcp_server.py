@@ -289,7 +289,7 @@ def build_mcp_server(c: Container | Callable[[], Container]) -> MCPServer:
     from mcp.types import ToolAnnotations
 
     from bot import __version__
-    from bot.mcp_redaction import RedactingMCPServer
+    from bot.agent_api.mcp_redaction import RedactingMCPServer
 
     built: list[Container] = []
 
