@@ -15,8 +15,8 @@ from typing import Any
 from slack_sdk.models.blocks import ActionsBlock, ButtonElement, ConfirmObject, PlainTextObject
 
 from bot.blocks.limits import MAX_BUTTON_VALUE
-from bot.blocks.models import ButtonRef
 from bot.blocks.text import truncate
+from bot.blocks.view_models import ButtonRef
 from bot.sop.phases import Phase
 
 APPROVE_ACTION = "orch_approve"

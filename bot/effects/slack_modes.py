@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from bot import blocks as builders
 from bot.effects.port import Registry, RetryLater, SlackPort
-from bot.effects.views import mode_request_view
+from bot.effects.presenters import mode_request_view
 from storage.db import read_session, transaction
 from storage.models import Effect, Goal, ModeRequest
 

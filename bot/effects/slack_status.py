@@ -18,8 +18,8 @@ from slack_sdk.errors import SlackApiError
 from bot import blocks as builders
 from bot.blocks.codex_stop import build_stop_actions
 from bot.effects.port import SlackPort
+from bot.effects.presenters import progress_text
 from bot.effects.retry import slack_error_code
-from bot.effects.views import progress_text
 from bot.services.build_stop import is_building
 from bot.slack_guard import message_ts
 from bot.sop.phases import GoalState

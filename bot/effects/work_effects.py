@@ -365,7 +365,7 @@ class WorkEffects:
     # -- publishing --------------------------------------------------------------------------
 
     async def publish_artifact(self, effect: Effect) -> None:
-        from bot.services.records import events_base, goal_record, pending_events
+        from bot.services.state_of_record import events_base, goal_record, pending_events
         from bot.sop.records import GoalRecord
 
         snapshot = effect.payload.get("record")  # the goal as it was approved (bot.services.flow)
@@ -416,7 +416,7 @@ class WorkEffects:
         await self._landed(effect)
 
     async def publish_state(self, effect: Effect) -> None:
-        from bot.services.records import goal_record, pending_events
+        from bot.services.state_of_record import goal_record, pending_events
 
         with read_session(self.engine) as session:
             goal = session.get(Goal, effect.goal_id)

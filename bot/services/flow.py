@@ -150,7 +150,7 @@ def _publish_effects(
         )
     state: dict[str, Any] = {}
     if snapshot:
-        from bot.services.records import goal_record
+        from bot.services.state_of_record import goal_record
 
         session.flush()
         state["record"] = goal_record(session, goal).model_dump(mode="json")

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import col, or_, select
 
-from bot.blocks.models import HomeView, PendingApproval
+from bot.blocks.view_models import HomeView, PendingApproval
 from bot.services.gates import gates_of
 from bot.sop.phases import LABELS, GoalState, Phase, PhaseStatus
 from storage.audit import AuditEntry

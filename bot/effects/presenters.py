@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from bot.blocks.elevation import ModeRequestView
-from bot.blocks.models import ArtifactView, DecisionView, DiffView, GoalCardView
+from bot.blocks.view_models import ArtifactView, DecisionView, DiffView, GoalCardView
 from bot.services.gates import approvals_of
 from bot.sop.phases import LABELS, GoalState, Mode, Phase, PhaseStatus
 from storage.models import Approval, Artifact, Goal, ModeRequest
