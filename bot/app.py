@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from bot.agents.manager import ImplementationManager
     from bot.forge.delivery import DeliveryEffects
     from bot.jobs.runtime import JobsRuntime
-    from bot.web.healthz import Health
+    from bot.observability.storage_health import Health
     from storage.inbox import Inbox
 
 log = logging.getLogger(__name__)
@@ -120,7 +120,7 @@ def build_container(settings: Settings, *, clock: Clock = system_clock, migrate:
         id_floor=_once(lambda: _repo_goal_floor(settings.repo)),
     )
     container = Container(settings, engine, clock, directory, goals, dispatcher, slack)
-    from bot.web.healthz import Health
+    from bot.observability.storage_health import Health
 
     health = Health()
     health.watch(engine)  # a write the database refuses makes /healthz answer 503 until one succeeds

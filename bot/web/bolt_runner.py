@@ -35,7 +35,7 @@ from slack_bolt.response import BoltResponse
 from bot.intake import clean_raw_body
 
 if TYPE_CHECKING:
-    from bot.web.healthz import Health
+    from bot.observability.storage_health import Health
     from storage.inbox import Inbox
 
 Role = Literal["all", "web", "worker"]
@@ -207,7 +207,7 @@ async def not_recorded(request: AsyncBoltRequest) -> BoltResponse:
     a click's answer is not shown by Slack, so the person gets an ephemeral message and the click a
     500 (Slack marks it failed); an event gets a 500, which Slack delivers again later.
     """
-    from bot.web.healthz import NOT_RECORDED
+    from bot.observability.storage_health import NOT_RECORDED
 
     body: dict[str, Any] = request.body if isinstance(request.body, dict) else {}
     if "command" in body:

@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import event
 
 from bot.local.stack import SANDBOX_BOT_TOKEN
-from bot.web.healthz import NOT_RECORDED
+from bot.observability.storage_health import NOT_RECORDED
 from sandbox import Sandbox
 from tests.conftest import Live
 from tests.e2e.slack_helpers import start_goal
