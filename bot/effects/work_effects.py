@@ -40,16 +40,12 @@ class WorkEffects:
     goals: GoalService
     settings: Any
     drafter: Any
-    builder: Any
 
     @classmethod
     def from_container(cls, c: Container) -> WorkEffects:
-        from bot.agents.offline_builder import OfflineBuilder
         from bot.agents.sdk import make_drafter
 
-        return cls(
-            goals=c.goals, settings=c.settings, drafter=make_drafter(c.settings), builder=OfflineBuilder()
-        )
+        return cls(goals=c.goals, settings=c.settings, drafter=make_drafter(c.settings))
 
     def register(self, dispatcher: EffectDispatcher) -> None:
         self._dispatcher = dispatcher  # builds tell the goal's status message how Codex is doing

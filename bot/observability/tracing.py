@@ -101,8 +101,3 @@ def set_attributes(current: Any, **attrs: Any) -> None:
     """Add attributes to a span from `span()` (a no-op for None, when tracing is off)."""
     if current is not None:
         current.set_attributes(_attributes(attrs))
-
-
-def shutdown_tracing() -> None:
-    """Flush and stop the exporter (end of process)."""
-    configure_tracing("off")
