@@ -12,6 +12,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.effects.retry import slack_error_code
+from bot.sop.ids import GOAL_ID
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -43,7 +44,7 @@ def runs_in_web(body: dict[str, Any]) -> bool:
     return False
 
 
-_GOAL_ID = re.compile(r"\bG-\d{4,}\b", re.IGNORECASE)
+_GOAL_ID = re.compile(rf"\b{GOAL_ID}\b", re.IGNORECASE)
 
 
 def ordering_key(body: dict[str, Any]) -> str | None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -12,19 +10,15 @@ from typing import Any
 from sqlalchemy import text
 from sqlmodel import Session, select
 
+from bot.sop.ids import GOAL_ID_RE, sha256_text  # noqa: F401 - shared with the services
 from storage.audit import append_audit
 from storage.models import Effect, Goal
 
 Clock = Callable[[], datetime]
-GOAL_ID_RE = re.compile(r"^G-\d{4,}$")
 
 
 def system_clock() -> datetime:
     return datetime.now(UTC)
-
-
-def sha256_text(content: str) -> str:
-    return hashlib.sha256(content.encode("utf-8")).hexdigest()
 
 
 def next_goal_id(session: Session, floor: int = 0) -> str:
