@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
-from bot.jobs.sla import current_artifact
 from bot.services.errors import GoalClosed, GoalNotFound, InvalidInput
+from bot.services.gates import current_artifact
 from bot.services.goals import GoalService
 from bot.services.unit import Actor, audit, load_goal_for_update
 from bot.sop.phases import LABELS, GoalState, Phase, PhaseStatus

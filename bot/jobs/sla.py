@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from bot.blocks.reminders import (
     ExpiryView,
@@ -33,6 +33,7 @@ from bot.jobs.notify import POST_KIND, add_notification, dm_each
 from bot.jobs.open_gates import OpenGate, open_gates, recorded_keys
 from bot.jobs.sla_deps import SCHEDULER, SlaDeps, is_slack_user, record_level
 from bot.jobs.sla_policy import CutoffsAt, DueCutoffs, describe_age, gate_clock
+from bot.services.gates import current_artifact
 from bot.services.unit import add_effect, audit, load_goal_for_update
 from bot.sop.phases import LABELS, GoalState, Phase, PhaseStatus
 from storage.db import read_session, transaction
@@ -61,15 +62,6 @@ class SweepReport:
             + len(self.expired)
             + len(self.overdue_jobs)
         )
-
-
-def current_artifact(session: Session, goal: Goal) -> Artifact | None:
-    return session.exec(
-        select(Artifact)
-        .where(Artifact.goal_id == goal.id, Artifact.phase == goal.phase)
-        .order_by(col(Artifact.id).desc())
-        .limit(1)
-    ).first()
 
 
 def pending_approvers(session: Session, goal: Goal, artifact: Artifact, deps: SlaDeps) -> list[str]:
