@@ -95,15 +95,9 @@ class ImplementationManager:
         models: dict[str, str] | None = None,
     ) -> ImplementationManager:
         if model_provider is None:
-            from bot.agents._openai_provider import OpenAIClientProvider
+            from bot.agents._openai_provider import provider_from_settings
 
-            key = c.settings.openai_api_key.get_secret_value() if c.settings.openai_api_key else None
-            model_provider = OpenAIClientProvider(
-                base_url=c.settings.openai_base_url,
-                api_key=key,
-                api=c.settings.openai_api,
-                timeout=c.settings.model_timeout,
-            )
+            model_provider = provider_from_settings(c.settings)
         return cls(
             settings=c.settings,
             engine=c.engine,

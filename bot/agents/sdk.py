@@ -195,17 +195,9 @@ def make_drafter(settings: Any) -> Drafter:
     if backend != "openai":
         raise ValueError(f"unknown drafting backend {backend!r}: use 'offline' or 'openai'")
 
-    from bot.agents._openai_provider import OpenAIClientProvider
+    from bot.agents._openai_provider import provider_from_settings
 
-    api_key = getattr(settings, "openai_api_key", None)
-    if api_key is not None and hasattr(api_key, "get_secret_value"):
-        api_key = api_key.get_secret_value()
-    provider = OpenAIClientProvider(
-        base_url=getattr(settings, "openai_base_url", None) or None,
-        api_key=api_key or None,
-        api=str(getattr(settings, "openai_api", None) or "responses"),
-        timeout=float(getattr(settings, "model_timeout", None) or 120.0),
-    )
+    provider = provider_from_settings(settings)
     return AgentsDrafter(
         provider,
         getattr(settings, "drafter_model", None) or DEFAULT_MODEL,
