@@ -29,6 +29,9 @@ class ConfigError(ValueError):
     """A configuration problem a person must fix; the message says what and how."""
 
 
+SCHEDULER_TABLES = ("jobs", "sla", "digest")
+
+
 def _toml_path() -> Path:
     return Path(os.environ.get("ORCH_CONFIG", "orch.toml"))
 
@@ -291,6 +294,19 @@ class Settings(BaseSettings):
             TomlConfigSettingsSource(settings_cls, toml_file=_toml_path()),
             file_secret_settings,
         )
+
+    # The `[jobs]`, `[sla]` and `[digest]` tables of orch.toml as written (no environment variable
+    # sets them): the jobs runtime parses and checks them into its `SchedulerConfig`
+    # (bot/jobs/config.py), so the file is read once, here.
+    scheduler_tables: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _scheduler_tables(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            data = dict(data)
+            data["scheduler_tables"] = {k: data.pop(k) for k in SCHEDULER_TABLES if k in data}
+        return data
 
     @model_validator(mode="before")
     @classmethod

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from sqlmodel import col, select
 
 from bot.audit_anchor import head_value
+from bot.config import Settings
 from bot.effects.dispatcher import EffectDispatcher, WaitForPerson
 from bot.faults import fault_point
 from bot.redact import redact
@@ -38,7 +39,7 @@ T = TypeVar("T")
 @dataclass
 class WorkEffects:
     goals: GoalService
-    settings: Any
+    settings: Settings
     drafter: Any
 
     @classmethod
@@ -77,10 +78,10 @@ class WorkEffects:
             identity=Identity(
                 name=self.settings.git_name,
                 email=self.settings.git_email,
-                signing_key=str(key) if (key := getattr(self.settings, "signing_key", None)) else None,
+                signing_key=str(key) if (key := self.settings.signing_key) else None,
             ),
-            timeout=float(getattr(self.settings, "git_timeout_seconds", 120.0)),
-            stale_lock_seconds=float(getattr(self.settings, "git_stale_lock_seconds", 30.0)),
+            timeout=float(self.settings.git_timeout_seconds),
+            stale_lock_seconds=float(self.settings.git_stale_lock_seconds),
         )
         # Every commit carries the audit log's head, a copy of it the database cannot rewrite.
         git.audit_head = partial(head_value, self.engine)
@@ -93,7 +94,7 @@ class WorkEffects:
         from bot.repo.errors import GitLockHeld
         from bot.repo.health import RepoNeedsPerson, needs_person
 
-        recheck = float(getattr(self.settings, "repo_recheck_seconds", 15.0))
+        recheck = float(self.settings.repo_recheck_seconds)
         try:
             return await asyncio.to_thread(work)
         except GitLockHeld as exc:
@@ -103,7 +104,7 @@ class WorkEffects:
                 age = time.time() - exc.lock.stat().st_mtime
             except OSError:
                 age = 0.0
-            if age < float(getattr(self.settings, "git_stale_lock_seconds", 30.0)):
+            if age < float(self.settings.git_stale_lock_seconds):
                 raise WaitForPerson(str(exc), delay=min(recheck, 2.0)) from exc
             blocked: RepoNeedsPerson | None = RepoNeedsPerson(
                 "lock-held",
@@ -224,7 +225,7 @@ class WorkEffects:
             """Codex asks for what its sandbox does not allow: the thread's approvers decide, it waits."""
             from bot.services.codex_approvals import ask_and_wait
 
-            timeout = float(getattr(self.settings, "codex_approval_timeout", 600.0))
+            timeout = float(self.settings.codex_approval_timeout)
             return ask_and_wait(
                 self.goals, goal_id=goal.id, run_id=run_id, request=request, timeout=timeout, stopped=stopped
             )

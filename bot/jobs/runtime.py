@@ -263,7 +263,9 @@ def install_jobs(c: Container) -> JobsRuntime:
 
     try:
         config = load_scheduler_config(
-            timezone=c.settings.timezone, approval_sla_hours=getattr(c.settings, "approval_sla_hours", None)
+            timezone=c.settings.timezone,
+            raw=c.settings.scheduler_tables,
+            approval_sla_hours=c.settings.approval_sla_hours,
         )
     except (ValueError, OSError) as exc:
         raise ConfigError(f"orch.toml [jobs]/[sla]/[digest]: {exc}") from exc
