@@ -6,7 +6,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 
 from bot.app import Container
 from bot.web.bolt_runner import PromptAckRunner, Role
@@ -35,6 +35,9 @@ def build_bolt_app(container: Container, role: Role = "all") -> AsyncApp:
     # Whatever a person typed (slash text, modal fields, messages) is redacted before any
     # listener sees it: one door for HTTP and Socket Mode alike (bot.intake).
     app.use(_redact_input)
+    # The typed dependencies reach listeners as the `deps` argument, like Bolt's own arguments
+    # (Bolt injects any key of the request's context by name).
+    app.use(_provide_deps(container))
     # Answer as soon as a listener calls ack() instead of Bolt's 10 ms polling (see bot.web.bolt_runner).
     inbox = None
     if role != "all":
@@ -59,3 +62,11 @@ async def _redact_input(body: dict[str, Any], next: Callable[[], Awaitable[None]
 
     clean_in_place(body)
     await next()
+
+
+def _provide_deps(container: Container) -> Callable[..., Awaitable[None]]:
+    async def provide_deps(context: AsyncBoltContext, next: Callable[[], Awaitable[None]]) -> None:
+        context["deps"] = container
+        await next()
+
+    return provide_deps
