@@ -91,7 +91,7 @@ def load_fixtures(folder: Path) -> list[Fixture]:
 
 def shipped_fixtures() -> Path:
     """The fixtures that ship with Codex-Orchestrator (the `evals/` folder next to `bot/`)."""
-    return Path(__file__).resolve().parent.parent / "evals"
+    return Path(__file__).resolve().parents[2] / "evals"
 
 
 def fixture_dir(repo: Path) -> Path:

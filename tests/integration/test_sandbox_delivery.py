@@ -129,11 +129,11 @@ class FakeBot:
 @pytest.fixture(scope="module")
 def servers() -> Iterator[tuple[Sandbox, FakeBot]]:
     bot = FakeBot()
-    bot.web.server.start()
+    bot.server.start()
     with Sandbox(signing_secret=SECRET) as sb:
-        sb.request_url = bot.web.server.base_url + "/slack/events"
+        sb.request_url = bot.server.base_url + "/slack/events"
         yield sb, bot
-    bot.web.server.stop()
+    bot.server.stop()
 
 
 @pytest.fixture
