@@ -60,127 +60,111 @@ def goal_usage_line(container: Container, goal_id: str) -> str:
     return f"\nUsage: {used.line().split(': ', 1)[1]}" if used.runs else ""
 
 
-async def orch(
-    ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient, deps: Container
-) -> None:
-    """`/orch <subcommand> …`: split the text and hand it to the subcommand."""
-    text = (command.get("text") or "").strip()
-    sub, _, rest = text.partition(" ")
-    sub, rest = sub.lower(), rest.strip()
-    if sub == "start":
-        await start(deps, ack, command, respond, client, rest)
-    elif sub == "status":
-        await status(deps, await answer_later(ack, respond), command, rest)
-    elif sub == "list":
-        await list_goals(deps, await answer_later(ack, respond), command, rest.lower())
-    elif sub == "cancel":
-        await cancel(deps, ack, command, respond, rest)
-    elif sub == "approvers":
-        await approvers(deps, await answer_later(ack, respond))
-    elif sub in ("help", ""):
-        await ack(text=builders.build_help_text())
-    elif sub in extra_subcommands(deps):
-        await extra_subcommands(deps)[sub](ack, command, respond, client, rest)
-    else:
-        await ack(text=f"I don't know `{sub[:40]}`.\n\n" + builders.build_help_text())
-
-
-async def start(
-    deps: Container,
-    ack: AsyncAck,
-    command: dict[str, Any],
-    respond: AsyncRespond,
-    client: AsyncWebClient,
-    brief: str,
-) -> None:
-    """`/orch start <brief>`: `GoalService.start_goal` off the loop (the start modal without a brief)."""
-    if not brief:
-        await ack()
-        metadata = json.dumps({"channel": command["channel_id"]})
-        await open_modal(
-            client,
-            trigger_id=command["trigger_id"],
-            user=command["user_id"],
-            channel=command["channel_id"],
-            view=builders.build_start_modal(
-                repos=[], default_channel=command["channel_id"], private_metadata=metadata
-            ),
-        )
-        return
-    if len(brief) > MAX_BRIEF:
-        await ack(f"The brief is {len(brief)} characters; keep it under {MAX_BRIEF}.")
-        return
-    await ack()
-    try:
-        await call(
-            deps.goals.start_goal,
-            brief=brief,
-            actor=Actor(command["user_id"]),
-            channel_id=command["channel_id"],
-            source="slash",
-        )
-    except DuplicateStart as exc:
-        # One goal unless the person says otherwise: the same text again is most often a repeat.
-        blocks, text = builders.build_duplicate_start(str(exc), exc.goal_id)
-        await respond(text=text, blocks=blocks, response_type="ephemeral")
-    except ServiceError as exc:
-        await respond(text=str(exc), response_type="ephemeral")
-
-
-async def status(deps: Container, ack: Reply, command: dict[str, Any], arg: str) -> None:
-    goals = deps.goals
-    if arg:
-        try:
-            goal = await call(goals.get, goal_id=arg.upper())
-        except ServiceError as exc:
-            await ack(str(exc))
-            return
-        usage = await call(goal_usage_line, container=deps, goal_id=goal.id)
-        await ack(f"{goal_line(goal)}\nRequested by <@{goal.requester}> · mode {goal.mode}{usage}")
-        return
-    mine = await call(goals.list, requester=command["user_id"], active_only=True, limit=10)
-    if not mine:
-        await ack("You have no goals in progress. Start one with `/orch start <brief>`.")
-        return
-    await ack("Your goals in progress:\n" + "\n".join(goal_line(g) for g in mine))
-
-
-async def list_goals(deps: Container, ack: Reply, command: dict[str, Any], arg: str) -> None:
-    if arg == "mine":
-        found = await call(deps.goals.list, requester=command["user_id"], limit=20)
-        title = "Your goals"
-    else:
-        found = await call(deps.goals.list, channel_id=command["channel_id"], limit=20)
-        title = "Goals in this channel"
-    if not found:
-        await ack(f"{title}: none yet. Start one with `/orch start <brief>`.")
-        return
-    await ack(f"{title}:\n" + "\n".join(goal_line(g) for g in found))
-
-
-async def cancel(
-    deps: Container, ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, arg: str
-) -> None:
-    if not arg:
-        await ack("Which goal? `/orch cancel G-0001`")
-        return
-    await ack()
-    try:
-        goal = await call(deps.goals.cancel, goal_id=arg.upper(), actor=Actor(command["user_id"]))
-    except ServiceError as exc:
-        await respond(text=str(exc), response_type="ephemeral")
-        return
-    await respond(text=f"{goal.id} is cancelled.", response_type="ephemeral")
-
-
-async def approvers(deps: Container, ack: Reply) -> None:
-    found = await call(deps.directory.approvers)
-    if not found:
-        await ack("No approvers are configured (ORCH_APPROVERS), so no gate can be approved yet.")
-        return
-    await ack("Approvers: " + ", ".join(f"<@{u}>" for u in sorted(found)))
-
-
 def register(app: AsyncApp, container: Container) -> None:
-    # The listener gets the container as `deps` (put in each request's context by bot.web.bolt).
-    app.command(ORCH_COMMAND)(orch)
+    goals = container.goals
+
+    async def start(
+        ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient, brief: str
+    ) -> None:
+        if not brief:
+            await ack()
+            metadata = json.dumps({"channel": command["channel_id"]})
+            await open_modal(
+                client,
+                trigger_id=command["trigger_id"],
+                user=command["user_id"],
+                channel=command["channel_id"],
+                view=builders.build_start_modal(
+                    repos=[], default_channel=command["channel_id"], private_metadata=metadata
+                ),
+            )
+            return
+        if len(brief) > MAX_BRIEF:
+            await ack(f"The brief is {len(brief)} characters; keep it under {MAX_BRIEF}.")
+            return
+        await ack()
+        try:
+            await call(
+                goals.start_goal,
+                brief=brief,
+                actor=Actor(command["user_id"]),
+                channel_id=command["channel_id"],
+                source="slash",
+            )
+        except DuplicateStart as exc:
+            # One goal unless the person says otherwise: the same text again is most often a repeat.
+            blocks, text = builders.build_duplicate_start(str(exc), exc.goal_id)
+            await respond(text=text, blocks=blocks, response_type="ephemeral")
+        except ServiceError as exc:
+            await respond(text=str(exc), response_type="ephemeral")
+
+    async def status(ack: Reply, command: dict[str, Any], arg: str) -> None:
+        if arg:
+            try:
+                goal = await call(goals.get, goal_id=arg.upper())
+            except ServiceError as exc:
+                await ack(str(exc))
+                return
+            usage = await call(goal_usage_line, container=container, goal_id=goal.id)
+            await ack(f"{goal_line(goal)}\nRequested by <@{goal.requester}> · mode {goal.mode}{usage}")
+            return
+        mine = await call(goals.list, requester=command["user_id"], active_only=True, limit=10)
+        if not mine:
+            await ack("You have no goals in progress. Start one with `/orch start <brief>`.")
+            return
+        await ack("Your goals in progress:\n" + "\n".join(goal_line(g) for g in mine))
+
+    async def list_goals(ack: Reply, command: dict[str, Any], arg: str) -> None:
+        if arg == "mine":
+            found = await call(goals.list, requester=command["user_id"], limit=20)
+            title = "Your goals"
+        else:
+            found = await call(goals.list, channel_id=command["channel_id"], limit=20)
+            title = "Goals in this channel"
+        if not found:
+            await ack(f"{title}: none yet. Start one with `/orch start <brief>`.")
+            return
+        await ack(f"{title}:\n" + "\n".join(goal_line(g) for g in found))
+
+    async def cancel(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, arg: str) -> None:
+        if not arg:
+            await ack("Which goal? `/orch cancel G-0001`")
+            return
+        await ack()
+        try:
+            goal = await call(goals.cancel, goal_id=arg.upper(), actor=Actor(command["user_id"]))
+        except ServiceError as exc:
+            await respond(text=str(exc), response_type="ephemeral")
+            return
+        await respond(text=f"{goal.id} is cancelled.", response_type="ephemeral")
+
+    async def approvers(ack: Reply) -> None:
+        found = await call(container.directory.approvers)
+        if not found:
+            await ack("No approvers are configured (ORCH_APPROVERS), so no gate can be approved yet.")
+            return
+        await ack("Approvers: " + ", ".join(f"<@{u}>" for u in sorted(found)))
+
+    @app.command(ORCH_COMMAND)
+    async def orch(
+        ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+    ) -> None:
+        text = (command.get("text") or "").strip()
+        sub, _, rest = text.partition(" ")
+        sub, rest = sub.lower(), rest.strip()
+        if sub == "start":
+            await start(ack, command, respond, client, rest)
+        elif sub == "status":
+            await status(await answer_later(ack, respond), command, rest)
+        elif sub == "list":
+            await list_goals(await answer_later(ack, respond), command, rest.lower())
+        elif sub == "cancel":
+            await cancel(ack, command, respond, rest)
+        elif sub == "approvers":
+            await approvers(await answer_later(ack, respond))
+        elif sub in ("help", ""):
+            await ack(text=builders.build_help_text())
+        elif sub in extra_subcommands(container):
+            await extra_subcommands(container)[sub](ack, command, respond, client, rest)
+        else:
+            await ack(text=f"I don't know `{sub[:40]}`.\n\n" + builders.build_help_text())
