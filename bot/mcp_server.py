@@ -20,15 +20,14 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 from pydantic import Field
-from sqlmodel import Session, col, select
 
 from bot.redact import redact, redact_obj
 from bot.services.errors import GoalNotFound, InvalidInput, ServiceError
-from bot.services.unit import GOAL_ID_RE, Actor, add_effect, audit
-from bot.sop.phases import GoalState, Mode, Phase, PhaseStatus
-from storage.audit import AuditEntry
-from storage.db import transaction
-from storage.models import Artifact, Goal
+from bot.services.unit import GOAL_ID_RE, Actor
+from bot.sop.phases import GoalState, Mode, Phase
+from storage.db import read_session
+from storage.models import Goal
+from storage.repositories import Artifacts, AuditReads, Goals
 
 if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer
@@ -46,9 +45,8 @@ def principal(c: Container) -> Actor:
 
 
 def _audit(c: Container, goal: Goal | None, action: str, **payload: Any) -> None:
-    """One audit entry by the principal, in its own transaction."""
-    with transaction(c.engine) as session:
-        audit(session, actor=principal(c), action=action, now=c.clock(), goal=goal, via="mcp", **payload)
+    """One audit entry by the principal, through the goal service."""
+    c.goals.record_activity(goal=goal, actor=principal(c), action=action, via="mcp", **payload)
 
 
 def _goal_id(goal_id: str) -> str:
@@ -77,13 +75,11 @@ def list_goals(c: Container, *, active_only: bool = False, limit: int = 50) -> l
 
 def get_goal(c: Container, goal_id: str) -> dict[str, Any]:
     goal_id = _goal_id(goal_id)
-    with Session(c.engine) as session:
-        goal = session.get(Goal, goal_id)
+    with read_session(c.engine) as session:
+        goal = Goals(session).get(goal_id)
         if goal is None:
             raise GoalNotFound(goal_id)
-        artifacts = list(
-            session.exec(select(Artifact).where(Artifact.goal_id == goal_id).order_by(col(Artifact.id))).all()
-        )
+        artifacts = Artifacts(session).of_goal(goal_id)
     return {
         **_summary(goal),
         "brief": goal.brief,
@@ -114,12 +110,8 @@ def submit_draft(c: Container, goal_id: str, content: str, summary: str) -> dict
         )
     if not content.strip() or len(content) > MAX_CONTENT:
         raise InvalidInput(f"a draft needs content (at most {MAX_CONTENT} characters)")
-    with Session(c.engine) as session:
-        versions = session.exec(
-            select(Artifact.version).where(
-                Artifact.goal_id == goal.id, Artifact.phase == goal.phase, Artifact.task_id == 0
-            )
-        ).all()
+    with read_session(c.engine) as session:
+        versions = Artifacts(session).versions(goal.id, goal.phase)
     version = max(versions, default=0) + 1
     artifact = c.goals.record_draft(
         goal_id=goal.id,
@@ -144,39 +136,7 @@ def submit_draft(c: Container, goal_id: str, content: str, summary: str) -> dict
 def request_approval(c: Container, goal_id: str, note: str = "") -> dict[str, Any]:
     """Remind the goal's approvers in its thread that the current artifact waits for them."""
     goal_id = _goal_id(goal_id)
-    now = c.clock()
-    with transaction(c.engine) as session:
-        goal = session.get(Goal, goal_id)
-        if goal is None:
-            raise GoalNotFound(goal_id)
-        if goal.status != PhaseStatus.AWAITING_APPROVAL:
-            raise InvalidInput(f"{goal.id} is {goal.status}: there is nothing to approve yet")
-        artifact = c.goals.current_artifact(session, goal)
-        assert artifact is not None
-        approvers = sorted(goal.approvers or c.directory.approvers())
-        audit(
-            session,
-            actor=principal(c),
-            action="approval.requested",
-            now=now,
-            goal=goal,
-            sha=artifact.sha256,
-            version=artifact.version,
-            note=redact(note)[:500] or None,
-        )
-        if goal.channel_id:
-            who = " ".join(f"<@{a}>" for a in approvers) or "approvers"
-            text = f"{who}: {goal.id} {goal.phase} v{artifact.version} is waiting for your decision."
-            if note.strip():
-                text += f" {redact(note.strip())[:500]}"
-            add_effect(
-                session,
-                key=f"note:{goal.id}:approval-requested:{artifact.sha256[:12]}:{now.isoformat()}",
-                kind="slack.thread_note",
-                goal_id=goal.id,
-                now=now,
-                text=text,
-            )
+    artifact, approvers = c.goals.request_approval(goal_id=goal_id, actor=principal(c), note=note)
     return {
         "goal_id": goal_id,
         "phase": artifact.phase,
@@ -187,11 +147,9 @@ def request_approval(c: Container, goal_id: str, note: str = "") -> dict[str, An
 
 
 def read_audit(c: Container, goal_id: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
-    with Session(c.engine) as session:
-        query = select(AuditEntry).order_by(col(AuditEntry.seq).desc()).limit(max(1, min(limit, 500)))
-        if goal_id:
-            query = query.where(AuditEntry.goal_id == _goal_id(goal_id))
-        rows = list(session.exec(query).all())
+    only = _goal_id(goal_id) if goal_id else None
+    with read_session(c.engine) as session:
+        rows = AuditReads(session).newest(goal_id=only, limit=max(1, min(limit, 500)))
     return [
         redact_obj(
             {

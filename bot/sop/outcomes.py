@@ -1,0 +1,185 @@
+"""The plain data the gate rules read and return (`bot.sop.gates`).
+
+A use case loads these from the database, hands them to a rule, and writes back what the rule
+returns: the goal's new state, the audit entries and the outbox rows, in one transaction. Nothing
+here knows a table, a Slack message or a clock: timestamps come in as values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+BOT = "bot"
+SCHEDULER = "scheduler"
+
+
+@dataclass(frozen=True)
+class GoalFacts:
+    """A goal as the rules see it; a rule returns a changed copy, never edits this one."""
+
+    id: str
+    title: str
+    requester: str
+    phase: str
+    status: str
+    state: str
+    brief: str = ""
+    mode: str = "read-only"
+    channel_id: str | None = None
+    thread_ts: str | None = None
+    approvers: tuple[str, ...] = ()
+    tasks: tuple[Mapping[str, Any], ...] = ()
+    spec_required: bool | None = None
+    spec_triggers: tuple[str, ...] = ()
+    spec_waiver: Mapping[str, Any] | None = None
+    closed_reason: str | None = None
+    phase_started_at: datetime | None = None
+    updated_at: datetime | None = None
+
+    def but(self, **changes: Any) -> GoalFacts:
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class ArtifactFacts:
+    """One stored version of a phase's artifact (its content stays in the database)."""
+
+    id: int
+    phase: str
+    version: int
+    sha256: str
+    task_id: int = 0
+    message_ts: str | None = None
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Event:
+    """One audit entry. `actor=None` is the person (or principal) who acted; `bot` and
+    `scheduler` name the orchestrator itself."""
+
+    action: str
+    phase: str | None
+    actor: str | None = None
+    sha: str | None = None
+    justification: str | None = None
+    payload: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Effect:
+    """One outbox row: `kind` names its handler; a key already recorded makes it a no-op.
+
+    `snapshot` asks the writer to add the goal's record and its last audit sequence number as the
+    transaction has them (a commit then shows whatever ran before it); `not_before` holds a message
+    back (quiet hours) while the change itself is recorded now."""
+
+    key: str
+    kind: str
+    payload: Mapping[str, Any] = field(default_factory=dict)
+    snapshot: bool = False
+    not_before: datetime | None = None
+
+
+@dataclass(frozen=True)
+class NewApproval:
+    """A decision to store, bound to the artifact version's sha256."""
+
+    phase: str
+    version: int
+    sha256: str
+    decision: str
+    reason: str | None
+    slack_channel: str | None = None
+    slack_ts: str | None = None
+
+
+@dataclass(frozen=True)
+class LevelRecord:
+    """A level of the SLA (or a renewed request) recorded once per artifact version."""
+
+    key: str
+    level: str
+    version: int | None
+    recipients: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Change:
+    """What a rule made happen: the goal's new state and what to write with it."""
+
+    goal: GoalFacts
+    events: tuple[Event, ...] = ()
+    effects: tuple[Effect, ...] = ()
+    approval: NewApproval | None = None
+    level: LevelRecord | None = None
+    cancel_jobs: bool = False  # the goal's queued agent work stops (running work at its next look)
+
+
+class Refused(StrEnum):
+    GOAL_NOT_FOUND = "goal_not_found"
+    WRONG_MESSAGE = "wrong_message"
+    GOAL_CLOSED = "goal_closed"
+    NOT_AN_APPROVER = "not_an_approver"
+    SELF_APPROVAL = "self_approval"
+    NOT_AWAITING = "not_awaiting"
+    STALE = "stale"
+    SECRET_IN_DIFF = "secret_in_diff"
+    NOT_ALLOWED = "not_allowed"
+    NOT_EXPIRED = "not_expired"
+    NO_ARTIFACT = "no_artifact"
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A rule said no. `message` is the sentence for the person where the reason alone does not
+    say it; `detail` carries what the message needs (versions, findings)."""
+
+    reason: Refused
+    goal_id: str
+    message: str = ""
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+
+class Builder:
+    """Collects a rule's changes in order; `change()` freezes them."""
+
+    def __init__(self, goal: GoalFacts) -> None:
+        self.goal = goal
+        self.events: list[Event] = []
+        self.effects: list[Effect] = []
+
+    def set(self, **changes: Any) -> None:
+        self.goal = self.goal.but(**changes)
+
+    def audit(
+        self,
+        action: str,
+        *,
+        actor: str | None = BOT,
+        phase: str | None = None,
+        sha: str | None = None,
+        justification: str | None = None,
+        **payload: Any,
+    ) -> None:
+        self.events.append(
+            Event(action, phase if phase is not None else self.goal.phase, actor, sha, justification, payload)
+        )
+
+    def effect(self, key: str, kind: str, *, not_before: datetime | None = None, **payload: Any) -> None:
+        self.effects.append(Effect(key, kind, payload, not_before=not_before))
+
+    def snapshot_effect(self, key: str, kind: str, **payload: Any) -> None:
+        self.effects.append(Effect(key, kind, payload, snapshot=True))
+
+    def card(self, tag: str) -> None:
+        """Redraw the goal's card (a goal started from the CLI has none)."""
+        if self.goal.channel_id:
+            self.effect(f"card:{self.goal.id}:{tag}", "slack.update_card")
+
+    def change(self, **extra: Any) -> Change:
+        return Change(self.goal, tuple(self.events), tuple(self.effects), **extra)
