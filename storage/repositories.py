@@ -13,15 +13,33 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import func, text
 from sqlmodel import Session, col, select
 
 from storage.audit import AuditEntry
 from storage.jobs_models import Reminder
-from storage.models import Approval, Artifact, Effect, Goal
+from storage.models import Approval, Artifact, Effect, Goal, ProcessedDelivery
 
 GOAL_ID_RE = re.compile(r"^G-\d{4,}$")
 APPROVE = "approve"
+
+
+class Counters:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def next_goal_number(self, floor: int = 0) -> int:
+        """Atomically take the next goal number, always above `floor`."""
+        return int(
+            self.session.execute(
+                text(
+                    "INSERT INTO counters (name, value) VALUES ('goal', :first) "
+                    "ON CONFLICT (name) DO UPDATE SET value = CASE WHEN counters.value >= :floor "
+                    "THEN counters.value + 1 ELSE :first END RETURNING value"
+                ),
+                {"first": floor + 1, "floor": floor},
+            ).scalar_one()
+        )
 
 
 class Goals:
@@ -36,6 +54,20 @@ class Goals:
         if not GOAL_ID_RE.match(goal_id or ""):
             return None
         return self.session.exec(select(Goal).where(Goal.id == goal_id).with_for_update()).first()
+
+    def latest_from_slash(self, requester: str, channel_id: str | None, brief: str) -> str | None:
+        """The id of this person's newest goal started with this text in this channel."""
+        return self.session.exec(
+            select(Goal.id)
+            .where(
+                Goal.requester == requester,
+                Goal.channel_id == channel_id,
+                Goal.brief == brief,
+                Goal.source == "slash",
+            )
+            .order_by(col(Goal.created_at).desc(), col(Goal.id).desc())
+            .limit(1)
+        ).first()
 
     def save(self, goal: Goal) -> None:
         self.session.add(goal)
@@ -56,6 +88,18 @@ class Goals:
         if active_only:
             query = query.where(Goal.state == "active")
         return list(self.session.exec(query).all())
+
+
+class Deliveries:
+    """Idempotency keys of what was already taken (Slack deliveries, a start within its window)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def for_update(self, key: str) -> ProcessedDelivery | None:
+        return self.session.exec(
+            select(ProcessedDelivery).where(ProcessedDelivery.key == key).with_for_update()
+        ).first()
 
 
 class Artifacts:

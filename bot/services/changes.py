@@ -89,6 +89,8 @@ def _copy_state(goal: Goal, facts: GoalFacts) -> None:
     if list(goal.tasks or []) != [dict(t) for t in facts.tasks]:
         goal.tasks = [dict(t) for t in facts.tasks]
     goal.spec_required = facts.spec_required
+    if facts.spec_waiver is not None and goal.spec_waiver != dict(facts.spec_waiver):
+        goal.spec_waiver = dict(facts.spec_waiver)
     if list(goal.spec_triggers or []) != list(facts.spec_triggers):
         goal.spec_triggers = list(facts.spec_triggers)
     goal.closed_reason = facts.closed_reason

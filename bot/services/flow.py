@@ -1,9 +1,8 @@
-"""Moving a goal on outside a gate decision: enter a phase (a person changed the Mini-Spec
-decision, or the last merge landed) and say why the Mini-Spec is skipped.
+"""Moving a goal on outside a gate decision: enter a phase once the last merge has landed.
 
-The rules themselves are in `bot.sop.gates` (`enter`, `skip_spec`; a gate's approval runs them
-through `gates.decide`); these helpers load their facts and write what they return into the
-caller's transaction.
+The rule is `bot.sop.gates.enter` (a gate's approval runs it through `gates.decide`, a person's
+Mini-Spec decision through `gates.set_spec`); this helper loads its facts and writes what it
+returns into the caller's transaction.
 """
 
 from __future__ import annotations
@@ -22,13 +21,6 @@ from storage.models import Goal
 
 if TYPE_CHECKING:
     from bot.services.goals import GoalService
-
-
-def record_spec_skip(session: Session, goal: Goal, now: datetime) -> None:
-    """Audit (and tell the thread) why the Mini-Spec is skipped: a person's waiver or no trigger."""
-    b = Builder(goal_facts(goal))
-    gates.skip_spec(b)
-    apply_change(session, goal, b.change(), actor=Actor("bot"), now=now)
 
 
 def enter_phase(

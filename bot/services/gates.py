@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 from bot.sop.phases import Decision, GoalState, PhaseStatus
 from storage.db import read_session
 from storage.models import Approval, Artifact, Goal
+from storage.repositories import Artifacts
 
 _CHUNK = 500  # goal ids per IN (…) list, well under SQLite's bound-parameter limit
 
@@ -37,12 +38,7 @@ class Gate:
 
 
 def current_artifact(session: Session, goal: Goal) -> Artifact | None:
-    return session.exec(
-        select(Artifact)
-        .where(Artifact.goal_id == goal.id, Artifact.phase == goal.phase)
-        .order_by(col(Artifact.id).desc())
-        .limit(1)
-    ).first()
+    return Artifacts(session).current(goal)
 
 
 def approvals_of(session: Session, artifact: Artifact) -> list[Approval]:

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from bot.faults import fault_point
 from bot.redact import redact
@@ -40,7 +40,7 @@ from bot.sop.outcomes import Refusal
 from bot.sop.phases import Decision, GoalState, Mode, Phase, PhaseStatus
 from storage.db import read_session, transaction
 from storage.models import Artifact, Goal, ProcessedDelivery
-from storage.repositories import Approvals, Artifacts, Goals
+from storage.repositories import Approvals, Artifacts, Deliveries, Goals
 
 MAX_BRIEF = 20_000
 MAX_TITLE = 120
@@ -191,21 +191,9 @@ class GoalService:
     ) -> None:
         """Claim this person's text for the window, or raise DuplicateStart if it is claimed."""
         key = f"start:{actor.id}:{channel_id or '-'}:{sha256_text(brief)}"
-        row = session.exec(
-            select(ProcessedDelivery).where(ProcessedDelivery.key == key).with_for_update()
-        ).first()
+        row = Deliveries(session).for_update(key)
         if row is not None and (now - row.at).total_seconds() < self.start_dedupe_seconds:
-            earlier = session.exec(
-                select(Goal.id)
-                .where(
-                    Goal.requester == actor.id,
-                    Goal.channel_id == channel_id,
-                    Goal.brief == brief,
-                    Goal.source == "slash",
-                )
-                .order_by(col(Goal.created_at).desc(), col(Goal.id).desc())
-                .limit(1)
-            ).first()
+            earlier = Goals(session).latest_from_slash(actor.id, channel_id, brief)
             raise DuplicateStart(earlier, (now - row.at).total_seconds())
         if row is None:
             session.add(ProcessedDelivery(key=key, at=now))
@@ -220,7 +208,7 @@ class GoalService:
     def start_another(self, *, goal_id: str, actor: Actor) -> Goal:
         """The person confirms a second goal with the same text as `goal_id` (their "Start another")."""
         with read_session(self.engine) as session:
-            earlier = session.get(Goal, goal_id)
+            earlier = Goals(session).get(goal_id)
         if earlier is None or earlier.requester != actor.id:
             raise InvalidInput("Only the person who typed the command can start another goal from it.")
         return self.start_goal(
@@ -258,14 +246,7 @@ class GoalService:
             goal = load_goal_for_update(session, goal_id)
             if goal is None or goal.state != GoalState.ACTIVE or goal.phase != phase:
                 return None
-            existing = session.exec(
-                select(Artifact).where(
-                    Artifact.goal_id == goal_id,
-                    Artifact.phase == phase,
-                    Artifact.version == version,
-                    Artifact.task_id == task_id,
-                )
-            ).first()
+            existing = Artifacts(session).find(goal_id, phase, version, task_id)
             if existing is not None:
                 return existing
             artifact = Artifact(

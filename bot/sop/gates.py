@@ -27,7 +27,7 @@ from bot.sop.outcomes import (
     Refusal,
     Refused,
 )
-from bot.sop.phases import LABELS, Decision, GoalState, Phase, PhaseStatus, next_phase
+from bot.sop.phases import LABELS, ORDER, Decision, GoalState, Phase, PhaseStatus, next_phase
 from bot.sop.triggers import detect_triggers
 
 _SLACK_USER = re.compile(r"^[UW][A-Z0-9_]{1,30}$")
@@ -454,6 +454,80 @@ def _enter(b: Builder, nxt: Phase, *, now: datetime, tag: str, history: PhaseFac
     return nxt.value
 
 
+# -- a person's Mini-Spec decision --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SpecSet:
+    change: Change
+    moved: bool  # the decision re-opened the Mini-Spec or skipped it
+
+
+def set_spec(
+    goal: GoalFacts,
+    *,
+    decision: str,
+    actor: str,
+    justification: str,
+    may_decide: bool,
+    spec_approved: bool,
+    decisions_so_far: int,
+    now: datetime,
+    policy: Policy,
+    history: PhaseFacts,
+) -> SpecSet | Refusal:
+    """A person requires or waives the Mini-Spec, in writing; decided late, it takes effect at once.
+
+    Only an approver may, never the requester for a waiver (it removes a gate), and only before the
+    Action Plan is approved. A goal at the Action Plan that now needs a spec (not yet approved) goes
+    back to the Mini-Spec; a goal drafting a spec that is now waived moves on to the Action Plan."""
+    if goal.state != GoalState.ACTIVE:
+        return Refusal(Refused.GOAL_CLOSED, goal.id, detail={"state": goal.state})
+    if not may_decide:
+        return Refusal(Refused.NOT_AN_APPROVER, goal.id, detail={"phase": Phase.SPEC.value})
+    if decision == "waived" and actor == goal.requester and not policy.allow_self_approval:
+        return Refusal(Refused.SELF_APPROVAL, goal.id)
+    phase = Phase(goal.phase)
+    if ORDER.index(phase) > ORDER.index(Phase.ACTION_PLAN):
+        return Refusal(Refused.TOO_LATE, goal.id, detail={"phase": goal.phase})
+    b = Builder(goal)
+    previous = (goal.spec_waiver or {}).get("decision")
+    waiver = {"decision": decision, "by": actor, "at": now.isoformat(), "justification": justification}
+    b.set(spec_waiver=waiver, spec_required=decision == "required", updated_at=now)
+    b.audit(
+        f"spec.{decision}",
+        actor=None,
+        justification=justification,
+        previous=previous,
+        triggers=list(goal.spec_triggers),
+    )
+    # One publish per decision, numbered, so a second decision is committed too (keys are unique).
+    tag = f"spec-{decisions_so_far + 1}"
+    moved = False
+    if decision == "required" and phase is Phase.ACTION_PLAN and not spec_approved:
+        # The Action Plan in the making rests on "no spec": back to the Mini-Spec, then a fresh plan.
+        _enter(b, Phase.SPEC, now=now, tag=tag, history=history)
+        moved = True
+    elif decision == "waived" and phase is Phase.SPEC:
+        skip_spec(b)
+        _enter(b, Phase.ACTION_PLAN, now=now, tag=tag, history=history)
+        moved = True
+    else:
+        b.card(tag)
+    if goal.channel_id:
+        b.effect(
+            f"note:{goal.id}:{tag}",
+            "slack.thread_note",
+            text=f"Mini-Spec {decision} by <@{actor}>: {justification}",
+        )
+    b.effect(
+        f"publish:{goal.id}:spec-{decisions_so_far + 1}",
+        "repo.publish_state",
+        message=f"orch({goal.id}): mini-spec {decision} — {goal.title}",
+    )
+    return SpecSet(b.change(), moved)
+
+
 # -- who may act on a goal ------------------------------------------------------------------------
 
 
@@ -657,6 +731,7 @@ __all__ = [
     "next_pending_task",
     "rerequest",
     "rerequested",
+    "set_spec",
     "shown_on",
     "skip_spec",
 ]

@@ -132,6 +132,7 @@ class Refused(StrEnum):
     NOT_ALLOWED = "not_allowed"
     NOT_EXPIRED = "not_expired"
     NO_ARTIFACT = "no_artifact"
+    TOO_LATE = "too_late"
 
 
 @dataclass(frozen=True)

@@ -577,3 +577,83 @@ def test_discarding_learned_conventions() -> None:
 def test_only_slack_users_get_a_dm() -> None:
     assert gates.is_slack_user("U123") and gates.is_slack_user("W9")
     assert not gates.is_slack_user("cli:ops") and not gates.is_slack_user("")
+
+
+# -- a person's Mini-Spec decision -------------------------------------------------------------------
+
+
+def spec(g: GoalFacts, decision: str, who: str = "UAPP", **kw: Any) -> gates.SpecSet | Refusal:
+    args: dict[str, Any] = {
+        "decision": decision,
+        "actor": who,
+        "justification": "written reasons for it",
+        "may_decide": True,
+        "spec_approved": False,
+        "decisions_so_far": 0,
+        "now": NOW,
+        "policy": Policy(),
+        "history": PhaseFacts(),
+    }
+    return gates.set_spec(g, **{**args, **kw})
+
+
+SPEC_REFUSALS = [
+    ("a closed goal", goal(state="done"), "required", "UAPP", {}, Refused.GOAL_CLOSED),
+    (
+        "someone who may not decide",
+        goal(),
+        "required",
+        "UAPP",
+        {"may_decide": False},
+        Refused.NOT_AN_APPROVER,
+    ),
+    ("the requester waiving it", goal(), "waived", "UREQ", {}, Refused.SELF_APPROVAL),
+    ("after the Action Plan", goal(phase="implementation"), "waived", "UAPP", {}, Refused.TOO_LATE),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "g", "decision", "who", "kw", "reason"), SPEC_REFUSALS, ids=[c[0] for c in SPEC_REFUSALS]
+)
+def test_a_mini_spec_decision_is_refused(
+    case: str, g: GoalFacts, decision: str, who: str, kw: dict, reason: Refused
+) -> None:
+    result = spec(g, decision, who, **kw)
+    assert isinstance(result, Refusal) and result.reason is reason, case
+
+
+def test_the_requester_may_require_a_mini_spec() -> None:
+    result = spec(goal(), "required", "UREQ")
+    assert isinstance(result, gates.SpecSet) and not result.moved
+    assert result.change.goal.spec_required is True
+    assert result.change.goal.spec_waiver == {
+        "decision": "required",
+        "by": "UREQ",
+        "at": NOW.isoformat(),
+        "justification": "written reasons for it",
+    }
+    assert [e.key for e in result.change.effects] == [
+        "card:G-0001:spec-1",
+        "note:G-0001:spec-1",
+        "publish:G-0001:spec-1",
+    ]
+
+
+def test_requiring_it_at_the_action_plan_goes_back_to_the_mini_spec() -> None:
+    result = spec(goal(phase="action_plan"), "required", decisions_so_far=1)
+    assert isinstance(result, gates.SpecSet) and result.moved
+    assert result.change.goal.phase == "spec"
+    assert [e.action for e in result.change.events] == ["spec.required", "phase.entered"]
+    assert "publish:G-0001:spec-2" in [e.key for e in result.change.effects]
+
+
+def test_requiring_it_once_the_spec_is_approved_changes_no_phase() -> None:
+    result = spec(goal(phase="action_plan"), "required", spec_approved=True)
+    assert isinstance(result, gates.SpecSet) and not result.moved
+
+
+def test_waiving_it_while_it_is_drafted_moves_on_to_the_action_plan() -> None:
+    result = spec(goal(phase="spec"), "waived")
+    assert isinstance(result, gates.SpecSet) and result.moved
+    assert result.change.goal.phase == "action_plan"
+    assert [e.action for e in result.change.events] == ["spec.waived", "spec.skipped", "phase.entered"]
