@@ -13,11 +13,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, text
+from sqlalchemy import and_, func, or_, text
 from sqlmodel import Session, col, select
 
 from storage.audit import AuditEntry
-from storage.jobs_models import Reminder
+from storage.jobs_models import Job, Reminder
 from storage.models import Approval, Artifact, Effect, Goal, ProcessedDelivery
 
 GOAL_ID_RE = re.compile(r"^G-\d{4,}$")
@@ -170,6 +170,21 @@ class Artifacts:
         ).first()
         return row or ""
 
+    def other_ids(self, artifact: Artifact) -> list[int]:
+        """The ids of the other versions of the same phase and task."""
+        return [
+            i
+            for i in self.session.exec(
+                select(Artifact.id).where(
+                    Artifact.goal_id == artifact.goal_id,
+                    Artifact.phase == artifact.phase,
+                    Artifact.task_id == artifact.task_id,
+                    col(Artifact.id) != artifact.id,
+                )
+            ).all()
+            if i is not None
+        ]
+
     def add(self, artifact: Artifact) -> Artifact:
         self.session.add(artifact)
         return artifact
@@ -207,6 +222,23 @@ class Approvals:
                 select(Approval).where(
                     Approval.goal_id == goal_id, Approval.by == by, Approval.decision == decision
                 )
+            ).all()
+        )
+
+    def of_version(self, goal_id: str, sha256: str) -> list[Approval]:
+        """Every decision on this version, oldest first."""
+        return list(
+            self.session.exec(
+                select(Approval)
+                .where(Approval.goal_id == goal_id, Approval.artifact_sha256 == sha256)
+                .order_by(col(Approval.id))
+            ).all()
+        )
+
+    def of_goal(self, goal_id: str) -> list[Approval]:
+        return list(
+            self.session.exec(
+                select(Approval).where(Approval.goal_id == goal_id).order_by(col(Approval.id))
             ).all()
         )
 
@@ -258,6 +290,51 @@ class Effects:
         return self.session.exec(
             select(func.count()).select_from(Effect).where(col(Effect.key).startswith(prefix))
         ).one()
+
+    def newest(
+        self, *, status: str | None = None, goal_id: str | None = None, limit: int = 50
+    ) -> list[Effect]:
+        """Newest first; `status` pending|done|failed, or `waiting` (pending after a failure)."""
+        query = select(Effect).order_by(col(Effect.id).desc()).limit(limit)
+        if status == "waiting":
+            query = query.where(Effect.status == "pending", col(Effect.failing_since).is_not(None))
+        elif status:
+            query = query.where(Effect.status == status)
+        if goal_id:
+            query = query.where(Effect.goal_id == goal_id)
+        return list(self.session.exec(query).all())
+
+    def failing_for_goal(self, goal_id: str) -> list[Effect]:
+        """The goal's failed effects and those waiting for their next attempt, oldest first."""
+        return list(
+            self.session.exec(
+                select(Effect)
+                .where(Effect.goal_id == goal_id)
+                .where(
+                    or_(
+                        col(Effect.status) == "failed",
+                        and_(col(Effect.status) == "pending", col(Effect.failing_since).is_not(None)),
+                    )
+                )
+                .order_by(col(Effect.id))
+            ).all()
+        )
+
+
+class Jobs:
+    """The agent work queue's rows, as use cases read them (the queue itself is `bot.jobs.queue`)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def of_goal(self, goal_id: str, statuses: Sequence[str]) -> list[Job]:
+        return list(
+            self.session.exec(
+                select(Job)
+                .where(Job.goal_id == goal_id, col(Job.status).in_(list(statuses)))
+                .order_by(col(Job.id))
+            ).all()
+        )
 
 
 class Reminders:

@@ -16,14 +16,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from bot.secret_diff import added_secrets
 from bot.services.errors import ServiceError
 from bot.services.unit import Actor, add_effect, audit
 from bot.sop.phases import Phase, PhaseStatus
 from storage.models import Artifact, Goal
-from storage.repositories import AuditReads
+from storage.repositories import Artifacts, AuditReads
 
 SECRET_FOUND = "artifact.secret_found"
 MAX_AUTO_REDRAFTS = 2
@@ -63,14 +63,7 @@ def ask_builder_to_fix(
     where = list(dict.fromkeys([*reported, *(str(f) for f in added_secrets(artifact.content))]))[:MAX_LISTED]
     if not where:
         return False
-    earlier = session.exec(
-        select(Artifact.id).where(
-            Artifact.goal_id == goal.id,
-            Artifact.phase == artifact.phase,
-            Artifact.task_id == artifact.task_id,
-            col(Artifact.id) != artifact.id,
-        )
-    ).all()
+    earlier = Artifacts(session).other_ids(artifact)
     redraft = len(earlier) < MAX_AUTO_REDRAFTS
     audit(
         session,
