@@ -8,7 +8,6 @@ rules (`bot.sop.gates`) never see them.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -20,7 +19,6 @@ from storage.audit import AuditEntry
 from storage.jobs_models import Job, Reminder
 from storage.models import Approval, Artifact, Effect, Goal, ProcessedDelivery
 
-GOAL_ID_RE = re.compile(r"^G-\d{4,}$")
 APPROVE = "approve"
 
 
@@ -50,9 +48,7 @@ class Goals:
         return self.session.get(Goal, goal_id)
 
     def for_update(self, goal_id: str) -> Goal | None:
-        """The goal, row-locked for the rest of the transaction (None for an id that is not one)."""
-        if not GOAL_ID_RE.match(goal_id or ""):
-            return None
+        """The goal, row-locked for the rest of the transaction."""
         return self.session.exec(select(Goal).where(Goal.id == goal_id).with_for_update()).first()
 
     def latest_from_slash(self, requester: str, channel_id: str | None, brief: str) -> str | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from bot.services.changes import apply_change, artifact_facts, goal_facts, refusal_error
 from bot.services.errors import GoalNotFound, InvalidInput
 from bot.services.goals import GoalService
-from bot.services.unit import Actor
+from bot.services.unit import Actor, load_goal_for_update
 from bot.sop import gates
 from storage.db import read_session, transaction
 from storage.models import Artifact
@@ -49,7 +49,7 @@ def rerequest(goals: GoalService, *, goal_id: str, actor: Actor) -> Artifact:
     new_facts = artifact_facts(new)
     assert new_facts is not None
     with transaction(goals.engine) as session:
-        locked = Goals(session).for_update(goal.id)
+        locked = load_goal_for_update(session, goal.id)
         assert locked is not None
         change = gates.rerequested(goal_facts(locked), new_facts, previous_version=old.version)
         # Two clicks at once both reach here with the same new version; only the first is audited.

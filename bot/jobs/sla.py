@@ -36,13 +36,13 @@ from bot.jobs.open_gates import OpenGate, open_gates, recorded_keys
 from bot.jobs.sla_policy import CutoffsAt, DueCutoffs, SlaPolicy, describe_age, gate_clock
 from bot.services.authority import ApproverDirectory
 from bot.services.changes import apply_change, artifact_facts, goal_facts
-from bot.services.unit import Actor, audit
+from bot.services.unit import Actor, audit, load_goal_for_update
 from bot.sop import gates
 from bot.sop.gates import is_slack_user
 from bot.sop.phases import LABELS, Phase
 from storage.db import read_session, transaction
 from storage.models import Artifact, Goal
-from storage.repositories import Approvals, Artifacts, Goals, Reminders
+from storage.repositories import Approvals, Artifacts, Reminders
 
 log = logging.getLogger(__name__)
 SCHEDULER = Actor("scheduler")
@@ -186,7 +186,7 @@ def _sweep_gate(
 
 def _locked_gate(session: Session, goal_id: str, artifact_id: int | None) -> tuple[Goal, Artifact] | None:
     """The goal (row-locked) and its artifact, if that artifact still awaits a decision."""
-    goal = Goals(session).for_update(goal_id)
+    goal = load_goal_for_update(session, goal_id)
     if goal is None:
         return None
     artifact = Artifacts(session).current(goal)

@@ -426,7 +426,7 @@ class GoalService:
         known: dict[str, bool],
     ) -> DecisionOutcome:
         """Load the gate's facts, apply the decision rule, write what it returns."""
-        goal = Goals(session).for_update(goal_id)
+        goal = load_goal_for_update(session, goal_id)
         if goal is None:
             raise GoalNotFound(goal_id)
         facts = self._decision_facts(session, goal, request, clicked, known)
@@ -497,7 +497,7 @@ class GoalService:
     def cancel(self, *, goal_id: str, actor: Actor, reason: str | None = None) -> Goal:
         now = self.clock()
         with transaction(self.engine) as session:
-            goal = Goals(session).for_update(goal_id)
+            goal = load_goal_for_update(session, goal_id)
             if goal is None:
                 raise GoalNotFound(goal_id)
             is_approver = (
@@ -520,7 +520,7 @@ class GoalService:
         """Remind the goal's approvers in its thread that the current artifact waits for them."""
         now = self.clock()
         with transaction(self.engine) as session:
-            goal = Goals(session).for_update(goal_id)
+            goal = load_goal_for_update(session, goal_id)
             if goal is None:
                 raise GoalNotFound(goal_id)
             artifact = Artifacts(session).current(goal)

@@ -24,12 +24,12 @@ from sqlmodel import Session
 from bot.services.changes import apply_change, goal_facts, phase_facts, refusal_error
 from bot.services.errors import GoalClosed, GoalNotFound, InvalidInput, NotAnApprover, ServiceError
 from bot.services.goals import GoalService
-from bot.services.unit import Actor
+from bot.services.unit import Actor, load_goal_for_update
 from bot.sop import gates
 from bot.sop.outcomes import Refusal, Refused
 from bot.sop.phases import LABELS, GoalState, Phase
 from storage.db import transaction
-from storage.repositories import Approvals, Effects, Goals
+from storage.repositories import Approvals, Effects
 
 SpecDecision = Literal["required", "waived"]
 DECISIONS: tuple[SpecDecision, ...] = ("required", "waived")
@@ -101,7 +101,7 @@ def _apply(
     now: datetime,
 ) -> SpecOutcome:
     """Load the goal, apply `bot.sop.gates.set_spec`, write what it returns."""
-    goal = Goals(session).for_update(goal_id)
+    goal = load_goal_for_update(session, goal_id)
     if goal is None:
         raise GoalNotFound(goal_id)
     may = goal.state != GoalState.ACTIVE or goals.directory.may_decide(actor.id, goal.approvers)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -12,10 +13,10 @@ from sqlmodel import Session
 
 from storage.audit import append_audit
 from storage.models import Goal
-from storage.repositories import GOAL_ID_RE as GOAL_ID_RE  # the goal-id pattern, kept with its queries
 from storage.repositories import Counters, Effects, Goals
 
 Clock = Callable[[], datetime]
+GOAL_ID_RE = re.compile(r"^G-\d{4,}$")
 
 
 def system_clock() -> datetime:
@@ -35,6 +36,8 @@ def next_goal_id(session: Session, floor: int = 0) -> str:
 
 
 def load_goal_for_update(session: Session, goal_id: str) -> Goal | None:
+    if not GOAL_ID_RE.match(goal_id or ""):
+        return None
     return Goals(session).for_update(goal_id)
 
 
