@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -21,11 +20,20 @@ from bot.sop.outcomes import (
     ArtifactFacts,
     Builder,
     Change,
+    Click,
+    Decided,
+    DecisionFacts,
+    DecisionRequest,
     GoalFacts,
     LevelRecord,
     NewApproval,
+    PhaseFacts,
+    Policy,
+    Posted,
+    PriorDecision,
     Refusal,
     Refused,
+    SpecSet,
 )
 from bot.sop.phases import LABELS, ORDER, Decision, GoalState, Phase, PhaseStatus, next_phase
 from bot.sop.triggers import detect_triggers
@@ -45,94 +53,6 @@ def is_slack_user(ref: str) -> bool:
 
 def label(phase: str) -> str:
     return LABELS[Phase(phase)]
-
-
-# -- facts ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PriorDecision:
-    """A decision this person already took (a retry or a double click is answered, not refused)."""
-
-    sha256: str
-    phase: str
-    decision: str
-    version: int
-
-
-@dataclass(frozen=True)
-class PhaseFacts:
-    """What entering a phase or starting a task needs to know of the goal's history."""
-
-    # The highest version stored per (phase, task id): versions only grow, even when a phase is
-    # entered again (the Mini-Spec re-opened) or a task is started again (after a merge conflict).
-    last_versions: Mapping[tuple[str, int], int] = field(default_factory=dict)
-    # Build keys already in the outbox: a task started again builds under a fresh key.
-    build_keys: frozenset[str] = frozenset()
-    # The newest PRD and Task List texts, which the Mini-Spec triggers read.
-    texts: Mapping[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Posted:
-    """Where a version with the clicked sha256 was shown: its own thread message, and the
-    recipients of each reminder about it (people, or the goal's channel for an escalation)."""
-
-    message_ts: str | None
-    reminders: tuple[tuple[str, ...], ...] = ()
-
-
-@dataclass(frozen=True)
-class Click:
-    """The message a Slack decision came from, as Slack reported it."""
-
-    channel: str | None
-    ts: str | None
-    thread_ts: str | None = None
-
-
-@dataclass(frozen=True)
-class DecisionFacts:
-    goal: GoalFacts
-    current: ArtifactFacts | None  # the newest artifact of the goal's phase
-    clicked_version: int | None = None  # the version whose sha256 the request named
-    priors: tuple[PriorDecision, ...] = ()  # this person's earlier decisions of this kind on the goal
-    approved_by: frozenset[str] = frozenset()  # who approved the current version before
-    # Who may decide this gate now (the person deciding and everyone in `approved_by`), as the
-    # approver directory answered: chosen for the goal and an approver at this moment.
-    authority: Mapping[str, bool] = field(default_factory=dict)
-    secrets: tuple[str, ...] = ()  # what the current diff adds that looks like a secret
-    shown: bool | None = None  # None: not a click; else whether the clicked message shows that version
-    history: PhaseFacts = field(default_factory=PhaseFacts)
-
-
-@dataclass(frozen=True)
-class DecisionRequest:
-    decision: Decision
-    actor: str
-    phase: str | None  # None with sha256 None: the current phase and version (the CLI)
-    sha256: str | None
-    reason: str | None = None
-    slack_channel: str | None = None
-    slack_ts: str | None = None
-
-
-@dataclass(frozen=True)
-class Policy:
-    approvals_required: int = 1  # N of M
-    allow_self_approval: bool = False
-
-
-@dataclass(frozen=True)
-class Decided:
-    phase: str
-    decision: str
-    version: int
-    sha256: str
-    complete: bool  # the gate is decided (N of M reached, or changes requested / rejected)
-    duplicate: bool = False  # the same person already made this decision on this version
-    next_phase: str | None = None
-    change: Change | None = None  # None: nothing to write (a repeat)
 
 
 # -- where a click counts ------------------------------------------------------------------------
@@ -457,12 +377,6 @@ def _enter(b: Builder, nxt: Phase, *, now: datetime, tag: str, history: PhaseFac
 # -- a person's Mini-Spec decision --------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class SpecSet:
-    change: Change
-    moved: bool  # the decision re-opened the Mini-Spec or skipped it
-
-
 def set_spec(
     goal: GoalFacts,
     *,
@@ -708,6 +622,7 @@ def discard_learning(proposal: str, *, proposed_by: str, actor: str, is_approver
 __all__ = [
     "BOT",
     "SCHEDULER",
+    "Change",
     "Click",
     "Decided",
     "DecisionFacts",
@@ -716,6 +631,8 @@ __all__ = [
     "Policy",
     "Posted",
     "PriorDecision",
+    "Refusal",
+    "SpecSet",
     "adopt_learning",
     "advance",
     "ask_approvers",
