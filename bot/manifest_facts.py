@@ -26,6 +26,9 @@ BOT_EVENTS: tuple[str, ...] = (
     "subteam_members_changed",
     "subteam_updated",
     "reaction_added",  # `:x:` on a build's status message stops it
+    # A reply in a goal's thread while its build runs steers Codex (requester and approvers only).
+    "message.channels",
+    "message.groups",
 )
 
 _NONE: frozenset[str] = frozenset()
@@ -62,6 +65,8 @@ EVENT_SCOPES: Mapping[str, frozenset[str]] = MappingProxyType(
         "subteam_members_changed": frozenset({"usergroups:read"}),
         "subteam_updated": frozenset({"usergroups:read"}),
         "reaction_added": frozenset({"reactions:read"}),  # `:x:` on a build's status message stops it
+        "message.channels": frozenset({"channels:history"}),  # thread replies steer a running build
+        "message.groups": frozenset({"groups:history"}),
     }
 )
 

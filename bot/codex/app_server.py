@@ -4,7 +4,8 @@ The protocol is the one `codex app-server generate-json-schema` emits for the pi
 `initialize` → `initialized` → `thread/start` → `turn/start`, then notifications (`item/started`,
 `item/completed`, `thread/tokenUsage/updated`, `turn/completed` …) and server requests
 (`item/commandExecution/requestApproval`, `item/fileChange/requestApproval`) until the turn ends.
-`turn/interrupt` stops a running turn.
+`turn/interrupt` stops a running turn; `turn/steer` adds a person's follow-up instruction to it,
+which the model reads at its next request (after the tool call it is in, if any).
 
 Decisions a reader may look for:
 - The goal's mode maps onto Codex's sandbox and approval policy (`POLICY_FOR_MODE`): read-only,
@@ -132,6 +133,9 @@ class AppServerTurn:
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
     interrupted: bool = field(default=False, init=False)
     stopped_by: str | None = field(default=None, init=False)  # who asked to stop (bot/codex/running.py)
+    finished: bool = field(default=False, init=False)
+    _steers: dict[str, tuple[str, str]] = field(default_factory=dict, init=False, repr=False)
+    _queued: list[tuple[str, str]] = field(default_factory=list, init=False, repr=False)
 
     def _send(self, message: dict[str, Any]) -> None:
         proc = self._proc
@@ -151,6 +155,41 @@ class AppServerTurn:
             {"id": "interrupt", "method": "turn/interrupt", "params": {"threadId": thread, "turnId": turn}}
         )
         return True
+
+    def steer(self, text: str, *, by: str) -> bool:
+        """Send a follow-up instruction into the running turn (`turn/steer`); queued when the turn
+        has no id yet. False once the turn has ended: there is no next step to read it."""
+        with self._lock:
+            if self.finished or self.interrupted:
+                return False
+            thread, turn = self._ids.get("thread"), self._ids.get("turn")
+            if not thread or not turn:
+                self._queued.append((text, by))
+                return True
+            request_id = f"steer-{len(self._steers) + 1}"
+            self._steers[request_id] = (text, by)
+        self._send(
+            {
+                "id": request_id,
+                "method": "turn/steer",
+                "params": {
+                    "threadId": thread,
+                    "expectedTurnId": turn,
+                    "input": [{"type": "text", "text": text}],
+                },
+            }
+        )
+        return True
+
+    def _steered(self, message: dict[str, Any], result: CodexResult) -> None:
+        """Codex's answer to a `turn/steer`: the run record says what it accepted, and from whom."""
+        with self._lock:
+            text, by = self._steers.pop(str(message.get("id")), ("", ""))
+        if "error" in message:
+            error = str((message.get("error") or {}).get("message") or "refused")
+            self._emit({"type": "orch.steer_refused", "by": by, "text": text, "error": error}, result)
+        else:
+            self._emit({"type": "orch.steered", "by": by, "text": text}, result)
 
     def run(self, prompt: str) -> CodexResult:
         if self.mode not in POLICY_FOR_MODE:
@@ -264,9 +303,15 @@ class AppServerTurn:
                     }
                 )
             elif message.get("id") == "turn" and "result" in message:
-                self._ids["turn"] = str(message["result"]["turn"]["id"])
+                with self._lock:
+                    self._ids["turn"] = str(message["result"]["turn"]["id"])
+                    queued, self._queued = self._queued, []
                 if self.interrupted:  # Stop came before the turn had an id
                     self.interrupt()
+                for text, by in queued:  # follow-ups that came before the turn had an id
+                    self.steer(text, by=by)
+            elif str(message.get("id", "")).startswith("steer-"):
+                self._steered(message, result)
             elif method in APPROVAL_METHODS and "id" in message:
                 self._answer(message, changes, result)
             elif method == "item/started" and (params.get("item") or {}).get("type") == "fileChange":
@@ -285,6 +330,8 @@ class AppServerTurn:
                     "reasoning_output_tokens": total.get("reasoningOutputTokens", 0),
                 }
             elif method == "turn/completed":
+                with self._lock:
+                    self.finished = True
                 turn = params.get("turn") or {}
                 status = turn.get("status")
                 if status == "completed" or (status == "interrupted" and self.interrupted):

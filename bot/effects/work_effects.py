@@ -293,16 +293,24 @@ class WorkEffects:
         )
 
     async def _watch_stop(self, goal_id: str, since: Any) -> None:
-        """A Stop clicked where this build does not run (another web process) is recorded; this
-        process, which runs it, picks it up and interrupts the turn."""
+        """A Stop clicked, or a follow-up replied, where this build does not run (another process)
+        is recorded; this process, which runs it, picks it up: it interrupts or steers the turn."""
         from bot.codex import running
+        from bot.services.build_steer import steers_waiting
         from bot.services.build_stop import POLL_SECONDS, stop_requested_by
 
+        sent: set[int] = set()
         while True:
             await asyncio.sleep(POLL_SECONDS)
             by = await asyncio.to_thread(stop_requested_by, self.goals, goal_id=goal_id, since=since)
             if by is not None and running.interrupt(goal_id, by=by):
                 return
+            waiting = await asyncio.to_thread(
+                steers_waiting, self.goals, goal_id=goal_id, since=since, done=sent
+            )
+            for seq, author, text in waiting:
+                if running.steer(goal_id, text, by=author):
+                    sent.add(seq)
 
     async def merge(self, effect: Effect) -> None:
         goal = self._goal(effect.goal_id)
