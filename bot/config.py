@@ -190,6 +190,15 @@ class Settings(BaseSettings):
     prices: dict[str, ModelPrice] = Field(
         default_factory=dict, validation_alias=AliasChoices("ORCH_PRICES", "prices")
     )
+    # US dollars of model usage a goal may spend (priced from `prices`) before its agent work pauses
+    # and an approver is asked to raise it or stop; `/orch start --budget 5 …` sets one goal's.
+    # None: no budget. A warning goes to the thread at `budget_warn_ratio` of it.
+    goal_budget: float | None = Field(
+        default=None, gt=0, validation_alias=AliasChoices("ORCH_GOAL_BUDGET", "goal_budget")
+    )
+    budget_warn_ratio: float = Field(
+        default=0.8, gt=0, lt=1, validation_alias=AliasChoices("ORCH_BUDGET_WARN_RATIO", "budget_warn_ratio")
+    )
     manager_model: str = Field(
         default="gpt-5.5", validation_alias=AliasChoices("ORCH_MANAGER_MODEL", "manager_model")
     )

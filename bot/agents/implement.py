@@ -25,6 +25,7 @@ from bot.sop.records import TaskRecord
 # Asks a person whether Codex may do what its sandbox does not allow: (request, run id, "was the
 # build stopped meanwhile?") → allowed.
 Approve = Callable[[Any, str, Callable[[], bool]], bool]
+BUDGET = "budget"  # `stopped_by` of a turn the goal's budget stopped (bot/services/budgets.py)
 
 
 class BuildFailed(RuntimeError):
@@ -117,6 +118,7 @@ def run_builder(
     notes: BuildNotes | None = None,
     approve: Approve | None = None,
     goal_id: str | None = None,
+    over_budget: Callable[[dict[str, Any]], bool] | None = None,
 ) -> tuple[str, str, bool]:
     """Run the configured builder; return (summary, drafted_by, offline). Raises BuildFailed."""
     builder = str(getattr(settings, "builder", "offline") or "offline")
@@ -151,7 +153,22 @@ def run_builder(
         # Without a person to ask (no approver wired in), whatever needs approval is refused.
         return approve(request, recorder.run_id, lambda: turn.interrupted) if approve is not None else False
 
-    turn = AppServerTurn(config, worktree, mode, on_event=recorder.event, on_progress=progress, approve=ask)
+    def usage_seen(usage: dict[str, Any]) -> None:
+        # The goal's budget is reached mid-turn: the turn stops here, and the thread asks an approver.
+        if over_budget is not None and not turn.interrupted and over_budget(usage):
+            turn.stopped_by = BUDGET
+            recorder.note("budget_reached", usage=usage)
+            turn.interrupt()
+
+    turn = AppServerTurn(
+        config,
+        worktree,
+        mode,
+        on_event=recorder.event,
+        on_progress=progress,
+        approve=ask,
+        on_usage=usage_seen,
+    )
     if goal_id is not None:
         running.register(goal_id, turn)  # so Stop can interrupt it
     try:
@@ -214,6 +231,7 @@ def implement_task(
     clock: Any = None,
     on_progress: Callable[[str], None] | None = None,
     approve: Approve | None = None,
+    over_budget: Callable[[dict[str, Any]], bool] | None = None,
 ) -> ImplementResult:
     """Build `task` in `worktree`, run the tests, and return the diff with the run's id."""
     builder = str(getattr(settings, "builder", "offline") or "offline")
@@ -247,6 +265,7 @@ def implement_task(
                 notes=notes,
                 approve=approve,
                 goal_id=goal_id,
+                over_budget=over_budget,
             )
         tests = run_configured_tests(settings, worktree)
         tests_output = ""

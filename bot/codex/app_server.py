@@ -128,6 +128,7 @@ class AppServerTurn:
     on_event: Callable[[dict[str, Any]], None] | None = None
     on_progress: Callable[[str, CodexProgress], None] | None = None
     approve: Approver | None = None
+    on_usage: Callable[[dict[str, Any]], None] | None = None  # the turn's usage so far, as it grows
     _proc: subprocess.Popen[str] | None = field(default=None, init=False, repr=False)
     _ids: dict[str, str] = field(default_factory=dict, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
@@ -329,6 +330,8 @@ class AppServerTurn:
                     "output_tokens": total.get("outputTokens", 0),
                     "reasoning_output_tokens": total.get("reasoningOutputTokens", 0),
                 }
+                if self.on_usage is not None:
+                    self.on_usage(usage)
             elif method == "turn/completed":
                 with self._lock:
                     self.finished = True

@@ -27,6 +27,7 @@ from sqlmodel import col, select
 
 from bot import blocks as builders
 from bot.blocks.models import HomeView
+from bot.effects.budget import BudgetMessages
 from bot.effects.codex_approval import CodexApprovalMessages
 from bot.effects.dispatcher import EffectDispatcher, RetryLater
 from bot.effects.empty_build import EmptyBuildMessages
@@ -71,6 +72,7 @@ KINDS = (
     "notify.failure",
     "slack.codex_empty_build",
     "slack.codex_approval",
+    "slack.budget",
 )
 
 
@@ -125,6 +127,7 @@ class SlackEffects:
         FailureNotes(self).register(dispatcher)
         EmptyBuildMessages(self).register(dispatcher)
         CodexApprovalMessages(self).register(dispatcher)
+        BudgetMessages(self).register(dispatcher)
 
     # -- helpers -----------------------------------------------------------------------------
 

@@ -57,7 +57,9 @@ def test_a_reply_by_an_approver_steers_codex_and_one_by_anyone_else_does_not(
 
             live.sb.post("U_OUT", "C_DEV", IGNORED, thread_ts=card.ts)
             live.sb.wait_for(
-                lambda: any("your reply was not sent to Codex" in e.text for e in live.sb.ephemerals("U_OUT")),
+                lambda: any(
+                    "your reply was not sent to Codex" in e.text for e in live.sb.ephemerals("U_OUT")
+                ),
                 timeout=15,
                 what="the outsider to be told their reply was not sent",
             )
@@ -69,7 +71,9 @@ def test_a_reply_by_an_approver_steers_codex_and_one_by_anyone_else_does_not(
             )
             signal.touch()  # the command ends; Codex's next request carries the follow-up
             live.sb.wait_for(
-                lambda: live.sb.find_message("C_DEV", thread_ts=card.ts, button="Approve", text_contains=" diff "),
+                lambda: live.sb.find_message(
+                    "C_DEV", thread_ts=card.ts, button="Approve", text_contains=" diff "
+                ),
                 timeout=60,
                 what="the diff",
             )
