@@ -95,6 +95,8 @@ class SlackEffects:
     # Builds a person's App Home; when given, it is republished whenever one of their goals changes.
     home: Callable[[str], HomeView] | None = None
     stop_button: bool = False  # Codex builds: the status message offers Stop while one runs
+    # The goal's cost so far against its budget, for the card (bot/services/budgets.py cost_line).
+    cost_line: Callable[[Goal], str | None] | None = None
     status: StatusMessages = field(init=False, repr=False)
     # The Home last published per person, so an unchanged Home is not sent again.
     _homes: dict[str, str] = field(default_factory=dict, repr=False)
@@ -190,7 +192,8 @@ class SlackEffects:
             sla_due=current.sla_due,
             pull_request_url=pr.url if pr else None,
         )
-        view = dataclasses.replace(view, held=self.held(goal))
+        cost = self.cost_line(goal) if self.cost_line is not None else None
+        view = dataclasses.replace(view, held=self.held(goal), cost=cost)
         return builders.build_goal_card(view), builders.goal_card_text(view)
 
     async def find_marker(self, channel: str, thread_ts: str | None, mark: str) -> str | None:

@@ -87,6 +87,18 @@ class Standing:
         return f"{money(self.cost)} of its {money(self.budget)} budget ({self.share:.0%})"
 
 
+def cost_line(settings: Any, goal: Goal) -> str | None:
+    """ "$0.42 of its $5.00 budget (8%)" for the card and the digest; None before any usage or budget."""
+    used = spent(settings, goal.id)
+    budget = budget_of(goal, settings)
+    if not used.runs and budget is None:
+        return None
+    line = Standing(goal.id, used.cost, budget).line()
+    if used.unpriced:
+        line += f" (unpriced: {', '.join(sorted(used.unpriced))})"
+    return line
+
+
 def standing(service: GoalService, settings: Any, goal_id: str) -> Standing:
     with read_session(service.engine) as session:
         goal = session.get(Goal, goal_id)

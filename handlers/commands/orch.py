@@ -55,10 +55,15 @@ async def answer_later(ack: AsyncAck, respond: AsyncRespond) -> Reply:
 def goal_usage_line(container: Container, goal_id: str) -> str:
     """ "\nUsage: …" (tokens of the goal's agent runs and their cost), or "" before any run reported usage."""
     from bot.runs import runs_dir_for
+    from bot.services.budgets import standing
     from bot.usage import goal_usage
 
     used = goal_usage(runs_dir_for(container.settings), goal_id, container.settings.prices)
-    return f"\nUsage: {used.line().split(': ', 1)[1]}" if used.runs else ""
+    line = f"\nUsage: {used.line().split(': ', 1)[1]}" if used.runs else ""
+    state = standing(container.goals, container.settings, goal_id)
+    if state.budget is not None:
+        line += f"\nBudget: {state.line()}"
+    return line
 
 
 def register(app: AsyncApp, container: Container) -> None:

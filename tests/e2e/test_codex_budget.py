@@ -84,6 +84,12 @@ def test_the_budget_warns_pauses_at_100_percent_and_an_approvers_raise_resumes(
                 timeout=90,
                 what="the diff of the resumed build",
             )
+            # The card shows the cost against the new budget.
+            live.sb.wait_for(
+                lambda: "of its $2.00 budget" in str(live.sb.message("C_DEV", card.ts).blocks),
+                timeout=30,
+                what="the cost on the goal card",
+            )
             live.sb.slash("U_REQ", "C_DEV", "status G-0001")
             status = live.sb.wait_for_ephemeral("U_REQ", "C_DEV", text_contains="Usage:")
         finally:
@@ -95,6 +101,7 @@ def test_the_budget_warns_pauses_at_100_percent_and_an_approvers_raise_resumes(
     tokens_in, tokens_out = 100 * requests, 10 * requests
     assert f"{tokens_in:,} input tokens (0 cached), {tokens_out:,} output tokens" in status.text
     assert f"${requests * PER_REQUEST:.4f}" in status.text
+    assert "Budget: " in status.text and "of its $2.00 budget" in status.text
 
     with Session(live.container.engine) as session:
         goal = session.get(Goal, "G-0001")
