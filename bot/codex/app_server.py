@@ -17,6 +17,9 @@ Decisions a reader may look for:
 - The environment, the throwaway CODEX_HOME and the shell environment policy are the exec
   runner's (bot/codex/runner.py): the provider key never reaches a command Codex runs.
 - A timer interrupts, then kills, a turn past its deadline; every read is bounded by it.
+- A model call that goes unanswered for `model_timeout` seconds (Codex silent while no command,
+  file change, tool call or approval is in flight) is cut off: the turn is interrupted and fails
+  with that reason. Codex's own stream idle timeout only starts once the model has answered.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +52,7 @@ POLICY_FOR_MODE: dict[str, tuple[str, str, bool]] = {
     "workspace-write": ("workspace-write", "on-request", True),
     "full-access": ("danger-full-access", "never", True),
 }
+TOOL_ITEMS = frozenset({"commandExecution", "fileChange", "mcpToolCall", "dynamicToolCall", "webSearch"})
 APPROVAL_METHODS = ("item/commandExecution/requestApproval", "item/fileChange/requestApproval")
 ACCEPT, DECLINE = "accept", "decline"
 
@@ -70,7 +75,16 @@ def provider_config(config: CodexConfig) -> dict[str, Any]:
     base_url = config.provider_url or "https://api.openai.com/v1"
     if not base_url.startswith(("http://", "https://")) or any(ord(ch) < 32 for ch in base_url):
         raise CodexNotConfigured(f"the Codex provider URL must be an http(s) URL, got {base_url!r}")
-    provider: dict[str, Any] = {"name": "orch", "base_url": base_url, "wire_api": "responses"}
+    provider: dict[str, Any] = {
+        "name": "orch",
+        "base_url": base_url,
+        "wire_api": "responses",
+        # A model that does not answer is cut off after the model timeout, retried once, then the
+        # turn fails (Codex's defaults wait 5 minutes and retry 4-5 times).
+        "stream_idle_timeout_ms": max(1, int(config.model_timeout * 1000)),
+        "request_max_retries": 1,
+        "stream_max_retries": 1,
+    }
     if config.api_key:
         provider["env_key"] = PROVIDER_KEY_ENV
     return {"model_provider": "orch", "model_providers": {"orch": provider}}
@@ -135,6 +149,10 @@ class AppServerTurn:
     interrupted: bool = field(default=False, init=False)
     stopped_by: str | None = field(default=None, init=False)  # who asked to stop (bot/codex/running.py)
     finished: bool = field(default=False, init=False)
+    model_timed_out: bool = field(default=False, init=False)
+    clock: Callable[[], float] = field(default=time.monotonic, repr=False)
+    _last: float = field(default=0.0, init=False, repr=False)  # when Codex last said anything
+    _busy: set[str] = field(default_factory=set, init=False, repr=False)  # tool items in flight
     _steers: dict[str, tuple[str, str]] = field(default_factory=dict, init=False, repr=False)
     _queued: list[tuple[str, str]] = field(default_factory=list, init=False, repr=False)
 
@@ -216,11 +234,17 @@ class AppServerTurn:
                 )
                 timer = threading.Timer(self.config.timeout, self._time_out, args=(result,))
                 timer.start()
+                done = threading.Event()
+                self._last = self.clock()
+                watchdog = threading.Thread(target=self._watch_model, args=(done,), daemon=True)
+                watchdog.start()
                 try:
                     self._converse(prompt, sandbox, policy, network, result)
                 finally:
                     timer.cancel()
+                    done.set()
                     self._close()
+                    watchdog.join(timeout=5)
                 if result.exit_code is None:  # the stream ended before the turn did
                     result.exit_code = self._proc.returncode
                 err.seek(0)
@@ -241,6 +265,19 @@ class AppServerTurn:
         except subprocess.TimeoutExpired:
             _kill_group(proc)  # type: ignore[arg-type]
             proc.wait()
+
+    def _watch_model(self, done: threading.Event) -> None:
+        """Cut off a model call that goes unanswered: interrupt, then kill if Codex does not end the turn."""
+        limit = self.config.model_timeout
+        while not done.wait(min(0.25, limit / 4)):
+            if self._busy or self.model_timed_out or not self._ids.get("turn"):
+                continue
+            if self.clock() - self._last >= limit:
+                self.model_timed_out = True
+                self.interrupt()
+                if not done.wait(5) and self._proc is not None:
+                    _kill_group(self._proc)  # type: ignore[arg-type]
+                return
 
     def _time_out(self, result: CodexResult) -> None:
         result.timed_out = True
@@ -264,6 +301,7 @@ class AppServerTurn:
         usage: dict[str, Any] | None = None
         changes: dict[str, list[dict[str, Any]]] = {}
         for line in proc.stdout:
+            self._last = self.clock()
             try:
                 message = json.loads(line)
             except json.JSONDecodeError:
@@ -314,11 +352,20 @@ class AppServerTurn:
             elif str(message.get("id", "")).startswith("steer-"):
                 self._steered(message, result)
             elif method in APPROVAL_METHODS and "id" in message:
-                self._answer(message, changes, result)
-            elif method == "item/started" and (params.get("item") or {}).get("type") == "fileChange":
-                item = params["item"]
-                changes[str(item.get("id"))] = list(item.get("changes") or [])
+                self._busy.add("approval")  # a person deciding is not a model hanging
+                try:
+                    self._answer(message, changes, result)
+                finally:
+                    self._busy.discard("approval")
+                    self._last = self.clock()
+            elif method == "item/started":
+                item = params.get("item") or {}
+                if item.get("type") in TOOL_ITEMS:
+                    self._busy.add(str(item.get("id")))
+                if item.get("type") == "fileChange":
+                    changes[str(item.get("id"))] = list(item.get("changes") or [])
             elif method == "item/completed":
+                self._busy.discard(str((params.get("item") or {}).get("id")))
                 converted = _exec_item(params.get("item") or {})
                 if converted is not None:
                     self._emit({"type": "item.completed", "item": converted}, result)
@@ -337,7 +384,11 @@ class AppServerTurn:
                     self.finished = True
                 turn = params.get("turn") or {}
                 status = turn.get("status")
-                if status == "completed" or (status == "interrupted" and self.interrupted):
+                if self.model_timed_out:
+                    limit = f"{self.config.model_timeout:g}"
+                    error = f"the model did not answer within {limit} s (ORCH_MODEL_TIMEOUT), so the turn was cut off"
+                    self._emit({"type": "turn.failed", "error": {"message": error}}, result)
+                elif status == "completed" or (status == "interrupted" and self.interrupted):
                     self._emit({"type": "turn.completed", "usage": usage, "status": status}, result)
                 else:
                     error = (turn.get("error") or {}).get("message") or f"the turn ended as {status}"
