@@ -179,6 +179,8 @@ class Settings(BaseSettings):
     codex_timeout: float = Field(
         default=900.0, gt=0, validation_alias=AliasChoices("ORCH_CODEX_TIMEOUT", "codex_timeout")
     )
+    # Give a build's Codex this product's MCP tools (`orch mcp`: read goals and the audit trail).
+    codex_mcp: bool = Field(default=False, validation_alias=AliasChoices("ORCH_CODEX_MCP", "codex_mcp"))
     # How long a Codex approval request waits in the thread for an approver before it counts as denied.
     codex_approval_timeout: float = Field(
         default=600.0,

@@ -160,10 +160,17 @@ def run_builder(
             recorder.note("budget_reached", usage=usage)
             turn.interrupt()
 
+    extra: dict[str, Any] = {}
+    if getattr(settings, "codex_mcp", False):  # the product's own tools, read-only ones run unasked
+        from bot.codex.mcp import orch_mcp_server, settings_env
+
+        env = settings_env(settings, principal=f"codex:{goal_id or 'build'}")
+        extra["mcp_servers"] = {"orch": orch_mcp_server(env)}
     turn = AppServerTurn(
         config,
         worktree,
         mode,
+        extra_config=extra,
         on_event=recorder.event,
         on_progress=progress,
         approve=ask,

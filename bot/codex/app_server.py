@@ -143,6 +143,12 @@ class AppServerTurn:
     on_progress: Callable[[str, CodexProgress], None] | None = None
     approve: Approver | None = None
     on_usage: Callable[[dict[str, Any]], None] | None = None  # the turn's usage so far, as it grows
+    extra_config: dict[str, Any] = field(default_factory=dict)  # more thread config (`mcp_servers`)
+    # With MCP servers configured, the turn starts once each reported ready (or failed), or after
+    # this many seconds: a tool search made before a server is up finds none of its tools.
+    mcp_wait: float = 30.0
+    _starting_mcp: set[str] = field(default_factory=set, init=False, repr=False)
+    _turn_sent: bool = field(default=False, init=False, repr=False)
     _proc: subprocess.Popen[str] | None = field(default=None, init=False, repr=False)
     _ids: dict[str, str] = field(default_factory=dict, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
@@ -199,6 +205,20 @@ class AppServerTurn:
             }
         )
         return True
+
+    def _start_turn(self, prompt: str) -> None:
+        """`turn/start`, once (when the MCP servers are up, or when waiting for them timed out)."""
+        with self._lock:
+            if self._turn_sent:
+                return
+            self._turn_sent = True
+        self._send(
+            {
+                "id": "turn",
+                "method": "turn/start",
+                "params": {"threadId": self._ids["thread"], "input": [{"type": "text", "text": prompt}]},
+            }
+        )
 
     def _steered(self, message: dict[str, Any], result: CodexResult) -> None:
         """Codex's answer to a `turn/steer`: the run record says what it accepted, and from whom."""
@@ -320,7 +340,7 @@ class AppServerTurn:
                             "model": self.config.model,
                             "sandbox": sandbox,
                             "approvalPolicy": policy,
-                            "config": thread_config(self.config, network=network),
+                            "config": thread_config(self.config, network=network) | self.extra_config,
                             "ephemeral": True,
                         },
                     }
@@ -331,16 +351,17 @@ class AppServerTurn:
                     return
                 self._ids["thread"] = str(message["result"]["thread"]["id"])
                 self._emit({"type": "thread.started", "thread_id": self._ids["thread"]}, result)
-                self._send(
-                    {
-                        "id": "turn",
-                        "method": "turn/start",
-                        "params": {
-                            "threadId": self._ids["thread"],
-                            "input": [{"type": "text", "text": prompt}],
-                        },
-                    }
-                )
+                self._starting_mcp = set(self.extra_config.get("mcp_servers") or {})
+                if not self._starting_mcp:
+                    self._start_turn(prompt)
+                else:
+                    waiting = threading.Timer(self.mcp_wait, self._start_turn, args=(prompt,))
+                    waiting.daemon = True
+                    waiting.start()
+            elif method == "mcpServer/startupStatus/updated" and params.get("status") != "starting":
+                self._starting_mcp.discard(str(params.get("name")))
+                if not self._starting_mcp and self._ids.get("thread"):
+                    self._start_turn(prompt)
             elif message.get("id") == "turn" and "result" in message:
                 with self._lock:
                     self._ids["turn"] = str(message["result"]["turn"]["id"])

@@ -30,7 +30,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-CALL_TYPES = ("function_call", "custom_tool_call")
+CALL_TYPES = ("function_call", "custom_tool_call", "tool_search_call")
 OUTPUT_TYPES = ("function_call_output", "custom_tool_call_output")
 FALLBACK_TEXT = "Done (the scripted model has no more steps)."
 
