@@ -206,6 +206,7 @@ def _register_effects(c: Container) -> None:
             home=lambda user: home_view(container=c, user=user),
             stop_button=c.settings.builder == "codex",
             cost_line=lambda goal: cost_line(c.settings, goal),
+            streaming=c.settings.slack_streaming,
         ).register(c.dispatcher)
     else:
         # Without Slack (the CLI with no token), Slack effects have nowhere to go: mark them done.

@@ -179,6 +179,11 @@ class Settings(BaseSettings):
     codex_timeout: float = Field(
         default=900.0, gt=0, validation_alias=AliasChoices("ORCH_CODEX_TIMEOUT", "codex_timeout")
     )
+    # A running build's events also stream into a live log in the thread (Slack's streaming messages,
+    # chat.startStream / appendStream / stopStream); a workspace without them falls back to chat.update.
+    slack_streaming: bool = Field(
+        default=False, validation_alias=AliasChoices("ORCH_SLACK_STREAMING", "slack_streaming")
+    )
     # Give a build's Codex this product's MCP tools (`orch mcp`: read goals and the audit trail).
     codex_mcp: bool = Field(default=False, validation_alias=AliasChoices("ORCH_CODEX_MCP", "codex_mcp"))
     # How long a Codex approval request waits in the thread for an approver before it counts as denied.

@@ -39,6 +39,10 @@ WEB_API_METHODS_TO_SCOPES: Mapping[str, frozenset[str]] = MappingProxyType(
     {
         "chat.postMessage": frozenset({"chat:write"}),
         "chat.update": frozenset({"chat:write"}),
+        # A running build's live log, where the workspace supports streaming messages.
+        "chat.startStream": frozenset({"chat:write"}),
+        "chat.appendStream": frozenset({"chat:write"}),
+        "chat.stopStream": frozenset({"chat:write"}),
         "chat.postEphemeral": frozenset({"chat:write"}),
         "chat.getPermalink": _NONE,
         # Threads live in public and private channels; each kind has its own history scope.

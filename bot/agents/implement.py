@@ -114,7 +114,7 @@ def run_builder(
     feedback: str | None,
     mode: str,
     recorder: RunRecorder,
-    on_progress: Callable[[str], None] | None = None,
+    on_progress: Callable[..., None] | None = None,
     notes: BuildNotes | None = None,
     approve: Approve | None = None,
     goal_id: str | None = None,
@@ -145,9 +145,10 @@ def run_builder(
     # The run record says which learned patterns the model was given.
     recorder.update(model=config.model, sandbox=mode, driver="app-server", patterns=guidance.paths)
 
-    def progress(_update: str, state: Any) -> None:
+    def progress(update: str, state: Any) -> None:
         if on_progress is not None:
-            on_progress(state.status_line())  # cumulative: the status message shows the whole run
+            # Cumulative for the status message, and the event itself for a streamed live log.
+            on_progress(state.status_line(), update)
 
     def ask(request: Any) -> bool:
         # Without a person to ask (no approver wired in), whatever needs approval is refused.
@@ -236,7 +237,7 @@ def implement_task(
     feedback: str | None,
     mode: str,
     clock: Any = None,
-    on_progress: Callable[[str], None] | None = None,
+    on_progress: Callable[..., None] | None = None,
     approve: Approve | None = None,
     over_budget: Callable[[dict[str, Any]], bool] | None = None,
 ) -> ImplementResult:

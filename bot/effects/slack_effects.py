@@ -95,6 +95,8 @@ class SlackEffects:
     # Builds a person's App Home; when given, it is republished whenever one of their goals changes.
     home: Callable[[str], HomeView] | None = None
     stop_button: bool = False  # Codex builds: the status message offers Stop while one runs
+    # A running build's events also go to a streamed live log (Slack's chat.startStream and friends).
+    streaming: bool = False
     # The goal's cost so far against its budget, for the card (bot/services/budgets.py cost_line).
     cost_line: Callable[[Goal], str | None] | None = None
     status: StatusMessages = field(init=False, repr=False)
