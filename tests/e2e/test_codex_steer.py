@@ -95,3 +95,57 @@ def test_a_reply_by_an_approver_steers_codex_and_one_by_anyone_else_does_not(
     runs = [load_run(tmp_path / "runs", p.parent.name) for p in (tmp_path / "runs").glob("*/run.json")]
     events = [e for r in runs for e in r["events"] if e["type"] == "orch.steered"]
     assert [(e["by"], STEER in e["text"]) for e in events] == [("U_APP1", True)]
+
+
+def test_a_follow_up_recorded_by_another_process_reaches_the_running_turn(
+    tmp_path: Path, target_repo: Path, codex_bin: Path
+) -> None:
+    """A web process that does not run the build records the reply undelivered; the process running
+    it picks it up (`WorkEffects._watch_stop`) and steers the turn."""
+    from datetime import UTC, datetime
+
+    from bot.services.build_steer import STEERED, instruction
+    from bot.services.unit import Actor, audit
+    from storage.db import transaction
+    from storage.models import Goal
+
+    signal = tmp_path / "go"
+    with ResponsesServer([[waiting_command(signal)], [message("Wrote the greeting.")]]) as model:
+        live = start_codex_live(tmp_path, target_repo, model, codex_bin, timeout=120)
+        try:
+            live.sb.slash("U_REQ", "C_DEV", f"start {BRIEF}")
+            card = live.sb.wait_for_message("C_DEV", text_contains="G-0001")
+            approve_documents_until(live, card.ts, "Codex working")
+            with transaction(live.container.engine) as session:
+                audit(
+                    session,
+                    actor=Actor("U_REQ"),
+                    action=STEERED,
+                    now=datetime.now(UTC),
+                    goal=session.get(Goal, "G-0001"),
+                    text=instruction(author="U_REQ", role="requester", text=STEER),
+                    delivered=False,
+                )
+            live.sb.wait_for(
+                lambda: any(
+                    e["type"] == "orch.steered"
+                    for p in (tmp_path / "runs").glob("*/run.json")
+                    for e in load_run(tmp_path / "runs", p.parent.name)["events"]
+                ),
+                timeout=30,
+                what="the running process to send the recorded follow-up",
+            )
+            signal.touch()
+            live.sb.wait_for(
+                lambda: live.sb.find_message(
+                    "C_DEV", thread_ts=card.ts, button="Approve", text_contains=" diff "
+                ),
+                timeout=60,
+                what="the diff",
+            )
+        finally:
+            live.bot.stop()
+            live.sb.stop()
+
+    steered = [r for r in model.requests if STEER in user_texts(r["body"])]
+    assert steered and "<@U_REQ>" in user_texts(steered[0]["body"])
