@@ -56,6 +56,8 @@ class StatusPort(Protocol):
 class SlackPort(Protocol):
     """What the handler families use of `SlackEffects`."""
 
+    streaming: bool  # Slack's streaming messages are used until the workspace refuses them
+
     @property
     def engine(self) -> Engine: ...
 

@@ -1,24 +1,24 @@
 """What the SLA sweep and the overdue-job sweep share: their dependencies, the scheduler's actor,
-who can get a DM, and the one reminder row per level that makes every notice happen once."""
+the gate's current artifact, and the one reminder row per level that makes every notice happen once."""
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from bot.jobs.sla_policy import SlaPolicy
 from bot.services.authority import ApproverDirectory
 from bot.services.unit import Actor
-from storage.jobs_models import Reminder
+from bot.sop.gates import is_slack_user  # noqa: F401 - who can get a DM, shared by both sweeps
 from storage.models import Artifact, Goal
+from storage.repositories import Artifacts, Reminders
 
 SCHEDULER = Actor("scheduler")
-_SLACK_USER = re.compile(r"^[UW][A-Z0-9_]{1,30}$")
 
 
 @dataclass
@@ -29,11 +29,11 @@ class SlaDeps:
     allow_self_approval: bool = False
     freshness_max_age: timedelta = timedelta(days=30)  # approved artifacts go stale after (the digest says)
     runs_dir: Path | None = None  # the deployment's run records, for the digest's metrics
+    prices: dict[str, Any] = field(default_factory=dict)  # the price table, for the digest's cost line
 
 
-def is_slack_user(ref: str) -> bool:
-    """Requesters from the CLI are `cli:<name>`; only Slack users (U…, W…) can get a DM."""
-    return bool(_SLACK_USER.match(ref or ""))
+def current_artifact(session: Session, goal: Goal) -> Artifact | None:
+    return Artifacts(session).current(goal)
 
 
 def record_level(
@@ -45,18 +45,12 @@ def record_level(
     to: list[str],
     now: datetime,
 ) -> bool:
-    if session.exec(select(Reminder.id).where(Reminder.key == key)).first() is not None:
-        return False
-    session.add(
-        Reminder(
-            key=key,
-            level=level,
-            goal_id=goal.id,
-            phase=goal.phase,
-            version=artifact.version if artifact else None,
-            recipients=to,
-            sent_at=now,
-        )
+    return Reminders(session).add(
+        key=key,
+        level=level,
+        goal_id=goal.id,
+        phase=goal.phase,
+        version=artifact.version if artifact else None,
+        recipients=to,
+        now=now,
     )
-    session.flush()
-    return True
