@@ -171,6 +171,9 @@ def _install_manager(c: Container) -> None:
     from bot.agents.manager import ImplementationManager
 
     manager = ImplementationManager.from_container(c)
+    delivery = c.extras.get("delivery")
+    if delivery is not None:  # each goal is built in its own clone, whose branch is delivered
+        manager.repo_for = delivery.goal_root
     manager.install(c.dispatcher)
     c.extras["manager"] = manager
 

@@ -376,17 +376,6 @@ class Settings(BaseSettings):
             self.implementer = "manager" if openai else "direct"
         return self
 
-    @model_validator(mode="after")
-    def _delivery_with_direct_builds(self) -> Settings:
-        # The manager keeps its runs in one repository for all goals; a goal's pull request needs
-        # its builds in the goal's own clone, which the direct implementer does.
-        if self.delivery == "pull_request" and self.implementer == "manager":
-            raise ValueError(
-                "delivery = pull_request works with ORCH_IMPLEMENTER=direct for now (the manager "
-                "implementer builds in one shared clone); set ORCH_IMPLEMENTER=direct"
-            )
-        return self
-
     @property
     def runs_path(self) -> Path:
         """Where this deployment's run records live (see `runs_dir`)."""

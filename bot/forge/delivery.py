@@ -14,6 +14,7 @@ import asyncio
 import dataclasses
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sqlmodel import col, select
@@ -95,6 +96,10 @@ class DeliveryEffects:
             )
         if self._dispatcher is not None:
             self._dispatcher.kick()
+
+    def goal_root(self, goal_id: str) -> Path:
+        """The goal's clone: where its drafts, builds and commits happen."""
+        return self.clones.goal_clone(goal_id)
 
     # -- the delivery ----------------------------------------------------------------------------
 
@@ -287,8 +292,6 @@ def _gates(goal: Goal, approved: int) -> tuple[StatusState, str]:
 
 def build_delivery(container: Any) -> DeliveryEffects | None:
     """The delivery of this deployment, or None for `delivery = "local"`."""
-    from pathlib import Path
-
     from bot.forge.github import GitHub
     from bot.forge.remote import repo_slug
     from bot.repo.git import Identity

@@ -4,6 +4,7 @@ smart HTTP). `/orch start` → goal branch and draft pull request linking the th
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import subprocess
@@ -37,6 +38,12 @@ class Stack:
 
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[Stack]:
+    with github_stack(tmp_path) as running:
+        yield running
+
+
+@contextlib.contextmanager
+def github_stack(tmp_path: Path, **overrides: Any) -> Iterator[Stack]:
     hub = GitHubStandIn(tmp_path / "github", token=TOKEN).start()
     hub.create_repo("acme", "billing", seed=init_repo(tmp_path / "seed"))
     # A clone URL where a local path used to be: the bot keeps its own clones under its data directory.
@@ -48,6 +55,7 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
         github_api_url=hub.api_url,
         github_webhook_secret=HOOK_SECRET,
         data_dir=tmp_path / "data",
+        **overrides,
     )
     hub.add_webhook(f"{live.bot.url}/github/events", HOOK_SECRET)
     try:
@@ -293,3 +301,39 @@ def test_two_goals_side_by_side_both_merge_with_their_files_of_record_combined(
         "G-0002",
     }
     assert "orch(G-0002): bring main into orch/G-0002" in _git(fresh, "log", "--format=%s", "main")
+
+
+def test_the_manager_implementer_builds_in_the_goal_clone_and_its_merges_reach_the_pull_request(
+    tmp_path: Path,
+) -> None:
+    from agents.testing import assistant_message
+
+    from tests.integration.test_manager_restart import NAMES, Scripted, scripted, task_steps
+
+    # The default implementer once a model is configured; only the models are scripted.
+    with github_stack(tmp_path, implementer="manager", openai_base_url="http://127.0.0.1:9/v1") as stack:
+        live, hub = stack.live, stack.hub
+        assert live.settings.delivery == "pull_request" and live.settings.implementer == "manager"
+        manager = live.container.extras["manager"]
+        steps: dict[str, list[Any]] = {role: [] for role in NAMES}
+        for task in range(1, 6):
+            one = task_steps(task)
+            one["manager"].append([assistant_message(f"Task {task} approved and merged.")])
+            for role in NAMES:
+                steps[role] += one[role]
+        manager.model_provider, manager.models = Scripted(scripted(steps)), dict(NAMES)
+
+        live.sb.slash("U_REQ", "C_DEV", f"start {BRIEF}")
+        card = live.sb.wait_for_message("C_DEV", text_contains="G-0001")
+        live.decide_all("U_APP1", card.ts)
+        _note(live, card.ts, "merged into `main`")
+        pr = hub.repo("acme/billing").pulls[1]
+        assert pr["merged"]
+        # The builds happened in the goal's clone (whose branch is delivered), not the process clone.
+        process_clone = Path(live.settings.repo)
+        assert "merge task 1" not in _git(process_clone, "log", "--format=%B", "-5")
+        fresh = tmp_path / "fresh"
+        url = hub.clone_url("acme", "billing")
+        run_remote(["clone", "--quiet", "--", url, str(fresh)], cwd=tmp_path, url=url, token=TOKEN)
+        log = _git(fresh, "log", "--format=%B%x00", "main")
+        assert "Task-Id: 1" in log and "Goal-Id: G-0001" in log

@@ -154,10 +154,9 @@ def test_the_ci_line_counts_results_and_links_the_failing_checks() -> None:
     assert ci_text([Check("lint", "pending")], sha) == "⏳ CI on `0123456`: 1 pending"
 
 
-def test_pull_request_delivery_asks_for_the_direct_implementer() -> None:
+def test_pull_request_delivery_works_with_either_implementer() -> None:
     url = "https://github.com/acme/billing.git"
-    with pytest.raises(ConfigError, match="ORCH_IMPLEMENTER=direct"):
-        load_settings(repo_url=url, github_token=TOKEN, implementer="manager")
+    assert load_settings(repo_url=url, github_token=TOKEN, implementer="manager").delivery == "pull_request"
     assert load_settings(repo_url=url, github_token=TOKEN, implementer="direct").delivery == "pull_request"
 
 
