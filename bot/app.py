@@ -95,6 +95,10 @@ def build_container(settings: Settings, *, clock: Clock = system_clock, migrate:
         users=frozenset(settings.approvers),
         groups=tuple(settings.approver_groups),
         resolve_group=resolve_group,
+        repos={
+            name: (frozenset(repo.approver_users), tuple(repo.approver_groups))
+            for name, repo in settings.repos.items()
+        },
     )
     dispatcher = EffectDispatcher(
         engine=engine,
@@ -114,6 +118,8 @@ def build_container(settings: Settings, *, clock: Clock = system_clock, migrate:
         start_dedupe_seconds=settings.start_dedupe_seconds,
         kick=[dispatcher.kick],
         id_floor=_once(lambda: _repo_goal_floor(settings.repo)),
+        repos=frozenset(settings.repos),
+        channel_repos={ch: name for name, repo in settings.repos.items() for ch in repo.channels},
     )
     container = Container(settings, engine, clock, directory, goals, dispatcher, slack)
     from bot.health import Health

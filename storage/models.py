@@ -49,6 +49,7 @@ class Goal(SQLModel, table=True):
     spec_waiver: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     tasks: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     closed_reason: str | None = None
+    repo: str | None = None  # a repository of `[repos.<name>]`; None: the deployment's ORCH_REPO
     phase_started_at: datetime = _ts(nullable=False)
     created_at: datetime = _ts(nullable=False)
     updated_at: datetime = _ts(nullable=False)
@@ -208,4 +209,15 @@ class PullRequestLink(SQLModel, table=True):
     number: int
     url: str
     state: str = "open"  # open | merged | closed
+    updated_at: datetime = _ts(nullable=False)
+
+
+class ChannelRepo(SQLModel, table=True):
+    """The repository goals started in a channel use by default (`/orch repo use <name>`)."""
+
+    __tablename__ = "channel_repos"
+
+    channel_id: str = Field(primary_key=True)
+    repo: str
+    set_by: str
     updated_at: datetime = _ts(nullable=False)

@@ -131,6 +131,8 @@ def build_goal_card(v: GoalCardView) -> list[dict[str, Any]]:
         _field("Spec", spec_text(v.spec_required, v.spec_triggers)),
     ]
     context = [MarkdownTextObject(text=mrkdwn(v.goal_id[:100]).strip() or "—")]
+    if v.repo:
+        context.append(MarkdownTextObject(text=f"Repository: `{fit(v.repo, 60)}`"))
     if v.offline:
         context.append(MarkdownTextObject(text="Drafted offline (no model)"))
     if v.thread_permalink:

@@ -147,6 +147,34 @@ class Clones:
             raise GitError("git push failed", args=["push", "origin", refspec], stderr=proc.stderr)
         self._git("fetch", "--quiet", "origin", cwd=path)
 
+    def push_to_base(self, goal_id: str) -> str | None:
+        """Fast-forward the base branch to the goal branch (its base already merged in); return the
+        new base head, or None when the base moved meanwhile (fetched: merge it in and go again)."""
+        path = self.goal_clone(goal_id)
+        base = self.base_branch()
+        head = self._git("rev-parse", LOCAL_BRANCH, cwd=path).strip()
+        if self._git("rev-parse", f"origin/{base}", cwd=path).strip() == head:
+            return head  # pushed already (a retry after a crash)
+        proc = self.run(
+            "push",
+            "--quiet",
+            "--porcelain",
+            "origin",
+            f"refs/heads/{LOCAL_BRANCH}:refs/heads/{base}",
+            cwd=path,
+            ok=(0, 1),
+        )
+        self._git("fetch", "--quiet", "origin", cwd=path)
+        if proc.returncode != 0:
+            if (
+                "[rejected]" in proc.stdout
+                or "non-fast-forward" in proc.stderr
+                or "fetch first" in proc.stderr
+            ):
+                return None
+            raise GitError("git push failed", args=["push", "origin", base], stderr=proc.stderr)
+        return head
+
     def ahead_of_base(self, goal_id: str) -> int:
         path = self.goal_clone(goal_id)
         count = self._git("rev-list", "--count", f"origin/{self.base_branch()}..{LOCAL_BRANCH}", cwd=path)

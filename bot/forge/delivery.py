@@ -22,9 +22,10 @@ from sqlmodel import col, select
 from bot.effects.dispatcher import EffectDispatcher, Handler, RetryLater
 from bot.forge.body import ArtifactRow, ci_text, pr_body, pr_title
 from bot.forge.ci import show_ci
-from bot.forge.clones import Clones, PushRejected, goal_branch
+from bot.forge.clones import PushRejected, goal_branch
 from bot.forge.outcome import Outcome, retry_offered, thread_notes
-from bot.forge.port import Forge, ForgeError, MergeRefused, StatusState
+from bot.forge.port import ForgeError, MergeRefused, StatusState
+from bot.forge.targets import Target, build_targets
 from bot.redact import redact
 from bot.services.unit import Clock, add_effect
 from bot.sop.phases import LABELS, GoalState, Phase
@@ -50,12 +51,23 @@ GOAL_SCOPED = (
 class DeliveryEffects:
     engine: Any
     clock: Clock
-    clones: Clones
-    forge: Forge
-    repo: str  # owner/name on the host
+    targets: dict[str | None, Target]  # by repository name (None: the deployment's ORCH_REPO)
     merge_method: Any = "merge"
     slack: Any = None  # AsyncWebClient, for the thread's permalink
     _dispatcher: EffectDispatcher | None = field(default=None, repr=False)
+    _repo_of: dict[str, str | None] = field(default_factory=dict, repr=False)
+
+    def target(self, goal_id: str) -> Target:
+        """The goal's repository (a goal's repository never changes, so it is read once)."""
+        if goal_id not in self._repo_of:
+            with read_session(self.engine) as session:
+                goal = session.get(Goal, goal_id)
+                self._repo_of[goal_id] = goal.repo if goal else None
+        name = self._repo_of[goal_id]
+        found = self.targets.get(name)
+        if found is None:
+            raise ForgeError(f"{goal_id} targets the repository {name!r}, which is no longer configured")
+        return found
 
     # -- wiring --------------------------------------------------------------------------------
 
@@ -75,12 +87,16 @@ class DeliveryEffects:
             if effect.goal_id is None or not hasattr(work, name):
                 await original(effect)
                 return
-            root = await asyncio.to_thread(self.clones.goal_clone, effect.goal_id)
+            target = await asyncio.to_thread(self.target, effect.goal_id)
+            root = await asyncio.to_thread(target.root, effect.goal_id)
+            if root is None:
+                await original(effect)
+                return
             # The same handler, given settings whose repository is the goal's clone.
             scoped = dataclasses.replace(work, settings=work.settings.model_copy(update={"repo": root}))
             scoped._dispatcher = self._dispatcher
             await getattr(scoped, name)(effect)
-            if kind.startswith("repo."):
+            if kind.startswith("repo.") and target.delivered:
                 await asyncio.to_thread(self._follow, effect)
 
         return handler
@@ -98,8 +114,11 @@ class DeliveryEffects:
             self._dispatcher.kick()
 
     def goal_root(self, goal_id: str) -> Path:
-        """The goal's clone: where its drafts, builds and commits happen."""
-        return self.clones.goal_clone(goal_id)
+        """Where the goal's drafts, builds and commits happen: its clone, or its local repository."""
+        root = self.target(goal_id).root(goal_id)
+        return root if root is not None else self.default_root
+
+    default_root: Path = Path(".")
 
     # -- the delivery ----------------------------------------------------------------------------
 
@@ -108,14 +127,20 @@ class DeliveryEffects:
             goal = session.get(Goal, effect.goal_id) if effect.goal_id else None
         if goal is None:
             return
+        target = await asyncio.to_thread(self.target, goal.id)
+        if not target.delivered or target.clones is None:
+            return
         thread_url = await self._thread_url(goal)
-        outcome = await asyncio.to_thread(self.reconcile, goal.id, thread_url)
-        notes = thread_notes(goal.id, outcome, base=self.clones.base_branch())
-        await asyncio.to_thread(self._record, goal, outcome, notes if goal.channel_id else [])
+        if target.forge is None:
+            outcome = await asyncio.to_thread(self.push_to_base, target, goal.id)
+        else:
+            outcome = await asyncio.to_thread(self.reconcile, goal.id, thread_url)
+        notes = thread_notes(goal.id, outcome, base=target.clones.base_branch())
+        await asyncio.to_thread(self._record, goal, outcome, notes if goal.channel_id else [], target.slug)
         if outcome.ci and goal.channel_id and goal.thread_ts and self.slack is not None:
             await show_ci(self.engine, self.slack, self.clock, goal, outcome.ci)
 
-    def _record(self, goal: Goal, outcome: Outcome, notes: list[tuple[str, str]]) -> None:
+    def _record(self, goal: Goal, outcome: Outcome, notes: list[tuple[str, str]], slug: str) -> None:
         """Remember the pull request (the card links it) and say what happened in the thread."""
         with transaction(self.engine) as session:
             if outcome.number is not None and outcome.url and outcome.state:
@@ -127,7 +152,7 @@ class DeliveryEffects:
                 ):
                     link = link or PullRequestLink(
                         goal_id=goal.id,
-                        repo=self.repo,
+                        repo=slug,
                         number=outcome.number,
                         url=outcome.url,
                         updated_at=self.clock(),
@@ -166,22 +191,50 @@ class DeliveryEffects:
         resp = await self.slack.chat_getPermalink(channel=goal.channel_id, message_ts=goal.thread_ts)
         return str(resp.get("permalink") or "") or None
 
+    def push_to_base(self, target: Target, goal_id: str) -> Outcome:
+        """`delivery = "push"`: the goal branch is pushed as it grows, and once the goal is done its
+        merged result is pushed to the base branch (a host without an API, or no pull requests)."""
+        assert target.clones is not None
+        clones = target.clones
+        goal, _rows, waiting = self._load(goal_id)
+        try:
+            clones.push(goal_id)
+        except PushRejected as exc:
+            return Outcome(push_rejected=exc.branch, remote_head=exc.remote_head)
+        if goal.state != GoalState.DONE or waiting:
+            return Outcome()
+        clashing = clones.bring_base_in(goal_id)
+        if clashing:
+            shown = ", ".join(f"`{name}`" for name in clashing[:10])
+            return Outcome(
+                refused=f"the goal branch conflicts with `{clones.base_branch()}` in {shown}; resolve it on "
+                f"`{goal_branch(goal_id)}` and press Retry merge"
+            )
+        clones.push(goal_id)
+        sha = clones.push_to_base(goal_id)
+        if sha is None:  # the base moved between our fetch and our push: the next delivery goes again
+            raise RetryLater(f"{clones.base_branch()} moved while {goal_id} was pushed to it")
+        return Outcome(merged=sha)
+
     def reconcile(self, goal_id: str, thread_url: str | None) -> Outcome:
         goal, rows, waiting = self._load(goal_id)
+        target = self.target(goal_id)
+        assert target.clones is not None and target.forge is not None
+        clones, forge, repo = target.clones, target.forge, target.slug
         try:
-            self.clones.push(goal_id)
+            clones.push(goal_id)
         except PushRejected as exc:
             return Outcome(push_rejected=exc.branch, remote_head=exc.remote_head)
         branch = goal_branch(goal_id)
-        pr = self.forge.find_pull_request(self.repo, branch)
+        pr = forge.find_pull_request(repo, branch)
         closing = goal.state in (GoalState.REJECTED, GoalState.CANCELLED)
         if pr is None:
-            if closing or self.clones.ahead_of_base(goal_id) == 0:
+            if closing or clones.ahead_of_base(goal_id) == 0:
                 return Outcome()  # GitHub refuses a pull request with no commits; the next delivery opens it
-            pr = self.forge.open_pull_request(
-                self.repo,
+            pr = forge.open_pull_request(
+                repo,
                 head=branch,
-                base=self.clones.base_branch(),
+                base=clones.base_branch(),
                 title=redact(pr_title(goal.id, goal.title)),
                 body=self._body(goal, rows, thread_url),
                 draft=True,
@@ -194,7 +247,7 @@ class DeliveryEffects:
         finishing = goal.state == GoalState.DONE and pr.state == "open" and not waiting
         if finishing:
             # Goals that ran side by side all wrote the files of record: bring the base in first.
-            clashing = self.clones.bring_base_in(goal_id)
+            clashing = clones.bring_base_in(goal_id)
             if clashing:
                 shown = ", ".join(f"`{name}`" for name in clashing[:10])
                 return dataclasses.replace(
@@ -202,15 +255,13 @@ class DeliveryEffects:
                     refused=f"the goal branch conflicts with the base branch in {shown}; resolve it on "
                     f"`{branch}` and the bot merges on the next check (or press Retry merge).",
                 )
-            self.clones.push(goal_id)
-        head = self.clones.head(goal_id)
-        seen = dataclasses.replace(
-            seen, ci=ci_text(self.forge.checks_of(self.repo, head, ignore=GATES_CONTEXT), head)
-        )
+            clones.push(goal_id)
+        head = clones.head(goal_id)
+        seen = dataclasses.replace(seen, ci=ci_text(forge.checks_of(repo, head, ignore=GATES_CONTEXT), head))
         state, description = _gates(goal, len(rows))
-        if self.forge.status_of(self.repo, head, GATES_CONTEXT) != state:
-            self.forge.set_status(
-                self.repo,
+        if forge.status_of(repo, head, GATES_CONTEXT) != state:
+            forge.set_status(
+                repo,
                 head,
                 state=state,
                 context=GATES_CONTEXT,
@@ -220,15 +271,15 @@ class DeliveryEffects:
         if pr.state == "open":
             body = self._body(goal, rows, thread_url)
             if body != pr.body:
-                pr = self.forge.update_pull_request(self.repo, pr.number, body=body)
+                pr = forge.update_pull_request(repo, pr.number, body=body)
         if closing and pr.state == "open":
-            self.forge.close(self.repo, pr.number)
+            forge.close(repo, pr.number)
             return dataclasses.replace(seen, closed=True, state="closed")
         if finishing:
             if pr.draft:
-                self.forge.mark_ready(pr)
+                forge.mark_ready(pr)
             try:
-                sha = self.forge.merge(self.repo, pr.number, sha=head, method=self.merge_method)
+                sha = forge.merge(repo, pr.number, sha=head, method=self.merge_method)
             except MergeRefused as exc:
                 return dataclasses.replace(seen, refused=exc.message, state="open")
             return dataclasses.replace(seen, merged=sha, state="merged")
@@ -291,33 +342,20 @@ def _gates(goal: Goal, approved: int) -> tuple[StatusState, str]:
 
 
 def build_delivery(container: Any) -> DeliveryEffects | None:
-    """The delivery of this deployment, or None for `delivery = "local"`."""
-    from bot.forge.github import GitHub
-    from bot.forge.remote import repo_slug
-    from bot.repo.git import Identity
-
+    """The delivery of this deployment: None when every repository is the settings' local one."""
     s = container.settings
-    if not s.repo_url:
+    if not s.repo_url and not s.repos:
         return None
-    token = s.github_token.get_secret_value() if s.github_token else None
-    clones = Clones(
-        url=s.repo_url,
-        root=Path(s.repo).parent,
-        token=token,
-        identity=Identity(name=s.git_name, email=s.git_email),
-        base=s.repo_base,
-    )
-    clones.process_clone(Path(s.repo))
-    if s.delivery != "pull_request" or token is None:
-        return None
+    targets = build_targets(s)
+    if not s.repos and not targets[None].delivered:
+        return None  # one repository, delivered locally (in this process's clone, when it is remote)
     return DeliveryEffects(
         engine=container.engine,
         clock=container.clock,
-        clones=clones,
-        forge=GitHub(token=token, api_url=s.github_api_url),
-        repo=repo_slug(s.repo_url),
+        targets=targets,
         merge_method=s.merge_method,
         slack=container.slack,
+        default_root=Path(s.repo),
     )
 
 

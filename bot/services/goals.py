@@ -89,6 +89,9 @@ class GoalService:
     # The highest goal number the target repository already uses (its index and history): a fresh
     # database must not hand out an id again. None: only the database's counter counts.
     id_floor: Callable[[], int] | None = None
+    # The named repositories (`[repos.<name>]`) and the channels that use one by default.
+    repos: frozenset[str] = frozenset()
+    channel_repos: dict[str, str] = field(default_factory=dict)
 
     # -- helpers -----------------------------------------------------------------------------
 
@@ -117,6 +120,7 @@ class GoalService:
         approvers: Iterable[str] = (),
         priority: str = "medium",
         confirmed: bool = False,
+        repo: str | None = None,
     ) -> Goal:
         """Start a goal. A slash command repeating the same person's text in the same channel within
         `start_dedupe_seconds` raises DuplicateStart, unless `confirmed` (they asked for another)."""
@@ -131,8 +135,9 @@ class GoalService:
             raise InvalidInput(f"The brief is {len(brief)} characters; keep it under {MAX_BRIEF}.")
         if priority not in {"high", "medium", "low"}:
             raise InvalidInput("Priority must be high, medium or low.")
+        repo = self.repo_for_start(repo, channel_id)
         wanted = list(dict.fromkeys(a for a in approvers if a))
-        outsiders = [a for a in wanted if not self.directory.is_approver(a)]
+        outsiders = [a for a in wanted if not self.directory.is_approver(a, repo=repo)]
         if outsiders:
             names = ", ".join(f"<@{a}>" for a in outsiders)
             raise InvalidInput(f"{names} cannot approve gates here; pick from `/orch approvers`.")
@@ -156,6 +161,7 @@ class GoalService:
                 mode=Mode.READ_ONLY,
                 priority=priority,
                 approvers=wanted,
+                repo=repo,
                 phase_started_at=now,
                 created_at=now,
                 updated_at=now,
@@ -170,6 +176,7 @@ class GoalService:
                 goal=goal,
                 source=source,
                 title=goal.title,
+                **({"repo": repo} if repo else {}),
             )
             if channel_id:
                 add_effect(
@@ -194,6 +201,24 @@ class GoalService:
             )
         self._committed()
         return goal
+
+    def repo_for_start(self, repo: str | None, channel_id: str | None) -> str | None:
+        """The repository a new goal targets: the one asked for, else the channel's default (set with
+        `/orch repo use`, else `channels` in the configuration), else the deployment's ORCH_REPO (None)."""
+        if repo:
+            name = repo.strip().lower()
+            if name not in self.repos:
+                known = ", ".join(f"`{n}`" for n in sorted(self.repos)) or "none are configured"
+                raise InvalidInput(f"There is no repository `{redact(name)[:40]}` here (known: {known}).")
+            return name
+        if not channel_id:
+            return None
+        from bot.services.repos import channel_default
+
+        chosen = channel_default(self.engine, channel_id)
+        if chosen in self.repos:
+            return chosen
+        return self.channel_repos.get(channel_id)
 
     def _once_per_window(
         self, session: Session, actor: Actor, channel_id: str | None, brief: str, now: datetime
@@ -344,7 +369,7 @@ class GoalService:
             goal = session.get(Goal, goal_id)
             if goal is None:
                 return {}
-            chosen = list(goal.approvers)
+            chosen, repo = list(goal.approvers), goal.repo
             earlier = session.exec(
                 select(Approval.by).where(
                     Approval.goal_id == goal.id,
@@ -352,11 +377,11 @@ class GoalService:
                     Approval.decision == Decision.APPROVE.value,
                 )
             ).all()
-        return {who: self.directory.may_decide(who, chosen) for who in {actor.id, *earlier}}
+        return {who: self.directory.may_decide(who, chosen, repo=repo) for who in {actor.id, *earlier}}
 
     def _may(self, goal: Goal, who: str, known: dict[str, bool]) -> bool:
         if who not in known:
-            known[who] = self.directory.may_decide(who, goal.approvers)
+            known[who] = self.directory.may_decide(who, goal.approvers, repo=goal.repo)
         return known[who]
 
     def _check_authority(self, goal: Goal, actor: Actor, known: dict[str, bool] | None = None) -> None:

@@ -117,7 +117,7 @@ def _apply(
         raise GoalNotFound(goal_id)
     if goal.state != GoalState.ACTIVE:
         raise GoalClosed(goal.id, goal.state)
-    if not goals.directory.may_decide(actor.id, goal.approvers):
+    if not goals.directory.may_decide(actor.id, goal.approvers, repo=goal.repo):
         raise NotAnApprover(goal.id, LABELS[Phase.SPEC])
     # Waiving removes a gate, so it follows the gates' separation of duties; requiring adds one.
     if decision == "waived" and actor.id == goal.requester and not goals.allow_self_approval:
