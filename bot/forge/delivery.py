@@ -23,12 +23,13 @@ from bot.effects.dispatcher import EffectDispatcher, Handler, RetryLater
 from bot.forge.body import ArtifactRow, ci_text, pr_body, pr_title
 from bot.forge.ci import show_ci
 from bot.forge.clones import PushRejected, goal_branch
-from bot.forge.outcome import Outcome, retry_offered, thread_notes
+from bot.forge.outcome import Outcome, Stale, retry_offered, thread_notes
 from bot.forge.port import ForgeError, MergeRefused, StatusState
 from bot.forge.targets import Target, build_targets
 from bot.redact import redact
-from bot.services.unit import Clock, add_effect
-from bot.sop.phases import LABELS, GoalState, Phase
+from bot.services.unit import Actor, Clock, add_effect, audit
+from bot.sop.phases import CANONICAL_FILES, LABELS, GoalState, Phase
+from bot.sop.publish import canonical_path, sha256_text
 from storage.db import read_session, transaction
 from storage.models import Approval, Artifact, Effect, Goal, PullRequestLink
 
@@ -92,6 +93,9 @@ class DeliveryEffects:
             if root is None:
                 await original(effect)
                 return
+            if target.clones is not None and target.delivered:
+                # Work starts from what the remote has (another replica may have pushed since).
+                await asyncio.to_thread(target.clones.sync, effect.goal_id)
             # The same handler, given settings whose repository is the goal's clone.
             scoped = dataclasses.replace(work, settings=work.settings.model_copy(update={"repo": root}))
             scoped._dispatcher = self._dispatcher
@@ -169,6 +173,19 @@ class DeliveryEffects:
                             now=self.clock(),
                         )
             goal_id = goal.id
+            for item in outcome.stale:
+                key = f"note:{goal_id}:stale:{item.path}:{item.now_sha256[:16]}"
+                if session.exec(select(Effect.id).where(Effect.key == key)).first() is None:
+                    audit(
+                        session,
+                        actor=Actor("system"),
+                        action="artifact.stale",
+                        now=self.clock(),
+                        goal=goal,
+                        path=item.path,
+                        approved_sha256=item.approved_sha256,
+                        branch_sha256=item.now_sha256,
+                    )
             for key, text in notes:
                 extra = {"retry": True} if retry_offered(key) else {}
                 add_effect(
@@ -224,8 +241,10 @@ class DeliveryEffects:
         try:
             clones.push(goal_id)
         except PushRejected as exc:
-            return Outcome(push_rejected=exc.branch, remote_head=exc.remote_head)
+            stale = self._stale(clones, goal_id, exc.remote_head)
+            return Outcome(push_rejected=exc.branch, remote_head=exc.remote_head, stale=stale)
         branch = goal_branch(goal_id)
+        stale = self._stale(clones, goal_id, clones.remote_head(goal_id))
         pr = forge.find_pull_request(repo, branch)
         closing = goal.state in (GoalState.REJECTED, GoalState.CANCELLED)
         if pr is None:
@@ -241,10 +260,10 @@ class DeliveryEffects:
             )
         # The notes are keyed once per goal, so saying "opened" and "merged" on every delivery is
         # safe, and a crash between the host's change and our note cannot lose the note.
-        seen = Outcome(opened=pr.url, number=pr.number, url=pr.url, state=pr.state)
+        seen = Outcome(opened=pr.url, number=pr.number, url=pr.url, state=pr.state, stale=stale)
         if pr.merged:
             return dataclasses.replace(seen, state="merged", merged=pr.merge_sha or "")
-        finishing = goal.state == GoalState.DONE and pr.state == "open" and not waiting
+        finishing = goal.state == GoalState.DONE and pr.state == "open" and not waiting and not stale
         if finishing:
             # Goals that ran side by side all wrote the files of record: bring the base in first.
             clashing = clones.bring_base_in(goal_id)
@@ -256,9 +275,9 @@ class DeliveryEffects:
                     f"`{branch}` and the bot merges on the next check (or press Retry merge).",
                 )
             clones.push(goal_id)
-        head = clones.head(goal_id)
+        head = clones.remote_head(goal_id) or clones.head(goal_id)  # the pull request's head
         seen = dataclasses.replace(seen, ci=ci_text(forge.checks_of(repo, head, ignore=GATES_CONTEXT), head))
-        state, description = _gates(goal, len(rows))
+        state, description = _gates(goal, len(rows), stale)
         if forge.status_of(repo, head, GATES_CONTEXT) != state:
             forge.set_status(
                 repo,
@@ -269,7 +288,7 @@ class DeliveryEffects:
                 target_url=thread_url,
             )
         if pr.state == "open":
-            body = self._body(goal, rows, thread_url)
+            body = self._body(goal, rows, thread_url, stale)
             if body != pr.body:
                 pr = forge.update_pull_request(repo, pr.number, body=body)
         if closing and pr.state == "open":
@@ -285,8 +304,44 @@ class DeliveryEffects:
             return dataclasses.replace(seen, merged=sha, state="merged")
         return dataclasses.replace(seen, state=pr.state)
 
-    def _body(self, goal: Goal, rows: list[ArtifactRow], thread_url: str | None) -> str:
-        _, line = _gates(goal, len(rows))
+    def _stale(self, clones: Any, goal_id: str, head: str | None) -> tuple[Stale, ...]:
+        """The approved documents whose file on the goal branch at `head` is none of the versions the
+        bot wrote: someone changed them after approval, so their approvals no longer count."""
+        if not head:
+            return ()
+        with read_session(self.engine) as session:
+            artifacts = session.exec(
+                select(Artifact).where(Artifact.goal_id == goal_id, Artifact.task_id == 0)
+            ).all()
+            approved = {
+                a.artifact_sha256
+                for a in session.exec(
+                    select(Approval).where(Approval.goal_id == goal_id, Approval.decision == "approve")
+                ).all()
+            }
+        found = []
+        for phase in dict.fromkeys(a.phase for a in artifacts):
+            versions = [a for a in artifacts if a.phase == phase]
+            ok = [a for a in versions if a.sha256 in approved]
+            if not ok or Phase(phase) not in CANONICAL_FILES:
+                continue
+            path = canonical_path(goal_id, Phase(phase))
+            content = clones.file_at(goal_id, head, path)
+            if content is None:
+                continue
+            digest = sha256_text(content)
+            if digest in {a.sha256 for a in versions}:
+                continue
+            last = max(ok, key=lambda a: a.version)
+            found.append(Stale(LABELS[Phase(phase)], last.version, path, last.sha256, digest))
+        return tuple(found)
+
+    def _body(
+        self, goal: Goal, rows: list[ArtifactRow], thread_url: str | None, stale: tuple[Stale, ...] = ()
+    ) -> str:
+        _, line = _gates(goal, len(rows), stale)
+        gone = {s.label for s in stale}
+        rows = [dataclasses.replace(r, stale=True) if r.phase in gone else r for r in rows]
         return redact(
             pr_body(goal_id=goal.id, brief=goal.brief, thread_url=thread_url, rows=rows, state_line=line)
         )
@@ -331,7 +386,10 @@ class DeliveryEffects:
         return goal, rows, waiting
 
 
-def _gates(goal: Goal, approved: int) -> tuple[StatusState, str]:
+def _gates(goal: Goal, approved: int, stale: tuple[Stale, ...] = ()) -> tuple[StatusState, str]:
+    if stale and goal.state not in (GoalState.REJECTED, GoalState.CANCELLED):
+        names = ", ".join(s.label for s in stale)
+        return "pending", f"Changed on the branch after approval: {names}; its approval no longer counts"
     if goal.state == GoalState.DONE:
         return "success", f"All gates approved ({approved} artifacts)"
     if goal.state == GoalState.REJECTED:

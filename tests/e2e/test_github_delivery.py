@@ -337,3 +337,56 @@ def test_the_manager_implementer_builds_in_the_goal_clone_and_its_merges_reach_t
         run_remote(["clone", "--quiet", "--", url, str(fresh)], cwd=tmp_path, url=url, token=TOKEN)
         log = _git(fresh, "log", "--format=%B%x00", "main")
         assert "Task-Id: 1" in log and "Goal-Id: G-0001" in log
+
+
+def test_a_person_changing_an_approved_document_on_the_goal_branch_makes_its_approval_stale(
+    stack: Stack, tmp_path: Path
+) -> None:
+    from storage.audit import AuditEntry
+
+    live, hub = stack.live, stack.hub
+    live.sb.slash("U_REQ", "C_DEV", f"start {BRIEF}")
+    card = live.sb.wait_for_message("C_DEV", text_contains="G-0001")
+    _note(live, card.ts, "pull request opened")
+    for _ in range(2):  # the Scaffold Check, then the PRD
+        artifact = live.sb.wait_for_message("C_DEV", thread_ts=card.ts, button="Approve")
+        live.sb.click("U_APP1", artifact, "Approve")
+        live.sb.wait_for(
+            lambda m=artifact: "Approve" not in live.sb.buttons(live.sb.message("C_DEV", m.ts)),
+            timeout=30,
+            what="the decision to replace the buttons",
+        )
+    remote = hub.repo("acme/billing")
+    prd = "tasks/G-0001/prd.md"
+
+    def published() -> bool:
+        shown = subprocess.run(
+            ["git", "-C", str(remote.path), "cat-file", "-e", f"refs/heads/orch/G-0001:{prd}"], check=False
+        )
+        return shown.returncode == 0 and _idle(live)
+
+    _until(published, timeout=30, what="the approved PRD on the goal branch")
+    url = hub.clone_url("acme", "billing")
+    person = tmp_path / "person"
+    run_remote(
+        ["clone", "--quiet", "--branch", "orch/G-0001", "--", url, str(person)],
+        cwd=tmp_path,
+        url=url,
+        token=TOKEN,
+    )
+    (person / prd).write_text((person / prd).read_text() + "\nAlso export to Excel.\n")
+    _git(person, "commit", "-q", "-am", "A person widens the PRD")
+    run_remote(["push", "--quiet", "origin", "HEAD:orch/G-0001"], cwd=person, url=url, token=TOKEN)
+    head = _git(person, "rev-parse", "HEAD").strip()
+
+    # The push webhook tells the bot; the thread says which approval no longer counts.
+    note = _note(live, card.ts, "was changed on the goal branch after it was approved")
+    assert f"`{prd}` (PRD v1)" in note.text and "no longer counts" in note.text
+    assert hub.state.context_state(remote, head, "orch/gates") == "pending"
+    statuses = [s for s in hub.state.latest_statuses(remote, head) if s["context"] == "orch/gates"]
+    assert "Changed on the branch after approval: PRD" in statuses[0]["description"]
+    assert "no longer counts" in remote.pulls[1]["body"]
+    with Session(live.container.engine) as session:
+        stale = session.exec(select(AuditEntry).where(AuditEntry.action == "artifact.stale")).all()
+    assert [e.payload_dict()["path"] for e in stale] == [prd]
+    assert remote.branch_sha("orch/G-0001") == head  # the person's commit is kept
