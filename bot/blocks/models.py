@@ -30,6 +30,7 @@ class GoalCardView:
     thread_permalink: str | None = None
     pull_request_url: str | None = None  # the goal's pull request on the Git host, once opened
     repo: str | None = None  # the goal's named repository (None: the deployment's one repository)
+    ci: str | None = None  # the CI line of the goal branch's head (bot.forge.body.ci_text)
     offline: bool = False
     # Show the "Request elevated mode" button (while the goal is active and not yet full-access).
     offer_elevation: bool = False

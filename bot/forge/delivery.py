@@ -124,6 +124,25 @@ class DeliveryEffects:
 
     default_root: Path = Path(".")
 
+    def poll_ci(self, every: float) -> int:
+        """Where no webhook reaches the bot: one delivery per open pull request and period, which
+        reads the head's checks into the thread (and merges once the host allows). Returns how many."""
+        now = self.clock()
+        bucket = int(now.timestamp() // max(every, 1.0))
+        with transaction(self.engine) as session:
+            links = session.exec(select(PullRequestLink).where(PullRequestLink.state == "open")).all()
+            for link in links:
+                add_effect(
+                    session,
+                    key=f"deliver:poll:{link.goal_id}:{bucket}",
+                    kind="repo.deliver",
+                    goal_id=link.goal_id,
+                    now=now,
+                )
+        if links and self._dispatcher is not None:
+            self._dispatcher.kick()
+        return len(links)
+
     # -- the delivery ----------------------------------------------------------------------------
 
     async def deliver(self, effect: Effect) -> None:
@@ -143,6 +162,8 @@ class DeliveryEffects:
         await asyncio.to_thread(self._record, goal, outcome, notes if goal.channel_id else [], target.slug)
         if outcome.ci and goal.channel_id and goal.thread_ts and self.slack is not None:
             await show_ci(self.engine, self.slack, self.clock, goal, outcome.ci)
+            if self._dispatcher is not None:
+                self._dispatcher.kick()  # the card shows the CI line too
 
     def _record(self, goal: Goal, outcome: Outcome, notes: list[tuple[str, str]], slug: str) -> None:
         """Remember the pull request (the card links it) and say what happened in the thread."""

@@ -48,16 +48,16 @@ def github_stack(tmp_path: Path, **overrides: Any) -> Iterator[Stack]:
     hub.create_repo("acme", "billing", seed=init_repo(tmp_path / "seed"))
     # A clone URL where a local path used to be: the bot keeps its own clones under its data directory.
     url: Any = hub.clone_url("acme", "billing")
-    live = start_live(
-        tmp_path,
-        url,
-        github_token=TOKEN,
-        github_api_url=hub.api_url,
-        github_webhook_secret=HOOK_SECRET,
-        data_dir=tmp_path / "data",
-        **overrides,
-    )
-    hub.add_webhook(f"{live.bot.url}/github/events", HOOK_SECRET)
+    values: dict[str, Any] = {
+        "github_token": TOKEN,
+        "github_api_url": hub.api_url,
+        "github_webhook_secret": HOOK_SECRET,
+        "data_dir": tmp_path / "data",
+    }
+    values.update(overrides)
+    live = start_live(tmp_path, url, **values)
+    if values["github_webhook_secret"]:
+        hub.add_webhook(f"{live.bot.url}/github/events", HOOK_SECRET)
     try:
         yield Stack(live, hub)
     finally:
@@ -390,3 +390,34 @@ def test_a_person_changing_an_approved_document_on_the_goal_branch_makes_its_app
         stale = session.exec(select(AuditEntry).where(AuditEntry.action == "artifact.stale")).all()
     assert [e.payload_dict()["path"] for e in stale] == [prd]
     assert remote.branch_sha("orch/G-0001") == head  # the person's commit is kept
+
+
+def test_without_a_webhook_ci_is_polled_into_one_thread_message_and_a_green_check_merges(
+    tmp_path: Path,
+) -> None:
+    with github_stack(tmp_path, github_webhook_secret=None, ci_poll_seconds=1) as stack:
+        live, hub = stack.live, stack.hub
+        hub.state.require_status("acme/billing", "main", "ci")
+        live.sb.slash("U_REQ", "C_DEV", f"start {BRIEF}")
+        card = live.sb.wait_for_message("C_DEV", text_contains="G-0001")
+        live.decide_all("U_APP1", card.ts)
+        _note(live, card.ts, 'Required status check "ci" is expected.')
+        remote = hub.repo("acme/billing")
+        pr = remote.pulls[1]
+        assert not hub.app.hooks.targets  # nothing tells the bot: it has to ask
+
+        hub.state.add_check_run(remote, name="ci", head_sha=pr["head_sha"], conclusion="failure")
+        ci = _note(live, card.ts, "1 failed — failing:")
+        _note(live, card.ts, 'Required status check "ci" is failure.')
+        assert not pr["merged"]
+        # The failing check is on the card too, where the Implementation gate is decided.
+        live.sb.wait_for(
+            lambda: "1 failed — failing:" in live.sb.message("C_DEV", card.ts).content,
+            timeout=30,
+            what="the failing check on the card",
+        )
+        hub.state.add_check_run(remote, name="ci", head_sha=pr["head_sha"], conclusion="success")
+        _note(live, card.ts, "merged into `main`")  # no click needed: the next poll merges
+        assert pr["merged"]
+        assert [m.ts for m in live.sb.thread("C_DEV", card.ts) if "CI on " in m.text] == [ci.ts]
+        assert live.sb.message("C_DEV", ci.ts).text.startswith("✅ CI on ")
