@@ -12,11 +12,15 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from filelock import FileLock
+from filelock import Timeout as FileLockTimeout
 from sqlmodel import col, select
 
 from bot.effects.dispatcher import EffectDispatcher, Handler, RetryLater
@@ -31,11 +35,13 @@ from bot.services.unit import Actor, Clock, add_effect, audit
 from bot.sop.phases import CANONICAL_FILES, LABELS, GoalState, Phase
 from bot.sop.publish import canonical_path, sha256_text
 from storage.db import read_session, transaction
+from storage.locks import REPOSITORIES, LockTimeout, hold, key_of
 from storage.models import Approval, Artifact, Effect, Goal, PullRequestLink
 
 log = logging.getLogger(__name__)
 
 GATES_CONTEXT = "orch/gates"
+WRITE_LOCK_SECONDS = 120.0  # how long a delivery waits for another one to the same repository
 # The effects whose work happens in the goal's clone; the repo.* ones are followed by a delivery.
 GOAL_SCOPED = (
     "draft",
@@ -155,9 +161,12 @@ class DeliveryEffects:
             return
         thread_url = await self._thread_url(goal)
         if target.forge is None:
-            outcome = await asyncio.to_thread(self.push_to_base, target, goal.id)
+            work = functools.partial(self.push_to_base, target, goal.id)
         else:
-            outcome = await asyncio.to_thread(self.reconcile, goal.id, thread_url)
+            work = functools.partial(self.reconcile, goal.id, thread_url)
+        if goal.state == GoalState.DONE:  # the base branch is written: one writer per repository
+            work = functools.partial(self._serialized, target, work)
+        outcome = await asyncio.to_thread(work)
         notes = thread_notes(goal.id, outcome, base=target.clones.base_branch())
         await asyncio.to_thread(self._record, goal, outcome, notes if goal.channel_id else [], target.slug)
         if outcome.ci and goal.channel_id and goal.thread_ts and self.slack is not None:
@@ -228,6 +237,21 @@ class DeliveryEffects:
             raise RetryLater("the goal thread is not posted yet (its link goes in the pull request)")
         resp = await self.slack.chat_getPermalink(channel=goal.channel_id, message_ts=goal.thread_ts)
         return str(resp.get("permalink") or "") or None
+
+    def _serialized(self, target: Target, work: Callable[[], Outcome]) -> Outcome:
+        """Run `work` holding the repository's write lock: a PostgreSQL advisory lock keyed by the
+        repository (replicas share the database and nothing else), or a file lock on SQLite."""
+        assert target.clones is not None
+        name = target.slug or target.clones.url
+        try:
+            if self.engine.dialect.name == "postgresql":
+                with hold(self.engine, REPOSITORIES, key_of(name), timeout=WRITE_LOCK_SECONDS):
+                    return work()
+            target.clones.root.mkdir(parents=True, exist_ok=True)
+            with FileLock(str(target.clones.root / "writes.lock"), timeout=WRITE_LOCK_SECONDS):
+                return work()
+        except (LockTimeout, FileLockTimeout):
+            raise RetryLater(f"another delivery to {name} holds its write lock") from None
 
     def push_to_base(self, target: Target, goal_id: str) -> Outcome:
         """`delivery = "push"`: the goal branch is pushed as it grows, and once the goal is done its
