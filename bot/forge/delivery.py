@@ -11,6 +11,7 @@ Each `repo.*` effect of a goal is followed by one `repo.deliver` keyed by it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import functools
 import logging
@@ -105,11 +106,59 @@ class DeliveryEffects:
             # The same handler, given settings whose repository is the goal's clone.
             scoped = dataclasses.replace(work, settings=work.settings.model_copy(update={"repo": root}))
             scoped._dispatcher = self._dispatcher
+            if kind == "repo.merge" and target.delivered:
+                await asyncio.to_thread(self._bring_build, effect, root)
             await getattr(scoped, name)(effect)
             if kind.startswith("repo.") and target.delivered:
+                # Pushed at once, so the goal's next effect starts from it on whichever replica runs it.
+                await asyncio.to_thread(self._push_now, target, effect.goal_id)
                 await asyncio.to_thread(self._follow, effect)
 
         return handler
+
+    @staticmethod
+    def _push_now(target: Target, goal_id: str) -> None:
+        assert target.clones is not None
+        with contextlib.suppress(PushRejected):  # the delivery that follows says so in the thread
+            target.clones.push(goal_id)
+
+    def _bring_build(self, effect: Effect, root: Path) -> None:
+        """A task built on another replica: its approved diff is applied to this clone's worktree, so
+        the merge commits what was approved (each replica has its own disk)."""
+        from bot.repo.git import Identity, ensure_repo
+        from bot.repo.git import run_in as git_in
+
+        goal_id, task_id = str(effect.goal_id), int(effect.payload["task_id"])
+        git = ensure_repo(root, identity=Identity())
+        if git.find_commit_by_trailer("Orch-Effect", effect.key):
+            return
+        tree = git.worktree_add(goal_id)
+        if git_in(tree, "status", "--porcelain").stdout.strip():
+            return  # built here: the worktree holds the change
+        with read_session(self.engine) as session:
+            approved = {
+                a.artifact_sha256
+                for a in session.exec(
+                    select(Approval).where(Approval.goal_id == goal_id, Approval.decision == "approve")
+                ).all()
+            }
+            versions = session.exec(
+                select(Artifact)
+                .where(Artifact.goal_id == goal_id, Artifact.phase == Phase.IMPLEMENTATION.value)
+                .where(Artifact.task_id == task_id)
+                .order_by(col(Artifact.version).desc())
+            ).all()
+        diff = next((a.content for a in versions if a.sha256 in approved), None)
+        if not diff or not diff.strip():
+            return
+        patch = tree.parent / f"{goal_id}-task-{task_id}.patch"
+        patch.write_text(diff if diff.endswith("\n") else diff + "\n", encoding="utf-8")
+        try:
+            applied = git_in(tree, "apply", "--index", "--whitespace=nowarn", str(patch), ok_codes=(0, 1))
+            if applied.returncode != 0:
+                log.warning("the approved diff of %s task %s did not apply here", goal_id, task_id)
+        finally:
+            patch.unlink(missing_ok=True)
 
     def _follow(self, effect: Effect) -> None:
         with transaction(self.engine) as session:
