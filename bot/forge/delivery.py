@@ -15,7 +15,7 @@ import contextlib
 import dataclasses
 import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,7 +42,7 @@ from storage.models import Approval, Artifact, Effect, Goal, PullRequestLink
 log = logging.getLogger(__name__)
 
 GATES_CONTEXT = "orch/gates"
-WRITE_LOCK_SECONDS = 120.0  # how long a delivery waits for another one to the same repository
+WRITE_LOCK_SECONDS = 10.0  # a delivery waits this long for another to the same repository, then retries later
 # The effects whose work happens in the goal's clone; the repo.* ones are followed by a delivery.
 GOAL_SCOPED = (
     "draft",
@@ -213,8 +213,6 @@ class DeliveryEffects:
             work = functools.partial(self.push_to_base, target, goal.id)
         else:
             work = functools.partial(self.reconcile, goal.id, thread_url)
-        if goal.state == GoalState.DONE:  # the base branch is written: one writer per repository
-            work = functools.partial(self._serialized, target, work)
         outcome = await asyncio.to_thread(work)
         notes = thread_notes(goal.id, outcome, base=target.clones.base_branch())
         await asyncio.to_thread(self._record, goal, outcome, notes if goal.channel_id else [], target.slug)
@@ -287,18 +285,20 @@ class DeliveryEffects:
         resp = await self.slack.chat_getPermalink(channel=goal.channel_id, message_ts=goal.thread_ts)
         return str(resp.get("permalink") or "") or None
 
-    def _serialized(self, target: Target, work: Callable[[], Outcome]) -> Outcome:
-        """Run `work` holding the repository's write lock: a PostgreSQL advisory lock keyed by the
-        repository (replicas share the database and nothing else), or a file lock on SQLite."""
+    @contextlib.contextmanager
+    def _writes(self, target: Target) -> Iterator[None]:
+        """Hold the repository's write lock: a PostgreSQL advisory lock keyed by the repository
+        (replicas share the database and nothing else), or a file lock on SQLite."""
         assert target.clones is not None
         name = target.slug or target.clones.url
         try:
             if self.engine.dialect.name == "postgresql":
                 with hold(self.engine, REPOSITORIES, key_of(name), timeout=WRITE_LOCK_SECONDS):
-                    return work()
+                    yield
+                return
             target.clones.root.mkdir(parents=True, exist_ok=True)
             with FileLock(str(target.clones.root / "writes.lock"), timeout=WRITE_LOCK_SECONDS):
-                return work()
+                yield
         except (LockTimeout, FileLockTimeout):
             raise RetryLater(f"another delivery to {name} holds its write lock") from None
 
@@ -314,6 +314,10 @@ class DeliveryEffects:
             return Outcome(push_rejected=exc.branch, remote_head=exc.remote_head)
         if goal.state != GoalState.DONE or waiting:
             return Outcome()
+        with self._writes(target):
+            return self._push_merged(clones, goal_id)
+
+    def _push_merged(self, clones: Any, goal_id: str) -> Outcome:
         clashing = clones.bring_base_in(goal_id)
         if clashing:
             shown = ", ".join(f"`{name}`" for name in clashing[:10])
@@ -358,45 +362,50 @@ class DeliveryEffects:
         if pr.merged:
             return dataclasses.replace(seen, state="merged", merged=pr.merge_sha or "")
         finishing = goal.state == GoalState.DONE and pr.state == "open" and not waiting and not stale
-        if finishing:
-            # Goals that ran side by side all wrote the files of record: bring the base in first.
-            clashing = clones.bring_base_in(goal_id)
-            if clashing:
-                shown = ", ".join(f"`{name}`" for name in clashing[:10])
-                return dataclasses.replace(
-                    seen,
-                    refused=f"the goal branch conflicts with the base branch in {shown}; resolve it on "
-                    f"`{branch}` and the bot merges on the next check (or press Retry merge).",
-                )
-            clones.push(goal_id)
-        head = clones.remote_head(goal_id) or clones.head(goal_id)  # the pull request's head
-        seen = dataclasses.replace(seen, ci=ci_text(forge.checks_of(repo, head, ignore=GATES_CONTEXT), head))
-        state, description = _gates(goal, len(rows), stale)
-        if forge.status_of(repo, head, GATES_CONTEXT) != state:
-            forge.set_status(
-                repo,
-                head,
-                state=state,
-                context=GATES_CONTEXT,
-                description=description,
-                target_url=thread_url,
+        with contextlib.ExitStack() as held:
+            if finishing:  # the base branch is written: one writer per repository at a time
+                held.enter_context(self._writes(target))
+            if finishing:
+                # Goals that ran side by side all wrote the files of record: bring the base in first.
+                clashing = clones.bring_base_in(goal_id)
+                if clashing:
+                    shown = ", ".join(f"`{name}`" for name in clashing[:10])
+                    return dataclasses.replace(
+                        seen,
+                        refused=f"the goal branch conflicts with the base branch in {shown}; resolve it on "
+                        f"`{branch}` and the bot merges on the next check (or press Retry merge).",
+                    )
+                clones.push(goal_id)
+            head = clones.remote_head(goal_id) or clones.head(goal_id)  # the pull request's head
+            seen = dataclasses.replace(
+                seen, ci=ci_text(forge.checks_of(repo, head, ignore=GATES_CONTEXT), head)
             )
-        if pr.state == "open":
-            body = self._body(goal, rows, thread_url, stale)
-            if body != pr.body:
-                pr = forge.update_pull_request(repo, pr.number, body=body)
-        if closing and pr.state == "open":
-            forge.close(repo, pr.number)
-            return dataclasses.replace(seen, closed=True, state="closed")
-        if finishing:
-            if pr.draft:
-                forge.mark_ready(pr)
-            try:
-                sha = forge.merge(repo, pr.number, sha=head, method=self.merge_method)
-            except MergeRefused as exc:
-                return dataclasses.replace(seen, refused=exc.message, state="open")
-            return dataclasses.replace(seen, merged=sha, state="merged")
-        return dataclasses.replace(seen, state=pr.state)
+            state, description = _gates(goal, len(rows), stale)
+            if forge.status_of(repo, head, GATES_CONTEXT) != state:
+                forge.set_status(
+                    repo,
+                    head,
+                    state=state,
+                    context=GATES_CONTEXT,
+                    description=description,
+                    target_url=thread_url,
+                )
+            if pr.state == "open":
+                body = self._body(goal, rows, thread_url, stale)
+                if body != pr.body:
+                    pr = forge.update_pull_request(repo, pr.number, body=body)
+            if closing and pr.state == "open":
+                forge.close(repo, pr.number)
+                return dataclasses.replace(seen, closed=True, state="closed")
+            if finishing:
+                if pr.draft:
+                    forge.mark_ready(pr)
+                try:
+                    sha = forge.merge(repo, pr.number, sha=head, method=self.merge_method)
+                except MergeRefused as exc:
+                    return dataclasses.replace(seen, refused=exc.message, state="open")
+                return dataclasses.replace(seen, merged=sha, state="merged")
+            return dataclasses.replace(seen, state=pr.state)
 
     def _stale(self, clones: Any, goal_id: str, head: str | None) -> tuple[Stale, ...]:
         """The approved documents whose file on the goal branch at `head` is none of the versions the
