@@ -50,6 +50,8 @@ class Goal(SQLModel, table=True):
     tasks: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     closed_reason: str | None = None
     repo: str | None = None  # a repository of `[repos.<name>]`; None: the deployment's ORCH_REPO
+    # US dollars of model usage this goal may spend (bot/services/budgets.py); None: the default.
+    budget_usd: float | None = None
     phase_started_at: datetime = _ts(nullable=False)
     created_at: datetime = _ts(nullable=False)
     updated_at: datetime = _ts(nullable=False)

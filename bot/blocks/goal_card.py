@@ -141,6 +141,8 @@ def build_goal_card(v: GoalCardView) -> list[dict[str, Any]]:
         context.append(MarkdownTextObject(text=link(v.pull_request_url, "Pull request")))
     if v.ci:  # on the Implementation gate: a failing check is seen where the diff is approved
         context.append(MarkdownTextObject(text=fit(v.ci, 300)))
+    if v.cost:
+        context.append(MarkdownTextObject(text=f"Cost: {mrkdwn(fit(v.cost, 200))}"))
     blocks: list[Block] = [
         HeaderBlock(block_id="goal_card_header", text=header_text(v.goal_id, v.title)),
         SectionBlock(block_id="goal_card_fields", fields=fields),

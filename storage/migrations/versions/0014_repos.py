@@ -1,7 +1,7 @@
 """several repositories: a goal's repository and a channel's default (bot/forge/targets.py)
 
 Revision ID: 0014_repos
-Revises: 0013_forge_pull_requests
+Revises: 0015_budgets
 """
 from alembic import op
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ import storage.audit
 
 
 revision = '0014_repos'
-down_revision = '0013_forge_pull_requests'
+down_revision = '0015_budgets'
 branch_labels = None
 depends_on = None
 
