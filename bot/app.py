@@ -99,6 +99,10 @@ def build_container(settings: Settings, *, clock: Clock = system_clock, migrate:
         users=frozenset(settings.approvers),
         groups=tuple(settings.approver_groups),
         resolve_group=resolve_group,
+        repos={
+            name: (frozenset(repo.approver_users), tuple(repo.approver_groups))
+            for name, repo in settings.repos.items()
+        },
     )
     dispatcher = EffectDispatcher(
         engine=engine,
@@ -118,6 +122,8 @@ def build_container(settings: Settings, *, clock: Clock = system_clock, migrate:
         start_dedupe_seconds=settings.start_dedupe_seconds,
         kick=[dispatcher.kick],
         id_floor=_once(lambda: _repo_goal_floor(settings.repo)),
+        repos=frozenset(settings.repos),
+        channel_repos={ch: name for name, repo in settings.repos.items() for ch in repo.channels},
     )
     container = Container(settings, engine, clock, directory, goals, dispatcher, slack)
     from bot.observability.storage_health import Health
@@ -164,6 +170,9 @@ def _install_manager(c: Container) -> None:
     from bot.agents.manager import ImplementationManager
 
     manager = ImplementationManager.from_container(c)
+    delivery = c.delivery
+    if delivery is not None:  # each goal is built in its own clone, whose branch is delivered
+        manager.repo_for = delivery.goal_root
     manager.install(c.dispatcher)
     c.manager = manager
 
@@ -180,6 +189,7 @@ def _register_effects(c: Container) -> None:
         if delivery is not None:
             delivery.install(c.dispatcher, work)
             c.delivery = delivery
+            c.ci_poller = delivery.poll_ci
     if c.slack is not None:
         from bot.effects.slack_effects import SlackEffects
         from bot.services.budgets import cost_line

@@ -7,11 +7,21 @@ with a missing or placeholder secret (see `Settings.require_slack()`).
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AliasChoices, Field, PrivateAttr, SecretStr, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -50,6 +60,52 @@ def clone_dir_name(url: str) -> str:
     parts = [p.removesuffix(".git") for p in path.split("/") if p][-2:]
     name = "+".join(parts)
     return "".join(ch if ch.isalnum() or ch in "-_.+" else "_" for ch in name).lstrip(".") or "repo"
+
+
+REPO_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,39}$")
+Delivery = Literal["local", "pull_request", "push"]
+
+
+class RepoSettings(BaseModel):
+    """One repository of `[repos.<name>]` in orch.toml: where it is, how goals on it are delivered,
+    who may approve them on top of the global approvers, and which channels use it by default."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str  # a clone URL (https://, ssh://, file://, git@host:owner/name.git) or a local path
+    base: str | None = None  # None: the remote's default branch
+    delivery: Delivery | None = None  # None: pull_request with a GitHub token, else push (local path: local)
+    approvers: list[str] = Field(default_factory=list)  # user ids (U…/W…) and user groups (S…)
+    channels: list[str] = Field(default_factory=list)
+    api_url: str | None = None  # GitHub Enterprise Server or a stand-in; None: GITHUB_API_URL
+
+    @field_validator("url")
+    @classmethod
+    def _no_credentials(cls, value: str) -> str:
+        return _no_credentials_in(value)
+
+    @property
+    def is_remote(self) -> bool:
+        return is_clone_url(self.url)
+
+    @property
+    def approver_users(self) -> list[str]:
+        return [a for a in self.approvers if not a.startswith("S")]
+
+    @property
+    def approver_groups(self) -> list[str]:
+        return [a for a in self.approvers if a.startswith("S")]
+
+
+def _no_credentials_in(value: str) -> str:
+    # git would keep them in .git/config and print them in errors; the token has its own setting.
+    if value and "://" in value and "@" in value.split("://", 1)[1].split("/", 1)[0]:
+        netloc = value.split("://", 1)[1].split("/", 1)[0]
+        if ":" in netloc.split("@", 1)[0] or not value.startswith("ssh://"):
+            raise ValueError(
+                "the clone URL must not carry credentials; set the token in GITHUB_TOKEN instead"
+            )
+    return value
 
 
 class Settings(BaseSettings):
@@ -285,8 +341,17 @@ class Settings(BaseSettings):
     # then works in its own clone under `data_path` (`repo` points there).
     repo_url: str | None = Field(default=None, validation_alias=AliasChoices("ORCH_REPO_URL", "repo_url"))
     repo_base: str | None = Field(default=None, validation_alias=AliasChoices("ORCH_REPO_BASE", "repo_base"))
-    delivery: Literal["local", "pull_request"] | None = Field(
+    delivery: Delivery | None = Field(
         default=None, validation_alias=AliasChoices("ORCH_DELIVERY", "delivery")
+    )
+    # More repositories, by name (`[repos.billing]` in orch.toml); see RepoSettings.
+    repos: dict[str, RepoSettings] = Field(
+        default_factory=dict, validation_alias=AliasChoices("ORCH_REPOS", "repos")
+    )
+    # Where no webhook reaches the bot, how often CI results of open goal branches are fetched
+    # (seconds; 0: never, webhooks only).
+    ci_poll_seconds: float = Field(
+        default=60.0, ge=0, le=3600, validation_alias=AliasChoices("ORCH_CI_POLL_SECONDS", "ci_poll_seconds")
     )
     github_token: SecretStr | None = Field(default=None, validation_alias="GITHUB_TOKEN")
     github_api_url: str = Field(default="https://api.github.com", validation_alias="GITHUB_API_URL")
@@ -340,13 +405,24 @@ class Settings(BaseSettings):
     @field_validator("repo_url")
     @classmethod
     def _no_credentials_in_url(cls, value: str | None) -> str | None:
-        # git would keep them in .git/config and print them in errors; the token has its own setting.
-        if value and "://" in value and "@" in value.split("://", 1)[1].split("/", 1)[0]:
-            netloc = value.split("://", 1)[1].split("/", 1)[0]
-            if ":" in netloc.split("@", 1)[0] or not value.startswith("ssh://"):
+        return _no_credentials_in(value) if value else value
+
+    @field_validator("repos")
+    @classmethod
+    def _repo_names(cls, value: dict[str, RepoSettings]) -> dict[str, RepoSettings]:
+        for name in value:
+            if not REPO_NAME.match(name):
                 raise ValueError(
-                    "the clone URL must not carry credentials; set the token in GITHUB_TOKEN instead"
+                    f"repository name {name[:50]!r}: use lower-case letters, digits, '-', '_' or '.' (at most 40)"
                 )
+        claimed: dict[str, str] = {}
+        for name, repo in value.items():
+            for channel in repo.channels:
+                if channel in claimed:
+                    raise ValueError(
+                        f"channel {channel} is the default of both {claimed[channel]} and {name}"
+                    )
+                claimed[channel] = name
         return value
 
     @model_validator(mode="after")
@@ -359,7 +435,25 @@ class Settings(BaseSettings):
             raise ValueError(
                 "delivery = pull_request needs a clone URL (ORCH_REPO or ORCH_REPO_URL) and GITHUB_TOKEN"
             )
+        if self.delivery == "push" and not self.repo_url:
+            raise ValueError("delivery = push needs a clone URL (ORCH_REPO or ORCH_REPO_URL)")
+        for name, repo in self.repos.items():
+            if repo.delivery is None:
+                repo.delivery = (
+                    ("pull_request" if self.github_token else "push") if repo.is_remote else "local"
+                )
+            if repo.delivery != "local" and not repo.is_remote:
+                raise ValueError(f"repos.{name}: delivery = {repo.delivery} needs a clone URL, not a path")
+            if repo.delivery == "pull_request" and not self.github_token:
+                raise ValueError(f"repos.{name}: delivery = pull_request needs GITHUB_TOKEN")
         return self
+
+    def repo_for_channel(self, channel_id: str | None) -> str | None:
+        """The configured repository whose `channels` list this channel, if any."""
+        for name, repo in self.repos.items():
+            if channel_id and channel_id in repo.channels:
+                return name
+        return None
 
     @field_validator("approvers", "approver_groups", mode="before")
     @classmethod
@@ -406,17 +500,6 @@ class Settings(BaseSettings):
             # The backend default is worked out again here, so validator order does not matter.
             openai = (self.agent_backend or ("openai" if self.openai_api_key else "offline")) == "openai"
             self.implementer = "manager" if openai else "direct"
-        return self
-
-    @model_validator(mode="after")
-    def _delivery_with_direct_builds(self) -> Settings:
-        # The manager keeps its runs in one repository for all goals; a goal's pull request needs
-        # its builds in the goal's own clone, which the direct implementer does.
-        if self.delivery == "pull_request" and self.implementer == "manager":
-            raise ValueError(
-                "delivery = pull_request works with ORCH_IMPLEMENTER=direct for now (the manager "
-                "implementer builds in one shared clone); set ORCH_IMPLEMENTER=direct"
-            )
         return self
 
     @property

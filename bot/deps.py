@@ -35,6 +35,9 @@ class Deps:
     sla: SlaPolicy | None = None
     # What wakes the agent job worker when a service adds work (empty without the jobs runtime).
     job_kicks: list[Callable[[], None]] = field(default_factory=list)
+    # Reads CI results of open pull requests (its argument: the period in seconds) when the goals
+    # are delivered to a Git host; None for a local repository.
+    ci_poller: Callable[[float], int] | None = None
 
     @property
     def offline(self) -> bool:

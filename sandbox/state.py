@@ -191,6 +191,9 @@ class State:
         self.streaming = True  # chat.*Stream answered; False: `unknown_method`, like a workspace without them
         self.lock = threading.RLock()
         self.cond = threading.Condition(self.lock)
+        # (label, url) shown in the page's top bar: other local services, such as the GitHub
+        # stand-in's "Pull requests" view.
+        self.links: list[tuple[str, str]] = []
         self.version = 0
         self.tokens: set[str] = set()
         self._last_us = 0

@@ -82,6 +82,10 @@ def page_html(state: State, where: Where) -> str:
         clock_now=esc(clock["now"]),
         clock_offset=esc(clock["offset"]),
         disabled=disabled,
+        links="".join(
+            f'<a class="chip" href="{esc(url)}" target="_blank" rel="noopener">{esc(label)}</a> '
+            for label, url in state.links
+        ),
     )
 
 
@@ -208,7 +212,7 @@ _PAGE = """<!doctype html>
     <button type="button" class="chip" data-advance="3600"{disabled}>+1 hour</button>
     <button type="button" class="chip" data-advance="86400"{disabled}>+1 day</button>
   </div>
-  <label class="switcher">Acting as <select id="user-switcher">{users}</select></label>
+  {links}<label class="switcher">Acting as <select id="user-switcher">{users}</select></label>
 </header>
 <div class="layout">
   <aside id="sidebar" class="sidebar">{sidebar}</aside>

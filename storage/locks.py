@@ -11,15 +11,52 @@ from __future__ import annotations
 import asyncio
 import threading
 import zlib
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import OperationalError
 
 _NAMESPACES: dict[str, int] = {}
 SCHEDULER = 0  # offsets added to the schema's namespace
 EFFECTS = 1
+REPOSITORIES = 2  # writes to one repository on the Git host (bot.forge.delivery)
+
+
+class LockTimeout(Exception):
+    """The advisory lock was not free within the time given."""
+
+
+def key_of(name: str) -> int:
+    """A 31-bit lock key for a name (a repository's owner/name)."""
+    return zlib.crc32(name.encode("utf-8")) & 0x7FFFFFFF
+
+
+@contextmanager
+def hold(engine: Engine, offset: int, key: int, *, timeout: float) -> Iterator[None]:
+    """Hold the advisory lock `(namespace + offset, key)` for the block, waiting up to `timeout`
+    seconds for it (PostgreSQL; elsewhere it is granted at once and the caller locks a file).
+
+    The wait is the server's own (`lock_timeout`), and the lock belongs to the session, so a process
+    that dies while holding it lets it go when its connection drops."""
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    ns = lock_namespace(engine, offset)
+    conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    try:
+        conn.execute(text(f"SET lock_timeout = {max(1, int(timeout * 1000))}"))
+        try:
+            conn.execute(text("SELECT pg_advisory_lock(:ns, :key)"), {"ns": ns, "key": key})
+        except OperationalError as exc:
+            raise LockTimeout(f"advisory lock ({ns}, {key}) not free within {timeout:g}s") from exc
+        try:
+            yield
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(:ns, :key)"), {"ns": ns, "key": key})
+    finally:
+        conn.close()
 
 
 def lock_namespace(engine: Engine, offset: int = 0) -> int:

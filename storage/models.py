@@ -45,6 +45,7 @@ class Goal(SQLModel, table=True):
     spec_waiver: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     tasks: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     closed_reason: str | None = None
+    repo: str | None = None  # a repository of `[repos.<name>]`; None: the deployment's ORCH_REPO
     # US dollars of model usage this goal may spend (bot/services/budgets.py); None: the default.
     budget_usd: float | None = None
     phase_started_at: datetime = _ts(nullable=False)
@@ -206,4 +207,15 @@ class PullRequestLink(SQLModel, table=True):
     number: int
     url: str
     state: str = "open"  # open | merged | closed
+    updated_at: datetime = _ts(nullable=False)
+
+
+class ChannelRepo(SQLModel, table=True):
+    """The repository goals started in a channel use by default (`/orch repo use <name>`)."""
+
+    __tablename__ = "channel_repos"
+
+    channel_id: str = Field(primary_key=True)
+    repo: str
+    set_by: str
     updated_at: datetime = _ts(nullable=False)

@@ -63,13 +63,13 @@ class Workbench:
         return TaskRecord.model_validate(raw)
 
     def worktree(self, ctx: dict[str, Any]) -> Path:
-        return Path(self.m.git().worktree_add(ctx["goal_id"]))
+        return Path(self.m.git(ctx["goal_id"]).worktree_add(ctx["goal_id"]))
 
     def recorder(self, ctx: dict[str, Any]) -> RunRecorder:
         return RunRecorder.reopen(self.m.runs_root, ctx["run_id"], clock=self.m.clock)
 
     def diff(self, ctx: dict[str, Any]) -> str:
-        return str(self.m.git().diff(self.worktree(ctx)))
+        return str(self.m.git(ctx["goal_id"]).diff(self.worktree(ctx)))
 
     # -- the tools' bodies ---------------------------------------------------------------------
 

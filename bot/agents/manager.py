@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -79,6 +80,9 @@ class ImplementationManager:
     model_provider: ModelProvider | None
     models: dict[str, str] = field(default_factory=dict)  # role → model name
     max_turns: int = 30
+    # The repository a goal's work happens in: the goal's own clone when it is delivered to a Git
+    # host (bot.forge.delivery sets this), else the one repository of the settings.
+    repo_for: Callable[[str], Path] | None = None
 
     def __post_init__(self) -> None:
         default = {r: str(getattr(self.settings, "manager_model", "gpt-5.5")) for r in ROLES}
@@ -111,12 +115,13 @@ class ImplementationManager:
     def runs_root(self) -> Path:
         return runs_dir_for(self.settings)
 
-    def git(self) -> Any:
+    def git(self, goal_id: str | None = None) -> Any:
         from bot.audit_anchor import head_value
         from bot.repo.git import Identity, ensure_repo
 
+        root = self.repo_for(goal_id) if goal_id and self.repo_for else Path(self.settings.repo)
         git = ensure_repo(
-            Path(self.settings.repo),
+            root,
             init_if_missing=True,
             identity=Identity(name=self.settings.git_name, email=self.settings.git_email),
         )

@@ -131,12 +131,16 @@ def build_goal_card(v: GoalCardView) -> list[dict[str, Any]]:
         _field("Spec", spec_text(v.spec_required, v.spec_triggers)),
     ]
     context = [MarkdownTextObject(text=mrkdwn(v.goal_id[:100]).strip() or "—")]
+    if v.repo:
+        context.append(MarkdownTextObject(text=f"Repository: `{fit(v.repo, 60)}`"))
     if v.offline:
         context.append(MarkdownTextObject(text="Drafted offline (no model)"))
     if v.thread_permalink:
         context.append(MarkdownTextObject(text=link(v.thread_permalink, "Open thread")))
     if v.pull_request_url:
         context.append(MarkdownTextObject(text=link(v.pull_request_url, "Pull request")))
+    if v.ci:  # on the Implementation gate: a failing check is seen where the diff is approved
+        context.append(MarkdownTextObject(text=fit(v.ci, 300)))
     if v.cost:
         context.append(MarkdownTextObject(text=f"Cost: {mrkdwn(fit(v.cost, 200))}"))
     blocks: list[Block] = [

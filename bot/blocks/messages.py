@@ -26,6 +26,8 @@ SHORTCUT_NAME = "Start goal from thread"
 COMMANDS: tuple[tuple[str, str], ...] = (
     ("start <brief>", "start a goal from a brief; the PRD draft follows in its thread"),
     ("start", "open a form to start a goal (title, brief, repository, approvers, priority)"),
+    ("start --repo <name> <brief>", "start a goal on a named repository of the configuration"),
+    ("repo [use <name>]", "which repository this channel's goals use; make <name> its default"),
     ("status [goal-id]", "where a goal stands; without an id, the goals of this channel"),
     ("list", "the goals you started or must approve"),
     ("cancel <goal-id>", "cancel a goal (its requester or an approver)"),

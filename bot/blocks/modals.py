@@ -80,7 +80,9 @@ def _option(value: str, text: str, description: str | None = None) -> Option:
     return Option(value=value, text=truncate(text, 75), description=description)
 
 
-def build_start_modal(repos: list[str], default_channel: str, private_metadata: str) -> dict[str, Any]:
+def build_start_modal(
+    repos: list[str], default_channel: str, private_metadata: str, default_repo: str | None = None
+) -> dict[str, Any]:
     blocks: list[Block] = [
         _text_input("title", "Title", max_length=150, placeholder="Add CSV export to the reports page"),
         _text_input(
@@ -93,7 +95,10 @@ def build_start_modal(repos: list[str], default_channel: str, private_metadata: 
     ]
     if len(repos) > 1:
         options = [_option(repo, repo) for repo in repos[:MAX_OPTIONS]]
-        select = StaticSelectElement(action_id="repo", options=options, placeholder="Choose a repository")
+        initial = next((o for o in options if o.value == default_repo), None)
+        select = StaticSelectElement(
+            action_id="repo", options=options, placeholder="Choose a repository", initial_option=initial
+        )
         blocks.append(InputBlock(block_id="repo", label="Repository", element=select))
     blocks.append(
         InputBlock(

@@ -29,6 +29,8 @@ class GoalCardView:
     spec_triggers: list[str] = field(default_factory=list)
     thread_permalink: str | None = None
     pull_request_url: str | None = None  # the goal's pull request on the Git host, once opened
+    repo: str | None = None  # the goal's named repository (None: the deployment's one repository)
+    ci: str | None = None  # the CI line of the goal branch's head (bot.forge.body.ci_text)
     offline: bool = False
     # Show the "Request elevated mode" button (while the goal is active and not yet full-access).
     offer_elevation: bool = False

@@ -38,6 +38,7 @@ def goal_card_view(
         offline=offline,
         offer_elevation=True,
         pull_request_url=pull_request_url,
+        repo=goal.repo,
     )
 
 

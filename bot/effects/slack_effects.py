@@ -45,7 +45,7 @@ from bot.services.unit import Clock
 from bot.slack_guard import message_ts
 from bot.sop.phases import LABELS, GoalState, Phase
 from storage.db import read_session, transaction
-from storage.models import Artifact, Effect, Goal, PullRequestLink
+from storage.models import Artifact, Effect, Goal, PullRequestLink, SlackMessage
 
 log = logging.getLogger(__name__)
 
@@ -184,6 +184,7 @@ class SlackEffects:
         current = self.gate(goal)
         with read_session(self.engine) as session:
             pr = session.get(PullRequestLink, goal.id)
+            ci = session.get(SlackMessage, (goal.id, "ci"))
         view = goal_card_view(
             goal,
             next_approvers=current.waiting_on,
@@ -191,8 +192,9 @@ class SlackEffects:
             sla_due=current.sla_due,
             pull_request_url=pr.url if pr else None,
         )
+        shown_ci = ci.text if ci is not None and goal.phase in (Phase.IMPLEMENTATION, Phase.DONE) else None
         cost = self.cost_line(goal) if self.cost_line is not None else None
-        view = dataclasses.replace(view, held=self.held(goal), cost=cost)
+        view = dataclasses.replace(view, held=self.held(goal), cost=cost, ci=shown_ci)
         return builders.build_goal_card(view), builders.goal_card_text(view)
 
     async def find_marker(self, channel: str, thread_ts: str | None, mark: str) -> str | None:

@@ -20,6 +20,7 @@ class ArtifactRow:
     sha256: str
     approved_by: Sequence[str]
     at: datetime
+    stale: bool = False  # changed on the branch after approval: the approval no longer counts
 
 
 def _cell(text: str) -> str:
@@ -53,6 +54,8 @@ def pr_body(
         lines += ["| Phase | Version | sha256 | Approved by | When |", "|---|---|---|---|---|"]
         for row in rows:
             who = ", ".join(row.approved_by) or "—"
+            if row.stale:
+                who = f"~~{who}~~ (changed after approval; no longer counts)"
             when = row.at.strftime("%Y-%m-%d %H:%M UTC")
             lines.append(
                 f"| {_cell(row.phase)} | v{row.version} | `{row.sha256[:12]}` | {_cell(who)} | {when} |"

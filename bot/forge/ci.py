@@ -5,13 +5,14 @@ Like the progress message it is a courtesy: a Slack failure is logged and never 
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
 from bot.redact import redact
-from bot.services.unit import Clock
+from bot.services.unit import Clock, add_effect
 from bot.slack_guard import message_ts
 from storage.db import read_session, transaction
 from storage.models import Goal, SlackMessage
@@ -47,3 +48,11 @@ async def show_ci(engine: Any, slack: Any, clock: Clock, goal: Goal, text: str) 
             )
         stored.text, stored.updated_at = text, clock()
         session.add(stored)
+        # The card shows the CI line on the Implementation gate: redraw it once per new line.
+        add_effect(
+            session,
+            key=f"card:{goal.id}:ci:{hashlib.sha256(text.encode()).hexdigest()[:16]}",
+            kind="slack.update_card",
+            goal_id=goal.id,
+            now=clock(),
+        )

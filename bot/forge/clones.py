@@ -120,32 +120,128 @@ class Clones:
                 self._git("checkout", "--quiet", "-B", LOCAL_BRANCH, start, cwd=path)
         return path
 
+    def sync(self, goal_id: str) -> None:
+        """Fetch, and fast-forward the goal branch to the remote's when the remote is ahead (another
+        replica, or a person, pushed): work then starts from what the remote has."""
+        path = self.goal_clone(goal_id)
+        self._git("fetch", "--quiet", "origin", cwd=path)
+        remote = f"refs/remotes/origin/{goal_branch(goal_id)}"
+        if not self._git("rev-parse", "--verify", "--quiet", remote, cwd=path, ok=(0, 1)).strip():
+            return
+        behind = self.run("merge-base", "--is-ancestor", LOCAL_BRANCH, remote, cwd=path, ok=(0, 1))
+        if behind.returncode == 0 and not self._foreign(path, LOCAL_BRANCH, remote):
+            self._git("merge", "--quiet", "--ff-only", remote, cwd=path)
+
+    def _foreign(self, path: Path, since: str, until: str) -> list[str]:
+        """Commits in `since..until` that are not the bot's own (neither committed by the bot nor
+        carrying an `Orch-Effect` trailer), leaving out what the base branch has (merged work)."""
+        out = self._git(
+            "log",
+            "--format=%H%x1f%ce%x1f%B%x1e",
+            f"{since}..{until}",
+            "--not",
+            f"refs/remotes/origin/{self.base_branch()}",
+            cwd=path,
+        )
+        foreign = []
+        for record in out.split("\x1e"):
+            sha, _, rest = record.strip().partition("\x1f")
+            email, _, body = rest.partition("\x1f")
+            if sha and email != self.identity.email and "\nOrch-Effect: " not in "\n" + body:
+                foreign.append(sha)
+        return foreign
+
     def push(self, goal_id: str) -> None:
         """Push the goal's commits to `orch/<goal-id>` (a no-op when the remote has them).
 
-        Raises `PushRejected` when the remote branch has commits the bot's does not (a person pushed).
+        When the remote branch moved on with the bot's own commits (another replica), the commits
+        only this clone has are replayed on the new head and pushed again. Raises `PushRejected` when
+        the remote branch has commits that are not the bot's (a person pushed).
         """
         path = self.goal_clone(goal_id)
         refspec = f"refs/heads/{LOCAL_BRANCH}:refs/heads/{goal_branch(goal_id)}"
-        proc = run_remote(
-            ["push", "--quiet", "--porcelain", "origin", refspec],
+        remote = f"refs/remotes/origin/{goal_branch(goal_id)}"
+        for _attempt in range(5):
+            proc = run_remote(
+                ["push", "--quiet", "--porcelain", "origin", refspec],
+                cwd=path,
+                url=self.url,
+                token=self.token,
+                identity=self.identity,
+                ok_codes=(0, 1),
+            )
+            if proc.returncode == 0:
+                self._git("fetch", "--quiet", "origin", cwd=path)
+                return
+            if not (
+                "[rejected]" in proc.stdout
+                or "non-fast-forward" in proc.stderr
+                or "fetch first" in proc.stderr
+            ):
+                raise GitError("git push failed", args=["push", "origin", refspec], stderr=proc.stderr)
+            self._git("fetch", "--quiet", "origin", cwd=path)
+            theirs = self._git("rev-parse", remote, cwd=path).strip()
+            behind = self.run("merge-base", "--is-ancestor", LOCAL_BRANCH, remote, cwd=path, ok=(0, 1))
+            if self._foreign(path, LOCAL_BRANCH, remote):
+                if behind.returncode == 0:
+                    return  # nothing of ours to push; the person's commits are the branch's news
+                raise PushRejected(goal_branch(goal_id), theirs)
+            if behind.returncode == 0:
+                self._git("merge", "--quiet", "--ff-only", remote, cwd=path)
+                continue
+            # Another replica's commits: replay ours on them (a commit whose change landed already
+            # is dropped by the rebase), then push again.
+            replay = self.run("rebase", "--quiet", "--rebase-merges", remote, cwd=path, ok=(0, 1, 128))
+            if replay.returncode != 0:
+                self.run("rebase", "--abort", cwd=path, ok=(0, 1, 128))
+                raise PushRejected(goal_branch(goal_id), theirs)
+        raise GitError("git push kept being rejected", args=["push", "origin", refspec], stderr="")
+
+    def changed_since(self, goal_id: str, base: str, head: str) -> list[str]:
+        """Files that commits not made by the bot changed between `base` and `head`."""
+        path = self.goal_clone(goal_id)
+        changed: set[str] = set()
+        for sha in self._foreign(path, base, head):
+            out = self._git("diff-tree", "--no-commit-id", "--name-only", "-r", "-m", sha, cwd=path)
+            changed.update(line for line in out.splitlines() if line)
+        return sorted(changed)
+
+    def file_at(self, goal_id: str, ref: str, name: str) -> str | None:
+        proc = self.run("show", f"{ref}:{name}", cwd=self.goal_clone(goal_id), ok=(0, 128))
+        return proc.stdout if proc.returncode == 0 else None
+
+    def remote_head(self, goal_id: str) -> str | None:
+        remote = f"refs/remotes/origin/{goal_branch(goal_id)}"
+        out = self._git("rev-parse", "--verify", "--quiet", remote, cwd=self.goal_clone(goal_id), ok=(0, 1))
+        return out.strip() or None
+
+    def push_to_base(self, goal_id: str) -> str | None:
+        """Fast-forward the base branch to the goal branch (its base already merged in); return the
+        new base head, or None when the base moved meanwhile (fetched: merge it in and go again)."""
+        path = self.goal_clone(goal_id)
+        base = self.base_branch()
+        head = self._git("rev-parse", LOCAL_BRANCH, cwd=path).strip()
+        if self._git("rev-parse", f"origin/{base}", cwd=path).strip() == head:
+            return head  # pushed already (a retry after a crash)
+        proc = self.run(
+            "push",
+            "--quiet",
+            "--porcelain",
+            "origin",
+            f"refs/heads/{LOCAL_BRANCH}:refs/heads/{base}",
             cwd=path,
-            url=self.url,
-            token=self.token,
-            identity=self.identity,
-            ok_codes=(0, 1),
+            ok=(0, 1),
         )
+        self._git("fetch", "--quiet", "origin", cwd=path)
         if proc.returncode != 0:
             if (
                 "[rejected]" in proc.stdout
                 or "non-fast-forward" in proc.stderr
                 or "fetch first" in proc.stderr
             ):
-                self._git("fetch", "--quiet", "origin", cwd=path)
-                remote = f"refs/remotes/origin/{goal_branch(goal_id)}"
-                raise PushRejected(goal_branch(goal_id), self._git("rev-parse", remote, cwd=path).strip())
-            raise GitError("git push failed", args=["push", "origin", refspec], stderr=proc.stderr)
-        self._git("fetch", "--quiet", "origin", cwd=path)
+                return None
+            raise GitError("git push failed", args=["push", "origin", base], stderr=proc.stderr)
+        return head
 
     def ahead_of_base(self, goal_id: str) -> int:
         path = self.goal_clone(goal_id)

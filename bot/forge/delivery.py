@@ -11,28 +11,38 @@ Each `repo.*` effect of a goal is followed by one `repo.deliver` keyed by it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
+import functools
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from filelock import FileLock
+from filelock import Timeout as FileLockTimeout
 from sqlmodel import col, select
 
 from bot.effects.dispatcher import EffectDispatcher, Handler, RetryLater
 from bot.forge.body import ArtifactRow, ci_text, pr_body, pr_title
 from bot.forge.ci import show_ci
-from bot.forge.clones import Clones, PushRejected, goal_branch
-from bot.forge.outcome import Outcome, retry_offered, thread_notes
-from bot.forge.port import Forge, ForgeError, MergeRefused, StatusState
+from bot.forge.clones import PushRejected, goal_branch
+from bot.forge.outcome import Outcome, Stale, retry_offered, thread_notes
+from bot.forge.port import ForgeError, MergeRefused, StatusState
+from bot.forge.targets import Target, build_targets
 from bot.redact import redact
-from bot.services.unit import Clock, add_effect
-from bot.sop.phases import LABELS, GoalState, Phase
+from bot.services.unit import Actor, Clock, add_effect, audit
+from bot.sop.phases import CANONICAL_FILES, LABELS, GoalState, Phase
+from bot.sop.publish import canonical_path, sha256_text
 from storage.db import read_session, transaction
+from storage.locks import REPOSITORIES, LockTimeout, hold, key_of
 from storage.models import Approval, Artifact, Effect, Goal, PullRequestLink
 
 log = logging.getLogger(__name__)
 
 GATES_CONTEXT = "orch/gates"
+WRITE_LOCK_SECONDS = 10.0  # a delivery waits this long for another to the same repository, then retries later
 # The effects whose work happens in the goal's clone; the repo.* ones are followed by a delivery.
 GOAL_SCOPED = (
     "draft",
@@ -49,12 +59,23 @@ GOAL_SCOPED = (
 class DeliveryEffects:
     engine: Any
     clock: Clock
-    clones: Clones
-    forge: Forge
-    repo: str  # owner/name on the host
+    targets: dict[str | None, Target]  # by repository name (None: the deployment's ORCH_REPO)
     merge_method: Any = "merge"
     slack: Any = None  # AsyncWebClient, for the thread's permalink
     _dispatcher: EffectDispatcher | None = field(default=None, repr=False)
+    _repo_of: dict[str, str | None] = field(default_factory=dict, repr=False)
+
+    def target(self, goal_id: str) -> Target:
+        """The goal's repository (a goal's repository never changes, so it is read once)."""
+        if goal_id not in self._repo_of:
+            with read_session(self.engine) as session:
+                goal = session.get(Goal, goal_id)
+                self._repo_of[goal_id] = goal.repo if goal else None
+        name = self._repo_of[goal_id]
+        found = self.targets.get(name)
+        if found is None:
+            raise ForgeError(f"{goal_id} targets the repository {name!r}, which is no longer configured")
+        return found
 
     # -- wiring --------------------------------------------------------------------------------
 
@@ -74,15 +95,70 @@ class DeliveryEffects:
             if effect.goal_id is None or not hasattr(work, name):
                 await original(effect)
                 return
-            root = await asyncio.to_thread(self.clones.goal_clone, effect.goal_id)
+            target = await asyncio.to_thread(self.target, effect.goal_id)
+            root = await asyncio.to_thread(target.root, effect.goal_id)
+            if root is None:
+                await original(effect)
+                return
+            if target.clones is not None and target.delivered:
+                # Work starts from what the remote has (another replica may have pushed since).
+                await asyncio.to_thread(target.clones.sync, effect.goal_id)
             # The same handler, given settings whose repository is the goal's clone.
             scoped = dataclasses.replace(work, settings=work.settings.model_copy(update={"repo": root}))
             scoped._dispatcher = self._dispatcher
+            if kind == "repo.merge" and target.delivered:
+                await asyncio.to_thread(self._bring_build, effect, root)
             await getattr(scoped, name)(effect)
-            if kind.startswith("repo."):
+            if kind.startswith("repo.") and target.delivered:
+                # Pushed at once, so the goal's next effect starts from it on whichever replica runs it.
+                await asyncio.to_thread(self._push_now, target, effect.goal_id)
                 await asyncio.to_thread(self._follow, effect)
 
         return handler
+
+    @staticmethod
+    def _push_now(target: Target, goal_id: str) -> None:
+        assert target.clones is not None
+        with contextlib.suppress(PushRejected):  # the delivery that follows says so in the thread
+            target.clones.push(goal_id)
+
+    def _bring_build(self, effect: Effect, root: Path) -> None:
+        """A task built on another replica: its approved diff is applied to this clone's worktree, so
+        the merge commits what was approved (each replica has its own disk)."""
+        from bot.repo.git import Identity, ensure_repo
+        from bot.repo.git import run_in as git_in
+
+        goal_id, task_id = str(effect.goal_id), int(effect.payload["task_id"])
+        git = ensure_repo(root, identity=Identity())
+        if git.find_commit_by_trailer("Orch-Effect", effect.key):
+            return
+        tree = git.worktree_add(goal_id)
+        if git_in(tree, "status", "--porcelain").stdout.strip():
+            return  # built here: the worktree holds the change
+        with read_session(self.engine) as session:
+            approved = {
+                a.artifact_sha256
+                for a in session.exec(
+                    select(Approval).where(Approval.goal_id == goal_id, Approval.decision == "approve")
+                ).all()
+            }
+            versions = session.exec(
+                select(Artifact)
+                .where(Artifact.goal_id == goal_id, Artifact.phase == Phase.IMPLEMENTATION.value)
+                .where(Artifact.task_id == task_id)
+                .order_by(col(Artifact.version).desc())
+            ).all()
+        diff = next((a.content for a in versions if a.sha256 in approved), None)
+        if not diff or not diff.strip():
+            return
+        patch = tree.parent / f"{goal_id}-task-{task_id}.patch"
+        patch.write_text(diff if diff.endswith("\n") else diff + "\n", encoding="utf-8")
+        try:
+            applied = git_in(tree, "apply", "--index", "--whitespace=nowarn", str(patch), ok_codes=(0, 1))
+            if applied.returncode != 0:
+                log.warning("the approved diff of %s task %s did not apply here", goal_id, task_id)
+        finally:
+            patch.unlink(missing_ok=True)
 
     def _follow(self, effect: Effect) -> None:
         with transaction(self.engine) as session:
@@ -96,6 +172,32 @@ class DeliveryEffects:
         if self._dispatcher is not None:
             self._dispatcher.kick()
 
+    def goal_root(self, goal_id: str) -> Path:
+        """Where the goal's drafts, builds and commits happen: its clone, or its local repository."""
+        root = self.target(goal_id).root(goal_id)
+        return root if root is not None else self.default_root
+
+    default_root: Path = Path(".")
+
+    def poll_ci(self, every: float) -> int:
+        """Where no webhook reaches the bot: one delivery per open pull request and period, which
+        reads the head's checks into the thread (and merges once the host allows). Returns how many."""
+        now = self.clock()
+        bucket = int(now.timestamp() // max(every, 1.0))
+        with transaction(self.engine) as session:
+            links = session.exec(select(PullRequestLink).where(PullRequestLink.state == "open")).all()
+            for link in links:
+                add_effect(
+                    session,
+                    key=f"deliver:poll:{link.goal_id}:{bucket}",
+                    kind="repo.deliver",
+                    goal_id=link.goal_id,
+                    now=now,
+                )
+        if links and self._dispatcher is not None:
+            self._dispatcher.kick()
+        return len(links)
+
     # -- the delivery ----------------------------------------------------------------------------
 
     async def deliver(self, effect: Effect) -> None:
@@ -103,14 +205,23 @@ class DeliveryEffects:
             goal = session.get(Goal, effect.goal_id) if effect.goal_id else None
         if goal is None:
             return
+        target = await asyncio.to_thread(self.target, goal.id)
+        if not target.delivered or target.clones is None:
+            return
         thread_url = await self._thread_url(goal)
-        outcome = await asyncio.to_thread(self.reconcile, goal.id, thread_url)
-        notes = thread_notes(goal.id, outcome, base=self.clones.base_branch())
-        await asyncio.to_thread(self._record, goal, outcome, notes if goal.channel_id else [])
+        if target.forge is None:
+            work = functools.partial(self.push_to_base, target, goal.id)
+        else:
+            work = functools.partial(self.reconcile, goal.id, thread_url)
+        outcome = await asyncio.to_thread(work)
+        notes = thread_notes(goal.id, outcome, base=target.clones.base_branch())
+        await asyncio.to_thread(self._record, goal, outcome, notes if goal.channel_id else [], target.slug)
         if outcome.ci and goal.channel_id and goal.thread_ts and self.slack is not None:
             await show_ci(self.engine, self.slack, self.clock, goal, outcome.ci)
+            if self._dispatcher is not None:
+                self._dispatcher.kick()  # the card shows the CI line too
 
-    def _record(self, goal: Goal, outcome: Outcome, notes: list[tuple[str, str]]) -> None:
+    def _record(self, goal: Goal, outcome: Outcome, notes: list[tuple[str, str]], slug: str) -> None:
         """Remember the pull request (the card links it) and say what happened in the thread."""
         with transaction(self.engine) as session:
             if outcome.number is not None and outcome.url and outcome.state:
@@ -122,7 +233,7 @@ class DeliveryEffects:
                 ):
                     link = link or PullRequestLink(
                         goal_id=goal.id,
-                        repo=self.repo,
+                        repo=slug,
                         number=outcome.number,
                         url=outcome.url,
                         updated_at=self.clock(),
@@ -139,6 +250,19 @@ class DeliveryEffects:
                             now=self.clock(),
                         )
             goal_id = goal.id
+            for item in outcome.stale:
+                key = f"note:{goal_id}:stale:{item.path}:{item.now_sha256[:16]}"
+                if session.exec(select(Effect.id).where(Effect.key == key)).first() is None:
+                    audit(
+                        session,
+                        actor=Actor("system"),
+                        action="artifact.stale",
+                        now=self.clock(),
+                        goal=goal,
+                        path=item.path,
+                        approved_sha256=item.approved_sha256,
+                        branch_sha256=item.now_sha256,
+                    )
             for key, text in notes:
                 extra = {"retry": True} if retry_offered(key) else {}
                 add_effect(
@@ -161,76 +285,166 @@ class DeliveryEffects:
         resp = await self.slack.chat_getPermalink(channel=goal.channel_id, message_ts=goal.thread_ts)
         return str(resp.get("permalink") or "") or None
 
-    def reconcile(self, goal_id: str, thread_url: str | None) -> Outcome:
-        goal, rows, waiting = self._load(goal_id)
+    @contextlib.contextmanager
+    def _writes(self, target: Target) -> Iterator[None]:
+        """Hold the repository's write lock: a PostgreSQL advisory lock keyed by the repository
+        (replicas share the database and nothing else), or a file lock on SQLite."""
+        assert target.clones is not None
+        name = target.slug or target.clones.url
         try:
-            self.clones.push(goal_id)
+            if self.engine.dialect.name == "postgresql":
+                with hold(self.engine, REPOSITORIES, key_of(name), timeout=WRITE_LOCK_SECONDS):
+                    yield
+                return
+            target.clones.root.mkdir(parents=True, exist_ok=True)
+            with FileLock(str(target.clones.root / "writes.lock"), timeout=WRITE_LOCK_SECONDS):
+                yield
+        except (LockTimeout, FileLockTimeout):
+            raise RetryLater(f"another delivery to {name} holds its write lock") from None
+
+    def push_to_base(self, target: Target, goal_id: str) -> Outcome:
+        """`delivery = "push"`: the goal branch is pushed as it grows, and once the goal is done its
+        merged result is pushed to the base branch (a host without an API, or no pull requests)."""
+        assert target.clones is not None
+        clones = target.clones
+        goal, _rows, waiting = self._load(goal_id)
+        try:
+            clones.push(goal_id)
         except PushRejected as exc:
             return Outcome(push_rejected=exc.branch, remote_head=exc.remote_head)
+        if goal.state != GoalState.DONE or waiting:
+            return Outcome()
+        with self._writes(target):
+            return self._push_merged(clones, goal_id)
+
+    def _push_merged(self, clones: Any, goal_id: str) -> Outcome:
+        clashing = clones.bring_base_in(goal_id)
+        if clashing:
+            shown = ", ".join(f"`{name}`" for name in clashing[:10])
+            return Outcome(
+                refused=f"the goal branch conflicts with `{clones.base_branch()}` in {shown}; resolve it on "
+                f"`{goal_branch(goal_id)}` and press Retry merge"
+            )
+        clones.push(goal_id)
+        sha = clones.push_to_base(goal_id)
+        if sha is None:  # the base moved between our fetch and our push: the next delivery goes again
+            raise RetryLater(f"{clones.base_branch()} moved while {goal_id} was pushed to it")
+        return Outcome(merged=sha)
+
+    def reconcile(self, goal_id: str, thread_url: str | None) -> Outcome:
+        goal, rows, waiting = self._load(goal_id)
+        target = self.target(goal_id)
+        assert target.clones is not None and target.forge is not None
+        clones, forge, repo = target.clones, target.forge, target.slug
+        try:
+            clones.push(goal_id)
+        except PushRejected as exc:
+            stale = self._stale(clones, goal_id, exc.remote_head)
+            return Outcome(push_rejected=exc.branch, remote_head=exc.remote_head, stale=stale)
         branch = goal_branch(goal_id)
-        pr = self.forge.find_pull_request(self.repo, branch)
+        stale = self._stale(clones, goal_id, clones.remote_head(goal_id))
+        pr = forge.find_pull_request(repo, branch)
         closing = goal.state in (GoalState.REJECTED, GoalState.CANCELLED)
         if pr is None:
-            if closing or self.clones.ahead_of_base(goal_id) == 0:
+            if closing or clones.ahead_of_base(goal_id) == 0:
                 return Outcome()  # GitHub refuses a pull request with no commits; the next delivery opens it
-            pr = self.forge.open_pull_request(
-                self.repo,
+            pr = forge.open_pull_request(
+                repo,
                 head=branch,
-                base=self.clones.base_branch(),
+                base=clones.base_branch(),
                 title=redact(pr_title(goal.id, goal.title)),
                 body=self._body(goal, rows, thread_url),
                 draft=True,
             )
         # The notes are keyed once per goal, so saying "opened" and "merged" on every delivery is
         # safe, and a crash between the host's change and our note cannot lose the note.
-        seen = Outcome(opened=pr.url, number=pr.number, url=pr.url, state=pr.state)
+        seen = Outcome(opened=pr.url, number=pr.number, url=pr.url, state=pr.state, stale=stale)
         if pr.merged:
             return dataclasses.replace(seen, state="merged", merged=pr.merge_sha or "")
-        finishing = goal.state == GoalState.DONE and pr.state == "open" and not waiting
-        if finishing:
-            # Goals that ran side by side all wrote the files of record: bring the base in first.
-            clashing = self.clones.bring_base_in(goal_id)
-            if clashing:
-                shown = ", ".join(f"`{name}`" for name in clashing[:10])
-                return dataclasses.replace(
-                    seen,
-                    refused=f"the goal branch conflicts with the base branch in {shown}; resolve it on "
-                    f"`{branch}` and the bot merges on the next check (or press Retry merge).",
-                )
-            self.clones.push(goal_id)
-        head = self.clones.head(goal_id)
-        seen = dataclasses.replace(
-            seen, ci=ci_text(self.forge.checks_of(self.repo, head, ignore=GATES_CONTEXT), head)
-        )
-        state, description = _gates(goal, len(rows))
-        if self.forge.status_of(self.repo, head, GATES_CONTEXT) != state:
-            self.forge.set_status(
-                self.repo,
-                head,
-                state=state,
-                context=GATES_CONTEXT,
-                description=description,
-                target_url=thread_url,
+        finishing = goal.state == GoalState.DONE and pr.state == "open" and not waiting and not stale
+        with contextlib.ExitStack() as held:
+            if finishing:  # the base branch is written: one writer per repository at a time
+                held.enter_context(self._writes(target))
+            if finishing:
+                # Goals that ran side by side all wrote the files of record: bring the base in first.
+                clashing = clones.bring_base_in(goal_id)
+                if clashing:
+                    shown = ", ".join(f"`{name}`" for name in clashing[:10])
+                    return dataclasses.replace(
+                        seen,
+                        refused=f"the goal branch conflicts with the base branch in {shown}; resolve it on "
+                        f"`{branch}` and the bot merges on the next check (or press Retry merge).",
+                    )
+                clones.push(goal_id)
+            head = clones.remote_head(goal_id) or clones.head(goal_id)  # the pull request's head
+            seen = dataclasses.replace(
+                seen, ci=ci_text(forge.checks_of(repo, head, ignore=GATES_CONTEXT), head)
             )
-        if pr.state == "open":
-            body = self._body(goal, rows, thread_url)
-            if body != pr.body:
-                pr = self.forge.update_pull_request(self.repo, pr.number, body=body)
-        if closing and pr.state == "open":
-            self.forge.close(self.repo, pr.number)
-            return dataclasses.replace(seen, closed=True, state="closed")
-        if finishing:
-            if pr.draft:
-                self.forge.mark_ready(pr)
-            try:
-                sha = self.forge.merge(self.repo, pr.number, sha=head, method=self.merge_method)
-            except MergeRefused as exc:
-                return dataclasses.replace(seen, refused=exc.message, state="open")
-            return dataclasses.replace(seen, merged=sha, state="merged")
-        return dataclasses.replace(seen, state=pr.state)
+            state, description = _gates(goal, len(rows), stale)
+            if forge.status_of(repo, head, GATES_CONTEXT) != state:
+                forge.set_status(
+                    repo,
+                    head,
+                    state=state,
+                    context=GATES_CONTEXT,
+                    description=description,
+                    target_url=thread_url,
+                )
+            if pr.state == "open":
+                body = self._body(goal, rows, thread_url, stale)
+                if body != pr.body:
+                    pr = forge.update_pull_request(repo, pr.number, body=body)
+            if closing and pr.state == "open":
+                forge.close(repo, pr.number)
+                return dataclasses.replace(seen, closed=True, state="closed")
+            if finishing:
+                if pr.draft:
+                    forge.mark_ready(pr)
+                try:
+                    sha = forge.merge(repo, pr.number, sha=head, method=self.merge_method)
+                except MergeRefused as exc:
+                    return dataclasses.replace(seen, refused=exc.message, state="open")
+                return dataclasses.replace(seen, merged=sha, state="merged")
+            return dataclasses.replace(seen, state=pr.state)
 
-    def _body(self, goal: Goal, rows: list[ArtifactRow], thread_url: str | None) -> str:
-        _, line = _gates(goal, len(rows))
+    def _stale(self, clones: Any, goal_id: str, head: str | None) -> tuple[Stale, ...]:
+        """The approved documents whose file on the goal branch at `head` is none of the versions the
+        bot wrote: someone changed them after approval, so their approvals no longer count."""
+        if not head:
+            return ()
+        with read_session(self.engine) as session:
+            artifacts = session.exec(
+                select(Artifact).where(Artifact.goal_id == goal_id, Artifact.task_id == 0)
+            ).all()
+            approved = {
+                a.artifact_sha256
+                for a in session.exec(
+                    select(Approval).where(Approval.goal_id == goal_id, Approval.decision == "approve")
+                ).all()
+            }
+        found = []
+        for phase in dict.fromkeys(a.phase for a in artifacts):
+            versions = [a for a in artifacts if a.phase == phase]
+            ok = [a for a in versions if a.sha256 in approved]
+            if not ok or Phase(phase) not in CANONICAL_FILES:
+                continue
+            path = canonical_path(goal_id, Phase(phase))
+            content = clones.file_at(goal_id, head, path)
+            if content is None:
+                continue
+            digest = sha256_text(content)
+            if digest in {a.sha256 for a in versions}:
+                continue
+            last = max(ok, key=lambda a: a.version)
+            found.append(Stale(LABELS[Phase(phase)], last.version, path, last.sha256, digest))
+        return tuple(found)
+
+    def _body(
+        self, goal: Goal, rows: list[ArtifactRow], thread_url: str | None, stale: tuple[Stale, ...] = ()
+    ) -> str:
+        _, line = _gates(goal, len(rows), stale)
+        gone = {s.label for s in stale}
+        rows = [dataclasses.replace(r, stale=True) if r.phase in gone else r for r in rows]
         return redact(
             pr_body(goal_id=goal.id, brief=goal.brief, thread_url=thread_url, rows=rows, state_line=line)
         )
@@ -275,7 +489,10 @@ class DeliveryEffects:
         return goal, rows, waiting
 
 
-def _gates(goal: Goal, approved: int) -> tuple[StatusState, str]:
+def _gates(goal: Goal, approved: int, stale: tuple[Stale, ...] = ()) -> tuple[StatusState, str]:
+    if stale and goal.state not in (GoalState.REJECTED, GoalState.CANCELLED):
+        names = ", ".join(s.label for s in stale)
+        return "pending", f"Changed on the branch after approval: {names}; its approval no longer counts"
     if goal.state == GoalState.DONE:
         return "success", f"All gates approved ({approved} artifacts)"
     if goal.state == GoalState.REJECTED:
@@ -286,35 +503,20 @@ def _gates(goal: Goal, approved: int) -> tuple[StatusState, str]:
 
 
 def build_delivery(container: Any) -> DeliveryEffects | None:
-    """The delivery of this deployment, or None for `delivery = "local"`."""
-    from pathlib import Path
-
-    from bot.forge.github import GitHub
-    from bot.forge.remote import repo_slug
-    from bot.repo.git import Identity
-
+    """The delivery of this deployment: None when every repository is the settings' local one."""
     s = container.settings
-    if not s.repo_url:
+    if not s.repo_url and not s.repos:
         return None
-    token = s.github_token.get_secret_value() if s.github_token else None
-    clones = Clones(
-        url=s.repo_url,
-        root=Path(s.repo).parent,
-        token=token,
-        identity=Identity(name=s.git_name, email=s.git_email),
-        base=s.repo_base,
-    )
-    clones.process_clone(Path(s.repo))
-    if s.delivery != "pull_request" or token is None:
-        return None
+    targets = build_targets(s)
+    if not s.repos and not targets[None].delivered:
+        return None  # one repository, delivered locally (in this process's clone, when it is remote)
     return DeliveryEffects(
         engine=container.engine,
         clock=container.clock,
-        clones=clones,
-        forge=GitHub(token=token, api_url=s.github_api_url),
-        repo=repo_slug(s.repo_url),
+        targets=targets,
         merge_method=s.merge_method,
         slack=container.slack,
+        default_root=Path(s.repo),
     )
 
 

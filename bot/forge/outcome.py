@@ -7,6 +7,17 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
+class Stale:
+    """An approved document someone changed on the goal branch afterwards."""
+
+    label: str  # "PRD"
+    version: int
+    path: str  # tasks/G-0001/prd.md
+    approved_sha256: str
+    now_sha256: str
+
+
+@dataclass(frozen=True)
 class Outcome:
     """What a delivery did that people should hear about in the thread."""
 
@@ -20,6 +31,7 @@ class Outcome:
     ci: str | None = None  # the CI line for the thread (bot.forge.body.ci_text)
     push_rejected: str | None = None  # the goal branch, when a push was refused
     remote_head: str | None = None  # what the remote branch points at then
+    stale: tuple[Stale, ...] = ()  # approvals a push to the goal branch made stale
 
 
 def _sentence(text: str) -> str:
@@ -61,6 +73,17 @@ def thread_notes(goal_id: str, outcome: Outcome, *, base: str) -> list[tuple[str
                 "the bot does not have (someone pushed to it). Nothing is lost: the bot's commits are kept "
                 "in its clone. Move those commits to another branch (or reset the goal branch to the bot's "
                 "last commit), then press Retry merge.",
+            )
+        )
+    for item in outcome.stale:
+        notes.append(
+            (
+                f"note:{goal_id}:stale:{item.path}:{item.now_sha256[:16]}",  # once per changed text
+                f"⚠️ `{item.path}` ({item.label} v{item.version}) was changed on the goal branch after it "
+                f"was approved: the approval was for sha256 `{item.approved_sha256[:12]}`, the branch now has "
+                f"`{item.now_sha256[:12]}`, so it no longer counts. The pull request is not merged while an "
+                "approval is stale: put the approved text back on the branch (or cancel the goal and start "
+                "again from the new text).",
             )
         )
     if outcome.closed:

@@ -253,6 +253,19 @@ class JobsRuntime:
         await asyncio.to_thread(self.post_due_digests)
         await asyncio.to_thread(record_tick, self.engine, self.container.clock())
 
+    def ci_poll_seconds(self) -> float:
+        """How often CI results are fetched for open pull requests: only where no GitHub webhook is
+        configured (with one, the host tells the bot), and 0 when nothing is delivered to a host."""
+        s = self.container.settings
+        if self.container.ci_poller is None or s.github_webhook_secret is not None:
+            return 0.0
+        return float(s.ci_poll_seconds)
+
+    async def ci_poll_tick(self) -> None:
+        poll = self.container.ci_poller
+        if poll is not None:
+            await asyncio.to_thread(poll, self.container.settings.ci_poll_seconds)
+
     async def digest_tick(self) -> None:
         await asyncio.to_thread(self.post_due_digests)
         await asyncio.to_thread(record_tick, self.engine, self.container.clock())

@@ -36,6 +36,10 @@ class JobsRuntime(Protocol):
 
     async def tick(self) -> None: ...
 
+    async def ci_poll_tick(self) -> None: ...
+
+    def ci_poll_seconds(self) -> float: ...
+
     async def digest_tick(self) -> None: ...
 
 
@@ -44,6 +48,7 @@ log = logging.getLogger(__name__)
 RUNTIMES: dict[str, JobsRuntime] = {}  # token → runtime of this process
 SWEEP_JOB = "orch.sla_sweep"
 DIGEST_JOB_PREFIX = "orch.digest."
+CI_POLL_JOB = "orch.ci_poll"
 
 
 async def sla_tick(token: str) -> None:
@@ -61,6 +66,13 @@ async def digest_tick(token: str) -> None:
     await runtime.digest_tick()
 
 
+async def ci_poll_tick(token: str) -> None:
+    runtime = RUNTIMES.get(token)
+    if runtime is None:
+        return
+    await runtime.ci_poll_tick()
+
+
 def digest_trigger(at: str, timezone: Any) -> CronTrigger:
     minute = parse_minute_of_day(at)
     return CronTrigger(hour=minute // 60, minute=minute % 60, timezone=timezone)
@@ -75,6 +87,11 @@ def wanted_jobs(runtime: JobsRuntime) -> list[tuple[str, str, Any]]:
             IntervalTrigger(seconds=cfg.jobs.sweep_seconds, timezone=tz),
         ),
     ]
+    poll = runtime.ci_poll_seconds()
+    if poll:
+        jobs.append(
+            (CI_POLL_JOB, "bot.jobs.scheduler:ci_poll_tick", IntervalTrigger(seconds=poll, timezone=tz))
+        )
     if cfg.digest.enabled:
         for at in cfg.digest.all_times():
             jobs.append(

@@ -114,25 +114,41 @@ def drive(sb: Sandbox) -> str:
 
 
 def walkthrough(*, workdir: Path) -> int:
-    from bot.local.stack import fresh_workdir, start_local
+    from bot.local.stack import DEMO_REPO, fresh_workdir, start_local
 
-    with start_local(workdir=fresh_workdir(workdir)) as stack:
-        print(f"Sandbox workspace {stack.url} · bot {stack.bot.url} · offline drafter · SQLite\n", flush=True)
-        drive(stack.sandbox)
+    with start_local(workdir=fresh_workdir(workdir), github=True) as stack:
+        print(
+            f"Sandbox workspace {stack.url} · bot {stack.bot.url} · GitHub stand-in {stack.pulls_url} · "
+            "offline drafter · SQLite\n",
+            flush=True,
+        )
+        card = drive(stack.sandbox)
+        merged = stack.sandbox.wait_for(
+            lambda: next((m for m in stack.sandbox.thread(CHANNEL, card) if "merged into" in m.text), None),
+            timeout=WAIT,
+            what="the pull request's merge",
+        )
+        say(merged.user or "?", "↳", headline(merged))
         stack.bot.drain()
+        pr = stack.hub.repo(DEMO_REPO).pulls[1]
+        print(f"\nPull request #1 “{pr['title']}”: merged as {str(pr['merge_commit_sha'])[:12]}")
+        print(f"  {stack.hub.base_url}/{DEMO_REPO}/pull/1")
+        repo = stack.pull_merged()
         log = subprocess.run(
-            ["git", "-C", str(stack.repo), "log", "--format=%h %s"],
+            ["git", "-C", str(repo), "log", "--format=%h %s"],
             capture_output=True,
             text=True,
             check=True,
         ).stdout.splitlines()
-        print(f"\nTarget repository {stack.repo}: {len(log)} commits, newest first")
+        print(
+            f"\nTarget repository {repo} (main, pulled from the stand-in): {len(log)} commits, newest first"
+        )
         for line in log[:12]:
             print(f"  {line}")
-        docs = stack.repo / "docs"
+        docs = repo / "docs"
         mirrors = sorted(p.name for p in docs.glob("*.md")) if docs.exists() else []
         print("Mirrors under docs/: " + (", ".join(mirrors) or "none"))
-        print(f"State of record: {stack.repo / 'tasks' / 'index.json'}")
+        print(f"State of record: {repo / 'tasks' / 'index.json'}")
         print("\nFor the same in a browser, run `make demo` in a terminal and open the printed URL.")
     return 0
 

@@ -31,13 +31,13 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 SANDBOX_BOT_TOKEN = "xoxb-sandbox-local-bot-token"  # only valid against the local sandbox
+DEMO_REPO = "acme/demo"  # the repository on the GitHub stand-in the local stack delivers to
 APPROVERS = ("U_APP1", "U_APP2")
 MARKER = ".orch-local"  # marks a work folder this module made, so only such a folder is ever emptied
 
 
-def sandbox_settings(
-    *, api_url: str, bot_port: int, workdir: Path, signing_secret: str, **extra: Any
-) -> Settings:
+def seed_repo(workdir: Path) -> Path:
+    """`<workdir>/repo`: a fresh git repository with one commit (made once)."""
     repo = workdir / "repo"
     if not (repo / ".git").exists():
         repo.mkdir(parents=True, exist_ok=True)
@@ -60,6 +60,13 @@ def sandbox_settings(
             ],
             check=True,
         )
+    return repo
+
+
+def sandbox_settings(
+    *, api_url: str, bot_port: int, workdir: Path, signing_secret: str, **extra: Any
+) -> Settings:
+    repo = seed_repo(workdir)
     values: dict[str, Any] = {
         "slack_bot_token": SANDBOX_BOT_TOKEN,
         "slack_signing_secret": signing_secret,
@@ -166,6 +173,25 @@ class LocalStack:
     settings: Settings
     clock: OffsetClock
     hooks: list[str] = field(default_factory=list)
+    hub: Any = None  # the GitHub stand-in the goals are delivered to (None: a local repository)
+    workdir: Path | None = None
+
+    @property
+    def pulls_url(self) -> str | None:
+        return f"{self.hub.base_url}/{DEMO_REPO}/pulls" if self.hub is not None else None
+
+    def pull_merged(self) -> Path:
+        """Bring the remote's base branch into the local repository, so `git log` there shows what
+        the merged pull request delivered."""
+        from bot.forge.remote import run_remote
+
+        assert self.hub is not None and self.workdir is not None
+        seed = self.workdir / "repo"
+        url = self.hub.clone_url(*DEMO_REPO.split("/"))
+        run_remote(
+            ["pull", "--quiet", "--ff-only", url, "main"], cwd=seed, url=url, token=SANDBOX_GITHUB_TOKEN
+        )
+        return seed
 
     @property
     def url(self) -> str:
@@ -178,6 +204,8 @@ class LocalStack:
     def stop(self) -> None:
         self.bot.stop()
         self.sandbox.stop()
+        if self.hub is not None:
+            self.hub.stop()
 
     def __enter__(self) -> LocalStack:
         return self
@@ -217,16 +245,31 @@ def start_local(
     port: int = 0,
     bot_port: int = 0,
     clock: OffsetClock | None = None,
+    github: bool = False,
     **settings_overrides: Any,
 ) -> LocalStack:
-    """Start the sandbox (on `port`, 0 for a free one) and the bot against it, sharing one clock."""
+    """Start the sandbox (on `port`, 0 for a free one) and the bot against it, sharing one clock.
+
+    With `github`, the GitHub stand-in serves the target repository too (`acme/demo`, seeded from
+    the local one): goals go to branches and pull requests there, offline, as they would on GitHub."""
     from sandbox import Sandbox
     from sandbox.clock import OffsetClock
 
     clock = clock or OffsetClock()
     secret = secrets.token_hex(16)
     sb = Sandbox(signing_secret=secret, bot_token=SANDBOX_BOT_TOKEN, port=port, clock=clock).start()
+    hub: Any = None
+    hook_secret = secrets.token_hex(16)
     try:
+        if github:
+            hub = _start_hub(workdir)
+            settings_overrides = {
+                "repo": hub.clone_url(*DEMO_REPO.split("/")),
+                "github_token": SANDBOX_GITHUB_TOKEN,
+                "github_api_url": hub.api_url,
+                "github_webhook_secret": hook_secret,
+                **settings_overrides,
+            }
         settings = sandbox_settings(
             api_url=sb.api_url,
             bot_port=bot_port,
@@ -239,10 +282,31 @@ def start_local(
         bot.start()
     except BaseException:
         sb.stop()
+        if hub is not None:
+            hub.stop()
         raise
     sb.request_url = f"{bot.url}/slack/events"
     sb.clock_listeners.append(lambda seconds: on_clock_advanced(bot.container, seconds))
-    return LocalStack(sandbox=sb, bot=bot, settings=settings, clock=clock)
+    stack = LocalStack(sandbox=sb, bot=bot, settings=settings, clock=clock, hub=hub, workdir=workdir)
+    if hub is not None:
+        hub.add_webhook(f"{bot.url}/github/events", hook_secret)
+        sb.state.links.append(("Pull requests", str(stack.pulls_url)))
+    return stack
+
+
+# The stand-in's token: it opens nothing but the local stand-in (never a real GitHub token).
+SANDBOX_GITHUB_TOKEN = "ghp_" + "sandboxLocalStandInOnly0000000000000"
+
+
+def _start_hub(workdir: Path) -> Any:
+    from sandbox.github import GitHubStandIn
+
+    workdir = workdir.resolve()
+    seed = seed_repo(workdir)
+    hub = GitHubStandIn(workdir / "github", token=SANDBOX_GITHUB_TOKEN).start()
+    owner, name = DEMO_REPO.split("/")
+    hub.create_repo(owner, name, seed=seed)
+    return hub
 
 
 def wait_for_interrupt() -> None:
@@ -267,7 +331,8 @@ def banner(stack: LocalStack) -> str:
             "  You are riley (the requester) in #dev. Type:  /orch start Add a CSV export of monthly invoices",
             "  Switch to avery or blake (top right) to approve each phase; oscar is an outsider.",
             '  "+1 day" in the top bar moves the sandbox clock, to see what happens to late approvals.',
-            f"  Target repository: {stack.repo}   (git -C {stack.repo} log --oneline)",
+            f"  Pull requests (the GitHub stand-in, offline): {stack.pulls_url}",
+            "    each goal is a branch and a draft pull request there; mark its CI passed or failed on the page.",
             "",
             "  Ctrl-C stops.",
         ]
@@ -276,7 +341,7 @@ def banner(stack: LocalStack) -> str:
 
 def serve_interactive(*, port: int, workdir: Path, bot_port: int = 0) -> int:
     try:
-        stack = start_local(workdir=fresh_workdir(workdir), port=port, bot_port=bot_port)
+        stack = start_local(workdir=fresh_workdir(workdir), port=port, bot_port=bot_port, github=True)
     except OSError as exc:  # most often: the port is taken by an earlier run or another program
         print(f"cannot start on port {port}: {exc.strerror or exc}. Try another one: --port {port + 10}")
         return 2

@@ -23,6 +23,9 @@ class ApproverDirectory:
     users: frozenset[str] = frozenset()
     groups: tuple[str, ...] = ()
     resolve_group: GroupResolver | None = None
+    # Per repository (`[repos.<name>] approvers`): more users and user groups who may decide the
+    # goals on that repository, on top of the global ones.
+    repos: dict[str, tuple[frozenset[str], tuple[str, ...]]] = field(default_factory=dict)
     ttl: float = 60.0
     monotonic: Callable[[], float] = time.monotonic
     _cache: dict[str, tuple[float, frozenset[str]]] = field(default_factory=dict, repr=False)
@@ -58,17 +61,25 @@ class ApproverDirectory:
             else:
                 self._cache.pop(group, None)
 
-    def approvers(self, extra: Iterable[str] = ()) -> frozenset[str]:
-        found = set(self.users) | set(extra)
-        for group in self.groups:
+    def _scope(self, repo: str | None) -> tuple[frozenset[str], tuple[str, ...]]:
+        """The users and groups who approve on `repo`: the global ones and the repository's own."""
+        users, groups = self.repos.get(repo or "", (frozenset(), ()))
+        return self.users | users, self.groups + tuple(g for g in groups if g not in self.groups)
+
+    def approvers(self, extra: Iterable[str] = (), *, repo: str | None = None) -> frozenset[str]:
+        users, groups = self._scope(repo)
+        found = set(users) | set(extra)
+        for group in groups:
             found |= self._group_members(group)
         return frozenset(found)
 
-    def is_approver(self, user: str, extra: Iterable[str] = ()) -> bool:
-        """Is `user` an approver now? A grant through a group is never taken from the cache alone."""
-        if user in self.users or user in set(extra):
+    def is_approver(self, user: str, extra: Iterable[str] = (), *, repo: str | None = None) -> bool:
+        """Is `user` an approver now (on `repo`, when given)? A grant through a group is never taken
+        from the cache alone."""
+        users, groups = self._scope(repo)
+        if user in users or user in set(extra):
             return True
-        for group in self.groups:
+        for group in groups:
             cached = self._cached(group)
             if cached is not None and user not in cached:
                 continue  # a cached "no" may delay a grant, which is allowed
@@ -76,12 +87,13 @@ class ApproverDirectory:
                 return True
         return False
 
-    def may_decide(self, user: str, chosen: Iterable[str] = ()) -> bool:
-        """May `user` decide a goal whose starter chose `chosen` as its approvers (none: any approver)?
+    def may_decide(self, user: str, chosen: Iterable[str] = (), *, repo: str | None = None) -> bool:
+        """May `user` decide a goal (on `repo`) whose starter chose `chosen` as its approvers (none:
+        any approver)?
 
         Both must hold at the moment of the decision: chosen for the goal, and an approver now.
         """
         picked = [c for c in chosen if c]
         if picked and user not in picked:
             return False
-        return self.is_approver(user)
+        return self.is_approver(user, repo=repo)

@@ -15,7 +15,9 @@ def retry_delivery(goals: GoalService, *, goal_id: str, actor: Actor, key: str) 
         goal = load_goal_for_update(session, goal_id)
         if goal is None:
             raise GoalNotFound(goal_id)
-        if actor.id != goal.requester and not goals.directory.is_approver(actor.id, goal.approvers):
+        if actor.id != goal.requester and not goals.directory.is_approver(
+            actor.id, goal.approvers, repo=goal.repo
+        ):
             raise InvalidInput(f"Only the requester or an approver of {goal.id} can retry its delivery.")
         audit(session, actor=actor, action="delivery.retried", now=now, goal=goal)
         add_effect(

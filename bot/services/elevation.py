@@ -156,7 +156,8 @@ class ElevationService:
         with read_session(self.engine) as session:
             found = session.get(Goal, goal_id)
             chosen = list(found.approvers) if found else []
-        allowed = self.directory.may_decide(actor.id, chosen)
+            repo = found.repo if found else None
+        allowed = self.directory.may_decide(actor.id, chosen, repo=repo)
         try:
             with transaction(self.engine) as session:
                 outcome = self._decide(session, request_id, goal_id, grant, actor, now, clicked, allowed)
@@ -232,7 +233,7 @@ class ElevationService:
                 "(separation of duties)."
             )
         if allowed is None:
-            allowed = self.directory.may_decide(actor.id, goal.approvers)
+            allowed = self.directory.may_decide(actor.id, goal.approvers, repo=goal.repo)
         if not allowed:
             raise ModeRefused(
                 f"You are not an approver for {goal.id}, so you cannot {'grant' if grant else 'deny'} its "

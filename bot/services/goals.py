@@ -80,6 +80,9 @@ class GoalService:
     # The highest goal number the target repository already uses (its index and history): a fresh
     # database must not hand out an id again. None: only the database's counter counts.
     id_floor: Callable[[], int] | None = None
+    # The named repositories (`[repos.<name>]`) and the channels that use one by default.
+    repos: frozenset[str] = frozenset()
+    channel_repos: dict[str, str] = field(default_factory=dict)
 
     # -- helpers -----------------------------------------------------------------------------
 
@@ -108,6 +111,7 @@ class GoalService:
         approvers: Iterable[str] = (),
         priority: str = "medium",
         confirmed: bool = False,
+        repo: str | None = None,
         budget_usd: float | None = None,
     ) -> Goal:
         """Start a goal. A slash command repeating the same person's text in the same channel within
@@ -123,8 +127,9 @@ class GoalService:
             raise InvalidInput(f"The brief is {len(brief)} characters; keep it under {MAX_BRIEF}.")
         if priority not in {"high", "medium", "low"}:
             raise InvalidInput("Priority must be high, medium or low.")
+        repo = self.repo_for_start(repo, channel_id)
         wanted = list(dict.fromkeys(a for a in approvers if a))
-        outsiders = [a for a in wanted if not self.directory.is_approver(a)]
+        outsiders = [a for a in wanted if not self.directory.is_approver(a, repo=repo)]
         if outsiders:
             names = ", ".join(f"<@{a}>" for a in outsiders)
             raise InvalidInput(f"{names} cannot approve gates here; pick from `/orch approvers`.")
@@ -148,6 +153,7 @@ class GoalService:
                 mode=Mode.READ_ONLY,
                 priority=priority,
                 approvers=wanted,
+                repo=repo,
                 budget_usd=budget_usd,
                 phase_started_at=now,
                 created_at=now,
@@ -163,6 +169,7 @@ class GoalService:
                 goal=goal,
                 source=source,
                 title=goal.title,
+                **({"repo": repo} if repo else {}),
                 **({"budget_usd": budget_usd} if budget_usd is not None else {}),  # type: ignore[arg-type]
             )
             if channel_id:
@@ -188,6 +195,24 @@ class GoalService:
             )
         self._committed()
         return goal
+
+    def repo_for_start(self, repo: str | None, channel_id: str | None) -> str | None:
+        """The repository a new goal targets: the one asked for, else the channel's default (set with
+        `/orch repo use`, else `channels` in the configuration), else the deployment's ORCH_REPO (None)."""
+        if repo:
+            name = repo.strip().lower()
+            if name not in self.repos:
+                known = ", ".join(f"`{n}`" for n in sorted(self.repos)) or "none are configured"
+                raise InvalidInput(f"There is no repository `{redact(name)[:40]}` here (known: {known}).")
+            return name
+        if not channel_id:
+            return None
+        from bot.services.repos import channel_default
+
+        chosen = channel_default(self.engine, channel_id)
+        if chosen in self.repos:
+            return chosen
+        return self.channel_repos.get(channel_id)
 
     def _once_per_window(
         self, session: Session, actor: Actor, channel_id: str | None, brief: str, now: datetime
@@ -318,13 +343,13 @@ class GoalService:
             goal = Goals(session).get(goal_id)
             if goal is None:
                 return {}
-            chosen = list(goal.approvers)
+            chosen, repo = list(goal.approvers), goal.repo
             earlier = Approvals(session).approvers_in_phase(goal.id, goal.phase)
-        return {who: self.directory.may_decide(who, chosen) for who in {actor.id, *earlier}}
+        return {who: self.directory.may_decide(who, chosen, repo=repo) for who in {actor.id, *earlier}}
 
     def _may(self, goal: Goal, who: str, known: dict[str, bool]) -> bool:
         if who not in known:
-            known[who] = self.directory.may_decide(who, goal.approvers)
+            known[who] = self.directory.may_decide(who, goal.approvers, repo=goal.repo)
         return known[who]
 
     def _check_authority(self, goal: Goal, actor: Actor, known: dict[str, bool] | None = None) -> None:

@@ -104,7 +104,9 @@ def _apply(
     goal = load_goal_for_update(session, goal_id)
     if goal is None:
         raise GoalNotFound(goal_id)
-    may = goal.state != GoalState.ACTIVE or goals.directory.may_decide(actor.id, goal.approvers)
+    may = goal.state != GoalState.ACTIVE or goals.directory.may_decide(
+        actor.id, goal.approvers, repo=goal.repo
+    )
     approved = Approvals(session).approvers_in_phase(goal.id, Phase.SPEC.value)
     result = gates.set_spec(
         goal_facts(goal),

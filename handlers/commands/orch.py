@@ -26,6 +26,18 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+def split_repo_option(text: str) -> tuple[str | None, str]:
+    """`--repo billing <brief>` (or `--repo=billing`) → ("billing", "<brief>"); ("", …) when the name
+    is missing; (None, text) without the option."""
+    head, _, rest = text.partition(" ")
+    if head == "--repo":
+        name, _, brief = rest.strip().partition(" ")
+        return name.strip(), brief.strip()
+    if head.startswith("--repo="):
+        return head.removeprefix("--repo=").strip(), rest.strip()
+    return None, text
+
+
 def goal_line(goal: Goal) -> str:
     state = goal.state if goal.state != "active" else goal.status.replace("_", " ")
     return f"*{goal.id}* {goal.title} — {LABELS[Phase(goal.phase)]}, {state}"
@@ -75,15 +87,24 @@ def register(app: AsyncApp, container: Container) -> None:
         if not brief:
             await ack()
             metadata = json.dumps({"channel": command["channel_id"]})
+            default = await call(goals.repo_for_start, repo=None, channel_id=command["channel_id"])
             await open_modal(
                 client,
                 trigger_id=command["trigger_id"],
                 user=command["user_id"],
                 channel=command["channel_id"],
                 view=builders.build_start_modal(
-                    repos=[], default_channel=command["channel_id"], private_metadata=metadata
+                    # One repository to choose from is no choice: the note names where the goal goes.
+                    repos=sorted(goals.repos) if len(goals.repos) > 1 else [default] if default else [],
+                    default_channel=command["channel_id"],
+                    private_metadata=metadata,
+                    default_repo=default,
                 ),
             )
+            return
+        repo, brief = split_repo_option(brief)
+        if repo == "":
+            await ack("Say which repository: `/orch start --repo <name> <brief>`.")
             return
         if len(brief) > MAX_BRIEF:
             await ack(f"The brief is {len(brief)} characters; keep it under {MAX_BRIEF}.")
@@ -98,7 +119,9 @@ def register(app: AsyncApp, container: Container) -> None:
                 await ack(f"{exc} Say it as `/orch start --budget 5 <brief>`.")
                 return
             brief = brief.strip()
-            if not brief:
+            if repo is None:  # `--budget 5 --repo billing <brief>`
+                repo, brief = split_repo_option(brief)
+            if not brief or repo == "":
                 await ack("Say what to build after the budget: `/orch start --budget 5 <brief>`.")
                 return
         await ack()
@@ -109,6 +132,7 @@ def register(app: AsyncApp, container: Container) -> None:
                 actor=Actor(command["user_id"]),
                 channel_id=command["channel_id"],
                 source="slash",
+                repo=repo,
                 budget_usd=budget,
             )
         except DuplicateStart as exc:
@@ -165,6 +189,42 @@ def register(app: AsyncApp, container: Container) -> None:
             return
         await ack("Approvers: " + ", ".join(f"<@{u}>" for u in sorted(found)))
 
+    async def repo_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, arg: str) -> None:
+        from bot.services.repos import use_repo
+
+        sub, _, name = arg.partition(" ")
+        channel = command["channel_id"]
+        if sub.lower() == "use" and name.strip():
+            await ack()
+            try:
+                chosen = await call(
+                    use_repo,
+                    engine=container.engine,
+                    clock=container.clock,
+                    repos=goals.repos,
+                    channel_id=channel,
+                    name=name,
+                    actor=Actor(command["user_id"]),
+                )
+            except ServiceError as exc:
+                await respond(text=str(exc), response_type="ephemeral")
+                return
+            await respond(
+                text=f"Goals started in this channel now use the repository `{chosen}`.",
+                response_type="ephemeral",
+            )
+            return
+        if sub:
+            await ack("Usage: `/orch repo` (which repository this channel uses) or `/orch repo use <name>`.")
+            return
+        await ack()
+        current = await call(goals.repo_for_start, repo=None, channel_id=channel)
+        known = ", ".join(f"`{n}`" for n in sorted(goals.repos)) or "none (only ORCH_REPO)"
+        used = f"`{current}`" if current else "the deployment's ORCH_REPO"
+        await respond(
+            text=f"Goals started here use {used}. Repositories: {known}.", response_type="ephemeral"
+        )
+
     @app.command(ORCH_COMMAND)
     async def orch(
         ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
@@ -180,6 +240,8 @@ def register(app: AsyncApp, container: Container) -> None:
             await list_goals(await answer_later(ack, respond), command, rest.lower())
         elif sub == "cancel":
             await cancel(ack, command, respond, rest)
+        elif sub == "repo":
+            await repo_command(ack, command, respond, rest)
         elif sub == "approvers":
             await approvers(await answer_later(ack, respond))
         elif sub in ("help", ""):

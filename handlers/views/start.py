@@ -37,7 +37,8 @@ def register(app: AsyncApp, container: Container) -> None:
         if len(title) > 120:
             errors["title"] = "Keep the title under 120 characters."
         approvers = [str(u) for u in (values.get("approvers") or [])]
-        outsiders = [u for u in approvers if not container.directory.is_approver(u)]
+        chosen_repo = str(values.get("repo") or "") or None
+        outsiders = [u for u in approvers if not container.directory.is_approver(u, repo=chosen_repo)]
         if outsiders:
             errors["approvers"] = "Not approvers here: " + ", ".join(f"<@{u}>" for u in outsiders)
         if errors:
@@ -68,6 +69,7 @@ def register(app: AsyncApp, container: Container) -> None:
                 source="modal",
                 approvers=approvers,
                 priority=str(values.get("priority") or "medium"),
+                repo=chosen_repo,
             )
         except (InvalidInput, ServiceError) as exc:
             await tell(client, channel=channel, user=user, text=str(exc))

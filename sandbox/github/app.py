@@ -327,6 +327,9 @@ class GitHubApp:
                 headers={"WWW-Authenticate": 'Basic realm="GitHub"'},
             )
         body = await request.body()
+        pushing = request.method == "POST" and request.path_params["rest"] == "git-receive-pack"
+        repo = self.state.repos[f"{owner}/{name}"]
+        before = await run_in_threadpool(_refs, repo) if pushing else {}
         status, headers, out = await run_in_threadpool(
             run_backend,
             self.state.root,
@@ -339,7 +342,58 @@ class GitHubApp:
             body=body,
             remote_user=self.state.login,
         )
+        if pushing:
+            after = await run_in_threadpool(_refs, repo)
+            for ref in sorted(set(before) | set(after)):
+                if before.get(ref) != after.get(ref):
+                    await run_in_threadpool(self._push_hook, repo, ref, before.get(ref), after.get(ref))
         return Response(out, status_code=status, headers=dict(headers))
+
+    def _push_hook(self, repo: Repo, ref: str, old: str | None, new: str | None) -> None:
+        """The `push` webhook for one ref a git push moved (as GitHub sends after a push)."""
+        zero = "0" * 40
+        commits = []
+        if new:
+            span = f"{old}..{new}" if old else new
+            fmt = "%H%x1f%T%x1f%an%x1f%ae%x1f%aI%x1f%cn%x1f%ce%x1f%cI%x1f%B%x1e"
+            out = git(repo.path, "log", "--reverse", "-n", "50", f"--format={fmt}", span).stdout
+            for record in out.split("\x1e"):
+                parts = record.strip().split("\x1f", 8)
+                if len(parts) < 9:
+                    continue
+                sha, tree, an, ae, ad, cn, ce, cd, message = parts
+                commits.append(
+                    {
+                        "id": sha,
+                        "tree_id": tree,
+                        "distinct": True,
+                        "message": message.strip(),
+                        "timestamp": cd,
+                        "url": f"{self.base_url}/{repo.full_name}/commit/{sha}",
+                        "author": {"name": an, "email": ae, "date": ad},
+                        "committer": {"name": cn, "email": ce, "date": cd},
+                        "added": [],
+                        "removed": [],
+                        "modified": [],
+                    }
+                )
+        repo_json = objects.push_repository(self._repo_json(repo))
+        payload = {
+            "ref": ref,
+            "before": old or zero,
+            "after": new or zero,
+            "created": old is None,
+            "deleted": new is None,
+            "forced": False,
+            "base_ref": None,
+            "compare": f"{self.base_url}/{repo.full_name}/compare/{(old or zero)[:12]}...{(new or zero)[:12]}",
+            "commits": commits,
+            "head_commit": commits[-1] if commits else None,
+            "repository": repo_json,
+            "pusher": {"name": self.state.login, "email": None},
+            "sender": objects.user(self.api, self.base_url, self.state.login),
+        }
+        self.hooks.send("push", payload)
 
     def routes(self) -> list[Route]:
         methods = ["GET", "POST", "PATCH", "PUT", "DELETE"]
@@ -355,6 +409,11 @@ class GitHubApp:
 
     def asgi(self) -> Starlette:
         return Starlette(routes=self.routes())
+
+
+def _refs(repo: Repo) -> dict[str, str]:
+    out = git(repo.path, "for-each-ref", "--format=%(refname) %(objectname)", "refs/heads/").stdout
+    return dict(line.split(" ", 1) for line in out.splitlines() if " " in line)
 
 
 def PlainText404() -> Response:

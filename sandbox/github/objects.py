@@ -263,3 +263,8 @@ def check_run(api: str, web: str, full: str, run: dict[str, Any]) -> dict[str, A
         "app": None,
         "pull_requests": [],
     }
+
+
+def push_repository(repo: dict[str, Any]) -> dict[str, Any]:
+    """The repository as a `push` webhook carries it (a few more fields than the REST answer)."""
+    return {**repo, "topics": [], "visibility": "private"}

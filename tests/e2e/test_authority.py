@@ -64,7 +64,9 @@ def test_a_click_on_one_goals_message_carrying_anothers_value_decides_nothing(li
     live.sb.wait_for_view("U_APP1", "orch_reject_modal")
     live.sb.submit_view("U_APP1", {"reason": "Out of scope for this quarter"})
     live.sb.wait_for(
-        lambda: len([e for e in audit_actions(live, "G-0002") if e.action == "decision.refused"]) == 2 or None,
+        lambda: (
+            len([e for e in audit_actions(live, "G-0002") if e.action == "decision.refused"]) == 2 or None
+        ),
         what="the second refusal",
     )
     assert approvals(live, "G-0002") == [] and goal(live, "G-0002").state == "active"

@@ -29,6 +29,9 @@ def test_the_walkthrough_takes_a_goal_to_a_committed_change_and_exits_0(tmp_path
     assert "blake  ✓ approves PRD v2" in out and "avery  ✓ approves Task List v1" in out
     assert "G-0001 is done" in out
     assert "goal done" in out and "Mirrors under docs/: " in out
+    # The goal is delivered to the GitHub stand-in (offline) and ends as a merged pull request.
+    assert "Draft pull request opened" in out and "Pull request #1 merged into `main`" in out
+    assert "Merge pull request #1 from acme/orch/G-0001" in out
     repo = tmp_path / ".orch" / "demo" / "repo"
     log = subprocess.run(
         ["git", "-C", str(repo), "log", "--format=%B"], capture_output=True, text=True, check=True

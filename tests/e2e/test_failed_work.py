@@ -246,15 +246,19 @@ def test_a_failed_build_is_retried_with_the_button_once_a_person_cleared_the_way
         card = live.sb.wait_for_message("C_DEV", text_contains="G-0001")
         for _ in range(6):  # approve each document until the build fails
             found = live.sb.wait_for(
-                lambda: live.sb.find_message("C_DEV", card.ts, button="Retry")
-                or live.sb.find_message("C_DEV", card.ts, button="Approve"),
+                lambda: (
+                    live.sb.find_message("C_DEV", card.ts, button="Retry")
+                    or live.sb.find_message("C_DEV", card.ts, button="Approve")
+                ),
                 timeout=30,
                 what="an artifact or the failure message",
             )
             if "Retry" in found.buttons:
                 break
             live.sb.click("U_APP1", found, "Approve")
-            live.sb.wait_for(lambda f=found: "Approve" not in live.sb.message("C_DEV", f.ts).buttons, timeout=30)
+            live.sb.wait_for(
+                lambda f=found: "Approve" not in live.sb.message("C_DEV", f.ts).buttons, timeout=30
+            )
         assert "Retry" in found.buttons and "Building task 1" in found.text
         assert "exists but is not a registered worktree" in found.content
         assert goal_row(live).status == "failed"

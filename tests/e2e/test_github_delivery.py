@@ -4,6 +4,7 @@ smart HTTP). `/orch start` → goal branch and draft pull request linking the th
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import subprocess
@@ -37,19 +38,26 @@ class Stack:
 
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[Stack]:
+    with github_stack(tmp_path) as running:
+        yield running
+
+
+@contextlib.contextmanager
+def github_stack(tmp_path: Path, **overrides: Any) -> Iterator[Stack]:
     hub = GitHubStandIn(tmp_path / "github", token=TOKEN).start()
     hub.create_repo("acme", "billing", seed=init_repo(tmp_path / "seed"))
     # A clone URL where a local path used to be: the bot keeps its own clones under its data directory.
     url: Any = hub.clone_url("acme", "billing")
-    live = start_live(
-        tmp_path,
-        url,
-        github_token=TOKEN,
-        github_api_url=hub.api_url,
-        github_webhook_secret=HOOK_SECRET,
-        data_dir=tmp_path / "data",
-    )
-    hub.add_webhook(f"{live.bot.url}/github/events", HOOK_SECRET)
+    values: dict[str, Any] = {
+        "github_token": TOKEN,
+        "github_api_url": hub.api_url,
+        "github_webhook_secret": HOOK_SECRET,
+        "data_dir": tmp_path / "data",
+    }
+    values.update(overrides)
+    live = start_live(tmp_path, url, **values)
+    if values["github_webhook_secret"]:
+        hub.add_webhook(f"{live.bot.url}/github/events", HOOK_SECRET)
     try:
         yield Stack(live, hub)
     finally:
@@ -293,3 +301,123 @@ def test_two_goals_side_by_side_both_merge_with_their_files_of_record_combined(
         "G-0002",
     }
     assert "orch(G-0002): bring main into orch/G-0002" in _git(fresh, "log", "--format=%s", "main")
+
+
+def test_the_manager_implementer_builds_in_the_goal_clone_and_its_merges_reach_the_pull_request(
+    tmp_path: Path,
+) -> None:
+    from agents.testing import assistant_message
+
+    from tests.integration.test_manager_restart import NAMES, Scripted, scripted, task_steps
+
+    # The default implementer once a model is configured; only the models are scripted.
+    with github_stack(tmp_path, implementer="manager", openai_base_url="http://127.0.0.1:9/v1") as stack:
+        live, hub = stack.live, stack.hub
+        assert live.settings.delivery == "pull_request" and live.settings.implementer == "manager"
+        manager = live.container.manager
+        steps: dict[str, list[Any]] = {role: [] for role in NAMES}
+        for task in range(1, 6):
+            one = task_steps(task)
+            one["manager"].append([assistant_message(f"Task {task} approved and merged.")])
+            for role in NAMES:
+                steps[role] += one[role]
+        manager.model_provider, manager.models = Scripted(scripted(steps)), dict(NAMES)
+
+        live.sb.slash("U_REQ", "C_DEV", f"start {BRIEF}")
+        card = live.sb.wait_for_message("C_DEV", text_contains="G-0001")
+        live.decide_all("U_APP1", card.ts)
+        _note(live, card.ts, "merged into `main`")
+        pr = hub.repo("acme/billing").pulls[1]
+        assert pr["merged"]
+        # The builds happened in the goal's clone (whose branch is delivered), not the process clone.
+        process_clone = Path(live.settings.repo)
+        assert "merge task 1" not in _git(process_clone, "log", "--format=%B", "-5")
+        fresh = tmp_path / "fresh"
+        url = hub.clone_url("acme", "billing")
+        run_remote(["clone", "--quiet", "--", url, str(fresh)], cwd=tmp_path, url=url, token=TOKEN)
+        log = _git(fresh, "log", "--format=%B%x00", "main")
+        assert "Task-Id: 1" in log and "Goal-Id: G-0001" in log
+
+
+def test_a_person_changing_an_approved_document_on_the_goal_branch_makes_its_approval_stale(
+    stack: Stack, tmp_path: Path
+) -> None:
+    from storage.audit import AuditEntry
+
+    live, hub = stack.live, stack.hub
+    live.sb.slash("U_REQ", "C_DEV", f"start {BRIEF}")
+    card = live.sb.wait_for_message("C_DEV", text_contains="G-0001")
+    _note(live, card.ts, "pull request opened")
+    for _ in range(2):  # the Scaffold Check, then the PRD
+        artifact = live.sb.wait_for_message("C_DEV", thread_ts=card.ts, button="Approve")
+        live.sb.click("U_APP1", artifact, "Approve")
+        live.sb.wait_for(
+            lambda m=artifact: "Approve" not in live.sb.buttons(live.sb.message("C_DEV", m.ts)),
+            timeout=30,
+            what="the decision to replace the buttons",
+        )
+    remote = hub.repo("acme/billing")
+    prd = "tasks/G-0001/prd.md"
+
+    def published() -> bool:
+        shown = subprocess.run(
+            ["git", "-C", str(remote.path), "cat-file", "-e", f"refs/heads/orch/G-0001:{prd}"], check=False
+        )
+        return shown.returncode == 0 and _idle(live)
+
+    _until(published, timeout=30, what="the approved PRD on the goal branch")
+    url = hub.clone_url("acme", "billing")
+    person = tmp_path / "person"
+    run_remote(
+        ["clone", "--quiet", "--branch", "orch/G-0001", "--", url, str(person)],
+        cwd=tmp_path,
+        url=url,
+        token=TOKEN,
+    )
+    (person / prd).write_text((person / prd).read_text() + "\nAlso export to Excel.\n")
+    _git(person, "commit", "-q", "-am", "A person widens the PRD")
+    run_remote(["push", "--quiet", "origin", "HEAD:orch/G-0001"], cwd=person, url=url, token=TOKEN)
+    head = _git(person, "rev-parse", "HEAD").strip()
+
+    # The push webhook tells the bot; the thread says which approval no longer counts.
+    note = _note(live, card.ts, "was changed on the goal branch after it was approved")
+    assert f"`{prd}` (PRD v1)" in note.text and "no longer counts" in note.text
+    assert hub.state.context_state(remote, head, "orch/gates") == "pending"
+    statuses = [s for s in hub.state.latest_statuses(remote, head) if s["context"] == "orch/gates"]
+    assert "Changed on the branch after approval: PRD" in statuses[0]["description"]
+    assert "no longer counts" in remote.pulls[1]["body"]
+    with Session(live.container.engine) as session:
+        stale = session.exec(select(AuditEntry).where(AuditEntry.action == "artifact.stale")).all()
+    assert [e.payload_dict()["path"] for e in stale] == [prd]
+    assert remote.branch_sha("orch/G-0001") == head  # the person's commit is kept
+
+
+def test_without_a_webhook_ci_is_polled_into_one_thread_message_and_a_green_check_merges(
+    tmp_path: Path,
+) -> None:
+    with github_stack(tmp_path, github_webhook_secret=None, ci_poll_seconds=1) as stack:
+        live, hub = stack.live, stack.hub
+        hub.state.require_status("acme/billing", "main", "ci")
+        live.sb.slash("U_REQ", "C_DEV", f"start {BRIEF}")
+        card = live.sb.wait_for_message("C_DEV", text_contains="G-0001")
+        live.decide_all("U_APP1", card.ts)
+        _note(live, card.ts, 'Required status check "ci" is expected.')
+        remote = hub.repo("acme/billing")
+        pr = remote.pulls[1]
+        assert not hub.app.hooks.targets  # nothing tells the bot: it has to ask
+
+        hub.state.add_check_run(remote, name="ci", head_sha=pr["head_sha"], conclusion="failure")
+        ci = _note(live, card.ts, "1 failed — failing:")
+        _note(live, card.ts, 'Required status check "ci" is failure.')
+        assert not pr["merged"]
+        # The failing check is on the card too, where the Implementation gate is decided.
+        live.sb.wait_for(
+            lambda: "1 failed — failing:" in live.sb.message("C_DEV", card.ts).content,
+            timeout=30,
+            what="the failing check on the card",
+        )
+        hub.state.add_check_run(remote, name="ci", head_sha=pr["head_sha"], conclusion="success")
+        _note(live, card.ts, "merged into `main`")  # no click needed: the next poll merges
+        assert pr["merged"]
+        assert [m.ts for m in live.sb.thread("C_DEV", card.ts) if "CI on " in m.text] == [ci.ts]
+        assert live.sb.message("C_DEV", ci.ts).text.startswith("✅ CI on ")

@@ -16,8 +16,10 @@ from tests.conftest import Live
 
 def counts(live: Live) -> tuple[int, int]:
     with Session(live.container.engine) as session:
-        return (session.exec(select(func.count()).select_from(Goal)).one(),
-                session.exec(select(func.count()).select_from(AuditEntry)).one())
+        return (
+            session.exec(select(func.count()).select_from(Goal)).one(),
+            session.exec(select(func.count()).select_from(AuditEntry)).one(),
+        )
 
 
 @pytest.mark.parametrize(
@@ -30,7 +32,14 @@ def counts(live: Live) -> tuple[int, int]:
         Tamper(timestamp=-301),
         Tamper(timestamp=+400),
     ],
-    ids=["wrong-secret", "altered-body", "no-signature", "no-timestamp", "stale-timestamp", "future-timestamp"],
+    ids=[
+        "wrong-secret",
+        "altered-body",
+        "no-signature",
+        "no-timestamp",
+        "stale-timestamp",
+        "future-timestamp",
+    ],
 )
 def test_unsigned_or_stale_requests_get_401_and_change_nothing(shared_live: Live, tamper: Tamper) -> None:
     live = shared_live
@@ -56,11 +65,21 @@ def test_unsigned_or_stale_requests_get_401_and_change_nothing(shared_live: Live
         ("\udcff".encode("utf-8", "surrogatepass"), "application/json"),
         ("just some text", "text/plain"),
     ],
-    ids=["bad-payload-json", "payload-without-user", "payload-not-object", "command-without-user",
-         "bad-json", "event-not-object", "json-not-object", "not-utf8", "plain-text"],
+    ids=[
+        "bad-payload-json",
+        "payload-without-user",
+        "payload-not-object",
+        "command-without-user",
+        "bad-json",
+        "event-not-object",
+        "json-not-object",
+        "not-utf8",
+        "plain-text",
+    ],
 )
-def test_malformed_but_signed_requests_get_400_and_change_nothing(shared_live: Live, body: str | bytes,
-                                                                  content_type: str) -> None:
+def test_malformed_but_signed_requests_get_400_and_change_nothing(
+    shared_live: Live, body: str | bytes, content_type: str
+) -> None:
     live = shared_live
     before = counts(live)
     delivery = live.sb.deliver_raw(body, content_type)

@@ -348,3 +348,73 @@ def test_modal_inputs_yaml_passwords_mcp_and_codex_leave_no_secret_anywhere(
     assert "nightly export of the ledger" in stored and "invoice mailer" in stored
     assert "Use the upload pair" in stored and "Wrong place: this needs" in stored
     assert "The tests post to Slack with" in exported
+
+
+def test_the_github_token_is_kept_nowhere_after_a_goal_is_delivered_as_a_merged_pull_request(
+    captured_logs: io.StringIO, tmp_path: Path
+) -> None:
+    """The token the bot pushes and calls GitHub with: in no log line, database row, run record,
+    commit, clone configuration, Slack message or text it sent to GitHub."""
+    from sandbox.github import GitHubStandIn
+    from tests.conftest import init_repo, start_live
+
+    token = "github_pat_11BQ8Y4ZL1n9Su0Xa8Mq5Wc7_Od2Ie6Gk9Ht4Zb8Vf3Jp7Lr1Uy5Na0Sc3Mo9Qw2Xd6Rm"
+    hook_secret = "5c0f8e2a9b7d4e1f6a3c8b5d2e9f7a4c"
+    hub = GitHubStandIn(tmp_path / "github", token=token).start()
+    hub.create_repo("acme", "billing", seed=init_repo(tmp_path / "seed"))
+    url: Any = hub.clone_url("acme", "billing")
+    data = tmp_path / "data"
+    live = start_live(
+        tmp_path,
+        url,
+        github_token=token,
+        github_api_url=hub.api_url,
+        github_webhook_secret=hook_secret,
+        data_dir=data,
+        runs_dir=tmp_path / ".runs",
+    )
+    hub.add_webhook(f"{live.bot.url}/github/events", hook_secret)
+    try:
+        live.sb.slash("U_REQ", "C_DEV", "start Add a CSV export of monthly invoices for finance.")
+        card = live.sb.wait_for_message("C_DEV", text_contains="G-0001")
+        live.decide_all("U_APP1", card.ts)
+        live.sb.wait_for(
+            lambda: any("merged into `main`" in m.text for m in live.sb.thread("C_DEV", card.ts)),
+            timeout=30,
+            what="the merge note",
+        )
+        remote = hub.repo("acme/billing")
+        live.bot.stop()
+        clones = [p.parent for p in data.rglob(".git") if p.is_dir()]
+        assert len(clones) >= 2  # the process clone and the goal's clone
+        sent = [
+            (f"github {r['method']} {r['path']}", json.dumps(r["json"]))
+            for r in hub.state.requests
+            if r["json"]
+        ]
+        pulls = [(f"pull request {n}", json.dumps(pr)) for n, pr in remote.pulls.items()]
+        places = [
+            *sandbox_places(live.sb),
+            *database_places(tmp_path / "orch.db"),
+            *file_places(tmp_path / ".runs", ".runs"),
+            *file_places(data, "data dir"),  # clone configs, audit key files, effect maps
+            *(place for clone in clones for place in repo_places(clone)),
+            (
+                "the remote's history",
+                subprocess.run(
+                    ["git", "-C", str(remote.path), "log", "-p", "--all"],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                ).stdout,
+            ),
+            *sent,
+            *pulls,
+            ("captured logs", captured_logs.getvalue()),
+        ]
+        assert remote.pulls[1]["merged"] and len(sent) > 5
+        assert leaks([token, hook_secret], places) == []
+    finally:
+        live.bot.stop()
+        live.sb.stop()
+        hub.stop()

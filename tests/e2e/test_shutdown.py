@@ -50,11 +50,20 @@ def test_sigterm_lets_orch_serve_finish_a_running_draft_and_exit_0(tmp_path: Pat
 
         def serve() -> OrchProcess:
             port = free_port()
-            env = serve_env(api_url=sb.api_url, secret=secret, token=SANDBOX_BOT_TOKEN, port=port,
-                            database_url=f"sqlite:///{db}", repo=target_repo, config=config,
-                            ORCH_AGENT_BACKEND="openai", OPENAI_BASE_URL=model.base_url,
-                            ORCH_OPENAI_API="chat_completions", ORCH_IMPLEMENTER="direct",
-                            ORCH_SHUTDOWN_GRACE="30")
+            env = serve_env(
+                api_url=sb.api_url,
+                secret=secret,
+                token=SANDBOX_BOT_TOKEN,
+                port=port,
+                database_url=f"sqlite:///{db}",
+                repo=target_repo,
+                config=config,
+                ORCH_AGENT_BACKEND="openai",
+                OPENAI_BASE_URL=model.base_url,
+                ORCH_OPENAI_API="chat_completions",
+                ORCH_IMPLEMENTER="direct",
+                ORCH_SHUTDOWN_GRACE="30",
+            )
             process = OrchProcess(["serve"], env).start()
             process.wait_for_line("orch ready")
             wait_healthy(port)
@@ -86,9 +95,13 @@ def test_sigterm_lets_orch_serve_finish_a_running_draft_and_exit_0(tmp_path: Pat
         # What it had not sent yet (the PRD's message, perhaps) is sent after a restart.
         second = serve()
         try:
-            prd = sb.wait_for_message("C_DEV", thread_ts=card.ts, button="Approve", after=scaffold, timeout=30)
+            prd = sb.wait_for_message(
+                "C_DEV", thread_ts=card.ts, button="Approve", after=scaffold, timeout=30
+            )
             assert "PRD" in prd.text
-            assert len([m for m in sb.thread("C_DEV", card.ts) if "PRD v1 is ready for review" in m.text]) == 1
+            assert (
+                len([m for m in sb.thread("C_DEV", card.ts) if "PRD v1 is ready for review" in m.text]) == 1
+            )
         finally:
             assert second.stop() is not None
 
@@ -100,10 +113,20 @@ def test_sigterm_gives_a_running_job_back_and_a_second_signal_exits_at_once(
     db = tmp_path / "orch.db"
     config = write_config(tmp_path, CONFIG)
     port = free_port()
-    with Sandbox(signing_secret=secret, bot_token=SANDBOX_BOT_TOKEN,
-                 request_url=f"http://127.0.0.1:{port}/slack/events") as sb:
-        env = serve_env(api_url=sb.api_url, secret=secret, token=SANDBOX_BOT_TOKEN, port=port,
-                        database_url=f"sqlite:///{db}", repo=target_repo, config=config)
+    with Sandbox(
+        signing_secret=secret,
+        bot_token=SANDBOX_BOT_TOKEN,
+        request_url=f"http://127.0.0.1:{port}/slack/events",
+    ) as sb:
+        env = serve_env(
+            api_url=sb.api_url,
+            secret=secret,
+            token=SANDBOX_BOT_TOKEN,
+            port=port,
+            database_url=f"sqlite:///{db}",
+            repo=target_repo,
+            config=config,
+        )
         web = OrchProcess(["serve", "--role", "web"], env).start()
         workers: list[OrchProcess] = []
 
@@ -121,8 +144,11 @@ def test_sigterm_gives_a_running_job_back_and_a_second_signal_exits_at_once(
             card = sb.wait_for_message("C_DEV", text_contains="G-0001", timeout=30)
             scaffold = sb.wait_for_message("C_DEV", thread_ts=card.ts, button="Approve", timeout=30)
             sb.click("U_APP1", scaffold, "Approve")
-            until(lambda: _rows(db, "SELECT status FROM jobs WHERE phase = 'prd'") == [("running",)],
-                  timeout=30, what="the PRD job to run")
+            until(
+                lambda: _rows(db, "SELECT status FROM jobs WHERE phase = 'prd'") == [("running",)],
+                timeout=30,
+                what="the PRD job to run",
+            )
 
             # A second signal does not wait for the grace period.
             assert first.proc is not None
@@ -133,9 +159,14 @@ def test_sigterm_gives_a_running_job_back_and_a_second_signal_exits_at_once(
 
             # A clean SIGTERM: the grace period runs out, the job is given back, the exit is 0.
             second = worker(ORCH_JOB_HOLD="draft/prd:before", ORCH_SHUTDOWN_GRACE="1")
-            until(lambda: "job.requeued" in _actions(db) and _rows(
-                db, "SELECT status FROM jobs WHERE phase = 'prd'") == [("running",)],
-                timeout=30, what="the abandoned job to be re-queued and claimed again")
+            until(
+                lambda: (
+                    "job.requeued" in _actions(db)
+                    and _rows(db, "SELECT status FROM jobs WHERE phase = 'prd'") == [("running",)]
+                ),
+                timeout=30,
+                what="the abandoned job to be re-queued and claimed again",
+            )
             assert second.proc is not None
             second.proc.send_signal(signal.SIGTERM)
             assert _exit_status(second, 20) == 0
@@ -149,6 +180,8 @@ def test_sigterm_gives_a_running_job_back_and_a_second_signal_exits_at_once(
             for process in workers:
                 process.stop()
             assert web.stop() is not None
-    released = [json.loads(r[0]) for r in _rows(db, "SELECT payload FROM audit_log WHERE action = 'job.released'")]
+    released = [
+        json.loads(r[0]) for r in _rows(db, "SELECT payload FROM audit_log WHERE action = 'job.released'")
+    ]
     assert len(released) == 1
     assert _rows(db, "SELECT count(*) FROM artifacts WHERE phase = 'prd'") == [(1,)]

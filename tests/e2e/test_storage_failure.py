@@ -56,7 +56,9 @@ def rows(live: Live, sql: str) -> list[tuple[Any, ...]]:
         return conn.execute(sql).fetchall()
 
 
-def test_a_full_disk_is_said_to_the_person_and_on_healthz_and_nothing_is_acknowledged_as_done(live: Live) -> None:
+def test_a_full_disk_is_said_to_the_person_and_on_healthz_and_nothing_is_acknowledged_as_done(
+    live: Live,
+) -> None:
     _card, artifact = start_goal(live)
     disk = Disk(live)
     assert health(live).status_code == 200
@@ -65,8 +67,11 @@ def test_a_full_disk_is_said_to_the_person_and_on_healthz_and_nothing_is_acknowl
     for n in range(3):
         answer = live.sb.slash("U_REQ", "C_DEV", f"start {LONG_BRIEF} #{n}")
         assert answer.status == 200 and "done" not in (answer.body or "").lower()
-        live.sb.wait_for(lambda k=n + 1: len([m for m in live.sb.ephemerals("U_REQ") if m.text == NOT_RECORDED]) == k,
-                         timeout=20, what=f"the person to be told that start #{n} was not recorded")
+        live.sb.wait_for(
+            lambda k=n + 1: len([m for m in live.sb.ephemerals("U_REQ") if m.text == NOT_RECORDED]) == k,
+            timeout=20,
+            what=f"the person to be told that start #{n} was not recorded",
+        )
     assert rows(live, "SELECT id FROM goals") == [("G-0001",)]
     assert "disk is full" in health(live).json()["problems"]["database"]
     assert len([m for m in live.sb.messages("C_DEV") if "G-0002" in m.text]) == 0
@@ -74,8 +79,11 @@ def test_a_full_disk_is_said_to_the_person_and_on_healthz_and_nothing_is_acknowl
     # An Approve click that cannot be stored is refused visibly, and the gate stays open.
     disk.state = "read_only"  # small writes could still fit in the pages the file has
     live.sb.click("U_APP1", artifact, "Approve")
-    live.sb.wait_for(lambda: [m for m in live.sb.ephemerals("U_APP1") if m.text == NOT_RECORDED], timeout=20,
-                     what="the approver to be told the click was not recorded")
+    live.sb.wait_for(
+        lambda: [m for m in live.sb.ephemerals("U_APP1") if m.text == NOT_RECORDED],
+        timeout=20,
+        what="the approver to be told the click was not recorded",
+    )
     assert "Approve" in live.sb.message("C_DEV", artifact.ts).buttons
     assert rows(live, "SELECT count(*) FROM approvals") == [(0,)]
 
@@ -91,17 +99,26 @@ def test_a_full_disk_is_said_to_the_person_and_on_healthz_and_nothing_is_acknowl
 
 
 @pytest.mark.slow
-def test_a_web_process_that_cannot_write_its_inbox_says_so_in_the_answer(tmp_path: Path, target_repo: Path) -> None:
+def test_a_web_process_that_cannot_write_its_inbox_says_so_in_the_answer(
+    tmp_path: Path, target_repo: Path
+) -> None:
     secret = secrets.token_hex(16)
     port = free_port()
     db = tmp_path / "orch.db"
     env = {
-        "SLACK_BOT_TOKEN": SANDBOX_BOT_TOKEN, "SLACK_SIGNING_SECRET": secret, "ORCH_PORT": str(port),
-        "ORCH_DATABASE_URL": f"sqlite:///{db}", "ORCH_REPO": str(target_repo),
-        "ORCH_APPROVERS": "U_APP1,U_APP2", "ORCH_AGENT_BACKEND": "offline",
+        "SLACK_BOT_TOKEN": SANDBOX_BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": secret,
+        "ORCH_PORT": str(port),
+        "ORCH_DATABASE_URL": f"sqlite:///{db}",
+        "ORCH_REPO": str(target_repo),
+        "ORCH_APPROVERS": "U_APP1,U_APP2",
+        "ORCH_AGENT_BACKEND": "offline",
     }
-    with Sandbox(signing_secret=secret, bot_token=SANDBOX_BOT_TOKEN,
-                 request_url=f"http://127.0.0.1:{port}/slack/events") as sb:
+    with Sandbox(
+        signing_secret=secret,
+        bot_token=SANDBOX_BOT_TOKEN,
+        request_url=f"http://127.0.0.1:{port}/slack/events",
+    ) as sb:
         env["SLACK_API_URL"] = sb.api_url
         web = OrchProcess(["serve", "--role", "web"], env).start()
         try:
@@ -112,8 +129,12 @@ def test_a_web_process_that_cannot_write_its_inbox_says_so_in_the_answer(tmp_pat
             inbox.mkdir()  # the inbox cannot be opened: where the file was is now a folder
 
             answer = sb.slash("U_REQ", "C_DEV", "start Add a CSV export of monthly invoices")
-            assert answer.status == 200 and json.loads(answer.body)["text"] == NOT_RECORDED  # in the answer itself
-            assert sb.wait_for(lambda: [m for m in sb.ephemerals("U_REQ") if m.text == NOT_RECORDED], timeout=10)
+            assert (
+                answer.status == 200 and json.loads(answer.body)["text"] == NOT_RECORDED
+            )  # in the answer itself
+            assert sb.wait_for(
+                lambda: [m for m in sb.ephemerals("U_REQ") if m.text == NOT_RECORDED], timeout=10
+            )
             status = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
             assert status.status_code == 503 and "inbox" in status.json()["problems"]
         finally:

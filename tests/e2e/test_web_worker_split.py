@@ -31,12 +31,19 @@ def test_web_process_keeps_requests_for_a_worker_started_later(tmp_path: Path, t
     port = free_port()
     db = tmp_path / "orch.db"
     env = {
-        "SLACK_BOT_TOKEN": SANDBOX_BOT_TOKEN, "SLACK_SIGNING_SECRET": secret, "ORCH_PORT": str(port),
-        "ORCH_DATABASE_URL": f"sqlite:///{db}", "ORCH_REPO": str(target_repo),
-        "ORCH_APPROVERS": "U_APP1,U_APP2", "ORCH_AGENT_BACKEND": "offline",
+        "SLACK_BOT_TOKEN": SANDBOX_BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": secret,
+        "ORCH_PORT": str(port),
+        "ORCH_DATABASE_URL": f"sqlite:///{db}",
+        "ORCH_REPO": str(target_repo),
+        "ORCH_APPROVERS": "U_APP1,U_APP2",
+        "ORCH_AGENT_BACKEND": "offline",
     }
-    with Sandbox(signing_secret=secret, bot_token=SANDBOX_BOT_TOKEN,
-                 request_url=f"http://127.0.0.1:{port}/slack/events") as sb:
+    with Sandbox(
+        signing_secret=secret,
+        bot_token=SANDBOX_BOT_TOKEN,
+        request_url=f"http://127.0.0.1:{port}/slack/events",
+    ) as sb:
         env["SLACK_API_URL"] = sb.api_url
         web = OrchProcess(["serve", "--role", "web"], env).start()
         worker: OrchProcess | None = None
@@ -93,17 +100,26 @@ def test_the_inbox_keeps_only_the_redacted_request(tmp_path: Path, target_repo: 
     """What a web process leaves to the worker is a database row: it holds the request as cleaned
     at the door, and the worker still does the work from it."""
     token = "ghp_Jq5Wz8Xc3Vb7Nm1Qa6Sd2Fg9Hj4Kl0Pz5Rt8Y"
-    brief = f"Add a CSV export of invoices\nci:\n  password: hunter2\n  token: {token}\nlogin password=Ab3&xY9qz"
+    brief = (
+        f"Add a CSV export of invoices\nci:\n  password: hunter2\n  token: {token}\nlogin password=Ab3&xY9qz"
+    )
     secret = secrets.token_hex(16)
     port = free_port()
     db = tmp_path / "orch.db"
     env = {
-        "SLACK_BOT_TOKEN": SANDBOX_BOT_TOKEN, "SLACK_SIGNING_SECRET": secret, "ORCH_PORT": str(port),
-        "ORCH_DATABASE_URL": f"sqlite:///{db}", "ORCH_REPO": str(target_repo),
-        "ORCH_APPROVERS": "U_APP1,U_APP2", "ORCH_AGENT_BACKEND": "offline",
+        "SLACK_BOT_TOKEN": SANDBOX_BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": secret,
+        "ORCH_PORT": str(port),
+        "ORCH_DATABASE_URL": f"sqlite:///{db}",
+        "ORCH_REPO": str(target_repo),
+        "ORCH_APPROVERS": "U_APP1,U_APP2",
+        "ORCH_AGENT_BACKEND": "offline",
     }
-    with Sandbox(signing_secret=secret, bot_token=SANDBOX_BOT_TOKEN,
-                 request_url=f"http://127.0.0.1:{port}/slack/events") as sb:
+    with Sandbox(
+        signing_secret=secret,
+        bot_token=SANDBOX_BOT_TOKEN,
+        request_url=f"http://127.0.0.1:{port}/slack/events",
+    ) as sb:
         env["SLACK_API_URL"] = sb.api_url
         web = OrchProcess(["serve", "--role", "web"], env).start()
         worker: OrchProcess | None = None

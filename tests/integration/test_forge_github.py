@@ -234,3 +234,38 @@ def test_the_stand_ins_webhooks_are_signed_and_shaped_as_github_publishes_them(h
             "protected": False,
         }
     ]
+
+
+def test_a_git_push_to_the_stand_in_sends_a_push_webhook_that_follows_the_description(
+    hub: GitHubStandIn, tmp_path: Path
+) -> None:
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    from bot.forge.webhook import goal_ids, signature_ok
+    from sandbox.server import ServerThread
+
+    received: list[tuple[str, dict[str, object], bool]] = []
+    arrived = threading.Event()
+
+    async def receive(request: Request) -> JSONResponse:
+        body = await request.body()
+        ok = signature_ok("hook-secret", body, request.headers.get("x-hub-signature-256"))
+        received.append((request.headers["x-github-event"], json.loads(body), ok))
+        arrived.set()
+        return JSONResponse({"ok": True})
+
+    receiver = ServerThread(Starlette(routes=[Route("/hook", receive, methods=["POST"])])).start()
+    try:
+        hub.add_webhook(f"{receiver.base_url}/hook", "hook-secret")
+        sha = _push_branch(hub, tmp_path / "work", "orch/G-0007", {"NOTES.md": "a person's note\n"})
+        assert arrived.wait(10), "the push webhook did not arrive"
+    finally:
+        receiver.stop()
+    [(event, payload, signed)] = received
+    assert event == "push" and signed
+    assert payload["ref"] == "refs/heads/orch/G-0007" and payload["after"] == sha and payload["created"]
+    assert oas.errors({"$ref": "#/components/schemas/webhook-push"}, payload) == []
+    assert goal_ids("push", payload) == {"G-0007"}

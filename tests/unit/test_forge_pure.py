@@ -154,10 +154,9 @@ def test_the_ci_line_counts_results_and_links_the_failing_checks() -> None:
     assert ci_text([Check("lint", "pending")], sha) == "⏳ CI on `0123456`: 1 pending"
 
 
-def test_pull_request_delivery_asks_for_the_direct_implementer() -> None:
+def test_pull_request_delivery_works_with_either_implementer() -> None:
     url = "https://github.com/acme/billing.git"
-    with pytest.raises(ConfigError, match="ORCH_IMPLEMENTER=direct"):
-        load_settings(repo_url=url, github_token=TOKEN, implementer="manager")
+    assert load_settings(repo_url=url, github_token=TOKEN, implementer="manager").delivery == "pull_request"
     assert load_settings(repo_url=url, github_token=TOKEN, implementer="direct").delivery == "pull_request"
 
 
@@ -189,3 +188,45 @@ def test_each_thread_note_is_keyed_to_be_said_once() -> None:
     assert retry_offered(first[0][0]) and not retry_offered(opened[0][0])
     pushed = thread_notes("G-0001", Outcome(push_rejected="orch/G-0001", remote_head="abc"), base="m")
     assert pushed[0][0] == "note:G-0001:push-rejected:abc" and retry_offered(pushed[0][0])
+
+
+def test_named_repositories_get_their_delivery_and_refuse_bad_names_and_shared_channels() -> None:
+    url = "https://github.com/acme/billing.git"
+    settings = load_settings(
+        github_token=TOKEN,
+        repos={
+            "billing": {"url": url, "approvers": ["U1", "S0GROUP"], "channels": ["C1"]},
+            "ops": {"url": "ssh://git@example.com/acme/ops.git", "delivery": "push"},
+            "docs": {"url": "/srv/docs"},
+        },
+    )
+    billing = settings.repos["billing"]
+    assert billing.delivery == "pull_request" and billing.approver_groups == ["S0GROUP"]
+    assert billing.approver_users == ["U1"] and settings.repo_for_channel("C1") == "billing"
+    assert settings.repos["docs"].delivery == "local" and settings.repo_for_channel("C2") is None
+    assert load_settings(repos={"ops": {"url": url}}).repos["ops"].delivery == "push"  # no token
+    with pytest.raises(ConfigError, match="repository name"):
+        load_settings(repos={"Billing!": {"url": url}})
+    with pytest.raises(ConfigError, match="channel C1 is the default of both"):
+        load_settings(repos={"a": {"url": url, "channels": ["C1"]}, "b": {"url": url, "channels": ["C1"]}})
+    with pytest.raises(ConfigError, match="needs a clone URL"):
+        load_settings(repos={"docs": {"url": "/srv/docs", "delivery": "push"}})
+    with pytest.raises(ConfigError, match="GITHUB_TOKEN"):
+        load_settings(repos={"b": {"url": "https://x-access-token:" + TOKEN + "@github.com/a/b.git"}})
+
+
+def test_repository_approvers_count_on_that_repository_only() -> None:
+    from bot.services.authority import ApproverDirectory
+
+    directory = ApproverDirectory(
+        users=frozenset({"U_GLOBAL"}),
+        resolve_group=lambda group: ["U_GROUPED"] if group == "S_BILL" else [],
+        repos={"billing": (frozenset({"U_BILL"}), ("S_BILL",))},
+    )
+    assert directory.may_decide("U_BILL", repo="billing") and directory.may_decide(
+        "U_GROUPED", repo="billing"
+    )
+    assert not directory.may_decide("U_BILL") and not directory.may_decide("U_GROUPED", repo="ops")
+    assert directory.may_decide("U_GLOBAL", repo="billing") and directory.may_decide("U_GLOBAL")
+    assert directory.approvers(repo="billing") == {"U_GLOBAL", "U_BILL", "U_GROUPED"}
+    assert not directory.may_decide("U_BILL", ["U_GLOBAL"], repo="billing")  # narrowed by the goal's choice

@@ -1,14 +1,14 @@
 """a goal's budget in US dollars of model usage (bot/services/budgets.py)
 
 Revision ID: 0015_budgets
-Revises: 0013_forge_pull_requests
+Revises: 0014_repos
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 revision = '0015_budgets'
-down_revision = '0013_forge_pull_requests'
+down_revision = '0014_repos'
 branch_labels = None
 depends_on = None
 
