@@ -110,6 +110,24 @@ def sustained_checks(fig: dict[str, Any]) -> list[Check]:
             if fig.get("caught_up_s") is not None
             else "",
         ),
+        Check(
+            "sustained: requests run by the worker",
+            fig.get("worker_ran_per_s"),
+            "/s",
+            "≥ 600/s",
+            _ge(fig.get("worker_ran_per_s"), 600),
+            note=f"{fig.get('worker_ran')} run over the load and the wait after it; "
+            f"{fig.get('queued_in_inbox')} left in the inbox"
+            if fig.get("worker_ran") is not None
+            else "",
+        ),
+        Check(
+            "sustained: worker CPU per request run",
+            fig.get("worker_cpu_ms_per_interaction"),
+            "ms",
+            "≤ 0.4 ms",
+            _le(fig.get("worker_cpu_ms_per_interaction"), 0.4),
+        ),
     ]
 
 

@@ -3,7 +3,9 @@
 SQLite needs care: pysqlite opens no transaction for a SELECT, so a read-then-write done by two
 threads silently loses one update. We take pysqlite's implicit transaction handling away and
 begin every transaction with BEGIN IMMEDIATE, which takes the write lock up front; WAL keeps
-readers unblocked and busy_timeout makes writers queue instead of failing.
+readers unblocked and busy_timeout makes writers of other processes queue instead of failing.
+Within one process, the writes to a SQLite file go through its one writer (storage.writer): the
+units of work take turns on one connection, each in a savepoint, and commit in batches.
 """
 
 from __future__ import annotations
@@ -15,9 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, create_engine
+
+from storage.writer import writer_for
 
 READ_ONLY = "orch_read_only"  # the connection execution option set by `read_session`
 SQLITE_PRAGMAS = ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=30000", "foreign_keys=ON")
@@ -69,16 +73,43 @@ def _install_sqlite_hooks(engine: Engine) -> None:
 def transaction(engine: Engine) -> Iterator[Session]:
     """One unit of work: commit on success, roll back on any error.
 
-    On SQLite the write lock is taken at the start (BEGIN IMMEDIATE); on PostgreSQL, callers that
-    read and then write a row lock it with `SELECT … FOR UPDATE` (`with_for_update()`).
+    On a SQLite file the unit goes through the database's one writer (storage.writer): it runs in
+    a savepoint of the writer's batch, which holds the write lock (BEGIN IMMEDIATE), and the block
+    returns once the batch has committed. On PostgreSQL, callers that read and then write a row
+    lock it with `SELECT … FOR UPDATE` (`with_for_update()`).
     """
-    with Session(engine, expire_on_commit=False) as session:
+    writer = writer_for(engine)
+    if writer is None:
+        with Session(engine, expire_on_commit=False) as session:
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+        return
+    with (
+        writer.unit() as conn,
+        Session(bind=conn, expire_on_commit=False, join_transaction_mode="create_savepoint") as session,
+    ):
         try:
             yield session
-            session.commit()
+            session.commit()  # releases this unit's savepoint; the writer commits the batch
         except BaseException:
-            session.rollback()
+            session.rollback()  # back to this unit's savepoint; the batch's other units stay
             raise
+
+
+@contextmanager
+def write_connection(engine: Engine) -> Iterator[Connection]:
+    """`engine.begin()` for Core statements, through the database's writer on a SQLite file."""
+    writer = writer_for(engine)
+    if writer is None:
+        with engine.begin() as conn:
+            yield conn
+        return
+    with writer.unit() as conn, conn.begin_nested():
+        yield conn
 
 
 @contextmanager
