@@ -20,14 +20,14 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 from pydantic import Field
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
 from bot.redact import redact, redact_obj
 from bot.services.errors import GoalNotFound, InvalidInput, ServiceError
 from bot.services.unit import GOAL_ID_RE, Actor, add_effect, audit
 from bot.sop.phases import GoalState, Mode, Phase, PhaseStatus
 from storage.audit import AuditEntry
-from storage.db import transaction
+from storage.db import read_session, transaction
 from storage.models import Artifact, Goal
 
 if TYPE_CHECKING:
@@ -77,7 +77,7 @@ def list_goals(c: Container, *, active_only: bool = False, limit: int = 50) -> l
 
 def get_goal(c: Container, goal_id: str) -> dict[str, Any]:
     goal_id = _goal_id(goal_id)
-    with Session(c.engine) as session:
+    with read_session(c.engine) as session:
         goal = session.get(Goal, goal_id)
         if goal is None:
             raise GoalNotFound(goal_id)
@@ -114,7 +114,7 @@ def submit_draft(c: Container, goal_id: str, content: str, summary: str) -> dict
         )
     if not content.strip() or len(content) > MAX_CONTENT:
         raise InvalidInput(f"a draft needs content (at most {MAX_CONTENT} characters)")
-    with Session(c.engine) as session:
+    with read_session(c.engine) as session:
         versions = session.exec(
             select(Artifact.version).where(
                 Artifact.goal_id == goal.id, Artifact.phase == goal.phase, Artifact.task_id == 0
@@ -187,7 +187,7 @@ def request_approval(c: Container, goal_id: str, note: str = "") -> dict[str, An
 
 
 def read_audit(c: Container, goal_id: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
-    with Session(c.engine) as session:
+    with read_session(c.engine) as session:
         query = select(AuditEntry).order_by(col(AuditEntry.seq).desc()).limit(max(1, min(limit, 500)))
         if goal_id:
             query = query.where(AuditEntry.goal_id == _goal_id(goal_id))

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlmodel import Session, select
+from sqlmodel import select
 
 from bot.agents.implement import run_builder, run_configured_tests
 from bot.agents.tools.reviewer import review_material
@@ -20,6 +20,7 @@ from bot.repo.diffstat import diffstat
 from bot.runs import RunRecorder
 from bot.sop.phases import Decision
 from bot.sop.records import TaskRecord
+from storage.db import read_session
 from storage.models import Approval
 from storage.runs_models import AgentRun
 
@@ -99,7 +100,7 @@ class Workbench:
 
     def decision(self, run_id: str) -> tuple[Decision, str] | None:
         """The people's decision on the diff this run posted, or None while it is pending."""
-        with Session(self.m.engine) as session:
+        with read_session(self.m.engine) as session:
             row = session.get(AgentRun, run_id)
             if row is None or row.artifact_sha256 is None:
                 return None

@@ -7,21 +7,21 @@ sha256, is unchanged, so nothing about what is being approved changes.
 
 from __future__ import annotations
 
-from sqlmodel import Session, select
+from sqlmodel import select
 
 from bot.jobs.sla import current_artifact
 from bot.services.errors import GoalClosed, GoalNotFound, InvalidInput
 from bot.services.goals import GoalService
 from bot.services.unit import Actor, audit, load_goal_for_update
 from bot.sop.phases import LABELS, GoalState, Phase, PhaseStatus
-from storage.db import transaction
+from storage.db import read_session, transaction
 from storage.jobs_models import Reminder
 from storage.models import Artifact, Goal
 
 
 def rerequest(goals: GoalService, *, goal_id: str, actor: Actor) -> Artifact:
     """Post the expired artifact again as version n+1, awaiting approval. Refusals raise ServiceError."""
-    with Session(goals.engine) as session:
+    with read_session(goals.engine) as session:
         goal = session.get(Goal, goal_id)
         if goal is None:
             raise GoalNotFound(goal_id)

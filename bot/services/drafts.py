@@ -6,12 +6,13 @@ the text becomes the next version of the phase's artifact and waits for approval
 
 from __future__ import annotations
 
-from sqlmodel import Session, select
+from sqlmodel import select
 
 from bot.redact import redact
 from bot.services.errors import InvalidInput
 from bot.services.goals import GoalService
 from bot.sop.phases import GoalState, Phase
+from storage.db import read_session
 from storage.models import Artifact
 
 MAX_CONTENT = 60_000
@@ -29,7 +30,7 @@ def submit_draft(
         )
     if not content.strip() or len(content) > MAX_CONTENT:
         raise InvalidInput(f"a draft needs content (at most {MAX_CONTENT} characters)")
-    with Session(goals.engine) as session:
+    with read_session(goals.engine) as session:
         versions = session.exec(
             select(Artifact.version).where(
                 Artifact.goal_id == goal.id, Artifact.phase == goal.phase, Artifact.task_id == 0
