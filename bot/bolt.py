@@ -6,7 +6,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.app import Container
 from bot.bolt_runner import PromptAckRunner, Role
@@ -35,6 +36,9 @@ def build_bolt_app(container: Container, role: Role = "all") -> AsyncApp:
     # Whatever a person typed (slash text, modal fields, messages) is redacted before any
     # listener sees it: one door for HTTP and Socket Mode alike (bot.intake).
     app.use(_redact_input)
+    # The listeners' `client`, `say()` and `respond()` over the loop's kept-alive HTTP session
+    # (bot.slack_http) instead of a new connection per call.
+    app.use(_shared_http(container.slack))
     # Answer as soon as a listener calls ack() instead of Bolt's 10 ms polling (see bot.bolt_runner).
     inbox = None
     if role != "all":
@@ -54,8 +58,34 @@ def build_bolt_app(container: Container, role: Role = "all") -> AsyncApp:
     return app
 
 
-async def _redact_input(body: dict[str, Any], next: Callable[[], Awaitable[None]]) -> None:
-    from bot.intake import clean_in_place
+# Set on a request the worker reads from the inbox: the web process cleaned its body at the door
+# before keeping it (bot.bolt_runner), so scanning it again would find nothing new.
+CLEANED_AT_DOOR = "orch_cleaned_at_door"
 
-    clean_in_place(body)
+
+async def _redact_input(
+    body: dict[str, Any], context: AsyncBoltContext, next: Callable[[], Awaitable[None]]
+) -> None:
+    if not context.get(CLEANED_AT_DOOR):
+        from bot.intake import clean_in_place
+
+        clean_in_place(body)
     await next()
+
+
+def _shared_http(client: AsyncWebClient) -> Callable[..., Awaitable[None]]:
+    """Bolt makes a plain client per request (without the guard of bot.slack_guard) and a new
+    webhook client per `respond()`; both would open a connection per call. Listeners get the
+    composition root's client instead (one workspace, one token: nothing per request to keep
+    apart), and a `respond()` over the loop's session."""
+
+    async def shared_http(context: AsyncBoltContext, next: Callable[[], Awaitable[None]]) -> None:
+        from bot.slack_http import SharedRespond
+
+        context["client"] = client
+        url = context.response_url
+        if url is not None:
+            context["respond"] = SharedRespond(response_url=url)
+        await next()
+
+    return shared_http
