@@ -57,16 +57,38 @@ def _install_sqlite_hooks(engine: Engine) -> None:
         for pragma in SQLITE_PRAGMAS:
             dbapi_conn.execute(f"PRAGMA {pragma}")
 
+    # Savepoints (one per unit of work in the writer's batches, storage.writer) straight on the
+    # driver too: through SQLAlchemy each SAVEPOINT and RELEASE was compiled anew, as much as the
+    # rest of a small unit of work.
+    dialect = engine.dialect
+
+    def do_savepoint(connection: Any, name: str) -> None:
+        _on_driver(connection, f'SAVEPOINT "{name}"')
+
+    def do_release_savepoint(connection: Any, name: str) -> None:
+        _on_driver(connection, f'RELEASE SAVEPOINT "{name}"')
+
+    def do_rollback_to_savepoint(connection: Any, name: str) -> None:
+        _on_driver(connection, f'ROLLBACK TO SAVEPOINT "{name}"')
+
+    dialect.do_savepoint = do_savepoint  # type: ignore[method-assign]
+    dialect.do_release_savepoint = do_release_savepoint  # type: ignore[method-assign]
+    dialect.do_rollback_to_savepoint = do_rollback_to_savepoint  # type: ignore[method-assign]
+
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         # A `read_session` begins a deferred transaction: it reads a snapshot and never takes the write lock.
         statement = "BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE"
         # Straight on the driver: through `exec_driver_sql` the statement cost a quarter of an empty
         # transaction. Its errors ("database is locked") are still raised as SQLAlchemy's.
-        try:
-            conn.connection.driver_connection.execute(statement)
-        except sqlite3.Error as exc:
-            raise DBAPIError.instance(statement, (), exc, sqlite3.Error, dialect=conn.dialect) from exc
+        _on_driver(conn, statement)
+
+
+def _on_driver(conn: Any, statement: str) -> None:
+    try:
+        conn.connection.driver_connection.execute(statement)
+    except sqlite3.Error as exc:
+        raise DBAPIError.instance(statement, (), exc, sqlite3.Error, dialect=conn.dialect) from exc
 
 
 @contextmanager

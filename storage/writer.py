@@ -34,7 +34,6 @@ from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import Any
-from weakref import WeakKeyDictionary
 
 from sqlalchemy.engine import Connection, Engine, RootTransaction, make_url
 from sqlalchemy.exc import OperationalError
@@ -78,6 +77,7 @@ class Writer:
         self._busy = False
         self._owner: int | None = None  # the thread whose unit has the connection
         self._batch: _Batch | None = None
+        self._conn: Connection | None = None  # kept between batches (no pool round trip per batch)
         # Counters for the bench and `orch doctor`-style inspection.
         self.batches = 0
         self.units = 0
@@ -146,14 +146,22 @@ class Writer:
     # -- the batch ---------------------------------------------------------------------------------
 
     def _open(self) -> _Batch:
-        conn = self.engine.connect()
+        conn = self._conn
+        if conn is None or conn.closed or conn.invalidated:
+            conn = self._conn = self.engine.connect()
         try:
             tx = conn.begin()  # BEGIN IMMEDIATE (storage.db's hook)
         except BaseException:
-            conn.close()
+            self._drop()
             raise
         self._batch = batch = _Batch(conn, tx)
         return batch
+
+    def _drop(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with suppress(Exception):
+                conn.close()
 
     def _leave(self, batch: _Batch, *, wait: bool) -> None:
         batch.units += 1
@@ -186,9 +194,8 @@ class Writer:
             log.warning("a batch of %d units of work was not committed: %s", batch.units, exc)
             with suppress(Exception):
                 batch.tx.rollback()
+            self._drop()  # a fresh connection for the next batch
         finally:
-            with suppress(Exception):
-                batch.conn.close()  # back to the pool until the next batch
             self.batches += 1
             self.units += batch.units
             batch.done.set()
@@ -202,20 +209,22 @@ def _in_transaction(conn: Connection) -> bool:
         return False
 
 
-_writers: WeakKeyDictionary[Engine, Writer | None] = WeakKeyDictionary()
+_ATTRIBUTE = "_orch_writer"
 _writers_lock = threading.Lock()
 
 
 def writer_for(engine: Engine) -> Writer | None:
     """This process's writer of `engine`'s database: for a SQLite file; None for PostgreSQL (whose
-    row locks let writers run side by side) and for an in-memory SQLite database."""
+    row locks let writers run side by side) and for an in-memory SQLite database.
+
+    The writer is kept on the engine: it lives as long as the engine does."""
     try:
-        return _writers[engine]
+        return engine.__dict__[_ATTRIBUTE]  # type: ignore[no-any-return]
     except KeyError:
         pass
     url = make_url(engine.url)
     single = url.get_backend_name() == "sqlite" and bool(url.database) and url.database != ":memory:"
     with _writers_lock:
-        if engine not in _writers:
-            _writers[engine] = Writer(engine) if single else None
-        return _writers[engine]
+        if _ATTRIBUTE not in engine.__dict__:
+            engine.__dict__[_ATTRIBUTE] = Writer(engine) if single else None
+        return engine.__dict__[_ATTRIBUTE]  # type: ignore[no-any-return]
