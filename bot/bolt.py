@@ -80,9 +80,14 @@ def _shared_http(client: AsyncWebClient) -> Callable[..., Awaitable[None]]:
     apart), and a `respond()` over the loop's session."""
 
     async def shared_http(context: AsyncBoltContext, next: Callable[[], Awaitable[None]]) -> None:
+        from slack_bolt.context.say.async_say import AsyncSay
+
         from bot.slack_http import SharedRespond
 
         context["client"] = client
+        say = context.get("say")
+        if say is not None and getattr(say, "client", None) is not client:  # made before us, on Bolt's
+            context["say"] = AsyncSay(client=client, channel=context.channel_id)
         url = context.response_url
         if url is not None:
             context["respond"] = SharedRespond(response_url=url)
