@@ -69,6 +69,11 @@ def _install_sqlite_hooks(engine: Engine) -> None:
         _on_driver(connection, f'RELEASE SAVEPOINT "{name}"')
 
     def do_rollback_to_savepoint(connection: Any, name: str) -> None:
+        # After "database or disk is full" (or an I/O error) SQLite has rolled the whole transaction
+        # back itself: the savepoint is gone with it, and that error, not "no such savepoint", is
+        # the one the caller must see (the writer fails the rest of the batch).
+        if not connection.connection.driver_connection.in_transaction:
+            return
         _on_driver(connection, f'ROLLBACK TO SAVEPOINT "{name}"')
 
     dialect.do_savepoint = do_savepoint  # type: ignore[method-assign]

@@ -77,7 +77,6 @@ class Writer:
         self._busy = False
         self._owner: int | None = None  # the thread whose unit has the connection
         self._batch: _Batch | None = None
-        self._conn: Connection | None = None  # kept between batches (no pool round trip per batch)
         # Counters for the bench and `orch doctor`-style inspection.
         self.batches = 0
         self.units = 0
@@ -146,22 +145,16 @@ class Writer:
     # -- the batch ---------------------------------------------------------------------------------
 
     def _open(self) -> _Batch:
-        conn = self._conn
-        if conn is None or conn.closed or conn.invalidated:
-            conn = self._conn = self.engine.connect()
+        # A connection from the pool per batch, given back after it: what the pool's checkout hooks
+        # set on a connection (a test's simulated full disk, say) holds for the next batch too.
+        conn = self.engine.connect()
         try:
             tx = conn.begin()  # BEGIN IMMEDIATE (storage.db's hook)
         except BaseException:
-            self._drop()
+            conn.close()
             raise
         self._batch = batch = _Batch(conn, tx)
         return batch
-
-    def _drop(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            with suppress(Exception):
-                conn.close()
 
     def _leave(self, batch: _Batch, *, wait: bool) -> None:
         batch.units += 1
@@ -194,8 +187,9 @@ class Writer:
             log.warning("a batch of %d units of work was not committed: %s", batch.units, exc)
             with suppress(Exception):
                 batch.tx.rollback()
-            self._drop()  # a fresh connection for the next batch
         finally:
+            with suppress(Exception):
+                batch.conn.close()  # back to the pool until the next batch
             self.batches += 1
             self.units += batch.units
             batch.done.set()
