@@ -175,7 +175,8 @@ class Writer:
             if wait:
                 batch.done.wait()
         if wait and batch.error is not None:
-            raise OperationalError("COMMIT", None, batch.error) from batch.error
+            cause = getattr(batch.error, "orig", None) or batch.error  # the driver's own error
+            raise OperationalError("COMMIT", None, cause) from batch.error
 
     def _commit(self, batch: _Batch, *, lost: bool) -> None:
         try:
