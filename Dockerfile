@@ -28,6 +28,19 @@ COPY sandbox/ sandbox/
 RUN pip wheel --wheel-dir /wheels --constraint constraints.txt .
 
 
+# The pinned Codex CLI, the builder the bot drives (`codex app-server`). npm installs the launcher and
+# the native binary for this platform; only the native part (binary, ripgrep, resources) is kept, so
+# the final image needs no Node.js. Keep CODEX_VERSION in step with the Makefile and bot/codex/binary.py.
+FROM node:22-slim AS codex
+
+ARG CODEX_VERSION=0.169.0
+RUN npm install --global --no-audit --no-fund "@openai/codex@${CODEX_VERSION}" \
+    && native="$(dirname "$(dirname "$(find "$(npm root -g)/@openai" -path '*/vendor/*/bin/codex' -type f | head -n 1)")")" \
+    && test -x "$native/bin/codex" \
+    && cp -a "$native" /opt/codex \
+    && /opt/codex/bin/codex --version
+
+
 FROM python:3.11-slim AS runtime
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -35,10 +48,17 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1
 
-# The bot drives the git CLI (worktrees, commits) in the target repository.
+# The bot drives the git CLI (worktrees, commits) in the target repository; Codex sandboxes the
+# commands it runs with bubblewrap.
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends git \
+    && apt-get install -y --no-install-recommends git bubblewrap \
     && rm -rf /var/lib/apt/lists/*
+
+# Codex: the builder whenever a model provider is configured (OPENAI_BASE_URL, ORCH_CODEX_PROVIDER_URL
+# or OPENAI_API_KEY at run time). Its ripgrep sits in codex-path, which the npm launcher would put on PATH.
+COPY --from=codex /opt/codex /opt/codex
+ENV PATH="/opt/codex/bin:/opt/codex/codex-path:${PATH}" \
+    ORCH_CODEX_BIN=/opt/codex/bin/codex
 
 # A fixed uid lets operators give a mounted /repo or /data to the same uid on the host. Git refuses a
 # repository owned by another uid ("dubious ownership"): run with --user matching the owner of /repo

@@ -189,6 +189,7 @@ def _register_effects(c: Container) -> None:
             c.extras["delivery"] = delivery
     if c.slack is not None:
         from bot.effects.slack_effects import SlackEffects
+        from bot.services.budgets import cost_line
         from bot.services.home import home_view
 
         SlackEffects(
@@ -204,6 +205,8 @@ def _register_effects(c: Container) -> None:
             due_at=lambda phase, since: approval_due(c, phase, since),
             home=lambda user: home_view(container=c, user=user),
             stop_button=c.settings.builder == "codex",
+            cost_line=lambda goal: cost_line(c.settings, goal),
+            streaming=c.settings.slack_streaming,
         ).register(c.dispatcher)
     else:
         # Without Slack (the CLI with no token), Slack effects have nowhere to go: mark them done.

@@ -223,6 +223,11 @@ def register(app: typer.Typer, get_engine: Callable[[], Engine]) -> None:
             typer.echo(json.dumps(data, indent=2))
             return
         typer.echo("\n".join(summary_lines(metrics)))
+        from bot.runs import runs_dir_for
+        from bot.usage import sum_usage, usage_summary_line
+
+        settings = _settings()
+        typer.echo(usage_summary_line(sum_usage(runs_dir_for(settings), settings.prices, since=start)))
         for detail in metrics.gates_before_implementation.details + metrics.runs_without_fixups.details:
             typer.echo(f"  · {detail}")
         if explain:

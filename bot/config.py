@@ -179,6 +179,13 @@ class Settings(BaseSettings):
     codex_timeout: float = Field(
         default=900.0, gt=0, validation_alias=AliasChoices("ORCH_CODEX_TIMEOUT", "codex_timeout")
     )
+    # A running build's events also stream into a live log in the thread (Slack's streaming messages,
+    # chat.startStream / appendStream / stopStream); a workspace without them falls back to chat.update.
+    slack_streaming: bool = Field(
+        default=False, validation_alias=AliasChoices("ORCH_SLACK_STREAMING", "slack_streaming")
+    )
+    # Give a build's Codex this product's MCP tools (`orch mcp`: read goals and the audit trail).
+    codex_mcp: bool = Field(default=False, validation_alias=AliasChoices("ORCH_CODEX_MCP", "codex_mcp"))
     # How long a Codex approval request waits in the thread for an approver before it counts as denied.
     codex_approval_timeout: float = Field(
         default=600.0,
@@ -189,6 +196,15 @@ class Settings(BaseSettings):
     # "output": 10.0}} (`[prices."gpt-5.5"]` in orch.toml); `orch runs usage` prices runs with it.
     prices: dict[str, ModelPrice] = Field(
         default_factory=dict, validation_alias=AliasChoices("ORCH_PRICES", "prices")
+    )
+    # US dollars of model usage a goal may spend (priced from `prices`) before its agent work pauses
+    # and an approver is asked to raise it or stop; `/orch start --budget 5 …` sets one goal's.
+    # None: no budget. A warning goes to the thread at `budget_warn_ratio` of it.
+    goal_budget: float | None = Field(
+        default=None, gt=0, validation_alias=AliasChoices("ORCH_GOAL_BUDGET", "goal_budget")
+    )
+    budget_warn_ratio: float = Field(
+        default=0.8, gt=0, lt=1, validation_alias=AliasChoices("ORCH_BUDGET_WARN_RATIO", "budget_warn_ratio")
     )
     manager_model: str = Field(
         default="gpt-5.5", validation_alias=AliasChoices("ORCH_MANAGER_MODEL", "manager_model")

@@ -26,6 +26,9 @@ BOT_EVENTS: tuple[str, ...] = (
     "subteam_members_changed",
     "subteam_updated",
     "reaction_added",  # `:x:` on a build's status message stops it
+    # A reply in a goal's thread while its build runs steers Codex (requester and approvers only).
+    "message.channels",
+    "message.groups",
 )
 
 _NONE: frozenset[str] = frozenset()
@@ -36,6 +39,10 @@ WEB_API_METHODS_TO_SCOPES: Mapping[str, frozenset[str]] = MappingProxyType(
     {
         "chat.postMessage": frozenset({"chat:write"}),
         "chat.update": frozenset({"chat:write"}),
+        # A running build's live log, where the workspace supports streaming messages.
+        "chat.startStream": frozenset({"chat:write"}),
+        "chat.appendStream": frozenset({"chat:write"}),
+        "chat.stopStream": frozenset({"chat:write"}),
         "chat.postEphemeral": frozenset({"chat:write"}),
         "chat.getPermalink": _NONE,
         # Threads live in public and private channels; each kind has its own history scope.
@@ -62,6 +69,8 @@ EVENT_SCOPES: Mapping[str, frozenset[str]] = MappingProxyType(
         "subteam_members_changed": frozenset({"usergroups:read"}),
         "subteam_updated": frozenset({"usergroups:read"}),
         "reaction_added": frozenset({"reactions:read"}),  # `:x:` on a build's status message stops it
+        "message.channels": frozenset({"channels:history"}),  # thread replies steer a running build
+        "message.groups": frozenset({"groups:history"}),
     }
 )
 

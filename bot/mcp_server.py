@@ -17,249 +17,18 @@ says so (`ORCH_MCP_ALLOW_FULL_ACCESS`): an MCP client is a program, not a person
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Field
-from sqlmodel import col, select
-
-from bot.redact import redact, redact_obj
-from bot.services.errors import GoalNotFound, InvalidInput, ServiceError
-from bot.services.unit import GOAL_ID_RE, Actor, add_effect, audit
-from bot.sop.phases import GoalState, Mode, Phase, PhaseStatus
-from storage.audit import AuditEntry
-from storage.db import read_session, transaction
-from storage.models import Artifact, Goal
 
 if TYPE_CHECKING:
+    from types import ModuleType
+
     from mcp.server.mcpserver import MCPServer
 
     from bot.app import Container
 
 MAX_CONTENT = 60_000
-MAX_PROMPT_IN_AUDIT = 500
-T = TypeVar("T")
-
-
-def principal(c: Container) -> Actor:
-    """Who every MCP tool call acts as (configuration, not the client, says)."""
-    return Actor(c.settings.mcp_principal)
-
-
-def _audit(c: Container, goal: Goal | None, action: str, **payload: Any) -> None:
-    """One audit entry by the principal, in its own transaction."""
-    with transaction(c.engine) as session:
-        audit(session, actor=principal(c), action=action, now=c.clock(), goal=goal, via="mcp", **payload)
-
-
-def _goal_id(goal_id: str) -> str:
-    goal_id = (goal_id or "").strip().upper()
-    if not GOAL_ID_RE.match(goal_id):
-        raise InvalidInput(f"{goal_id!r} is not a goal id (they look like G-0001)")
-    return goal_id
-
-
-def _summary(goal: Goal) -> dict[str, Any]:
-    return {
-        "id": goal.id,
-        "title": goal.title,
-        "phase": goal.phase,
-        "status": goal.status,
-        "state": goal.state,
-        "mode": goal.mode,
-        "requester": goal.requester,
-        "updated_at": goal.updated_at.isoformat(),
-    }
-
-
-def list_goals(c: Container, *, active_only: bool = False, limit: int = 50) -> list[dict[str, Any]]:
-    return [_summary(g) for g in c.goals.list(active_only=active_only, limit=max(1, min(limit, 200)))]
-
-
-def get_goal(c: Container, goal_id: str) -> dict[str, Any]:
-    goal_id = _goal_id(goal_id)
-    with read_session(c.engine) as session:
-        goal = session.get(Goal, goal_id)
-        if goal is None:
-            raise GoalNotFound(goal_id)
-        artifacts = list(
-            session.exec(select(Artifact).where(Artifact.goal_id == goal_id).order_by(col(Artifact.id))).all()
-        )
-    return {
-        **_summary(goal),
-        "brief": goal.brief,
-        "tasks": goal.tasks,
-        "artifacts": [
-            {
-                "phase": a.phase,
-                "version": a.version,
-                "task_id": a.task_id,
-                "sha256": a.sha256,
-                "drafted_by": a.drafted_by,
-                "summary": a.summary,
-                "content": a.content,
-            }
-            for a in artifacts
-        ],
-    }
-
-
-def submit_draft(c: Container, goal_id: str, content: str, summary: str) -> dict[str, Any]:
-    """A new version of the current phase's artifact, posted for approval like any draft."""
-    goal = c.goals.get(_goal_id(goal_id))
-    if goal.state != GoalState.ACTIVE:
-        raise InvalidInput(f"{goal.id} is {goal.state}; drafts are only taken for active goals")
-    if goal.phase in (Phase.SCAFFOLD_CHECK.value, Phase.IMPLEMENTATION.value):
-        raise InvalidInput(
-            f"{goal.id} is at {goal.phase}: that artifact is produced by the orchestrator itself"
-        )
-    if not content.strip() or len(content) > MAX_CONTENT:
-        raise InvalidInput(f"a draft needs content (at most {MAX_CONTENT} characters)")
-    with read_session(c.engine) as session:
-        versions = session.exec(
-            select(Artifact.version).where(
-                Artifact.goal_id == goal.id, Artifact.phase == goal.phase, Artifact.task_id == 0
-            )
-        ).all()
-    version = max(versions, default=0) + 1
-    artifact = c.goals.record_draft(
-        goal_id=goal.id,
-        phase=goal.phase,
-        version=version,
-        content=redact(content),
-        summary=redact(summary)[:300],
-        drafted_by="mcp",
-        offline=False,
-    )
-    if artifact is None:
-        raise InvalidInput(f"{goal.id} moved on while the draft was submitted; read it again")
-    _audit(c, goal, "mcp.draft_submitted", sha=artifact.sha256, version=artifact.version)
-    return {
-        "goal_id": goal.id,
-        "phase": artifact.phase,
-        "version": artifact.version,
-        "sha256": artifact.sha256,
-    }
-
-
-def request_approval(c: Container, goal_id: str, note: str = "") -> dict[str, Any]:
-    """Remind the goal's approvers in its thread that the current artifact waits for them."""
-    goal_id = _goal_id(goal_id)
-    now = c.clock()
-    with transaction(c.engine) as session:
-        goal = session.get(Goal, goal_id)
-        if goal is None:
-            raise GoalNotFound(goal_id)
-        if goal.status != PhaseStatus.AWAITING_APPROVAL:
-            raise InvalidInput(f"{goal.id} is {goal.status}: there is nothing to approve yet")
-        artifact = c.goals.current_artifact(session, goal)
-        assert artifact is not None
-        approvers = sorted(goal.approvers or c.directory.approvers())
-        audit(
-            session,
-            actor=principal(c),
-            action="approval.requested",
-            now=now,
-            goal=goal,
-            sha=artifact.sha256,
-            version=artifact.version,
-            note=redact(note)[:500] or None,
-        )
-        if goal.channel_id:
-            who = " ".join(f"<@{a}>" for a in approvers) or "approvers"
-            text = f"{who}: {goal.id} {goal.phase} v{artifact.version} is waiting for your decision."
-            if note.strip():
-                text += f" {redact(note.strip())[:500]}"
-            add_effect(
-                session,
-                key=f"note:{goal.id}:approval-requested:{artifact.sha256[:12]}:{now.isoformat()}",
-                kind="slack.thread_note",
-                goal_id=goal.id,
-                now=now,
-                text=text,
-            )
-    return {
-        "goal_id": goal_id,
-        "phase": artifact.phase,
-        "version": artifact.version,
-        "sha256": artifact.sha256,
-        "approvers": approvers,
-    }
-
-
-def read_audit(c: Container, goal_id: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
-    with read_session(c.engine) as session:
-        query = select(AuditEntry).order_by(col(AuditEntry.seq).desc()).limit(max(1, min(limit, 500)))
-        if goal_id:
-            query = query.where(AuditEntry.goal_id == _goal_id(goal_id))
-        rows = list(session.exec(query).all())
-    return [
-        redact_obj(
-            {
-                "seq": e.seq,
-                "at": e.at.isoformat(),
-                "actor": e.actor,
-                "action": e.action,
-                "goal_id": e.goal_id,
-                "phase": e.phase,
-                "run_id": e.run_id,
-                "payload": e.payload_dict(),
-            }
-        )
-        for e in reversed(rows)
-    ]
-
-
-def run_codex(c: Container, goal_id: str, prompt: str) -> dict[str, Any]:
-    from bot.codex.on_goal import run_codex_on_goal
-    from bot.repo.git import Identity, ensure_repo
-
-    goal = c.goals.get(_goal_id(goal_id))
-    if goal.state != GoalState.ACTIVE:
-        raise InvalidInput(f"{goal.id} is {goal.state}; Codex only works on active goals")
-    s = c.settings
-    mode = goal.mode
-    capped = mode == Mode.FULL_ACCESS.value and not s.mcp_allow_full_access
-    if capped:
-        mode = Mode.WORKSPACE_WRITE.value
-    asked = redact(prompt)[:MAX_PROMPT_IN_AUDIT]
-    _audit(c, goal, "codex.run_started", goal_mode=goal.mode, run_mode=mode, prompt=asked, source="mcp")
-    git = ensure_repo(s.repo, init_if_missing=True, identity=Identity(name=s.git_name, email=s.git_email))
-    try:
-        run = run_codex_on_goal(settings=s, git=git, goal=goal, prompt=prompt, clock=c.clock, mode=mode)
-    except Exception as exc:
-        _audit(c, goal, "codex.run_failed", run_mode=mode, error=redact(str(exc))[:500])
-        raise
-    _audit(
-        c,
-        goal,
-        "codex.run_finished",
-        run_id=run.run_id,
-        run_mode=mode,
-        ok=run.ok,
-        files=run.files[:50],
-        worktree="scratch",
-    )
-    out = run.as_dict()
-    out["mode"] = mode
-    if capped:
-        out["note"] = (
-            f"{goal.id} is approved for full-access, but a run over MCP gets workspace-write "
-            "(ORCH_MCP_ALLOW_FULL_ACCESS is off)."
-        )
-    return out
-
-
-def _explained(call: Callable[[], T]) -> T:
-    """Run a tool body; a refusal meant for people reaches the client as its message."""
-    from mcp.server.mcpserver.exceptions import ToolError
-
-    from bot.codex.binary import CodexNotInstalled
-    from bot.codex.runner import CodexNotConfigured
-
-    try:
-        return call()
-    except (ServiceError, CodexNotInstalled, CodexNotConfigured) as exc:
-        raise ToolError(str(exc)) from exc
 
 
 # What each tool does to the world, for clients that decide by it (Codex runs read-only tools
@@ -293,6 +62,11 @@ def build_mcp_server(c: Container | Callable[[], Container]) -> MCPServer:
 
     built: list[Container] = []
 
+    def tools() -> ModuleType:
+        from bot import mcp_tools  # the database layer, on the first tool call
+
+        return mcp_tools
+
     def container() -> Container:
         if not built:
             built.append(c() if callable(c) else c)
@@ -314,12 +88,14 @@ def build_mcp_server(c: Container | Callable[[], Container]) -> MCPServer:
         limit: Annotated[int, Field(description="How many goals at most (1-200).", ge=1, le=200)] = 50,
     ) -> list[dict[str, Any]]:
         """List goals, newest first: id, title, phase, status, state, mode."""
-        return _explained(lambda: list_goals(container(), active_only=active_only, limit=limit))
+        return tools()._explained(
+            lambda: tools().list_goals(container(), active_only=active_only, limit=limit)
+        )
 
     @server.tool(annotations=ToolAnnotations(title="Read a goal", **READ))
     def orch_get_goal(goal_id: GoalId) -> dict[str, Any]:
         """Read one goal (e.g. G-0001): its brief, tasks and every artifact version."""
-        return _explained(lambda: get_goal(container(), goal_id))
+        return tools()._explained(lambda: tools().get_goal(container(), goal_id))
 
     @server.tool(annotations=ToolAnnotations(title="Submit a draft", **WRITE))
     def orch_submit_draft(
@@ -331,7 +107,7 @@ def build_mcp_server(c: Container | Callable[[], Container]) -> MCPServer:
     ) -> dict[str, Any]:
         """Submit Markdown as the next version of the goal's current artifact (PRD, task list, spec or
         action plan). It is posted for approval; it does not approve anything."""
-        return _explained(lambda: submit_draft(container(), goal_id, content, summary))
+        return tools()._explained(lambda: tools().submit_draft(container(), goal_id, content, summary))
 
     @server.tool(annotations=ToolAnnotations(title="Ask the approvers", **WRITE))
     def orch_request_approval(
@@ -339,7 +115,7 @@ def build_mcp_server(c: Container | Callable[[], Container]) -> MCPServer:
         note: Annotated[str, Field(description="A note for the approvers.", max_length=2000)] = "",
     ) -> dict[str, Any]:
         """Ask the goal's approvers, in its Slack thread, to decide on the current artifact."""
-        return _explained(lambda: request_approval(container(), goal_id, note))
+        return tools()._explained(lambda: tools().request_approval(container(), goal_id, note))
 
     @server.tool(annotations=ToolAnnotations(title="Read the audit trail", **READ))
     def orch_read_audit(
@@ -349,7 +125,7 @@ def build_mcp_server(c: Container | Callable[[], Container]) -> MCPServer:
         limit: Annotated[int, Field(description="How many entries at most (1-500).", ge=1, le=500)] = 50,
     ) -> list[dict[str, Any]]:
         """Read the audit trail (oldest first), for one goal or for all."""
-        return _explained(lambda: read_audit(container(), goal_id, limit))
+        return tools()._explained(lambda: tools().read_audit(container(), goal_id, limit))
 
     @server.tool(annotations=ToolAnnotations(title="Run Codex on a scratch copy of a goal's work", **CODEX))
     def orch_run_codex(
@@ -359,7 +135,7 @@ def build_mcp_server(c: Container | Callable[[], Container]) -> MCPServer:
         """Run OpenAI Codex with `prompt` in a scratch worktree at the tip of the goal's branch, in the
         sandbox its approved mode allows (full access only if configuration allows it over MCP).
         Returns the run id, Codex's summary and the scratch worktree's diff (never merged)."""
-        return _explained(lambda: run_codex(container(), goal_id, prompt))
+        return tools()._explained(lambda: tools().run_codex(container(), goal_id, prompt))
 
     _closed(server)
     return server

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -89,15 +90,30 @@ class GoalUsage:
 
 def goal_usage(runs_dir: Path, goal_id: str, prices: dict[str, ModelPrice]) -> GoalUsage:
     """Sum the usage of every run record of `goal_id` under `runs_dir`."""
-    total = GoalUsage(goal_id)
-    if not runs_dir.is_dir():
+    return sum_usage(runs_dir, prices, goal_id=goal_id)
+
+
+def sum_usage(
+    runs_dir: Path | None,
+    prices: dict[str, ModelPrice],
+    *,
+    goal_id: str | None = None,
+    since: datetime | None = None,
+) -> GoalUsage:
+    """Sum the usage of the run records under `runs_dir`: of one goal, or of all runs started since."""
+    total = GoalUsage(goal_id or "all goals")
+    if runs_dir is None or not runs_dir.is_dir():
         return total
     for meta_file in sorted(runs_dir.glob("*/run.json")):
         try:
             meta = json.loads(meta_file.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError):
             continue
-        if not isinstance(meta, dict) or meta.get("goal_id") != goal_id or not meta.get("usage"):
+        if not isinstance(meta, dict) or not meta.get("usage"):
+            continue
+        if goal_id is not None and meta.get("goal_id") != goal_id:
+            continue
+        if since is not None and not _started_since(meta, since):
             continue
         tokens = Tokens.of(meta["usage"])
         total.runs += 1
@@ -108,3 +124,23 @@ def goal_usage(runs_dir: Path, goal_id: str, prices: dict[str, ModelPrice]) -> G
         else:
             total.unpriced.add(model or "an unnamed model")
     return total
+
+
+def _started_since(meta: dict[str, Any], since: datetime) -> bool:
+    try:
+        started = datetime.fromisoformat(str(meta.get("started_at")))
+    except ValueError:
+        return False
+    return started >= since if started.tzinfo else False
+
+
+def usage_summary_line(used: GoalUsage) -> str:
+    """The digest's and `orch metrics`' line: the model usage of the window and what it cost."""
+    t = used.tokens
+    text = (
+        f"Model usage: {used.runs} run(s), {t.input:,} input tokens ({t.cached_input:,} cached), "
+        f"{t.output:,} output tokens, ${used.cost:.4f}"
+    )
+    if used.unpriced:
+        text += f" (no price for {', '.join(sorted(used.unpriced))})"
+    return text

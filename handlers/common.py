@@ -28,6 +28,7 @@ MODAL_ACTIONS = frozenset(
         "orch_draft_request_changes",  # handlers/actions/work_failure.py
         "orch_build_request_changes",
         "orch_conflict_changes",  # handlers/actions/conflict_changes.py
+        "orch_budget_raise",  # handlers/actions/budget_raise.py
     }
 )
 

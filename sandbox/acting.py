@@ -84,7 +84,8 @@ class Acting:
         *,
         tamper: Tamper | None = None,
     ) -> Message:
-        """A person posts. Mentioning the bot emits `app_mention`; writing in its DM, `message.im`.
+        """A person posts. Mentioning the bot emits `app_mention`; writing in its DM, `message.im`;
+        replying in a thread of a channel the bot is in, `message.channels`.
 
         `channel` may be a channel id or name, a DM id, or the bot itself ("UBOT", "@orch") for
         the person's DM with the bot. The returned message's `.delivery` holds the event delivery.
@@ -109,6 +110,10 @@ class Acting:
                 kind = "message"
             elif f"<@{BOT_USER_ID}>" in text and BOT_USER_ID in conv.members:
                 kind = "app_mention"
+            elif thread_ts and BOT_USER_ID in conv.members:
+                # `message.channels`: Slack sends every message of a channel the bot is in; the
+                # sandbox sends the thread replies, the only channel messages the bot listens to.
+                kind = "message"
             body = None
             if kind:
                 event = payloads.user_message_event(kind, conv, stored)

@@ -65,6 +65,59 @@ def update(ctx: Ctx, args: Args) -> dict[str, Any]:
     return {"ok": True, "channel": channel.id, "ts": msg["ts"], "text": msg["text"], "message": public(msg)}
 
 
+def _streaming(ctx: Ctx, args: Args) -> dict[str, Any]:
+    if not ctx.state.streaming:
+        raise ApiError("unknown_method")
+    channel = target_channel(ctx, args.get("channel"))
+    msg = channel.find(str(args.required("ts")))
+    if msg is None:
+        raise ApiError("message_not_found")
+    if msg.get("user") != BOT_USER_ID:
+        raise ApiError("cant_update_message")
+    if not msg.get("streaming"):
+        raise ApiError("message_not_in_streaming_state")
+    return msg
+
+
+@method("chat.startStream")
+def start_stream(ctx: Ctx, args: Args) -> dict[str, Any]:
+    """A message the bot writes as it goes (Slack's streaming messages): only in a thread."""
+    if not ctx.state.streaming:
+        raise ApiError("unknown_method")
+    channel = writable(target_channel(ctx, args.get("channel")))
+    thread_ts = args.ts("thread_ts")
+    if not thread_ts:
+        raise ApiError("invalid_arguments")
+    msg = bot_message(ctx, str(args.get("markdown_text") or ""), None)
+    msg["streaming"] = True
+    stored = ctx.state.post(channel, msg, thread_ts=thread_ts)
+    return {"ok": True, "channel": channel.id, "ts": stored["ts"]}
+
+
+@method("chat.appendStream")
+def append_stream(ctx: Ctx, args: Args) -> dict[str, Any]:
+    msg = _streaming(ctx, args)
+    text = args.get("markdown_text")
+    if not text:
+        raise ApiError("invalid_arguments")
+    msg["text"] = str(msg.get("text") or "") + str(text)
+    ctx.state.changed()
+    return {"ok": True, "channel": args.get("channel"), "ts": msg["ts"]}
+
+
+@method("chat.stopStream")
+def stop_stream(ctx: Ctx, args: Args) -> dict[str, Any]:
+    msg = _streaming(ctx, args)
+    if args.get("markdown_text"):
+        msg["text"] = str(msg.get("text") or "") + str(args.get("markdown_text"))
+    blocks = check_blocks(ctx, args)
+    if blocks:
+        msg["blocks"] = blocks
+    msg["streaming"] = False
+    ctx.state.changed()
+    return {"ok": True, "channel": args.get("channel"), "ts": msg["ts"], "message": public(msg)}
+
+
 @method("chat.delete")
 def delete(ctx: Ctx, args: Args) -> dict[str, Any]:
     channel = target_channel(ctx, args.get("channel"))

@@ -161,7 +161,7 @@ def global_shortcut(state: State, user_id: str, callback_id: str, trigger_id: st
 
 
 def user_message_event(kind: str, channel: Channel, message: dict[str, Any]) -> dict[str, Any]:
-    """`app_mention`, or `message` with channel_type "im", for a person's message."""
+    """`app_mention`, or `message` (channel_type "im" or "channel"), for a person's message."""
     event = {
         "type": kind,
         "user": message["user"],
@@ -176,7 +176,7 @@ def user_message_event(kind: str, channel: Channel, message: dict[str, Any]) -> 
     if message.get("thread_ts"):
         event["thread_ts"] = message["thread_ts"]
     if kind == "message":
-        event["channel_type"] = "im"
+        event["channel_type"] = "im" if channel.is_im else "channel"
     return event
 
 

@@ -188,6 +188,7 @@ class State:
     def __init__(self, clock: Clock = time.time, trigger_ttl: float = 30.0):
         self.clock = clock
         self.trigger_ttl = trigger_ttl
+        self.streaming = True  # chat.*Stream answered; False: `unknown_method`, like a workspace without them
         self.lock = threading.RLock()
         self.cond = threading.Condition(self.lock)
         self.version = 0

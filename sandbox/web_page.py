@@ -91,6 +91,8 @@ def message_html(
     name = name or d.user(uid)
     badge = '<span class="badge">APP</span>' if is_bot else ""
     edited = '<span class="edited">(edited)</span>' if msg.get("edited") else ""
+    if msg.get("streaming"):  # chat.startStream: the bot is still writing it
+        edited += '<span class="edited streaming">(writing…)</span>'
     if msg.get("subtype") == "tombstone":
         content = '<div class="tombstone">This message was deleted.</div>'
     elif msg.get("blocks"):

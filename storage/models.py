@@ -49,6 +49,8 @@ class Goal(SQLModel, table=True):
     spec_waiver: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     tasks: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     closed_reason: str | None = None
+    # US dollars of model usage this goal may spend (bot/services/budgets.py); None: the default.
+    budget_usd: float | None = None
     phase_started_at: datetime = _ts(nullable=False)
     created_at: datetime = _ts(nullable=False)
     updated_at: datetime = _ts(nullable=False)

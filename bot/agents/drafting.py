@@ -53,6 +53,8 @@ class Draft(BaseModel):
     tasks: list[TaskRecord] | None = None
     drafted_by: str
     offline: bool
+    # The model's token usage for this draft (input, cached input, output), when a model drafted it.
+    usage: dict[str, int] | None = None
 
 
 class DraftError(RuntimeError):

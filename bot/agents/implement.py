@@ -25,6 +25,7 @@ from bot.sop.records import TaskRecord
 # Asks a person whether Codex may do what its sandbox does not allow: (request, run id, "was the
 # build stopped meanwhile?") → allowed.
 Approve = Callable[[Any, str, Callable[[], bool]], bool]
+BUDGET = "budget"  # `stopped_by` of a turn the goal's budget stopped (bot/services/budgets.py)
 
 
 class BuildFailed(RuntimeError):
@@ -113,10 +114,11 @@ def run_builder(
     feedback: str | None,
     mode: str,
     recorder: RunRecorder,
-    on_progress: Callable[[str], None] | None = None,
+    on_progress: Callable[..., None] | None = None,
     notes: BuildNotes | None = None,
     approve: Approve | None = None,
     goal_id: str | None = None,
+    over_budget: Callable[[dict[str, Any]], bool] | None = None,
 ) -> tuple[str, str, bool]:
     """Run the configured builder; return (summary, drafted_by, offline). Raises BuildFailed."""
     builder = str(getattr(settings, "builder", "offline") or "offline")
@@ -143,15 +145,38 @@ def run_builder(
     # The run record says which learned patterns the model was given.
     recorder.update(model=config.model, sandbox=mode, driver="app-server", patterns=guidance.paths)
 
-    def progress(_update: str, state: Any) -> None:
+    def progress(update: str, state: Any) -> None:
         if on_progress is not None:
-            on_progress(state.status_line())  # cumulative: the status message shows the whole run
+            # Cumulative for the status message, and the event itself for a streamed live log.
+            on_progress(state.status_line(), update)
 
     def ask(request: Any) -> bool:
         # Without a person to ask (no approver wired in), whatever needs approval is refused.
         return approve(request, recorder.run_id, lambda: turn.interrupted) if approve is not None else False
 
-    turn = AppServerTurn(config, worktree, mode, on_event=recorder.event, on_progress=progress, approve=ask)
+    def usage_seen(usage: dict[str, Any]) -> None:
+        # The goal's budget is reached mid-turn: the turn stops here, and the thread asks an approver.
+        if over_budget is not None and not turn.interrupted and over_budget(usage):
+            turn.stopped_by = BUDGET
+            recorder.note("budget_reached", usage=usage)
+            turn.interrupt()
+
+    extra: dict[str, Any] = {}
+    if getattr(settings, "codex_mcp", False):  # the product's own tools, read-only ones run unasked
+        from bot.codex.mcp import orch_mcp_server, settings_env
+
+        env = settings_env(settings, principal=f"codex:{goal_id or 'build'}")
+        extra["mcp_servers"] = {"orch": orch_mcp_server(env)}
+    turn = AppServerTurn(
+        config,
+        worktree,
+        mode,
+        extra_config=extra,
+        on_event=recorder.event,
+        on_progress=progress,
+        approve=ask,
+        on_usage=usage_seen,
+    )
     if goal_id is not None:
         running.register(goal_id, turn)  # so Stop can interrupt it
     try:
@@ -212,8 +237,9 @@ def implement_task(
     feedback: str | None,
     mode: str,
     clock: Any = None,
-    on_progress: Callable[[str], None] | None = None,
+    on_progress: Callable[..., None] | None = None,
     approve: Approve | None = None,
+    over_budget: Callable[[dict[str, Any]], bool] | None = None,
 ) -> ImplementResult:
     """Build `task` in `worktree`, run the tests, and return the diff with the run's id."""
     builder = str(getattr(settings, "builder", "offline") or "offline")
@@ -247,6 +273,7 @@ def implement_task(
                 notes=notes,
                 approve=approve,
                 goal_id=goal_id,
+                over_budget=over_budget,
             )
         tests = run_configured_tests(settings, worktree)
         tests_output = ""

@@ -301,15 +301,9 @@ class ImplementationManager:
                     "item": dumped,
                 }
             )
-        usage = result.context_wrapper.usage
-        recorder.update(
-            usage={
-                "requests": usage.requests,
-                "input_tokens": usage.input_tokens,
-                "output_tokens": usage.output_tokens,
-                "total_tokens": usage.total_tokens,
-            }
-        )
+        from bot.agents.sdk import sdk_usage
+
+        recorder.update(usage=sdk_usage(result))
         if not result.interruptions:
             final = str(result.final_output or "")
             self._store(recorder.run_id, status="completed", state_json=None, final_output=redact(final))

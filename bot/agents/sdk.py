@@ -176,7 +176,21 @@ class AgentsDrafter:
             tasks=content.records() if isinstance(content, TaskListDraft) else None,
             drafted_by=self.model,
             offline=False,
+            usage=sdk_usage(result),
         )
+
+
+def sdk_usage(result: Any) -> dict[str, int]:
+    """The token usage of an Agents SDK run, in the run record's shape (bot/usage.py reads it)."""
+    usage = result.context_wrapper.usage
+    details = getattr(usage, "input_tokens_details", None)
+    return {
+        "requests": int(usage.requests),
+        "input_tokens": int(usage.input_tokens),
+        "cached_input_tokens": int(getattr(details, "cached_tokens", 0) or 0),
+        "output_tokens": int(usage.output_tokens),
+        "total_tokens": int(usage.total_tokens),
+    }
 
 
 def make_drafter(settings: Any) -> Drafter:

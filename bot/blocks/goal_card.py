@@ -137,6 +137,8 @@ def build_goal_card(v: GoalCardView) -> list[dict[str, Any]]:
         context.append(MarkdownTextObject(text=link(v.thread_permalink, "Open thread")))
     if v.pull_request_url:
         context.append(MarkdownTextObject(text=link(v.pull_request_url, "Pull request")))
+    if v.cost:
+        context.append(MarkdownTextObject(text=f"Cost: {mrkdwn(fit(v.cost, 200))}"))
     blocks: list[Block] = [
         HeaderBlock(block_id="goal_card_header", text=header_text(v.goal_id, v.title)),
         SectionBlock(block_id="goal_card_fields", fields=fields),

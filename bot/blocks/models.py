@@ -34,6 +34,8 @@ class GoalCardView:
     offer_elevation: bool = False
     # A done goal with steps still unmade: "finishing" (they wait or run) or "failed".
     held: str | None = None
+    # What its model usage cost so far, against its budget (bot/services/budgets.py), when known.
+    cost: str | None = None
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,8 @@ The protocol is the one `codex app-server generate-json-schema` emits for the pi
 `initialize` → `initialized` → `thread/start` → `turn/start`, then notifications (`item/started`,
 `item/completed`, `thread/tokenUsage/updated`, `turn/completed` …) and server requests
 (`item/commandExecution/requestApproval`, `item/fileChange/requestApproval`) until the turn ends.
-`turn/interrupt` stops a running turn.
+`turn/interrupt` stops a running turn; `turn/steer` adds a person's follow-up instruction to it,
+which the model reads at its next request (after the tool call it is in, if any).
 
 Decisions a reader may look for:
 - The goal's mode maps onto Codex's sandbox and approval policy (`POLICY_FOR_MODE`): read-only,
@@ -16,6 +17,9 @@ Decisions a reader may look for:
 - The environment, the throwaway CODEX_HOME and the shell environment policy are the exec
   runner's (bot/codex/runner.py): the provider key never reaches a command Codex runs.
 - A timer interrupts, then kills, a turn past its deadline; every read is bounded by it.
+- A model call that goes unanswered for `model_timeout` seconds (Codex silent while no command,
+  file change, tool call or approval is in flight) is cut off: the turn is interrupted and fails
+  with that reason. Codex's own stream idle timeout only starts once the model has answered.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +52,7 @@ POLICY_FOR_MODE: dict[str, tuple[str, str, bool]] = {
     "workspace-write": ("workspace-write", "on-request", True),
     "full-access": ("danger-full-access", "never", True),
 }
+TOOL_ITEMS = frozenset({"commandExecution", "fileChange", "mcpToolCall", "dynamicToolCall", "webSearch"})
 APPROVAL_METHODS = ("item/commandExecution/requestApproval", "item/fileChange/requestApproval")
 ACCEPT, DECLINE = "accept", "decline"
 
@@ -69,7 +75,16 @@ def provider_config(config: CodexConfig) -> dict[str, Any]:
     base_url = config.provider_url or "https://api.openai.com/v1"
     if not base_url.startswith(("http://", "https://")) or any(ord(ch) < 32 for ch in base_url):
         raise CodexNotConfigured(f"the Codex provider URL must be an http(s) URL, got {base_url!r}")
-    provider: dict[str, Any] = {"name": "orch", "base_url": base_url, "wire_api": "responses"}
+    provider: dict[str, Any] = {
+        "name": "orch",
+        "base_url": base_url,
+        "wire_api": "responses",
+        # A model that does not answer is cut off after the model timeout, retried once, then the
+        # turn fails (Codex's defaults wait 5 minutes and retry 4-5 times).
+        "stream_idle_timeout_ms": max(1, int(config.model_timeout * 1000)),
+        "request_max_retries": 1,
+        "stream_max_retries": 1,
+    }
     if config.api_key:
         provider["env_key"] = PROVIDER_KEY_ENV
     return {"model_provider": "orch", "model_providers": {"orch": provider}}
@@ -127,11 +142,25 @@ class AppServerTurn:
     on_event: Callable[[dict[str, Any]], None] | None = None
     on_progress: Callable[[str, CodexProgress], None] | None = None
     approve: Approver | None = None
+    on_usage: Callable[[dict[str, Any]], None] | None = None  # the turn's usage so far, as it grows
+    extra_config: dict[str, Any] = field(default_factory=dict)  # more thread config (`mcp_servers`)
+    # With MCP servers configured, the turn starts once each reported ready (or failed), or after
+    # this many seconds: a tool search made before a server is up finds none of its tools.
+    mcp_wait: float = 30.0
+    _starting_mcp: set[str] = field(default_factory=set, init=False, repr=False)
+    _turn_sent: bool = field(default=False, init=False, repr=False)
     _proc: subprocess.Popen[str] | None = field(default=None, init=False, repr=False)
     _ids: dict[str, str] = field(default_factory=dict, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
     interrupted: bool = field(default=False, init=False)
     stopped_by: str | None = field(default=None, init=False)  # who asked to stop (bot/codex/running.py)
+    finished: bool = field(default=False, init=False)
+    model_timed_out: bool = field(default=False, init=False)
+    clock: Callable[[], float] = field(default=time.monotonic, repr=False)
+    _last: float = field(default=0.0, init=False, repr=False)  # when Codex last said anything
+    _busy: set[str] = field(default_factory=set, init=False, repr=False)  # tool items in flight
+    _steers: dict[str, tuple[str, str]] = field(default_factory=dict, init=False, repr=False)
+    _queued: list[tuple[str, str]] = field(default_factory=list, init=False, repr=False)
 
     def _send(self, message: dict[str, Any]) -> None:
         proc = self._proc
@@ -151,6 +180,55 @@ class AppServerTurn:
             {"id": "interrupt", "method": "turn/interrupt", "params": {"threadId": thread, "turnId": turn}}
         )
         return True
+
+    def steer(self, text: str, *, by: str) -> bool:
+        """Send a follow-up instruction into the running turn (`turn/steer`); queued when the turn
+        has no id yet. False once the turn has ended: there is no next step to read it."""
+        with self._lock:
+            if self.finished or self.interrupted:
+                return False
+            thread, turn = self._ids.get("thread"), self._ids.get("turn")
+            if not thread or not turn:
+                self._queued.append((text, by))
+                return True
+            request_id = f"steer-{len(self._steers) + 1}"
+            self._steers[request_id] = (text, by)
+        self._send(
+            {
+                "id": request_id,
+                "method": "turn/steer",
+                "params": {
+                    "threadId": thread,
+                    "expectedTurnId": turn,
+                    "input": [{"type": "text", "text": text}],
+                },
+            }
+        )
+        return True
+
+    def _start_turn(self, prompt: str) -> None:
+        """`turn/start`, once (when the MCP servers are up, or when waiting for them timed out)."""
+        with self._lock:
+            if self._turn_sent:
+                return
+            self._turn_sent = True
+        self._send(
+            {
+                "id": "turn",
+                "method": "turn/start",
+                "params": {"threadId": self._ids["thread"], "input": [{"type": "text", "text": prompt}]},
+            }
+        )
+
+    def _steered(self, message: dict[str, Any], result: CodexResult) -> None:
+        """Codex's answer to a `turn/steer`: the run record says what it accepted, and from whom."""
+        with self._lock:
+            text, by = self._steers.pop(str(message.get("id")), ("", ""))
+        if "error" in message:
+            error = str((message.get("error") or {}).get("message") or "refused")
+            self._emit({"type": "orch.steer_refused", "by": by, "text": text, "error": error}, result)
+        else:
+            self._emit({"type": "orch.steered", "by": by, "text": text}, result)
 
     def run(self, prompt: str) -> CodexResult:
         if self.mode not in POLICY_FOR_MODE:
@@ -176,11 +254,17 @@ class AppServerTurn:
                 )
                 timer = threading.Timer(self.config.timeout, self._time_out, args=(result,))
                 timer.start()
+                done = threading.Event()
+                self._last = self.clock()
+                watchdog = threading.Thread(target=self._watch_model, args=(done,), daemon=True)
+                watchdog.start()
                 try:
                     self._converse(prompt, sandbox, policy, network, result)
                 finally:
                     timer.cancel()
+                    done.set()
                     self._close()
+                    watchdog.join(timeout=5)
                 if result.exit_code is None:  # the stream ended before the turn did
                     result.exit_code = self._proc.returncode
                 err.seek(0)
@@ -201,6 +285,19 @@ class AppServerTurn:
         except subprocess.TimeoutExpired:
             _kill_group(proc)  # type: ignore[arg-type]
             proc.wait()
+
+    def _watch_model(self, done: threading.Event) -> None:
+        """Cut off a model call that goes unanswered: interrupt, then kill if Codex does not end the turn."""
+        limit = self.config.model_timeout
+        while not done.wait(min(0.25, limit / 4)):
+            if self._busy or self.model_timed_out or not self._ids.get("turn"):
+                continue
+            if self.clock() - self._last >= limit:
+                self.model_timed_out = True
+                self.interrupt()
+                if not done.wait(5) and self._proc is not None:
+                    _kill_group(self._proc)  # type: ignore[arg-type]
+                return
 
     def _time_out(self, result: CodexResult) -> None:
         result.timed_out = True
@@ -224,6 +321,7 @@ class AppServerTurn:
         usage: dict[str, Any] | None = None
         changes: dict[str, list[dict[str, Any]]] = {}
         for line in proc.stdout:
+            self._last = self.clock()
             try:
                 message = json.loads(line)
             except json.JSONDecodeError:
@@ -242,7 +340,7 @@ class AppServerTurn:
                             "model": self.config.model,
                             "sandbox": sandbox,
                             "approvalPolicy": policy,
-                            "config": thread_config(self.config, network=network),
+                            "config": thread_config(self.config, network=network) | self.extra_config,
                             "ephemeral": True,
                         },
                     }
@@ -253,26 +351,42 @@ class AppServerTurn:
                     return
                 self._ids["thread"] = str(message["result"]["thread"]["id"])
                 self._emit({"type": "thread.started", "thread_id": self._ids["thread"]}, result)
-                self._send(
-                    {
-                        "id": "turn",
-                        "method": "turn/start",
-                        "params": {
-                            "threadId": self._ids["thread"],
-                            "input": [{"type": "text", "text": prompt}],
-                        },
-                    }
-                )
+                self._starting_mcp = set(self.extra_config.get("mcp_servers") or {})
+                if not self._starting_mcp:
+                    self._start_turn(prompt)
+                else:
+                    waiting = threading.Timer(self.mcp_wait, self._start_turn, args=(prompt,))
+                    waiting.daemon = True
+                    waiting.start()
+            elif method == "mcpServer/startupStatus/updated" and params.get("status") != "starting":
+                self._starting_mcp.discard(str(params.get("name")))
+                if not self._starting_mcp and self._ids.get("thread"):
+                    self._start_turn(prompt)
             elif message.get("id") == "turn" and "result" in message:
-                self._ids["turn"] = str(message["result"]["turn"]["id"])
+                with self._lock:
+                    self._ids["turn"] = str(message["result"]["turn"]["id"])
+                    queued, self._queued = self._queued, []
                 if self.interrupted:  # Stop came before the turn had an id
                     self.interrupt()
+                for text, by in queued:  # follow-ups that came before the turn had an id
+                    self.steer(text, by=by)
+            elif str(message.get("id", "")).startswith("steer-"):
+                self._steered(message, result)
             elif method in APPROVAL_METHODS and "id" in message:
-                self._answer(message, changes, result)
-            elif method == "item/started" and (params.get("item") or {}).get("type") == "fileChange":
-                item = params["item"]
-                changes[str(item.get("id"))] = list(item.get("changes") or [])
+                self._busy.add("approval")  # a person deciding is not a model hanging
+                try:
+                    self._answer(message, changes, result)
+                finally:
+                    self._busy.discard("approval")
+                    self._last = self.clock()
+            elif method == "item/started":
+                item = params.get("item") or {}
+                if item.get("type") in TOOL_ITEMS:
+                    self._busy.add(str(item.get("id")))
+                if item.get("type") == "fileChange":
+                    changes[str(item.get("id"))] = list(item.get("changes") or [])
             elif method == "item/completed":
+                self._busy.discard(str((params.get("item") or {}).get("id")))
                 converted = _exec_item(params.get("item") or {})
                 if converted is not None:
                     self._emit({"type": "item.completed", "item": converted}, result)
@@ -284,10 +398,18 @@ class AppServerTurn:
                     "output_tokens": total.get("outputTokens", 0),
                     "reasoning_output_tokens": total.get("reasoningOutputTokens", 0),
                 }
+                if self.on_usage is not None:
+                    self.on_usage(usage)
             elif method == "turn/completed":
+                with self._lock:
+                    self.finished = True
                 turn = params.get("turn") or {}
                 status = turn.get("status")
-                if status == "completed" or (status == "interrupted" and self.interrupted):
+                if self.model_timed_out:
+                    limit = f"{self.config.model_timeout:g}"
+                    error = f"the model did not answer within {limit} s (ORCH_MODEL_TIMEOUT), so the turn was cut off"
+                    self._emit({"type": "turn.failed", "error": {"message": error}}, result)
+                elif status == "completed" or (status == "interrupted" and self.interrupted):
                     self._emit({"type": "turn.completed", "usage": usage, "status": status}, result)
                 else:
                     error = (turn.get("error") or {}).get("message") or f"the turn ended as {status}"

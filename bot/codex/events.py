@@ -15,6 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+_TEST_COMMAND = re.compile(
+    r"\b(pytest|unittest|tox|nox|jest|vitest|mocha|rspec|phpunit)\b|\b(npm|yarn|pnpm|make|go|cargo|mvn|gradle)\s+(run\s+)?test\b"
+)
 _BASH_WRAPPER = re.compile(r"^(?:/bin/|/usr/bin/)?(?:ba|z)?sh -lc (['\"])(?P<cmd>.*)\1$", re.DOTALL)
 MAX_LINE = 160
 
@@ -55,6 +58,8 @@ class CodexProgress:
     failed_actions: list[str] = field(default_factory=list)
     finished: bool = False
     stopped: bool = False  # a person interrupted the turn
+    steps: int = 0  # actions completed so far (file changes and commands)
+    tests: tuple[str, int | None] | None = None  # the last test command Codex ran, and its exit code
 
     def _rel(self, path: str) -> str:
         if self.cwd is not None:
@@ -90,6 +95,8 @@ class CodexProgress:
             return None
         item = event["item"]
         item_type = item.get("type")
+        if item_type in ("file_change", "command_execution"):
+            self.steps += 1
         if item_type == "file_change":
             changed = [self._rel(str(c.get("path"))) for c in item.get("changes", []) if isinstance(c, dict)]
             for path in changed:
@@ -104,6 +111,8 @@ class CodexProgress:
             command = display_command(str(item.get("command", "")))
             code = item.get("exit_code")
             self.commands.append((command, code if isinstance(code, int) else None))
+            if _TEST_COMMAND.search(command):
+                self.tests = (command, code if isinstance(code, int) else None)
             if item.get("status") == "declined":
                 self.failed_actions.append(f"`{command}` (refused)")
             elif code != 0 or item.get("status") == "failed":
@@ -129,13 +138,17 @@ class CodexProgress:
             if self.error
             else ("stopped" if self.stopped else "done" if self.finished else "working")
         )
-        parts = [f"Codex {state}"]
+        parts = [f"Codex {state}" + (f" (step {self.steps + 1})" if state == "working" else "")]
         if self.files:
             parts.append(f"{len(self.files)} file(s) changed: {', '.join(self.files[:5])}")
         if self.commands:
             last, code = self.commands[-1]
             outcome = f"exit {code}" if code is not None else "not run"
             parts.append(f"{len(self.commands)} command(s) run, last `{last}` ({outcome})")
+        if self.tests is not None:
+            command, code = self.tests
+            verdict = "passed" if code == 0 else ("not run" if code is None else f"failed (exit {code})")
+            parts.append(f"tests `{command}` {verdict}")
         if self.error:
             parts.append(self.error[:MAX_LINE])
         return " · ".join(parts)

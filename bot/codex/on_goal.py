@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bot.codex.runner import CodexConfig, run_codex
+from bot.codex.app_server import AppServerTurn
+from bot.codex.runner import CodexConfig
 from bot.redact import redact, redact_obj
 from bot.repo.worktrees import scratch_diff, scratch_worktree
 from bot.runs import RunRecorder, deployment_of, runs_dir_for
@@ -60,10 +61,12 @@ def run_codex_on_goal(
         backend="codex",
         model=config.model,
         clock=clock,
-    ).start(sandbox=mode, source="mcp")
+    ).start(sandbox=mode, source="mcp", driver="app-server")
     recorder.note("prompt", text=prompt)
     with scratch_worktree(git, goal.id, recorder.run_id) as worktree:
-        result = run_codex(config, worktree=worktree, mode=mode, prompt=prompt, on_event=recorder.event)
+        # Through the app-server, like a build: the same sandbox per mode, the model timeout and the
+        # run record. Nobody is there to approve, so whatever needs an approval is refused.
+        result = AppServerTurn(config, worktree, mode, on_event=recorder.event).run(prompt)
         diff = str(scratch_diff(git, worktree))
     recorder.write_diff(diff)
     error = None if result.ok else result.failure()

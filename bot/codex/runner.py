@@ -53,6 +53,9 @@ class CodexConfig:
     provider_url: str | None
     api_key: str | None = None
     timeout: float = 900.0
+    # Seconds one model call may go without an answer before Codex gives it up (one retry, then the
+    # turn fails): a hanging model is cut off after this, not after the whole run's `timeout`.
+    model_timeout: float = 120.0
 
     @classmethod
     def from_settings(cls, settings: Any) -> CodexConfig:
@@ -76,6 +79,7 @@ class CodexConfig:
             provider_url=url,
             api_key=key or None,
             timeout=float(getattr(settings, "codex_timeout", 900.0)),
+            model_timeout=float(getattr(settings, "model_timeout", None) or 120.0),
         )
 
 

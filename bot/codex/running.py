@@ -1,10 +1,11 @@
-"""The Codex turns running in this process, by goal, so Stop can interrupt one.
+"""The Codex turns running in this process, by goal, so Stop can interrupt one and a reply can steer it.
 
 A turn registers itself for the length of its run. Stop (the status message's button or a `:x:`
 reaction on it) interrupts it with `turn/interrupt`; the build then ends as stopped and the goal
 waits with Retry / Request changes. Only this process's turns are here: a Stop that arrives at a
 process not running the build is recorded, and the process running it picks it up
-(`WorkEffects._watch_stop`).
+(`WorkEffects._watch_stop`). A follow-up instruction (a reply in the goal's thread by its requester or
+an approver) goes the same way: into the turn here, or recorded for the process running it.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ class Interruptible(Protocol):
     stopped_by: str | None
 
     def interrupt(self) -> bool: ...
+
+    def steer(self, text: str, *, by: str) -> bool: ...
 
 
 _running: dict[str, Interruptible] = {}
@@ -42,3 +45,10 @@ def interrupt(goal_id: str, *, by: str) -> bool:
         return False
     turn.stopped_by = by
     return turn.interrupt()
+
+
+def steer(goal_id: str, text: str, *, by: str) -> bool:
+    """Send a follow-up instruction into the goal's running turn; False when none runs here."""
+    with _lock:
+        turn = _running.get(goal_id)
+    return turn is not None and turn.steer(text, by=by)

@@ -27,6 +27,7 @@ from sqlmodel import col, select
 
 from bot import blocks as builders
 from bot.blocks.models import HomeView
+from bot.effects.budget import BudgetMessages
 from bot.effects.codex_approval import CodexApprovalMessages
 from bot.effects.dispatcher import EffectDispatcher, RetryLater
 from bot.effects.empty_build import EmptyBuildMessages
@@ -71,6 +72,7 @@ KINDS = (
     "notify.failure",
     "slack.codex_empty_build",
     "slack.codex_approval",
+    "slack.budget",
 )
 
 
@@ -93,6 +95,10 @@ class SlackEffects:
     # Builds a person's App Home; when given, it is republished whenever one of their goals changes.
     home: Callable[[str], HomeView] | None = None
     stop_button: bool = False  # Codex builds: the status message offers Stop while one runs
+    # A running build's events also go to a streamed live log (Slack's chat.startStream and friends).
+    streaming: bool = False
+    # The goal's cost so far against its budget, for the card (bot/services/budgets.py cost_line).
+    cost_line: Callable[[Goal], str | None] | None = None
     status: StatusMessages = field(init=False, repr=False)
     # The Home last published per person, so an unchanged Home is not sent again.
     _homes: dict[str, str] = field(default_factory=dict, repr=False)
@@ -125,6 +131,7 @@ class SlackEffects:
         FailureNotes(self).register(dispatcher)
         EmptyBuildMessages(self).register(dispatcher)
         CodexApprovalMessages(self).register(dispatcher)
+        BudgetMessages(self).register(dispatcher)
 
     # -- helpers -----------------------------------------------------------------------------
 
@@ -187,7 +194,8 @@ class SlackEffects:
             sla_due=current.sla_due,
             pull_request_url=pr.url if pr else None,
         )
-        view = dataclasses.replace(view, held=self.held(goal))
+        cost = self.cost_line(goal) if self.cost_line is not None else None
+        view = dataclasses.replace(view, held=self.held(goal), cost=cost)
         return builders.build_goal_card(view), builders.goal_card_text(view)
 
     async def find_marker(self, channel: str, thread_ts: str | None, mark: str) -> str | None:

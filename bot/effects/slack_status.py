@@ -5,14 +5,19 @@ task 2…") shows without a post per step. Its text is derived from the goal's s
 refresh is always right whatever triggered it; an unchanged text is not sent again. A `slack.status`
 effect may add a detail line (an agent run's progress, say) until the next refresh.
 
+Where the workspace supports Slack's streaming messages and `ORCH_SLACK_STREAMING` is on, a running
+build's events also go to a live log under it (`chat.startStream`, `appendStream`, `stopStream` when
+the build ends); a workspace that refuses them falls back, for the rest of the process, to the
+detail line edited with `chat.update`.
+
 Progress is a courtesy: a Slack failure here is logged and never fails the effect that asked for it.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from slack_sdk.errors import SlackApiError
 
@@ -37,18 +42,64 @@ def status_marker(goal_id: str) -> str:
     return f"orch-status-{goal_id}"
 
 
+STREAM_UNSUPPORTED = frozenset(
+    {"unknown_method", "not_allowed_token_type", "method_not_supported_for_channel_type", "missing_scope"}
+)
+
+
 @dataclass
 class StatusMessages:
     fx: SlackEffects
+    _streams: dict[str, tuple[str, str]] = field(default_factory=dict, repr=False)  # goal → live log
 
     async def handle(self, effect: Effect) -> None:
         """`slack.status`: refresh now, optionally with a detail line (`payload["text"]`)."""
         found = self.fx.goal_thread(effect.goal_id)
         if found is None:
             return
-        goal, _channel, _thread_ts = found
+        goal, channel, thread_ts = found
         detail = effect.payload.get("text")
+        lines = [str(line) for line in effect.payload.get("lines") or [] if line]
+        final = bool(effect.payload.get("final"))
+        streamed = self.fx.streaming and (lines or final)
+        if streamed and await self.stream(goal.id, channel, thread_ts, lines, final=final):
+            detail = None  # the live log carries it; the status message keeps the phase and Stop
         await self.refresh(goal, detail=str(detail) if detail else None)
+
+    async def stream(
+        self, goal_id: str, channel: str, thread_ts: str, lines: list[str], *, final: bool
+    ) -> bool:
+        """Append `lines` to the build's live log (started on the first); False when streaming is
+        not available here (the caller shows the detail line instead)."""
+        text = "".join(f"• {line}\n" for line in lines)
+        client: Any = self.fx.client
+        try:
+            current = self._streams.get(goal_id)
+            if current is None:
+                if final and not text:
+                    return True
+                resp = await client.chat_startStream(
+                    channel=channel,
+                    thread_ts=thread_ts,
+                    markdown_text=f"*Live log of {goal_id}'s build*\n{text}",
+                )
+                current = (channel, message_ts(resp))
+                self._streams[goal_id] = current
+            elif text:
+                await client.chat_appendStream(channel=current[0], ts=current[1], markdown_text=text)
+            if final:
+                del self._streams[goal_id]
+                await client.chat_stopStream(channel=current[0], ts=current[1])
+        except SlackApiError as exc:
+            code = slack_error_code(exc)
+            if code in STREAM_UNSUPPORTED:
+                log.info("streaming messages refused (%s): progress goes to the status message", code)
+                self.fx.streaming = False
+            else:
+                log.info("live log of %s not updated: %s", goal_id, code)
+            self._streams.pop(goal_id, None)
+            return False
+        return True
 
     def text_for(self, goal: Goal) -> str:
         current = self.fx.gate(goal)

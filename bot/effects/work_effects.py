@@ -190,7 +190,16 @@ class WorkEffects:
                 template=load_template(phase, Path(self.settings.repo)),
                 repo_guidance=read_guidance(Path(self.settings.repo)).text or None,
             )
+            from bot.services import budgets
+
+            held = {"kind": "draft", "key": effect.key, "payload": dict(effect.payload)}
+            check = partial(budgets.check, self.goals, self.settings, goal_id=goal.id)
+            if (await asyncio.to_thread(check, held=held)).over:
+                return  # paused at its budget: an approver's raise drafts it then
             result = await self.drafter.draft(req)
+            if result.usage:
+                await asyncio.to_thread(self._record_draft_usage, goal.id, phase, result)
+                await asyncio.to_thread(check)
             content, summary = redact(result.markdown), redact(result.summary)
             drafted_by, offline = result.drafted_by, result.offline
             tasks = [t.model_dump(mode="json") for t in result.tasks] if result.tasks is not None else None
@@ -206,6 +215,20 @@ class WorkEffects:
             tasks=tasks,
             feedback=effect.payload.get("feedback"),
         )
+
+    def _record_draft_usage(self, goal_id: str, phase: Phase, result: Any) -> None:
+        """A run record of a model's draft, so its usage counts towards the goal's cost."""
+        from bot.runs import RunRecorder, deployment_of, runs_dir_for
+
+        RunRecorder(
+            root=runs_dir_for(self.settings),
+            deployment_id=deployment_of(self.settings),
+            goal_id=goal_id,
+            phase=phase.value,
+            role="drafter",
+            backend="openai",
+            model=result.drafted_by,
+        ).start().finish("completed", usage=result.usage)
 
     # -- implementation ----------------------------------------------------------------------
 
@@ -233,6 +256,17 @@ class WorkEffects:
                 self.goals, goal_id=goal.id, run_id=run_id, request=request, timeout=timeout, stopped=stopped
             )
 
+        from bot.services import budgets
+
+        held = {"kind": "build", "key": effect.key, "payload": dict(effect.payload)}
+        if (
+            await asyncio.to_thread(budgets.check, self.goals, self.settings, goal_id=goal.id, held=held)
+        ).over:
+            return  # paused at its budget: an approver's raise runs this build again
+        over_budget = await asyncio.to_thread(
+            budgets.over_budget_watch, self.goals, self.settings, goal.id, str(self.settings.codex_model)
+        )
+
         def work() -> Any:
             from bot.agents.implement import implement_task
 
@@ -249,6 +283,7 @@ class WorkEffects:
                 mode=goal.mode,
                 on_progress=progress,
                 approve=approve,
+                over_budget=over_budget,
             )
 
         watch = (
@@ -262,6 +297,10 @@ class WorkEffects:
             if watch is not None:
                 watch.cancel()
         fault_point("during_agent_job")  # crash tests: the worktree is written, the diff not yet recorded
+        if result.stopped_by == budgets.BUDGET_STOP:  # the budget stopped the turn: pause, ask an approver
+            await asyncio.to_thread(budgets.check, self.goals, self.settings, goal_id=goal.id, held=held)
+            return
+        await asyncio.to_thread(budgets.check, self.goals, self.settings, goal_id=goal.id)
         if result.stopped_by or not result.diff.strip():  # nothing to approve: say why, offer a retry
             from bot.services.empty_build import record_empty_build
 
@@ -293,16 +332,24 @@ class WorkEffects:
         )
 
     async def _watch_stop(self, goal_id: str, since: Any) -> None:
-        """A Stop clicked where this build does not run (another web process) is recorded; this
-        process, which runs it, picks it up and interrupts the turn."""
+        """A Stop clicked, or a follow-up replied, where this build does not run (another process)
+        is recorded; this process, which runs it, picks it up: it interrupts or steers the turn."""
         from bot.codex import running
+        from bot.services.build_steer import steers_waiting
         from bot.services.build_stop import POLL_SECONDS, stop_requested_by
 
+        sent: set[int] = set()
         while True:
             await asyncio.sleep(POLL_SECONDS)
             by = await asyncio.to_thread(stop_requested_by, self.goals, goal_id=goal_id, since=since)
             if by is not None and running.interrupt(goal_id, by=by):
                 return
+            waiting = await asyncio.to_thread(
+                steers_waiting, self.goals, goal_id=goal_id, since=since, done=sent
+            )
+            for seq, author, text in waiting:
+                if running.steer(goal_id, text, by=author):
+                    sent.add(seq)
 
     async def merge(self, effect: Effect) -> None:
         goal = self._goal(effect.goal_id)

@@ -158,7 +158,10 @@ def gather(deps: SlaDeps, *, channel: str, now: datetime) -> Digest:
         ]
     local = now.astimezone(tz)
     from bot.metrics import digest_metrics_lines
+    from bot.usage import sum_usage, usage_summary_line
 
+    week = sum_usage(deps.runs_dir, deps.prices, since=now - WEEK)
+    used = [usage_summary_line(week)] if week.runs else []  # said once some model was used
     view = DigestView(
         channel_id=channel,
         day_label=f"{local:%A} {local.day} {local:%B %Y}",
@@ -168,7 +171,7 @@ def gather(deps: SlaDeps, *, channel: str, now: datetime) -> Digest:
         jobs=job_lines,
         completed=completed,
         going_stale=stale,
-        metrics=digest_metrics_lines(deps.engine, runs_dir=deps.runs_dir, now=now),
+        metrics=digest_metrics_lines(deps.engine, runs_dir=deps.runs_dir, now=now) + used,
     )
     blocks, file_text, text = build_digest(view)
     return Digest(channel=channel, blocks=blocks, file_text=file_text, text=text, view=view)

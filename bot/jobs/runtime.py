@@ -86,6 +86,7 @@ class JobsRuntime:
             allow_self_approval=c.settings.allow_self_approval,
             freshness_max_age=timedelta(days=c.settings.freshness_max_age_days),
             runs_dir=runs_dir_for(c.settings),
+            prices=dict(c.settings.prices),
         )
 
     def _now(self, now: datetime | None) -> datetime:

@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -56,6 +57,7 @@ class SlaDeps:
     allow_self_approval: bool = False
     freshness_max_age: timedelta = timedelta(days=30)  # approved artifacts go stale after (the digest says)
     runs_dir: Path | None = None  # the deployment's run records, for the digest's metrics
+    prices: dict[str, Any] = field(default_factory=dict)  # the price table, for the digest's cost line
 
 
 @dataclass

@@ -117,6 +117,7 @@ class GoalService:
         approvers: Iterable[str] = (),
         priority: str = "medium",
         confirmed: bool = False,
+        budget_usd: float | None = None,
     ) -> Goal:
         """Start a goal. A slash command repeating the same person's text in the same channel within
         `start_dedupe_seconds` raises DuplicateStart, unless `confirmed` (they asked for another)."""
@@ -156,6 +157,7 @@ class GoalService:
                 mode=Mode.READ_ONLY,
                 priority=priority,
                 approvers=wanted,
+                budget_usd=budget_usd,
                 phase_started_at=now,
                 created_at=now,
                 updated_at=now,
@@ -170,6 +172,7 @@ class GoalService:
                 goal=goal,
                 source=source,
                 title=goal.title,
+                **({"budget_usd": budget_usd} if budget_usd is not None else {}),  # type: ignore[arg-type]
             )
             if channel_id:
                 add_effect(

@@ -12,6 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import blocks as builders
 from bot.manifest_facts import ORCH_COMMAND
+from bot.services.budgets import parse_budget
 from bot.services.errors import DuplicateStart, ServiceError
 from bot.services.goals import MAX_BRIEF
 from bot.services.unit import Actor
@@ -54,10 +55,15 @@ async def answer_later(ack: AsyncAck, respond: AsyncRespond) -> Reply:
 def goal_usage_line(container: Container, goal_id: str) -> str:
     """ "\nUsage: …" (tokens of the goal's agent runs and their cost), or "" before any run reported usage."""
     from bot.runs import runs_dir_for
+    from bot.services.budgets import standing
     from bot.usage import goal_usage
 
     used = goal_usage(runs_dir_for(container.settings), goal_id, container.settings.prices)
-    return f"\nUsage: {used.line().split(': ', 1)[1]}" if used.runs else ""
+    line = f"\nUsage: {used.line().split(': ', 1)[1]}" if used.runs else ""
+    state = standing(container.goals, container.settings, goal_id)
+    if state.budget is not None:
+        line += f"\nBudget: {state.line()}"
+    return line
 
 
 def register(app: AsyncApp, container: Container) -> None:
@@ -82,6 +88,19 @@ def register(app: AsyncApp, container: Container) -> None:
         if len(brief) > MAX_BRIEF:
             await ack(f"The brief is {len(brief)} characters; keep it under {MAX_BRIEF}.")
             return
+        budget = None
+        if brief.startswith("--budget"):  # `/orch start --budget 5 <brief>`: this goal's budget in USD
+            _flag, _, rest = brief.partition(" ")
+            amount, _, brief = rest.strip().partition(" ")
+            try:
+                budget = parse_budget(amount)
+            except ServiceError as exc:
+                await ack(f"{exc} Say it as `/orch start --budget 5 <brief>`.")
+                return
+            brief = brief.strip()
+            if not brief:
+                await ack("Say what to build after the budget: `/orch start --budget 5 <brief>`.")
+                return
         await ack()
         try:
             await call(
@@ -90,6 +109,7 @@ def register(app: AsyncApp, container: Container) -> None:
                 actor=Actor(command["user_id"]),
                 channel_id=command["channel_id"],
                 source="slash",
+                budget_usd=budget,
             )
         except DuplicateStart as exc:
             # One goal unless the person says otherwise: the same text again is most often a repeat.

@@ -1,4 +1,5 @@
-"""`@orch start` in a channel or thread, and messages in the bot's DM. Retries change nothing twice."""
+"""`@orch start` in a channel or thread, messages in the bot's DM, and replies in a goal's thread while
+its build runs (handlers/events/thread_reply.py). Retries change nothing twice."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from bot.services.dedupe import first_time
 from bot.services.errors import ServiceError
 from bot.services.unit import Actor
 from handlers.common import call, tell
+from handlers.events.thread_reply import thread_reply
 from handlers.threads import start_from_thread
 
 if TYPE_CHECKING:
@@ -83,8 +85,14 @@ def register(app: AsyncApp, container: Container) -> None:
             await tell(client, channel=channel, user=user, thread_ts=thread_ts, text=str(exc))
 
     @app.event("message")
-    async def direct_message(event: dict[str, Any], body: dict[str, Any], say: Any) -> None:
-        if event.get("channel_type") != "im" or event.get("bot_id") or event.get("subtype"):
+    async def direct_message(
+        event: dict[str, Any], body: dict[str, Any], say: Any, client: AsyncWebClient
+    ) -> None:
+        if event.get("bot_id") or event.get("subtype"):
+            return
+        if event.get("channel_type") != "im":
+            if event.get("thread_ts") and await once(body):
+                await thread_reply(container, client, event)  # a reply steering a running build
             return
         if not await once(body):
             return

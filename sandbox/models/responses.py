@@ -30,7 +30,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-CALL_TYPES = ("function_call", "custom_tool_call")
+CALL_TYPES = ("function_call", "custom_tool_call", "tool_search_call")
 OUTPUT_TYPES = ("function_call_output", "custom_tool_call_output")
 FALLBACK_TEXT = "Done (the scripted model has no more steps)."
 
@@ -106,6 +106,9 @@ class ResponsesServer:
         self.port = port
         self.log_path = log_path
         self.requests: list[dict[str, Any]] = []
+        # A model that never answers: requests are recorded and held until `release()` or `stop()`.
+        self.hang = False
+        self._released = threading.Event()
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._httpd: ThreadingHTTPServer | None = None
@@ -125,7 +128,12 @@ class ResponsesServer:
         self._thread.start()
         return self
 
+    def release(self) -> None:
+        """Let held requests go (they then get no answer: the connection closes)."""
+        self._released.set()
+
     def stop(self) -> None:
+        self._released.set()
         if self._httpd is not None:
             self._httpd.shutdown()
             self._httpd.server_close()
@@ -226,6 +234,10 @@ class ResponsesServer:
                     self._send(400, b'{"error":"invalid json"}', "application/json")
                     return
                 server._record(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+                if server.hang:
+                    server._released.wait(timeout=600)
+                    self.close_connection = True
+                    return
                 if not self.path.rstrip("/").endswith("/responses"):
                     self._send(404, b'{"error":"only /responses is served"}', "application/json")
                     return

@@ -1,0 +1,36 @@
+"""`slack.budget`: the thread message of a goal that reached its budget (bot/services/budgets.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from bot.blocks.budget import budget_paused_text, build_budget_paused
+from bot.effects.dispatcher import EffectDispatcher
+from bot.services.budgets import EFFECT_KIND
+from storage.models import Effect
+
+if TYPE_CHECKING:
+    from bot.effects.slack_effects import SlackEffects
+
+
+@dataclass
+class BudgetMessages:
+    fx: SlackEffects
+
+    def register(self, dispatcher: EffectDispatcher) -> None:
+        dispatcher.register(EFFECT_KIND, self.post)
+
+    async def post(self, effect: Effect) -> None:
+        found = self.fx.goal_thread(effect.goal_id)
+        if found is None:
+            return
+        goal, channel, thread_ts = found
+        cost, budget = float(effect.payload.get("cost") or 0), float(effect.payload.get("budget") or 0)
+        await self.fx.post(
+            effect,
+            channel=channel,
+            thread_ts=thread_ts,
+            blocks=build_budget_paused(goal.id, cost, budget),
+            text=budget_paused_text(goal.id, cost, budget),
+        )
