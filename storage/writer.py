@@ -43,18 +43,20 @@ log = logging.getLogger(__name__)
 MAX_UNITS = 64  # units of work per batch at most
 MAX_BATCH_SECONDS = 0.005  # a batch open this long commits after the unit that runs now
 WAIT_SECONDS = 30.0  # as SQLite's busy_timeout: how long a unit waits for its turn before failing
+ORDERED_RETURN_SECONDS = 1.0  # how long the committing unit waits for each earlier one to go on
 
 
 class _Batch:
-    __slots__ = ("conn", "done", "error", "started", "tx", "units")
+    __slots__ = ("conn", "error", "started", "tx", "units", "waiting")
 
     def __init__(self, conn: Connection, tx: RootTransaction) -> None:
         self.conn = conn
         self.tx = tx
-        self.done = threading.Event()
         self.error: BaseException | None = None
         self.started = time.monotonic()
         self.units = 0
+        # The units waiting for the commit, in the order they ran: (woken, gone) events each.
+        self.waiting: list[tuple[threading.Event, threading.Event]] = []
 
 
 class Writer:
@@ -170,10 +172,20 @@ class Writer:
             self._batch = None
             self._commit(batch, lost=lost)
             self._pass_turn()
+            # The units of the batch return in the order they ran, the committing one last: a
+            # caller that began its write first still goes on first, as when each unit committed
+            # on its own (the outbox's lanes start in that order, for one).
+            for woken, gone in batch.waiting:
+                woken.set()
+                gone.wait(ORDERED_RETURN_SECONDS)
+        elif wait:
+            woken, gone = threading.Event(), threading.Event()
+            batch.waiting.append((woken, gone))
+            self._pass_turn()
+            woken.wait()
+            gone.set()
         else:
             self._pass_turn()
-            if wait:
-                batch.done.wait()
         if wait and batch.error is not None:
             cause = getattr(batch.error, "orig", None) or batch.error  # the driver's own error
             raise OperationalError("COMMIT", None, cause) from batch.error
@@ -193,7 +205,6 @@ class Writer:
                 batch.conn.close()  # back to the pool until the next batch
             self.batches += 1
             self.units += batch.units
-            batch.done.set()
 
 
 def _in_transaction(conn: Connection) -> bool:
