@@ -13,7 +13,8 @@ and one commit serves every unit of the batch.
 
 What callers see does not change: the block runs in the caller's thread with the caller's
 context, its session is an ordinary one, and `transaction` returns only once the batch holding
-the unit has committed, so nobody is told "done" before it is durable. When the commit fails,
+the unit has committed, so nobody is told "done" before it is durable; the units of a batch
+return in the order they ran, as they would have committed one by one. When the commit fails,
 every unit of that batch gets the error (none of them is stored), as a failed commit did before.
 
 Reads do not queue here: they run on other pooled connections (`storage.db.read_session`), on
