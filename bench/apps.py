@@ -75,7 +75,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
     asgi = bare_starlette() if args.app == "starlette" else bare_bolt()
-    # The same server settings as bot.runner.run_server, so only the app differs.
+    # The same server settings as bot.web.serve.run_server, so only the app differs.
     uvicorn.Server(
         uvicorn.Config(
             asgi, host="127.0.0.1", port=args.port, log_level="warning", access_log=False, lifespan="on"

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy.engine import Engine
 
 from bot.audit_keys import load_keyring
 from bot.config import Settings
+from bot.deps import Deps
 from bot.effects.dispatcher import EffectDispatcher
 from bot.effects.retry import RetryPolicy
 from bot.redact import redact, redact_obj
@@ -26,23 +26,27 @@ from storage.audit_keys import bind_keyring
 from storage.db import make_engine
 from storage.migrate import upgrade
 
+if TYPE_CHECKING:
+    from bot.agents.manager import ImplementationManager
+    from bot.forge.delivery import DeliveryEffects
+    from bot.jobs.runtime import JobsRuntime
+    from bot.observability.storage_health import Health
+    from storage.inbox import Inbox
+
 log = logging.getLogger(__name__)
 
 
 @dataclass
-class Container:
-    settings: Settings
-    engine: Engine
-    clock: Clock
-    directory: ApproverDirectory
-    goals: GoalService
-    dispatcher: EffectDispatcher
-    slack: AsyncWebClient | None
-    extras: dict[str, Any] = field(default_factory=dict)
+class Container(Deps):
+    """The dependencies and what the interfaces reach besides them, each a typed field."""
 
-    @property
-    def offline(self) -> bool:
-        return self.settings.agent_backend == "offline"
+    health: Health | None = None  # /healthz and the storage error handler read it
+    jobs: JobsRuntime | None = None  # the scheduler side, started and stopped by the server's lifespan
+    manager: ImplementationManager | None = None  # the Agents SDK implementer, when chosen
+    delivery: DeliveryEffects | None = None  # pull requests on a Git host, when a remote is set
+    inbox: Inbox | None = None  # the web/worker inbox, opened by the Bolt app
+    # `/orch` subcommands other rooms add (name → listener), collected as the listeners register.
+    orch_subcommands: dict[str, Any] = field(default_factory=dict)
 
 
 def _slack_clients(settings: Settings) -> tuple[AsyncWebClient | None, WebClient | None]:
@@ -60,7 +64,7 @@ def _slack_clients(settings: Settings) -> tuple[AsyncWebClient | None, WebClient
 
 
 def build_container(settings: Settings, *, clock: Clock = system_clock, migrate: bool = True) -> Container:
-    from bot.tracing import configure_tracing
+    from bot.observability.tracing import configure_tracing
 
     configure_tracing(settings.otel)
     engine = make_engine(settings.database_url)
@@ -74,7 +78,7 @@ def build_container(settings: Settings, *, clock: Clock = system_clock, migrate:
 
         # Run records carry the deployment's id, so deployments sharing a folder read only their own.
         settings.bind_deployment(deployment_id(engine))
-        from bot.metrics import adopt_legacy_for
+        from bot.observability.metrics import adopt_legacy_for
 
         try:
             adopt_legacy_for(engine, settings)  # once: what an older version kept in ./.runs
@@ -116,17 +120,17 @@ def build_container(settings: Settings, *, clock: Clock = system_clock, migrate:
         id_floor=_once(lambda: _repo_goal_floor(settings.repo)),
     )
     container = Container(settings, engine, clock, directory, goals, dispatcher, slack)
-    from bot.health import Health
+    from bot.observability.storage_health import Health
 
     health = Health()
     health.watch(engine)  # a write the database refuses makes /healthz answer 503 until one succeeds
-    container.extras["health"] = health
+    container.health = health
     _register_effects(container)
     if settings.implementer == "manager":
         _install_manager(container)
     from bot.jobs import install_jobs  # agent effects become jobs; scheduler, SLA reminders, digests
 
-    install_jobs(container)
+    container.jobs = install_jobs(container)
     return container
 
 
@@ -154,17 +158,6 @@ def _repo_goal_floor(repo: Any) -> int:
         return 0
 
 
-def approval_due(c: Container, phase: str, since: datetime) -> datetime:
-    """When a gate's approval is due: the SLA policy's reminder time (business hours) when the
-    scheduler is installed, else `approval_sla_hours` of calendar time."""
-    jobs = c.extras.get("jobs")
-    if jobs is not None:
-        from bot.jobs.sla_policy import gate_clock
-
-        return gate_clock(jobs.config.sla, phase, since).reminder_at
-    return since + timedelta(hours=c.settings.approval_sla_hours)
-
-
 def _install_manager(c: Container) -> None:
     """The manager takes over `build` (and resumes its paused run after a merge) before the jobs
     runtime wraps the agent effects, so its build runs as a job and is the only `build` handler."""
@@ -172,7 +165,7 @@ def _install_manager(c: Container) -> None:
 
     manager = ImplementationManager.from_container(c)
     manager.install(c.dispatcher)
-    c.extras["manager"] = manager
+    c.manager = manager
 
 
 def _register_effects(c: Container) -> None:
@@ -186,7 +179,7 @@ def _register_effects(c: Container) -> None:
         delivery = build_delivery(c)
         if delivery is not None:
             delivery.install(c.dispatcher, work)
-            c.extras["delivery"] = delivery
+            c.delivery = delivery
     if c.slack is not None:
         from bot.effects.slack_effects import SlackEffects
         from bot.services.budgets import cost_line
@@ -202,7 +195,7 @@ def _register_effects(c: Container) -> None:
             offline=c.offline,
             allow_self_approval=c.settings.allow_self_approval,
             approval_sla_hours=c.settings.approval_sla_hours,
-            due_at=lambda phase, since: approval_due(c, phase, since),
+            due_at=c.approval_due,
             home=lambda user: home_view(container=c, user=user),
             stop_button=c.settings.builder == "codex",
             cost_line=lambda goal: cost_line(c.settings, goal),

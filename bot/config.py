@@ -20,13 +20,16 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from bot.usage import ModelPrice
+from bot.observability.usage import ModelPrice
 
 PLACEHOLDERS = {"", "changeme", "change-me", "xoxb-your-token", "your-signing-secret", "todo", "xxx"}
 
 
 class ConfigError(ValueError):
     """A configuration problem a person must fix; the message says what and how."""
+
+
+SCHEDULER_TABLES = ("jobs", "sla", "digest")
 
 
 def _toml_path() -> Path:
@@ -138,7 +141,7 @@ class Settings(BaseSettings):
         default=10, ge=1, le=200, validation_alias=AliasChoices("ORCH_MAX_PARALLEL_JOBS", "max_parallel_jobs")
     )
     log_level: str = Field(default="INFO", validation_alias=AliasChoices("ORCH_LOG_LEVEL", "log_level"))
-    # OpenTelemetry traces (bot.tracing): off unless asked for.
+    # OpenTelemetry traces (bot.observability.tracing): off unless asked for.
     otel: Literal["off", "console", "otlp"] = Field(
         default="off", validation_alias=AliasChoices("ORCH_OTEL", "otel")
     )
@@ -164,7 +167,7 @@ class Settings(BaseSettings):
         gt=0,
         validation_alias=AliasChoices("ORCH_REPO_RECHECK_SECONDS", "repo_recheck_seconds"),
     )
-    # Implementation: who writes the code (bot/agents/implement.py), where run records go (bot/runs.py).
+    # Implementation: who writes the code (bot/agents/implement.py), where run records go (bot/observability/runs.py).
     # None: Codex whenever its CLI is installed and a model provider is configured (`_pick_builder`).
     builder: Literal["offline", "codex"] | None = Field(
         default=None, validation_alias=AliasChoices("ORCH_BUILDER", "builder")
@@ -218,7 +221,7 @@ class Settings(BaseSettings):
     test_timeout: float = Field(
         default=300.0, gt=0, validation_alias=AliasChoices("ORCH_TEST_TIMEOUT", "test_timeout")
     )
-    # Run records (bot/runs.py). Unset: the target repository's `.runs/` (git-ignored); a relative
+    # Run records (bot/observability/runs.py). Unset: the target repository's `.runs/` (git-ignored); a relative
     # path is taken from the target repository too, never from the process's working directory.
     runs_dir: Path | None = Field(default=None, validation_alias=AliasChoices("ORCH_RUNS_DIR", "runs_dir"))
     # An approved artifact goes stale this long after its last review (the spec guard's limit), and
@@ -307,6 +310,19 @@ class Settings(BaseSettings):
             TomlConfigSettingsSource(settings_cls, toml_file=_toml_path()),
             file_secret_settings,
         )
+
+    # The `[jobs]`, `[sla]` and `[digest]` tables of orch.toml as written (no environment variable
+    # sets them): the jobs runtime parses and checks them into its `SchedulerConfig`
+    # (bot/jobs/config.py), so the file is read once, here.
+    scheduler_tables: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _scheduler_tables(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            data = dict(data)
+            data["scheduler_tables"] = {k: data.pop(k) for k in SCHEDULER_TABLES if k in data}
+        return data
 
     @model_validator(mode="before")
     @classmethod

@@ -6,11 +6,11 @@ typed is redacted before any listener, command or tool sees it, so nothing downs
 database and its WAL, the audit log, logs, Slack posts, commits, `.runs/`, prompts to a model)
 can keep it. The doors that call `clean`:
 
-- Slack over HTTP and Socket Mode: a Bolt middleware (`bot.bolt`) cleans each request's body, and
-  the inbox keeps only the cleaned body (`bot.bolt_runner`).
+- Slack over HTTP and Socket Mode: a Bolt middleware (`bot.web.bolt`) cleans each request's body, and
+  the inbox keeps only the cleaned body (`bot.web.bolt_runner`).
 - Thread text the bot reads itself (`conversations.replies`): `handlers.threads.read_thread`.
 - The CLI: `bot.cli.main` cleans the arguments before Typer parses them.
-- MCP: `bot.mcp_redaction.RedactingMCPServer` cleans tool arguments, results and errors.
+- MCP: `bot.agent_api.mcp_redaction.RedactingMCPServer` cleans tool arguments, results and errors.
 
 Services keep their own `redact` calls where they had them (the brief at intake): a second pass
 is idempotent and costs little.

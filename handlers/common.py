@@ -12,6 +12,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.effects.retry import slack_error_code
+from bot.sop.ids import GOAL_ID
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -19,7 +20,7 @@ T = TypeVar("T")
 
 # Listeners that open a modal after their ack need Slack's trigger_id, which lives 3 seconds. When a
 # web process and a worker process run apart, the web process runs these whole itself instead of
-# leaving them to the worker (bot.bolt_runner). Keep in step with every `open_modal` call below.
+# leaving them to the worker (bot.web.bolt_runner). Keep in step with every `open_modal` call below.
 MODAL_ACTIONS = frozenset(
     {
         "orch_request_changes",
@@ -44,7 +45,7 @@ def runs_in_web(body: dict[str, Any]) -> bool:
     return False
 
 
-_GOAL_ID = re.compile(r"\bG-\d{4,}\b", re.IGNORECASE)
+_GOAL_ID = re.compile(rf"\b{GOAL_ID}\b", re.IGNORECASE)
 
 
 def ordering_key(body: dict[str, Any]) -> str | None:

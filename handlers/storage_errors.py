@@ -1,5 +1,5 @@
 """A listener that could not store what it was asked (the database's disk is full, the database is
-gone): the person is told that nothing was recorded, and /healthz reports it (bot.health).
+gone): the person is told that nothing was recorded, and /healthz reports it (bot.observability.storage_health).
 
 Bolt calls this for any error a listener did not handle; other errors are only logged, as Bolt's
 own handler does. The answer to Slack was already sent by then (`ack()` comes first), so the person
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.health import NOT_RECORDED, is_storage_error
+from bot.observability.storage_health import NOT_RECORDED, is_storage_error
 from handlers.common import tell
 
 if TYPE_CHECKING:
@@ -36,7 +36,7 @@ def _where(body: dict[str, Any]) -> tuple[str | None, str | None]:
 
 
 def register(app: AsyncApp, container: Container) -> None:
-    health = container.extras.get("health")
+    health = container.health
 
     @app.error
     async def on_error(error: Exception, body: dict[str, Any], client: AsyncWebClient, respond: Any) -> None:

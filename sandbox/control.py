@@ -2,16 +2,39 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from sandbox.delivery import Delivery
 from sandbox.snapshots import Message, View
 
-if TYPE_CHECKING:
-    from sandbox.workspace import Sandbox
+
+class Workspace(Protocol):
+    """What the actions need of the sandbox (`sandbox.workspace.Sandbox`), which calls `run`."""
+
+    def post(self, user: str, channel: str, text: str, thread_ts: str | None = None) -> Message: ...
+
+    def slash(self, user: str, channel: str, text: str = "", command: str = "/orch") -> Delivery: ...
+
+    def views(self, user: str) -> list[View]: ...
+
+    def home(self, user: str) -> View | None: ...
+
+    def ephemerals(self, user: str, channel: str | None = None) -> list[Message]: ...
+
+    def message(self, channel: str, ts: str) -> Message: ...
+
+    def click(
+        self, user: str, target: Message | View, label: str | None = None, *, action_id: str | None = None
+    ) -> Delivery: ...
+
+    def submit_view(self, user: str, values: dict[str, Any] | None = None) -> Delivery: ...
+
+    def close_view(self, user: str) -> Delivery | None: ...
+
+    def open_home(self, user: str) -> Delivery: ...
 
 
-def run(sb: Sandbox, action: str, params: dict[str, Any]) -> Any:
+def run(sb: Workspace, action: str, params: dict[str, Any]) -> Any:
     """`{"user": ..., ...}` in, a JSON-ready summary out; unknown actions raise KeyError."""
     user = params["user"]
     if action == "post":

@@ -312,11 +312,6 @@ class Sandbox(Acting):
         with self.state.lock:
             return [c for c in self.state.calls if method is None or c.method == method]
 
-    @property
-    def last_delivery(self) -> Delivery | None:
-        with self.state.lock:
-            return self.deliveries[-1] if self.deliveries else None
-
     def transcript(self, channel: str, thread_ts: str | None = None, viewer: str | None = None) -> str:
         """What a person sees in a channel or thread, as text; `viewer` adds their ephemerals."""
         with self.state.lock:

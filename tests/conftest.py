@@ -11,12 +11,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy.engine import Engine
 
 from bot.config import Settings, load_settings
-from bot.local import SANDBOX_BOT_TOKEN, BotThread
+from bot.local.stack import SANDBOX_BOT_TOKEN, BotThread
 from bot.redact import redact, redact_obj
+from bot.repo.git import Git, ensure_repo
 from sandbox import Sandbox
 from storage.audit import bind_redactor
+from tests.support.databases import migrated_database
 
 # Tests that append to the audit log without building the app redact as the app does.
 bind_redactor(redact, redact_obj)
@@ -70,6 +73,20 @@ def init_repo(path: Path) -> Path:
 @pytest.fixture
 def target_repo(tmp_path: Path) -> Path:
     return init_repo(tmp_path / "repo")
+
+
+@pytest.fixture
+def git(tmp_path: Path) -> Git:
+    """The bot's view of a fresh repository at `tmp_path / "repo"` (made by `ensure_repo`)."""
+    return ensure_repo(tmp_path / "repo", init_if_missing=True)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """A migrated database, once on SQLite and once on PostgreSQL (skipped without
+    ORCH_TEST_POSTGRES_URL), dropped afterwards."""
+    with migrated_database(request, tmp_path, request.param) as (eng, _url):
+        yield eng
 
 
 def make_settings(tmp_path: Path, repo: Path, **overrides: Any) -> Settings:

@@ -6,7 +6,7 @@ imported when the openai backend is chosen.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from agents import Model, ModelProvider, OpenAIChatCompletionsModel, OpenAIResponsesModel
 from openai import AsyncOpenAI
@@ -52,3 +52,18 @@ class OpenAIClientProvider(ModelProvider):
 
     async def aclose(self) -> None:
         await self.client.close()
+
+
+def provider_from_settings(settings: Any) -> OpenAIClientProvider:
+    """The one client every drafter, summariser and the manager use, from the settings: endpoint,
+    key (a str or pydantic SecretStr), API flavour and per-call timeout; missing attributes take
+    defaults, so any settings-like object works."""
+    api_key = getattr(settings, "openai_api_key", None)
+    if api_key is not None and hasattr(api_key, "get_secret_value"):
+        api_key = api_key.get_secret_value()
+    return OpenAIClientProvider(
+        base_url=getattr(settings, "openai_base_url", None) or None,
+        api_key=api_key or None,
+        api=str(getattr(settings, "openai_api", None) or "responses"),
+        timeout=float(getattr(settings, "model_timeout", None) or 120.0),
+    )

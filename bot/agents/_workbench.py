@@ -10,22 +10,44 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from bot.agents.implement import run_builder, run_configured_tests
 from bot.agents.tools.reviewer import review_material
+from bot.observability.runs import RunRecorder
 from bot.repo.diffstat import diffstat
-from bot.runs import RunRecorder
+from bot.services.goals import GoalService
+from bot.services.unit import Clock
 from bot.sop.phases import Decision
 from bot.sop.records import TaskRecord
 from storage.db import read_session
 from storage.models import Approval
 from storage.runs_models import AgentRun
 
-if TYPE_CHECKING:
-    from bot.agents.manager import ImplementationManager
+
+class ImplementationManager(Protocol):
+    """What the workbench uses of `bot.agents.manager.ImplementationManager`, which owns it."""
+
+    @property
+    def settings(self) -> Any: ...
+
+    @property
+    def engine(self) -> Engine: ...
+
+    @property
+    def goals(self) -> GoalService: ...
+
+    @property
+    def clock(self) -> Clock: ...
+
+    @property
+    def runs_root(self) -> Path: ...
+
+    @property
+    def git(self) -> Any: ...
 
 
 class Workbench:

@@ -41,11 +41,6 @@ class DraftRequest(BaseModel):
     repo_guidance: str | None = None  # the target's AGENTS.md and convention pages (bot.learn.guidance)
     template: str
 
-    @property
-    def is_revision(self) -> bool:
-        """A request-changes redraft: there is a previous version and feedback on it."""
-        return self.previous is not None and self.feedback is not None
-
 
 class Draft(BaseModel):
     markdown: str

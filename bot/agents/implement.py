@@ -5,7 +5,7 @@ settings (`ORCH_BUILDER`; Codex when its CLI and a model provider are there, els
 stubs); Codex runs in the sandbox the goal's approved mode allows.
 The order is build → tests → diff, so the diff shown for approval is exactly what is in the
 worktree, which is exactly what the merge commits (a test run that left files behind shows them).
-Every run writes a record under `runs_dir` (bot/runs.py), redacted.
+Every run writes a record under `runs_dir` (bot/observability/runs.py), redacted.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 
 from bot.agents._fence import fence
 from bot.agents.tools.tester import TestRun, run_test_command
-from bot.runs import RunRecorder, deployment_of, runs_dir_for
+from bot.observability.runs import RunRecorder, deployment_of, runs_dir_for
 from bot.sop.phases import Phase
 from bot.sop.records import TaskRecord
 

@@ -31,8 +31,8 @@ from sqlmodel import col, select
 from bot.agents._fence import fence
 from bot.agents._workbench import Workbench
 from bot.agents.tools.approval import TOOL_NAME
+from bot.observability.runs import RunRecorder, deployment_of, runs_dir_for
 from bot.redact import redact
-from bot.runs import RunRecorder, deployment_of, runs_dir_for
 from bot.services.goals import GoalService
 from bot.services.unit import Clock
 from bot.sop.phases import Decision, GoalState, Phase
@@ -42,7 +42,7 @@ from storage.runs_models import AgentRun
 if TYPE_CHECKING:
     from agents import Agent, ModelProvider, RunResult
 
-    from bot.app import Container
+    from bot.deps import Deps as Container
     from bot.effects.dispatcher import EffectDispatcher
     from storage.models import Effect
 
@@ -95,15 +95,9 @@ class ImplementationManager:
         models: dict[str, str] | None = None,
     ) -> ImplementationManager:
         if model_provider is None:
-            from bot.agents._openai_provider import OpenAIClientProvider
+            from bot.agents._openai_provider import provider_from_settings
 
-            key = c.settings.openai_api_key.get_secret_value() if c.settings.openai_api_key else None
-            model_provider = OpenAIClientProvider(
-                base_url=c.settings.openai_base_url,
-                api_key=key,
-                api=c.settings.openai_api,
-                timeout=c.settings.model_timeout,
-            )
+            model_provider = provider_from_settings(c.settings)
         return cls(
             settings=c.settings,
             engine=c.engine,

@@ -181,7 +181,7 @@ class AgentsDrafter:
 
 
 def sdk_usage(result: Any) -> dict[str, int]:
-    """The token usage of an Agents SDK run, in the run record's shape (bot/usage.py reads it)."""
+    """The token usage of an Agents SDK run, in the run record's shape (bot/observability/usage.py reads it)."""
     usage = result.context_wrapper.usage
     details = getattr(usage, "input_tokens_details", None)
     return {
@@ -209,17 +209,9 @@ def make_drafter(settings: Any) -> Drafter:
     if backend != "openai":
         raise ValueError(f"unknown drafting backend {backend!r}: use 'offline' or 'openai'")
 
-    from bot.agents._openai_provider import OpenAIClientProvider
+    from bot.agents._openai_provider import provider_from_settings
 
-    api_key = getattr(settings, "openai_api_key", None)
-    if api_key is not None and hasattr(api_key, "get_secret_value"):
-        api_key = api_key.get_secret_value()
-    provider = OpenAIClientProvider(
-        base_url=getattr(settings, "openai_base_url", None) or None,
-        api_key=api_key or None,
-        api=str(getattr(settings, "openai_api", None) or "responses"),
-        timeout=float(getattr(settings, "model_timeout", None) or 120.0),
-    )
+    provider = provider_from_settings(settings)
     return AgentsDrafter(
         provider,
         getattr(settings, "drafter_model", None) or DEFAULT_MODEL,

@@ -43,8 +43,8 @@ from bot.blocks.modals import (
     build_start_modal,
     parse_view_values,
 )
-from bot.blocks.models import ArtifactView, ButtonRef, DecisionView, DiffView, GoalCardView, HomeView
 from bot.blocks.start_again import START_ANOTHER_ACTION, build_duplicate_start, decode_start_another
+from bot.blocks.view_models import ArtifactView, ButtonRef, DecisionView, DiffView, GoalCardView, HomeView
 
 __all__ = [
     "APPROVE_ACTION",

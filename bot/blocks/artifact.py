@@ -20,7 +20,6 @@ from slack_sdk.models.blocks import (
 
 from bot.blocks.buttons import decision_actions, encode_button_value
 from bot.blocks.limits import MAX_HEADER_TEXT, MAX_MARKDOWN_TEXT, MESSAGE_TEXT_BUDGET, payload_chars
-from bot.blocks.models import ArtifactView, DecisionView
 from bot.blocks.text import (
     fit,
     local_time,
@@ -33,6 +32,7 @@ from bot.blocks.text import (
     split_text,
     truncate,
 )
+from bot.blocks.view_models import ArtifactView, DecisionView
 
 ACTIONS_BLOCK_ID = "artifact_actions"
 DECISION_BLOCK_ID = "artifact_decision"

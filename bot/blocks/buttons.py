@@ -15,8 +15,9 @@ from typing import Any
 from slack_sdk.models.blocks import ActionsBlock, ButtonElement, ConfirmObject, PlainTextObject
 
 from bot.blocks.limits import MAX_BUTTON_VALUE
-from bot.blocks.models import ButtonRef
 from bot.blocks.text import truncate
+from bot.blocks.view_models import ButtonRef
+from bot.sop.ids import GOAL_ID_RE
 from bot.sop.phases import Phase
 
 APPROVE_ACTION = "orch_approve"
@@ -25,7 +26,6 @@ REJECT_ACTION = "orch_reject"
 DECISION_ACTIONS = (APPROVE_ACTION, REQUEST_CHANGES_ACTION, REJECT_ACTION)
 
 # Same shape as the services' goal ids; duplicated so this pure module needs no storage imports.
-_GOAL_ID = re.compile(r"^G-\d{4,}$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _TASK_ID = re.compile(r"^\d{1,9}(\.\d{1,9}){0,3}$")
 _GATED = frozenset(p.value for p in Phase if p is not Phase.DONE)
@@ -67,7 +67,7 @@ def decode_button_value(value: str) -> ButtonRef:
     if unknown := keys - _ALLOWED:
         raise ValueError(f"button value has unknown keys {sorted(unknown)!r:.100}")
     goal_id, phase, version, sha = data["g"], data["p"], data["v"], data["s"]
-    if not isinstance(goal_id, str) or not _GOAL_ID.match(goal_id):
+    if not isinstance(goal_id, str) or not GOAL_ID_RE.match(goal_id):
         raise ValueError("button value has a malformed goal id")
     if not isinstance(phase, str) or phase not in _GATED:
         raise ValueError("button value names no gated phase")

@@ -21,8 +21,8 @@ from bot.blocks.limits import (
     MESSAGE_TEXT_BUDGET,
     payload_chars,
 )
-from bot.blocks.models import DecisionView, DiffView
 from bot.blocks.text import fit, mrkdwn, plain, preview, short_sha, truncate
+from bot.blocks.view_models import DecisionView, DiffView
 from bot.sop.phases import Phase
 
 ACTIONS_BLOCK_ID = "diff_actions"

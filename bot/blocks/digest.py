@@ -56,7 +56,7 @@ class DigestView:
     jobs: list[JobLine] = field(default_factory=list)
     completed: list[DoneLine] = field(default_factory=list)
     going_stale: list[str] = field(default_factory=list)  # "G-0001 PRD v2 goes stale on 24 Dec"
-    metrics: list[str] = field(default_factory=list)  # the team's numbers (bot.metrics), short
+    metrics: list[str] = field(default_factory=list)  # the team's numbers (bot.observability.metrics), short
 
     @property
     def active(self) -> int:

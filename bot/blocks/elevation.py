@@ -8,7 +8,6 @@ back, so `decode_mode_value` accepts nothing but what `encode_mode_value` writes
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -24,6 +23,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.blocks.text import fit, local_time, mention, plain, truncate
+from bot.sop.ids import GOAL_ID_RE
 from bot.sop.phases import Mode
 
 REQUEST_ELEVATION_ACTION = "orch_request_elevation"
@@ -43,8 +43,6 @@ MODE_MEANS: dict[Mode, str] = {
     Mode.WORKSPACE_WRITE: "agents may write beyond the goal's worktree in the workspace",
     Mode.FULL_ACCESS: "agents run without a sandbox: network and the whole machine",
 }
-
-_GOAL_ID = re.compile(r"^G-\d{4,}$")
 
 
 @dataclass(frozen=True)
@@ -79,7 +77,7 @@ def decode_mode_value(value: str) -> tuple[int, str]:
         type(request_id) is not int
         or request_id < 1
         or not isinstance(goal_id, str)
-        or not _GOAL_ID.match(goal_id)
+        or not GOAL_ID_RE.match(goal_id)
     ):
         raise ValueError("not a mode request button")
     return request_id, goal_id
@@ -87,7 +85,7 @@ def decode_mode_value(value: str) -> tuple[int, str]:
 
 def elevation_button(goal_id: str) -> ButtonElement:
     """The goal card's entry point: opens the modal where a person asks for more access."""
-    if not _GOAL_ID.match(goal_id):
+    if not GOAL_ID_RE.match(goal_id):
         raise ValueError("not a goal id")
     return ButtonElement(text="Request elevated mode", action_id=REQUEST_ELEVATION_ACTION, value=goal_id)
 

@@ -9,7 +9,6 @@ it comes back from Slack as untrusted input, so `decode_failure_value` accepts n
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -25,12 +24,12 @@ from slack_sdk.models.blocks import (
 
 from bot.blocks.limits import MAX_BUTTON_VALUE
 from bot.blocks.text import fit
+from bot.sop.ids import GOAL_ID_RE
 
 RETRY_ACTION = "orch_retry_failed"
 CANCEL_GOAL_ACTION = "orch_cancel_goal"
 FAILURE_ACTIONS = (RETRY_ACTION, CANCEL_GOAL_ACTION)
 
-_GOAL_ID = re.compile(r"^G-\d{4,}$")
 _WHAT = frozenset({"effect", "job", "goal"})
 
 
@@ -73,7 +72,7 @@ def decode_failure_value(value: str) -> FailureRef:
     if not isinstance(data, dict) or set(data) - {"g", "w", "i"} or not {"g", "w"} <= set(data):
         raise ValueError("button value has the wrong keys")
     goal_id, what, ident = data["g"], data["w"], data.get("i")
-    if not isinstance(goal_id, str) or not _GOAL_ID.match(goal_id):
+    if not isinstance(goal_id, str) or not GOAL_ID_RE.match(goal_id):
         raise ValueError("button value has a malformed goal id")
     if what not in _WHAT:
         raise ValueError("button value names nothing to retry")

@@ -8,7 +8,6 @@ something else again.
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from slack_sdk.models.blocks import (
@@ -20,8 +19,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.blocks.text import fit
-
-_GOAL_ID = re.compile(r"^G-\d{4,}$")
+from bot.sop.ids import GOAL_ID_RE
 
 
 def retry_changes_cancel(
@@ -59,7 +57,7 @@ def build_outcome(block_id: str, outcome: str) -> list[dict[str, Any]]:
 
 def decode_goal_value(value: str) -> str:
     """The goal id a button names; ValueError for anything else."""
-    if not isinstance(value, str) or not _GOAL_ID.match(value):
+    if not isinstance(value, str) or not GOAL_ID_RE.match(value):
         raise ValueError("the button names no goal")
     return value
 

@@ -15,8 +15,8 @@ from slack_sdk.models.blocks import (
 
 from bot.blocks.elevation import elevation_button
 from bot.blocks.limits import MAX_FIELD_TEXT, MAX_HEADER_TEXT
-from bot.blocks.models import GoalCardView
 from bot.blocks.text import fit, link, mention, mentions, mrkdwn, plain, slack_date, truncate
+from bot.blocks.view_models import GoalCardView
 from bot.sop.phases import ORDER, GoalState, Mode, Phase, PhaseStatus
 
 MODE_LABELS: dict[Mode, str] = {

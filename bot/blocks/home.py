@@ -17,8 +17,8 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.blocks.models import HomeView, MyGoal
 from bot.blocks.text import fit, link, mention
+from bot.blocks.view_models import HomeView, MyGoal
 from bot.sop.phases import LABELS, ORDER
 
 HOME_CALLBACK_ID = "orch_home"

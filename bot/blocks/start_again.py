@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from slack_sdk.models.blocks import ActionsBlock, ButtonElement, SectionBlock
 
+from bot.sop.ids import GOAL_ID_RE
+
 START_ANOTHER_ACTION = "orch_start_another"
-_GOAL_ID = re.compile(r"^G-\d{4,}$")
 
 
 def build_duplicate_start(text: str, goal_id: str | None) -> tuple[list[dict[str, Any]], str]:
@@ -26,6 +26,6 @@ def build_duplicate_start(text: str, goal_id: str | None) -> tuple[list[dict[str
 
 def decode_start_another(value: Any) -> str:
     """The earlier goal's id from the button; ValueError for anything else."""
-    if not isinstance(value, str) or not _GOAL_ID.match(value):
+    if not isinstance(value, str) or not GOAL_ID_RE.match(value):
         raise ValueError("the button does not name a goal")
     return value

@@ -13,7 +13,7 @@
   MCP tool go through the app-server).
 
 `codex mcp-server` was removed in Codex 0.154, so nothing here depends on it; the orchestrator's
-own MCP server (`bot/mcp_server.py`) offers a Codex tool instead. A remote executor (Codex Cloud)
+own MCP server (`bot/agent_api/mcp_server.py`) offers a Codex tool instead. A remote executor (Codex Cloud)
 would implement what `AppServerTurn` does for the builder: run one turn on a prepared checkout,
 stream its items, forward approval requests and accept an interrupt.
 """

@@ -38,7 +38,7 @@ def orch_mcp_server(env: Mapping[str, str], *, python: str | None = None) -> dic
 
 def settings_env(settings: Any, *, principal: str) -> dict[str, str]:
     """The ORCH_ variables that point `orch mcp` at this deployment (from the process's settings)."""
-    from bot.runs import runs_dir_for
+    from bot.observability.runs import runs_dir_for
 
     env = {
         "ORCH_DATABASE_URL": str(getattr(settings, "database_url", "") or ""),

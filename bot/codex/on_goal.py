@@ -13,9 +13,9 @@ from typing import Any
 
 from bot.codex.app_server import AppServerTurn
 from bot.codex.runner import CodexConfig
+from bot.observability.runs import RunRecorder, deployment_of, runs_dir_for
 from bot.redact import redact, redact_obj
 from bot.repo.worktrees import scratch_diff, scratch_worktree
-from bot.runs import RunRecorder, deployment_of, runs_dir_for
 
 MAX_DIFF = 20_000
 

@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from bot.blocks.budget import budget_paused_text, build_budget_paused
-from bot.effects.dispatcher import EffectDispatcher
+from bot.effects.port import Registry, SlackPort
 from bot.services.budgets import EFFECT_KIND
 from storage.models import Effect
-
-if TYPE_CHECKING:
-    from bot.effects.slack_effects import SlackEffects
 
 
 @dataclass
 class BudgetMessages:
-    fx: SlackEffects
+    fx: SlackPort
 
-    def register(self, dispatcher: EffectDispatcher) -> None:
+    def register(self, dispatcher: Registry) -> None:
         dispatcher.register(EFFECT_KIND, self.post)
 
     async def post(self, effect: Effect) -> None:

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from bot.blocks.codex_approval import CodexApprovalView, approval_text, build_codex_approval
-from bot.effects.dispatcher import EffectDispatcher, RetryLater
+from bot.effects.port import Registry, RetryLater, SlackPort
 from bot.services.codex_approvals import POST_KIND
 from storage.db import read_session, transaction
 from storage.models import CodexApproval, Effect, Goal
-
-if TYPE_CHECKING:
-    from bot.effects.slack_effects import SlackEffects
 
 
 def approval_view(row: CodexApproval, goal: Goal) -> CodexApprovalView:
@@ -30,9 +26,9 @@ def approval_view(row: CodexApproval, goal: Goal) -> CodexApprovalView:
 
 @dataclass
 class CodexApprovalMessages:
-    fx: SlackEffects
+    fx: SlackPort
 
-    def register(self, dispatcher: EffectDispatcher) -> None:
+    def register(self, dispatcher: Registry) -> None:
         dispatcher.register(POST_KIND, self.post)
 
     async def post(self, effect: Effect) -> None:

@@ -23,26 +23,25 @@ import contextlib
 import functools
 import logging
 import threading
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
+from bot.effects.port import FAILURE_NOTE, Handler, RetryLater, WaitForPerson
 from bot.effects.retry import Failure, RetryPolicy, classify, is_timeout
 from bot.faults import fault_point
-from bot.logging import log_context
+from bot.observability.logging import log_context
+from bot.observability.tracing import set_attributes, span
 from bot.services.unit import Clock
-from bot.tracing import set_attributes, span
 from storage import locks
 from storage.db import read_session, transaction
 from storage.models import Effect, Goal
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[Effect], Awaitable[None]]
-FAILURE_NOTE = "notify.failure"
 CLOSED_BY_PERSON = ("cancelled", "rejected")  # the thread message of an effect that finally failed
 # On PostgreSQL a running effect holds a pooled connection for its advisory lock and needs another
 # for its transactions, and the pool (storage.db: 10 + 20 overflow) also serves the jobs and the
@@ -103,20 +102,6 @@ def split_lanes(
             continue
         lanes.setdefault((goal_id, kind), []).append(effect)
     return lanes
-
-
-class RetryLater(Exception):
-    """A handler asks to be run again later (for example the thread is not posted yet)."""
-
-
-class WaitForPerson(RetryLater):
-    """The effect cannot succeed until a person repairs what its handler reported (the repository
-    is mid-merge, read-only, …): it is looked at again every `delay` seconds without using up its
-    attempts or its retry horizon, so nothing is lost however long the repair takes."""
-
-    def __init__(self, message: str, *, delay: float) -> None:
-        super().__init__(message)
-        self.delay = delay
 
 
 @dataclass

@@ -10,19 +10,15 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from slack_sdk.errors import SlackApiError
 from sqlmodel import Session
 
 from bot.blocks.failures import FailureRef, build_failure_message
-from bot.effects.dispatcher import FAILURE_NOTE, EffectDispatcher, RetryLater
+from bot.effects.port import FAILURE_NOTE, Registry, RetryLater, SlackPort
 from bot.services.unit import Actor, add_effect, audit
 from storage.db import read_session
 from storage.models import Effect, Goal
-
-if TYPE_CHECKING:
-    from bot.effects.slack_effects import SlackEffects
 
 log = logging.getLogger(__name__)
 
@@ -135,9 +131,9 @@ def add_failure_note(
 class FailureNotes:
     """`notify.failure`: the message in the goal's thread (the requester's DMs when it has none)."""
 
-    fx: SlackEffects
+    fx: SlackPort
 
-    def register(self, dispatcher: EffectDispatcher) -> None:
+    def register(self, dispatcher: Registry) -> None:
         dispatcher.register(FAILURE_NOTE, self.post)
 
     async def post(self, effect: Effect) -> None:

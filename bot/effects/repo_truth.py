@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
-from bot.effects.dispatcher import WaitForPerson
+from bot.effects.port import WaitForPerson
 from storage.db import read_session
 from storage.models import Effect
 

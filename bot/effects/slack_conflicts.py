@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlmodel import select
 
@@ -13,12 +13,9 @@ from bot.blocks.conflicts import (
     build_conflict_message,
     conflict_text,
 )
-from bot.effects.dispatcher import EffectDispatcher, RetryLater
+from bot.effects.port import Registry, RetryLater, SlackPort
 from storage.db import read_session, transaction
 from storage.models import Effect
-
-if TYPE_CHECKING:
-    from bot.effects.slack_effects import SlackEffects
 
 KINDS = ("slack.merge_conflict", "slack.merge_conflict_decided")
 
@@ -36,10 +33,10 @@ def conflict_view(goal_id: str, payload: dict[str, Any], base_branch: str) -> Co
 
 @dataclass
 class ConflictMessages:
-    fx: SlackEffects
+    fx: SlackPort
     base_branch: str = "main"
 
-    def register(self, dispatcher: EffectDispatcher) -> None:
+    def register(self, dispatcher: Registry) -> None:
         dispatcher.register("slack.merge_conflict", self.post)
         dispatcher.register("slack.merge_conflict_decided", self.mark_decided)
 

@@ -26,14 +26,15 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
 from bot import blocks as builders
-from bot.blocks.models import HomeView
+from bot.blocks.view_models import HomeView
 from bot.effects.budget import BudgetMessages
 from bot.effects.codex_approval import CodexApprovalMessages
 from bot.effects.dispatcher import EffectDispatcher, RetryLater
 from bot.effects.empty_build import EmptyBuildMessages
+from bot.effects.port import marker
+from bot.effects.presenters import approvals_for, artifact_view, decision_view, diff_view, goal_card_view
 from bot.effects.retry import slack_error_code
 from bot.effects.slack_status import StatusMessages
-from bot.effects.views import approvals_for, artifact_view, decision_view, diff_view, goal_card_view
 from bot.faults import fault_point
 from bot.redact import redact, redact_obj
 from bot.repo.diffstat import diffstat
@@ -74,10 +75,6 @@ KINDS = (
     "slack.codex_approval",
     "slack.budget",
 )
-
-
-def marker(effect: Effect) -> str:
-    return f"orch-e{effect.id}"
 
 
 @dataclass

@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from bot import blocks as builders
-from bot.effects.dispatcher import EffectDispatcher, RetryLater
-from bot.effects.views import mode_request_view
+from bot.effects.port import Registry, RetryLater, SlackPort
+from bot.effects.presenters import mode_request_view
 from storage.db import read_session, transaction
 from storage.models import Effect, Goal, ModeRequest
-
-if TYPE_CHECKING:
-    from bot.effects.slack_effects import SlackEffects
 
 
 @dataclass
 class ModeMessages:
-    fx: SlackEffects
+    fx: SlackPort
 
-    def register(self, dispatcher: EffectDispatcher) -> None:
+    def register(self, dispatcher: Registry) -> None:
         dispatcher.register("slack.post_mode_request", self.post_request)
         dispatcher.register("slack.mark_mode_decided", self.mark_decided)
 

@@ -17,22 +17,20 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
 from bot import blocks as builders
 from bot.blocks.codex_stop import build_stop_actions
+from bot.effects.port import SlackPort
+from bot.effects.presenters import progress_text
 from bot.effects.retry import slack_error_code
-from bot.effects.views import progress_text
 from bot.services.build_stop import is_building
 from bot.slack_guard import message_ts
 from bot.sop.phases import GoalState
 from storage.db import read_session, transaction
 from storage.models import Effect, Goal, SlackMessage
-
-if TYPE_CHECKING:
-    from bot.effects.slack_effects import SlackEffects
 
 log = logging.getLogger(__name__)
 STATUS = "status"
@@ -49,7 +47,7 @@ STREAM_UNSUPPORTED = frozenset(
 
 @dataclass
 class StatusMessages:
-    fx: SlackEffects
+    fx: SlackPort
     _streams: dict[str, tuple[str, str]] = field(default_factory=dict, repr=False)  # goal → live log
 
     async def handle(self, effect: Effect) -> None:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from sqlmodel import col, select
 
 from bot.audit_anchor import head_value
+from bot.config import Settings
 from bot.effects.dispatcher import EffectDispatcher, WaitForPerson
 from bot.faults import fault_point
 from bot.redact import redact
@@ -29,7 +30,7 @@ from storage.db import read_session
 from storage.models import Artifact, Effect, Goal
 
 if TYPE_CHECKING:
-    from bot.app import Container
+    from bot.deps import Deps as Container
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -38,18 +39,14 @@ T = TypeVar("T")
 @dataclass
 class WorkEffects:
     goals: GoalService
-    settings: Any
+    settings: Settings
     drafter: Any
-    builder: Any
 
     @classmethod
     def from_container(cls, c: Container) -> WorkEffects:
-        from bot.agents.offline_builder import OfflineBuilder
         from bot.agents.sdk import make_drafter
 
-        return cls(
-            goals=c.goals, settings=c.settings, drafter=make_drafter(c.settings), builder=OfflineBuilder()
-        )
+        return cls(goals=c.goals, settings=c.settings, drafter=make_drafter(c.settings))
 
     def register(self, dispatcher: EffectDispatcher) -> None:
         self._dispatcher = dispatcher  # builds tell the goal's status message how Codex is doing
@@ -81,10 +78,10 @@ class WorkEffects:
             identity=Identity(
                 name=self.settings.git_name,
                 email=self.settings.git_email,
-                signing_key=str(key) if (key := getattr(self.settings, "signing_key", None)) else None,
+                signing_key=str(key) if (key := self.settings.signing_key) else None,
             ),
-            timeout=float(getattr(self.settings, "git_timeout_seconds", 120.0)),
-            stale_lock_seconds=float(getattr(self.settings, "git_stale_lock_seconds", 30.0)),
+            timeout=float(self.settings.git_timeout_seconds),
+            stale_lock_seconds=float(self.settings.git_stale_lock_seconds),
         )
         # Every commit carries the audit log's head, a copy of it the database cannot rewrite.
         git.audit_head = partial(head_value, self.engine)
@@ -97,7 +94,7 @@ class WorkEffects:
         from bot.repo.errors import GitLockHeld
         from bot.repo.health import RepoNeedsPerson, needs_person
 
-        recheck = float(getattr(self.settings, "repo_recheck_seconds", 15.0))
+        recheck = float(self.settings.repo_recheck_seconds)
         try:
             return await asyncio.to_thread(work)
         except GitLockHeld as exc:
@@ -107,7 +104,7 @@ class WorkEffects:
                 age = time.time() - exc.lock.stat().st_mtime
             except OSError:
                 age = 0.0
-            if age < float(getattr(self.settings, "git_stale_lock_seconds", 30.0)):
+            if age < float(self.settings.git_stale_lock_seconds):
                 raise WaitForPerson(str(exc), delay=min(recheck, 2.0)) from exc
             blocked: RepoNeedsPerson | None = RepoNeedsPerson(
                 "lock-held",
@@ -218,7 +215,7 @@ class WorkEffects:
 
     def _record_draft_usage(self, goal_id: str, phase: Phase, result: Any) -> None:
         """A run record of a model's draft, so its usage counts towards the goal's cost."""
-        from bot.runs import RunRecorder, deployment_of, runs_dir_for
+        from bot.observability.runs import RunRecorder, deployment_of, runs_dir_for
 
         RunRecorder(
             root=runs_dir_for(self.settings),
@@ -251,7 +248,7 @@ class WorkEffects:
             """Codex asks for what its sandbox does not allow: the thread's approvers decide, it waits."""
             from bot.services.codex_approvals import ask_and_wait
 
-            timeout = float(getattr(self.settings, "codex_approval_timeout", 600.0))
+            timeout = float(self.settings.codex_approval_timeout)
             return ask_and_wait(
                 self.goals, goal_id=goal.id, run_id=run_id, request=request, timeout=timeout, stopped=stopped
             )
@@ -412,7 +409,7 @@ class WorkEffects:
     # -- publishing --------------------------------------------------------------------------
 
     async def publish_artifact(self, effect: Effect) -> None:
-        from bot.services.records import events_base, goal_record, pending_events
+        from bot.services.state_of_record import events_base, goal_record, pending_events
         from bot.sop.records import GoalRecord
 
         snapshot = effect.payload.get("record")  # the goal as it was approved (bot.services.flow)
@@ -463,7 +460,7 @@ class WorkEffects:
         await self._landed(effect)
 
     async def publish_state(self, effect: Effect) -> None:
-        from bot.services.records import goal_record, pending_events
+        from bot.services.state_of_record import goal_record, pending_events
 
         with read_session(self.engine) as session:
             goal = session.get(Goal, effect.goal_id)

@@ -7,7 +7,6 @@ message then says so, so its buttons are never left to be clicked for work that 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from sqlmodel import select
 
@@ -18,21 +17,17 @@ from bot.blocks.work_failure import (
     work_failure_outcome_text,
     work_failure_text,
 )
-from bot.effects.dispatcher import EffectDispatcher
-from bot.effects.slack_effects import marker
+from bot.effects.port import Registry, SlackPort, marker
 from bot.jobs.recovery import FAILURE_KIND, SETTLED_KIND
 from storage.db import read_session
 from storage.models import Effect
 
-if TYPE_CHECKING:
-    from bot.effects.slack_effects import SlackEffects
-
 
 @dataclass
 class WorkFailureMessages:
-    fx: SlackEffects
+    fx: SlackPort
 
-    def register(self, dispatcher: EffectDispatcher) -> None:
+    def register(self, dispatcher: Registry) -> None:
         dispatcher.register(FAILURE_KIND, self.post)
         dispatcher.register(SETTLED_KIND, self.settle)
 

@@ -76,7 +76,7 @@ def github_routes(container: Any) -> list[Route]:
         event = request.headers.get("x-github-event", "")
         delivery = request.headers.get("x-github-delivery", "")[:100]
         goals = goal_ids(event, payload)
-        if goals and "delivery" in container.extras:
+        if goals and container.delivery is not None:
             # In a thread: a database write waits for SQLite's lock, and the loop must not wait with it.
             key = delivery or hashlib.sha256(body).hexdigest()[:32]
             recorded = await asyncio.to_thread(_record, container, goals, key)

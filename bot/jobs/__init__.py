@@ -1,7 +1,7 @@
 """Scheduler wiring, the agent job queue and workers, leader election, SLA reminders and digests.
 
 Entry point for the composition root: `install_jobs(container)`; the runtime it returns lives at
-`container.extras["jobs"]` and is started and stopped by the server's lifespan.
+`container.jobs` and is started and stopped by the server's lifespan.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from bot.app import Container
+    from bot.deps import Deps as Container
     from bot.jobs.runtime import JobsRuntime
 
 

@@ -1,7 +1,8 @@
 """The scheduler's settings: `[jobs]`, `[sla]` and `[digest]` tables of orch.toml, all optional.
 
-`Settings` (bot/config.py) ignores these tables; they are read here, from the same file
-(`ORCH_CONFIG`, default `./orch.toml`), when the container is built.
+`Settings` (bot/config.py) reads them with the rest of the file (`ORCH_CONFIG`, default
+`./orch.toml`) and keeps them as `scheduler_tables`; they are parsed and checked here when the
+container is built.
 
     [jobs]
     heartbeat_seconds = 5      # how often a worker marks its running jobs alive
@@ -21,11 +22,9 @@
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 from bot.jobs.sla_policy import SlaPolicy, parse_minute_of_day, policy_from_config
@@ -70,20 +69,6 @@ class SchedulerConfig:
     digest: DigestConfig
 
 
-def config_path() -> Path:
-    from bot.config import _toml_path
-
-    return _toml_path()
-
-
-def read_toml(path: Path | None = None) -> dict[str, Any]:
-    path = path or config_path()
-    if not path.is_file():
-        return {}
-    with path.open("rb") as handle:
-        return tomllib.load(handle)
-
-
 def _jobs(raw: Mapping[str, Any]) -> JobsConfig:
     known = {f.name: f.type for f in fields(JobsConfig)}
     unknown = set(raw) - set(known)
@@ -115,10 +100,10 @@ def _digest(raw: Mapping[str, Any]) -> DigestConfig:
 
 
 def load_scheduler_config(
-    *, timezone: str, raw: Mapping[str, Any] | None = None, approval_sla_hours: float | None = None
+    *, timezone: str, raw: Mapping[str, Any], approval_sla_hours: float | None = None
 ) -> SchedulerConfig:
-    """Parse the three tables (from `raw`, or read from orch.toml); ValueError names what is wrong."""
-    data = read_toml() if raw is None else raw
+    """Parse the three tables (`Settings.scheduler_tables`); ValueError names what is wrong."""
+    data = raw
     return SchedulerConfig(
         jobs=_jobs(dict(data.get("jobs", {}))),
         sla=policy_from_config(

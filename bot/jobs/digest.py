@@ -157,8 +157,8 @@ def gather(deps: SlaDeps, *, channel: str, now: datetime) -> Digest:
             if d.goal_id in by_id
         ]
     local = now.astimezone(tz)
-    from bot.metrics import digest_metrics_lines
-    from bot.usage import sum_usage, usage_summary_line
+    from bot.observability.metrics_report import digest_metrics_lines
+    from bot.observability.usage import sum_usage, usage_summary_line
 
     week = sum_usage(deps.runs_dir, deps.prices, since=now - WEEK)
     used = [usage_summary_line(week)] if week.runs else []  # said once some model was used

@@ -20,7 +20,7 @@ from bot.blocks.freshness import FreshnessView, build_freshness_reminder
 from bot.jobs.notify import POST_KIND, add_notification, dm_each
 from bot.jobs.sla import SlaDeps, is_slack_user
 from bot.services.errors import GoalNotFound, InvalidInput
-from bot.services.records import goal_record
+from bot.services.state_of_record import goal_record
 from bot.services.unit import Actor, audit
 from bot.sop.phases import LABELS, GoalState, Phase
 from storage.db import read_session, transaction

@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 from bot.blocks.reminders import OverdueJobView, build_overdue_job
 from bot.blocks.text import local_time
 from bot.jobs.notify import dm_each
-from bot.jobs.sla import SCHEDULER, SlaDeps, is_slack_user, record_level
+from bot.jobs.sla_deps import SCHEDULER, SlaDeps, is_slack_user, record_level
 from bot.jobs.sla_policy import describe_age
 from bot.services.unit import audit
 from storage.db import read_session, transaction

@@ -26,6 +26,7 @@ from storage import notify
 from storage.audit import append_audit
 from storage.db import read_session, transaction
 from storage.jobs_models import Job
+from storage.repositories import Jobs
 
 ACTIVE = ("queued", "running")
 
@@ -323,7 +324,7 @@ def requeue_expired(engine: Engine, *, now: datetime, lease: float, backoff: Any
 def cancel_goal_jobs(session: Session, goal_id: str, now: datetime) -> int:
     """Cancel a goal's queued and running jobs in the caller's transaction; workers notice at their
     next heartbeat (or kick) and stop the running ones."""
-    rows = session.exec(select(Job).where(Job.goal_id == goal_id, col(Job.status).in_(ACTIVE))).all()
+    rows = Jobs(session).of_goal(goal_id, tuple(ACTIVE))
     for row in rows:
         row.status, row.finished_at = "cancelled", now
         session.add(row)

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from bot.jobs.job_text import describe
 from bot.redact import redact
 from bot.services.errors import GoalClosed, GoalNotFound, InvalidInput
 from bot.services.unit import Actor, add_effect, audit, load_goal_for_update
@@ -29,7 +30,7 @@ from storage.jobs_models import Job
 from storage.models import Goal
 
 if TYPE_CHECKING:
-    from bot.services.goals import GoalService
+    from bot.services.goal_port import GoalsPort as GoalService
 
 AGENT_KINDS = ("draft", "build")
 # The scheduler retries one failed draft or build by itself at most this often (a model that answers but keeps
@@ -59,8 +60,6 @@ def what_failed(job: Job) -> str:
 
 
 def describe_again(job: Job, payload: dict[str, Any]) -> str:
-    from bot.jobs.agent_jobs import describe  # local: agent_jobs imports the queue, which imports this
-
     return describe(job.kind, payload)
 
 

@@ -2,44 +2,37 @@
 
 A new version (not the old message revived) gives the gate a fresh SLA clock and fresh reminder
 levels, and shows everyone in the thread that the request was renewed. The content, and so its
-sha256, is unchanged, so nothing about what is being approved changes.
+sha256, is unchanged, so nothing about what is being approved changes. The rules are
+`bot.sop.gates.rerequest` (who may, and when) and `gates.rerequested` (what is recorded).
 """
 
 from __future__ import annotations
 
-from sqlmodel import select
-
-from bot.jobs.sla import current_artifact
-from bot.services.errors import GoalClosed, GoalNotFound, InvalidInput
+from bot.services.changes import apply_change, artifact_facts, goal_facts, refusal_error
+from bot.services.errors import GoalNotFound, InvalidInput
 from bot.services.goals import GoalService
-from bot.services.unit import Actor, audit, load_goal_for_update
-from bot.sop.phases import LABELS, GoalState, Phase, PhaseStatus
+from bot.services.unit import Actor, load_goal_for_update
+from bot.sop import gates
 from storage.db import read_session, transaction
-from storage.jobs_models import Reminder
-from storage.models import Artifact, Goal
+from storage.models import Artifact
+from storage.repositories import Artifacts, Goals, Reminders
 
 
 def rerequest(goals: GoalService, *, goal_id: str, actor: Actor) -> Artifact:
     """Post the expired artifact again as version n+1, awaiting approval. Refusals raise ServiceError."""
     with read_session(goals.engine) as session:
-        goal = session.get(Goal, goal_id)
+        goal = Goals(session).get(goal_id)
         if goal is None:
             raise GoalNotFound(goal_id)
-        if goal.state != GoalState.ACTIVE:
-            raise GoalClosed(goal.id, goal.state)
-        allowed = (
-            actor.id == goal.requester or goals.directory.is_approver(actor.id) or actor.id.startswith("cli:")
-        )
-        if not allowed:
-            raise InvalidInput(f"Only the requester or an approver can request {goal.id} again.")
-        if goal.status != PhaseStatus.EXPIRED:
-            raise InvalidInput(
-                f"{goal.id} {LABELS[Phase(goal.phase)]} has not expired "
-                f"(it is {goal.status.replace('_', ' ')}); there is nothing to request again."
-            )
-        old = current_artifact(session, goal)
-        if old is None:
-            raise InvalidInput(f"{goal.id} has no artifact to request again.")
+        old = Artifacts(session).current(goal)
+    facts = goal_facts(goal)
+    is_approver = (
+        goal.state == "active" and actor.id != goal.requester and goals.directory.is_approver(actor.id)
+    )
+    refused = gates.rerequest(facts, artifact_facts(old), actor=actor.id, is_approver=is_approver)
+    if refused is not None:
+        raise refusal_error(refused)
+    assert old is not None
     new = goals.record_draft(
         goal_id=goal.id,
         phase=goal.phase,
@@ -53,31 +46,13 @@ def rerequest(goals: GoalService, *, goal_id: str, actor: Actor) -> Artifact:
     if new is None:
         raise InvalidInput(f"{goal.id} moved on; there is nothing to request again.")
     now = goals.clock()
-    key = f"rerequest:{goal.id}:{goal.phase}:{new.task_id}:v{new.version}"
+    new_facts = artifact_facts(new)
+    assert new_facts is not None
     with transaction(goals.engine) as session:
         locked = load_goal_for_update(session, goal.id)
+        assert locked is not None
+        change = gates.rerequested(goal_facts(locked), new_facts, previous_version=old.version)
         # Two clicks at once both reach here with the same new version; only the first is audited.
-        if session.exec(select(Reminder.id).where(Reminder.key == key)).first() is None:
-            session.add(
-                Reminder(
-                    key=key,
-                    level="rerequested",
-                    goal_id=goal.id,
-                    phase=goal.phase,
-                    version=new.version,
-                    recipients=[],
-                    sent_at=now,
-                )
-            )
-            audit(
-                session,
-                actor=actor,
-                action="approval.rerequested",
-                now=now,
-                goal=locked,
-                sha=new.sha256,
-                version=new.version,
-                previous_version=old.version,
-                task_id=new.task_id or None,
-            )
+        if change.level is not None and not Reminders(session).exists(change.level.key):
+            apply_change(session, locked, change, actor=actor, now=now)
     return new

@@ -21,21 +21,22 @@ from typing import TYPE_CHECKING, Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.jobs import queue, recovery
-from bot.jobs.agent_jobs import AGENT_KINDS, describe, job_handler, runs_in_order
+from bot.jobs.agent_jobs import AGENT_KINDS, job_handler, runs_in_order
 from bot.jobs.config import SchedulerConfig, load_scheduler_config
 from bot.jobs.digest import Digest, post_digest_now, post_due_digests
 from bot.jobs.freshness import DueReview, FreshnessReport, ask_review, sweep_freshness
+from bot.jobs.job_text import describe
 from bot.jobs.leader import LeaderElector, record_tick
 from bot.jobs.notify import DM_KIND, POST_KIND, Notifier, nowhere
 from bot.jobs.recovery import Retried
 from bot.jobs.sla import SlaDeps, SweepReport, sweep
 from bot.jobs.worker import JobWorker
-from bot.runs import runs_dir_for
+from bot.observability.runs import runs_dir_for
 from bot.services.unit import Actor
 from storage.models import Artifact, Effect
 
 if TYPE_CHECKING:
-    from bot.app import Container
+    from bot.deps import Deps as Container
 
 log = logging.getLogger(__name__)
 
@@ -263,7 +264,9 @@ def install_jobs(c: Container) -> JobsRuntime:
 
     try:
         config = load_scheduler_config(
-            timezone=c.settings.timezone, approval_sla_hours=getattr(c.settings, "approval_sla_hours", None)
+            timezone=c.settings.timezone,
+            raw=c.settings.scheduler_tables,
+            approval_sla_hours=c.settings.approval_sla_hours,
         )
     except (ValueError, OSError) as exc:
         raise ConfigError(f"orch.toml [jobs]/[sla]/[digest]: {exc}") from exc
@@ -303,5 +306,6 @@ def install_jobs(c: Container) -> JobsRuntime:
     # A committed service action (a cancel among them) wakes the worker, which then notices
     # cancelled jobs at once instead of at its next heartbeat.
     c.goals.kick.append(worker.kick)
-    c.extras["jobs"] = runtime
+    c.sla = config.sla  # approval due times follow the SLA policy in force
+    c.job_kicks.append(worker.kick)
     return runtime

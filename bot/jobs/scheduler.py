@@ -9,7 +9,7 @@ keeps its stored next run time, so a run missed while no leader was up is caught
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -20,7 +20,24 @@ from bot.jobs.sla_policy import parse_minute_of_day
 from storage.db import make_engine
 
 if TYPE_CHECKING:
-    from bot.jobs.runtime import JobsRuntime
+    from bot.jobs.config import SchedulerConfig
+
+
+class JobsRuntime(Protocol):
+    """What the scheduler needs of the jobs runtime (`bot.jobs.runtime.JobsRuntime`), which starts it."""
+
+    token: str
+
+    @property
+    def config(self) -> SchedulerConfig: ...
+
+    @property
+    def database_url(self) -> str: ...
+
+    async def tick(self) -> None: ...
+
+    async def digest_tick(self) -> None: ...
+
 
 log = logging.getLogger(__name__)
 

@@ -16,15 +16,11 @@ and a write transaction is opened only for a level that is due and not recorded 
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
-from typing import Any
 
-from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from bot.blocks.reminders import (
     ExpiryView,
@@ -35,29 +31,18 @@ from bot.blocks.reminders import (
 )
 from bot.jobs.notify import POST_KIND, add_notification, dm_each
 from bot.jobs.open_gates import OpenGate, open_gates, recorded_keys
-from bot.jobs.sla_policy import CutoffsAt, DueCutoffs, SlaPolicy, describe_age, gate_clock
-from bot.services.authority import ApproverDirectory
-from bot.services.unit import Actor, add_effect, audit, load_goal_for_update
-from bot.sop.phases import LABELS, GoalState, Phase, PhaseStatus
+from bot.jobs.sla_deps import SCHEDULER, SlaDeps, is_slack_user, record_level
+from bot.jobs.sla_policy import CutoffsAt, DueCutoffs, describe_age, gate_clock
+from bot.services.changes import apply_change, artifact_facts, goal_facts
+from bot.services.unit import audit, load_goal_for_update
+from bot.sop import gates
+from bot.sop.phases import LABELS, Phase
 from storage.db import read_session, transaction
-from storage.jobs_models import Reminder
-from storage.models import Approval, Artifact, Goal
+from storage.models import Artifact, Goal
+from storage.repositories import Approvals, Artifacts, Reminders
 
 log = logging.getLogger(__name__)
-SCHEDULER = Actor("scheduler")
-_SLACK_USER = re.compile(r"^[UW][A-Z0-9_]{1,30}$")
 _MARGIN = timedelta(seconds=1)
-
-
-@dataclass
-class SlaDeps:
-    engine: Engine
-    directory: ApproverDirectory
-    policy: SlaPolicy
-    allow_self_approval: bool = False
-    freshness_max_age: timedelta = timedelta(days=30)  # approved artifacts go stale after (the digest says)
-    runs_dir: Path | None = None  # the deployment's run records, for the digest's metrics
-    prices: dict[str, Any] = field(default_factory=dict)  # the price table, for the digest's cost line
 
 
 @dataclass
@@ -80,31 +65,9 @@ class SweepReport:
         )
 
 
-def is_slack_user(ref: str) -> bool:
-    """Requesters from the CLI are `cli:<name>`; only Slack users (U…, W…) can get a DM."""
-    return bool(_SLACK_USER.match(ref or ""))
-
-
-def current_artifact(session: Session, goal: Goal) -> Artifact | None:
-    return session.exec(
-        select(Artifact)
-        .where(Artifact.goal_id == goal.id, Artifact.phase == goal.phase)
-        .order_by(col(Artifact.id).desc())
-        .limit(1)
-    ).first()
-
-
 def pending_approvers(session: Session, goal: Goal, artifact: Artifact, deps: SlaDeps) -> list[str]:
     """Approvers who have not approved this version yet (never the requester, unless allowed)."""
-    approved = set(
-        session.exec(
-            select(Approval.by).where(
-                Approval.goal_id == goal.id,
-                Approval.artifact_sha256 == artifact.sha256,
-                Approval.decision == "approve",
-            )
-        ).all()
-    )
+    approved = Approvals(session).approvers_of(goal.id, artifact.sha256)
     return waiting_on(deps, approvers=goal.approvers, requester=goal.requester, approved=approved)
 
 
@@ -115,7 +78,7 @@ def waiting_on(deps: SlaDeps, *, approvers: list[str], requester: str, approved:
 
 
 def _tag(goal: Goal, artifact: Artifact) -> str:
-    return f"{goal.id}:{goal.phase}:{artifact.task_id}:v{artifact.version}"
+    return f"{goal.id}:{goal.phase}:{artifact.task_id}:v{artifact.version}"  # as gates.sla_tag
 
 
 def _sla_text(deps: SlaDeps, phase: str) -> str:
@@ -206,38 +169,13 @@ def _sweep_gate(
 def _locked_gate(session: Session, goal_id: str, artifact_id: int | None) -> tuple[Goal, Artifact] | None:
     """The goal (row-locked) and its artifact, if that artifact still awaits a decision."""
     goal = load_goal_for_update(session, goal_id)
-    if goal is None or goal.state != GoalState.ACTIVE or goal.status != PhaseStatus.AWAITING_APPROVAL:
+    if goal is None:
         return None
-    artifact = current_artifact(session, goal)
-    if artifact is None or artifact.id != artifact_id:
+    artifact = Artifacts(session).current(goal)
+    if not gates.gate_open(goal_facts(goal), artifact_facts(artifact), artifact_id):
         return None
+    assert artifact is not None
     return goal, artifact
-
-
-def record_level(
-    session: Session,
-    key: str,
-    level: str,
-    goal: Goal,
-    artifact: Artifact | None,
-    to: list[str],
-    now: datetime,
-) -> bool:
-    if session.exec(select(Reminder.id).where(Reminder.key == key)).first() is not None:
-        return False
-    session.add(
-        Reminder(
-            key=key,
-            level=level,
-            goal_id=goal.id,
-            phase=goal.phase,
-            version=artifact.version if artifact else None,
-            recipients=to,
-            sent_at=now,
-        )
-    )
-    session.flush()
-    return True
 
 
 def _send_level(
@@ -256,7 +194,7 @@ def _send_level(
             return False
         goal, artifact = found
         key = f"sla:{level}:{_tag(goal, artifact)}"
-        if session.exec(select(Reminder.id).where(Reminder.key == key)).first() is not None:
+        if Reminders(session).exists(key):
             return False
         label = LABELS[Phase(goal.phase)]
         age = describe_age(now - since)
@@ -335,65 +273,35 @@ def _send_level(
 
 
 def _expire(deps: SlaDeps, goal_id: str, artifact_id: int | None, now: datetime) -> bool:
-    """The TTL has run out: the gate becomes `expired` (never approved); the requester is told."""
+    """The TTL has run out: the gate becomes `expired` (never approved); the requester is told.
+
+    The rule is `bot.sop.gates.expire`; this loads the gate, writes what it returns, and renders the
+    requester's DM (held, like the thread note, until quiet hours end)."""
     with transaction(deps.engine) as session:
         found = _locked_gate(session, goal_id, artifact_id)
         if found is None:
             return False
         goal, artifact = found
-        tag = _tag(goal, artifact)
-        key = f"sla:expired:{tag}"
-        to = [goal.requester] if is_slack_user(goal.requester) else []
-        if not record_level(session, key, "expired", goal, artifact, to, now):
+        facts, current = goal_facts(goal), artifact_facts(artifact)
+        assert current is not None
+        key = f"sla:expired:{gates.sla_tag(facts, current)}"
+        if Reminders(session).exists(key):
             return False
-        label = LABELS[Phase(goal.phase)]
-        age = describe_age(now - artifact.created_at)
-        goal.status = PhaseStatus.EXPIRED
-        goal.updated_at = now
-        session.add(goal)
-        audit(
-            session,
-            actor=SCHEDULER,
-            action="approval.expired",
-            now=now,
-            goal=goal,
-            sha=artifact.sha256,
-            version=artifact.version,
-            task_id=artifact.task_id or None,
-            age=age,
-            to=to,
-        )
-        # The gate closes now; the messages about it wait for the end of quiet hours.
         later = deps.policy.quiet_until(now)
-        if goal.channel_id:
-            add_effect(
-                session,
-                key=f"card:{goal.id}:{goal.phase}:{artifact.task_id}:{artifact.version}:expired",
-                kind="slack.update_card",
-                goal_id=goal.id,
-                now=now,
-            )
-            add_notification(
-                session,
-                key=f"note:{tag}:expired",
-                kind="slack.thread_note",
-                goal_id=goal.id,
-                now=now,
-                not_before=later,
-                text=f"⌛ The approval request for {label} v{artifact.version} "
-                f"expired after {age} without a decision; nothing was approved. "
-                f"<@{goal.requester}> can request it again.",
-            )
+        age = describe_age(now - artifact.created_at)
+        change = gates.expire(facts, current, now=now, age=age, notes_not_before=later)
+        apply_change(session, goal, change, actor=SCHEDULER, now=now)
         notice = ExpiryView(
             goal_id=goal.id,
             title=goal.title,
             phase=Phase(goal.phase),
-            phase_label=label,
+            phase_label=LABELS[Phase(goal.phase)],
             version=artifact.version,
             age=age,
             task_id=artifact.task_id or None,
         )
         blocks, text = build_expired_notice(notice)
+        to = list(change.level.recipients) if change.level else []
         dm_each(
             session, key=key, goal_id=goal.id, now=now, users=to, blocks=blocks, text=text, not_before=later
         )

@@ -34,11 +34,12 @@ from bot.repo.git import Git, Identity, ensure_repo
 from bot.services.authority import ApproverDirectory
 from bot.services.errors import InvalidInput
 from bot.services.unit import Actor, Clock, audit, system_clock
+from bot.sop import gates
 from storage.audit import iter_entries
 from storage.db import read_session, transaction
 
 if TYPE_CHECKING:
-    from bot.app import Container
+    from bot.deps import Deps as Container
 
 
 @dataclass(frozen=True)
@@ -147,16 +148,16 @@ class LearnService:
             proposal = load_proposal(git, proposal_id)
         except ProposalError as exc:
             raise InvalidInput(str(exc)) from exc
-        if not self.directory.is_approver(actor.id):
-            self._refuse(actor, proposal.id, "not_an_approver")
-            raise InvalidInput(
-                "Only an approver can adopt learned conventions. `/orch approvers` lists them."
-            )
-        if actor.id == proposal.proposed_by and not self.allow_self_approval:
-            self._refuse(actor, proposal.id, "self_approval")
-            raise InvalidInput(
-                f"You proposed {proposal.id}, so another approver must approve it (separation of duties)."
-            )
+        refused = gates.adopt_learning(
+            proposal.id,
+            proposed_by=proposal.proposed_by,
+            actor=actor.id,
+            is_approver=self.directory.is_approver(actor.id),
+            allow_self_approval=self.allow_self_approval,
+        )
+        if refused is not None:
+            self._refuse(actor, proposal.id, refused.reason.value)
+            raise InvalidInput(refused.message)
         try:
             sha = merge_proposal(git, proposal, approved_by=actor.id)
         except MergeConflictError as exc:
@@ -182,9 +183,15 @@ class LearnService:
             proposal = load_proposal(git, proposal_id)
         except ProposalError as exc:
             raise InvalidInput(str(exc)) from exc
-        if actor.id != proposal.proposed_by and not self.directory.is_approver(actor.id):
-            self._refuse(actor, proposal.id, "not_allowed")
-            raise InvalidInput("Only the proposer or an approver can discard a learn proposal.")
+        refused = gates.discard_learning(
+            proposal.id,
+            proposed_by=proposal.proposed_by,
+            actor=actor.id,
+            is_approver=actor.id != proposal.proposed_by and self.directory.is_approver(actor.id),
+        )
+        if refused is not None:
+            self._refuse(actor, proposal.id, refused.reason.value)
+            raise InvalidInput(refused.message)
         discard_proposal(git, proposal.id)
         self._audit(actor, "learn.discarded", proposal=proposal.id, source=proposal.source)
 

@@ -112,15 +112,9 @@ def make_summarizer(settings: Any) -> AgentsSummarizer | None:
     """The summariser for the configured backend; None offline (the harvest stays deterministic)."""
     if str(getattr(settings, "backend", None) or "offline").lower() != "openai":
         return None
-    from bot.agents._openai_provider import OpenAIClientProvider
+    from bot.agents._openai_provider import provider_from_settings
     from bot.agents.sdk import DEFAULT_MODEL
 
-    api_key = getattr(settings, "openai_api_key", None)
-    if api_key is not None and hasattr(api_key, "get_secret_value"):
-        api_key = api_key.get_secret_value()
-    provider = OpenAIClientProvider(
-        base_url=getattr(settings, "openai_base_url", None) or None,
-        api_key=api_key or None,
-        api=str(getattr(settings, "openai_api", None) or "responses"),
+    return AgentsSummarizer(
+        provider_from_settings(settings), getattr(settings, "drafter_model", None) or DEFAULT_MODEL
     )
-    return AgentsSummarizer(provider, getattr(settings, "drafter_model", None) or DEFAULT_MODEL)

@@ -27,10 +27,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from bot.repo.git import Git
+from bot.repo.port import EFFECT_TRAILER
 
-EFFECT_TRAILER = "Orch-Effect"
+if TYPE_CHECKING:
+    from bot.repo.port import GitPort as Git
+
 MAP_NAME = "orch-effects"
 _SCANNED = "scanned"
 

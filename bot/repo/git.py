@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.repo import worktrees as _wt
-from bot.repo.effect_map import EFFECT_TRAILER, effect_commits
+from bot.repo.effect_map import effect_commits
 from bot.repo.errors import GitError, GitLockHeld, MergeConflictError, NotARepositoryError
 from bot.repo.lock import LOCK_NAME, BranchLock
 from bot.repo.message import Trailers, append_trailer, compose_message
+from bot.repo.port import EFFECT_TRAILER
 from bot.repo.stale_locks import lock_in_error, remove_if_stale
 from bot.repo.validate import (
     UnsafeInputError,

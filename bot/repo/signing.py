@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.repo.git import run_in
+from bot.repo.port import EFFECT_TRAILER
 from bot.sop.index import INDEX_PATH, parse_index
 from bot.sop.records import IndexFile
 
 ALLOWED_SIGNERS = ".orch/allowed_signers"
-EFFECT_TRAILER = "Orch-Effect"
 _GUARDED = ("tasks",)  # the index, its schema, the events and every goal's canonical files
 
 

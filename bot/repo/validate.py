@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 from pathlib import Path, PurePosixPath
 
-GOAL_ID_RE = re.compile(r"G-\d{4,}", re.ASCII)
+from bot.sop.ids import GOAL_ID_RE
+
 # Trailer keys are what git itself accepts without quoting: a token of letters, digits and dashes.
 TRAILER_KEY_RE = re.compile(r"[A-Za-z][A-Za-z0-9-]*", re.ASCII)
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")

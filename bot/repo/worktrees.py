@@ -18,7 +18,7 @@ from bot.repo.message import compose_message
 from bot.repo.validate import UnsafeInputError, validate_goal_id
 
 if TYPE_CHECKING:
-    from bot.repo.git import Git
+    from bot.repo.port import GitPort as Git
 
 WORKTREES_DIR = (".orch", "worktrees")
 SCRATCH_DIR = (".orch", "scratch")

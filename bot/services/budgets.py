@@ -1,7 +1,7 @@
 """A goal's budget: what its model usage may cost before its agent work pauses for an approver.
 
 Cost is the goal's token usage over its run records, priced from the table in `orch.toml`
-(bot/usage.py). The budget is the goal's own (`/orch start --budget 5 …`, or raised since) or the
+(bot/observability/usage.py). The budget is the goal's own (`/orch start --budget 5 …`, or raised since) or the
 default `goal_budget`; none means no cap. At `budget_warn_ratio` of it (80% by default) the thread
 is warned once; at 100% the goal's agent work pauses: a running Codex turn is interrupted, a draft
 or build about to start is held (`hold`), and the thread asks an approver to raise the budget or
@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 from sqlmodel import col, select
 
+from bot.observability.usage import GoalUsage, Tokens, cost, goal_usage
 from bot.services.errors import GoalClosed, GoalNotFound, InvalidInput
 from bot.services.unit import Actor, add_effect, audit, load_goal_for_update
 from bot.sop.phases import GoalState
-from bot.usage import GoalUsage, Tokens, cost, goal_usage
 from storage.audit import AuditEntry
 from storage.db import read_session, transaction
 from storage.models import Goal
@@ -56,7 +56,7 @@ def budget_of(goal: Goal, settings: Any) -> float | None:
 
 
 def spent(settings: Any, goal_id: str) -> GoalUsage:
-    from bot.runs import runs_dir_for
+    from bot.observability.runs import runs_dir_for
 
     return goal_usage(runs_dir_for(settings), goal_id, dict(getattr(settings, "prices", {}) or {}))
 

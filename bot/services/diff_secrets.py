@@ -7,7 +7,8 @@ edited, and every later check reads it from there. A diff stored unredacted is a
 When a diff is recorded, `ask_builder_to_fix` queues a new build with the findings as feedback (at
 most `MAX_AUTO_REDRAFTS` times per task, so a builder that cannot help it does not loop; after that
 the diff waits for a person to request changes or reject). When anyone approves, by a button, a
-forged click or the CLI, `refuse_secret` stops it: hiding the button is a courtesy, this is the rule.
+forged click or the CLI, the decision rule (`bot.sop.gates.decide`) refuses it from these findings:
+hiding the button is a courtesy, this is the rule.
 """
 
 from __future__ import annotations
@@ -15,14 +16,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from bot.secret_diff import added_secrets
 from bot.services.errors import ServiceError
 from bot.services.unit import Actor, add_effect, audit
 from bot.sop.phases import Phase, PhaseStatus
-from storage.audit import AuditEntry
 from storage.models import Artifact, Goal
+from storage.repositories import Artifacts, AuditReads
 
 SECRET_FOUND = "artifact.secret_found"
 MAX_AUTO_REDRAFTS = 2
@@ -44,22 +45,10 @@ def findings_for(session: Session, artifact: Artifact) -> list[str]:
     if artifact.phase != Phase.IMPLEMENTATION.value:
         return []
     found: list[str] = []
-    entries = session.exec(
-        select(AuditEntry).where(
-            AuditEntry.action == SECRET_FOUND, AuditEntry.artifact_sha256 == artifact.sha256
-        )
-    ).all()
-    for entry in entries:
-        found += [str(f) for f in entry.payload_dict().get("findings") or []]
+    for payload in AuditReads(session).payloads(SECRET_FOUND, artifact.sha256):
+        found += [str(f) for f in payload.get("findings") or []]
     found += [str(f) for f in added_secrets(artifact.content)]
     return list(dict.fromkeys(found))
-
-
-def refuse_secret(session: Session, goal: Goal, artifact: Artifact) -> None:
-    """Raise `SecretInDiff` when the artifact is a diff that adds a secret."""
-    findings = findings_for(session, artifact)
-    if findings:
-        raise SecretInDiff(goal.id, artifact.version, findings)
 
 
 def ask_builder_to_fix(
@@ -74,14 +63,7 @@ def ask_builder_to_fix(
     where = list(dict.fromkeys([*reported, *(str(f) for f in added_secrets(artifact.content))]))[:MAX_LISTED]
     if not where:
         return False
-    earlier = session.exec(
-        select(Artifact.id).where(
-            Artifact.goal_id == goal.id,
-            Artifact.phase == artifact.phase,
-            Artifact.task_id == artifact.task_id,
-            col(Artifact.id) != artifact.id,
-        )
-    ).all()
+    earlier = Artifacts(session).other_ids(artifact)
     redraft = len(earlier) < MAX_AUTO_REDRAFTS
     audit(
         session,

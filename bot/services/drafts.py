@@ -6,14 +6,13 @@ the text becomes the next version of the phase's artifact and waits for approval
 
 from __future__ import annotations
 
-from sqlmodel import select
-
 from bot.redact import redact
 from bot.services.errors import InvalidInput
 from bot.services.goals import GoalService
 from bot.sop.phases import GoalState, Phase
 from storage.db import read_session
 from storage.models import Artifact
+from storage.repositories import Artifacts
 
 MAX_CONTENT = 60_000
 
@@ -31,11 +30,7 @@ def submit_draft(
     if not content.strip() or len(content) > MAX_CONTENT:
         raise InvalidInput(f"a draft needs content (at most {MAX_CONTENT} characters)")
     with read_session(goals.engine) as session:
-        versions = session.exec(
-            select(Artifact.version).where(
-                Artifact.goal_id == goal.id, Artifact.phase == goal.phase, Artifact.task_id == 0
-            )
-        ).all()
+        versions = Artifacts(session).versions(goal.id, goal.phase)
     artifact = goals.record_draft(
         goal_id=goal.id,
         phase=goal.phase,

@@ -21,9 +21,10 @@ from bot.services.unit import Actor, Clock, audit
 from storage.db import read_session, transaction
 from storage.jobs_models import Job
 from storage.models import Effect, Goal
+from storage.repositories import Effects, Jobs
 
 if TYPE_CHECKING:
-    from bot.app import Container
+    from bot.deps import Deps as Container
 
 # An effect waiting this long for its next attempt is worth a look (`orch doctor`, the App Home).
 LONG_WAIT = timedelta(minutes=10)
@@ -59,15 +60,8 @@ class EffectsService:
 
     def find(self, *, status: str | None = None, goal_id: str | None = None, limit: int = 50) -> list[Effect]:
         """Newest first; `status` pending|done|failed, or `waiting` (pending after a failure)."""
-        query = select(Effect).order_by(col(Effect.id).desc()).limit(limit)
-        if status == "waiting":
-            query = query.where(Effect.status == "pending", col(Effect.failing_since).is_not(None))
-        elif status:
-            query = query.where(Effect.status == status)
-        if goal_id:
-            query = query.where(Effect.goal_id == goal_id)
         with read_session(self.engine) as session:
-            return list(session.exec(query).all())
+            return Effects(session).newest(status=status, goal_id=goal_id, limit=limit)
 
     def needing_attention(self, *, long_wait: timedelta = LONG_WAIT) -> list[Attention]:
         """Goals with a failed effect, or one failing for longer than `long_wait` (oldest first)."""
@@ -164,26 +158,10 @@ class EffectsService:
         goal = session.get(Goal, goal_id)
         if goal is None:
             raise GoalNotFound(str(goal_id))
-        effects = list(
-            session.exec(
-                select(Effect)
-                .where(Effect.goal_id == goal.id)
-                .where(
-                    or_(
-                        col(Effect.status) == "failed",
-                        and_(col(Effect.status) == "pending", col(Effect.failing_since).is_not(None)),
-                    )
-                )
-                .order_by(col(Effect.id))
-            ).all()
-        )
+        effects = Effects(session).failing_for_goal(goal.id)
         jobs: list[Job] = []
         if goal.state == "active":  # a closed goal's jobs stay as they ended
-            jobs = list(
-                session.exec(
-                    select(Job).where(Job.goal_id == goal.id, Job.status == "failed").order_by(col(Job.id))
-                ).all()
-            )
+            jobs = Jobs(session).of_goal(goal.id, ("failed",))
         if not effects and not jobs:
             raise InvalidInput(f"{goal.id} has no failed or waiting step to retry.")
         return effects, jobs
@@ -209,8 +187,7 @@ def effects_service(container: Container) -> EffectsService:
 
 
 def _job_kick(container: Container) -> list[Callable[[], None]]:
-    jobs = container.extras.get("jobs")
-    return [jobs.worker.kick] if jobs is not None else []
+    return list(container.job_kicks)
 
 
 def outbox_report(

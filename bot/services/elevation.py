@@ -25,7 +25,7 @@ from storage.db import read_session, transaction
 from storage.models import Goal, ModeRequest
 
 if TYPE_CHECKING:
-    from bot.app import Container
+    from bot.deps import Deps as Container
 
 ELEVATED = (Mode.WORKSPACE_WRITE, Mode.FULL_ACCESS)
 JUSTIFICATION_MIN = 20

@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 from bot.sop.phases import Decision, GoalState, PhaseStatus
 from storage.db import read_session
 from storage.models import Approval, Artifact, Goal
+from storage.repositories import Approvals, Artifacts
 
 _CHUNK = 500  # goal ids per IN (…) list, well under SQLite's bound-parameter limit
 
@@ -37,22 +38,11 @@ class Gate:
 
 
 def current_artifact(session: Session, goal: Goal) -> Artifact | None:
-    return session.exec(
-        select(Artifact)
-        .where(Artifact.goal_id == goal.id, Artifact.phase == goal.phase)
-        .order_by(col(Artifact.id).desc())
-        .limit(1)
-    ).first()
+    return Artifacts(session).current(goal)
 
 
 def approvals_of(session: Session, artifact: Artifact) -> list[Approval]:
-    return list(
-        session.exec(
-            select(Approval)
-            .where(Approval.goal_id == artifact.goal_id, Approval.artifact_sha256 == artifact.sha256)
-            .order_by(col(Approval.id))
-        ).all()
-    )
+    return Approvals(session).of_version(artifact.goal_id, artifact.sha256)
 
 
 def awaiting(goal: Goal) -> bool:

@@ -14,12 +14,13 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from bot.faults import fault_point
 from bot.redact import redact
 from bot.services.authority import ApproverDirectory
-from bot.services.diff_secrets import SecretInDiff, ask_builder_to_fix, refuse_secret
+from bot.services.changes import apply_change, artifact_facts, goal_facts, phase_facts, refusal_error
+from bot.services.diff_secrets import SecretInDiff, ask_builder_to_fix, findings_for
 from bot.services.errors import (
     DuplicateStart,
     GoalClosed,
@@ -31,11 +32,15 @@ from bot.services.errors import (
     StaleArtifact,
     WrongMessage,
 )
-from bot.services.origin import ClickedMessage, check_origin
+from bot.services.origin import ClickedMessage, posted_for
 from bot.services.unit import Actor, Clock, add_effect, audit, load_goal_for_update, next_goal_id, sha256_text
-from bot.sop.phases import LABELS, Decision, GoalState, Mode, Phase, PhaseStatus
+from bot.sop import gates
+from bot.sop.gates import Policy
+from bot.sop.outcomes import Refusal
+from bot.sop.phases import Decision, GoalState, Mode, Phase, PhaseStatus
 from storage.db import read_session, transaction
-from storage.models import Approval, Artifact, Goal, ProcessedDelivery
+from storage.models import Artifact, Goal, ProcessedDelivery
+from storage.repositories import Approvals, Artifacts, Deliveries, Goals
 
 MAX_BRIEF = 20_000
 MAX_TITLE = 120
@@ -49,20 +54,6 @@ def derive_title(brief: str) -> str:
     if len(first) > MAX_TITLE:
         first = first[: MAX_TITLE - 1].rstrip() + "…"
     return first or "Untitled goal"
-
-
-def _prior_decision(
-    session: Session, goal_id: str, sha256: str, actor: Actor, decision: Decision
-) -> Approval | None:
-    """The same person's same decision on the same version, if already taken (a retry or double click)."""
-    return session.exec(
-        select(Approval).where(
-            Approval.goal_id == goal_id,
-            Approval.artifact_sha256 == sha256,
-            Approval.by == actor.id,
-            Approval.decision == decision.value,
-        )
-    ).first()
 
 
 @dataclass(frozen=True)
@@ -203,21 +194,9 @@ class GoalService:
     ) -> None:
         """Claim this person's text for the window, or raise DuplicateStart if it is claimed."""
         key = f"start:{actor.id}:{channel_id or '-'}:{sha256_text(brief)}"
-        row = session.exec(
-            select(ProcessedDelivery).where(ProcessedDelivery.key == key).with_for_update()
-        ).first()
+        row = Deliveries(session).for_update(key)
         if row is not None and (now - row.at).total_seconds() < self.start_dedupe_seconds:
-            earlier = session.exec(
-                select(Goal.id)
-                .where(
-                    Goal.requester == actor.id,
-                    Goal.channel_id == channel_id,
-                    Goal.brief == brief,
-                    Goal.source == "slash",
-                )
-                .order_by(col(Goal.created_at).desc(), col(Goal.id).desc())
-                .limit(1)
-            ).first()
+            earlier = Goals(session).latest_from_slash(actor.id, channel_id, brief)
             raise DuplicateStart(earlier, (now - row.at).total_seconds())
         if row is None:
             session.add(ProcessedDelivery(key=key, at=now))
@@ -232,7 +211,7 @@ class GoalService:
     def start_another(self, *, goal_id: str, actor: Actor) -> Goal:
         """The person confirms a second goal with the same text as `goal_id` (their "Start another")."""
         with read_session(self.engine) as session:
-            earlier = session.get(Goal, goal_id)
+            earlier = Goals(session).get(goal_id)
         if earlier is None or earlier.requester != actor.id:
             raise InvalidInput("Only the person who typed the command can start another goal from it.")
         return self.start_goal(
@@ -270,14 +249,7 @@ class GoalService:
             goal = load_goal_for_update(session, goal_id)
             if goal is None or goal.state != GoalState.ACTIVE or goal.phase != phase:
                 return None
-            existing = session.exec(
-                select(Artifact).where(
-                    Artifact.goal_id == goal_id,
-                    Artifact.phase == phase,
-                    Artifact.version == version,
-                    Artifact.task_id == task_id,
-                )
-            ).first()
+            existing = Artifacts(session).find(goal_id, phase, version, task_id)
             if existing is not None:
                 return existing
             artifact = Artifact(
@@ -329,12 +301,11 @@ class GoalService:
     # -- decisions ---------------------------------------------------------------------------
 
     def current_artifact(self, session: Session, goal: Goal) -> Artifact | None:
-        return session.exec(
-            select(Artifact)
-            .where(Artifact.goal_id == goal.id, Artifact.phase == goal.phase)
-            .order_by(col(Artifact.id).desc())
-            .limit(1)
-        ).first()
+        return Artifacts(session).current(goal)
+
+    @property
+    def policy(self) -> Policy:
+        return Policy(self.approvals_required, self.allow_self_approval)
 
     def _authority_now(self, goal_id: str, actor: Actor) -> dict[str, bool]:
         """Who, of the clicker and those who approved this gate so far, may decide it now.
@@ -349,17 +320,11 @@ class GoalService:
         if not self.directory.is_approver(actor.id):
             return {actor.id: False}
         with read_session(self.engine) as session:
-            goal = session.get(Goal, goal_id)
+            goal = Goals(session).get(goal_id)
             if goal is None:
                 return {}
             chosen = list(goal.approvers)
-            earlier = session.exec(
-                select(Approval.by).where(
-                    Approval.goal_id == goal.id,
-                    Approval.phase == goal.phase,
-                    Approval.decision == Decision.APPROVE.value,
-                )
-            ).all()
+            earlier = Approvals(session).approvers_in_phase(goal.id, goal.phase)
         return {who: self.directory.may_decide(who, chosen) for who in {actor.id, *earlier}}
 
     def _may(self, goal: Goal, who: str, known: dict[str, bool]) -> bool:
@@ -369,32 +334,17 @@ class GoalService:
 
     def _check_authority(self, goal: Goal, actor: Actor, known: dict[str, bool] | None = None) -> None:
         # The goal's chosen approvers and the configuration as they are now, not as they were.
-        if not self._may(goal, actor.id, {} if known is None else known):
-            raise NotAnApprover(goal.id, LABELS[Phase(goal.phase)])
-        if actor.id == goal.requester and not self.allow_self_approval:
-            raise SelfApproval(goal.id)
-
-    def _counting_approvals(
-        self, session: Session, goal: Goal, sha256: str, actor: Actor, known: dict[str, bool]
-    ) -> set[str]:
-        """Who approved this version and may still decide it: an approval by someone removed from
-        the configuration (or not chosen for the goal) since stops counting toward N of M."""
-        given = set(
-            session.exec(
-                select(Approval.by).where(
-                    Approval.goal_id == goal.id,
-                    Approval.artifact_sha256 == sha256,
-                    Approval.decision == Decision.APPROVE.value,
-                )
-            ).all()
-        )
-        return {by for by in given if by == actor.id or self._may(goal, by, known)}
+        known = {} if known is None else known
+        self._may(goal, actor.id, known)
+        refused = gates.authority(goal_facts(goal), actor.id, known, self.policy)
+        if refused is not None:
+            raise refusal_error(refused)
 
     def refuse(self, *, goal_id: str, actor: Actor, reason: str, **payload: Any) -> None:
         """Audit a refused action in its own transaction (the refusal itself changes nothing)."""
         now = self.clock()
         with transaction(self.engine) as session:
-            goal = session.get(Goal, goal_id) if goal_id else None
+            goal = Goals(session).get(goal_id) if goal_id else None
             audit(
                 session,
                 actor=actor,
@@ -436,22 +386,10 @@ class GoalService:
                 return redone
         now = self.clock()
         known = self._authority_now(goal_id, actor)
+        request = gates.DecisionRequest(decision, actor.id, phase, sha256, reason, slack_channel, slack_ts)
         try:
             with transaction(self.engine) as session:
-                outcome = self._decide(
-                    session,
-                    goal_id,
-                    phase,
-                    sha256,
-                    decision,
-                    actor,
-                    reason,
-                    slack_channel,
-                    slack_ts,
-                    now,
-                    clicked,
-                    known,
-                )
+                outcome = self._decide(session, goal_id, request, actor, now, clicked, known)
         except (
             WrongMessage,
             NotAnApprover,
@@ -489,165 +427,78 @@ class GoalService:
         self,
         session: Session,
         goal_id: str,
-        phase: str | None,
-        sha256: str | None,
-        decision: Decision,
+        request: gates.DecisionRequest,
         actor: Actor,
-        reason: str | None,
-        slack_channel: str | None,
-        slack_ts: str | None,
         now: datetime,
-        clicked: ClickedMessage | None = None,
-        known: dict[str, bool] | None = None,
+        clicked: ClickedMessage | None,
+        known: dict[str, bool],
     ) -> DecisionOutcome:
-        known = {} if known is None else known
+        """Load the gate's facts, apply the decision rule, write what it returns."""
         goal = load_goal_for_update(session, goal_id)
         if goal is None:
             raise GoalNotFound(goal_id)
-        if clicked is not None:  # before anything else: a click elsewhere decides nothing here
-            check_origin(session, goal, sha256, clicked, actor.id)
-        if goal.state != GoalState.ACTIVE:
-            raise GoalClosed(goal.id, goal.state)
-        self._check_authority(goal, actor, known)
-        if phase is None and sha256 is None and goal.status != PhaseStatus.AWAITING_APPROVAL:
-            raise NotAwaitingDecision(goal.id, LABELS[Phase(goal.phase)], goal.status)
-        phase = phase or goal.phase
-        artifact = self.current_artifact(session, goal)
-        if artifact is None or goal.phase != phase or (sha256 is not None and artifact.sha256 != sha256):
-            clicked_version = session.exec(
-                select(Artifact.version).where(Artifact.goal_id == goal.id, Artifact.sha256 == sha256)
-            ).first()
-            # A repeat of a decision already taken on that exact version is answered, not refused.
-            if sha256 is not None:
-                prior = _prior_decision(session, goal.id, sha256, actor, decision)
-                if prior is not None:
-                    return DecisionOutcome(
-                        goal.id,
-                        prior.phase,
-                        prior.decision,
-                        prior.artifact_version,
-                        sha256,
-                        True,
-                        duplicate=True,
-                    )
-            raise StaleArtifact(
-                clicked_version, artifact.version if artifact and goal.phase == phase else None
-            )
-        if goal.status != PhaseStatus.AWAITING_APPROVAL:
-            if _prior_decision(session, goal.id, artifact.sha256, actor, decision) is not None:
-                return DecisionOutcome(
-                    goal.id, phase, decision.value, artifact.version, artifact.sha256, True, duplicate=True
-                )
-            raise NotAwaitingDecision(goal.id, LABELS[Phase(goal.phase)], goal.status)
-        if _prior_decision(session, goal.id, artifact.sha256, actor, decision) is not None:
-            return DecisionOutcome(
-                goal.id, phase, decision.value, artifact.version, artifact.sha256, False, duplicate=True
-            )
-        if decision is Decision.APPROVE:
-            refuse_secret(session, goal, artifact)  # whatever the click or command: no diff adding a secret
-        session.add(
-            Approval(
-                goal_id=goal.id,
-                phase=phase,
-                artifact_version=artifact.version,
-                artifact_sha256=artifact.sha256,
-                decision=decision.value,
-                by=actor.id,
-                reason=(reason or "").strip() or None,
-                slack_channel=slack_channel,
-                slack_ts=slack_ts,
-                at=now,
-            )
+        facts = self._decision_facts(session, goal, request, clicked, known)
+        result = gates.decide(facts, request, now=now, policy=self.policy)
+        if isinstance(result, Refusal):
+            raise refusal_error(result)
+        if result.change is not None:
+            apply_change(session, goal, result.change, actor=actor, now=now)
+        return DecisionOutcome(
+            goal.id,
+            result.phase,
+            result.decision,
+            result.version,
+            result.sha256,
+            result.complete,
+            duplicate=result.duplicate,
+            next_phase=result.next_phase,
         )
-        session.flush()
-        action = {
-            "approve": "artifact.approved",
-            "request_changes": "artifact.changes_requested",
-            "reject": "artifact.rejected",
-        }[decision.value]
-        audit(
-            session,
-            actor=actor,
-            action=action,
-            now=now,
-            goal=goal,
-            sha=artifact.sha256,
-            version=artifact.version,
-            task_id=artifact.task_id or None,
-            reason=reason,
+
+    def _decision_facts(
+        self,
+        session: Session,
+        goal: Goal,
+        request: gates.DecisionRequest,
+        clicked: ClickedMessage | None,
+        known: dict[str, bool],
+    ) -> gates.DecisionFacts:
+        """Everything the decision rule reads, from the open transaction (authority from `known`,
+        completed here for anyone who approved since it was worked out)."""
+        facts = goal_facts(goal)
+        sha = request.sha256
+        shown = (
+            None
+            if clicked is None
+            else gates.shown_on(facts, sha, clicked, posted_for(session, goal.id, sha), request.actor)
         )
-        tag = f"{phase}:{artifact.task_id}:{artifact.version}"
-        if decision is Decision.APPROVE:
-            approvers = self._counting_approvals(session, goal, artifact.sha256, actor, known)
-            if len(approvers) < self.approvals_required:
-                self._card_effect(session, goal, now, f"{tag}:approval:{actor.id}")
-                add_effect(
-                    session,
-                    key=f"artifact:{goal.id}:{tag}:partial:{actor.id}",
-                    kind="slack.mark_decided",
-                    goal_id=goal.id,
-                    now=now,
-                    artifact_id=artifact.id,
-                    partial=True,
-                )
-                return DecisionOutcome(
-                    goal.id, phase, decision.value, artifact.version, artifact.sha256, False
-                )
-            nxt = self._complete_gate(session, goal, artifact, now, actor)
-            return DecisionOutcome(
-                goal.id, phase, decision.value, artifact.version, artifact.sha256, True, next_phase=nxt
-            )
-        from bot.services.flow import mark_decided  # local: flow imports this module's helpers
-
-        mark_decided(session, goal, artifact, now, tag)
-        if decision is Decision.REQUEST_CHANGES:
-            goal.status = PhaseStatus.CHANGES_REQUESTED
-            # Put the decision on record in the repo before the redraft, so it never waits on a drafter.
-            add_effect(
-                session,
-                key=f"publish:{goal.id}:{tag}:changes",
-                kind="repo.publish_state",
-                goal_id=goal.id,
-                now=now,
-                message=f"orch({goal.id}): changes requested on {LABELS[Phase(phase)]} v{artifact.version}",
-            )
-            # A diff goes back to the builder with the feedback; a document to its drafter.
-            redo = "build" if phase == Phase.IMPLEMENTATION.value else "draft"
-            add_effect(
-                session,
-                key=f"{redo}:{goal.id}:{phase}:{artifact.task_id}:{artifact.version + 1}",
-                kind=redo,
-                goal_id=goal.id,
-                now=now,
-                phase=phase,
-                version=artifact.version + 1,
-                task_id=artifact.task_id,
-                feedback=reason,
-            )
-        else:
-            goal.status = PhaseStatus.REJECTED
-            goal.state = GoalState.REJECTED
-            goal.closed_reason = reason
-            add_effect(
-                session,
-                key=f"publish:{goal.id}:rejected",
-                kind="repo.publish_state",
-                goal_id=goal.id,
-                now=now,
-                message=f"orch({goal.id}): rejected at {LABELS[Phase(phase)]}",
-            )
-        goal.updated_at = now
-        session.add(goal)
-        self._card_effect(session, goal, now, f"{tag}:{decision.value}")
-        return DecisionOutcome(goal.id, phase, decision.value, artifact.version, artifact.sha256, True)
-
-    def _complete_gate(
-        self, session: Session, goal: Goal, artifact: Artifact, now: datetime, actor: Actor
-    ) -> str:
-        """The gate is approved: publish the artifact and move to the next phase."""
-        from bot.services.flow import advance  # local: flow imports this module's helpers
-
-        return advance(self, session, goal, artifact, now, actor)
+        artifacts = Artifacts(session)
+        current = artifacts.current(goal)
+        approved_by: set[str] = set()
+        secrets: list[str] = []
+        if current is not None:
+            approved_by = Approvals(session).approvers_of(goal.id, current.sha256)
+            if request.decision is Decision.APPROVE:
+                secrets = findings_for(session, current)
+        if shown is not False and goal.state == GoalState.ACTIVE:
+            self._may(goal, request.actor, known)
+            if request.decision is Decision.APPROVE:
+                for who in approved_by:
+                    self._may(goal, who, known)
+        priors = tuple(
+            gates.PriorDecision(p.artifact_sha256, p.phase, p.decision, p.artifact_version)
+            for p in Approvals(session).by_person(goal.id, request.actor, request.decision.value)
+        )
+        return gates.DecisionFacts(
+            goal=facts,
+            current=artifact_facts(current),
+            clicked_version=artifacts.version_with_sha(goal.id, sha) if sha is not None else None,
+            priors=priors,
+            approved_by=frozenset(approved_by),
+            authority=dict(known),
+            secrets=tuple(secrets),
+            shown=shown,
+            history=phase_facts(session, goal),
+        )
 
     # -- cancel ------------------------------------------------------------------------------
 
@@ -657,39 +508,50 @@ class GoalService:
             goal = load_goal_for_update(session, goal_id)
             if goal is None:
                 raise GoalNotFound(goal_id)
-            if goal.state != GoalState.ACTIVE:
-                raise GoalClosed(goal.id, goal.state)
-            if (
-                actor.id != goal.requester
-                and not self.directory.is_approver(actor.id)
-                and not actor.id.startswith("cli:")
-            ):
-                raise InvalidInput(f"Only the requester or an approver can cancel {goal.id}.")
-            goal.state = GoalState.CANCELLED
-            goal.closed_reason = reason or "cancelled"
-            goal.updated_at = now
-            session.add(goal)
-            audit(session, actor=actor, action="goal.cancelled", now=now, goal=goal, reason=reason)
-            from bot.jobs.queue import cancel_goal_jobs  # local: the jobs package imports this module
-
-            cancel_goal_jobs(session, goal.id, now)  # running ones stop when their worker next looks
-            self._card_effect(session, goal, now, "cancelled")
-            add_effect(
-                session,
-                key=f"publish:{goal.id}:cancelled",
-                kind="repo.publish_state",
-                goal_id=goal.id,
-                now=now,
-                message=f"orch({goal.id}): cancel goal",
+            is_approver = (
+                goal.state == GoalState.ACTIVE
+                and actor.id != goal.requester
+                and self.directory.is_approver(actor.id)
             )
+            result = gates.cancel(
+                goal_facts(goal), actor=actor.id, is_approver=is_approver, reason=reason, now=now
+            )
+            if isinstance(result, Refusal):
+                raise refusal_error(result)
+            apply_change(session, goal, result, actor=actor, now=now)
         self._committed()
         return goal
+
+    # -- asking the approvers, and what other interfaces record --------------------------------
+
+    def request_approval(self, *, goal_id: str, actor: Actor, note: str = "") -> tuple[Artifact, list[str]]:
+        """Remind the goal's approvers in its thread that the current artifact waits for them."""
+        now = self.clock()
+        with transaction(self.engine) as session:
+            goal = load_goal_for_update(session, goal_id)
+            if goal is None:
+                raise GoalNotFound(goal_id)
+            artifact = Artifacts(session).current(goal)
+            approvers = sorted(goal.approvers or self.directory.approvers())
+            result = gates.ask_approvers(
+                goal_facts(goal), artifact_facts(artifact), approvers=approvers, note=redact(note), now=now
+            )
+            if isinstance(result, Refusal):
+                raise refusal_error(result)
+            assert artifact is not None
+            apply_change(session, goal, result, actor=actor, now=now)
+        return artifact, approvers
+
+    def record_activity(self, *, goal: Goal | None, actor: Actor, action: str, **payload: Any) -> None:
+        """One audit entry for something done outside the procedure (a draft submitted, a Codex run)."""
+        with transaction(self.engine) as session:
+            audit(session, actor=actor, action=action, now=self.clock(), goal=goal, **payload)
 
     # -- queries -----------------------------------------------------------------------------
 
     def get(self, goal_id: str) -> Goal:
         with read_session(self.engine) as session:
-            goal = session.get(Goal, goal_id)
+            goal = Goals(session).get(goal_id)
             if goal is None:
                 raise GoalNotFound(goal_id)
             return goal
@@ -703,11 +565,6 @@ class GoalService:
         limit: int = 50,
     ) -> list[Goal]:
         with read_session(self.engine) as session:
-            query = select(Goal).order_by(col(Goal.created_at).desc()).limit(limit)
-            if requester:
-                query = query.where(Goal.requester == requester)
-            if channel_id:
-                query = query.where(Goal.channel_id == channel_id)
-            if active_only:
-                query = query.where(Goal.state == GoalState.ACTIVE)
-            return list(session.exec(query).all())
+            return Goals(session).newest(
+                requester=requester, channel_id=channel_id, active_only=active_only, limit=limit
+            )

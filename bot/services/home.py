@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import col, or_, select
 
-from bot.blocks.models import HomeView, PendingApproval
+from bot.blocks.view_models import HomeView, PendingApproval
 from bot.services.gates import gates_of
 from bot.sop.phases import LABELS, GoalState, Phase, PhaseStatus
 from storage.audit import AuditEntry
@@ -18,7 +18,7 @@ from storage.db import read_session
 from storage.models import Goal
 
 if TYPE_CHECKING:
-    from bot.app import Container
+    from bot.deps import Deps as Container
 
 MAX_WAITING = 50
 MAX_MINE = 30
@@ -35,9 +35,7 @@ def duration(seconds: float) -> str:
 
 
 def _due(container: Container, phase: str, since: datetime) -> datetime:
-    from bot.app import approval_due  # the composition root knows the SLA policy in force
-
-    return approval_due(container, phase, since)
+    return container.approval_due(phase, since)
 
 
 def sla_text(due: datetime, now: datetime) -> str:

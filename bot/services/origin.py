@@ -8,57 +8,28 @@ a reminder about that version (a DM to one of its recipients, or the escalation 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from bot.services.errors import WrongMessage
-from storage.jobs_models import Reminder
-from storage.models import Artifact, Goal
+from bot.sop.gates import Click, Posted
+from storage.models import Goal
+from storage.repositories import Artifacts, Reminders
+
+# The message a Slack decision came from, as Slack reported it (the rule reads it as `Click`).
+ClickedMessage = Click
 
 
-@dataclass(frozen=True)
-class ClickedMessage:
-    """The message a Slack decision came from, as Slack reported it."""
+def posted_for(session: Session, goal_id: str, sha256: str | None) -> list[Posted]:
+    """Where each version with this sha256 was shown: its message and the reminders about it.
 
-    channel: str | None
-    ts: str | None
-    thread_ts: str | None = None
-
-
-def check_origin(
-    session: Session, goal: Goal, sha256: str | None, clicked: ClickedMessage, actor_id: str
-) -> None:
-    """Raise WrongMessage unless `clicked` is a message the bot posted for this artifact version."""
-    if not sha256 or not clicked.channel or not clicked.ts:
-        raise WrongMessage(goal.id)
-    artifacts = session.exec(
-        select(Artifact).where(Artifact.goal_id == goal.id, Artifact.sha256 == sha256)
-    ).all()
-    in_thread = (
-        clicked.channel == goal.channel_id
-        and goal.thread_ts is not None
-        and clicked.thread_ts == goal.thread_ts
-    )
-    for artifact in artifacts:
-        if clicked.channel == goal.channel_id and artifact.message_ts == clicked.ts:
-            return
-        # Posted, but its ts is not stored yet (the click beat the bookkeeping): the goal's thread will do.
-        if artifact.message_ts is None and in_thread:
-            return
-        for reminder in session.exec(
-            select(Reminder).where(
-                Reminder.goal_id == goal.id,
-                Reminder.phase == artifact.phase,
-                Reminder.version == artifact.version,
-            )
-        ).all():
-            to = reminder.recipients or []
-            if in_thread and goal.channel_id in to:  # the escalation posted in the thread
-                return
-            if clicked.channel.startswith("D") and actor_id in to:  # a reminder DM to this person
-                return
-    raise WrongMessage(goal.id)
+    `bot.sop.gates.shown_on` decides from these whether a click counts."""
+    if not sha256:
+        return []
+    reminders = Reminders(session)
+    return [
+        Posted(a.message_ts, tuple(reminders.recipients_for(goal_id, a.phase, a.version)))
+        for a in Artifacts(session).with_sha(goal_id, sha256)
+    ]
 
 
 def check_post_origin(goal: Goal, message_ts: str | None, clicked: ClickedMessage) -> None:

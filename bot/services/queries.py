@@ -4,28 +4,22 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlmodel import col, select
-
 from bot.services.errors import GoalNotFound
 from bot.sop.phases import LABELS, Phase
 from storage.db import read_session
-from storage.models import Approval, Artifact, Goal
+from storage.repositories import Approvals, Artifacts, Goals
 
 if TYPE_CHECKING:
-    from bot.app import Container
+    from bot.deps import Deps as Container
 
 
 def goal_details(*, container: Container, goal_id: str) -> dict[str, Any]:
     with read_session(container.engine) as session:
-        goal = session.get(Goal, goal_id)
+        goal = Goals(session).get(goal_id)
         if goal is None:
             raise GoalNotFound(goal_id)
-        artifacts = list(
-            session.exec(select(Artifact).where(Artifact.goal_id == goal_id).order_by(col(Artifact.id))).all()
-        )
-        approvals = list(
-            session.exec(select(Approval).where(Approval.goal_id == goal_id).order_by(col(Approval.id))).all()
-        )
+        artifacts = Artifacts(session).of_goal(goal_id)
+        approvals = Approvals(session).of_goal(goal_id)
     current = next((a for a in reversed(artifacts) if a.phase == goal.phase), None)
     lines = [
         f"{goal.id}  {goal.title}",

@@ -24,7 +24,7 @@ from sqlmodel import Session, select
 
 from bot.repo.git import has_commits, repo_top_level, run_in
 from bot.services.errors import InvalidInput
-from bot.services.records import EVENTS_BASE, goal_record
+from bot.services.state_of_record import EVENTS_BASE, goal_record
 from bot.services.unit import Actor, Clock, add_effect, audit
 from bot.sop.index import EVENTS_PATH, load_index
 from bot.sop.phases import ORDER, GoalState, Phase, PhaseStatus

@@ -5,7 +5,7 @@ Mini-Spec. A person may overrule them either way, but only an approver, only wit
 justification of at least `MIN_JUSTIFICATION` characters, and only while the goal is before its
 Action Plan approval: after that the plan and the code rest on the old decision. The decision is
 stored in `Goal.spec_waiver`, audited (`spec.required` / `spec.waived` with the justification)
-and honoured by `flow.decide_spec` when the Task List is approved. Decided later, it takes effect
+and honoured by `bot.sop.gates.assess_spec` when the Task List is approved. Decided later, it takes effect
 at once: a goal at the Action Plan that now needs a spec goes back to the Mini-Spec, and a goal
 drafting a spec that is now waived moves on to the Action Plan.
 
@@ -19,14 +19,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session
 
+from bot.services.changes import apply_change, goal_facts, phase_facts, refusal_error
 from bot.services.errors import GoalClosed, GoalNotFound, InvalidInput, NotAnApprover, ServiceError
 from bot.services.goals import GoalService
-from bot.services.unit import Actor, add_effect, audit, load_goal_for_update
-from bot.sop.phases import LABELS, ORDER, Decision, GoalState, Phase
+from bot.services.unit import Actor, load_goal_for_update
+from bot.sop import gates
+from bot.sop.outcomes import Refusal, Refused
+from bot.sop.phases import LABELS, GoalState, Phase
 from storage.db import transaction
-from storage.models import Approval, Effect, Goal
+from storage.repositories import Approvals, Effects
 
 SpecDecision = Literal["required", "waived"]
 DECISIONS: tuple[SpecDecision, ...] = ("required", "waived")
@@ -88,19 +91,6 @@ def set_spec_requirement(
     return outcome
 
 
-def _spec_approved(session: Session, goal: Goal) -> bool:
-    return (
-        session.exec(
-            select(Approval.id).where(
-                Approval.goal_id == goal.id,
-                Approval.phase == Phase.SPEC.value,
-                Approval.decision == Decision.APPROVE.value,
-            )
-        ).first()
-        is not None
-    )
-
-
 def _apply(
     goals: GoalService,
     session: Session,
@@ -110,75 +100,29 @@ def _apply(
     justification: str,
     now: datetime,
 ) -> SpecOutcome:
-    from bot.services.flow import enter_phase, record_spec_skip  # flow imports goals; keep the cycle lazy
-
+    """Load the goal, apply `bot.sop.gates.set_spec`, write what it returns."""
     goal = load_goal_for_update(session, goal_id)
     if goal is None:
         raise GoalNotFound(goal_id)
-    if goal.state != GoalState.ACTIVE:
-        raise GoalClosed(goal.id, goal.state)
-    if not goals.directory.may_decide(actor.id, goal.approvers):
-        raise NotAnApprover(goal.id, LABELS[Phase.SPEC])
-    # Waiving removes a gate, so it follows the gates' separation of duties; requiring adds one.
-    if decision == "waived" and actor.id == goal.requester and not goals.allow_self_approval:
-        raise SelfWaiver(goal.id)
-    phase = Phase(goal.phase)
-    if ORDER.index(phase) > ORDER.index(Phase.ACTION_PLAN):
-        raise SpecDecisionTooLate(goal.id, goal.phase)
-
-    previous = (goal.spec_waiver or {}).get("decision")
-    goal.spec_waiver = {
-        "decision": decision,
-        "by": actor.id,
-        "at": now.isoformat(),
-        "justification": justification,
-    }
-    goal.spec_required = decision == "required"
-    goal.updated_at = now
-    session.add(goal)
-    audit(
-        session,
-        actor=actor,
-        action=f"spec.{decision}",
-        now=now,
-        goal=goal,
+    may = goal.state != GoalState.ACTIVE or goals.directory.may_decide(actor.id, goal.approvers)
+    approved = Approvals(session).approvers_in_phase(goal.id, Phase.SPEC.value)
+    result = gates.set_spec(
+        goal_facts(goal),
+        decision=decision,
+        actor=actor.id,
         justification=justification,
-        previous=previous,
-        triggers=list(goal.spec_triggers),
-    )
-
-    # One publish per decision, numbered, so a second decision is committed too (keys are unique).
-    prefix = f"publish:{goal.id}:spec-"
-    count = session.exec(
-        select(func.count()).select_from(Effect).where(col(Effect.key).startswith(prefix))
-    ).one()
-    tag = f"spec-{count + 1}"
-    moved = False
-    if decision == "required" and phase is Phase.ACTION_PLAN and not _spec_approved(session, goal):
-        # The Action Plan in the making rests on "no spec": back to the Mini-Spec, then a fresh plan.
-        enter_phase(goals, session, goal, Phase.SPEC, now, actor, tag)
-        moved = True
-    elif decision == "waived" and phase is Phase.SPEC:
-        record_spec_skip(session, goal, now)
-        enter_phase(goals, session, goal, Phase.ACTION_PLAN, now, actor, tag)
-        moved = True
-    else:
-        goals._card_effect(session, goal, now, tag)
-    if goal.channel_id:
-        add_effect(
-            session,
-            key=f"note:{goal.id}:{tag}",
-            kind="slack.thread_note",
-            goal_id=goal.id,
-            now=now,
-            text=f"Mini-Spec {decision} by <@{actor.id}>: {justification}",
-        )
-    add_effect(
-        session,
-        key=f"{prefix}{count + 1}",
-        kind="repo.publish_state",
-        goal_id=goal.id,
+        may_decide=may,
+        spec_approved=bool(approved),
+        decisions_so_far=Effects(session).count_with_prefix(f"publish:{goal.id}:spec-"),
         now=now,
-        message=f"orch({goal.id}): mini-spec {decision} — {goal.title}",
+        policy=goals.policy,
+        history=phase_facts(session, goal),
     )
-    return SpecOutcome(goal.id, decision, goal.phase, moved)
+    if isinstance(result, Refusal):
+        if result.reason is Refused.SELF_APPROVAL:
+            raise SelfWaiver(goal.id)
+        if result.reason is Refused.TOO_LATE:
+            raise SpecDecisionTooLate(goal.id, goal.phase)
+        raise refusal_error(result)
+    apply_change(session, goal, result.change, actor=actor, now=now)
+    return SpecOutcome(goal.id, decision, goal.phase, result.moved)

@@ -2,29 +2,23 @@
 
 from __future__ import annotations
 
-import hashlib
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import text
-from sqlmodel import Session, select
+from sqlmodel import Session
 
+from bot.sop.ids import GOAL_ID_RE, sha256_text  # noqa: F401 - shared with the services
 from storage.audit import append_audit
-from storage.models import Effect, Goal
+from storage.models import Goal
+from storage.repositories import Counters, Effects, Goals
 
 Clock = Callable[[], datetime]
-GOAL_ID_RE = re.compile(r"^G-\d{4,}$")
 
 
 def system_clock() -> datetime:
     return datetime.now(UTC)
-
-
-def sha256_text(content: str) -> str:
-    return hashlib.sha256(content.encode("utf-8")).hexdigest()
 
 
 def next_goal_id(session: Session, floor: int = 0) -> str:
@@ -32,30 +26,20 @@ def next_goal_id(session: Session, floor: int = 0) -> str:
 
     `floor` is the highest number already used elsewhere (the target repository remembers goals a
     lost database forgot): the number taken is always above it."""
-    value = session.execute(
-        text(
-            "INSERT INTO counters (name, value) VALUES ('goal', :first) "
-            "ON CONFLICT (name) DO UPDATE SET value = CASE WHEN counters.value >= :floor "
-            "THEN counters.value + 1 ELSE :first END RETURNING value"
-        ),
-        {"first": floor + 1, "floor": floor},
-    ).scalar_one()
-    return f"G-{value:04d}"
+    return f"G-{Counters(session).next_goal_number(floor):04d}"
 
 
 def load_goal_for_update(session: Session, goal_id: str) -> Goal | None:
     if not GOAL_ID_RE.match(goal_id or ""):
         return None
-    return session.exec(select(Goal).where(Goal.id == goal_id).with_for_update()).first()
+    return Goals(session).for_update(goal_id)
 
 
 def add_effect(
     session: Session, *, key: str, kind: str, goal_id: str | None, now: datetime, **payload: Any
 ) -> None:
     """Record a side effect in the current transaction; a duplicate key is a no-op."""
-    if session.exec(select(Effect.id).where(Effect.key == key)).first() is not None:
-        return
-    session.add(Effect(key=key, kind=kind, goal_id=goal_id, payload=payload, created_at=now))
+    Effects(session).add(key=key, kind=kind, goal_id=goal_id, now=now, payload=payload)
 
 
 @dataclass(frozen=True)

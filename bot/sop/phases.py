@@ -96,8 +96,3 @@ def next_phase(current: Phase, *, spec_required: bool) -> Phase:
     if nxt is Phase.SPEC and not spec_required:
         return ORDER[ORDER.index(Phase.SPEC) + 1]
     return nxt
-
-
-def is_gated(phase: Phase) -> bool:
-    """Every phase but Done needs an approved artifact before the goal moves on."""
-    return phase is not Phase.DONE

@@ -17,7 +17,6 @@ body line per effect (its own subject and approvers), then one `Goal-Id` trailer
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -27,7 +26,9 @@ from typing import Any
 
 from bot.faults import fault_point
 from bot.repo.git import Git
+from bot.repo.port import EFFECT_TRAILER
 from bot.repo.validate import one_line, validate_goal_id, validate_trailer
+from bot.sop.ids import sha256_text
 from bot.sop.index import (
     EVENTS_PATH,
     INDEX_PATH,
@@ -42,8 +43,6 @@ from bot.sop.mirrors import MirrorSection, append_section
 from bot.sop.phases import CANONICAL_FILES, LABELS, MIRROR_FILES, Phase
 from bot.sop.records import GoalRecord
 
-EFFECT_TRAILER = "Orch-Effect"
-
 
 @dataclass(frozen=True)
 class PublishResult:
@@ -53,10 +52,6 @@ class PublishResult:
 
 def canonical_path(goal_id: str, phase: Phase) -> str:
     return f"tasks/{validate_goal_id(goal_id)}/{CANONICAL_FILES[phase]}"
-
-
-def sha256_text(content: str) -> str:
-    return hashlib.sha256(content.encode("utf-8")).hexdigest()
 
 
 def _check_same_repo(repo_path: str | Path, git: Git) -> Path:

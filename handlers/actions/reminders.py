@@ -14,6 +14,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.reminders import CANCEL_JOB_ACTION, RERUN_ACTION, decode_cancel_value, decode_rerun_value
+from bot.jobs.recovery import rerequest_text
 from bot.services.errors import ServiceError
 from bot.services.unit import Actor
 from handlers.actions.decisions import where
@@ -41,7 +42,7 @@ async def _answer(
 
 
 def register(app: AsyncApp, container: Container) -> None:
-    jobs = container.extras.get("jobs")
+    jobs = container.jobs
     if jobs is None:
         return
 
@@ -53,10 +54,7 @@ def register(app: AsyncApp, container: Container) -> None:
 
         async def work(actor: Actor) -> str:
             goal_id, _phase, _version = decode_rerun_value(action.get("value", ""))
-            artifact = await call(jobs.rerequest, goal_id=goal_id, actor=actor)
-            return (
-                f"{artifact.goal_id}: approval requested again as v{artifact.version}, in the goal's thread."
-            )
+            return rerequest_text(await call(jobs.rerequest, goal_id=goal_id, actor=actor))
 
         await _answer(client, body, work)
 

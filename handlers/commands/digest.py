@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 
 def register(app: AsyncApp, container: Container) -> None:
-    jobs = container.extras.get("jobs")
+    jobs = container.jobs
     if jobs is None:
         return
 

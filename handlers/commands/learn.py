@@ -105,8 +105,9 @@ def register(app: AsyncApp, container: Container) -> None:
     async def metrics(
         ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient, rest: str
     ) -> None:
-        from bot.metrics import metrics_summary, parse_since
-        from bot.runs import runs_dir_for
+        from bot.observability.metrics import parse_since
+        from bot.observability.metrics_report import metrics_summary
+        from bot.observability.runs import runs_dir_for
 
         try:
             since = parse_since(rest or None, now=container.clock())

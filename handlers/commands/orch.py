@@ -33,7 +33,7 @@ def goal_line(goal: Goal) -> str:
 
 def extra_subcommands(container: Container) -> dict[str, Any]:
     """Subcommands other command modules add: name → `async (ack, command, respond, client, rest)`."""
-    found: dict[str, Any] = container.extras.setdefault("orch_subcommands", {})
+    found: dict[str, Any] = container.orch_subcommands
     return found
 
 
@@ -54,9 +54,9 @@ async def answer_later(ack: AsyncAck, respond: AsyncRespond) -> Reply:
 
 def goal_usage_line(container: Container, goal_id: str) -> str:
     """ "\nUsage: …" (tokens of the goal's agent runs and their cost), or "" before any run reported usage."""
-    from bot.runs import runs_dir_for
+    from bot.observability.runs import runs_dir_for
+    from bot.observability.usage import goal_usage
     from bot.services.budgets import standing
-    from bot.usage import goal_usage
 
     used = goal_usage(runs_dir_for(container.settings), goal_id, container.settings.prices)
     line = f"\nUsage: {used.line().split(': ', 1)[1]}" if used.runs else ""

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 
 def register(app: AsyncApp, container: Container) -> None:
-    jobs = container.extras.get("jobs")
+    jobs = container.jobs
     if jobs is None:
         return
 

@@ -27,8 +27,10 @@ def register(app: AsyncApp, container: Container) -> None:
             return
         view = await call(home_view, container=container, user=event["user"])
         published = builders.build_home(view)
-        from bot.metrics import metrics_home_blocks  # the metrics section (bot/metrics.py)
-        from bot.runs import runs_dir_for
+        from bot.observability.metrics_report import (
+            metrics_home_blocks,  # the metrics section (bot/observability/metrics_report.py)
+        )
+        from bot.observability.runs import runs_dir_for
 
         published["blocks"] += await call(
             metrics_home_blocks,

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.local import LocalStack, start_local
+from bot.local.stack import LocalStack, start_local
 from sandbox.clock import OffsetClock
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, col, select
 
-from bot.runs import load_run
+from bot.observability.runs import load_run
 from sandbox import Message
 from sandbox.models import ResponsesServer, apply_patch, exec_command, message
 from storage.audit import AuditEntry

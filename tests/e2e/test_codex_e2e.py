@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
-from bot.runs import load_run
+from bot.observability.runs import load_run
 from sandbox.models import ResponsesServer, apply_patch, exec_command, message
 from storage.audit import AuditEntry
 from storage.db import transaction

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
-from bot.runs import load_run
+from bot.observability.runs import load_run
 from sandbox.models import ResponsesServer, exec_command, message
 from storage.audit import AuditEntry
 from storage.models import Artifact, Goal

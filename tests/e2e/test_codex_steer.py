@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from sqlmodel import Session, col, select
 
-from bot.runs import load_run
+from bot.observability.runs import load_run
 from sandbox.models import ResponsesServer, message
 from storage.audit import AuditEntry
 from tests.support.codex import approve_documents_until, codex_or_skip, start_codex_live

@@ -16,7 +16,7 @@ import pytest
 from sqlmodel import Session, select
 
 from bot.blocks.codex_stop import STOP_ACTION
-from bot.runs import load_run
+from bot.observability.runs import load_run
 from bot.services.build_stop import POLL_SECONDS, STOP_REQUESTED
 from bot.services.unit import Actor, audit
 from sandbox import Message

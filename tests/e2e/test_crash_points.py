@@ -23,7 +23,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.local import SANDBOX_BOT_TOKEN
+from bot.local.stack import SANDBOX_BOT_TOKEN
 from sandbox import DeliveryError, Sandbox
 from tests.support.processes import OrchProcess, free_port
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.local import wants_walkthrough
+from bot.local.demo import wants_walkthrough
 
 
 @pytest.mark.slow

@@ -115,7 +115,7 @@ def wait_for_job_refusal(live: Live, goal_id: str, timeout: float = 30.0) -> str
         with ended:
             ended.notify_all()
 
-    live.container.extras["jobs"].worker.on_done.append(notify)
+    live.container.jobs.worker.on_done.append(notify)
     deadline = time.monotonic() + timeout
     with ended:
         while True:

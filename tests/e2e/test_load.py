@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.local import SANDBOX_BOT_TOKEN
+from bot.local.stack import SANDBOX_BOT_TOKEN
 from sandbox import BOT_USER_ID, Sandbox, payloads, sign
 from tests.support.processes import OrchProcess, free_port
 

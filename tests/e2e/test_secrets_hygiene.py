@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from bot.local import BotThread
-from bot.logging import JsonFormatter
+from bot.local.stack import BotThread
 from bot.manifest_facts import GOAL_FROM_THREAD_SHORTCUT
+from bot.observability.logging import JsonFormatter
 from bot.redact import install_log_redaction
 from sandbox import Sandbox
 from tests.conftest import Live, make_settings
@@ -241,9 +241,9 @@ def _mcp_codex_run(live: Live, tmp_path: Path, target_repo: Path) -> Any:
 
     from mcp import Client
 
+    from bot.agent_api.mcp_server import build_mcp_server
     from bot.app import build_container
     from bot.codex.binary import find_codex
-    from bot.mcp_server import build_mcp_server
     from sandbox.models import ResponsesServer, apply_patch, exec_command, message
 
     codex = find_codex()

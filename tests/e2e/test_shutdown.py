@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.local import SANDBOX_BOT_TOKEN
+from bot.local.stack import SANDBOX_BOT_TOKEN
 from sandbox import Sandbox
 from sandbox.models import ChatServer
 from tests.e2e.test_failed_work import answers

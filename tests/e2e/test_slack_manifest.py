@@ -16,7 +16,6 @@ from slack_sdk.web.async_client import AsyncWebClient
 import handlers
 from bot import blocks as builders
 from bot.app import build_container
-from bot.bolt import build_bolt_app
 from bot.manifest_facts import (
     BOT_EVENTS,
     MESSAGE_SHORTCUTS,
@@ -24,6 +23,7 @@ from bot.manifest_facts import (
     WEB_API_METHODS_TO_SCOPES,
     required_scopes,
 )
+from bot.web.bolt import build_bolt_app
 from tests.conftest import make_settings
 
 REPO = Path(__file__).resolve().parents[2]

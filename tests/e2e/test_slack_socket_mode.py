@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.local import SANDBOX_BOT_TOKEN
-from bot.socket_mode import SocketModeBot
+from bot.local.stack import SANDBOX_BOT_TOKEN
+from bot.web.socket_mode import SocketModeBot
 from sandbox import Sandbox
 from sandbox.socket_mode import SocketModeGateway
 from tests.conftest import make_settings

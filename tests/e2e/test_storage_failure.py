@@ -18,8 +18,8 @@ import httpx
 import pytest
 from sqlalchemy import event
 
-from bot.health import NOT_RECORDED
-from bot.local import SANDBOX_BOT_TOKEN
+from bot.local.stack import SANDBOX_BOT_TOKEN
+from bot.observability.storage_health import NOT_RECORDED
 from sandbox import Sandbox
 from tests.conftest import Live
 from tests.e2e.slack_helpers import start_goal

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.local import SANDBOX_BOT_TOKEN
+from bot.local.stack import SANDBOX_BOT_TOKEN
 from sandbox import Sandbox
 from tests.support.processes import OrchProcess, free_port
 

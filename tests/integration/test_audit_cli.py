@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 from typer.testing import CliRunner
 
-from bot.cli_audit import register
+from bot.cli.audit_cmd import register
 from storage.audit import AuditEntry, append_audit, drop_audit_guards, install_audit_guards
 from storage.db import make_engine, transaction
 

@@ -3,9 +3,6 @@ change made behind their back is named. Real SQLite and, when ORCH_TEST_POSTGRES
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
@@ -16,15 +13,8 @@ from bot.services.elevation import ElevationService
 from bot.services.goals import GoalService
 from bot.services.unit import Actor, system_clock
 from bot.sop.phases import Decision
-from tests.support.databases import migrated_database
 
 WHY = "The integration tests download fixtures from the registry"
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    with migrated_database(request, tmp_path, request.param) as (eng, _url):
-        yield eng
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ import pytest
 from bot.agents.implement import implement_task
 from bot.codemods import ast_grep_binary
 from bot.config import Settings
+from bot.observability.runs import load_run
 from bot.repo.git import ensure_repo
-from bot.runs import load_run
 from bot.sop.records import TaskRecord
 from tests.integration.test_learn import env, git, learn  # noqa: F401 - the fixture is used by name
 

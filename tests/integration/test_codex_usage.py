@@ -10,9 +10,9 @@ from typer.testing import CliRunner
 from bot.agents.implement import implement_task
 from bot.cli import app
 from bot.codex.binary import find_codex
+from bot.observability.usage import ModelPrice, Tokens, cost, goal_usage
 from bot.repo.git import ensure_repo
 from bot.sop.records import TaskRecord
-from bot.usage import ModelPrice, Tokens, cost, goal_usage
 from sandbox.models import ResponsesServer, apply_patch, exec_command, message
 from tests.conftest import init_repo, make_settings
 

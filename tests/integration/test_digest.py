@@ -50,7 +50,7 @@ def test_the_digest_is_posted_at_nine_local_each_day_across_dst_once_per_day_wit
     clock = ManualClock(berlin(2025, 3, 29, 8, 30))
     live = start_live(tmp_path, target_repo, clock=clock, timezone="Europe/Berlin")
     try:
-        jobs = live.container.extras["jobs"]
+        jobs = live.container.jobs
         ids = {job_id for job_id, _func, _trigger in wanted_jobs(jobs)}
         assert f"{DIGEST_JOB_PREFIX}0900" in ids  # the scheduler's cron job for this time
 
@@ -183,7 +183,7 @@ def test_five_hundred_goals_fit_one_message_and_the_rest_is_attached_and_orch_di
         with Session(live.container.engine) as session:
             assert session.get(DigestRun, 1) is not None
         # A manual digest does not stand in for the scheduled one.
-        assert live.container.extras["jobs"].post_due_digests(now=berlin(2025, 1, 14, 12, 0)) == ["C_DEV"]
+        assert live.container.jobs.post_due_digests(now=berlin(2025, 1, 14, 12, 0)) == ["C_DEV"]
     finally:
         live.bot.stop()
         live.sb.stop()

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.repo.effect_map import MAP_NAME
-from bot.repo.git import Git, ensure_repo
+from bot.repo.git import Git
 
 
 @pytest.fixture(autouse=True)
@@ -16,11 +16,6 @@ def isolated_git(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-
-
-@pytest.fixture
-def git(tmp_path: Path) -> Git:
-    return ensure_repo(tmp_path / "repo", init_if_missing=True)
 
 
 def _commit(git: Git, name: str, trailers: list[tuple[str, str]]) -> str:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -17,15 +15,8 @@ from bot.services.goals import GoalService
 from bot.services.unit import Actor, system_clock
 from storage.audit import AuditEntry
 from storage.models import Goal
-from tests.support.databases import migrated_database
 
 WHY = "The integration tests download fixtures from the registry"
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    with migrated_database(request, tmp_path, request.param) as (eng, _url):
-        yield eng
 
 
 def _services(engine: Engine) -> tuple[GoalService, ElevationService]:

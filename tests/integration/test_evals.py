@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from bot.agents.sdk import AgentsDrafter
 from bot.cli import app
-from bot.evals import Fixture, load_fixtures, run_fixture, shipped_fixtures
+from bot.cli.evals import Fixture, load_fixtures, run_fixture, shipped_fixtures
 
 runner = CliRunner()
 SHIPPED = ["card-payments", "cli-flag-rename", "csv-export", "order-archive-migration", "sso-login"]

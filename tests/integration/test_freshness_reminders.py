@@ -58,7 +58,7 @@ def test_approvers_are_reminded_once_before_an_artifact_goes_stale_and_can_re_ap
     live: Live, clock: ManualClock
 ) -> None:
     card_ts = _approved_scaffold(live)
-    jobs = live.container.extras["jobs"]
+    jobs = live.container.jobs
 
     # 10:59 CEST on 31 March is 09:59 CET: one minute early, whatever the wall clock says.
     assert jobs.remind_freshness(now=berlin(2025, 3, 31, 10, 59)).reminded == []

@@ -3,9 +3,7 @@ that the one-goal read gives, on real SQLite and PostgreSQL, in a fixed number o
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,16 +14,9 @@ from sqlmodel import col, select
 from bot.services.gates import Gate, gate, gates_of
 from storage.db import read_session
 from storage.models import Approval, Artifact, Goal
-from tests.support.databases import migrated_database
 
 NOW = datetime(2025, 3, 31, 9, 0, tzinfo=UTC)
 APPROVERS = ["U_A", "U_B", "U_C", "U_D", "U_A"]
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    with migrated_database(request, tmp_path, request.param) as (eng, _url):
-        yield eng
 
 
 def _goal(

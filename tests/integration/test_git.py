@@ -28,11 +28,6 @@ def isolated_git(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         monkeypatch.delenv(var, raising=False)
 
 
-@pytest.fixture
-def git(tmp_path: Path) -> Git:
-    return ensure_repo(tmp_path / "repo", init_if_missing=True)
-
-
 def sh(repo: Path, *args: str) -> str:
     return subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=True).stdout
 

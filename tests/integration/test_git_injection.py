@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.repo.errors import UnsafeInputError
-from bot.repo.git import Git, ensure_repo
+from bot.repo.git import Git
 from bot.sop.publish import publish_approval, publish_state
 from bot.sop.records import GoalRecord
 
@@ -35,11 +35,6 @@ def isolated_git(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.chdir(tmp_path)  # a `touch pwned` that ran anywhere relative would land here
-
-
-@pytest.fixture
-def git(tmp_path: Path) -> Git:
-    return ensure_repo(tmp_path / "repo", init_if_missing=True)
 
 
 def files_under(root: Path) -> set[str]:

@@ -9,7 +9,7 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
-from bot.blocks.models import HomeView
+from bot.blocks.view_models import HomeView
 from bot.effects.slack_effects import SlackEffects
 from bot.services.authority import ApproverDirectory
 from bot.services.unit import system_clock

@@ -62,7 +62,7 @@ def test_a_worker_is_woken_by_the_web_process_not_by_its_poll(tmp_path: Path) ->
     """With the wake-up socket the worker runs a new request at once; its own poll is 60 s here."""
     import asyncio
 
-    from bot.worker import InboxConsumer
+    from bot.web.inbox_worker import InboxConsumer
 
     url = f"sqlite:///{tmp_path / 'orch.db'}"
     main = make_engine(url)

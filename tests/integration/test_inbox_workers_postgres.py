@@ -1,4 +1,4 @@
-"""Several workers share one inbox on PostgreSQL (storage.inbox claims, bot.worker's LISTEN)."""
+"""Several workers share one inbox on PostgreSQL (storage.inbox claims, bot.web.inbox_worker's LISTEN)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from bot.worker import InboxConsumer
+from bot.web.inbox_worker import InboxConsumer
 from storage.db import make_engine
 from storage.inbox import Inbox
 from tests.support.databases import migrated_database

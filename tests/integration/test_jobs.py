@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,15 +22,8 @@ from storage.jobs_models import Job
 from storage.migrate import upgrade
 from storage.models import Effect, Goal
 from tests.integration.jobs_support import audit_actions
-from tests.support.databases import migrated_database
 
 T0 = datetime(2025, 1, 14, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    with migrated_database(request, tmp_path, request.param) as (eng, _url):
-        yield eng
 
 
 def _goal(engine: Engine, goal_id: str = "G-0001") -> None:

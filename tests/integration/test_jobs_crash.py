@@ -20,7 +20,7 @@ import pytest
 from sqlmodel import Session, col, select
 
 from bot.jobs.queue import goal_jobs
-from bot.local import SANDBOX_BOT_TOKEN
+from bot.local.stack import SANDBOX_BOT_TOKEN
 from sandbox import Sandbox
 from storage.db import make_engine
 from storage.models import Artifact

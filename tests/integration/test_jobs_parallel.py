@@ -78,7 +78,7 @@ def test_ten_agent_jobs_run_at_once_with_the_default_limit(
 ) -> None:
     live = _live(tmp_path, target_repo, monkeypatch)
     try:
-        runtime = live.container.extras["jobs"]
+        runtime = live.container.jobs
         assert runtime.worker.max_parallel == 10  # ORCH_MAX_PARALLEL_JOBS's default
         drafter = WaitingDrafter(runtime.work.drafter, parties=GOALS)
         runtime.work.drafter = drafter
@@ -103,7 +103,7 @@ def test_no_more_than_the_configured_number_of_jobs_run_at_once(
 ) -> None:
     live = _live(tmp_path, target_repo, monkeypatch, max_parallel_jobs=3)
     try:
-        runtime = live.container.extras["jobs"]
+        runtime = live.container.jobs
         drafter = WaitingDrafter(runtime.work.drafter, parties=GOALS, gated=True)
         runtime.work.drafter = drafter
         ids = _walk_to_prd(live)

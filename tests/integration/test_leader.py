@@ -86,7 +86,7 @@ def test_only_the_leader_starts_the_scheduler_and_a_restart_keeps_the_digest_sch
 
     async def scenario() -> dict[str, Any]:
         first, second = build_container(settings), build_container(settings)
-        one, two = first.extras["jobs"], second.extras["jobs"]
+        one, two = first.jobs, second.jobs
         await one.start()
         await two.start()
         seen: dict[str, Any] = {

@@ -13,8 +13,8 @@ from agents.testing import ScriptedModel, assistant_message
 from bot.agents.sdk import AgentsDrafter
 from bot.codex.binary import find_codex
 from bot.learn.agents_md import END, START
+from bot.observability.runs import load_run
 from bot.repo.git import ensure_repo
-from bot.runs import load_run
 from bot.sop.phases import Phase
 from bot.sop.records import TaskRecord
 from sandbox.models.responses import ResponsesServer, message

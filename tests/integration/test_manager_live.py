@@ -74,7 +74,7 @@ def test_a_change_request_resumes_the_paused_run_and_an_approval_merges_it(
     )
     try:
         c = live.container
-        manager = c.extras["manager"]
+        manager = c.manager
         steps = task_steps(1)
         redo = task_steps(11)  # fresh call ids: build again, then ask again
         steps["manager"] += [

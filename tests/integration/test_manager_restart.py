@@ -21,7 +21,7 @@ from sqlmodel import Session, select
 
 from bot.agents.manager import ImplementationManager
 from bot.app import Container, build_container
-from bot.runs import load_run
+from bot.observability.runs import load_run
 from bot.services.unit import Actor
 from storage.models import Artifact
 from storage.runs_models import AgentRun

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from bot.cli import app
-from bot.runs import RunNotFound, RunRecorder, load_run
+from bot.observability.runs import RunNotFound, RunRecorder, load_run
 
 TOKEN = "xoxb-1111-2222-abcdefABCDEF1234"
 KEY = "sk-proj-Abcdefghijklmnopqrstuvwxyz0123456789ABCD"

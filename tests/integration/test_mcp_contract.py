@@ -9,8 +9,8 @@ from typing import Any
 
 from mcp import Client
 
+from bot.agent_api.mcp_server import build_mcp_server
 from bot.app import Container, build_container
-from bot.mcp_server import build_mcp_server
 from tests.conftest import make_settings
 
 READ_ONLY = {"orch_list_goals", "orch_get_goal", "orch_read_audit"}

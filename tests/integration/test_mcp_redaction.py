@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from mcp import Client
 
+from bot.agent_api.mcp_server import build_mcp_server
 from bot.app import build_container
 from bot.codex.binary import find_codex
-from bot.mcp_server import build_mcp_server
 from bot.services.unit import Actor
 from sandbox.models import ResponsesServer, apply_patch, exec_command, message
 from storage.db import transaction

@@ -14,8 +14,8 @@ from sqlmodel import Session, col, select
 
 from bot.app import build_container
 from bot.codex.binary import find_codex
+from bot.observability.runs import load_run
 from bot.repo.git import Git
-from bot.runs import load_run
 from bot.services.unit import Actor
 from sandbox.models import ResponsesServer, apply_patch, message
 from storage.audit import AuditEntry

@@ -25,8 +25,9 @@ from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
 
 from bot.cli import app
-from bot.metrics import collect, metrics_home_blocks, metrics_summary, nearest_rank
-from bot.runs import RunRecorder
+from bot.observability.metrics import collect, nearest_rank
+from bot.observability.metrics_report import metrics_home_blocks, metrics_summary
+from bot.observability.runs import RunRecorder
 from storage.audit import append_audit
 from storage.db import make_engine, transaction
 from storage.deployment import deployment_id

@@ -15,8 +15,9 @@ from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
 
 from bot.cli import app
-from bot.metrics import collect, collect_for, human_duration, summary_lines
-from bot.runs import LEGACY_MARKER, RunRecorder
+from bot.observability.metrics import collect, collect_for
+from bot.observability.metrics_report import human_duration, summary_lines
+from bot.observability.runs import LEGACY_MARKER, RunRecorder
 from storage.db import make_engine
 from storage.deployment import deployment_id
 from storage.migrate import upgrade
@@ -190,7 +191,7 @@ def test_settings_put_run_records_in_the_target_repository_not_the_working_direc
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from bot.config import Settings
-    from bot.runs import runs_dir_for
+    from bot.observability.runs import runs_dir_for
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("ORCH_RUNS_DIR", raising=False)

@@ -32,11 +32,6 @@ def isolated_git(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("ORCH_FAULT", raising=False)
 
 
-@pytest.fixture
-def git(tmp_path: Path) -> Git:
-    return ensure_repo(tmp_path / "repo", init_if_missing=True)
-
-
 def sha(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 

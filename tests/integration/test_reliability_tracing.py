@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlmodel import Session, select
 
-from bot import tracing
+from bot.observability import tracing
 from storage.models import Effect
 from tests.conftest import start_live
 

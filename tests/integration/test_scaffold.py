@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.repo.git import Git, ensure_repo
+from bot.repo.git import Git
 from bot.sop.index import INDEX_PATH, SCHEMA_PATH, load_index, schema_text
 from bot.sop.records import IndexFile
 from bot.sop.scaffold import apply_scaffold, detect_test_command, inspect_scaffold
@@ -20,11 +20,6 @@ def isolated_git(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-
-
-@pytest.fixture
-def git(tmp_path: Path) -> Git:
-    return ensure_repo(tmp_path / "repo", init_if_missing=True)
 
 
 def snapshot(root: Path) -> dict[str, bytes]:

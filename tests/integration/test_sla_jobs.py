@@ -31,7 +31,7 @@ def test_a_job_past_its_runtime_sla_dms_the_requester_once_outside_quiet_hours_a
     live = start_live(tmp_path, target_repo, clock=clock, timezone="Europe/Berlin")
     try:
         live.sb.slash("U_REQ", "C_DEV", "start Add a CSV export of monthly invoices")
-        engine, jobs = live.container.engine, live.container.extras["jobs"]
+        engine, jobs = live.container.engine, live.container.jobs
         until(
             # The slash command acks first and stores the goal after: it may not exist yet.
             lambda: any(

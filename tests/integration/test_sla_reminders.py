@@ -68,7 +68,7 @@ def _dms_with(live: Live, user: str, needle: str) -> list[object]:
 
 def test_approvers_get_one_dm_at_the_sla_with_working_buttons_and_one_escalation_at_twice(live: Live) -> None:
     card_ts, _ = _start_goal(live)
-    jobs = live.container.extras["jobs"]
+    jobs = live.container.jobs
 
     assert jobs.sweep(now=berlin(2025, 1, 14, 13, 59)).sent == 0
     assert live.sb.dms("U_APP1") == [] and live.sb.dms("U_APP2") == []
@@ -138,7 +138,7 @@ def test_escalation_goes_to_backup_approvers_when_they_are_configured(
     live = _live(tmp_path, target_repo, clock, monkeypatch, extra='backup_approvers = ["U_OUT"]')
     try:
         card_ts, _ = _start_goal(live)
-        jobs = live.container.extras["jobs"]
+        jobs = live.container.jobs
         report = jobs.sweep(now=berlin(2025, 1, 15, 10, 0))  # both levels are due at once
         assert (report.reminded, report.escalated) == ([KEY], [KEY])
         backup = live.sb.wait_for(lambda: live.sb.dms("U_OUT"), what="the escalation DM to the backup")[0]
@@ -160,7 +160,7 @@ def test_quiet_hours_hold_the_expiry_warning_until_morning_and_expiry_never_appr
     live: Live, clock: ManualClock
 ) -> None:
     card_ts, artifact_ts = _start_goal(live)
-    jobs = live.container.extras["jobs"]
+    jobs = live.container.jobs
     jobs.sweep(now=berlin(2025, 1, 15, 10, 0))  # reminder and escalation, as above
     live.sb.wait_for(lambda: live.sb.dms("U_APP2"), what="the reminder")
 
@@ -227,7 +227,7 @@ def test_expiry_during_quiet_hours_closes_the_gate_at_once_but_tells_the_request
     live: Live,
 ) -> None:
     _start_goal(live)
-    jobs = live.container.extras["jobs"]
+    jobs = live.container.jobs
     assert jobs.sweep(now=berlin(2025, 1, 17, 23, 0)).expired == [KEY]
     with Session(live.container.engine) as session:
         goal = session.get(Goal, "G-0001")

@@ -4,13 +4,11 @@ on real SQLite and PostgreSQL; what it sends is exactly what each gate's clock s
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import pytest
 from sqlalchemy import event, insert
 from sqlalchemy.engine import Engine
 
@@ -22,17 +20,10 @@ from bot.services.authority import ApproverDirectory
 from storage.db import READ_ONLY, make_engine, transaction
 from storage.migrate import upgrade
 from storage.models import Artifact, Counter, Goal
-from tests.support.databases import migrated_database
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = datetime(2025, 3, 31, 11, 7, tzinfo=BERLIN)  # a Monday, the day after the spring-forward change
 SLA = {"approval_sla": "4h", "approval_ttl": "72h", "expiry_warning": "12h", "quiet_hours": ""}
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    with migrated_database(request, tmp_path, request.param) as (eng, _url):
-        yield eng
 
 
 def _deps(engine: Engine) -> SlaDeps:

@@ -13,8 +13,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from bot import cli_repo
-from bot.repo.git import Git, ensure_repo
+from bot.cli import repo_cmd as cli_repo
+from bot.repo.git import Git
 from bot.sop.index import save_index
 from bot.sop.records import ArtifactRecord, GoalRecord, IndexFile, SpecWaiver
 from bot.sop.spec_guard import CHAINED_HOOK, HOOK_MARKER, Problem, check, hook_installed, install_hooks
@@ -29,11 +29,6 @@ def isolated_git(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-
-
-@pytest.fixture
-def git(tmp_path: Path) -> Git:
-    return ensure_repo(tmp_path / "repo", init_if_missing=True)
 
 
 def sha(text: str) -> str:
@@ -195,7 +190,7 @@ def hook_env(tmp_path: Path) -> dict[str, str]:
     bin_dir.mkdir(exist_ok=True)
     shim = bin_dir / "orch"
     shim.write_text(
-        '#!/bin/sh\nexec "$ORCH_PYTHON" -c "import typer; from bot import cli_repo; app = typer.Typer(); '
+        '#!/bin/sh\nexec "$ORCH_PYTHON" -c "import typer; from bot.cli import repo_cmd as cli_repo; app = typer.Typer(); '
         'cli_repo.register(app); app()" "$@"\n',
         encoding="utf-8",
     )

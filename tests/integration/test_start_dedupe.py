@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -14,13 +12,6 @@ from bot.services.authority import ApproverDirectory
 from bot.services.errors import DuplicateStart
 from bot.services.goals import GoalService
 from bot.services.unit import Actor
-from tests.support.databases import migrated_database
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    with migrated_database(request, tmp_path, request.param) as (eng, _url):
-        yield eng
 
 
 class Clock:

@@ -16,7 +16,7 @@ import sys
 
 from sqlalchemy import text
 
-from bot.worker import InboxConsumer
+from bot.web.inbox_worker import InboxConsumer
 from storage.db import make_engine
 from storage.inbox import Inbox
 

@@ -10,7 +10,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.request.async_request import AsyncBoltRequest
 
-from bot.bolt_runner import PromptAckRunner
+from bot.web.bolt_runner import PromptAckRunner
 
 
 async def _authorize(**_: Any) -> AuthorizeResult:

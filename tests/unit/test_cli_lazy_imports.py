@@ -1,7 +1,7 @@
 """`orch --help` stays fast: building the help of every command imports none of the heavy libraries.
 
 The commands import the database, Slack, agent and scheduler code when they run. A module-level
-import in `bot/cli.py` or a `bot/cli_<area>.py` (a type annotation is enough) would load them for
+import in `bot/cli/__init__.py` or a `bot/cli/<area>_cmd.py` (a type annotation is enough) would load them for
 every `orch` invocation, `--help` included. The check runs in a fresh interpreter, where
 `sys.modules` shows exactly what the CLI loaded.
 """
@@ -37,7 +37,7 @@ HEAVY = (
     "bot.app",
 )
 
-# Commands the walk must reach: one from each `bot/cli_<area>.py` besides the root's own.
+# Commands the walk must reach: one from each `bot/cli/<area>_cmd.py` besides the root's own.
 REACHED = (
     "",
     "goal start",

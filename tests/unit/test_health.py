@@ -7,7 +7,7 @@ import sqlite3
 
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
-from bot.health import Health, describe, is_storage_error
+from bot.observability.storage_health import Health, describe, is_storage_error
 
 
 def wrapped(exc: Exception, cls: type = OperationalError) -> Exception:

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.logging import (
+from bot.observability.logging import (
     CONTEXT_FIELDS,
     JsonFormatter,
     bind_log_context,

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bot import tracing
 from bot.config import ConfigError
+from bot.observability import tracing
 from tests.conftest import make_settings
 
 OPENAI_KEY = "sk-proj-Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4zAb7cDe0fGh3iJk6l"

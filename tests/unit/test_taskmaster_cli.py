@@ -14,7 +14,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from bot import cli_repo
+from bot.cli import repo_cmd as cli_repo
 from bot.sop.index import INDEX_PATH, load_index, save_index
 from bot.sop.records import GoalRecord, IndexFile
 from bot.sop.taskmaster import read_taskmaster

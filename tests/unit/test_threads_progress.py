@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.blocks import build_status_message, check_message
-from bot.effects.views import progress_text
+from bot.effects.presenters import progress_text
 from storage.models import Artifact, Goal
 
 NOW = datetime(2026, 5, 4, 14, 5, tzinfo=UTC)

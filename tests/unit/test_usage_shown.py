@@ -11,9 +11,9 @@ from types import SimpleNamespace
 import pytest
 
 from bot.blocks import build_goal_card
+from bot.observability.usage import ModelPrice, sum_usage, usage_summary_line
 from bot.services.budgets import Standing, budget_of, cost_line, parse_budget
 from bot.services.errors import InvalidInput
-from bot.usage import ModelPrice, sum_usage, usage_summary_line
 from storage.models import Goal
 from tests.unit.test_blocks_goal_card import CARD
 

@@ -1,0 +1,103 @@
+"""What an effect handler needs of the outbox and of the Slack side, without importing either.
+
+The dispatcher (`bot.effects.dispatcher`) runs handlers and `SlackEffects`
+(`bot.effects.slack_effects`) owns the Slack client and the goal's messages; the smaller handler
+families (failures, modes, conflicts, status, …) are registered by them and call back into them.
+Typing those families against the protocols here keeps every import arrow pointing one way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any, Protocol
+
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.engine import Engine
+
+from bot.services.gates import Gate
+from storage.models import Effect, Goal
+
+Handler = Callable[[Effect], Awaitable[None]]
+FAILURE_NOTE = "notify.failure"
+
+
+class RetryLater(Exception):
+    """A handler asks to be run again later (for example the thread is not posted yet)."""
+
+
+class WaitForPerson(RetryLater):
+    """The effect cannot succeed until a person repairs what its handler reported (the repository
+    is mid-merge, read-only, …): it is looked at again every `delay` seconds without using up its
+    attempts or its retry horizon, so nothing is lost however long the repair takes."""
+
+    def __init__(self, message: str, *, delay: float) -> None:
+        super().__init__(message)
+        self.delay = delay
+
+
+def marker(effect: Effect) -> str:
+    """The marker a posted message carries, so a retry finds the message instead of posting twice."""
+    return f"orch-e{effect.id}"
+
+
+class Registry(Protocol):
+    """Where a handler family registers its kinds (the dispatcher)."""
+
+    def register(self, kind: str, handler: Handler) -> None: ...
+
+
+class StatusPort(Protocol):
+    """The goal's progress message, edited in place (`bot.effects.slack_status.StatusMessages`)."""
+
+    async def refresh(self, goal: Goal, detail: str | None = None) -> None: ...
+
+
+class SlackPort(Protocol):
+    """What the handler families use of `SlackEffects`."""
+
+    streaming: bool  # Slack's streaming messages are used until the workspace refuses them
+
+    @property
+    def engine(self) -> Engine: ...
+
+    @property
+    def client(self) -> AsyncWebClient: ...
+
+    @property
+    def clock(self) -> Callable[[], datetime]: ...
+
+    @property
+    def tz(self) -> str: ...
+
+    @property
+    def approvals_required(self) -> int: ...
+
+    @property
+    def stop_button(self) -> bool: ...
+
+    @property
+    def status(self) -> StatusPort: ...
+
+    def goal(self, goal_id: str | None) -> Goal | None: ...
+
+    def goal_thread(self, goal_id: str | None) -> tuple[Goal, str, str] | None: ...
+
+    def gate(self, goal: Goal) -> Gate: ...
+
+    def held(self, goal: Goal) -> str | None: ...
+
+    async def find_marker(self, channel: str, thread_ts: str | None, mark: str) -> str | None: ...
+
+    async def post(
+        self,
+        effect: Effect,
+        *,
+        channel: str,
+        thread_ts: str | None,
+        blocks: list[dict[str, Any]],
+        text: str,
+        mark: str | None = None,
+    ) -> str: ...
+
+    async def update(self, *, channel: str, ts: str, blocks: list[dict[str, Any]], text: str) -> None: ...
