@@ -7,7 +7,7 @@ import secrets
 
 from aiohttp import ClientSession
 
-from bot.local import SANDBOX_BOT_TOKEN
+from bot.local.stack import SANDBOX_BOT_TOKEN
 from bot.slack_guard import GuardedWebClient
 from bot.slack_http import SharedRespond, loop_session
 from sandbox import Sandbox
