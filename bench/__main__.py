@@ -45,7 +45,7 @@ class Profile:
     audit_verify_n: int
     help_runs: int
     rss_settle: float
-    pg_requests: int = 20_000  # scale-out on PostgreSQL (needs ORCH_BENCH_POSTGRES_URL)
+    pg_requests: int = 20_000  # inbox drains: SQLite, and PostgreSQL (needs ORCH_BENCH_POSTGRES_URL)
 
 
 FULL = Profile(
@@ -110,6 +110,7 @@ FIGURES: dict[str, Callable[[Path, Profile], dict[str, Any]]] = {
         work, p.goals_sequential, p.goals_burst, p.goals_window
     ),
     "parallel": lambda work, p: fig_goals.parallel_goals(work, p.parallel_sizes, delay=1.0),
+    "drain": lambda work, p: fig_scale.drain(work, p.pg_requests),
     "pg_workers": lambda work, p: fig_scale.pg_workers(work, p.pg_requests),
 }
 

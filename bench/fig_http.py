@@ -292,6 +292,9 @@ def sustained(
         mix = [{**m, "targets": targets} if m["kind"] == "click" else m for m in MIX]
         observer = Observer(stack.db_path)
         refused_before = observer.scalar("SELECT count(*) FROM audit_log WHERE action = 'decision.refused'")
+        # Everything the worker runs, not only the state-changing kinds counted below (a status too).
+        inbox_done_before = observer.scalar("SELECT count(*) FROM slack_inbox_done") if stack.split else 0
+        worker_cpu_before = cpu_seconds(*stack.pids[1:]) if stack.split else 0.0
         assert stack.bot is not None
         web_before, work_before = cpu_seconds(stack.bot.pid), cpu_seconds(*stack.pids[1:])
         assert stack.sandbox is not None and stack.sandbox.proc is not None
@@ -347,6 +350,12 @@ def sustained(
             )
         seen = processed()
         caught_up = time.time() - done_at
+        # The worker's CPU per request it ran, over the load and the catch-up: the figure the
+        # machine's noise moves least (CPU time, not wall time).
+        inbox_done = (
+            observer.scalar("SELECT count(*) FROM slack_inbox_done") - inbox_done_before if stack.split else 0
+        )
+        worker_cpu = cpu_seconds(*stack.pids[1:]) - worker_cpu_before if stack.split else 0.0
         queued = _queued_in_inbox(stack) if stack.split else None
         total = sum(acked.values())
     return {
@@ -365,6 +374,9 @@ def sustained(
         # Requests the web process kept that the worker has not run yet (kept, not dropped).
         "queued_in_inbox": queued,
         "processed_per_s": round(sum(seen.values()) / (result["wall_s"] + caught_up), 1),
+        "worker_ran": inbox_done,
+        "worker_ran_per_s": round(inbox_done / (result["wall_s"] + caught_up), 1),
+        "worker_cpu_ms_per_interaction": round(worker_cpu * 1000 / inbox_done, 3) if inbox_done else None,
         "cpu_ms_per_req": round(cpu * 1000 / total, 3) if total else None,
         "cpu_s": {k: round(v, 1) for k, v in cores.items()},
         "latency": {k: summarize(v) for k, v in result["latencies"].items()},

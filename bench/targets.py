@@ -110,6 +110,24 @@ def sustained_checks(fig: dict[str, Any]) -> list[Check]:
             if fig.get("caught_up_s") is not None
             else "",
         ),
+        Check(
+            "sustained: requests run by the worker",
+            fig.get("worker_ran_per_s"),
+            "/s",
+            "≥ 600/s",
+            _ge(fig.get("worker_ran_per_s"), 600),
+            note=f"{fig.get('worker_ran')} run over the load and the wait after it; "
+            f"{fig.get('queued_in_inbox')} left in the inbox"
+            if fig.get("worker_ran") is not None
+            else "",
+        ),
+        Check(
+            "sustained: worker CPU per request run",
+            fig.get("worker_cpu_ms_per_interaction"),
+            "ms",
+            "≤ 0.4 ms",
+            _le(fig.get("worker_cpu_ms_per_interaction"), 0.4),
+        ),
     ]
 
 
@@ -236,6 +254,41 @@ def _retried(checks: list[Check], fig: dict[str, Any]) -> list[Check]:
     return [Check(**{**c.__dict__, "note": "; ".join(n for n in (c.note, note) if n)}) for c in checks]
 
 
+def drain_checks(figures: dict[str, Any]) -> list[Check]:
+    """The worker draining a full inbox (bench.fig_scale): its rate, and its CPU per request."""
+    checks: list[Check] = []
+    runs = [("SQLite, 1 worker", figures.get("drain"))]
+    pg = figures.get("pg_workers") or {}
+    if "skipped" not in pg:
+        runs += [(f"PostgreSQL, {k} worker{'s' if k > 1 else ''}", pg.get(f"workers_{k}")) for k in (1, 2)]
+    for label, fig in runs:
+        if fig is None or "error" in fig:
+            continue
+        note = (
+            f"{fig.get('measured')} requests ({', '.join(fig.get('kinds') or [])}) in {fig.get('seconds')} s"
+        )
+        checks.append(
+            Check(
+                f"inbox drain, {label}: requests run",
+                fig.get("processed_per_s"),
+                "/s",
+                "≥ 600/s",
+                _ge(fig.get("processed_per_s"), 600),
+                note=note,
+            )
+        )
+        checks.append(
+            Check(
+                f"inbox drain, {label}: worker CPU per request",
+                fig.get("cpu_ms_per_req"),
+                "ms",
+                "≤ 0.4 ms",
+                _le(fig.get("cpu_ms_per_req"), 0.4),
+            )
+        )
+    return checks
+
+
 def evaluate(figures: dict[str, Any]) -> list[Check]:
     checks: list[Check] = []
     if "ack" in figures:
@@ -246,6 +299,8 @@ def evaluate(figures: dict[str, Any]) -> list[Check]:
         checks += _retried(goals_checks(figures["goals"]), figures["goals"])
     if "parallel" in figures:
         checks += _retried(parallel_checks(figures["parallel"]), figures["parallel"])
+    if any(k in figures for k in ("drain", "pg_workers")):
+        checks += drain_checks(figures)
     if any(k in figures for k in ("sla_sweep", "digest", "audit_append", "audit_verify")):
         checks += store_checks(figures)
     if any(k in figures for k in ("idle_rss", "help")):

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from aiohttp import ClientConnectorError
+from aiohttp import ClientConnectorError, ClientTimeout
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -31,7 +31,10 @@ from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_internal_utils import _request_with_session
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
+
+from bot.slack_http import loop_session
 
 MAX_WAIT = 5.0
 TS = re.compile(r"^\d{1,12}\.\d{1,9}$")
@@ -114,9 +117,19 @@ class GuardedWebClient(AsyncWebClient):
         self.retry_handlers = [AsyncConnectionErrorRetryHandler(error_types=[ClientConnectorError])]
 
     async def _request(self, *, http_verb: str, api_url: str, req_args: dict[str, Any]) -> dict[str, Any]:
+        # Over the loop's kept-alive session (bot.slack_http) unless the client was given one;
+        # the client's timeout then goes with each request instead of with a session of its own.
+        if self.session is None:
+            req_args = {**req_args, "timeout": ClientTimeout(total=self.timeout)}
         try:
-            answer: dict[str, Any] = await super()._request(
-                http_verb=http_verb, api_url=api_url, req_args=req_args
+            answer: dict[str, Any] = await _request_with_session(
+                current_session=self.session or await loop_session(),
+                timeout=self.timeout,
+                logger=self._logger,
+                http_verb=http_verb,
+                api_url=api_url,
+                req_args=req_args,
+                retry_handlers=self.retry_handlers,
             )
         except SlackApiError as exc:
             raw = exc.response

@@ -3,7 +3,9 @@
 SQLite needs care: pysqlite opens no transaction for a SELECT, so a read-then-write done by two
 threads silently loses one update. We take pysqlite's implicit transaction handling away and
 begin every transaction with BEGIN IMMEDIATE, which takes the write lock up front; WAL keeps
-readers unblocked and busy_timeout makes writers queue instead of failing.
+readers unblocked and busy_timeout makes writers of other processes queue instead of failing.
+Within one process, the writes to a SQLite file go through its one writer (storage.writer): the
+units of work take turns on one connection, each in a savepoint, and commit in batches.
 """
 
 from __future__ import annotations
@@ -15,9 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, create_engine
+
+from storage.writer import writer_for
 
 READ_ONLY = "orch_read_only"  # the connection execution option set by `read_session`
 SQLITE_PRAGMAS = ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=30000", "foreign_keys=ON")
@@ -53,32 +57,86 @@ def _install_sqlite_hooks(engine: Engine) -> None:
         for pragma in SQLITE_PRAGMAS:
             dbapi_conn.execute(f"PRAGMA {pragma}")
 
+    # Savepoints (one per unit of work in the writer's batches, storage.writer) straight on the
+    # driver too: through SQLAlchemy each SAVEPOINT and RELEASE was compiled anew, as much as the
+    # rest of a small unit of work.
+    dialect = engine.dialect
+
+    def do_savepoint(connection: Any, name: str) -> None:
+        _on_driver(connection, f'SAVEPOINT "{name}"')
+
+    def do_release_savepoint(connection: Any, name: str) -> None:
+        _on_driver(connection, f'RELEASE SAVEPOINT "{name}"')
+
+    def do_rollback_to_savepoint(connection: Any, name: str) -> None:
+        # After "database or disk is full" (or an I/O error) SQLite has rolled the whole transaction
+        # back itself: the savepoint is gone with it, and that error, not "no such savepoint", is
+        # the one the caller must see (the writer fails the rest of the batch).
+        if not connection.connection.driver_connection.in_transaction:
+            return
+        _on_driver(connection, f'ROLLBACK TO SAVEPOINT "{name}"')
+
+    dialect.do_savepoint = do_savepoint  # type: ignore[method-assign]
+    dialect.do_release_savepoint = do_release_savepoint  # type: ignore[method-assign]
+    dialect.do_rollback_to_savepoint = do_rollback_to_savepoint  # type: ignore[method-assign]
+
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         # A `read_session` begins a deferred transaction: it reads a snapshot and never takes the write lock.
         statement = "BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE"
         # Straight on the driver: through `exec_driver_sql` the statement cost a quarter of an empty
         # transaction. Its errors ("database is locked") are still raised as SQLAlchemy's.
-        try:
-            conn.connection.driver_connection.execute(statement)
-        except sqlite3.Error as exc:
-            raise DBAPIError.instance(statement, (), exc, sqlite3.Error, dialect=conn.dialect) from exc
+        _on_driver(conn, statement)
+
+
+def _on_driver(conn: Any, statement: str) -> None:
+    try:
+        conn.connection.driver_connection.execute(statement)
+    except sqlite3.Error as exc:
+        raise DBAPIError.instance(statement, (), exc, sqlite3.Error, dialect=conn.dialect) from exc
 
 
 @contextmanager
 def transaction(engine: Engine) -> Iterator[Session]:
     """One unit of work: commit on success, roll back on any error.
 
-    On SQLite the write lock is taken at the start (BEGIN IMMEDIATE); on PostgreSQL, callers that
-    read and then write a row lock it with `SELECT … FOR UPDATE` (`with_for_update()`).
+    On a SQLite file the unit goes through the database's one writer (storage.writer): it runs in
+    a savepoint of the writer's batch, which holds the write lock (BEGIN IMMEDIATE), and the block
+    returns once the batch has committed. On PostgreSQL, callers that read and then write a row
+    lock it with `SELECT … FOR UPDATE` (`with_for_update()`).
     """
-    with Session(engine, expire_on_commit=False) as session:
+    writer = writer_for(engine)
+    if writer is None:
+        with Session(engine, expire_on_commit=False) as session:
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+        return
+    with (
+        writer.unit() as conn,
+        Session(bind=conn, expire_on_commit=False, join_transaction_mode="create_savepoint") as session,
+    ):
         try:
             yield session
-            session.commit()
+            session.commit()  # releases this unit's savepoint; the writer commits the batch
         except BaseException:
-            session.rollback()
+            session.rollback()  # back to this unit's savepoint; the batch's other units stay
             raise
+
+
+@contextmanager
+def write_connection(engine: Engine) -> Iterator[Connection]:
+    """`engine.begin()` for Core statements, through the database's writer on a SQLite file."""
+    writer = writer_for(engine)
+    if writer is None:
+        with engine.begin() as conn:
+            yield conn
+        return
+    with writer.unit() as conn, conn.begin_nested():
+        yield conn
 
 
 @contextmanager

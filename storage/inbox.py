@@ -49,7 +49,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Engine, make_url
 
-from storage.db import SQLITE_PRAGMAS, is_sqlite, make_engine
+from storage.db import SQLITE_PRAGMAS, is_sqlite, make_engine, write_connection
 from storage.notify import INBOX, notify
 
 metadata = MetaData()
@@ -296,7 +296,7 @@ class Inbox:
 
     def mark_done(self, item_id: int, *, now: float | None = None) -> None:
         at = time.time() if now is None else now
-        with self.main.begin() as conn:
+        with write_connection(self.main) as conn:
             if conn.execute(select(done_table.c.id).where(done_table.c.id == item_id)).first() is None:
                 conn.execute(insert(done_table), {"id": item_id, "done_at": at})
             if self.engine is self.main:  # one database: the row says it too (what `claim` reads)
@@ -329,7 +329,7 @@ class Inbox:
                 conn.execute(delete(inbox_table).where(inbox_table.c.id.in_(chunk)))
         # Keep the newest done id: `resume_point` starts from it.
         keep = max(old)
-        with self.main.begin() as conn:
+        with write_connection(self.main) as conn:
             conn.execute(delete(done_table).where(done_table.c.id.in_(old), done_table.c.id != keep))
         return len(old)
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import select
 
 from bot.agents.implement import run_builder, run_configured_tests
 from bot.agents.tools.reviewer import review_material
@@ -23,6 +23,7 @@ from bot.services.goals import GoalService
 from bot.services.unit import Clock
 from bot.sop.phases import Decision
 from bot.sop.records import TaskRecord
+from storage.db import read_session
 from storage.models import Approval
 from storage.runs_models import AgentRun
 
@@ -121,7 +122,7 @@ class Workbench:
 
     def decision(self, run_id: str) -> tuple[Decision, str] | None:
         """The people's decision on the diff this run posted, or None while it is pending."""
-        with Session(self.m.engine) as session:
+        with read_session(self.m.engine) as session:
             row = session.get(AgentRun, run_id)
             if row is None or row.artifact_sha256 is None:
                 return None

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
 from bot.agents._fence import fence
 from bot.agents._workbench import Workbench
@@ -37,7 +37,7 @@ from bot.redact import redact
 from bot.services.goals import GoalService
 from bot.services.unit import Clock
 from bot.sop.phases import Decision, GoalState, Phase
-from storage.db import transaction
+from storage.db import read_session, transaction
 from storage.runs_models import AgentRun
 
 if TYPE_CHECKING:
@@ -240,7 +240,7 @@ class ImplementationManager:
         from agents import Runner
         from agents.run_state import RunState
 
-        with Session(self.engine) as session:
+        with read_session(self.engine) as session:
             row = session.get(AgentRun, run_id)
         if row is None or row.status != "paused" or not row.state_json:
             return row.status if row else "missing"
@@ -272,7 +272,7 @@ class ImplementationManager:
 
     async def resume_decided(self, goal_id: str) -> list[str]:
         """Resume every paused run of the goal whose diff has been decided; return their ids."""
-        with Session(self.engine) as session:
+        with read_session(self.engine) as session:
             ids = list(
                 session.exec(
                     select(AgentRun.id)
@@ -379,7 +379,7 @@ class ImplementationManager:
                 return
             task_id = int(effect.payload["task_id"])
             version = int(effect.payload.get("version", 1))
-            with Session(self.engine) as session:
+            with read_session(self.engine) as session:
                 started = session.exec(
                     select(AgentRun).where(
                         AgentRun.goal_id == goal.id,

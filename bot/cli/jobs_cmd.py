@@ -76,12 +76,13 @@ def register(app: typer.Typer) -> None:
         json_out: Annotated[bool, typer.Option("--json")] = False,
     ) -> None:
         """List agent jobs, newest first."""
-        from sqlmodel import Session, col, select
+        from sqlmodel import col, select
 
+        from storage.db import read_session
         from storage.jobs_models import Job
 
         c = _build()
-        with Session(c.engine) as session:
+        with read_session(c.engine) as session:
             query = select(Job).order_by(col(Job.id).desc()).limit(200)
             if status:
                 query = query.where(Job.status == status)

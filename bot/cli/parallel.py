@@ -22,11 +22,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import yaml
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
 from bot.cli.identity import cli_actor
 from bot.services.errors import ServiceError
 from bot.sop.phases import Decision, GoalState, PhaseStatus
+from storage.db import read_session
 from storage.models import Effect
 
 if TYPE_CHECKING:
@@ -89,7 +90,7 @@ async def drain_goal(c: Container, goal_id: str, *, timeout: float = 300.0) -> N
     deadline = loop.time() + timeout
     while loop.time() < deadline:
         now = c.clock()
-        with Session(c.engine) as session:
+        with read_session(c.engine) as session:
             pending = list(
                 session.exec(
                     select(Effect)

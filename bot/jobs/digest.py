@@ -181,7 +181,7 @@ def digest_channels(engine: Engine, config: DigestConfig) -> list[str]:
     """The configured channels, or every channel that has goals."""
     if config.channels:
         return list(config.channels)
-    with Session(engine) as session:
+    with read_session(engine) as session:
         found = session.exec(
             select(Goal.channel_id).where(col(Goal.channel_id).is_not(None)).distinct()
         ).all()
@@ -256,7 +256,7 @@ def post_due_digests(deps: SlaDeps, config: DigestConfig, *, now: datetime) -> l
             continue
         local_date = slot.date().isoformat()
         key = f"digest:{channel}:{local_date}"
-        with Session(deps.engine) as session:
+        with read_session(deps.engine) as session:
             if session.exec(select(DigestRun.id).where(DigestRun.key == key)).first() is not None:
                 continue
         digest = gather(deps, channel=channel, now=now)

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
 
 from bot.learn.files import Harvest
 from bot.learn.harvest import harvest as run_harvest
@@ -37,7 +36,7 @@ from bot.services.errors import InvalidInput
 from bot.services.unit import Actor, Clock, audit, system_clock
 from bot.sop import gates
 from storage.audit import iter_entries
-from storage.db import transaction
+from storage.db import read_session, transaction
 
 if TYPE_CHECKING:
     from bot.deps import Deps as Container
@@ -108,7 +107,7 @@ class LearnService:
                 "editorconfig, pre-commit, CI or test configuration."
             )
         git = self.git()
-        with Session(self.engine) as session:
+        with read_session(self.engine) as session:
             proc = git.run_full("show", f"{git.main_branch}:{INDEX_PATH}", ok_codes=(0, 128))
             uses = last_uses(iter_entries(session), load_index(proc.stdout if proc.returncode == 0 else None))
         proposal = create_proposal(
@@ -204,7 +203,7 @@ class LearnService:
         git = self.git()
         proc = git.run_full("show", f"{git.main_branch}:{INDEX_PATH}", ok_codes=(0, 128))
         index = load_index(proc.stdout if proc.returncode == 0 else None)
-        with Session(self.engine) as session:
+        with read_session(self.engine) as session:
             uses = last_uses(iter_entries(session), index)
         rows = []
         for entry in index["assets"]:

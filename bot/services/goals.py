@@ -338,7 +338,12 @@ class GoalService:
         Worked out before the write transaction: a group lookup asks Slack, and no Slack call should
         hold the database's write lock (or a reader waiting for it). Anyone missing from the answer
         (a concurrent approval) is looked up inside the transaction instead.
+
+        Someone who is not an approver at all may decide no goal, whatever its starter chose: that
+        answer needs no read of the goal (a click by anyone else is refused the same way).
         """
+        if not self.directory.is_approver(actor.id):
+            return {actor.id: False}
         with read_session(self.engine) as session:
             goal = Goals(session).get(goal_id)
             if goal is None:

@@ -34,9 +34,11 @@ def propose_import(
         raise InvalidInput(
             f"the imported task list is {len(content)} characters as Markdown; at most {MAX_CONTENT}"
         )
-    from sqlmodel import Session, select
+    from sqlmodel import select
 
-    with Session(goals.engine) as session:
+    from storage.db import read_session
+
+    with read_session(goals.engine) as session:
         versions = session.exec(
             select(Artifact.version).where(
                 Artifact.goal_id == goal.id, Artifact.phase == goal.phase, Artifact.task_id == 0

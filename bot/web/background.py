@@ -37,6 +37,9 @@ class LoopThread:
             try:
                 loop.run_forever()
             finally:
+                from bot.slack_http import close_loop_session
+
+                loop.run_until_complete(close_loop_session())
                 loop.run_until_complete(loop.shutdown_asyncgens())
                 loop.close()
 

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.app import Container
 from bot.web.bolt_runner import PromptAckRunner, Role
@@ -38,6 +39,9 @@ def build_bolt_app(container: Container, role: Role = "all") -> AsyncApp:
     # The typed dependencies reach listeners as the `deps` argument, like Bolt's own arguments
     # (Bolt injects any key of the request's context by name).
     app.use(_provide_deps(container))
+    # The listeners' `client`, `say()` and `respond()` over the loop's kept-alive HTTP session
+    # (bot.slack_http) instead of a new connection per call.
+    app.use(_shared_http(container.slack))
     # Answer as soon as a listener calls ack() instead of Bolt's 10 ms polling (see bot.web.bolt_runner).
     inbox = None
     if role != "all":
@@ -57,10 +61,18 @@ def build_bolt_app(container: Container, role: Role = "all") -> AsyncApp:
     return app
 
 
-async def _redact_input(body: dict[str, Any], next: Callable[[], Awaitable[None]]) -> None:
-    from bot.intake import clean_in_place
+# Set on a request the worker reads from the inbox: the web process cleaned its body at the door
+# before keeping it (bot.bolt_runner), so scanning it again would find nothing new.
+CLEANED_AT_DOOR = "orch_cleaned_at_door"
 
-    clean_in_place(body)
+
+async def _redact_input(
+    body: dict[str, Any], context: AsyncBoltContext, next: Callable[[], Awaitable[None]]
+) -> None:
+    if not context.get(CLEANED_AT_DOOR):
+        from bot.intake import clean_in_place
+
+        clean_in_place(body)
     await next()
 
 
@@ -70,3 +82,26 @@ def _provide_deps(container: Container) -> Callable[..., Awaitable[None]]:
         await next()
 
     return provide_deps
+
+
+def _shared_http(client: AsyncWebClient) -> Callable[..., Awaitable[None]]:
+    """Bolt makes a plain client per request (without the guard of bot.slack_guard) and a new
+    webhook client per `respond()`; both would open a connection per call. Listeners get the
+    composition root's client instead (one workspace, one token: nothing per request to keep
+    apart), and a `respond()` over the loop's session."""
+
+    async def shared_http(context: AsyncBoltContext, next: Callable[[], Awaitable[None]]) -> None:
+        from slack_bolt.context.say.async_say import AsyncSay
+
+        from bot.slack_http import SharedRespond
+
+        context["client"] = client
+        say = context.get("say")
+        if say is not None and getattr(say, "client", None) is not client:  # made before us, on Bolt's
+            context["say"] = AsyncSay(client=client, channel=context.channel_id)
+        url = context.response_url
+        if url is not None:
+            context["respond"] = SharedRespond(response_url=url)
+        await next()
+
+    return shared_http

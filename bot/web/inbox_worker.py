@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING
 from slack_bolt.request.async_request import AsyncBoltRequest
 
 from bot.observability.logging import log_context
+from bot.web.bolt import CLEANED_AT_DOOR
 from storage.inbox import CLAIM_LEASE_SECONDS
 from storage.notify import INBOX, listen
 
@@ -223,6 +224,7 @@ class InboxConsumer:
     async def _handle(self, item: InboxItem) -> None:
         with log_context(request_id=f"inbox-{item.id}"):
             request = AsyncBoltRequest(body=item.body, headers={"content-type": [item.content_type]})
+            request.context[CLEANED_AT_DOOR] = True  # the inbox keeps bodies as cleaned at the door
             try:
                 await self.bolt.async_dispatch(request)
             except Exception:  # a listener's own errors are Bolt's to log; this is anything else
@@ -265,6 +267,9 @@ def run_worker(settings: Settings, *, concurrency: int = 8) -> None:
 
             log.info("orch worker ready: version %s, reading the inbox", __version__)
             await InboxConsumer(inbox, bolt, concurrency=concurrency).run(stop, grace=grace)
+        from bot.slack_http import close_loop_session
+
+        await close_loop_session()
         log.info("orch worker stopped")
 
     asyncio.run(main())
