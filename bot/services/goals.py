@@ -339,10 +339,10 @@ class GoalService:
         hold the database's write lock (or a reader waiting for it). Anyone missing from the answer
         (a concurrent approval) is looked up inside the transaction instead.
 
-        Someone who is not an approver at all may decide no goal, whatever its starter chose: that
-        answer needs no read of the goal (a click by anyone else is refused the same way).
+        Someone who is an approver nowhere (neither globally nor on any repository) may decide no
+        goal, whatever its starter chose: that answer needs no read of the goal.
         """
-        if not self.directory.is_approver(actor.id):
+        if not any(self.directory.is_approver(actor.id, repo=r) for r in (None, *self.directory.repos)):
             return {actor.id: False}
         with read_session(self.engine) as session:
             goal = Goals(session).get(goal_id)
