@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import jwt
-
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request

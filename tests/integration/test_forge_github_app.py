@@ -143,7 +143,7 @@ def test_a_wrong_private_key_is_refused_with_a_clear_error(
 ) -> None:
     wrong = AppTokens(app_id=APP_ID, private_key=_pem(keys[1]), api_url=hub.api_url, clock=clock)
     with pytest.raises(
-        AppCredentialsError, match="refused the App's credentials.*GITHUB_APP_PRIVATE_KEY"
+        AppCredentialsError, match=r"refused the App's credentials.*GITHUB_APP_PRIVATE_KEY"
     ) as err:
         wrong.token_for("acme/billing")
     assert err.value.status == 401
