@@ -191,7 +191,8 @@ def _fill_goals(engine: Any, n: int, *, channel: str, now: datetime, awaiting_sh
                     "goal_id": goal_id,
                     "phase": phase,
                     "version": 1,
-                    "task_id": 0,
+                    # An implementation diff belongs to a task; the phase documents to task 0.
+                    "task_id": 1 if phase == "implementation" else 0,
                     "content": f"# Draft {i}\n",
                     "summary": "draft",
                     "sha256": sha,
