@@ -356,6 +356,12 @@ class Settings(BaseSettings):
     github_token: SecretStr | None = Field(default=None, validation_alias="GITHUB_TOKEN")
     github_api_url: str = Field(default="https://api.github.com", validation_alias="GITHUB_API_URL")
     github_webhook_secret: SecretStr | None = Field(default=None, validation_alias="GITHUB_WEBHOOK_SECRET")
+    # A GitHub App instead of (or over) GITHUB_TOKEN: its id and private key (PEM text, or a file).
+    github_app_id: int | None = Field(default=None, gt=0, validation_alias="GITHUB_APP_ID")
+    github_app_private_key: SecretStr | None = Field(default=None, validation_alias="GITHUB_APP_PRIVATE_KEY")
+    github_app_private_key_path: Path | None = Field(
+        default=None, validation_alias="GITHUB_APP_PRIVATE_KEY_PATH"
+    )
     merge_method: Literal["merge", "squash", "rebase"] = Field(
         default="merge", validation_alias=AliasChoices("ORCH_MERGE_METHOD", "merge_method")
     )
@@ -425,27 +431,58 @@ class Settings(BaseSettings):
                 claimed[channel] = name
         return value
 
+    @property
+    def github_auth(self) -> bool:
+        """A token or a GitHub App: the bot can call GitHub's API."""
+        return bool(self.github_token) or self.github_app_id is not None
+
+    @model_validator(mode="after")
+    def _github_app(self) -> Settings:
+        key, path = self.github_app_private_key, self.github_app_private_key_path
+        if path is not None and key is None:
+            try:
+                self.github_app_private_key = key = SecretStr(path.expanduser().read_text())
+            except OSError as exc:
+                raise ValueError(
+                    f"GITHUB_APP_PRIVATE_KEY_PATH: cannot read the key file ({exc.strerror})"
+                ) from None
+        if key is not None:
+            text = key.get_secret_value().replace("\\n", "\n").strip()  # one-line env values
+            if "PRIVATE KEY-----" not in text:
+                raise ValueError(
+                    "GITHUB_APP_PRIVATE_KEY is not a PEM private key (-----BEGIN RSA PRIVATE KEY-----…)"
+                )
+            self.github_app_private_key = SecretStr(text + "\n")
+        if (self.github_app_id is None) != (key is None):
+            raise ValueError(
+                "a GitHub App needs both GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY (or GITHUB_APP_PRIVATE_KEY_PATH)"
+            )
+        return self
+
     @model_validator(mode="after")
     def _pick_delivery(self) -> Settings:
         if self.repo_url is not None and "repo" not in self.model_fields_set:
             self.repo = (self.data_path / "repos" / clone_dir_name(self.repo_url) / "clone").resolve()
         if self.delivery is None:
-            self.delivery = "pull_request" if self.repo_url and self.github_token else "local"
-        if self.delivery == "pull_request" and not (self.repo_url and self.github_token):
+            self.delivery = "pull_request" if self.repo_url and self.github_auth else "local"
+        if self.delivery == "pull_request" and not (self.repo_url and self.github_auth):
             raise ValueError(
                 "delivery = pull_request needs a clone URL (ORCH_REPO or ORCH_REPO_URL) and GITHUB_TOKEN"
+                " (or a GitHub App: GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY)"
             )
         if self.delivery == "push" and not self.repo_url:
             raise ValueError("delivery = push needs a clone URL (ORCH_REPO or ORCH_REPO_URL)")
         for name, repo in self.repos.items():
             if repo.delivery is None:
                 repo.delivery = (
-                    ("pull_request" if self.github_token else "push") if repo.is_remote else "local"
+                    ("pull_request" if self.github_auth else "push") if repo.is_remote else "local"
                 )
             if repo.delivery != "local" and not repo.is_remote:
                 raise ValueError(f"repos.{name}: delivery = {repo.delivery} needs a clone URL, not a path")
-            if repo.delivery == "pull_request" and not self.github_token:
-                raise ValueError(f"repos.{name}: delivery = pull_request needs GITHUB_TOKEN")
+            if repo.delivery == "pull_request" and not self.github_auth:
+                raise ValueError(
+                    f"repos.{name}: delivery = pull_request needs GITHUB_TOKEN (or a GitHub App)"
+                )
         return self
 
     def repo_for_channel(self, channel_id: str | None) -> str | None:

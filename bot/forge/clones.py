@@ -15,6 +15,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,7 +48,7 @@ def goal_branch(goal_id: str) -> str:
 class Clones:
     url: str
     root: Path  # <data>/repos/<repo>
-    token: str | None
+    token: str | Callable[[], str] | None  # a GitHub App's: a source of current installation tokens
     identity: Identity
     base: str | None = None  # None: the remote's default branch
     _guard: threading.Lock = field(default_factory=threading.Lock)

@@ -7,6 +7,7 @@ header; errors carry GitHub's message, never the request's headers.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Generator
 from typing import Any
 from urllib.parse import quote
 
@@ -45,17 +46,35 @@ def _pr(data: dict[str, Any]) -> PullRequest:
     )
 
 
+Token = str | Callable[[], str]  # a fixed token, or a source of a current one (a GitHub App's)
+
+
+def resolve(token: Token | None) -> str | None:
+    return token() if callable(token) else token
+
+
+class _Bearer(httpx.Auth):
+    """Sets the Authorization header per request, so a GitHub App's renewed token is picked up."""
+
+    def __init__(self, token: Token) -> None:
+        self._token = token
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers["Authorization"] = f"Bearer {resolve(self._token)}"
+        yield request
+
+
 class GitHub:
-    """One GitHub (or GitHub Enterprise Server, or a stand-in) reached with one token."""
+    """One GitHub (or GitHub Enterprise Server, or a stand-in) reached with one token (or token source)."""
 
     def __init__(
-        self, *, token: str, api_url: str = DEFAULT_API_URL, transport: httpx.BaseTransport | None = None
+        self, *, token: Token, api_url: str = DEFAULT_API_URL, transport: httpx.BaseTransport | None = None
     ) -> None:
         self.api_url = api_url.rstrip("/")
         self._http = httpx.Client(
             base_url=self.api_url,
+            auth=_Bearer(token),
             headers={
-                "Authorization": f"Bearer {token}",
                 "Accept": "application/vnd.github+json",
                 "X-GitHub-Api-Version": API_VERSION,
                 "User-Agent": "codex-orchestrator",

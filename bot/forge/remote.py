@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import subprocess
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -38,14 +38,16 @@ def run_remote(
     *,
     cwd: Path,
     url: str,
-    token: str | None,
+    token: str | Callable[[], str] | None,
     identity: Identity | None = None,
     ok_codes: Iterable[int] = (0,),
 ) -> subprocess.CompletedProcess[str]:
     """Run `git <args>` in `cwd` with the remote's credentials in the environment only."""
     ident = identity or Identity()
     env = {k: v for k, v in git_env(ident).items() if not k.startswith(_TRACE_PREFIXES)}
-    env.update(auth_env(token, url))
+    if callable(token) and urlsplit(url).scheme in ("http", "https"):
+        token = token()  # a GitHub App's installation token, bought or cached
+    env.update(auth_env(token if isinstance(token, str) else None, url))
     return run_git(list(args), cwd=cwd, env=env, identity=ident, ok_codes=ok_codes)
 
 

@@ -44,13 +44,31 @@ def build_targets(settings: Any) -> dict[str | None, Target]:
     from bot.repo.git import Identity
 
     token = settings.github_token.get_secret_value() if settings.github_token else None
+    apps: dict[str, Any] = {}  # API URL → that host's AppTokens (a GitHub App is set)
+
+    def app_source(api_url: str, slug: str) -> Any:
+        from bot.forge.app_auth import AppTokens
+
+        key = api_url.rstrip("/")
+        if key not in apps:
+            apps[key] = AppTokens(
+                app_id=settings.github_app_id,
+                private_key=settings.github_app_private_key.get_secret_value(),
+                api_url=key,
+            )
+        return apps[key].source(slug)
+
+    use_app = settings.github_app_id is not None and settings.github_app_private_key is not None
     identity = Identity(name=settings.git_name, email=settings.git_email)
     targets: dict[str | None, Target] = {}
 
     def remote(name: str | None, url: str, base: str | None, mode: str, api_url: str, root: Path) -> Target:
-        clones = Clones(url=url, root=root, token=token, identity=identity, base=base)
-        forge = GitHub(token=token, api_url=api_url) if mode == "pull_request" and token else None
-        target = Target(name=name, mode=mode, clones=clones, forge=forge, slug=repo_slug(url))
+        slug = repo_slug(url)
+        # A GitHub App (when set) wins over GITHUB_TOKEN: its installation token of this repository.
+        source: Any = app_source(api_url, slug) if use_app else token
+        clones = Clones(url=url, root=root, token=source, identity=identity, base=base)
+        forge = GitHub(token=source, api_url=api_url) if mode == "pull_request" and source else None
+        target = Target(name=name, mode=mode, clones=clones, forge=forge, slug=slug)
         if mode == "local":  # commits stay in this process's clone
             target.path = clones.process_clone(root / "clone") if name is not None else None
         return target

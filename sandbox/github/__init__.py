@@ -14,8 +14,8 @@ __all__ = ["GitHubStandIn", "Repo"]
 class GitHubStandIn:
     """Start with `.start()`; `api_url` is GITHUB_API_URL, `clone_url(owner, name)` a clone URL."""
 
-    def __init__(self, root: Path, *, token: str, login: str = "orch-bot") -> None:
-        self.state = GitHubState(root=Path(root), tokens={token}, login=login)
+    def __init__(self, root: Path, *, token: str | None = None, login: str = "orch-bot") -> None:
+        self.state = GitHubState(root=Path(root), tokens={token} if token else set(), login=login)
         self.app = GitHubApp(self.state)
         self._server = ServerThread(self.app.asgi())
 
@@ -27,6 +27,12 @@ class GitHubStandIn:
     def stop(self) -> None:
         self.app.hooks.stop()
         self._server.stop()
+
+    def add_app(self, app_id: int, public_key_pem: str, *, owners: tuple[str, ...] = ()) -> None:
+        """Register a GitHub App (its JWTs verify with `public_key_pem`), installed on `owners`."""
+        self.state.apps[app_id] = public_key_pem
+        for owner in owners:
+            self.state.installations.setdefault(owner, self.state.next_id())
 
     def add_webhook(self, url: str, secret: str) -> None:
         """Deliver `status` and `check_run` events to `url`, signed with `secret`."""

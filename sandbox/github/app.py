@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import base64
 import json
+import secrets
+import string
+from datetime import UTC, datetime
 from typing import Any
 
+import jwt
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -24,6 +28,13 @@ from sandbox.github.pages import page_route
 from sandbox.github.state import GitHubError, GitHubState, Repo, git
 
 DOCS = "https://docs.github.com/rest"
+_APP_PERMISSIONS = {
+    "contents": "write",
+    "pull_requests": "write",
+    "statuses": "write",
+    "checks": "write",
+    "metadata": "read",
+}
 
 
 def _token(request: Request) -> str | None:
@@ -129,7 +140,20 @@ class GitHubApp:
             self.state.requests.append(
                 {"method": request.method, "path": path, "query": dict(request.query_params), "json": body}
             )
-        if _token(request) not in self.state.tokens:
+        parts = path.strip("/").split("/")
+        as_app = (len(parts) == 4 and parts[0] == "repos" and parts[3] == "installation") or (
+            len(parts) == 4 and parts[:2] == ["app", "installations"] and parts[3] == "access_tokens"
+        )
+        if as_app:
+            app_id, refused = self._app_jwt(_token(request))
+            if refused:
+                return _error(401, refused)
+            try:
+                status, answer = self.app_dispatch(request.method, parts, app_id)
+            except GitHubError as exc:
+                return _error(exc.status, exc.message)
+            return JSONResponse(answer, status_code=status)
+        if not self.state.authorized(_token(request)):
             return _error(401, "Bad credentials")
         try:
             status, answer = await run_in_threadpool(self.dispatch, request.method, path, request, body)
@@ -138,6 +162,86 @@ class GitHubApp:
         if status == 204:
             return Response(status_code=204)
         return JSONResponse(answer, status_code=status)
+
+    # -- GitHub Apps ---------------------------------------------------------------------------
+
+    def _app_jwt(self, token: str | None) -> tuple[int, str | None]:
+        """The App a JWT is signed by, or GitHub's reason to refuse it."""
+        if not token or token.count(".") != 2:
+            return 0, "A JSON web token could not be decoded"
+        try:
+            issuer = jwt.decode(token, options={"verify_signature": False}).get("iss")
+            app_id = int(str(issuer))
+        except (jwt.PyJWTError, ValueError):
+            return 0, "A JSON web token could not be decoded"
+        key = self.state.apps.get(app_id)
+        if key is None:
+            return 0, f"Integration not found for 'Issuer' claim ('iss'): {app_id}"
+        try:
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=["RS256"],
+                options={"require": ["iat", "exp", "iss"], "verify_exp": False, "verify_iat": False},
+            )
+        except jwt.PyJWTError:
+            return 0, "A JSON web token could not be decoded"
+        now = self.state.clock()
+        if int(claims["exp"]) <= now:
+            return (
+                0,
+                "'Expiration time' claim ('exp') must be a numeric value representing the future time at which the assertion expires",
+            )
+        if int(claims["exp"]) - int(claims["iat"]) > 600 or int(claims["iat"]) > now + 60:
+            return 0, "'Expiration time' claim ('exp') is too far in the future"
+        return app_id, None
+
+    def app_dispatch(self, method: str, parts: list[str], app_id: int) -> tuple[int, Any]:
+        if parts[0] == "repos" and method == "GET":
+            repo = self.state.repo(parts[1], parts[2])
+            installation = self.state.installations.get(repo.owner)
+            if installation is None:
+                raise GitHubError(404, "Not Found")
+            return 200, self._installation_json(installation, repo.owner, app_id)
+        if parts[0] == "app" and method == "POST" and parts[2].isdigit():
+            owner = next((o for o, i in self.state.installations.items() if i == int(parts[2])), None)
+            if owner is None:
+                raise GitHubError(404, "Not Found")
+            alphabet = string.ascii_letters + string.digits
+            token = "ghs_" + "".join(secrets.choice(alphabet) for _ in range(36))
+            expires = self.state.clock() + 3600
+            with self.state.lock:
+                self.state.installation_tokens[token] = (expires, owner)
+            at = datetime.fromtimestamp(expires, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            return 201, {
+                "token": token,
+                "expires_at": at,
+                "permissions": dict(_APP_PERMISSIONS),
+                "repository_selection": "all",
+            }
+        raise GitHubError(404, "Not Found")
+
+    def _installation_json(self, installation: int, owner: str, app_id: int) -> dict[str, Any]:
+        at = "2026-01-01T00:00:00Z"
+        return {
+            "id": installation,
+            "account": objects.user(self.api, self.base_url, owner),
+            "repository_selection": "all",
+            "access_tokens_url": f"{self.api}/app/installations/{installation}/access_tokens",
+            "repositories_url": f"{self.api}/installation/repositories",
+            "html_url": f"{self.base_url}/settings/installations/{installation}",
+            "app_id": app_id,
+            "app_slug": "codex-orchestrator",
+            "target_id": 1,
+            "target_type": "Organization",
+            "permissions": dict(_APP_PERMISSIONS),
+            "events": ["check_run", "push", "status"],
+            "created_at": at,
+            "updated_at": at,
+            "single_file_name": None,
+            "suspended_by": None,
+            "suspended_at": None,
+        }
 
     def dispatch(self, method: str, path: str, request: Request, body: Any) -> tuple[int, Any]:
         parts = path.strip("/").split("/")
@@ -320,7 +424,7 @@ class GitHubApp:
         owner, name = request.path_params["owner"], request.path_params["name"]
         if f"{owner}/{name}" not in self.state.repos:
             return PlainText404()
-        if _token(request) not in self.state.tokens:
+        if not self.state.authorized(_token(request)):
             return Response(
                 "Authentication required\n",
                 status_code=401,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import subprocess
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -100,12 +101,27 @@ class GitHubState:
     root: Path
     tokens: set[str] = field(default_factory=set)
     login: str = "orch-bot"
+    # GitHub Apps: app id → public key (PEM) that verifies its JWTs; one installation per owner;
+    # issued installation tokens → (expires at, owner). `clock` decides expiry.
+    apps: dict[int, str] = field(default_factory=dict)
+    installations: dict[str, int] = field(default_factory=dict)
+    installation_tokens: dict[str, tuple[float, str]] = field(default_factory=dict)
+    clock: Callable[[], float] = time.time
     lock: threading.RLock = field(default_factory=threading.RLock)
     repos: dict[str, Repo] = field(default_factory=dict)
     requests: list[dict[str, Any]] = field(default_factory=list)  # what clients sent (tests read it)
     # Called with (event, repo, record) after a status or check run is stored: the webhooks.
     listeners: list[Callable[[str, Repo, dict[str, Any]], None]] = field(default_factory=list)
     _ids: int = 1000
+
+    def authorized(self, token: str | None) -> bool:
+        """A configured token, or an installation token that has not expired."""
+        if token is None:
+            return False
+        if token in self.tokens:
+            return True
+        issued = self.installation_tokens.get(token)
+        return issued is not None and self.clock() < issued[0]
 
     def next_id(self) -> int:
         with self.lock:
