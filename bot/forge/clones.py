@@ -23,6 +23,7 @@ from bot.forge.remote import run_remote
 from bot.forge.sync import merge_base_into
 from bot.repo.errors import GitError
 from bot.repo.git import Identity
+from bot.repo.port import EFFECT_TRAILER
 from bot.repo.validate import validate_goal_id
 
 LOCAL_BRANCH = "delivery"
@@ -133,6 +134,18 @@ class Clones:
         if behind.returncode == 0 and not self._foreign(path, LOCAL_BRANCH, remote):
             self._git("merge", "--quiet", "--ff-only", remote, cwd=path)
 
+    def _effect_messages(self, path: Path, since: str | None, until: str) -> dict[str, str]:
+        """The commits in `since..until` (all of `until` without `since`) that record an effect:
+        their `Orch-Effect` key and whole message."""
+        span = f"{since}..{until}" if since else until
+        out = self._git("log", "--format=%B%x1e", span, cwd=path)
+        found: dict[str, str] = {}
+        for message in out.split("\x1e"):
+            for line in message.splitlines():
+                if line.startswith(f"{EFFECT_TRAILER}: "):
+                    found.setdefault(line.split(": ", 1)[1].strip(), message.strip())
+        return found
+
     def _foreign(self, path: Path, since: str, until: str) -> list[str]:
         """Commits in `since..until` that are not the bot's own (neither committed by the bot nor
         carrying an `Orch-Effect` trailer), leaving out what the base branch has (merged work)."""
@@ -190,12 +203,19 @@ class Clones:
             if behind.returncode == 0:
                 self._git("merge", "--quiet", "--ff-only", remote, cwd=path)
                 continue
-            # Another replica's commits: replay ours on them (a commit whose change landed already
-            # is dropped by the rebase), then push again.
+            # Another replica's commits: replay ours on them, then push again. The rebase drops a
+            # commit whose change is already there (the same index written twice, a merge whose
+            # branch landed): its effect's trailer is kept on an empty commit, so what was done
+            # stays findable by its key and is never done again.
+            ours = self._effect_messages(path, remote, LOCAL_BRANCH)
             replay = self.run("rebase", "--quiet", "--rebase-merges", remote, cwd=path, ok=(0, 1, 128))
             if replay.returncode != 0:
                 self.run("rebase", "--abort", cwd=path, ok=(0, 1, 128))
                 raise PushRejected(goal_branch(goal_id), theirs)
+            kept = self._effect_messages(path, None, LOCAL_BRANCH)
+            for key, message in ours.items():
+                if key not in kept:
+                    self._git("commit", "--quiet", "--allow-empty", "--no-verify", "-m", message, cwd=path)
         raise GitError("git push kept being rejected", args=["push", "origin", refspec], stderr="")
 
     def changed_since(self, goal_id: str, base: str, head: str) -> list[str]:
