@@ -210,8 +210,13 @@ class Clones:
             ours = self._effect_messages(path, remote, LOCAL_BRANCH)
             replay = self.run("rebase", "--quiet", "--rebase-merges", remote, cwd=path, ok=(0, 1, 128))
             if replay.returncode != 0:
+                # Both replicas wrote the files of record (the index, events, mirrors): merge theirs
+                # in with those files resolved as the base merge does; a clash elsewhere is a person's.
                 self.run("rebase", "--abort", cwd=path, ok=(0, 1, 128))
-                raise PushRejected(goal_branch(goal_id), theirs)
+                message = f"orch({goal_id}): bring in {goal_branch(goal_id)} from another replica"
+                if merge_base_into(self.run, path, base_ref=remote, goal_id=goal_id, message=message):
+                    raise PushRejected(goal_branch(goal_id), theirs)
+                continue
             kept = self._effect_messages(path, None, LOCAL_BRANCH)
             for key, message in ours.items():
                 if key not in kept:

@@ -59,3 +59,32 @@ def test_a_commit_the_rebase_drops_keeps_its_trailer(tmp_path: Path) -> None:
         git("rev-parse", LOCAL_BRANCH, cwd=first).strip()
         == git("rev-parse", goal_branch("G-0001"), cwd=bare).strip()
     )
+
+
+def test_a_replay_that_clashes_only_in_files_of_record_is_merged_and_pushed(tmp_path: Path) -> None:
+    seed, bare = tmp_path / "seed", tmp_path / "remote.git"
+    seed.mkdir()
+    git("init", "--quiet", "-b", "main", cwd=seed)
+    (seed / "tasks").mkdir()
+    (seed / "tasks" / "events.jsonl").write_text('{"n": 0}\n')
+    git("add", ".", cwd=seed)
+    git("-c", "user.name=P", "-c", "user.email=p@example.com", "commit", "--quiet", "-m", "init", cwd=seed)
+    git("clone", "--quiet", "--bare", str(seed), str(bare), cwd=tmp_path)
+    url, identity = bare.as_uri(), Identity()
+    a = Clones(url=url, root=tmp_path / "a", token=None, identity=identity)
+    b = Clones(url=url, root=tmp_path / "b", token=None, identity=identity)
+    for clones in (a, b):
+        path = clones.goal_clone("G-0001")
+        git("config", "user.name", identity.name, cwd=path)
+        git("config", "user.email", identity.email, cwd=path)
+    first, other = a.goal_clone("G-0001"), b.goal_clone("G-0001")
+
+    # Each replica appends its own event line: the rebase clashes, the union resolves it.
+    commit(other, "tasks/events.jsonl", '{"n": 0}\n{"n": "b"}\n', "merge:G-0001:2:1")
+    b.push("G-0001")
+    commit(first, "tasks/events.jsonl", '{"n": 0}\n{"n": "a"}\n', "state:G-0001:3")
+    a.push("G-0001")
+
+    assert sorted(remote_keys(bare, goal_branch("G-0001"))) == ["merge:G-0001:2:1", "state:G-0001:3"]
+    events = git("show", f"{goal_branch('G-0001')}:tasks/events.jsonl", cwd=bare).splitlines()
+    assert sorted(events) == sorted(['{"n": 0}', '{"n": "a"}', '{"n": "b"}'])
