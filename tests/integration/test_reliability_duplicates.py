@@ -179,9 +179,17 @@ def test_twenty_concurrent_clicks_on_one_approve_button_approve_once(crowd: Live
     assert len(approvals) == 1 and approvals[0].by in CLICKERS
     assert (approved, refused) == (1, 19)
     assert len(prd) == 1
-    subjects = subprocess.run(
-        ["git", "-C", str(live.repo), "log", "--format=%B"], capture_output=True, text=True, check=True
-    ).stdout.splitlines()
-    assert sum("approve Scaffold Check v1" in s for s in subjects) == 1
+
+    def subjects() -> list[str]:
+        log = ["git", "-C", str(live.repo), "log", "--format=%B"]
+        return subprocess.run(log, capture_output=True, text=True, check=True).stdout.splitlines()
+
+    # The approval's commit is an effect of its own, which may land after the PRD is posted.
+    sb.wait_for(
+        lambda: any("approve Scaffold Check v1" in s for s in subjects()) or None,
+        timeout=30,
+        what="the approval's commit",
+    )
+    assert sum("approve Scaffold Check v1" in s for s in subjects()) == 1
     decided = sb.message("C_DEV", scaffold.ts)
     assert "Approve" not in decided.buttons and decided.content.count(approvals[0].by) >= 1
