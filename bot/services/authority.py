@@ -87,6 +87,11 @@ class ApproverDirectory:
                 return True
         return False
 
+    def is_approver_anywhere(self, user: str) -> bool:
+        """Is `user` an approver globally or on any repository? Someone who is not may decide no
+        goal, which a listener can tell before reading the goal."""
+        return any(self.is_approver(user, repo=r) for r in (None, *self.repos))
+
     def may_decide(self, user: str, chosen: Iterable[str] = (), *, repo: str | None = None) -> bool:
         """May `user` decide a goal (on `repo`) whose starter chose `chosen` as its approvers (none:
         any approver)?

@@ -200,7 +200,7 @@ class Raised:
 
 def raise_budget(service: GoalService, settings: Any, *, goal_id: str, actor: Actor, to: float) -> Raised:
     """An approver raises the goal's budget to `to` US dollars; the work its pause held runs again."""
-    if not service.directory.is_approver(actor.id):
+    if not service.directory.is_approver_anywhere(actor.id):
         raise InvalidInput(f"Only an approver can raise the budget of {goal_id}.")
     cost = spent(settings, goal_id).cost
     if to <= cost:
@@ -212,6 +212,8 @@ def raise_budget(service: GoalService, settings: Any, *, goal_id: str, actor: Ac
             raise GoalNotFound(goal_id)
         if goal.state != GoalState.ACTIVE:
             raise GoalClosed(goal.id, goal.state)
+        if not service.directory.is_approver(actor.id, repo=goal.repo):
+            raise InvalidInput(f"Only an approver can raise the budget of {goal_id}.")
         before = budget_of(goal, settings)
         pauses = _since_raise(session, goal_id, PAUSED)
         goal.budget_usd = to

@@ -106,7 +106,7 @@ def decide(service: GoalService, *, request_id: str, actor: Actor, approve: bool
         refusal: ServiceError | None = None
         if actor.id == goal.requester and not service.allow_self_approval:
             refusal = SelfApproval(goal.id)  # separation of duties: said first, it is the real reason
-        elif not service.directory.is_approver(actor.id):
+        elif not service.directory.is_approver(actor.id, repo=goal.repo):
             refusal = NotAnApprover(goal.id, "Codex approval")
         else:
             row.status = "approved" if approve else "denied"

@@ -123,7 +123,7 @@ def retry_empty_build(
             raise GoalNotFound(goal_id)
         if goal.state != GoalState.ACTIVE:
             raise GoalClosed(goal.id, goal.state)
-        if actor.id != goal.requester and not service.directory.is_approver(actor.id):
+        if actor.id != goal.requester and not service.directory.is_approver(actor.id, repo=goal.repo):
             raise InvalidInput(f"Only the requester or an approver of {goal.id} can run its build again.")
         last = _last_empty(session, goal.id)
         if (

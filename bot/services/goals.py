@@ -342,7 +342,7 @@ class GoalService:
         Someone who is an approver nowhere (neither globally nor on any repository) may decide no
         goal, whatever its starter chose: that answer needs no read of the goal.
         """
-        if not any(self.directory.is_approver(actor.id, repo=r) for r in (None, *self.directory.repos)):
+        if not self.directory.is_approver_anywhere(actor.id):
             return {actor.id: False}
         with read_session(self.engine) as session:
             goal = Goals(session).get(goal_id)

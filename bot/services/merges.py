@@ -163,7 +163,7 @@ def _blocked_goal(service: GoalService, session: Session, goal_id: str, task_id:
         raise InvalidInput(f"Task {task_id} of {goal.id} is not waiting on a merge conflict any more.")
     if (
         actor.id != goal.requester
-        and not service.directory.is_approver(actor.id)
+        and not service.directory.is_approver(actor.id, repo=goal.repo)
         and not actor.id.startswith("cli:")
     ):
         raise InvalidInput(f"Only the requester or an approver can decide how {goal.id} goes on.")

@@ -27,7 +27,7 @@ def register(app: AsyncApp, container: Container) -> None:
         goal_id = await click.decode(decode_goal_value, action)
         if goal_id is None:
             return
-        if not container.directory.is_approver(click.user):
+        if not container.directory.is_approver_anywhere(click.user):
             await click.tell(f"Only an approver can raise the budget of {goal_id}.")
             return
         now = await click.attempt(

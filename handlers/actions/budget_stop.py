@@ -29,7 +29,7 @@ def register(app: AsyncApp, container: Container) -> None:
         goal_id = await click.decode(decode_goal_value, action)
         if goal_id is None:
             return
-        if not container.directory.is_approver(click.user):
+        if not container.directory.is_approver_anywhere(click.user):
             await click.tell(f"Only an approver can stop {goal_id} at its budget.")
             return
         goal = await click.attempt(
