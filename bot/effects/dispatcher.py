@@ -5,7 +5,8 @@ before the messages in it, its files before its commits, and its work (a draft, 
 everything recorded before it and before everything recorded after it. Its Slack messages and its
 repository commits do not build on each other, so between two pieces of work they run side by side
 in two "lanes": a goal's Slack lane and its repository lane (the PRD is posted while the approval
-is committed). Different goals' lanes run at the same time, at most `max_lanes` lanes at once.
+is committed; a new goal's card is posted while its Scaffold Check looks at the repository and its
+"start goal" commit is made). Different goals' lanes run at the same time, at most `max_lanes` lanes at once.
 Effects of no goal share one lane. Each handler is idempotent by the effect's key, so a crash at any point and a
 re-run after restart leaves exactly one message, mirror section and commit.
 
@@ -36,6 +37,7 @@ from bot.faults import fault_point
 from bot.observability.logging import log_context
 from bot.observability.tracing import set_attributes, span
 from bot.services.unit import Clock
+from bot.sop.phases import Phase
 from storage import locks
 from storage.db import read_session, transaction
 from storage.models import Effect, Goal
@@ -51,17 +53,28 @@ MAX_LANES = 32  # lanes running at once (up to two per goal): Slack calls overla
 
 # The streams of a goal's effects (see the module's docstring); any other kind is "work".
 SLACK, REPO, WORK = "slack", "repo", "work"
+SCAFFOLD_CHECK = Phase.SCAFFOLD_CHECK.value
 LaneKey = tuple[str | None, str]  # (goal id, stream)
 
 
 def stream(effect: Effect) -> str:
     """A Slack effect recorded with `after_repo` (a note that says the commits are made) runs in
-    order with everything, like work."""
+    order with everything, like work.
+
+    The Scaffold Check's draft reads the repository, not the thread: it runs in the repository lane,
+    before the commits recorded after it (the goal's "start goal" commit writes into what it reads)
+    and beside the goal's card, whose post does not wait for it. Its artifact's post, recorded when
+    it is drafted, still comes after the card in the Slack lane."""
     if effect.kind.startswith(("slack.", "notify.")) and not effect.payload.get("after_repo"):
         return SLACK
-    if effect.kind.startswith("repo."):
+    if effect.kind.startswith("repo.") or reads_only_the_repository(effect):
         return REPO
     return WORK
+
+
+def reads_only_the_repository(effect: Effect) -> bool:
+    """The Scaffold Check's draft: quick, no model, it looks at the repository and records a draft."""
+    return effect.kind == "draft" and effect.payload.get("phase") == SCAFFOLD_CHECK
 
 
 def runnable(effect: Effect, now: datetime | None) -> bool:
