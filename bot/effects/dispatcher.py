@@ -50,6 +50,11 @@ CLOSED_BY_PERSON = ("cancelled", "rejected")  # the thread message of an effect 
 # listeners: more lanes than that would wait for connections inside the loop and stop it for good.
 PG_MAX_LANES = 8
 MAX_LANES = 32  # lanes running at once (up to two per goal): Slack calls overlap, git publishes batch up
+# Repository lanes take turns at the branch lock (their publishes batch up while they wait), so
+# more of them at once adds nothing but waiting: they may hold at most half of the lanes, and the
+# other half stays for posts and work. Without this, many goals' commits waiting for the lock took
+# every lane, and other goals' drafts and posts waited behind them.
+REPO_SHARE = 2
 
 # The streams of a goal's effects (see the module's docstring); any other kind is "work".
 SLACK, REPO, WORK = "slack", "repo", "work"
@@ -196,10 +201,15 @@ class EffectDispatcher:
         free = self.max_lanes - len(self._lanes)
         if free <= 0:
             return 0
+        repo_free = max(1, self.max_lanes // REPO_SHARE) - sum(1 for key in self._lanes if key[1] == REPO)
         started = 0
         for key, effects in self._due_lanes(exclude=set(self._lanes)).items():
             if started >= free:
                 break
+            if key[1] == REPO:
+                if repo_free <= 0:
+                    continue  # a later goal's posts and work may still start
+                repo_free -= 1
             lane = asyncio.create_task(self._lane(effects), name=f"orch-effects-{key[0] or 'none'}-{key[1]}")
             self._lanes[key] = lane
             lane.add_done_callback(functools.partial(self._lane_done, key))
@@ -302,12 +312,20 @@ class EffectDispatcher:
         many ran. Used by drain(), the CLI and tests; the server's loop starts lanes as they come."""
         lanes = self._due_lanes(exclude=set(self._lanes), limit=limit)
         gate = asyncio.Semaphore(self.max_lanes)
+        repo_gate = asyncio.Semaphore(max(1, self.max_lanes // REPO_SHARE))
 
         async def bounded(effects: list[Effect]) -> int:
             async with gate:
                 return await self._lane(effects)
 
-        results = await asyncio.gather(*(bounded(e) for e in lanes.values()), return_exceptions=True)
+        async def bounded_repo(effects: list[Effect]) -> int:
+            async with repo_gate:  # taken first: a repository lane waiting here holds no lane
+                return await bounded(effects)
+
+        results = await asyncio.gather(
+            *((bounded_repo if key[1] == REPO else bounded)(e) for key, e in lanes.items()),
+            return_exceptions=True,
+        )
         for result in results:
             if isinstance(result, BaseException):
                 raise result

@@ -241,7 +241,9 @@ def _in_head(git: Git, rel: str) -> bool:
 def _left_by_a_crash(git: Git, repo: Path, rel: str, text: str) -> bool:
     """Is this exactly the file an earlier attempt wrote and did not commit (the process died
     between the two)? A person's own file at the same path is never taken."""
-    return not _in_head(git, rel) and (repo / rel).read_text(encoding="utf-8") == text
+    # The text first: it is read from disk, while the history is asked in a git process.
+    path = repo / rel
+    return path.is_file() and path.read_bytes() == text.encode("utf-8") and not _in_head(git, rel)
 
 
 def apply_scaffold(
