@@ -55,6 +55,11 @@ MAX_LANES = 32  # lanes running at once (up to two per goal): Slack calls overla
 # other half stays for posts and work. Without this, many goals' commits waiting for the lock took
 # every lane, and other goals' drafts and posts waited behind them.
 REPO_SHARE = 2
+# Effects that only draw a projection of the goal's state as it is when they run (the card, its
+# progress message, the Homes): one followed by another of its kind in the same lane draws nothing
+# the later one does not, so it is marked done without a call, and the posts between them go out
+# one Slack round trip sooner (an approval's card update no longer delays the next draft's post).
+RE_RENDERS = frozenset({"slack.update_card"})
 
 # The streams of a goal's effects (see the module's docstring); any other kind is "work".
 SLACK, REPO, WORK = "slack", "repo", "work"
@@ -266,10 +271,11 @@ class EffectDispatcher:
     async def _lane(self, effects: list[Effect]) -> int:
         """Run one lane's effects in order; stop at the first that waits (its later ones wait too)."""
         ran = 0
-        for effect in effects:
+        for i, effect in enumerate(effects):
             if self._stopping:
                 break
-            ok = await self._run_again_if_cancelled_inside(effect)
+            redrawn_later = effect.kind in RE_RENDERS and any(e.kind == effect.kind for e in effects[i + 1 :])
+            ok = await self._run_again_if_cancelled_inside(effect, _nothing if redrawn_later else None)
             if ok is None:  # another replica is running it; it keeps the goal's order from there
                 if effect.goal_id is None:
                     continue
@@ -279,10 +285,10 @@ class EffectDispatcher:
                 break
         return ran
 
-    async def _run_again_if_cancelled_inside(self, effect: Effect) -> bool | None:
+    async def _run_again_if_cancelled_inside(self, effect: Effect, handler: Handler | None) -> bool | None:
         while True:
             try:
-                return await self.run_one(effect)
+                return await self.run_one(effect, handler)
             except asyncio.CancelledError:
                 # A task the handler awaited was cancelled, not this lane (stop() cancels the lane,
                 # which then shows in cancelling()). The bench once saw a scaffold draft's job
@@ -331,8 +337,9 @@ class EffectDispatcher:
                 raise result
         return sum(r for r in results if isinstance(r, int))
 
-    async def run_one(self, effect: Effect) -> bool | None:
-        """Run one effect; None when it is not ours to run (done meanwhile, or another replica has it)."""
+    async def run_one(self, effect: Effect, instead: Handler | None = None) -> bool | None:
+        """Run one effect (with `instead` rather than its kind's handler, when given); None when it
+        is not ours to run (done meanwhile, or another replica has it)."""
         # Replicas share the outbox on PostgreSQL: an effect runs only under its advisory lock.
         # The database writes run in threads: on SQLite each waits for the write lock, and lanes
         # of other goals go on meanwhile instead of the whole loop waiting.
@@ -344,7 +351,7 @@ class EffectDispatcher:
             async with locks.claim_async(self.engine, locks.EFFECTS, int(effect.id or 0)) as mine:
                 if not (here and mine):
                     return None
-                handler = self.handlers.get(effect.kind)
+                handler = instead or self.handlers.get(effect.kind)
                 if handler is None:
                     await asyncio.to_thread(self._finish, effect, "failed", f"no handler for {effect.kind}")
                     return False
@@ -482,3 +489,7 @@ class EffectDispatcher:
                 return
             await asyncio.sleep(0.01)
         raise TimeoutError("effects still pending after drain timeout")
+
+
+async def _nothing(effect: Effect) -> None:
+    """The handler of an effect whose work a later effect of its lane does (see RE_RENDERS)."""

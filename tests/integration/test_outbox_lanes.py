@@ -119,3 +119,29 @@ def test_commits_waiting_for_the_branch_lock_leave_lanes_for_other_goals_posts(t
 
         asyncio.run(scenario())
         assert posted == ["post"], run
+
+
+def test_a_card_drawn_again_later_in_its_lane_is_not_drawn_twice(tmp_path: Path) -> None:
+    dispatcher = _kinds(
+        tmp_path,
+        [
+            ("card-approved", "slack.update_card", "G-0001"),
+            ("post-prd", "slack.post_artifact", "G-0001"),
+            ("card-drafted", "slack.update_card", "G-0001"),
+        ],
+        max_lanes=4,
+    )
+    calls: list[str] = []
+
+    async def handler(effect: Effect) -> None:
+        calls.append(effect.key)
+
+    dispatcher.register("slack.update_card", handler)
+    dispatcher.register("slack.post_artifact", handler)
+    asyncio.run(dispatcher.drain(timeout=30))
+    # The card shows the goal as it is when drawn: the last drawing shows all the first one did.
+    assert calls == ["post-prd", "card-drafted"]
+    with Session(dispatcher.engine) as session:
+        assert {e.key: e.status for e in session.exec(select(Effect)).all()} == {
+            "card-approved": "done", "post-prd": "done", "card-drafted": "done",
+        }  # fmt: skip
