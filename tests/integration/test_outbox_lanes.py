@@ -6,6 +6,7 @@ import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from sqlmodel import Session, select
 
 from bot.effects.dispatcher import EffectDispatcher
@@ -81,44 +82,44 @@ def _kinds(tmp_path: Path, effects: list[tuple[str, str, str]], max_lanes: int) 
     return EffectDispatcher(engine=engine, clock=system_clock, max_lanes=max_lanes)
 
 
-def test_commits_waiting_for_the_branch_lock_leave_lanes_for_other_goals_posts(tmp_path: Path) -> None:
+@pytest.mark.parametrize("run", ["loop", "drain"])
+def test_commits_waiting_for_the_branch_lock_leave_lanes_for_other_goals_posts(
+    tmp_path: Path, run: str
+) -> None:
     # Four goals' commits are held (as by the branch lock) in a dispatcher of four lanes: a fifth
     # goal's post still goes out, in the server's loop and in a drain alike.
     commits = [(f"c{i}", "repo.publish_state", f"G-000{i}") for i in range(1, 5)]
-    for run in ("loop", "drain"):
-        folder = tmp_path / run
-        folder.mkdir()
-        dispatcher = _kinds(folder, [*commits, ("post", "slack.post_card", "G-0005")], max_lanes=4)
-        posted: list[str] = []
+    dispatcher = _kinds(tmp_path, [*commits, ("post", "slack.post_card", "G-0005")], max_lanes=4)
+    posted: list[str] = []
 
-        async def scenario(dispatcher: EffectDispatcher = dispatcher, run: str = run) -> None:
-            lock = asyncio.Event()
-            post_done = asyncio.Event()
+    async def scenario() -> None:
+        lock = asyncio.Event()
+        post_done = asyncio.Event()
 
-            async def commit(effect: Effect) -> None:
-                await asyncio.wait_for(lock.wait(), timeout=10)
+        async def commit(effect: Effect) -> None:
+            await asyncio.wait_for(lock.wait(), timeout=10)
 
-            async def post(effect: Effect) -> None:
-                posted.append(effect.key)
-                post_done.set()
+        async def post(effect: Effect) -> None:
+            posted.append(effect.key)
+            post_done.set()
 
-            dispatcher.register("repo.publish_state", commit)
-            dispatcher.register("slack.post_card", post)
-            if run == "loop":
-                await dispatcher.start()
-                try:
-                    await asyncio.wait_for(post_done.wait(), timeout=10)
-                finally:
-                    lock.set()
-                    await dispatcher.stop(grace=10)
-            else:
-                drained = asyncio.create_task(dispatcher.drain(timeout=30))
+        dispatcher.register("repo.publish_state", commit)
+        dispatcher.register("slack.post_card", post)
+        if run == "loop":
+            await dispatcher.start()
+            try:
                 await asyncio.wait_for(post_done.wait(), timeout=10)
+            finally:
                 lock.set()
-                await drained
+                await dispatcher.stop(grace=10)
+        else:
+            drained = asyncio.create_task(dispatcher.drain(timeout=30))
+            await asyncio.wait_for(post_done.wait(), timeout=10)
+            lock.set()
+            await drained
 
-        asyncio.run(scenario())
-        assert posted == ["post"], run
+    asyncio.run(scenario())
+    assert posted == ["post"]
 
 
 def test_a_card_drawn_again_later_in_its_lane_is_not_drawn_twice(tmp_path: Path) -> None:
