@@ -17,6 +17,7 @@ from sqlmodel import Session
 from bot.blocks.failures import FailureRef, build_failure_message
 from bot.effects.port import FAILURE_NOTE, Registry, RetryLater, SlackPort
 from bot.services.unit import Actor, add_effect, audit
+from bot.sop.effect_kinds import FailureNote, FailureRetry
 from storage.db import read_session
 from storage.models import Effect, Goal
 
@@ -116,14 +117,11 @@ def add_failure_note(
     add_effect(
         session,
         key=key,
-        kind=FAILURE_NOTE,
         goal_id=None,
         now=now,
-        goal=goal_id,
-        what=what,
-        todo=todo,
-        error=error,
-        retry={"what": retry.what, "id": retry.id},
+        payload=FailureNote(
+            goal=goal_id, what=what, todo=todo, error=error, retry=FailureRetry(what=retry.what, id=retry.id)
+        ),
     )
 
 

@@ -33,6 +33,7 @@ from bot.forge.port import ForgeError, MergeRefused, StatusState
 from bot.forge.targets import Target, build_targets
 from bot.redact import redact
 from bot.services.unit import Actor, Clock, add_effect, audit
+from bot.sop.effect_kinds import Deliver, ThreadNote, UpdateCard
 from bot.sop.phases import CANONICAL_FILES, LABELS, GoalState, Phase
 from bot.sop.publish import canonical_path, sha256_text
 from storage.db import read_session, transaction
@@ -165,9 +166,9 @@ class DeliveryEffects:
             add_effect(
                 session,
                 key=f"deliver:{effect.key}",
-                kind="repo.deliver",
                 goal_id=effect.goal_id,
                 now=self.clock(),
+                payload=Deliver(),
             )
         if self._dispatcher is not None:
             self._dispatcher.kick()
@@ -190,9 +191,9 @@ class DeliveryEffects:
                 add_effect(
                     session,
                     key=f"deliver:poll:{link.goal_id}:{bucket}",
-                    kind="repo.deliver",
                     goal_id=link.goal_id,
                     now=now,
+                    payload=Deliver(),
                 )
         if links and self._dispatcher is not None:
             self._dispatcher.kick()
@@ -245,9 +246,9 @@ class DeliveryEffects:
                         add_effect(
                             session,
                             key=f"card:{goal.id}:pr:{outcome.number}:{outcome.state}",
-                            kind="slack.update_card",
                             goal_id=goal.id,
                             now=self.clock(),
+                            payload=UpdateCard(),
                         )
             goal_id = goal.id
             for item in outcome.stale:
@@ -268,11 +269,9 @@ class DeliveryEffects:
                 add_effect(
                     session,
                     key=key,
-                    kind="slack.thread_note",
                     goal_id=goal_id,
                     now=self.clock(),
-                    text=redact(text),
-                    **extra,
+                    payload=ThreadNote(text=redact(text), **extra),
                 )
         if self._dispatcher is not None:
             self._dispatcher.kick()

@@ -19,6 +19,7 @@ from sqlmodel import col, select
 from bot.observability.usage import GoalUsage, Tokens, cost, goal_usage
 from bot.services.errors import GoalClosed, GoalNotFound, InvalidInput
 from bot.services.unit import Actor, add_effect, audit, load_goal_for_update
+from bot.sop.effect_kinds import BudgetReached, ThreadNote, parse
 from bot.sop.phases import GoalState
 from storage.audit import AuditEntry
 from storage.db import read_session, transaction
@@ -156,11 +157,9 @@ def check(
                 add_effect(
                     session,
                     key=f"budget:{goal_id}:{state.budget}:paused",
-                    kind=EFFECT_KIND,
                     goal_id=goal_id,
                     now=now,
-                    cost=state.cost,
-                    budget=state.budget,
+                    payload=BudgetReached(cost=state.cost, budget=state.budget),
                 )
                 service._card_effect(session, goal, now, f"budget:{state.budget}:paused")
         elif state.share >= float(getattr(settings, "budget_warn_ratio", 0.8)):
@@ -177,11 +176,10 @@ def check(
                 add_effect(
                     session,
                     key=f"budget:{goal_id}:{state.budget}:warned",
-                    kind="slack.thread_note",
                     goal_id=goal_id,
                     now=now,
-                    text=(
-                        f":warning: {goal_id} has used {state.line()}. At 100% its agent work "
+                    payload=ThreadNote(
+                        text=f":warning: {goal_id} has used {state.line()}. At 100% its agent work "
                         "pauses until an approver raises the budget."
                     ),
                 )
@@ -228,10 +226,9 @@ def raise_budget(service: GoalService, settings: Any, *, goal_id: str, actor: Ac
             add_effect(
                 session,
                 key=f"{held.get('key')}:resumed:{entry.seq}"[:250],
-                kind=str(held["kind"]),
                 goal_id=goal_id,
                 now=now,
-                **dict(held.get("payload") or {}),
+                payload=parse(str(held["kind"]), held.get("payload") or {}),
             )
             resumed += 1
         service._card_effect(session, goal, now, f"budget:{to}:raised")
