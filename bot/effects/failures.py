@@ -15,7 +15,7 @@ from slack_sdk.errors import SlackApiError
 from sqlmodel import Session
 
 from bot.blocks.failures import FailureRef, build_failure_message
-from bot.effects.port import FAILURE_NOTE, Registry, RetryLater, SlackPort
+from bot.effects.port import FAILURE_NOTE, Handler, RetryLater, SlackPort
 from bot.services.unit import Actor, add_effect, audit
 from bot.sop.effect_kinds import FailureNote, FailureRetry
 from storage.db import read_session
@@ -131,8 +131,8 @@ class FailureNotes:
 
     fx: SlackPort
 
-    def register(self, dispatcher: Registry) -> None:
-        dispatcher.register(FAILURE_NOTE, self.post)
+    def handlers(self) -> dict[str, Handler]:
+        return {FAILURE_NOTE: self.post}
 
     async def post(self, effect: Effect) -> None:
         payload = effect.payload

@@ -15,7 +15,7 @@ import contextlib
 import dataclasses
 import functools
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -80,14 +80,19 @@ class DeliveryEffects:
 
     # -- wiring --------------------------------------------------------------------------------
 
-    def install(self, dispatcher: EffectDispatcher, work: Any) -> None:
-        """Run the goal's work in its clone, follow every repo effect with a delivery."""
+    def wrap(
+        self, handlers: Mapping[str, Handler], work: Any, dispatcher: EffectDispatcher
+    ) -> dict[str, Handler]:
+        """`handlers` with the goal's work run in its clone and every repo effect followed by a
+        delivery, plus `repo.deliver` itself (the composition root's table is built from it)."""
         self._dispatcher = dispatcher
+        wrapped = dict(handlers)
         for kind in GOAL_SCOPED:
-            original = dispatcher.handlers.get(kind)
+            original = wrapped.get(kind)
             if original is not None:
-                dispatcher.register(kind, self._in_goal_clone(kind, work, original))
-        dispatcher.register("repo.deliver", self.deliver)
+                wrapped[kind] = self._in_goal_clone(kind, work, original)
+        wrapped[Deliver.KIND] = self.deliver
+        return wrapped
 
     def _in_goal_clone(self, kind: str, work: Any, original: Handler) -> Handler:
         name = getattr(original, "__name__", "")

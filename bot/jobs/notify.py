@@ -15,7 +15,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlmodel import Session
 
-from bot.effects.dispatcher import EffectDispatcher
+from bot.effects.port import Handler
 from bot.effects.retry import slack_error_code
 from bot.redact import redact, redact_obj
 from bot.services.unit import add_effect
@@ -62,9 +62,8 @@ class Notifier:
     def __init__(self, client: AsyncWebClient) -> None:
         self.client = client
 
-    def register(self, dispatcher: EffectDispatcher) -> None:
-        dispatcher.register(DM_KIND, self.dm)
-        dispatcher.register(POST_KIND, self.post)
+    def handlers(self) -> dict[str, Handler]:
+        return {DM_KIND: self.dm, POST_KIND: self.post}
 
     async def _already_sent(self, channel: str, thread_ts: str | None, mark: str) -> bool:
         try:

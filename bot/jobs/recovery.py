@@ -24,7 +24,7 @@ from bot.jobs.job_text import describe
 from bot.redact import redact
 from bot.services.errors import GoalClosed, GoalNotFound, InvalidInput
 from bot.services.unit import Actor, add_effect, audit, load_goal_for_update
-from bot.sop.effect_kinds import Status, UpdateCard, WorkFailed, WorkFailureSettled, parse
+from bot.sop.effect_kinds import AGENT_KINDS, Status, UpdateCard, WorkFailed, WorkFailureSettled, parse
 from bot.sop.phases import LABELS, GoalState, Phase, PhaseStatus
 from storage.db import read_session, transaction
 from storage.jobs_models import Job
@@ -33,12 +33,12 @@ from storage.models import Goal
 if TYPE_CHECKING:
     from bot.services.goal_port import GoalsPort as GoalService
 
-AGENT_KINDS = ("draft", "build")
+
 # The scheduler retries one failed draft or build by itself at most this often (a model that answers but keeps
 # giving unusable drafts must not be asked forever); a person's Retry is not counted.
 AUTO_RETRY_ROUNDS = 3
-FAILURE_KIND = "slack.work_failed"  # the thread message with Retry / Request changes / Cancel
-SETTLED_KIND = "slack.work_failure_settled"  # that message once the work runs again: no more buttons
+FAILURE_KIND = WorkFailed.KIND  # the thread message with Retry / Request changes / Cancel
+SETTLED_KIND = WorkFailureSettled.KIND  # that message once the work runs again: no more buttons
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ WARNED = "budget.warned"
 PAUSED = "budget.paused"
 RAISED = "budget.raised"
 BUDGET_STOP = "budget"  # who stopped a Codex turn the budget cut short (bot/agents/implement.py)
-EFFECT_KIND = "slack.budget"  # the thread message asking an approver to raise the budget or stop
+EFFECT_KIND = BudgetReached.KIND  # the thread message asking an approver to raise the budget or stop
 MAX_BUDGET = 100_000.0
 
 

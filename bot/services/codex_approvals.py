@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from bot.services.goals import GoalService
 
 REQUESTED, DECIDED, EXPIRED = "codex.approval_requested", "codex.approval_decided", "codex.approval_expired"
-POST_KIND = "slack.codex_approval"
+POST_KIND = CodexApprovalRequest.KIND
 MAX_COMMAND = 4000
 RECHECK_SECONDS = 1.0  # how often a waiter re-reads the row (a click handled by another process)
 

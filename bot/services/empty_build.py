@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 EMPTY = "build.empty"
 RETRIED = "build.retried"
-EFFECT_KIND = "slack.codex_empty_build"
+EFFECT_KIND = EmptyBuild.KIND
 MAX_FAILED_SHOWN = 10
 
 

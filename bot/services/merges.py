@@ -23,7 +23,7 @@ from storage.models import Artifact, Effect, Goal
 if TYPE_CHECKING:
     from bot.services.goals import GoalService
 
-MERGE_CONFLICT_KIND = "slack.merge_conflict"
+MERGE_CONFLICT_KIND = MergeConflict.KIND
 
 
 def _task(goal: Goal, task_id: int) -> dict[str, Any] | None:

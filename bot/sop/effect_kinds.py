@@ -281,23 +281,23 @@ AGENT_KINDS = (Draft.KIND, Build.KIND)
 P = TypeVar("P", bound=Payload)
 
 
-class UnknownKind(ValueError):
-    pass
+class MalformedPayload(ValueError):
+    """A payload that does not fit its kind, or a kind that does not exist: retrying cannot help."""
 
 
 def payload_type(kind: str) -> type[Payload]:
     found = KINDS.get(kind)
     if found is None:
-        raise UnknownKind(f"no effect kind {kind!r}")
+        raise MalformedPayload(f"no effect kind {kind!r}")
     return found
 
 
 def parse(kind: str, data: Mapping[str, Any]) -> Payload:
-    """A stored payload read back as its kind's type (raises ValueError when it does not fit)."""
+    """A stored payload read back as its kind's type (MalformedPayload when it does not fit)."""
     try:
         return payload_type(kind).model_validate(dict(data))
     except ValidationError as exc:
-        raise ValueError(f"a {kind} effect's payload does not fit its kind: {exc}") from exc
+        raise MalformedPayload(f"a {kind} effect's payload does not fit its kind: {exc}") from exc
 
 
 def read(kind: type[P], data: Mapping[str, Any]) -> P:
