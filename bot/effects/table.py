@@ -5,7 +5,8 @@ The composition root (`bot.app`) assembles it once from settings: which implemen
 post to. Handed to the dispatcher, the table never changes; a kind without a handler, or a
 handler for a kind that has no payload type (`bot.sop.effect_kinds`), stops the start, so a row
 can never wait for a handler that nobody registered. Each handler reads its row back through its
-kind's payload type first: a row that does not fit fails for good instead of half-running.
+kind's payload type first: a row whose required fields are missing or wrong fails for good
+instead of half-running (fields it does not know, from another version, are left aside).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import functools
 from collections.abc import Mapping
 
 from bot.effects.port import Handler
-from bot.sop.effect_kinds import KINDS, parse
+from bot.sop.effect_kinds import KINDS, read_back
 from storage.models import Effect
 
 
@@ -27,7 +28,7 @@ def checked(kind: str, handler: Handler) -> Handler:
 
     @functools.wraps(handler)
     async def run(effect: Effect) -> None:
-        parse(kind, effect.payload)
+        read_back(kind, effect.payload)
         await handler(effect)
 
     return run

@@ -293,11 +293,20 @@ def payload_type(kind: str) -> type[Payload]:
 
 
 def parse(kind: str, data: Mapping[str, Any]) -> Payload:
-    """A stored payload read back as its kind's type (MalformedPayload when it does not fit)."""
+    """A payload about to be recorded, as its kind's type: every field known, the required ones
+    there (MalformedPayload when not)."""
     try:
         return payload_type(kind).model_validate(dict(data))
     except ValidationError as exc:
         raise MalformedPayload(f"a {kind} effect's payload does not fit its kind: {exc}") from exc
+
+
+def read_back(kind: str, data: Mapping[str, Any]) -> Payload:
+    """A stored payload read back as its kind's type. Fields this version does not know (a row
+    written by another version) are left aside; a required field missing or of the wrong type
+    is MalformedPayload."""
+    known = payload_type(kind).model_fields
+    return parse(kind, {name: value for name, value in data.items() if name in known})
 
 
 def read(kind: type[P], data: Mapping[str, Any]) -> P:

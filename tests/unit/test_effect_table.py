@@ -42,12 +42,15 @@ def test_a_row_that_does_not_fit_its_kind_fails_for_good_before_its_handler_runs
         ran.append(effect.key)
 
     table = build_table({**_all_kinds(), "slack.thread_note": note})
-    bad = Effect(key="n1", kind="slack.thread_note", payload={"txt": "typo"}, created_at=datetime.now(UTC))
+    bad = Effect(key="n1", kind="slack.thread_note", payload={"text": 3.5}, created_at=datetime.now(UTC))
     with pytest.raises(MalformedPayload) as caught:
         asyncio.run(table["slack.thread_note"](bad))
     assert ran == []
     assert classify(caught.value).verdict == "permanent"
-    good = Effect(key="n2", kind="slack.thread_note", payload={"text": "hello"}, created_at=datetime.now(UTC))
+    # A field this version does not know (a row from another version) is left aside.
+    good = Effect(
+        key="n2", kind="slack.thread_note", payload={"text": "hi", "x": 1}, created_at=datetime.now(UTC)
+    )
     asyncio.run(table["slack.thread_note"](good))
     assert ran == ["n2"]
 
