@@ -25,13 +25,13 @@ def _all_kinds() -> dict[str, Handler]:
 def test_a_kind_without_a_handler_stops_the_start() -> None:
     handlers = _all_kinds()
     del handlers["slack.thread_note"]
-    with pytest.raises(EffectTableError, match="no handler for slack.thread_note"):
+    with pytest.raises(EffectTableError, match=r"no handler for slack\.thread_note"):
         build_table(handlers)
 
 
 def test_a_handler_for_a_kind_that_does_not_exist_stops_the_start() -> None:
     handlers = {**_all_kinds(), "slack.post_somewhere": _done}
-    with pytest.raises(EffectTableError, match="kinds that do not exist: slack.post_somewhere"):
+    with pytest.raises(EffectTableError, match=r"kinds that do not exist: slack\.post_somewhere"):
         build_table(handlers)
 
 
