@@ -3,90 +3,64 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import blocks as builders
+from bot.deps import Deps
 from bot.services.elevation import ElevationService
 from bot.services.errors import ServiceError
 from bot.services.origin import ClickedMessage
-from bot.services.unit import Actor
 from bot.sop.phases import GoalState
-from handlers.actions.decisions import where
-from handlers.common import call, open_modal, tell
-
-if TYPE_CHECKING:
-    from bot.app import Container
+from handlers.actions.clicks import Click, Payload
+from handlers.common import call
 
 
-def register(app: AsyncApp, container: Container) -> None:
-    elevation = ElevationService.from_container(container)
+async def request_elevation(
+    ack: AsyncAck, action: Payload, body: Payload, client: AsyncWebClient, deps: Deps
+) -> None:
+    click = await Click.acked(ack, body, client)
+    try:
+        goal = await call(deps.goals.get, goal_id=str(action.get("value") or "")[:40])
+    except ServiceError as exc:
+        await click.tell(str(exc))
+        return
+    if goal.state != GoalState.ACTIVE:
+        await click.tell(f"{goal.id} is {goal.state}; its mode no longer matters.")
+        return
+    meta = json.dumps({"goal": goal.id, "channel": click.channel})
+    await click.open(builders.build_elevate_modal(goal.id, meta))
 
-    @app.action(builders.REQUEST_ELEVATION_ACTION)
-    async def request(
-        ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], client: AsyncWebClient
-    ) -> None:
-        await ack()
-        user = body["user"]["id"]
-        channel, _, thread_ts = where(body)
-        try:
-            goal = await call(container.goals.get, goal_id=str(action.get("value") or "")[:40])
-        except ServiceError as exc:
-            await tell(client, channel=channel, user=user, thread_ts=thread_ts, text=str(exc))
-            return
-        if goal.state != GoalState.ACTIVE:
-            await tell(
-                client,
-                channel=channel,
-                user=user,
-                thread_ts=thread_ts,
-                text=f"{goal.id} is {goal.state}; its mode no longer matters.",
-            )
-            return
-        meta = json.dumps({"goal": goal.id, "channel": channel})
-        await open_modal(
-            client,
-            trigger_id=body["trigger_id"],
-            view=builders.build_elevate_modal(goal.id, meta),
-            user=user,
-            channel=channel,
-            thread_ts=thread_ts,
-        )
 
-    async def decide(
-        grant: bool, action: dict[str, Any], body: dict[str, Any], client: AsyncWebClient
-    ) -> None:
-        user = body["user"]["id"]
-        channel, ts, thread_ts = where(body)
-        try:
-            request_id, goal_id = builders.decode_mode_value(str(action.get("value") or ""))
-            await call(
-                elevation.decide,
-                request_id=request_id,
-                goal_id=goal_id,
-                grant=grant,
-                actor=Actor(user, body.get("trigger_id")),
-                clicked=ClickedMessage(channel, ts, thread_ts),
-            )
-        except ValueError as exc:
-            await tell(
-                client, channel=channel, user=user, thread_ts=thread_ts, text=f"That button is broken: {exc}"
-            )
-        except ServiceError as exc:
-            await tell(client, channel=channel, user=user, thread_ts=thread_ts, text=str(exc))
+async def grant_mode(
+    ack: AsyncAck, action: Payload, body: Payload, client: AsyncWebClient, deps: Deps
+) -> None:
+    await _decide(await Click.acked(ack, body, client), action, deps, grant=True)
 
-    @app.action(builders.GRANT_MODE_ACTION)
-    async def grant(
-        ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], client: AsyncWebClient
-    ) -> None:
-        await ack()
-        await decide(True, action, body, client)
 
-    @app.action(builders.DENY_MODE_ACTION)
-    async def deny(
-        ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], client: AsyncWebClient
-    ) -> None:
-        await ack()
-        await decide(False, action, body, client)
+async def deny_mode(
+    ack: AsyncAck, action: Payload, body: Payload, client: AsyncWebClient, deps: Deps
+) -> None:
+    await _decide(await Click.acked(ack, body, client), action, deps, grant=False)
+
+
+async def _decide(click: Click, action: Payload, deps: Deps, *, grant: bool) -> None:
+    decoded = await click.decode(builders.decode_mode_value, action)
+    if decoded is None:
+        return
+    request_id, goal_id = decoded
+    await click.run(
+        ElevationService.from_container(deps).decide,
+        request_id=request_id,
+        goal_id=goal_id,
+        grant=grant,
+        actor=click.actor,
+        clicked=ClickedMessage(click.channel, click.ts, click.thread_ts),
+    )
+
+
+def register(app: AsyncApp, deps: Deps) -> None:
+    app.action(builders.REQUEST_ELEVATION_ACTION)(request_elevation)
+    app.action(builders.GRANT_MODE_ACTION)(grant_mode)
+    app.action(builders.DENY_MODE_ACTION)(deny_mode)

@@ -2,25 +2,18 @@
 
 from __future__ import annotations
 
-import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.failures import RETRY_ACTION, build_failure_done, decode_failure_value
+from bot.deps import Deps
 from bot.services.effects import effects_service
-from handlers.actions.clicks import Click
-from handlers.actions.decisions import where
-from handlers.common import call
-
-if TYPE_CHECKING:
-    from bot.app import Container
-
-log = logging.getLogger(__name__)
+from handlers.actions.clicks import Click, Payload, where
 
 
-async def settle(client: AsyncWebClient, body: dict[str, Any], goal_id: str, outcome: str) -> None:
+async def settle(client: AsyncWebClient, body: Payload, goal_id: str, outcome: str) -> None:
     """Replace the failure message's buttons with what a person did, so it is not pressed twice."""
     channel, ts, _thread = where(body)
     if not channel or not ts:
@@ -35,26 +28,24 @@ async def settle(client: AsyncWebClient, body: dict[str, Any], goal_id: str, out
     )
 
 
-def register(app: AsyncApp, container: Container) -> None:
-    effects = effects_service(container)
-
-    @app.action(RETRY_ACTION)
-    async def retry(
-        ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], client: AsyncWebClient
-    ) -> None:
-        await ack()
-        click = Click.of(body, client)
-        ref = await click.decode(decode_failure_value, action)
-        if ref is None:
-            return
-        if ref.what == "effect" and ref.id is not None:
-            scope: dict[str, Any] = {"effect_id": ref.id}
-        elif ref.what == "job" and ref.id is not None:
-            scope = {"job_id": ref.id}
-        else:
-            scope = {"goal_id": ref.goal_id}
-        rows = await click.attempt(lambda: call(effects.retry, actor=click.actor, **scope))
-        if rows is None:
-            return
+async def retry_failure(
+    ack: AsyncAck, action: Payload, body: Payload, client: AsyncWebClient, deps: Deps
+) -> None:
+    click = await Click.acked(ack, body, client)
+    ref = await click.decode(decode_failure_value, action)
+    if ref is None:
+        return
+    if ref.what == "effect" and ref.id is not None:
+        scope: dict[str, Any] = {"effect_id": ref.id}
+    elif ref.what == "job" and ref.id is not None:
+        scope = {"job_id": ref.id}
+    else:
+        scope = {"goal_id": ref.goal_id}
+    rows = await click.run(effects_service(deps).retry, actor=click.actor, **scope)
+    if rows is not None:
         steps = "1 step" if len(rows) == 1 else f"{len(rows)} steps"
         await settle(client, body, ref.goal_id, f"🔁 <@{click.user}> pressed Retry: {steps} running again.")
+
+
+def register(app: AsyncApp, deps: Deps) -> None:
+    app.action(RETRY_ACTION)(retry_failure)
