@@ -3,23 +3,16 @@
 
 from __future__ import annotations
 
-from slack_bolt.async_app import AsyncAck, AsyncApp
-from slack_sdk.web.async_client import AsyncWebClient
+from slack_bolt.async_app import AsyncApp
 
 from bot.blocks.budget import RAISE_ACTION, build_raise_modal, decode_goal_value, encode_budget_metadata
 from bot.deps import Deps
 from bot.services.budgets import standing
-from handlers.actions.clicks import Click, Payload
+from handlers.actions.clicks import Button, Click, wire
 
 
-async def raise_budget(
-    ack: AsyncAck, action: Payload, body: Payload, client: AsyncWebClient, deps: Deps
-) -> None:
-    click = await Click.acked(ack, body, client)
-    goal_id = await click.decode(decode_goal_value, action)
-    if goal_id is None or not await click.approver(
-        deps, f"Only an approver can raise the budget of {goal_id}."
-    ):
+async def ask_new_budget(click: Click, goal_id: str, deps: Deps) -> None:
+    if not await click.approver(deps, f"Only an approver can raise the budget of {goal_id}."):
         return
     now = await click.run(standing, service=deps.goals, settings=deps.settings, goal_id=goal_id)
     if now is not None:
@@ -29,4 +22,4 @@ async def raise_budget(
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
-    app.action(RAISE_ACTION)(raise_budget)
+    wire(app, Button(RAISE_ACTION, decode_goal_value, ask_new_budget))

@@ -2,27 +2,19 @@
 
 from __future__ import annotations
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
-from slack_sdk.web.async_client import AsyncWebClient
+from slack_bolt.async_app import AsyncApp
 
 from bot.blocks.empty_build import CANCEL_ACTION, build_empty_build_outcome, decode_goal_value
 from bot.deps import Deps
-from handlers.actions.clicks import Click, Payload
-
-REASON = "cancelled after its build changed nothing"
+from handlers.actions.clicks import Button, Click, wire
 
 
-async def cancel_empty_build(
-    ack: AsyncAck, action: Payload, body: Payload, client: AsyncWebClient, respond: AsyncRespond, deps: Deps
-) -> None:
-    click = await Click.acked(ack, body, client)
-    goal_id = await click.decode(decode_goal_value, action)
-    if goal_id is None:
-        return
-    goal = await click.run(deps.goals.cancel, goal_id=goal_id, actor=click.actor, reason=REASON)
+async def cancel_empty_build(click: Click, goal_id: str, deps: Deps) -> None:
+    reason = "cancelled after its build changed nothing"
+    goal = await click.run(deps.goals.cancel, goal_id=goal_id, actor=click.actor, reason=reason)
     if goal is not None:
-        await click.settle(respond, build_empty_build_outcome, f"✖ <@{click.user}> cancelled {goal.id}.")
+        await click.settle(build_empty_build_outcome, f"✖ <@{click.user}> cancelled {goal.id}.")
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
-    app.action(CANCEL_ACTION)(cancel_empty_build)
+    wire(app, Button(CANCEL_ACTION, decode_goal_value, cancel_empty_build))

@@ -3,8 +3,7 @@
 
 from __future__ import annotations
 
-from slack_bolt.async_app import AsyncAck, AsyncApp
-from slack_sdk.web.async_client import AsyncWebClient
+from slack_bolt.async_app import AsyncApp
 
 from bot.blocks.empty_build import (
     REQUEST_CHANGES_ACTION,
@@ -13,18 +12,13 @@ from bot.blocks.empty_build import (
     encode_feedback_metadata,
 )
 from bot.deps import Deps
-from handlers.actions.clicks import Click, Payload
+from handlers.actions.clicks import Button, Click, wire
 
 
-async def ask_build_directions(
-    ack: AsyncAck, action: Payload, body: Payload, client: AsyncWebClient, deps: Deps
-) -> None:
-    click = await Click.acked(ack, body, client)
-    goal_id = await click.decode(decode_goal_value, action)
-    if goal_id is not None:
-        metadata = encode_feedback_metadata(goal_id, click.channel, click.ts, click.thread_ts)
-        await click.open(build_feedback_modal(goal_id, metadata))
+async def ask_build_directions(click: Click, goal_id: str, deps: Deps) -> None:
+    metadata = encode_feedback_metadata(goal_id, click.channel, click.ts, click.thread_ts)
+    await click.open(build_feedback_modal(goal_id, metadata))
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
-    app.action(REQUEST_CHANGES_ACTION)(ask_build_directions)
+    wire(app, Button(REQUEST_CHANGES_ACTION, decode_goal_value, ask_build_directions))

@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-from slack_bolt.async_app import AsyncAck, AsyncApp
-from slack_sdk.web.async_client import AsyncWebClient
+from slack_bolt.async_app import AsyncApp
 
 from bot.blocks.conflicts import CONFLICT_REBUILD_ACTION, decode_conflict_value
 from bot.deps import Deps
 from bot.services.merges import rebuild_after_conflict
-from handlers.actions.clicks import Click, Payload
+from handlers.actions.clicks import Button, Click, wire
 
 
-async def rebuild_conflicted(
-    ack: AsyncAck, action: Payload, body: Payload, client: AsyncWebClient, deps: Deps
-) -> None:
-    click = await Click.acked(ack, body, client)
-    decoded = await click.decode(decode_conflict_value, action)
-    if decoded is None:
-        return
-    goal_id, task_id, _version = decoded
+async def rebuild_conflicted(click: Click, conflict: tuple[str, int, int], deps: Deps) -> None:
+    goal_id, task_id, _version = conflict
     version = await click.run(
         rebuild_after_conflict, service=deps.goals, goal_id=goal_id, task_id=task_id, actor=click.actor
     )
@@ -27,4 +20,4 @@ async def rebuild_conflicted(
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
-    app.action(CONFLICT_REBUILD_ACTION)(rebuild_conflicted)
+    wire(app, Button(CONFLICT_REBUILD_ACTION, decode_conflict_value, rebuild_conflicted))

@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
-from slack_bolt.async_app import AsyncAck, AsyncApp
-from slack_sdk.web.async_client import AsyncWebClient
+from slack_bolt.async_app import AsyncApp
 
 from bot.blocks.delivery import RETRY_DELIVERY_ACTION
 from bot.deps import Deps
 from bot.services.delivery import retry_delivery
 from bot.services.unit import Actor
-from handlers.actions.clicks import Click, Payload
+from handlers.actions.clicks import Button, Click, goal_id_value, wire
 
 
-async def retry_merge(
-    ack: AsyncAck, action: Payload, body: Payload, client: AsyncWebClient, deps: Deps
-) -> None:
-    click = await Click.acked(ack, body, client)
-    goal_id = str(action.get("value") or "")[:40]
-    key = str(action.get("action_ts") or body.get("trigger_id") or "")
+async def retry_merge(click: Click, goal_id: str, deps: Deps) -> None:
+    # Keyed by the click, so a double click delivers once.
+    key = str(click.action.get("action_ts") or click.trigger_id or "")
     if await click.did(retry_delivery, goals=deps.goals, goal_id=goal_id, actor=Actor(click.user), key=key):
         await click.tell(f"Trying to merge {goal_id}'s pull request again; the thread says how it went.")
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
-    app.action(RETRY_DELIVERY_ACTION)(retry_merge)
+    wire(app, Button(RETRY_DELIVERY_ACTION, goal_id_value, retry_merge))

@@ -4,27 +4,19 @@ from __future__ import annotations
 
 import json
 
-from slack_bolt.async_app import AsyncAck, AsyncApp
-from slack_sdk.web.async_client import AsyncWebClient
+from slack_bolt.async_app import AsyncApp
 
 from bot import blocks as builders
 from bot.deps import Deps
 from bot.services.elevation import ElevationService
-from bot.services.errors import ServiceError
 from bot.services.origin import ClickedMessage
 from bot.sop.phases import GoalState
-from handlers.actions.clicks import Click, Payload
-from handlers.common import call
+from handlers.actions.clicks import Button, Click, goal_id_value, wire
 
 
-async def request_elevation(
-    ack: AsyncAck, action: Payload, body: Payload, client: AsyncWebClient, deps: Deps
-) -> None:
-    click = await Click.acked(ack, body, client)
-    try:
-        goal = await call(deps.goals.get, goal_id=str(action.get("value") or "")[:40])
-    except ServiceError as exc:
-        await click.tell(str(exc))
+async def request_elevation(click: Click, goal_id: str, deps: Deps) -> None:
+    goal = await click.run(deps.goals.get, goal_id=goal_id)
+    if goal is None:
         return
     if goal.state != GoalState.ACTIVE:
         await click.tell(f"{goal.id} is {goal.state}; its mode no longer matters.")
@@ -33,23 +25,16 @@ async def request_elevation(
     await click.open(builders.build_elevate_modal(goal.id, meta))
 
 
-async def grant_mode(
-    ack: AsyncAck, action: Payload, body: Payload, client: AsyncWebClient, deps: Deps
-) -> None:
-    await _decide(await Click.acked(ack, body, client), action, deps, grant=True)
+async def grant_mode(click: Click, request: tuple[int, str], deps: Deps) -> None:
+    await _decide(click, request, deps, grant=True)
 
 
-async def deny_mode(
-    ack: AsyncAck, action: Payload, body: Payload, client: AsyncWebClient, deps: Deps
-) -> None:
-    await _decide(await Click.acked(ack, body, client), action, deps, grant=False)
+async def deny_mode(click: Click, request: tuple[int, str], deps: Deps) -> None:
+    await _decide(click, request, deps, grant=False)
 
 
-async def _decide(click: Click, action: Payload, deps: Deps, *, grant: bool) -> None:
-    decoded = await click.decode(builders.decode_mode_value, action)
-    if decoded is None:
-        return
-    request_id, goal_id = decoded
+async def _decide(click: Click, request: tuple[int, str], deps: Deps, *, grant: bool) -> None:
+    request_id, goal_id = request
     await click.run(
         ElevationService.from_container(deps).decide,
         request_id=request_id,
@@ -61,6 +46,9 @@ async def _decide(click: Click, action: Payload, deps: Deps, *, grant: bool) -> 
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
-    app.action(builders.REQUEST_ELEVATION_ACTION)(request_elevation)
-    app.action(builders.GRANT_MODE_ACTION)(grant_mode)
-    app.action(builders.DENY_MODE_ACTION)(deny_mode)
+    wire(
+        app,
+        Button(builders.REQUEST_ELEVATION_ACTION, goal_id_value, request_elevation),
+        Button(builders.GRANT_MODE_ACTION, builders.decode_mode_value, grant_mode),
+        Button(builders.DENY_MODE_ACTION, builders.decode_mode_value, deny_mode),
+    )

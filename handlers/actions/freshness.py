@@ -7,44 +7,27 @@ thread, to its requester, and audited; the artifact then goes stale unless it is
 
 from __future__ import annotations
 
-from slack_bolt.async_app import AsyncAck, AsyncApp
-from slack_sdk.web.async_client import AsyncWebClient
+from slack_bolt.async_app import AsyncApp
 
-from bot import blocks as builders
+from bot.blocks import ButtonRef, decode_button_value
 from bot.blocks.freshness import REAFFIRM_ACTION, REVIEW_CHANGES_ACTION
 from bot.deps import Deps
 from bot.services.reviews import ask_for_changes, reaffirm
 from bot.sop.phases import LABELS
-from handlers.actions.clicks import Click, Payload
+from handlers.actions.clicks import Button, Click, wire
 
 
-async def reapprove(
-    ack: AsyncAck, action: Payload, body: Payload, client: AsyncWebClient, deps: Deps
-) -> None:
-    click = await Click.acked(ack, body, client)
-    ref = await click.decode(builders.decode_button_value, action)
-    if ref is None:
-        return
+async def reapprove(click: Click, ref: ButtonRef, deps: Deps) -> None:
+    phases = [ref.phase.value]
     done = await click.run(
-        reaffirm,
-        goals=deps.goals,
-        goal_id=ref.goal_id,
-        actor=click.actor,
-        phases=[ref.phase.value],
-        sha256=ref.sha256,
+        reaffirm, goals=deps.goals, goal_id=ref.goal_id, actor=click.actor, phases=phases, sha256=ref.sha256
     )
     if done is not None:
         names = ", ".join(f"{LABELS[ref.phase]} v{r.version}" for r in done)
         await click.tell(f"{ref.goal_id}: {names} re-approved unchanged; its review date is today.")
 
 
-async def ask_review_changes(
-    ack: AsyncAck, action: Payload, body: Payload, client: AsyncWebClient, deps: Deps
-) -> None:
-    click = await Click.acked(ack, body, client)
-    ref = await click.decode(builders.decode_button_value, action)
-    if ref is None:
-        return
+async def ask_review_changes(click: Click, ref: ButtonRef, deps: Deps) -> None:
     if await click.did(
         ask_for_changes,
         goals=deps.goals,
@@ -57,5 +40,8 @@ async def ask_review_changes(
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
-    app.action(REAFFIRM_ACTION)(reapprove)
-    app.action(REVIEW_CHANGES_ACTION)(ask_review_changes)
+    wire(
+        app,
+        Button(REAFFIRM_ACTION, decode_button_value, reapprove),
+        Button(REVIEW_CHANGES_ACTION, decode_button_value, ask_review_changes),
+    )

@@ -6,44 +6,29 @@ are handled by handlers/actions/decisions.py. These two are registered only with
 
 from __future__ import annotations
 
-from slack_bolt.async_app import AsyncAck, AsyncApp
-from slack_sdk.web.async_client import AsyncWebClient
+from slack_bolt.async_app import AsyncApp
 
 from bot.blocks.reminders import CANCEL_JOB_ACTION, RERUN_ACTION, decode_cancel_value, decode_rerun_value
 from bot.deps import Deps
 from bot.jobs.recovery import rerequest_text
-from handlers.actions.clicks import Click, Payload
+from handlers.actions.clicks import Button, Click, wire
 
 
-async def rerequest_approval(
-    ack: AsyncAck, action: Payload, body: Payload, client: AsyncWebClient, deps: Deps
-) -> None:
-    click = await Click.acked(ack, body, client)
-    decoded = await click.decode(decode_rerun_value, action)
-    if decoded is None or deps.jobs is None:
-        return
-    goal_id, _phase, _version = decoded
-    result = await click.run(deps.jobs.rerequest, goal_id=goal_id, actor=click.actor)
+async def rerequest_approval(click: Click, rerun: tuple[str, str, int], deps: Deps) -> None:
+    goal_id, _phase, _version = rerun
+    result = await click.run(deps.jobs.rerequest, goal_id=goal_id, actor=click.actor) if deps.jobs else None
     if result is not None:
         await click.tell(rerequest_text(result))
 
 
-async def cancel_overdue_job(
-    ack: AsyncAck, action: Payload, body: Payload, client: AsyncWebClient, deps: Deps
-) -> None:
-    click = await Click.acked(ack, body, client)
-    decoded = await click.decode(decode_cancel_value, action)
-    if decoded is None:
-        return
-    _job_id, goal_id = decoded
+async def cancel_overdue_job(click: Click, job: tuple[int, str], deps: Deps) -> None:
     reason = "cancelled from the overdue-job message"
-    goal = await click.run(deps.goals.cancel, goal_id=goal_id, actor=click.actor, reason=reason)
+    goal = await click.run(deps.goals.cancel, goal_id=job[1], actor=click.actor, reason=reason)
     if goal is not None:
         await click.tell(f"{goal.id} is cancelled; its running job was stopped.")
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
-    if deps.jobs is None:
-        return
-    app.action(RERUN_ACTION)(rerequest_approval)
-    app.action(CANCEL_JOB_ACTION)(cancel_overdue_job)
+    if deps.jobs is not None:
+        wire(app, Button(RERUN_ACTION, decode_rerun_value, rerequest_approval))
+        wire(app, Button(CANCEL_JOB_ACTION, decode_cancel_value, cancel_overdue_job))
