@@ -19,6 +19,7 @@ from bot.services.goals import MAX_BRIEF
 from bot.services.unit import Actor
 from bot.sop.phases import LABELS, Phase
 from handlers.commands import digest, learn, retry, review
+from handlers.commands.slash import Slash
 from handlers.common import call, open_modal
 
 if TYPE_CHECKING:
@@ -45,7 +46,7 @@ def goal_line(goal: Goal) -> str:
 
 
 Reply = Callable[[str], Awaitable[Any]]
-Subcommand = Callable[[AsyncAck, dict[str, Any], AsyncRespond, AsyncWebClient, str, Deps], Awaitable[None]]
+Subcommand = Callable[[Slash], Awaitable[None]]
 
 
 async def answer_later(ack: AsyncAck, respond: AsyncRespond) -> Reply:
@@ -251,12 +252,12 @@ async def orch(
     elif sub in ("help", ""):
         await ack(text=builders.build_help_text())
     elif sub in EXTRA or (sub in WITH_JOBS and deps.jobs is not None):
-        await {**EXTRA, **WITH_JOBS}[sub](ack, command, respond, client, rest, deps)
+        await {**EXTRA, **WITH_JOBS}[sub](Slash(ack, command, respond, client, rest, deps))
     else:
         await ack(text=f"I don't know `{sub[:40]}`.\n\n" + builders.build_help_text())
 
 
-# Subcommands kept in modules of their own: name → `async (ack, command, respond, client, rest, deps)`.
+# Subcommands kept in modules of their own: name → `async (slash: Slash)`.
 EXTRA: dict[str, Subcommand] = {
     "learn": learn.learn,
     "metrics": learn.metrics,

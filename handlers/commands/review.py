@@ -7,39 +7,20 @@ goal's thread and by DM, with Re-approve unchanged / Request changes buttons. A 
 
 from __future__ import annotations
 
-from typing import Any
-
-from slack_bolt.async_app import AsyncAck, AsyncRespond
-from slack_sdk.web.async_client import AsyncWebClient
-
-from bot.deps import Deps
-from bot.services.errors import ServiceError
-from bot.services.unit import GOAL_ID_RE, Actor
-from handlers.common import call
+from bot.services.unit import GOAL_ID_RE
+from handlers.commands.slash import Slash
 
 
-async def review(
-    ack: AsyncAck,
-    command: dict[str, Any],
-    respond: AsyncRespond,
-    client: AsyncWebClient,
-    rest: str,
-    deps: Deps,
-) -> None:
-    goal_id = rest.split()[0].upper() if rest else ""
-    if not GOAL_ID_RE.match(goal_id):
-        await ack("Which goal? `/orch review G-0001`")
+async def review(slash: Slash) -> None:
+    goal_id = slash.rest.split()[0].upper() if slash.rest else ""
+    jobs = slash.deps.jobs
+    if not GOAL_ID_RE.match(goal_id) or jobs is None:
+        await slash.ack("Which goal? `/orch review G-0001`")
         return
-    await ack()
-    if deps.jobs is None:
-        return
-    try:
-        due = await call(deps.jobs.ask_review, goal_id=goal_id, actor=Actor(command["user_id"]))
-    except ServiceError as exc:
-        await respond(text=str(exc), response_type="ephemeral")
-        return
-    names = ", ".join(d.label for d in due)
-    await respond(
-        text=f"{goal_id}: asked its approvers to re-review {names}, in the goal's thread and by DM.",
-        response_type="ephemeral",
-    )
+    await slash.ack()
+    due = await slash.run(jobs.ask_review, goal_id=goal_id, actor=slash.actor)
+    if due is not None:
+        names = ", ".join(d.label for d in due)
+        await slash.answer(
+            f"{goal_id}: asked its approvers to re-review {names}, in the goal's thread and by DM."
+        )

@@ -17,10 +17,8 @@ from bot.blocks.empty_build import (
 )
 from bot.deps import Deps
 from bot.services.empty_build import retry_empty_build
-from bot.services.errors import ServiceError
 from bot.services.unit import Actor
-from handlers.common import call, tell
-from handlers.views.directions import read_directions
+from handlers.views.directions import carried_out, read_directions
 
 log = logging.getLogger(__name__)
 
@@ -35,18 +33,16 @@ async def build_directions_submitted(
         return
     feedback, meta, goal_id = read
     user = body["user"]["id"]
-    try:
-        await call(
-            retry_empty_build,
-            service=deps.goals,
-            goal_id=goal_id,
-            actor=Actor(user),
-            feedback=feedback,
-        )
-    except ServiceError as exc:
-        await tell(
-            client, channel=meta.get("channel"), user=user, thread_ts=meta.get("thread_ts"), text=str(exc)
-        )
+    if not await carried_out(
+        client,
+        user,
+        meta,
+        retry_empty_build,
+        service=deps.goals,
+        goal_id=goal_id,
+        actor=Actor(user),
+        feedback=feedback,
+    ):
         return
     if meta.get("channel") and meta.get("ts"):
         # The message's buttons give way to what was done; the build runs whatever Slack says.

@@ -9,11 +9,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.conflicts import CONFLICT_FEEDBACK_MODAL, decode_conflict_value
 from bot.deps import Deps
-from bot.services.errors import ServiceError
 from bot.services.merges import rebuild_after_conflict
 from bot.services.unit import Actor
-from handlers.common import call, tell
-from handlers.views.directions import read_directions
+from handlers.views.directions import carried_out, read_directions
 
 
 async def conflict_directions_submitted(
@@ -23,20 +21,18 @@ async def conflict_directions_submitted(
     if read is None:
         return
     feedback, meta, (goal_id, task_id, _version) = read
-    user = body["user"]["id"]
-    try:
-        await call(
-            rebuild_after_conflict,
-            service=deps.goals,
-            goal_id=goal_id,
-            task_id=task_id,
-            actor=Actor(user),
-            feedback=feedback,
-        )
-    except ServiceError as exc:
-        await tell(
-            client, channel=meta.get("channel"), user=user, thread_ts=meta.get("thread_ts"), text=str(exc)
-        )
+    user, actor = body["user"]["id"], Actor(body["user"]["id"])
+    await carried_out(
+        client,
+        user,
+        meta,
+        rebuild_after_conflict,
+        service=deps.goals,
+        goal_id=goal_id,
+        task_id=task_id,
+        actor=actor,
+        feedback=feedback,
+    )
 
 
 def register(app: AsyncApp, deps: Deps) -> None:

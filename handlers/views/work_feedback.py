@@ -11,10 +11,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.blocks.work_failure import FEEDBACK_MODAL, decode_goal_value
 from bot.deps import Deps
 from bot.jobs.recovery import retry_failed
-from bot.services.errors import ServiceError
 from bot.services.unit import Actor
-from handlers.common import call, tell
-from handlers.views.directions import read_directions
+from handlers.views.directions import carried_out, read_directions
 
 log = logging.getLogger(__name__)
 
@@ -27,12 +25,10 @@ async def work_directions_submitted(
         return
     text, meta, goal_id = read
     user = body["user"]["id"]
-    channel, thread_ts = meta.get("channel"), meta.get("thread_ts")
-    try:
-        # The failure message then says who asked for changes (bot.effects.work_failure).
-        await call(retry_failed, goals=deps.goals, goal_id=goal_id, actor=Actor(user), feedback=text)
-    except ServiceError as exc:
-        await tell(client, channel=channel, user=user, thread_ts=thread_ts, text=str(exc))
+    # The failure message then says who asked for changes (bot.effects.work_failure).
+    await carried_out(
+        client, user, meta, retry_failed, goals=deps.goals, goal_id=goal_id, actor=Actor(user), feedback=text
+    )
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
