@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -34,7 +34,6 @@ if TYPE_CHECKING:
     from bot.agents.manager import ImplementationManager
     from bot.forge.delivery import DeliveryEffects
     from bot.jobs.runtime import JobsRuntime
-    from bot.observability.storage_health import Health
     from storage.inbox import Inbox
 
 log = logging.getLogger(__name__)
@@ -44,13 +43,10 @@ log = logging.getLogger(__name__)
 class Container(Deps):
     """The dependencies and what the interfaces reach besides them, each a typed field."""
 
-    health: Health | None = None  # /healthz and the storage error handler read it
     jobs: JobsRuntime | None = None  # the scheduler side, started and stopped by the server's lifespan
     manager: ImplementationManager | None = None  # the Agents SDK implementer, when chosen
     delivery: DeliveryEffects | None = None  # pull requests on a Git host, when a remote is set
     inbox: Inbox | None = None  # the web/worker inbox, opened by the Bolt app
-    # `/orch` subcommands other rooms add (name → listener), collected as the listeners register.
-    orch_subcommands: dict[str, Any] = field(default_factory=dict)
 
 
 def _slack_clients(settings: Settings) -> tuple[AsyncWebClient | None, WebClient | None]:

@@ -86,8 +86,8 @@ class ImplementationManager:
     repo_for: Callable[[str], Path] | None = None
 
     def __post_init__(self) -> None:
-        default = {r: str(getattr(self.settings, "manager_model", "gpt-5.5")) for r in ROLES}
-        default["reviewer"] = str(getattr(self.settings, "reviewer_model", default["reviewer"]))
+        default = {r: self.settings.manager_model for r in ROLES}
+        default["reviewer"] = self.settings.reviewer_model
         self.models = {**default, **self.models}
         self.workbench = Workbench(self)
 
