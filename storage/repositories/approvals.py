@@ -1,0 +1,66 @@
+"""Approvals: the decisions people took on artifact versions."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, col, select
+
+from storage.models import Approval
+
+APPROVE = "approve"
+
+
+class Approvals:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def approvers_of(self, goal_id: str, sha256: str) -> set[str]:
+        """Who approved this version."""
+        return set(
+            self.session.exec(
+                select(Approval.by).where(
+                    Approval.goal_id == goal_id,
+                    Approval.artifact_sha256 == sha256,
+                    Approval.decision == APPROVE,
+                )
+            ).all()
+        )
+
+    def approvers_in_phase(self, goal_id: str, phase: str) -> list[str]:
+        return list(
+            self.session.exec(
+                select(Approval.by).where(
+                    Approval.goal_id == goal_id, Approval.phase == phase, Approval.decision == APPROVE
+                )
+            ).all()
+        )
+
+    def by_person(self, goal_id: str, by: str, decision: str) -> list[Approval]:
+        """This person's decisions of this kind on the goal (a repeat is answered, not refused)."""
+        return list(
+            self.session.exec(
+                select(Approval).where(
+                    Approval.goal_id == goal_id, Approval.by == by, Approval.decision == decision
+                )
+            ).all()
+        )
+
+    def of_version(self, goal_id: str, sha256: str) -> list[Approval]:
+        """Every decision on this version, oldest first."""
+        return list(
+            self.session.exec(
+                select(Approval)
+                .where(Approval.goal_id == goal_id, Approval.artifact_sha256 == sha256)
+                .order_by(col(Approval.id))
+            ).all()
+        )
+
+    def of_goal(self, goal_id: str) -> list[Approval]:
+        return list(
+            self.session.exec(
+                select(Approval).where(Approval.goal_id == goal_id).order_by(col(Approval.id))
+            ).all()
+        )
+
+    def add(self, approval: Approval) -> None:
+        self.session.add(approval)
+        self.session.flush()

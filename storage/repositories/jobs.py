@@ -1,0 +1,72 @@
+"""Agent jobs as use cases read them, and the SLA levels recorded per artifact version."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from storage.jobs_models import Job, Reminder
+
+
+class Jobs:
+    """The agent work queue's rows, as use cases read them (the queue itself is `bot.jobs.queue`)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def of_goal(self, goal_id: str, statuses: Sequence[str]) -> list[Job]:
+        return list(
+            self.session.exec(
+                select(Job)
+                .where(Job.goal_id == goal_id, col(Job.status).in_(list(statuses)))
+                .order_by(col(Job.id))
+            ).all()
+        )
+
+
+class Reminders:
+    """The SLA levels (and renewed requests) recorded once per artifact version."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def exists(self, key: str) -> bool:
+        return self.session.exec(select(Reminder.id).where(Reminder.key == key)).first() is not None
+
+    def recipients_for(self, goal_id: str, phase: str, version: int) -> list[tuple[str, ...]]:
+        rows = self.session.exec(
+            select(Reminder).where(
+                Reminder.goal_id == goal_id, Reminder.phase == phase, Reminder.version == version
+            )
+        ).all()
+        return [tuple(r.recipients or []) for r in rows]
+
+    def add(
+        self,
+        *,
+        key: str,
+        level: str,
+        goal_id: str,
+        phase: str,
+        version: int | None,
+        recipients: Sequence[str],
+        now: datetime,
+    ) -> bool:
+        """Record the level once; False when it is already recorded."""
+        if self.exists(key):
+            return False
+        self.session.add(
+            Reminder(
+                key=key,
+                level=level,
+                goal_id=goal_id,
+                phase=phase,
+                version=version,
+                recipients=list(recipients),
+                sent_at=now,
+            )
+        )
+        self.session.flush()
+        return True
