@@ -14,10 +14,12 @@ from storage.repositories.audit import AuditReads
 from storage.repositories.effects import Effects
 from storage.repositories.goals import Counters, Deliveries, Goals
 from storage.repositories.jobs import Jobs, Reminders
+from storage.repositories.records import ArtifactReviews, ModeRequests, SlackMessages
 
 __all__ = [
     "APPROVE",
     "Approvals",
+    "ArtifactReviews",
     "Artifacts",
     "AuditReads",
     "Counters",
@@ -25,5 +27,7 @@ __all__ = [
     "Effects",
     "Goals",
     "Jobs",
+    "ModeRequests",
     "Reminders",
+    "SlackMessages",
 ]

@@ -64,3 +64,13 @@ class Approvals:
     def add(self, approval: Approval) -> None:
         self.session.add(approval)
         self.session.flush()
+
+    def approved_shas(self, *, goal_id: str) -> set[str]:
+        """The versions of the goal anyone approved."""
+        return set(
+            self.session.exec(
+                select(Approval.artifact_sha256).where(
+                    Approval.goal_id == goal_id, Approval.decision == APPROVE
+                )
+            ).all()
+        )

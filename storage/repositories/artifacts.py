@@ -94,3 +94,30 @@ class Artifacts:
     def add(self, artifact: Artifact) -> Artifact:
         self.session.add(artifact)
         return artifact
+
+    def documents(self, *, goal_id: str) -> list[Artifact]:
+        """Every version of the goal's documents (not of its tasks), oldest first."""
+        return list(
+            self.session.exec(
+                select(Artifact)
+                .where(Artifact.goal_id == goal_id, Artifact.task_id == 0)
+                .order_by(col(Artifact.id))
+            ).all()
+        )
+
+    def last_version(self, *, goal_id: str, phase: str, task_id: int = 0) -> int | None:
+        """The highest version of this phase (and task), None before the first."""
+        return self.session.exec(
+            select(func.max(Artifact.version)).where(
+                Artifact.goal_id == goal_id, Artifact.phase == phase, Artifact.task_id == task_id
+            )
+        ).one()
+
+    def newest_message_ts(self, *, goal_id: str) -> str | None:
+        """The Slack timestamp of the goal's newest posted artifact."""
+        return self.session.exec(
+            select(Artifact.message_ts)
+            .where(Artifact.goal_id == goal_id, col(Artifact.message_ts).is_not(None))
+            .order_by(col(Artifact.id).desc())
+            .limit(1)
+        ).first()

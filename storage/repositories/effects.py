@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, func, or_
 from sqlmodel import Session, col, select
 
-from storage.models import Effect
+from storage.models import Effect, Goal
 
 
 class Effects:
@@ -80,6 +81,75 @@ class Effects:
                         and_(col(Effect.status) == "pending", col(Effect.failing_since).is_not(None)),
                     )
                 )
+                .order_by(col(Effect.id))
+            ).all()
+        )
+
+    def get(self, effect_id: int) -> Effect | None:
+        return self.session.get(Effect, effect_id)
+
+    def newest_with_prefix(self, *, prefix: str) -> Effect | None:
+        return self.session.exec(
+            select(Effect).where(col(Effect.key).startswith(prefix)).order_by(col(Effect.id).desc())
+        ).first()
+
+    def unsettled_repo_keys(self, *, goal_id: str) -> list[str]:
+        """The keys of the goal's repository effects not landed yet (pending or failed), delivery to
+        the Git host left out."""
+        return list(
+            self.session.exec(
+                select(Effect.key).where(
+                    Effect.goal_id == goal_id,
+                    col(Effect.kind).startswith("repo."),
+                    Effect.kind != "repo.deliver",
+                    col(Effect.status).in_(("pending", "failed")),
+                )
+            ).all()
+        )
+
+    def repo_landed_after(self, *, goal_id: str, after: datetime) -> bool:
+        """Whether one of the goal's repository effects was done after `after`."""
+        return (
+            self.session.exec(
+                select(Effect.id).where(
+                    Effect.goal_id == goal_id,
+                    col(Effect.kind).startswith("repo."),
+                    Effect.status == "done",
+                    col(Effect.done_at) > after,
+                )
+            ).first()
+            is not None
+        )
+
+    def needing_attention(self, *, cutoff: datetime, excluded_kinds: Sequence[str]) -> list[Effect]:
+        """Failed effects, and those failing since before `cutoff`, of goals still open, oldest first."""
+        return list(
+            self.session.exec(
+                select(Effect)
+                .join(Goal, col(Goal.id) == col(Effect.goal_id))
+                .where(col(Goal.state).not_in(("cancelled", "rejected")))
+                .where(col(Effect.kind).not_in(list(excluded_kinds)))
+                .where(
+                    or_(
+                        col(Effect.status) == "failed",
+                        and_(col(Effect.status) == "pending", col(Effect.failing_since) <= cutoff),
+                    )
+                )
+                .order_by(col(Effect.id))
+            ).all()
+        )
+
+    def failed(self) -> list[Effect]:
+        return list(
+            self.session.exec(select(Effect).where(Effect.status == "failed").order_by(col(Effect.id))).all()
+        )
+
+    def failing_since_before(self, *, cutoff: datetime) -> list[Effect]:
+        """Pending effects that have been failing since before `cutoff`, oldest first."""
+        return list(
+            self.session.exec(
+                select(Effect)
+                .where(Effect.status == "pending", col(Effect.failing_since) <= cutoff)
                 .order_by(col(Effect.id))
             ).all()
         )

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import text
 from sqlmodel import Session, col, select
 
-from storage.models import Goal, ProcessedDelivery
+from storage.models import Counter, Goal, ProcessedDelivery
 
 
 class Counters:
@@ -24,6 +26,11 @@ class Counters:
                 {"first": floor + 1, "floor": floor},
             ).scalar_one()
         )
+
+    def value(self, name: str) -> int | None:
+        """The named counter's value, None when it was never set."""
+        row = self.session.get(Counter, name)
+        return row.value if row is not None else None
 
 
 class Goals:
@@ -70,6 +77,37 @@ class Goals:
         if active_only:
             query = query.where(Goal.state == "active")
         return list(self.session.exec(query).all())
+
+    def with_status(self, *, state: str, status: str, limit: int) -> list[Goal]:
+        """Goals in this state and phase status, the longest untouched first."""
+        return list(
+            self.session.exec(
+                select(Goal)
+                .where(Goal.state == state, Goal.status == status)
+                .order_by(col(Goal.updated_at))
+                .limit(limit)
+            ).all()
+        )
+
+    def of_requester(self, *, requester: str, limit: int) -> list[Goal]:
+        """This person's goals, the most recently touched first."""
+        return list(
+            self.session.exec(
+                select(Goal)
+                .where(Goal.requester == requester)
+                .order_by(col(Goal.updated_at).desc())
+                .limit(limit)
+            ).all()
+        )
+
+    def in_thread(self, *, channel_id: str, thread_ts: str) -> Goal | None:
+        """The goal whose Slack thread this is."""
+        return self.session.exec(
+            select(Goal).where(Goal.channel_id == channel_id, Goal.thread_ts == thread_ts)
+        ).first()
+
+    def ids_in_states(self, *, states: Sequence[str]) -> set[str]:
+        return set(self.session.exec(select(Goal.id).where(col(Goal.state).in_(list(states)))).all())
 
 
 class Deliveries:

@@ -25,6 +25,18 @@ class Jobs:
             ).all()
         )
 
+    def get(self, job_id: int) -> Job | None:
+        return self.session.get(Job, job_id)
+
+    def with_status(self, *, status: str) -> list[Job]:
+        return list(self.session.exec(select(Job).where(Job.status == status).order_by(col(Job.id))).all())
+
+    def queued_before(self, *, cutoff: datetime) -> list[Job]:
+        """Jobs still queued that were created at or before `cutoff`."""
+        return list(
+            self.session.exec(select(Job).where(Job.status == "queued", col(Job.created_at) <= cutoff)).all()
+        )
+
 
 class Reminders:
     """The SLA levels (and renewed requests) recorded once per artifact version."""
