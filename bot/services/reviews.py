@@ -12,14 +12,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from bot.services.errors import GoalClosed, GoalNotFound, InvalidInput, NotAnApprover, SelfApproval
 from bot.services.goals import GoalService
 from bot.services.unit import Actor, add_effect, audit, load_goal_for_update
 from bot.sop.phases import LABELS, GoalState, Phase
 from storage.db import transaction
-from storage.models import Approval, Artifact, ArtifactReview, Goal
+from storage.models import Artifact, ArtifactReview, Goal
+from storage.repositories import Approvals, Artifacts
 
 
 @dataclass(frozen=True)
@@ -31,19 +32,11 @@ class Reviewed:
 
 def approved_latest(session: Session, goal: Goal) -> list[Artifact]:
     """The latest version of each document phase, when that version is approved."""
-    rows = session.exec(
-        select(Artifact).where(Artifact.goal_id == goal.id, Artifact.task_id == 0).order_by(col(Artifact.id))
-    ).all()
+    rows = Artifacts(session).documents(goal_id=goal.id)
     latest: dict[str, Artifact] = {}
     for art in rows:
         latest[art.phase] = art
-    approved = set(
-        session.exec(
-            select(Approval.artifact_sha256).where(
-                Approval.goal_id == goal.id, Approval.decision == "approve"
-            )
-        ).all()
-    )
+    approved = Approvals(session).approved_shas(goal_id=goal.id)
     return [a for a in latest.values() if a.sha256 in approved]
 
 
