@@ -14,6 +14,7 @@ from storage.repositories.audit import AuditReads
 from storage.repositories.effects import Effects
 from storage.repositories.goals import Counters, Deliveries, Goals
 from storage.repositories.jobs import Jobs, Reminders
+from storage.repositories.raw import StateRows
 from storage.repositories.records import ArtifactReviews, ModeRequests, SlackMessages
 
 __all__ = [
@@ -30,4 +31,5 @@ __all__ = [
     "ModeRequests",
     "Reminders",
     "SlackMessages",
+    "StateRows",
 ]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
 from storage.models import Approval
@@ -74,3 +77,17 @@ class Approvals:
                 )
             ).all()
         )
+
+    def decisions_on_versions(
+        self, *, goal_ids: Sequence[str], shas: Sequence[str]
+    ) -> list[tuple[str, str, str, str]]:
+        """(goal id, sha256, who, decision) of every decision on these versions, oldest first; plain
+        rows, without loading whole approvals."""
+        rows = self.session.connection().execute(
+            core_select(
+                col(Approval.goal_id), col(Approval.artifact_sha256), col(Approval.by), col(Approval.decision)
+            )
+            .where(col(Approval.goal_id).in_(list(goal_ids)), col(Approval.artifact_sha256).in_(list(shas)))
+            .order_by(col(Approval.id))
+        )
+        return [(goal_id, sha, by, decision) for goal_id, sha, by, decision in rows]

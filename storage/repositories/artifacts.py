@@ -2,10 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any, cast
+
 from sqlalchemy import func
+from sqlalchemy.orm import QueryableAttribute, load_only
 from sqlmodel import Session, col, select
 
 from storage.models import Artifact, Goal
+
+# The artifact columns a gate needs; the content (possibly a large diff) is left unloaded.
+_GATE_COLUMNS = cast(
+    "tuple[QueryableAttribute[Any], ...]",
+    (
+        col(Artifact.id),
+        col(Artifact.goal_id),
+        col(Artifact.phase),
+        col(Artifact.version),
+        col(Artifact.task_id),
+        col(Artifact.sha256),
+        col(Artifact.created_at),
+    ),
+)
 
 
 class Artifacts:
@@ -121,3 +139,22 @@ class Artifacts:
             .order_by(col(Artifact.id).desc())
             .limit(1)
         ).first()
+
+    def current_of_goals(self, *, goal_ids: Sequence[str]) -> list[Artifact]:
+        """The newest artifact of each goal's current phase, in one query. Only the columns a gate
+        needs are loaded: read the content, if ever needed, through another session."""
+        latest = (
+            select(func.max(Artifact.id))
+            .where(Artifact.goal_id == Goal.id, Artifact.phase == Goal.phase)
+            .correlate(Goal)
+            .scalar_subquery()
+        )
+        return list(
+            self.session.exec(
+                select(Artifact)
+                .select_from(Goal)
+                .join(Artifact, col(Artifact.id) == latest)
+                .where(col(Goal.id).in_(list(goal_ids)))
+                .options(load_only(*_GATE_COLUMNS))
+            ).all()
+        )
