@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from bot.services.authority import ApproverDirectory
 from bot.services.errors import GoalClosed, GoalNotFound, InvalidInput, ServiceError
@@ -23,6 +23,7 @@ from bot.services.unit import Actor, Clock, add_effect, audit, load_goal_for_upd
 from bot.sop.phases import GoalState, Mode
 from storage.db import read_session, transaction
 from storage.models import Goal, ModeRequest
+from storage.repositories import Goals, ModeRequests
 
 if TYPE_CHECKING:
     from bot.deps import Deps as Container
@@ -154,7 +155,7 @@ class ElevationService:
         now = self.clock()
         # Authority is looked up before the write lock is taken (a group lookup asks Slack).
         with read_session(self.engine) as session:
-            found = session.get(Goal, goal_id)
+            found = Goals(session).get(goal_id)
             chosen = list(found.approvers) if found else []
             repo = found.repo if found else None
         allowed = self.directory.may_decide(actor.id, chosen, repo=repo)
@@ -163,7 +164,7 @@ class ElevationService:
                 outcome = self._decide(session, request_id, goal_id, grant, actor, now, clicked, allowed)
         except ServiceError as exc:
             with transaction(self.engine) as session:
-                goal = session.get(Goal, goal_id)
+                goal = Goals(session).get(goal_id)
                 audit(
                     session,
                     actor=actor,
@@ -192,11 +193,7 @@ class ElevationService:
 
     @staticmethod
     def _pending(session: Session, goal_id: str) -> ModeRequest | None:
-        return session.exec(
-            select(ModeRequest)
-            .where(ModeRequest.goal_id == goal_id, ModeRequest.status == "pending")
-            .order_by(col(ModeRequest.id))
-        ).first()
+        return ModeRequests(session).pending(goal_id=goal_id)
 
     def _decide(
         self,
@@ -211,7 +208,7 @@ class ElevationService:
     ) -> ModeOutcome:
         # The goal row is locked first, as every other use case does, so two clicks queue here.
         goal = load_goal_for_update(session, goal_id)
-        row = session.exec(select(ModeRequest).where(ModeRequest.id == request_id).with_for_update()).first()
+        row = ModeRequests(session).for_update(request_id)
         if goal is None or row is None or row.goal_id != goal.id:
             raise ModeRefused("That request no longer exists.")
         if clicked is not None:

@@ -32,6 +32,15 @@ class Counters:
         row = self.session.get(Counter, name)
         return row.value if row is not None else None
 
+    def raise_to(self, *, name: str, value: int) -> None:
+        """Set the named counter to `value` unless it already stands at or above it."""
+        row = self.session.get(Counter, name)
+        if row is None:
+            self.session.add(Counter(name=name, value=value))
+        elif row.value < value:
+            row.value = value
+            self.session.add(row)
+
 
 class Goals:
     def __init__(self, session: Session) -> None:
