@@ -12,11 +12,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy.engine import Engine
-
 from bot.sop.phases import Decision, GoalState
 from storage.db import READ_ONLY
 from storage.repositories import StateRows
+from storage.sessions import Engine
 
 ACTION_OF_DECISION = {
     Decision.APPROVE.value: "artifact.approved",

@@ -24,9 +24,8 @@ from storage.models import Goal
 from storage.repositories import AuditReads, Goals
 
 if TYPE_CHECKING:
-    from sqlmodel import Session
-
     from bot.services.goals import GoalService
+    from storage.sessions import Session
 
 WARNED = "budget.warned"
 PAUSED = "budget.paused"

@@ -10,8 +10,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session
-
 from bot.services.errors import (
     GoalClosed,
     GoalNotFound,
@@ -29,6 +27,7 @@ from bot.sop.outcomes import ArtifactFacts, Change, GoalFacts, Refusal, Refused
 from bot.sop.phases import Phase
 from storage.models import Approval, Artifact, Goal
 from storage.repositories import Approvals, Artifacts, AuditReads, Effects, Reminders
+from storage.sessions import Session
 
 
 def goal_facts(goal: Goal) -> GoalFacts:

@@ -12,15 +12,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy.engine import Engine
-from sqlmodel import Session
-
 from bot.services.errors import GoalNotFound, InvalidInput
 from bot.services.unit import Actor, Clock, audit
 from storage.db import read_session, transaction
 from storage.jobs_models import Job
 from storage.models import Effect, Goal
 from storage.repositories import Effects, Goals, Jobs
+from storage.sessions import Engine, Session
 
 if TYPE_CHECKING:
     from bot.deps import Deps as Container

@@ -13,9 +13,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy.engine import Engine
-from sqlmodel import Session
-
 from bot.services.authority import ApproverDirectory
 from bot.services.errors import GoalClosed, GoalNotFound, InvalidInput, ServiceError
 from bot.services.origin import ClickedMessage, check_post_origin
@@ -24,6 +21,7 @@ from bot.sop.phases import GoalState, Mode
 from storage.db import read_session, transaction
 from storage.models import Goal, ModeRequest
 from storage.repositories import Goals, ModeRequests
+from storage.sessions import Engine, Session
 
 if TYPE_CHECKING:
     from bot.deps import Deps as Container

@@ -10,13 +10,11 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy.engine import Engine
-from sqlmodel import Session
-
 from bot.sop.phases import Decision, GoalState, PhaseStatus
 from storage.db import read_session
 from storage.models import Approval, Artifact, Goal
 from storage.repositories import Approvals, Artifacts
+from storage.sessions import Engine, Session
 
 _CHUNK = 500  # goal ids per IN (…) list, well under SQLite's bound-parameter limit
 

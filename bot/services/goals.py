@@ -12,10 +12,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
-
 from bot.faults import fault_point
 from bot.redact import redact
 from bot.services.authority import ApproverDirectory
@@ -41,6 +37,7 @@ from bot.sop.phases import Decision, GoalState, Mode, Phase, PhaseStatus
 from storage.db import read_session, transaction
 from storage.models import Artifact, Goal, ProcessedDelivery
 from storage.repositories import Approvals, Artifacts, Deliveries, Goals
+from storage.sessions import Engine, IntegrityError, Session
 
 MAX_BRIEF = 20_000
 MAX_TITLE = 120

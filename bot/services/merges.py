@@ -11,14 +11,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlmodel import Session
-
 from bot.services.errors import GoalClosed, GoalNotFound, InvalidInput
 from bot.services.unit import Actor, add_effect, audit, load_goal_for_update
 from bot.sop.phases import GoalState, Phase, PhaseStatus
 from storage.db import transaction
 from storage.models import Goal
 from storage.repositories import Artifacts, Effects, Goals
+from storage.sessions import Session
 
 if TYPE_CHECKING:
     from bot.services.goals import GoalService

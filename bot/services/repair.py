@@ -18,9 +18,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy.engine import Engine
-from sqlmodel import Session
-
 from bot.repo.git import has_commits, repo_top_level, run_in
 from bot.services.errors import InvalidInput
 from bot.services.state_of_record import EVENTS_BASE, goal_record
@@ -31,6 +28,7 @@ from bot.sop.records import GoalRecord
 from storage.db import read_session, transaction
 from storage.models import Approval, Artifact, ArtifactReview, Goal
 from storage.repositories import AuditReads, Counters, Goals
+from storage.sessions import Engine, Session
 
 _GOAL_NUMBER = re.compile(r"\bG-(\d{4,})\b")
 _EVENT_NUMBER = re.compile(r'"id":\s*"audit-(\d+)"')

@@ -12,8 +12,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlmodel import Session
-
 from bot.services.errors import GoalClosed, GoalNotFound, InvalidInput, NotAnApprover, SelfApproval
 from bot.services.goals import GoalService
 from bot.services.unit import Actor, add_effect, audit, load_goal_for_update
@@ -21,6 +19,7 @@ from bot.sop.phases import LABELS, GoalState, Phase
 from storage.db import transaction
 from storage.models import Artifact, ArtifactReview, Goal
 from storage.repositories import Approvals, Artifacts
+from storage.sessions import Session
 
 
 @dataclass(frozen=True)

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlmodel import Session
-
 from bot.sop.phases import CANONICAL_FILES, MIRROR_FILES, Phase
 from bot.sop.records import ApprovalRecord, ArtifactRecord, GoalRecord, SpecWaiver, TaskRecord
 from storage.models import Approval, Artifact, ArtifactReview, Goal
 from storage.repositories import Approvals, ArtifactReviews, Artifacts, AuditReads, Counters
+from storage.sessions import Session
 
 # After `orch repair --from-repo` the audit log starts afresh while `tasks/events.jsonl` already holds
 # `audit-1` … `audit-N` from the lost database; new events are numbered past them (see repair).

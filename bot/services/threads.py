@@ -10,11 +10,10 @@ import re
 from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy.engine import Engine
-
 from bot.sop.briefs import THREAD_SOURCE_LINE
 from storage.db import read_session
 from storage.repositories import Artifacts, Goals
+from storage.sessions import Engine
 
 LINK_RE = re.compile(r"<(https?://[^>|]+)(?:\|[^>]*)?>|(https?://\S+)")
 MAX_MESSAGE = 2000
