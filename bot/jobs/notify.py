@@ -13,12 +13,13 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlmodel import Session, select
 
 from bot.effects.dispatcher import EffectDispatcher
 from bot.effects.retry import slack_error_code
 from bot.redact import redact, redact_obj
 from storage.models import Effect
+from storage.repositories import Effects
+from storage.sessions import Session
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +51,7 @@ def add_notification(
 
     `not_before` holds a message back (quiet hours) while the decision itself is recorded now.
     """
-    if session.exec(select(Effect.id).where(Effect.key == key)).first() is not None:
+    if Effects(session).exists(key):
         return False
     session.add(
         Effect(

@@ -17,9 +17,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
-
 from bot.jobs.job_text import describe
 from bot.redact import redact
 from bot.services.errors import GoalClosed, GoalNotFound, InvalidInput
@@ -28,6 +25,8 @@ from bot.sop.phases import LABELS, GoalState, Phase, PhaseStatus
 from storage.db import read_session, transaction
 from storage.jobs_models import Job
 from storage.models import Goal
+from storage.repositories import Goals, Jobs
+from storage.sessions import Engine, Session
 
 if TYPE_CHECKING:
     from bot.services.goal_port import GoalsPort as GoalService
@@ -78,7 +77,7 @@ def on_attempt_failed(session: Session, job: Job, now: datetime, backoff: float)
     """An attempt failed and the job is queued again: the goal's progress message says so."""
     if job.kind not in AGENT_KINDS or not job.goal_id:
         return
-    goal = session.get(Goal, job.goal_id)
+    goal = Goals(session).get(job.goal_id)
     if not _holds_goal(goal, job) or goal is None or not goal.channel_id:
         return
     error = " ".join((job.last_error or "").split())[:200]
@@ -98,7 +97,7 @@ def on_failed(session: Session, job: Job, now: datetime) -> bool:
     gets the message with what a person can do; returns whether it did (else the caller's note)."""
     if job.kind not in AGENT_KINDS or not job.goal_id:
         return False
-    goal = session.get(Goal, job.goal_id)
+    goal = Goals(session).get(job.goal_id)
     if goal is None or not _holds_goal(goal, job):
         return False
     goal.status = PhaseStatus.FAILED
@@ -143,18 +142,13 @@ def failed_job(session: Session, goal: Goal) -> Job | None:
     """The goal's failed draft or build that holds it, if it is held by one."""
     if goal.status != PhaseStatus.FAILED:
         return None
-    job = session.exec(
-        select(Job)
-        .where(Job.goal_id == goal.id, col(Job.kind).in_(AGENT_KINDS))
-        .order_by(col(Job.id).desc())
-        .limit(1)
-    ).first()
+    job = Jobs(session).newest_of_kinds(goal_id=goal.id, kinds=AGENT_KINDS)
     return job if job is not None and job.status == "failed" else None
 
 
 def has_failed_work(engine: Engine, goal_id: str) -> bool:
     with read_session(engine) as session:
-        goal = session.get(Goal, goal_id)
+        goal = Goals(session).get(goal_id)
         return goal is not None and failed_job(session, goal) is not None
 
 
@@ -264,9 +258,7 @@ class Stalled:
 def stalled(engine: Engine) -> list[Stalled]:
     """Active goals held by a failed draft or build (for the automatic retry)."""
     with read_session(engine) as session:
-        goals = session.exec(
-            select(Goal).where(Goal.state == GoalState.ACTIVE, Goal.status == PhaseStatus.FAILED)
-        ).all()
+        goals = Goals(session).with_status(state=GoalState.ACTIVE, status=PhaseStatus.FAILED)
         found = []
         for goal in goals:
             job = failed_job(session, goal)

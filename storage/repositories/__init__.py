@@ -16,9 +16,11 @@ from storage.repositories.goals import Counters, Deliveries, Goals
 from storage.repositories.jobs import Jobs, Reminders
 from storage.repositories.raw import StateRows
 from storage.repositories.records import ArtifactReviews, ModeRequests, SlackMessages
+from storage.repositories.runs import AgentRuns
 
 __all__ = [
     "APPROVE",
+    "AgentRuns",
     "Approvals",
     "ArtifactReviews",
     "Artifacts",

@@ -91,3 +91,15 @@ class Approvals:
             .order_by(col(Approval.id))
         )
         return [(goal_id, sha, by, decision) for goal_id, sha, by, decision in rows]
+
+    def of_exact_version(self, *, goal_id: str, sha256: str, version: int) -> list[Approval]:
+        """The decisions on this version number with this content (a redo may repeat a sha256)."""
+        return list(
+            self.session.exec(
+                select(Approval).where(
+                    Approval.goal_id == goal_id,
+                    Approval.artifact_sha256 == sha256,
+                    Approval.artifact_version == version,
+                )
+            ).all()
+        )

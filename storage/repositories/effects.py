@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_
+from sqlalchemy import and_, delete, func, or_
 from sqlmodel import Session, col, select
 
 from storage.models import Effect, Goal
@@ -153,3 +153,17 @@ class Effects:
                 .order_by(col(Effect.id))
             ).all()
         )
+
+    def pending_of_goal(self, *, goal_id: str) -> list[Effect]:
+        """The goal's pending effects, in the order they were recorded."""
+        return list(
+            self.session.exec(
+                select(Effect)
+                .where(Effect.goal_id == goal_id, Effect.status == "pending")
+                .order_by(col(Effect.id))
+            ).all()
+        )
+
+    def delete(self, *, key: str) -> None:
+        """Remove the effect with this key (only a health probe's row is ever removed)."""
+        self.session.execute(delete(Effect).where(col(Effect.key) == key))

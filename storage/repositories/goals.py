@@ -87,16 +87,10 @@ class Goals:
             query = query.where(Goal.state == "active")
         return list(self.session.exec(query).all())
 
-    def with_status(self, *, state: str, status: str, limit: int) -> list[Goal]:
+    def with_status(self, *, state: str, status: str, limit: int | None = None) -> list[Goal]:
         """Goals in this state and phase status, the longest untouched first."""
-        return list(
-            self.session.exec(
-                select(Goal)
-                .where(Goal.state == state, Goal.status == status)
-                .order_by(col(Goal.updated_at))
-                .limit(limit)
-            ).all()
-        )
+        query = select(Goal).where(Goal.state == state, Goal.status == status).order_by(col(Goal.updated_at))
+        return list(self.session.exec(query if limit is None else query.limit(limit)).all())
 
     def of_requester(self, *, requester: str, limit: int) -> list[Goal]:
         """This person's goals, the most recently touched first."""
@@ -117,6 +111,10 @@ class Goals:
 
     def ids_in_states(self, *, states: Sequence[str]) -> set[str]:
         return set(self.session.exec(select(Goal.id).where(col(Goal.state).in_(list(states)))).all())
+
+    def in_state(self, *, state: str) -> list[Goal]:
+        """Every goal in this state, by id."""
+        return list(self.session.exec(select(Goal).where(Goal.state == state).order_by(col(Goal.id))).all())
 
 
 class Deliveries:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from sqlmodel import Session, col, select
@@ -36,6 +36,33 @@ class Jobs:
         return list(
             self.session.exec(select(Job).where(Job.status == "queued", col(Job.created_at) <= cutoff)).all()
         )
+
+    def running(self) -> list[Job]:
+        return list(self.session.exec(select(Job).where(Job.status == "running")).all())
+
+    def running_for_update(self, job_id: int) -> Job | None:
+        """The job, row-locked, while it is still running (else None)."""
+        return self.session.exec(
+            select(Job).where(Job.id == job_id, Job.status == "running").with_for_update()
+        ).first()
+
+    def newest(self, *, status: str | None = None, goal_id: str | None = None, limit: int = 200) -> list[Job]:
+        """Newest first, of one status and one goal when given."""
+        query = select(Job).order_by(col(Job.id).desc()).limit(limit)
+        if status:
+            query = query.where(Job.status == status)
+        if goal_id:
+            query = query.where(Job.goal_id == goal_id)
+        return list(self.session.exec(query).all())
+
+    def newest_of_kinds(self, *, goal_id: str, kinds: Sequence[str]) -> Job | None:
+        """The goal's newest job of these kinds."""
+        return self.session.exec(
+            select(Job)
+            .where(Job.goal_id == goal_id, col(Job.kind).in_(list(kinds)))
+            .order_by(col(Job.id).desc())
+            .limit(1)
+        ).first()
 
 
 class Reminders:
@@ -82,3 +109,9 @@ class Reminders:
         )
         self.session.flush()
         return True
+
+    def recorded(self, *, keys: Collection[str]) -> set[str]:
+        """Which of these keys are recorded."""
+        if not keys:
+            return set()
+        return set(self.session.exec(select(Reminder.key).where(col(Reminder.key).in_(list(keys)))).all())
