@@ -14,9 +14,12 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from bot.services.authority import ApproverDirectory
+from bot.services.changes import apply_change, goal_facts
 from bot.services.errors import GoalClosed, GoalNotFound, InvalidInput, ServiceError
 from bot.services.origin import ClickedMessage, check_post_origin
 from bot.services.unit import Actor, Clock, add_effect, audit, load_goal_for_update
+from bot.sop.elevation import Duplicate, ModeClick, ModeDecided, ModeRequestFacts, NeedsAuthority, decide_mode
+from bot.sop.outcomes import Refusal, Refused
 from bot.sop.phases import GoalState, Mode
 from storage.db import read_session, transaction
 from storage.models import Goal, ModeRequest
@@ -211,61 +214,40 @@ class ElevationService:
             raise ModeRefused("That request no longer exists.")
         if clicked is not None:
             check_post_origin(goal, row.message_ts, clicked)
-        wanted = "granted" if grant else "denied"
-        if row.status != "pending":
-            if row.status == wanted and row.decided_by == actor.id:
-                return ModeOutcome(row.id or 0, goal.id, row.mode, row.status, duplicate=True)
-            raise ModeRefused(f"This request was already {row.status} by <@{row.decided_by}>.")
-        if goal.state != GoalState.ACTIVE:
-            raise GoalClosed(goal.id, goal.state)
-        if actor.id == row.requested_by:
-            raise ModeRefused(
-                "You asked for this mode yourself; another approver must confirm it (separation of duties)."
-            )
-        if actor.id == goal.requester and not self.allow_self_approval:
-            raise ModeRefused(
-                f"You started {goal.id}, so another approver must confirm its elevated mode "
-                "(separation of duties)."
-            )
-        if allowed is None:
-            allowed = self.directory.may_decide(actor.id, goal.approvers, repo=goal.repo)
-        if not allowed:
-            raise ModeRefused(
-                f"You are not an approver for {goal.id}, so you cannot {'grant' if grant else 'deny'} its "
-                "elevated mode. `/orch approvers` lists who can."
-            )
-        row.status, row.decided_by, row.decided_at = wanted, actor.id, now
-        session.add(row)
-        if grant:
-            goal.mode = row.mode
-            goal.updated_at = now
-            session.add(goal)
-        session.flush()
-        audit(
-            session,
-            actor=actor,
-            action=f"mode.{wanted}",
-            now=now,
-            goal=goal,
-            justification=row.justification,
-            requested_mode=row.mode,
-            request_id=row.id,
-            requested_by=row.requested_by,
+        facts, request = goal_facts(goal), _request_facts(row)
+        click = ModeClick(actor.id, grant)
+        answer = decide_mode(
+            facts, request, click, allow_self_approval=self.allow_self_approval, allowed=allowed
         )
-        if goal.channel_id:
-            add_effect(
-                session,
-                key=f"mode:{row.id}:decided",
-                kind="slack.mark_mode_decided",
-                goal_id=goal.id,
-                now=now,
-                request_id=row.id,
+        if isinstance(answer, NeedsAuthority):
+            allowed = self.directory.may_decide(actor.id, goal.approvers, repo=goal.repo)
+            answer = decide_mode(
+                facts, request, click, allow_self_approval=self.allow_self_approval, allowed=allowed
             )
-            add_effect(
-                session,
-                key=f"card:{goal.id}:mode:{row.id}:{wanted}",
-                kind="slack.update_card",
-                goal_id=goal.id,
-                now=now,
-            )
-        return ModeOutcome(row.id or 0, goal.id, row.mode, wanted)
+        if isinstance(answer, Duplicate):
+            return ModeOutcome(row.id or 0, goal.id, row.mode, answer.status, duplicate=True)
+        if isinstance(answer, Refusal):
+            if answer.reason is Refused.GOAL_CLOSED:
+                raise GoalClosed(goal.id, goal.state)
+            raise ModeRefused(answer.message)
+        assert isinstance(answer, ModeDecided)
+        row.status, row.decided_by, row.decided_at = answer.status, actor.id, now
+        session.add(row)
+        goal.mode = answer.change.goal.mode  # the audit entry records the goal's mode as granted
+        session.flush()
+        apply_change(session, goal, answer.change, actor=actor, now=now)
+        if grant:
+            goal.updated_at = now
+        return ModeOutcome(row.id or 0, goal.id, row.mode, answer.status)
+
+
+def _request_facts(row: ModeRequest) -> ModeRequestFacts:
+    return ModeRequestFacts(
+        id=row.id or 0,
+        goal_id=row.goal_id,
+        mode=row.mode,
+        status=row.status,
+        requested_by=row.requested_by,
+        decided_by=row.decided_by,
+        justification=row.justification,
+    )
