@@ -20,8 +20,12 @@ from typing import TYPE_CHECKING, Any
 from bot.jobs.job_text import describe
 from bot.redact import redact
 from bot.services.errors import GoalClosed, GoalNotFound, InvalidInput
-from bot.services.unit import Actor, add_effect, audit, load_goal_for_update
-from bot.sop.phases import LABELS, GoalState, Phase, PhaseStatus
+from bot.services.unit import Actor, add_effect, load_goal_for_update
+from bot.services.writes import goal_facts, write_change
+from bot.sop import recovery as rules
+from bot.sop.outcomes import Refusal
+from bot.sop.phases import GoalState, PhaseStatus
+from bot.sop.recovery import AGENT_KINDS, JobFacts, holds_goal
 from storage.db import read_session, transaction
 from storage.jobs_models import Job
 from storage.models import Goal
@@ -31,12 +35,10 @@ from storage.sessions import Engine, Session
 if TYPE_CHECKING:
     from bot.services.goal_port import GoalsPort as GoalService
 
-AGENT_KINDS = ("draft", "build")
-# The scheduler retries one failed draft or build by itself at most this often (a model that answers but keeps
-# giving unusable drafts must not be asked forever); a person's Retry is not counted.
-AUTO_RETRY_ROUNDS = 3
-FAILURE_KIND = "slack.work_failed"  # the thread message with Retry / Request changes / Cancel
-SETTLED_KIND = "slack.work_failure_settled"  # that message once the work runs again: no more buttons
+# The rules' names, where the scheduler and the failure message's handler have always found them.
+AUTO_RETRY_ROUNDS = rules.AUTO_RETRY_ROUNDS
+FAILURE_KIND = rules.FAILURE_KIND
+SETTLED_KIND = rules.SETTLED_KIND
 
 
 @dataclass(frozen=True)
@@ -62,15 +64,20 @@ def describe_again(job: Job, payload: dict[str, Any]) -> str:
     return describe(job.kind, payload)
 
 
+def job_facts(job: Job) -> JobFacts:
+    return JobFacts(
+        id=job.id or 0,
+        kind=job.kind,
+        key=job.key,
+        payload=dict(job.payload),
+        attempts=job.attempts,
+        last_error=job.last_error,
+    )
+
+
 def _holds_goal(goal: Goal | None, job: Job) -> bool:
     """Is this job the goal's current work (not an obsolete draft of a phase it has left)?"""
-    if goal is None or goal.state != GoalState.ACTIVE:
-        return False
-    if goal.status not in (PhaseStatus.DRAFTING, PhaseStatus.CHANGES_REQUESTED):
-        return False  # its result was recorded already (awaiting a decision), or it failed before
-    if job.kind == "build":
-        return goal.phase == Phase.IMPLEMENTATION.value
-    return goal.phase == job.payload.get("phase")
+    return goal is not None and holds_goal(goal_facts(goal), job_facts(job))
 
 
 def on_attempt_failed(session: Session, job: Job, now: datetime, backoff: float) -> None:
@@ -98,43 +105,12 @@ def on_failed(session: Session, job: Job, now: datetime) -> bool:
     if job.kind not in AGENT_KINDS or not job.goal_id:
         return False
     goal = Goals(session).get(job.goal_id)
-    if goal is None or not _holds_goal(goal, job):
+    if goal is None:
         return False
-    goal.status = PhaseStatus.FAILED
-    goal.updated_at = now
-    session.add(goal)
-    round_ = int(job.payload.get("retries", 0))
-    audit(
-        session,
-        actor=Actor("bot"),
-        action="goal.stalled",
-        now=now,
-        goal=goal,
-        job=job.id,
-        kind=job.kind,
-        error=job.last_error,
-    )
-    if goal.channel_id:
-        add_effect(
-            session,
-            key=f"failed:{goal.id}:job:{job.id}:{round_}",
-            kind=FAILURE_KIND,
-            goal_id=goal.id,
-            now=now,
-            job_id=job.id,
-            job_kind=job.kind,
-            what=what_failed(job),
-            attempts=job.attempts,
-            error=(job.last_error or "")[:500],
-            auto_retry=int(job.payload.get("auto_retries", 0)) < AUTO_RETRY_ROUNDS,
-        )
-        add_effect(
-            session,
-            key=f"card:{goal.id}:failed:{job.id}:{round_}",
-            kind="slack.update_card",
-            goal_id=goal.id,
-            now=now,
-        )
+    change = rules.stalled(goal_facts(goal), job_facts(job), what=what_failed(job), at=now)
+    if change is None:
+        return False
+    write_change(session, goal, change, actor=Actor("bot"), now=now)
     return True
 
 
@@ -181,69 +157,19 @@ def retry_failed(
             or actor.id.startswith("cli:")
         ):
             raise InvalidInput(f"Only the requester or an approver can retry {goal.id}.")
-        job = failed_job(session, goal)
-        if job is None:
-            raise InvalidInput(
-                f"{goal.id} {LABELS[Phase(goal.phase)]} is {str(goal.status).replace('_', ' ')}; "
-                "there is no failed draft or build to retry."
-            )
-        payload: dict[str, Any] = dict(job.payload)
-        failure_key = f"failed:{goal.id}:job:{job.id}:{int(payload.get('retries', 0))}"
-        payload["retries"] = int(payload.get("retries", 0)) + 1
-        if auto:
-            payload["auto_retries"] = int(payload.get("auto_retries", 0)) + 1
-        if feedback is not None:
-            payload["feedback"] = feedback
-        # The work goes through the outbox again, as it first did: a worker runs the new job, or the
-        # CLI runs it inline. The failed job stays as it ended, for the record.
-        base_key = str(payload.pop("retry_of", None) or job.key)
-        add_effect(
-            session,
-            key=f"{base_key}:retry:{payload['retries']}",
-            kind=job.kind,
-            goal_id=goal.id,
-            now=now,
-            **payload,
-            retry_of=base_key,
+        found = failed_job(session, goal)
+        facts = goal_facts(goal)
+        job = job_facts(found) if found is not None else None
+        plan = rules.plan_retry(facts, job, feedback=feedback, auto=auto)
+        if isinstance(plan, Refusal):
+            raise InvalidInput(plan.message)
+        assert found is not None and job is not None
+        what = describe_again(found, dict(plan.payload))
+        change = rules.retried(
+            facts, job, plan, actor=actor.id, what=what, feedback=feedback, auto=auto, at=now
         )
-        goal.status = PhaseStatus.CHANGES_REQUESTED if feedback else PhaseStatus.DRAFTING
-        goal.updated_at = now
-        session.add(goal)
-        extra: dict[str, Any] = {"automatic": True} if auto else {}
-        if feedback is not None:
-            extra["feedback"] = feedback
-        audit(
-            session,
-            actor=actor,
-            action="job.retried",
-            now=now,
-            goal=goal,
-            job=job.id,
-            kind=job.kind,
-            round=payload["retries"],
-            **extra,
-        )
-        if goal.channel_id:
-            add_effect(
-                session,
-                key=f"settle:{failure_key}",
-                kind=SETTLED_KIND,
-                goal_id=goal.id,
-                now=now,
-                failure_key=failure_key,
-                actor=actor.id,
-                what=describe_again(job, payload),
-                feedback=feedback is not None,
-                automatic=auto,
-            )
-            add_effect(
-                session,
-                key=f"card:{goal.id}:retried:{job.id}:{payload['retries']}",
-                kind="slack.update_card",
-                goal_id=goal.id,
-                now=now,
-            )
-        result = Retried(goal.id, job.kind, describe_again(job, payload), feedback is not None)
+        write_change(session, goal, change, actor=actor, now=now)
+        result = Retried(goal.id, job.kind, what, feedback is not None)
     goals._committed()  # wakes the job worker and the outbox
     return result
 
