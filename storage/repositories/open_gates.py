@@ -16,8 +16,8 @@ from storage.models import Approval, Artifact, Goal
 
 _CHUNK = 500  # goal ids per IN (…) list, well under SQLite's bound-parameter limit
 # The values of `GoalState.ACTIVE` and `PhaseStatus.AWAITING_APPROVAL` (bot.sop.phases), as stored.
-_ACTIVE = "active"
-_AWAITING_APPROVAL = "awaiting_approval"
+ACTIVE = "active"
+AWAITING_APPROVAL = "awaiting_approval"
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ def open_gates(
     query = (
         core_select(*_GATE_COLUMNS)
         .join(Artifact, col(Artifact.id) == latest)
-        .where(col(Goal.state) == _ACTIVE, col(Goal.status) == _AWAITING_APPROVAL)
+        .where(col(Goal.state) == ACTIVE, col(Goal.status) == AWAITING_APPROVAL)
         .order_by(col(Goal.id))
     )
     if opened_by is not None:

@@ -6,5 +6,5 @@ from storage.repositories import open_gates
 
 
 def test_the_open_gates_read_filters_on_the_procedures_own_state_and_status_values() -> None:
-    assert open_gates._ACTIVE == GoalState.ACTIVE.value
-    assert open_gates._AWAITING_APPROVAL == PhaseStatus.AWAITING_APPROVAL.value
+    assert GoalState.ACTIVE.value == open_gates.ACTIVE
+    assert PhaseStatus.AWAITING_APPROVAL.value == open_gates.AWAITING_APPROVAL
