@@ -23,6 +23,7 @@ from bot.services.errors import GoalClosed, GoalNotFound, InvalidInput
 from bot.services.unit import Actor, add_effect, load_goal_for_update
 from bot.services.writes import goal_facts, write_change
 from bot.sop import recovery as rules
+from bot.sop.effect_kinds import Status
 from bot.sop.outcomes import Refusal
 from bot.sop.phases import GoalState, PhaseStatus
 from bot.sop.recovery import AGENT_KINDS, JobFacts, holds_goal
@@ -91,11 +92,12 @@ def on_attempt_failed(session: Session, job: Job, now: datetime, backoff: float)
     add_effect(
         session,
         key=f"status:{job.goal_id}:job:{job.id}:{job.payload.get('retries', 0)}:{job.attempts}",
-        kind="slack.status",
         goal_id=job.goal_id,
         now=now,
-        text=f"↻ Attempt {job.attempts} of {job.max_attempts} failed ({error}); "
-        f"retrying ({job.attempts + 1}/{job.max_attempts}) in {backoff:g} s.",
+        payload=Status(
+            text=f"↻ Attempt {job.attempts} of {job.max_attempts} failed ({error}); "
+            f"retrying ({job.attempts + 1}/{job.max_attempts}) in {backoff:g} s."
+        ),
     )
 
 

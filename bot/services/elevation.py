@@ -18,6 +18,7 @@ from bot.services.changes import apply_change, goal_facts
 from bot.services.errors import GoalClosed, GoalNotFound, InvalidInput, ServiceError
 from bot.services.origin import ClickedMessage, check_post_origin
 from bot.services.unit import Actor, Clock, add_effect, audit, load_goal_for_update
+from bot.sop.effect_kinds import PostModeRequest, UpdateCard
 from bot.sop.elevation import Duplicate, ModeClick, ModeDecided, ModeRequestFacts, NeedsAuthority, decide_mode
 from bot.sop.outcomes import Refusal, Refused
 from bot.sop.phases import GoalState, Mode
@@ -124,17 +125,16 @@ class ElevationService:
                 add_effect(
                     session,
                     key=f"mode:{row.id}:post",
-                    kind="slack.post_mode_request",
                     goal_id=goal.id,
                     now=now,
-                    request_id=row.id,
+                    payload=PostModeRequest(request_id=row.id),
                 )
                 add_effect(
                     session,
                     key=f"card:{goal.id}:mode:{row.id}:requested",
-                    kind="slack.update_card",
                     goal_id=goal.id,
                     now=now,
+                    payload=UpdateCard(),
                 )
         self._committed()
         return row

@@ -5,12 +5,11 @@ runs may use it too."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
-from bot.services.unit import Actor, audit
+from bot.services.unit import Actor, add_effect, audit
 from bot.sop.outcomes import ArtifactFacts, Change, GoalFacts
 from storage.models import Approval, Artifact, Goal
-from storage.repositories import Approvals, AuditReads, Effects, Reminders
+from storage.repositories import Approvals, AuditReads, Reminders
 from storage.sessions import Session
 
 
@@ -113,21 +112,19 @@ def write_change(session: Session, goal: Goal, change: Change, *, actor: Actor, 
             justification=event.justification,
             **dict(event.payload),
         )
-    effects = Effects(session)
     for effect in change.effects:
-        payload: dict[str, Any] = dict(effect.payload)
+        payload = effect.data
         if effect.snapshot:
             # The commit shows the goal as this transaction leaves it, with its audit entries so far.
             from bot.services.state_of_record import goal_record
 
             session.flush()
-            payload["record"] = goal_record(session, goal).model_dump(mode="json")
-            payload["events_until"] = AuditReads(session).last_seq(goal.id)
-        effects.add(
-            key=effect.key,
-            kind=effect.kind,
-            goal_id=goal.id,
-            now=now,
-            payload=payload,
-            not_before=effect.not_before,
+            payload = payload.model_copy(
+                update={
+                    "record": goal_record(session, goal).model_dump(mode="json"),
+                    "events_until": AuditReads(session).last_seq(goal.id),
+                }
+            )
+        add_effect(
+            session, key=effect.key, goal_id=goal.id, now=now, payload=payload, not_before=effect.not_before
         )

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from bot.sop.effect_kinds import PostArtifact, UpdateCard
 from bot.sop.outcomes import BOT, Change, Effect, Event, GoalFacts
 from bot.sop.phases import GoalState, PhaseStatus
 
@@ -21,7 +22,7 @@ def takes_draft(goal: GoalFacts, phase: str) -> bool:
 def drafted(
     goal: GoalFacts,
     *,
-    artifact_id: int | None,
+    artifact_id: int,
     phase: str,
     version: int,
     task_id: int,
@@ -46,12 +47,9 @@ def drafted(
     effects = [
         Effect(
             key=f"artifact:{goal.id}:{phase}:{task_id}:{version}:post",
-            kind="slack.post_artifact",
-            payload={"artifact_id": artifact_id},
+            data=PostArtifact(artifact_id=artifact_id),
         )
     ]
     if goal.channel_id:
-        effects.append(
-            Effect(key=f"card:{goal.id}:{phase}:{task_id}:{version}:drafted", kind="slack.update_card")
-        )
+        effects.append(Effect(key=f"card:{goal.id}:{phase}:{task_id}:{version}:drafted", data=UpdateCard()))
     return Change(goal=after, events=(event,), effects=tuple(effects))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.sop.effect_kinds import MarkModeDecided, UpdateCard
 from bot.sop.outcomes import Change, Effect, Event, GoalFacts, Refusal, Refused
 from bot.sop.phases import GoalState
 
@@ -126,10 +127,9 @@ def decide_mode(
         effects = (
             Effect(
                 key=f"mode:{request.id}:decided",
-                kind="slack.mark_mode_decided",
-                payload={"request_id": request.id},
+                data=MarkModeDecided(request_id=request.id),
             ),
-            Effect(key=f"card:{goal.id}:mode:{request.id}:{wanted}", kind="slack.update_card"),
+            Effect(key=f"card:{goal.id}:mode:{request.id}:{wanted}", data=UpdateCard()),
         )
     after = goal.but(mode=request.mode) if click.grant else goal
     return ModeDecided(wanted, Change(goal=after, events=(event,), effects=effects))

@@ -9,15 +9,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from bot.sop.effect_kinds import AGENT_KINDS, UpdateCard, WorkFailed, WorkFailureSettled, parse
 from bot.sop.outcomes import BOT, Change, Effect, Event, GoalFacts, Refusal, Refused
 from bot.sop.phases import LABELS, GoalState, Phase, PhaseStatus
 
-AGENT_KINDS = ("draft", "build")
 # The scheduler retries one failed draft or build by itself at most this often (a model that answers but keeps
 # giving unusable drafts must not be asked forever); a person's Retry is not counted.
 AUTO_RETRY_ROUNDS = 3
-FAILURE_KIND = "slack.work_failed"  # the thread message with Retry / Request changes / Cancel
-SETTLED_KIND = "slack.work_failure_settled"  # that message once the work runs again: no more buttons
+FAILURE_KIND = WorkFailed.KIND  # the thread message with Retry / Request changes / Cancel
+SETTLED_KIND = WorkFailureSettled.KIND  # that message once the work runs again: no more buttons
 
 
 @dataclass(frozen=True)
@@ -60,17 +60,16 @@ def stalled(goal: GoalFacts, job: JobFacts, *, what: str, at: datetime) -> Chang
         effects = (
             Effect(
                 key=f"failed:{goal.id}:job:{job.id}:{round_}",
-                kind=FAILURE_KIND,
-                payload={
-                    "job_id": job.id,
-                    "job_kind": job.kind,
-                    "what": what,
-                    "attempts": job.attempts,
-                    "error": (job.last_error or "")[:500],
-                    "auto_retry": int(job.payload.get("auto_retries", 0)) < AUTO_RETRY_ROUNDS,
-                },
+                data=WorkFailed(
+                    job_id=job.id,
+                    job_kind=job.kind,
+                    what=what,
+                    attempts=job.attempts,
+                    error=(job.last_error or "")[:500],
+                    auto_retry=int(job.payload.get("auto_retries", 0)) < AUTO_RETRY_ROUNDS,
+                ),
             ),
-            Effect(key=f"card:{goal.id}:failed:{job.id}:{round_}", kind="slack.update_card"),
+            Effect(key=f"card:{goal.id}:failed:{job.id}:{round_}", data=UpdateCard()),
         )
     return Change(
         goal=goal.but(status=PhaseStatus.FAILED.value, updated_at=at), events=(event,), effects=effects
@@ -144,20 +143,19 @@ def retried(
         phase=goal.phase,
         payload={"job": job.id, "kind": job.kind, "round": plan.round, **extra},
     )
-    effects = [Effect(key=plan.key, kind=job.kind, payload={**plan.payload, "retry_of": plan.base_key})]
+    effects = [Effect(key=plan.key, data=parse(job.kind, {**plan.payload, "retry_of": plan.base_key}))]
     if goal.channel_id:
         effects += [
             Effect(
                 key=f"settle:{plan.failure_key}",
-                kind=SETTLED_KIND,
-                payload={
-                    "failure_key": plan.failure_key,
-                    "actor": actor,
-                    "what": what,
-                    "feedback": feedback is not None,
-                    "automatic": auto,
-                },
+                data=WorkFailureSettled(
+                    failure_key=plan.failure_key,
+                    actor=actor,
+                    what=what,
+                    feedback=feedback is not None,
+                    automatic=auto,
+                ),
             ),
-            Effect(key=f"card:{goal.id}:retried:{job.id}:{plan.round}", kind="slack.update_card"),
+            Effect(key=f"card:{goal.id}:retried:{job.id}:{plan.round}", data=UpdateCard()),
         ]
     return Change(goal=goal.but(status=plan.status, updated_at=at), events=(event,), effects=tuple(effects))

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, TypeVar
 
+from bot.sop.effect_kinds import PublishState, ThreadNote
 from bot.sop.outcomes import ArtifactFacts, Change, Effect, Event, GoalFacts, Refusal, Refused
 from bot.sop.phases import LABELS, GoalState, Phase
 
@@ -100,11 +101,10 @@ def reaffirm(
     names = ", ".join(f"{LABELS[Phase(a.phase)]} v{a.version}" for a in chosen)
     publish = Effect(
         key=f"publish:{goal.id}:reviewed:{at.isoformat()}",
-        kind="repo.publish_state",
-        payload={
-            "message": f"orch({goal.id}): re-review {names} — unchanged",
-            "trailers": {"Phase": ", ".join(a.phase for a in chosen), "Approved-By": actor},
-        },
+        data=PublishState(
+            message=f"orch({goal.id}): re-review {names} — unchanged",
+            trailers={"Phase": ", ".join(a.phase for a in chosen), "Approved-By": actor},
+        ),
     )
     return Reaffirmed(chosen, Change(goal=goal, events=events, effects=(publish,)))
 
@@ -127,12 +127,11 @@ def ask_for_changes(
         effects = (
             Effect(
                 key=f"note:{goal.id}:review-changes:{phase}:{sha256[:12]}:{actor}:{at.isoformat()}",
-                kind="slack.thread_note",
-                payload={
-                    "text": f"<@{actor}> asks for changes to {label} instead of re-approving it unchanged. "
+                data=ThreadNote(
+                    text=f"<@{actor}> asks for changes to {label} instead of re-approving it unchanged. "
                     f"<@{goal.requester}>: until an approver re-approves it, it goes stale and the spec guard "
                     "refuses the repository; bring the change as a new goal (`/orch start`), or cancel this one."
-                },
+                ),
             ),
         )
     return Change(goal=goal, events=(event,), effects=effects)
