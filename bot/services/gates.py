@@ -31,10 +31,6 @@ class Gate:
         return self.sla_due is not None
 
 
-def current_artifact(session: Session, goal: Goal) -> Artifact | None:
-    return Artifacts(session).current(goal)
-
-
 def approvals_of(session: Session, artifact: Artifact) -> list[Approval]:
     return Approvals(session).of_version(artifact.goal_id, artifact.sha256)
 
@@ -86,7 +82,7 @@ def gate(
     `due_at(phase, since)` gives the reminder time under the SLA policy (business hours); without
     it the due time is `sla_hours` of calendar time.
     """
-    artifact = current_artifact(session, goal)
+    artifact = Artifacts(session).current(goal)
     decisions = (
         [(a.by, a.decision) for a in approvals_of(session, artifact)]
         if artifact is not None and awaiting(goal)

@@ -303,9 +303,6 @@ class GoalService:
 
     # -- decisions ---------------------------------------------------------------------------
 
-    def current_artifact(self, session: Session, goal: Goal) -> Artifact | None:
-        return Artifacts(session).current(goal)
-
     @property
     def policy(self) -> Policy:
         return Policy(self.approvals_required, self.allow_self_approval)
