@@ -16,7 +16,7 @@ from bot.services.authority import ApproverDirectory
 from bot.services.unit import Actor
 from bot.sop.gates import is_slack_user  # noqa: F401 - who can get a DM, shared by both sweeps
 from storage.models import Artifact, Goal
-from storage.repositories import Artifacts, Reminders
+from storage.repositories import Reminders
 
 SCHEDULER = Actor("scheduler")
 
@@ -30,10 +30,6 @@ class SlaDeps:
     freshness_max_age: timedelta = timedelta(days=30)  # approved artifacts go stale after (the digest says)
     runs_dir: Path | None = None  # the deployment's run records, for the digest's metrics
     prices: dict[str, Any] = field(default_factory=dict)  # the price table, for the digest's cost line
-
-
-def current_artifact(session: Session, goal: Goal) -> Artifact | None:
-    return Artifacts(session).current(goal)
 
 
 def record_level(
