@@ -174,6 +174,8 @@ def _install_manager(c: Container) -> None:
     if delivery is not None:  # each goal is built in its own clone, whose branch is delivered
         manager.repo_for = delivery.goal_root
     manager.install(c.dispatcher)
+    if delivery is not None:  # its builds start from the remote, like the delivery's own
+        delivery.wrap_build(c.dispatcher)
     c.manager = manager
 
 

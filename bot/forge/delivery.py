@@ -89,6 +89,25 @@ class DeliveryEffects:
                 dispatcher.register(kind, self._in_goal_clone(kind, work, original))
         dispatcher.register("repo.deliver", self.deliver)
 
+    def wrap_build(self, dispatcher: EffectDispatcher) -> None:
+        """A `build` handler installed after the delivery (the implementation manager's, which opens
+        the goal's clone itself) starts like ours: from what the remote has, and with nothing in the
+        worktree that another replica already merged."""
+        original = dispatcher.handlers.get("build")
+        if original is None:
+            return
+
+        async def build(effect: Effect) -> None:
+            if effect.goal_id is not None:
+                target = await asyncio.to_thread(self.target, effect.goal_id)
+                if target.delivered and target.clones is not None:
+                    root = await asyncio.to_thread(target.clones.goal_clone, effect.goal_id)
+                    await asyncio.to_thread(target.clones.sync, effect.goal_id)
+                    await asyncio.to_thread(self._drop_leftovers, effect.goal_id, root)
+            await original(effect)
+
+        dispatcher.register("build", build)
+
     def _in_goal_clone(self, kind: str, work: Any, original: Handler) -> Handler:
         name = getattr(original, "__name__", "")
 

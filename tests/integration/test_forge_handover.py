@@ -199,6 +199,35 @@ def test_the_builder_merges_its_own_task_after_the_other_merged_the_first(
     assert {"src/task_1.py", "src/task_2.py", "src/task_3.py"} <= set(files)
 
 
+def test_a_build_handler_installed_after_the_delivery_starts_clean_too(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """The implementation manager's `build` opens the goal's clone itself; wrapped by the delivery,
+    it also starts from the remote without what another replica merged."""
+    from bot.effects.dispatcher import EffectDispatcher
+
+    bare = make_remote(tmp_path)
+    a = replica(engine, bare.as_uri(), tmp_path / "a")
+    b = replica(engine, bare.as_uri(), tmp_path / "b")
+    a.run("build", "build:G-0001:1:1", 1)
+    b.run("repo.merge", "merge:G-0001:1:1", 1)
+
+    clones = a.delivery.target(GOAL).clones
+    assert clones is not None
+    manager = Work(RepoSettings(repo=clones.goal_clone(GOAL)), engine)  # builds in the clone as it is
+    dispatcher = EffectDispatcher(engine=engine, clock=now)
+    dispatcher.register("build", manager.build)
+    a.delivery.wrap_build(dispatcher)
+    effect = Effect(
+        key="build:G-0001:2:1", kind="build", goal_id=GOAL, payload={"task_id": 2}, created_at=now()
+    )
+    asyncio.run(dispatcher.handlers["build"](effect))
+
+    with transaction(engine) as session:
+        second = session.exec(select(Artifact).where(Artifact.task_id == 2)).one()
+    assert "src/task_2.py" in second.content and "src/task_1.py" not in second.content
+
+
 def test_a_build_keeps_work_of_its_own_that_is_not_merged(tmp_path: Path) -> None:
     repo = ensure_repo(tmp_path / "repo", init_if_missing=True, identity=Identity())
     tree = repo.worktree_add(GOAL)
