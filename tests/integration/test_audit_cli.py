@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 import typer
 from sqlalchemy.engine import Engine
-from sqlmodel import SQLModel
 from typer.testing import CliRunner
 
 from bot.cli.audit_cmd import register
-from storage.audit import AuditEntry, append_audit, drop_audit_guards, install_audit_guards
+from storage.audit import append_audit, drop_audit_guards
 from storage.db import make_engine, transaction
+from tests.support.databases import audit_only
 
 T0 = datetime(2024, 5, 1, 9, 30, tzinfo=UTC)
 
@@ -23,9 +23,7 @@ T0 = datetime(2024, 5, 1, 9, 30, tzinfo=UTC)
 @pytest.fixture
 def engine(tmp_path: Path) -> Iterator[Engine]:
     eng = make_engine(f"sqlite:///{tmp_path / 'orch.db'}")
-    SQLModel.metadata.create_all(eng, tables=[AuditEntry.__table__])  # type: ignore[attr-defined]
-    with eng.begin() as conn:
-        install_audit_guards(conn)
+    audit_only(eng)
     with transaction(eng) as session:
         append_audit(session, actor="U0REQ", action="goal.started", goal_id="G-0001", phase="scaffold", at=T0)
         append_audit(

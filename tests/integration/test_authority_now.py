@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from sqlalchemy.engine import Engine
 
@@ -15,17 +12,8 @@ from bot.services.goals import GoalService
 from bot.services.origin import ClickedMessage
 from bot.services.unit import Actor, system_clock
 from bot.sop.phases import Decision, Phase
-from storage.db import make_engine, transaction
-from storage.migrate import upgrade
+from storage.db import transaction
 from storage.models import ModeRequest
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    eng = make_engine(f"sqlite:///{tmp_path / 'orch.db'}")
-    upgrade(eng)
-    yield eng
-    eng.dispose()
 
 
 def service(engine: Engine, users: set[str], required: int = 1) -> GoalService:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -18,7 +16,6 @@ from bot.services.goals import GoalService
 from bot.services.unit import Actor, system_clock
 from storage.audit import AuditEntry
 from storage.models import CodexApproval, Effect
-from tests.support.databases import migrated_database
 
 REQUEST = ApprovalRequest(
     kind="command",
@@ -27,12 +24,6 @@ REQUEST = ApprovalRequest(
     cwd="/w",
     item_id="call_1",
 )
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    with migrated_database(request, tmp_path, request.param) as (eng, _url):
-        yield eng
 
 
 @pytest.fixture

@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from itertools import pairwise
 from typing import Any
-from uuid import uuid4
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session
 
 from storage.audit import (
     GENESIS_HASH,
@@ -29,46 +26,9 @@ from storage.audit import (
     tail,
     verify_chain,
 )
-from storage.db import make_engine, transaction
+from storage.db import transaction
 
 T0 = datetime(2024, 5, 1, 9, 30, tzinfo=UTC)
-POSTGRES_URL = os.environ.get("ORCH_TEST_POSTGRES_URL")
-
-
-def _with_search_path(url: str, schema: str) -> str:
-    sep = "&" if "?" in url else "?"
-    return f"{url}{sep}options=-csearch_path%3D{schema}"
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def engine(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        eng = make_engine(f"sqlite:///{tmp_path / 'orch.db'}")
-        cleanup = None
-    else:
-        if not POSTGRES_URL:
-            pytest.skip("ORCH_TEST_POSTGRES_URL is not set (e.g. postgresql://root@127.0.0.1:5432/test)")
-        # Each test gets its own schema, so tests never see each other's chains or triggers.
-        schema = f"audit_test_{uuid4().hex[:12]}"
-        admin = make_engine(POSTGRES_URL)
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-        eng = make_engine(_with_search_path(POSTGRES_URL, schema))
-
-        def cleanup() -> None:
-            with admin.begin() as conn:
-                conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-            admin.dispose()
-
-    SQLModel.metadata.create_all(eng, tables=[AuditEntry.__table__])  # type: ignore[attr-defined]
-    with eng.begin() as conn:
-        install_audit_guards(conn)
-    try:
-        yield eng
-    finally:
-        eng.dispose()
-        if cleanup is not None:
-            cleanup()
 
 
 def _append_many(engine: Engine, count: int, *, goal_id: str = "G-0001", start: int = 0) -> None:

@@ -4,56 +4,28 @@ set, real PostgreSQL."""
 
 from __future__ import annotations
 
-import os
 import sqlite3
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
-from uuid import uuid4
 
 import pytest
 from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlmodel import Session, SQLModel, select
+from sqlmodel import Session, select
 
-from storage.audit import AuditEntry, append_audit, entry_hash, install_audit_guards, tail, verify_chain
+from storage.audit import AuditEntry, append_audit, entry_hash, tail, verify_chain
 from storage.db import make_engine, transaction
+from tests.support.databases import audit_only
 
 T0 = datetime(2024, 5, 1, 11, 30, 0, 123456, tzinfo=timezone(timedelta(hours=2)))
-POSTGRES_URL = os.environ.get("ORCH_TEST_POSTGRES_URL")
 TABLE = AuditEntry.__table__  # type: ignore[attr-defined]
 
 
 def _prepare(engine: Engine) -> Engine:
-    SQLModel.metadata.create_all(engine, tables=[TABLE])
-    with engine.begin() as conn:
-        install_audit_guards(conn)
+    audit_only(engine)
     return engine
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        eng = _prepare(make_engine(f"sqlite:///{tmp_path / 'orch.db'}"))
-        yield eng
-        eng.dispose()
-        return
-    if not POSTGRES_URL:
-        pytest.skip("ORCH_TEST_POSTGRES_URL is not set (e.g. postgresql://root@127.0.0.1:5432/test)")
-    schema = f"audit_append_{uuid4().hex[:12]}"
-    admin = make_engine(POSTGRES_URL)
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    eng = _prepare(make_engine(f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"))
-    try:
-        yield eng
-    finally:
-        eng.dispose()
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.dispose()
 
 
 def _append(session: Session, i: int, **extra: Any) -> AuditEntry:

@@ -3,17 +3,13 @@ them, key rotation. Real SQLite and, when ORCH_TEST_POSTGRES_URL is set, real Po
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
-from uuid import uuid4
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session
 
 from storage.audit import (
     AuditEntry,
@@ -26,42 +22,11 @@ from storage.audit import (
     verify_chain,
 )
 from storage.audit_keys import AuditKeyError, AuditKeyring, bind_keyring, key_id_for
-from storage.db import make_engine, transaction
+from storage.db import transaction
 
 T0 = datetime(2024, 5, 1, 9, 30, tzinfo=UTC)
-POSTGRES_URL = os.environ.get("ORCH_TEST_POSTGRES_URL")
 OLD_KEY = b"old-audit-key-0123456789abcdef"
 NEW_KEY = b"new-audit-key-fedcba9876543210"
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    cleanup = None
-    if request.param == "sqlite":
-        eng = make_engine(f"sqlite:///{tmp_path / 'orch.db'}")
-    else:
-        if not POSTGRES_URL:
-            pytest.skip("ORCH_TEST_POSTGRES_URL is not set (e.g. postgresql://root@127.0.0.1:5432/test)")
-        schema = f"audit_keyed_{uuid4().hex[:12]}"
-        admin = make_engine(POSTGRES_URL)
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-        eng = make_engine(f"{POSTGRES_URL}?options=-csearch_path%3D{schema}")
-
-        def cleanup() -> None:
-            with admin.begin() as conn:
-                conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-            admin.dispose()
-
-    SQLModel.metadata.create_all(eng, tables=[AuditEntry.__table__])  # type: ignore[attr-defined]
-    with eng.begin() as conn:
-        install_audit_guards(conn)
-    try:
-        yield eng
-    finally:
-        eng.dispose()
-        if cleanup is not None:
-            cleanup()
 
 
 def _append(engine: Engine, count: int, start: int = 0) -> None:
