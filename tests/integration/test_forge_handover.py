@@ -29,7 +29,6 @@ from bot.sop.phases import Phase
 from bot.sop.publish import sha256_text
 from storage.db import transaction
 from storage.models import Approval, Artifact, Effect, Goal
-from tests.support.databases import migrated_database
 
 GOAL = "G-0001"
 
@@ -133,24 +132,23 @@ def replica(engine: Engine, url: str, root: Path) -> Replica:
 
 
 @pytest.fixture
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
-    with migrated_database(request, tmp_path, "sqlite") as (eng, _url):
-        with transaction(eng) as session:
-            at = now()
-            session.add(
-                Goal(
-                    id=GOAL,
-                    title="Add an audit page",
-                    brief="Add an audit page.",
-                    requester="U_REQ",
-                    phase=Phase.IMPLEMENTATION.value,
-                    status="building",
-                    phase_started_at=at,
-                    created_at=at,
-                    updated_at=at,
-                )
+def goal(engine: Engine) -> None:
+    """The database (the shared `engine` fixture) with the goal whose tasks are built and merged."""
+    with transaction(engine) as session:
+        at = now()
+        session.add(
+            Goal(
+                id=GOAL,
+                title="Add an audit page",
+                brief="Add an audit page.",
+                requester="U_REQ",
+                phase=Phase.IMPLEMENTATION.value,
+                status="building",
+                phase_started_at=at,
+                created_at=at,
+                updated_at=at,
             )
-        yield eng
+        )
 
 
 def remote_branch(bare: Path) -> tuple[list[str], list[str]]:
@@ -162,6 +160,7 @@ def remote_branch(bare: Path) -> tuple[list[str], list[str]]:
     return sorted(keys), files
 
 
+@pytest.mark.usefixtures("goal")
 def test_tasks_built_on_one_replica_and_merged_on_the_other_all_land(engine: Engine, tmp_path: Path) -> None:
     bare = make_remote(tmp_path)
     a = replica(engine, bare.as_uri(), tmp_path / "a")
@@ -180,6 +179,7 @@ def test_tasks_built_on_one_replica_and_merged_on_the_other_all_land(engine: Eng
         assert "src/task_1.py" not in second.content  # the diff posted for task 2 is task 2's only
 
 
+@pytest.mark.usefixtures("goal")
 def test_the_builder_merges_its_own_task_after_the_other_merged_the_first(
     engine: Engine, tmp_path: Path
 ) -> None:
@@ -199,6 +199,7 @@ def test_the_builder_merges_its_own_task_after_the_other_merged_the_first(
     assert {"src/task_1.py", "src/task_2.py", "src/task_3.py"} <= set(files)
 
 
+@pytest.mark.usefixtures("goal")
 def test_a_build_handler_installed_after_the_delivery_starts_clean_too(
     engine: Engine, tmp_path: Path
 ) -> None:

@@ -22,17 +22,10 @@ from bot.services.unit import Actor, system_clock
 from bot.sop.phases import Phase, PhaseStatus
 from storage.db import transaction
 from storage.models import Goal
-from tests.support.databases import migrated_database
 
 BILLING_ONLY = "U_BILL"  # an approver of the billing repository, of nothing else
 WEB_ONLY = "U_WEB"  # an approver of another repository
 REQUEST = ApprovalRequest(kind="command", command="make test", reason="run the tests", cwd="/w", item_id="c1")
-
-
-@pytest.fixture
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Engine:
-    with migrated_database(request, tmp_path, "sqlite") as (eng, _url):
-        yield eng
 
 
 @pytest.fixture
