@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -15,22 +15,25 @@ from bot.audit_keys import load_keyring
 from bot.config import Settings
 from bot.deps import Deps
 from bot.effects.dispatcher import EffectDispatcher
+from bot.effects.port import Handler
 from bot.effects.retry import RetryPolicy
+from bot.effects.table import build_table
 from bot.redact import redact, redact_obj
 from bot.services.authority import ApproverDirectory
 from bot.services.goals import GoalService
 from bot.services.unit import Clock, system_clock
 from bot.slack_guard import GuardedWebClient, ShortRateLimitRetry, ShortRateLimitRetrySync
+from bot.sop.effect_kinds import Build, Deliver, Merge
 from storage.audit import bind_redactor
 from storage.audit_keys import bind_keyring
 from storage.db import make_engine
 from storage.migrate import upgrade
+from storage.models import Effect
 
 if TYPE_CHECKING:
     from bot.agents.manager import ImplementationManager
     from bot.forge.delivery import DeliveryEffects
     from bot.jobs.runtime import JobsRuntime
-    from bot.observability.storage_health import Health
     from storage.inbox import Inbox
 
 log = logging.getLogger(__name__)
@@ -40,13 +43,10 @@ log = logging.getLogger(__name__)
 class Container(Deps):
     """The dependencies and what the interfaces reach besides them, each a typed field."""
 
-    health: Health | None = None  # /healthz and the storage error handler read it
     jobs: JobsRuntime | None = None  # the scheduler side, started and stopped by the server's lifespan
     manager: ImplementationManager | None = None  # the Agents SDK implementer, when chosen
     delivery: DeliveryEffects | None = None  # pull requests on a Git host, when a remote is set
     inbox: Inbox | None = None  # the web/worker inbox, opened by the Bolt app
-    # `/orch` subcommands other rooms add (name → listener), collected as the listeners register.
-    orch_subcommands: dict[str, Any] = field(default_factory=dict)
 
 
 def _slack_clients(settings: Settings) -> tuple[AsyncWebClient | None, WebClient | None]:
@@ -131,12 +131,7 @@ def build_container(settings: Settings, *, clock: Clock = system_clock, migrate:
     health = Health()
     health.watch(engine)  # a write the database refuses makes /healthz answer 503 until one succeeds
     container.health = health
-    _register_effects(container)
-    if settings.implementer == "manager":
-        _install_manager(container)
-    from bot.jobs import install_jobs  # agent effects become jobs; scheduler, SLA reminders, digests
-
-    container.jobs = install_jobs(container)
+    dispatcher.install(build_table(_effect_handlers(container)))
     return container
 
 
@@ -164,61 +159,77 @@ def _repo_goal_floor(repo: Any) -> int:
         return 0
 
 
-def _install_manager(c: Container) -> None:
-    """The manager takes over `build` (and resumes its paused run after a merge) before the jobs
-    runtime wraps the agent effects, so its build runs as a job and is the only `build` handler."""
-    from bot.agents.manager import ImplementationManager
-
-    manager = ImplementationManager.from_container(c)
-    delivery = c.delivery
-    if delivery is not None:  # each goal is built in its own clone, whose branch is delivered
-        manager.repo_for = delivery.goal_root
-    manager.install(c.dispatcher)
-    if delivery is not None:  # its builds start from the remote, like the delivery's own
-        delivery.wrap_build(c.dispatcher)
-    c.manager = manager
-
-
-def _register_effects(c: Container) -> None:
+def _effect_handlers(c: Container) -> dict[str, Handler]:
+    """Every effect kind's handler, decided here once from settings (`bot.effects.table` checks
+    that each kind has exactly one): the repository's work, wrapped for delivery to a Git host
+    when a remote is set; the manager's build when it implements; Slack's messages, or nothing
+    to post them to; the agent work routed to the jobs runtime."""
     from bot.effects.work_effects import WorkEffects
+    from bot.jobs import install_jobs
+    from bot.sop.effect_kinds import AGENT_KINDS, KINDS
 
     work = WorkEffects.from_container(c)
-    work.register(c.dispatcher)
+    handlers = work.handlers()
     if c.settings.repo_url:  # a remote repository: this process's clones, and its pull requests
         from bot.forge.delivery import build_delivery
 
         delivery = build_delivery(c)
         if delivery is not None:
-            delivery.install(c.dispatcher, work)
+            handlers = delivery.wrap(handlers, work, c.dispatcher)
             c.delivery = delivery
             c.ci_poller = delivery.poll_ci
+    if c.delivery is None:
+        handlers[Deliver.KIND] = nowhere  # nothing is delivered: the goal's branch is all there is
+    if c.settings.implementer == "manager":
+        from bot.agents.manager import ImplementationManager
+
+        manager = ImplementationManager.from_container(c)
+        if c.delivery is not None:  # each goal is built in its own clone, whose branch is delivered
+            manager.repo_for = c.delivery.goal_root
+        handlers.update(manager.handlers(merge=handlers[Merge.KIND]))
+        if c.delivery is not None:  # its builds start from the remote, like the delivery's own
+            handlers[Build.KIND] = c.delivery.wrap_build(handlers[Build.KIND])
+        c.manager = manager
+    messages = [kind for kind in KINDS if kind.startswith(("slack.", "notify."))]
     if c.slack is not None:
-        from bot.effects.slack_effects import SlackEffects
-        from bot.services.budgets import cost_line
-        from bot.services.home import home_view
-
-        SlackEffects(
-            engine=c.engine,
-            client=c.slack,
-            directory=c.directory,
-            clock=c.clock,
-            tz=c.settings.timezone,
-            approvals_required=c.settings.approvals_required,
-            offline=c.offline,
-            allow_self_approval=c.settings.allow_self_approval,
-            approval_sla_hours=c.settings.approval_sla_hours,
-            due_at=c.approval_due,
-            home=lambda user: home_view(container=c, user=user),
-            stop_button=c.settings.builder == "codex",
-            cost_line=lambda goal: cost_line(c.settings, goal),
-            streaming=c.settings.slack_streaming,
-        ).register(c.dispatcher)
+        handlers.update(_slack_handlers(c))
     else:
-        # Without Slack (the CLI with no token), Slack effects have nowhere to go: mark them done.
-        async def nowhere(_effect: Any) -> None:
-            return None
+        # Without Slack (the CLI with no token), messages have nowhere to go: they are marked done.
+        handlers.update(dict.fromkeys(messages, nowhere))
+    # Agent work runs as jobs (scheduler, SLA reminders and digests come with them): its effect
+    # adds the job, which runs the chosen implementer's handler.
+    jobs = install_jobs(c, {kind: handlers[kind] for kind in AGENT_KINDS})
+    handlers.update(dict.fromkeys(AGENT_KINDS, jobs.enqueue_effect))
+    c.jobs = jobs
+    return handlers
 
-        from bot.effects.slack_effects import KINDS
 
-        for kind in KINDS:
-            c.dispatcher.register(kind, nowhere)
+def _slack_handlers(c: Container) -> dict[str, Handler]:
+    from bot.effects.slack_effects import SlackEffects
+    from bot.jobs.notify import Notifier
+    from bot.services.budgets import cost_line
+    from bot.services.home import home_view
+
+    assert c.slack is not None
+    slack = SlackEffects(
+        engine=c.engine,
+        client=c.slack,
+        directory=c.directory,
+        clock=c.clock,
+        tz=c.settings.timezone,
+        approvals_required=c.settings.approvals_required,
+        offline=c.offline,
+        allow_self_approval=c.settings.allow_self_approval,
+        approval_sla_hours=c.settings.approval_sla_hours,
+        due_at=c.approval_due,
+        home=lambda user: home_view(container=c, user=user),
+        stop_button=c.settings.builder == "codex",
+        cost_line=lambda goal: cost_line(c.settings, goal),
+        streaming=c.settings.slack_streaming,
+    )
+    return {**slack.handlers(), **Notifier(c.slack).handlers()}
+
+
+async def nowhere(_effect: Effect) -> None:
+    """The handler of an effect with nowhere to go in this process: it is marked done."""
+    return None

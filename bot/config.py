@@ -620,3 +620,21 @@ def load_settings(**overrides: Any) -> Settings:
         from bot.redact import redact  # pydantic repeats the input, which may hold a secret
 
         raise ConfigError(redact(str(exc))) from None
+
+
+def setting(settings: object, name: str) -> Any:
+    """One setting, by its `Settings` name, from `settings` or from a stand-in that declares only
+    some (the model clients take any settings-like object, and tools and tests pass small ones).
+    What a stand-in leaves out takes the default `Settings` declares, so each default is written
+    once, here; a derived setting (a property such as `backend`) is None then."""
+    if isinstance(settings, Settings) or hasattr(settings, name):
+        return getattr(settings, name)
+    field = Settings.model_fields.get(name)
+    return None if field is None else field.get_default(call_default_factory=True)
+
+
+def secret_value(value: object) -> str | None:
+    """The plain text of a secret setting (a SecretStr, or a str from a stand-in); None when unset."""
+    if isinstance(value, SecretStr):
+        value = value.get_secret_value()
+    return str(value) if value else None

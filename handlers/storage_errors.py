@@ -9,16 +9,14 @@ hears it as an ephemeral message through the request's response_url, or by chat.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.deps import Deps
 from bot.observability.storage_health import NOT_RECORDED, is_storage_error
 from handlers.common import tell
-
-if TYPE_CHECKING:
-    from bot.app import Container
 
 log = logging.getLogger(__name__)
 
@@ -35,21 +33,25 @@ def _where(body: dict[str, Any]) -> tuple[str | None, str | None]:
     return (str(user) if user else None), (str(channel) if channel else None)
 
 
-def register(app: AsyncApp, container: Container) -> None:
-    health = container.health
+async def on_error(
+    error: Exception, body: dict[str, Any], client: AsyncWebClient, respond: Any, deps: Deps | None
+) -> None:
+    """Bolt's error handler. `deps` is None when the request failed before the middleware that
+    provides it ran (Bolt passes None for an argument the request's context does not have)."""
+    log.error("a listener failed: %s", error, exc_info=error)
+    if not is_storage_error(error):
+        return
+    if deps is not None and deps.health is not None:
+        deps.health.failed("database", error)
+    user, channel = _where(body if isinstance(body, dict) else {})
+    try:
+        if respond is not None and (body.get("response_url") or body.get("response_urls")):
+            await respond(text=NOT_RECORDED, response_type="ephemeral", replace_original=False)
+        elif user:
+            await tell(client, channel=channel, user=user, text=NOT_RECORDED)
+    except Exception:  # Slack unreachable as well: the log and /healthz are what is left
+        log.warning("could not tell %s that the request was not recorded", user)
 
-    @app.error
-    async def on_error(error: Exception, body: dict[str, Any], client: AsyncWebClient, respond: Any) -> None:
-        log.error("a listener failed: %s", error, exc_info=error)
-        if not is_storage_error(error):
-            return
-        if health is not None:
-            health.failed("database", error)
-        user, channel = _where(body if isinstance(body, dict) else {})
-        try:
-            if respond is not None and (body.get("response_url") or body.get("response_urls")):
-                await respond(text=NOT_RECORDED, response_type="ephemeral", replace_original=False)
-            elif user:
-                await tell(client, channel=channel, user=user, text=NOT_RECORDED)
-        except Exception:  # Slack unreachable as well: the log and /healthz are what is left
-            log.warning("could not tell %s that the request was not recorded", user)
+
+def register(app: AsyncApp, deps: Deps) -> None:
+    app.error(on_error)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.deps import Deps
 from bot.intake import clean
 from bot.services.errors import InvalidInput
 from bot.services.threads import MAX_MESSAGES, brief_from_thread
@@ -15,7 +16,6 @@ from bot.services.unit import Actor
 from handlers.common import call
 
 if TYPE_CHECKING:
-    from bot.app import Container
     from storage.models import Goal
 
 
@@ -40,7 +40,7 @@ async def read_thread(client: AsyncWebClient, *, channel: str, thread_ts: str) -
 
 
 async def start_from_thread(
-    container: Container,
+    deps: Deps,
     client: AsyncWebClient,
     *,
     channel: str,
@@ -60,7 +60,7 @@ async def start_from_thread(
         ) from exc
     brief = brief_from_thread(messages, bot_user=bot_user, ask=ask, skip_ts=skip_ts, requester=user)
     return await call(
-        container.goals.start_goal,
+        deps.goals.start_goal,
         brief=brief,
         actor=Actor(user),
         channel_id=channel,

@@ -57,13 +57,12 @@ class OpenAIClientProvider(ModelProvider):
 def provider_from_settings(settings: Any) -> OpenAIClientProvider:
     """The one client every drafter, summariser and the manager use, from the settings: endpoint,
     key (a str or pydantic SecretStr), API flavour and per-call timeout; missing attributes take
-    defaults, so any settings-like object works."""
-    api_key = getattr(settings, "openai_api_key", None)
-    if api_key is not None and hasattr(api_key, "get_secret_value"):
-        api_key = api_key.get_secret_value()
+    defaults `Settings` declares, so any settings-like object works (`bot.config.setting`)."""
+    from bot.config import secret_value, setting
+
     return OpenAIClientProvider(
-        base_url=getattr(settings, "openai_base_url", None) or None,
-        api_key=api_key or None,
-        api=str(getattr(settings, "openai_api", None) or "responses"),
-        timeout=float(getattr(settings, "model_timeout", None) or 120.0),
+        base_url=setting(settings, "openai_base_url") or None,
+        api_key=secret_value(setting(settings, "openai_api_key")),
+        api=str(setting(settings, "openai_api") or "responses"),
+        timeout=float(setting(settings, "model_timeout") or 120.0),
     )

@@ -14,13 +14,16 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.agents._fence import fence
 from bot.agents.tools.tester import TestRun, run_test_command
 from bot.observability.runs import RunRecorder, deployment_of, runs_dir_for
 from bot.sop.phases import Phase
 from bot.sop.records import TaskRecord
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 # Asks a person whether Codex may do what its sandbox does not allow: (request, run id, "was the
 # build stopped meanwhile?") → allowed.
@@ -96,7 +99,7 @@ def codex_prompt(task: TaskRecord, feedback: str | None, guidance: str | None = 
     return "\n".join(parts) + "\n"
 
 
-def _git(settings: Any) -> Any:
+def _git(settings: Settings) -> Any:
     from bot.repo.git import Identity, ensure_repo
 
     return ensure_repo(
@@ -121,7 +124,7 @@ def run_builder(
     over_budget: Callable[[dict[str, Any]], bool] | None = None,
 ) -> tuple[str, str, bool]:
     """Run the configured builder; return (summary, drafted_by, offline). Raises BuildFailed."""
-    builder = str(getattr(settings, "builder", "offline") or "offline")
+    builder = settings.builder or "offline"
     if builder == "offline":
         from bot.agents.offline_builder import OfflineBuilder
 
@@ -141,7 +144,7 @@ def run_builder(
     from bot.learn.guidance import read_guidance
 
     config = CodexConfig.from_settings(settings)
-    guidance = read_guidance(getattr(settings, "repo", None))
+    guidance = read_guidance(settings.repo)
     # The run record says which learned patterns the model was given.
     recorder.update(model=config.model, sandbox=mode, driver="app-server", patterns=guidance.paths)
 
@@ -162,7 +165,7 @@ def run_builder(
             turn.interrupt()
 
     extra: dict[str, Any] = {}
-    if getattr(settings, "codex_mcp", False):  # the product's own tools, read-only ones run unasked
+    if settings.codex_mcp:  # the product's own tools, read-only ones run unasked
         from bot.codex.mcp import orch_mcp_server, settings_env
 
         env = settings_env(settings, principal=f"codex:{goal_id or 'build'}")
@@ -199,13 +202,11 @@ def run_builder(
     return summary, f"codex:{config.model}", False
 
 
-def named_codemod(settings: Any, task: TaskRecord) -> Any:
+def named_codemod(settings: Settings, task: TaskRecord) -> Any:
     """The repository's codemod this task names (its id in the title, description or details)."""
     from bot.codemods import load_codemods, named_in
 
-    return named_in(
-        load_codemods(getattr(settings, "repo", None)), task.title, task.description, task.details
-    )
+    return named_in(load_codemods(settings.repo), task.title, task.description, task.details)
 
 
 def run_codemod(
@@ -242,7 +243,7 @@ def implement_task(
     over_budget: Callable[[dict[str, Any]], bool] | None = None,
 ) -> ImplementResult:
     """Build `task` in `worktree`, run the tests, and return the diff with the run's id."""
-    builder = str(getattr(settings, "builder", "offline") or "offline")
+    builder = settings.builder or "offline"
     recorder = RunRecorder(
         root=runs_dir_for(settings),
         deployment_id=deployment_of(settings),
@@ -311,8 +312,8 @@ def implement_task(
     )
 
 
-def run_configured_tests(settings: Any, worktree: Path) -> TestRun | None:
-    command = getattr(settings, "test_command", None)
+def run_configured_tests(settings: Settings, worktree: Path) -> TestRun | None:
+    command = settings.test_command
     if not command:
         # Configuration wins; else the repository's own adapters/tests.toml (written by `orch learn`).
         from bot.learn.adapters import read_test_command
@@ -321,4 +322,4 @@ def run_configured_tests(settings: Any, worktree: Path) -> TestRun | None:
         command = adapter.command if adapter is not None else None
     if not command:
         return None
-    return run_test_command(worktree, command, timeout=float(getattr(settings, "test_timeout", 300.0)))
+    return run_test_command(worktree, command, timeout=settings.test_timeout)

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 
     from bot.deps import Deps as Container
     from bot.effects.dispatcher import EffectDispatcher
+    from bot.effects.port import Handler
     from storage.models import Effect
 
 log = logging.getLogger(__name__)
@@ -85,8 +86,8 @@ class ImplementationManager:
     repo_for: Callable[[str], Path] | None = None
 
     def __post_init__(self) -> None:
-        default = {r: str(getattr(self.settings, "manager_model", "gpt-5.5")) for r in ROLES}
-        default["reviewer"] = str(getattr(self.settings, "reviewer_model", default["reviewer"]))
+        default = {r: self.settings.manager_model for r in ROLES}
+        default["reviewer"] = self.settings.reviewer_model
         self.models = {**default, **self.models}
         self.workbench = Workbench(self)
 
@@ -369,9 +370,14 @@ class ImplementationManager:
     # -- the outbox ------------------------------------------------------------------------------
 
     def install(self, dispatcher: EffectDispatcher) -> None:
+        """Put the manager's handlers in place of a built dispatcher's (tests that swap the
+        implementer of a process already built; the composition root uses `handlers`)."""
+        for kind, handler in self.handlers(dispatcher.handlers.get("repo.merge")).items():
+            dispatcher.register(kind, handler)
+
+    def handlers(self, merge: Handler | None) -> dict[str, Handler]:
         """Handle `build` with the manager (a redo resumes the task's paused run), and resume paused
-        runs after each merge."""
-        merge = dispatcher.handlers.get("repo.merge")
+        runs after each merge (`merge`: the repository's own merge handler, run first)."""
 
         async def build(effect: Effect) -> None:
             goal = self.goals.get(str(effect.goal_id))
@@ -405,5 +411,4 @@ class ImplementationManager:
             if effect.goal_id:
                 await self.resume_decided(effect.goal_id)
 
-        dispatcher.register("build", build)
-        dispatcher.register("repo.merge", merge_then_resume)
+        return {"build": build, "repo.merge": merge_then_resume}

@@ -12,32 +12,26 @@ from typing import Any
 
 import httpx
 
+from bot.config import secret_value, setting
+
 log = logging.getLogger(__name__)
 OPENAI_BASE = "https://api.openai.com/v1"
 
 
-def _secret(value: Any) -> str | None:
-    if value is not None and hasattr(value, "get_secret_value"):
-        value = value.get_secret_value()
-    return str(value) if value else None
-
-
 def endpoint_for(settings: Any, kind: str) -> tuple[str, str | None] | None:
-    """(base URL, API key) of the model the work of `kind` ("draft" | "build") calls, or None."""
-    openai = (
-        str(getattr(settings, "backend", "offline")) == "openai",
-        getattr(settings, "openai_base_url", None),
-    )
-    key = _secret(getattr(settings, "openai_api_key", None))
+    """(base URL, API key) of the model the work of `kind` ("draft" | "build") calls, or None.
+
+    `settings` is `Settings` or any settings-like object (`bot.config.setting`)."""
+    key = secret_value(setting(settings, "openai_api_key"))
     if kind == "build":
-        if getattr(settings, "builder", "offline") == "codex":
-            url = getattr(settings, "codex_provider_url", None)
+        if setting(settings, "builder") == "codex":
+            url = setting(settings, "codex_provider_url")
             return (str(url), key) if url else (OPENAI_BASE, key)
-        if getattr(settings, "implementer", "direct") != "manager":
+        if setting(settings, "implementer") != "manager":
             return None
-    if not openai[0]:
+    if setting(settings, "backend") != "openai":
         return None
-    return (str(openai[1] or OPENAI_BASE), key)
+    return (str(setting(settings, "openai_base_url") or OPENAI_BASE), key)
 
 
 async def model_answers(settings: Any, kind: str, *, timeout: float = 10.0) -> bool:

@@ -199,11 +199,13 @@ def make_drafter(settings: Any) -> Drafter:
     Reads `backend` ("offline" | "openai"), and for openai `drafter_model`, `openai_base_url`,
     `openai_api_key` (a str or pydantic SecretStr), `openai_api` ("responses" |
     "chat_completions"), `model_timeout` (seconds per call) and `draft_deadline` (seconds per
-    draft); missing attributes take defaults, so any settings-like object works.
+    draft); missing attributes take the defaults `Settings` declares, so any settings-like object
+    works (`bot.config.setting`).
     """
     from bot.agents.offline import OfflineDrafter
+    from bot.config import setting
 
-    backend = str(getattr(settings, "backend", None) or "offline").lower()
+    backend = str(setting(settings, "backend") or "offline").lower()
     if backend == "offline":
         return OfflineDrafter()
     if backend != "openai":
@@ -214,6 +216,6 @@ def make_drafter(settings: Any) -> Drafter:
     provider = provider_from_settings(settings)
     return AgentsDrafter(
         provider,
-        getattr(settings, "drafter_model", None) or DEFAULT_MODEL,
-        deadline=float(getattr(settings, "draft_deadline", None) or DEFAULT_DEADLINE),
+        setting(settings, "drafter_model") or DEFAULT_MODEL,
+        deadline=float(setting(settings, "draft_deadline") or DEFAULT_DEADLINE),
     )

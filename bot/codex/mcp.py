@@ -10,7 +10,10 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 # What `orch mcp` needs to find the database, the repository and its run records, and who it acts as.
 PASSED = (
@@ -36,13 +39,13 @@ def orch_mcp_server(env: Mapping[str, str], *, python: str | None = None) -> dic
     }
 
 
-def settings_env(settings: Any, *, principal: str) -> dict[str, str]:
+def settings_env(settings: Settings, *, principal: str) -> dict[str, str]:
     """The ORCH_ variables that point `orch mcp` at this deployment (from the process's settings)."""
     from bot.observability.runs import runs_dir_for
 
     env = {
-        "ORCH_DATABASE_URL": str(getattr(settings, "database_url", "") or ""),
-        "ORCH_REPO": str(getattr(settings, "repo", "") or ""),
+        "ORCH_DATABASE_URL": str(settings.database_url or ""),
+        "ORCH_REPO": str(settings.repo or ""),
         "ORCH_RUNS_DIR": str(runs_dir_for(settings)),
         "ORCH_MCP_PRINCIPAL": principal,
         "ORCH_AGENT_BACKEND": "offline",

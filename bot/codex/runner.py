@@ -28,10 +28,13 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.codex.binary import require_codex
 from bot.codex.events import CodexProgress, parse_line
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 SANDBOX_FOR_MODE = {
     "read-only": "read-only",
@@ -58,28 +61,23 @@ class CodexConfig:
     model_timeout: float = 120.0
 
     @classmethod
-    def from_settings(cls, settings: Any) -> CodexConfig:
-        key = getattr(settings, "openai_api_key", None)
-        if key is not None and hasattr(key, "get_secret_value"):
-            key = key.get_secret_value()
+    def from_settings(cls, settings: Settings) -> CodexConfig:
+        secret = settings.openai_api_key
+        key = secret.get_secret_value() if secret is not None else None
         # Codex's own URL wins; else the endpoint the drafters use; else OpenAI's with the key.
-        url = (
-            getattr(settings, "codex_provider_url", None)
-            or getattr(settings, "openai_base_url", None)
-            or None
-        )
+        url = settings.codex_provider_url or settings.openai_base_url or None
         if url is None and not key:
             raise CodexNotConfigured(
                 "Codex needs a model provider: set OPENAI_BASE_URL or ORCH_CODEX_PROVIDER_URL (a Responses "
                 "API endpoint) or OPENAI_API_KEY"
             )
         return cls(
-            binary=require_codex(getattr(settings, "codex_bin", None)),
-            model=str(getattr(settings, "codex_model", None) or "gpt-5.5"),
+            binary=require_codex(settings.codex_bin),
+            model=settings.codex_model or "gpt-5.5",
             provider_url=url,
             api_key=key or None,
-            timeout=float(getattr(settings, "codex_timeout", 900.0)),
-            model_timeout=float(getattr(settings, "model_timeout", None) or 120.0),
+            timeout=settings.codex_timeout,
+            model_timeout=settings.model_timeout or 120.0,
         )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.blocks.budget import budget_paused_text, build_budget_paused
-from bot.effects.port import Registry, SlackPort
+from bot.effects.port import Handler, SlackPort
 from bot.services.budgets import EFFECT_KIND
 from storage.models import Effect
 
@@ -14,8 +14,8 @@ from storage.models import Effect
 class BudgetMessages:
     fx: SlackPort
 
-    def register(self, dispatcher: Registry) -> None:
-        dispatcher.register(EFFECT_KIND, self.post)
+    def handlers(self) -> dict[str, Handler]:
+        return {EFFECT_KIND: self.post}
 
     async def post(self, effect: Effect) -> None:
         found = self.fx.goal_thread(effect.goal_id)

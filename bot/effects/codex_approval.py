@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.blocks.codex_approval import CodexApprovalView, approval_text, build_codex_approval
-from bot.effects.port import Registry, RetryLater, SlackPort
+from bot.effects.port import Handler, RetryLater, SlackPort
 from bot.services.codex_approvals import POST_KIND
 from storage.db import read_session, transaction
 from storage.models import CodexApproval, Effect, Goal
@@ -28,8 +28,8 @@ def approval_view(row: CodexApproval, goal: Goal) -> CodexApprovalView:
 class CodexApprovalMessages:
     fx: SlackPort
 
-    def register(self, dispatcher: Registry) -> None:
-        dispatcher.register(POST_KIND, self.post)
+    def handlers(self) -> dict[str, Handler]:
+        return {POST_KIND: self.post}
 
     async def post(self, effect: Effect) -> None:
         with read_session(self.fx.engine) as session:

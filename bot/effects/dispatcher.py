@@ -23,7 +23,7 @@ import contextlib
 import functools
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -124,7 +124,14 @@ class EffectDispatcher:
         if self.engine.dialect.name == "postgresql":
             self.max_lanes = min(self.max_lanes, PG_MAX_LANES)
 
+    def install(self, table: Mapping[str, Handler]) -> None:
+        """Take the handler table the composition root built once (`bot.effects.table`)."""
+        if self.handlers:
+            raise RuntimeError("the effect handlers are installed once, when the process starts")
+        self.handlers = dict(table)
+
     def register(self, kind: str, handler: Handler) -> None:
+        """Tests only: a handler for a kind of their own (the product's come from `install`)."""
         self.handlers[kind] = handler
 
     # -- running -----------------------------------------------------------------------------

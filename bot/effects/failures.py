@@ -15,8 +15,9 @@ from slack_sdk.errors import SlackApiError
 from sqlmodel import Session
 
 from bot.blocks.failures import FailureRef, build_failure_message
-from bot.effects.port import FAILURE_NOTE, Registry, RetryLater, SlackPort
+from bot.effects.port import FAILURE_NOTE, Handler, RetryLater, SlackPort
 from bot.services.unit import Actor, add_effect, audit
+from bot.sop.effect_kinds import FailureNote, FailureRetry
 from storage.db import read_session
 from storage.models import Effect, Goal
 
@@ -116,14 +117,11 @@ def add_failure_note(
     add_effect(
         session,
         key=key,
-        kind=FAILURE_NOTE,
         goal_id=None,
         now=now,
-        goal=goal_id,
-        what=what,
-        todo=todo,
-        error=error,
-        retry={"what": retry.what, "id": retry.id},
+        payload=FailureNote(
+            goal=goal_id, what=what, todo=todo, error=error, retry=FailureRetry(what=retry.what, id=retry.id)
+        ),
     )
 
 
@@ -133,8 +131,8 @@ class FailureNotes:
 
     fx: SlackPort
 
-    def register(self, dispatcher: Registry) -> None:
-        dispatcher.register(FAILURE_NOTE, self.post)
+    def handlers(self) -> dict[str, Handler]:
+        return {FAILURE_NOTE: self.post}
 
     async def post(self, effect: Effect) -> None:
         payload = effect.payload

@@ -2,7 +2,8 @@
 
 The dispatcher (`bot.effects.dispatcher`) runs handlers and `SlackEffects`
 (`bot.effects.slack_effects`) owns the Slack client and the goal's messages; the smaller handler
-families (failures, modes, conflicts, status, …) are registered by them and call back into them.
+families (failures, modes, conflicts, status, …) hand their handlers to the composition root's
+table (`bot.effects.table`) and call back into them.
 Typing those families against the protocols here keeps every import arrow pointing one way.
 """
 
@@ -39,12 +40,6 @@ class WaitForPerson(RetryLater):
 def marker(effect: Effect) -> str:
     """The marker a posted message carries, so a retry finds the message instead of posting twice."""
     return f"orch-e{effect.id}"
-
-
-class Registry(Protocol):
-    """Where a handler family registers its kinds (the dispatcher)."""
-
-    def register(self, kind: str, handler: Handler) -> None: ...
 
 
 class StatusPort(Protocol):

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from bot.sop.effect_kinds import MalformedPayload
+
 Verdict = Literal["transient", "permanent"]
 
 # Slack errors that no retry fixes: the request or the app's installation is wrong.
@@ -125,6 +127,8 @@ def classify(exc: BaseException) -> Failure:
         return Failure(
             "transient", f"Slack answered {shown}", wait if status == 429 or code == "ratelimited" else None
         )
+    if isinstance(exc, MalformedPayload):
+        return Failure("permanent", str(exc)[:500])
     if isinstance(exc, TimeoutError | asyncio.TimeoutError):
         return Failure("transient", "the call timed out")
     if isinstance(exc, ConnectionError | OSError):

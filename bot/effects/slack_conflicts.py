@@ -13,7 +13,7 @@ from bot.blocks.conflicts import (
     build_conflict_message,
     conflict_text,
 )
-from bot.effects.port import Registry, RetryLater, SlackPort
+from bot.effects.port import Handler, RetryLater, SlackPort
 from storage.db import read_session, transaction
 from storage.models import Effect
 
@@ -36,9 +36,8 @@ class ConflictMessages:
     fx: SlackPort
     base_branch: str = "main"
 
-    def register(self, dispatcher: Registry) -> None:
-        dispatcher.register("slack.merge_conflict", self.post)
-        dispatcher.register("slack.merge_conflict_decided", self.mark_decided)
+    def handlers(self) -> dict[str, Handler]:
+        return {"slack.merge_conflict": self.post, "slack.merge_conflict_decided": self.mark_decided}
 
     async def post(self, effect: Effect) -> None:
         found = self.fx.goal_thread(effect.goal_id)

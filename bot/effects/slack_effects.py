@@ -29,9 +29,9 @@ from bot import blocks as builders
 from bot.blocks.view_models import HomeView
 from bot.effects.budget import BudgetMessages
 from bot.effects.codex_approval import CodexApprovalMessages
-from bot.effects.dispatcher import EffectDispatcher, RetryLater
+from bot.effects.dispatcher import RetryLater
 from bot.effects.empty_build import EmptyBuildMessages
-from bot.effects.port import marker
+from bot.effects.port import Handler, marker
 from bot.effects.presenters import approvals_for, artifact_view, decision_view, diff_view, goal_card_view
 from bot.effects.retry import slack_error_code
 from bot.effects.slack_status import StatusMessages
@@ -43,6 +43,7 @@ from bot.services.dedupe import first_time
 from bot.services.gates import Gate, gate
 from bot.services.unit import Clock
 from bot.slack_guard import message_ts
+from bot.sop.effect_kinds import MarkDecided, PostArtifact, PostCard, Status, ThreadNote, UpdateCard
 from bot.sop.phases import LABELS, GoalState, Phase
 from storage.db import read_session, transaction
 from storage.models import Artifact, Effect, Goal, PullRequestLink, SlackMessage
@@ -56,25 +57,6 @@ PERSON_MUST_ACT = {
     "not_in_channel": "I am not in that channel. Invite me with `/invite @orch`, then I will post again.",
     "channel_not_found": "I cannot see that channel. Invite me to it, or use another channel.",
 }
-# Every effect kind this module carries out (the CLI without Slack marks them done instead).
-KINDS = (
-    "slack.post_card",
-    "slack.update_card",
-    "slack.post_artifact",
-    "slack.mark_decided",
-    "slack.thread_note",
-    "slack.status",
-    "slack.post_mode_request",
-    "slack.mark_mode_decided",
-    "slack.merge_conflict",
-    "slack.merge_conflict_decided",
-    "slack.work_failed",
-    "slack.work_failure_settled",
-    "notify.failure",
-    "slack.codex_empty_build",
-    "slack.codex_approval",
-    "slack.budget",
-)
 
 
 @dataclass
@@ -109,26 +91,33 @@ class SlackEffects:
     def __post_init__(self) -> None:
         self.status = StatusMessages(self)
 
-    def register(self, dispatcher: EffectDispatcher) -> None:
+    def handlers(self) -> dict[str, Handler]:
+        """Every Slack kind's handler: this class's own and its families'."""
         from bot.effects.failures import FailureNotes
+        from bot.effects.slack_conflicts import ConflictMessages
         from bot.effects.slack_modes import ModeMessages
         from bot.effects.work_failure import WorkFailureMessages
 
-        dispatcher.register("slack.post_card", self.post_card)
-        dispatcher.register("slack.update_card", self.update_card)
-        dispatcher.register("slack.post_artifact", self.post_artifact)
-        dispatcher.register("slack.mark_decided", self.mark_decided)
-        dispatcher.register("slack.thread_note", self.thread_note)
-        dispatcher.register("slack.status", self.status.handle)
-        ModeMessages(self).register(dispatcher)
-        from bot.effects.slack_conflicts import ConflictMessages
-
-        ConflictMessages(self).register(dispatcher)
-        WorkFailureMessages(self).register(dispatcher)
-        FailureNotes(self).register(dispatcher)
-        EmptyBuildMessages(self).register(dispatcher)
-        CodexApprovalMessages(self).register(dispatcher)
-        BudgetMessages(self).register(dispatcher)
+        own: dict[str, Handler] = {
+            PostCard.KIND: self.post_card,
+            UpdateCard.KIND: self.update_card,
+            PostArtifact.KIND: self.post_artifact,
+            MarkDecided.KIND: self.mark_decided,
+            ThreadNote.KIND: self.thread_note,
+            Status.KIND: self.status.handle,
+        }
+        families = (
+            ModeMessages(self),
+            ConflictMessages(self),
+            WorkFailureMessages(self),
+            FailureNotes(self),
+            EmptyBuildMessages(self),
+            CodexApprovalMessages(self),
+            BudgetMessages(self),
+        )
+        for family in families:
+            own.update(family.handlers())
+        return own
 
     # -- helpers -----------------------------------------------------------------------------
 

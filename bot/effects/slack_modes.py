@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot import blocks as builders
-from bot.effects.port import Registry, RetryLater, SlackPort
+from bot.effects.port import Handler, RetryLater, SlackPort
 from bot.effects.presenters import mode_request_view
 from storage.db import read_session, transaction
 from storage.models import Effect, Goal, ModeRequest
@@ -15,9 +15,8 @@ from storage.models import Effect, Goal, ModeRequest
 class ModeMessages:
     fx: SlackPort
 
-    def register(self, dispatcher: Registry) -> None:
-        dispatcher.register("slack.post_mode_request", self.post_request)
-        dispatcher.register("slack.mark_mode_decided", self.mark_decided)
+    def handlers(self) -> dict[str, Handler]:
+        return {"slack.post_mode_request": self.post_request, "slack.mark_mode_decided": self.mark_decided}
 
     def _load(self, request_id: int) -> tuple[ModeRequest, Goal] | None:
         with read_session(self.fx.engine) as session:

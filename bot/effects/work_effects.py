@@ -10,7 +10,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -20,10 +20,20 @@ from sqlmodel import col, select
 from bot.audit_anchor import head_value
 from bot.config import Settings
 from bot.effects.dispatcher import EffectDispatcher, WaitForPerson
+from bot.effects.port import Handler
 from bot.faults import fault_point
 from bot.redact import redact
 from bot.secret_diff import added_secrets
 from bot.services.goals import GoalService
+from bot.sop.effect_kinds import (
+    ApplyScaffold,
+    Build,
+    Draft,
+    Merge,
+    PublishArtifact,
+    PublishState,
+    RemoveWorktree,
+)
 from bot.sop.phases import LABELS, Phase
 from bot.sop.records import TaskRecord
 from storage.db import read_session
@@ -41,22 +51,27 @@ class WorkEffects:
     goals: GoalService
     settings: Settings
     drafter: Any
+    # Builds tell the goal's status message how Codex is doing through the outbox's Slack handler.
+    _dispatcher: EffectDispatcher | None = field(default=None, init=False, repr=False)
 
     @classmethod
     def from_container(cls, c: Container) -> WorkEffects:
         from bot.agents.sdk import make_drafter
 
-        return cls(goals=c.goals, settings=c.settings, drafter=make_drafter(c.settings))
+        work = cls(goals=c.goals, settings=c.settings, drafter=make_drafter(c.settings))
+        work._dispatcher = c.dispatcher
+        return work
 
-    def register(self, dispatcher: EffectDispatcher) -> None:
-        self._dispatcher = dispatcher  # builds tell the goal's status message how Codex is doing
-        dispatcher.register("draft", self.draft)
-        dispatcher.register("build", self.build)
-        dispatcher.register("repo.publish_artifact", self.publish_artifact)
-        dispatcher.register("repo.publish_state", self.publish_state)
-        dispatcher.register("repo.apply_scaffold", self.apply_scaffold)
-        dispatcher.register("repo.merge", self.merge)
-        dispatcher.register("repo.remove_worktree", self.remove_worktree)
+    def handlers(self) -> dict[str, Handler]:
+        return {
+            Draft.KIND: self.draft,
+            Build.KIND: self.build,
+            PublishArtifact.KIND: self.publish_artifact,
+            PublishState.KIND: self.publish_state,
+            ApplyScaffold.KIND: self.apply_scaffold,
+            Merge.KIND: self.merge,
+            RemoveWorktree.KIND: self.remove_worktree,
+        }
 
     # -- shared ------------------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ from bot.blocks.work_failure import (
     work_failure_outcome_text,
     work_failure_text,
 )
-from bot.effects.port import Registry, SlackPort, marker
+from bot.effects.port import Handler, SlackPort, marker
 from bot.jobs.recovery import FAILURE_KIND, SETTLED_KIND
 from storage.db import read_session
 from storage.models import Effect
@@ -27,9 +27,8 @@ from storage.models import Effect
 class WorkFailureMessages:
     fx: SlackPort
 
-    def register(self, dispatcher: Registry) -> None:
-        dispatcher.register(FAILURE_KIND, self.post)
-        dispatcher.register(SETTLED_KIND, self.settle)
+    def handlers(self) -> dict[str, Handler]:
+        return {FAILURE_KIND: self.post, SETTLED_KIND: self.settle}
 
     async def post(self, effect: Effect) -> None:
         found = self.fx.goal_thread(effect.goal_id)

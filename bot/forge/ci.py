@@ -14,6 +14,7 @@ from slack_sdk.errors import SlackApiError
 from bot.redact import redact
 from bot.services.unit import Clock, add_effect
 from bot.slack_guard import message_ts
+from bot.sop.effect_kinds import UpdateCard
 from storage.db import read_session, transaction
 from storage.models import Goal, SlackMessage
 
@@ -52,7 +53,7 @@ async def show_ci(engine: Any, slack: Any, clock: Clock, goal: Goal, text: str) 
         add_effect(
             session,
             key=f"card:{goal.id}:ci:{hashlib.sha256(text.encode()).hexdigest()[:16]}",
-            kind="slack.update_card",
             goal_id=goal.id,
             now=clock(),
+            payload=UpdateCard(),
         )

@@ -15,7 +15,7 @@ import contextlib
 import dataclasses
 import functools
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,7 @@ from bot.forge.port import ForgeError, MergeRefused, StatusState
 from bot.forge.targets import Target, build_targets
 from bot.redact import redact
 from bot.services.unit import Actor, Clock, add_effect, audit
+from bot.sop.effect_kinds import Deliver, ThreadNote, UpdateCard
 from bot.sop.phases import CANONICAL_FILES, LABELS, GoalState, Phase
 from bot.sop.publish import canonical_path, sha256_text
 from storage.db import read_session, transaction
@@ -80,22 +81,24 @@ class DeliveryEffects:
 
     # -- wiring --------------------------------------------------------------------------------
 
-    def install(self, dispatcher: EffectDispatcher, work: Any) -> None:
-        """Run the goal's work in its clone, follow every repo effect with a delivery."""
+    def wrap(
+        self, handlers: Mapping[str, Handler], work: Any, dispatcher: EffectDispatcher
+    ) -> dict[str, Handler]:
+        """`handlers` with the goal's work run in its clone and every repo effect followed by a
+        delivery, plus `repo.deliver` itself (the composition root's table is built from it)."""
         self._dispatcher = dispatcher
+        wrapped = dict(handlers)
         for kind in GOAL_SCOPED:
-            original = dispatcher.handlers.get(kind)
+            original = wrapped.get(kind)
             if original is not None:
-                dispatcher.register(kind, self._in_goal_clone(kind, work, original))
-        dispatcher.register("repo.deliver", self.deliver)
+                wrapped[kind] = self._in_goal_clone(kind, work, original)
+        wrapped[Deliver.KIND] = self.deliver
+        return wrapped
 
-    def wrap_build(self, dispatcher: EffectDispatcher) -> None:
-        """A `build` handler installed after the delivery (the implementation manager's, which opens
-        the goal's clone itself) starts like ours: from what the remote has, and with nothing in the
-        worktree that another replica already merged."""
-        original = dispatcher.handlers.get("build")
-        if original is None:
-            return
+    def wrap_build(self, original: Handler) -> Handler:
+        """A `build` handler that opens the goal's clone itself (the implementation manager's),
+        started like the delivery's own: from what the remote has, and with nothing in the worktree
+        that another replica already merged."""
 
         async def build(effect: Effect) -> None:
             if effect.goal_id is not None:
@@ -106,7 +109,7 @@ class DeliveryEffects:
                     await asyncio.to_thread(self._drop_leftovers, effect.goal_id, root)
             await original(effect)
 
-        dispatcher.register("build", build)
+        return build
 
     def _in_goal_clone(self, kind: str, work: Any, original: Handler) -> Handler:
         name = getattr(original, "__name__", "")
@@ -183,9 +186,9 @@ class DeliveryEffects:
             add_effect(
                 session,
                 key=f"deliver:{effect.key}",
-                kind="repo.deliver",
                 goal_id=effect.goal_id,
                 now=self.clock(),
+                payload=Deliver(),
             )
         if self._dispatcher is not None:
             self._dispatcher.kick()
@@ -208,9 +211,9 @@ class DeliveryEffects:
                 add_effect(
                     session,
                     key=f"deliver:poll:{link.goal_id}:{bucket}",
-                    kind="repo.deliver",
                     goal_id=link.goal_id,
                     now=now,
+                    payload=Deliver(),
                 )
         if links and self._dispatcher is not None:
             self._dispatcher.kick()
@@ -263,9 +266,9 @@ class DeliveryEffects:
                         add_effect(
                             session,
                             key=f"card:{goal.id}:pr:{outcome.number}:{outcome.state}",
-                            kind="slack.update_card",
                             goal_id=goal.id,
                             now=self.clock(),
+                            payload=UpdateCard(),
                         )
             goal_id = goal.id
             for item in outcome.stale:
@@ -286,11 +289,9 @@ class DeliveryEffects:
                 add_effect(
                     session,
                     key=key,
-                    kind="slack.thread_note",
                     goal_id=goal_id,
                     now=self.clock(),
-                    text=redact(text),
-                    **extra,
+                    payload=ThreadNote(text=redact(text), **extra),
                 )
         if self._dispatcher is not None:
             self._dispatcher.kick()

@@ -22,6 +22,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot.services.unit import add_effect
+from bot.sop.effect_kinds import Deliver
 from storage.db import transaction
 from storage.models import Goal
 
@@ -97,9 +98,9 @@ def _record(container: Any, goals: set[str], delivery: str) -> int:
             add_effect(
                 session,
                 key=f"deliver:github:{delivery}:{goal_id}",
-                kind="repo.deliver",
                 goal_id=goal_id,
                 now=now,
+                payload=Deliver(),
             )
             recorded += 1
     return recorded

@@ -1,6 +1,6 @@
 """Scheduler wiring, the agent job queue and workers, leader election, SLA reminders and digests.
 
-Entry point for the composition root: `install_jobs(container)`; the runtime it returns lives at
+Entry point for the composition root: `install_jobs(container, agent_handlers)`; the runtime it returns lives at
 `container.jobs` and is started and stopped by the server's lifespan.
 """
 
@@ -10,10 +10,11 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from bot.deps import Deps as Container
+    from bot.effects.port import Handler
     from bot.jobs.runtime import JobsRuntime
 
 
-def install_jobs(container: Container) -> JobsRuntime:
+def install_jobs(container: Container, agent_handlers: dict[str, Handler]) -> JobsRuntime:
     from bot.jobs.runtime import install_jobs as install
 
-    return install(container)
+    return install(container, agent_handlers)

@@ -15,7 +15,6 @@ from bot.jobs.queue import Claimed
 from bot.sop.phases import Phase
 from storage.models import Effect
 
-AGENT_KINDS = ("draft", "build")
 EffectHandler = Callable[[Effect], Awaitable[None]]
 
 

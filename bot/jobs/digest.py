@@ -22,11 +22,12 @@ from bot.blocks.digest import DigestView, DoneLine, JobLine, WaitingLine, build_
 from bot.blocks.text import mention
 from bot.jobs.config import DigestConfig
 from bot.jobs.freshness import going_stale, stale_day
-from bot.jobs.notify import POST_KIND, add_notification
+from bot.jobs.notify import add_notification
 from bot.jobs.open_gates import approvals_of, open_gates
 from bot.jobs.sla import SlaDeps, waiting_on
 from bot.jobs.sla_policy import CutoffsAt, describe_age, local_instant, parse_minute_of_day
 from bot.services.unit import Actor, audit
+from bot.sop.effect_kinds import ChannelPost
 from bot.sop.phases import LABELS, ORDER, GoalState, Phase
 from storage.db import read_session, transaction
 from storage.jobs_models import DigestRun, Job
@@ -230,15 +231,16 @@ def record_digest(
             add_notification(
                 session,
                 key=f"notify:{key}",
-                kind=POST_KIND,
                 goal_id=None,
                 now=now,
-                channel=digest.channel,
-                blocks=digest.blocks,
-                text=digest.text,
-                file_text=digest.file_text,
-                filename=f"digest-{local_date or now.date()}.md",
-                file_title=f"Daily digest · {v.day_label} (full)",
+                payload=ChannelPost(
+                    channel=digest.channel,
+                    blocks=digest.blocks,
+                    text=digest.text,
+                    file_text=digest.file_text,
+                    filename=f"digest-{local_date or now.date()}.md",
+                    file_title=f"Daily digest · {v.day_label} (full)",
+                ),
             )
     except IntegrityError:  # a concurrent run recorded it first
         return False

@@ -17,11 +17,12 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, select
 
 from bot.blocks.freshness import FreshnessView, build_freshness_reminder
-from bot.jobs.notify import POST_KIND, add_notification, dm_each
+from bot.jobs.notify import add_notification, dm_each
 from bot.jobs.sla import SlaDeps, is_slack_user
 from bot.services.errors import GoalNotFound, InvalidInput
 from bot.services.state_of_record import goal_record
 from bot.services.unit import Actor, audit
+from bot.sop.effect_kinds import ChannelPost
 from bot.sop.phases import LABELS, GoalState, Phase
 from storage.db import read_session, transaction
 from storage.jobs_models import Reminder
@@ -117,13 +118,9 @@ def _notify(
         add_notification(
             session,
             key=f"notify:{key}:thread",
-            kind=POST_KIND,
             goal_id=goal.id,
             now=now,
-            channel=goal.channel_id,
-            thread_ts=goal.thread_ts,
-            blocks=blocks,
-            text=text,
+            payload=ChannelPost(channel=goal.channel_id, thread_ts=goal.thread_ts, blocks=blocks, text=text),
         )
     # A DM asked for in quiet hours (`/orch review`) waits for their end, like every other DM.
     later = deps.policy.quiet_until(now) if deps.policy.is_quiet(now) else None

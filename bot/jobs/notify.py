@@ -13,17 +13,19 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlmodel import Session, select
+from sqlmodel import Session
 
-from bot.effects.dispatcher import EffectDispatcher
+from bot.effects.port import Handler
 from bot.effects.retry import slack_error_code
 from bot.redact import redact, redact_obj
+from bot.services.unit import add_effect
+from bot.sop.effect_kinds import ChannelPost, DirectMessage
 from storage.models import Effect
 
 log = logging.getLogger(__name__)
 
-DM_KIND = "notify.dm"
-POST_KIND = "notify.post"
+DM_KIND = DirectMessage.KIND
+POST_KIND = ChannelPost.KIND
 # Slack errors after which sending again cannot help.
 GIVE_UP = {
     "user_not_found",
@@ -40,29 +42,16 @@ def add_notification(
     session: Session,
     *,
     key: str,
-    kind: str,
     goal_id: str | None,
     now: datetime,
+    payload: DirectMessage | ChannelPost,
     not_before: datetime | None = None,
-    **payload: Any,
 ) -> bool:
-    """Record a DM (`user=`) or post (`channel=`) effect; a duplicate key is a no-op.
+    """Record a DM or a channel post; a duplicate key is a no-op.
 
     `not_before` holds a message back (quiet hours) while the decision itself is recorded now.
     """
-    if session.exec(select(Effect.id).where(Effect.key == key)).first() is not None:
-        return False
-    session.add(
-        Effect(
-            key=key,
-            kind=kind,
-            goal_id=goal_id,
-            payload=payload,
-            created_at=now,
-            not_before=not_before if not_before and not_before > now else None,
-        )
-    )
-    return True
+    return add_effect(session, key=key, goal_id=goal_id, now=now, payload=payload, not_before=not_before)
 
 
 def _marker(effect: Effect) -> str:
@@ -73,9 +62,8 @@ class Notifier:
     def __init__(self, client: AsyncWebClient) -> None:
         self.client = client
 
-    def register(self, dispatcher: EffectDispatcher) -> None:
-        dispatcher.register(DM_KIND, self.dm)
-        dispatcher.register(POST_KIND, self.post)
+    def handlers(self) -> dict[str, Handler]:
+        return {DM_KIND: self.dm, POST_KIND: self.post}
 
     async def _already_sent(self, channel: str, thread_ts: str | None, mark: str) -> bool:
         try:
@@ -177,11 +165,8 @@ def dm_each(
         add_notification(
             session,
             key=f"notify:{key}:{user}",
-            kind=DM_KIND,
             goal_id=goal_id,
             now=now,
             not_before=not_before,
-            user=user,
-            blocks=blocks,
-            text=text,
+            payload=DirectMessage(user=user, blocks=blocks, text=text),
         )

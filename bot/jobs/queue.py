@@ -22,6 +22,7 @@ from sqlmodel import Session, col, select
 
 from bot.redact import redact
 from bot.services.unit import add_effect
+from bot.sop.effect_kinds import ThreadNote
 from storage import notify
 from storage.audit import append_audit
 from storage.db import read_session, transaction
@@ -264,11 +265,12 @@ def _retry_or_fail(
             add_effect(
                 session,
                 key=f"note:{row.goal_id}:job-failed:{row.id}",
-                kind="slack.thread_note",
                 goal_id=row.goal_id,
                 now=now,
-                text=f"⚠️ {row.description or row.kind} failed after {row.attempts} attempts: "
-                f"{row.last_error[:300]}. An approver can cancel the goal, or ask for changes.",
+                payload=ThreadNote(
+                    text=f"⚠️ {row.description or row.kind} failed after {row.attempts} attempts: "
+                    f"{row.last_error[:300]}. An approver can cancel the goal, or ask for changes."
+                ),
             )
         return "failed"
     row.status, row.run_id, row.worker = "queued", None, None

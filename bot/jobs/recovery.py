@@ -24,6 +24,7 @@ from bot.jobs.job_text import describe
 from bot.redact import redact
 from bot.services.errors import GoalClosed, GoalNotFound, InvalidInput
 from bot.services.unit import Actor, add_effect, audit, load_goal_for_update
+from bot.sop.effect_kinds import AGENT_KINDS, Status, UpdateCard, WorkFailed, WorkFailureSettled, parse
 from bot.sop.phases import LABELS, GoalState, Phase, PhaseStatus
 from storage.db import read_session, transaction
 from storage.jobs_models import Job
@@ -32,12 +33,12 @@ from storage.models import Goal
 if TYPE_CHECKING:
     from bot.services.goal_port import GoalsPort as GoalService
 
-AGENT_KINDS = ("draft", "build")
+
 # The scheduler retries one failed draft or build by itself at most this often (a model that answers but keeps
 # giving unusable drafts must not be asked forever); a person's Retry is not counted.
 AUTO_RETRY_ROUNDS = 3
-FAILURE_KIND = "slack.work_failed"  # the thread message with Retry / Request changes / Cancel
-SETTLED_KIND = "slack.work_failure_settled"  # that message once the work runs again: no more buttons
+FAILURE_KIND = WorkFailed.KIND  # the thread message with Retry / Request changes / Cancel
+SETTLED_KIND = WorkFailureSettled.KIND  # that message once the work runs again: no more buttons
 
 
 @dataclass(frozen=True)
@@ -85,11 +86,12 @@ def on_attempt_failed(session: Session, job: Job, now: datetime, backoff: float)
     add_effect(
         session,
         key=f"status:{job.goal_id}:job:{job.id}:{job.payload.get('retries', 0)}:{job.attempts}",
-        kind="slack.status",
         goal_id=job.goal_id,
         now=now,
-        text=f"↻ Attempt {job.attempts} of {job.max_attempts} failed ({error}); "
-        f"retrying ({job.attempts + 1}/{job.max_attempts}) in {backoff:g} s.",
+        payload=Status(
+            text=f"↻ Attempt {job.attempts} of {job.max_attempts} failed ({error}); "
+            f"retrying ({job.attempts + 1}/{job.max_attempts}) in {backoff:g} s."
+        ),
     )
 
 
@@ -119,22 +121,23 @@ def on_failed(session: Session, job: Job, now: datetime) -> bool:
         add_effect(
             session,
             key=f"failed:{goal.id}:job:{job.id}:{round_}",
-            kind=FAILURE_KIND,
             goal_id=goal.id,
             now=now,
-            job_id=job.id,
-            job_kind=job.kind,
-            what=what_failed(job),
-            attempts=job.attempts,
-            error=(job.last_error or "")[:500],
-            auto_retry=int(job.payload.get("auto_retries", 0)) < AUTO_RETRY_ROUNDS,
+            payload=WorkFailed(
+                job_id=job.id,
+                job_kind=job.kind,
+                what=what_failed(job),
+                attempts=job.attempts,
+                error=(job.last_error or "")[:500],
+                auto_retry=int(job.payload.get("auto_retries", 0)) < AUTO_RETRY_ROUNDS,
+            ),
         )
         add_effect(
             session,
             key=f"card:{goal.id}:failed:{job.id}:{round_}",
-            kind="slack.update_card",
             goal_id=goal.id,
             now=now,
+            payload=UpdateCard(),
         )
     return True
 
@@ -206,11 +209,9 @@ def retry_failed(
         add_effect(
             session,
             key=f"{base_key}:retry:{payload['retries']}",
-            kind=job.kind,
             goal_id=goal.id,
             now=now,
-            **payload,
-            retry_of=base_key,
+            payload=parse(job.kind, {**payload, "retry_of": base_key}),
         )
         goal.status = PhaseStatus.CHANGES_REQUESTED if feedback else PhaseStatus.DRAFTING
         goal.updated_at = now
@@ -233,21 +234,22 @@ def retry_failed(
             add_effect(
                 session,
                 key=f"settle:{failure_key}",
-                kind=SETTLED_KIND,
                 goal_id=goal.id,
                 now=now,
-                failure_key=failure_key,
-                actor=actor.id,
-                what=describe_again(job, payload),
-                feedback=feedback is not None,
-                automatic=auto,
+                payload=WorkFailureSettled(
+                    failure_key=failure_key,
+                    actor=actor.id,
+                    what=describe_again(job, payload),
+                    feedback=feedback is not None,
+                    automatic=auto,
+                ),
             )
             add_effect(
                 session,
                 key=f"card:{goal.id}:retried:{job.id}:{payload['retries']}",
-                kind="slack.update_card",
                 goal_id=goal.id,
                 now=now,
+                payload=UpdateCard(),
             )
         result = Retried(goal.id, job.kind, describe_again(job, payload), feedback is not None)
     goals._committed()  # wakes the job worker and the outbox

@@ -1,6 +1,6 @@
 """The jobs runtime of one process: worker, leader election, scheduler, sweeps and digests.
 
-`install_jobs(container)` is called by the composition root; the server's lifespan calls
+`install_jobs(container, agent_handlers)` is called by the composition root; the server's lifespan calls
 `start()`/`stop()`. Without a running worker (the CLI), agent jobs run inline inside the outbox
 effect that enqueued them, so `orch goal …` still completes its work before it returns.
 """
@@ -20,14 +20,14 @@ from typing import TYPE_CHECKING, Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.effects.table import checked
 from bot.jobs import queue, recovery
-from bot.jobs.agent_jobs import AGENT_KINDS, job_handler, runs_in_order
+from bot.jobs.agent_jobs import EffectHandler, job_handler, runs_in_order
 from bot.jobs.config import SchedulerConfig, load_scheduler_config
 from bot.jobs.digest import Digest, post_digest_now, post_due_digests
 from bot.jobs.freshness import DueReview, FreshnessReport, ask_review, sweep_freshness
 from bot.jobs.job_text import describe
 from bot.jobs.leader import LeaderElector, record_tick
-from bot.jobs.notify import DM_KIND, POST_KIND, Notifier, nowhere
 from bot.jobs.recovery import Retried
 from bot.jobs.sla import SlaDeps, SweepReport, sweep
 from bot.jobs.worker import JobWorker
@@ -271,8 +271,9 @@ class JobsRuntime:
         await asyncio.to_thread(record_tick, self.engine, self.container.clock())
 
 
-def install_jobs(c: Container) -> JobsRuntime:
-    """Route agent effects to the jobs table, register the scheduler's message effects, build the runtime."""
+def install_jobs(c: Container, agent_handlers: dict[str, EffectHandler]) -> JobsRuntime:
+    """Build the runtime whose jobs run `agent_handlers` (the chosen implementer's draft and build;
+    the composition root's table routes those kinds to `enqueue_effect`)."""
     from bot.config import ConfigError
 
     try:
@@ -283,12 +284,12 @@ def install_jobs(c: Container) -> JobsRuntime:
         )
     except (ValueError, OSError) as exc:
         raise ConfigError(f"orch.toml [jobs]/[sla]/[digest]: {exc}") from exc
-    originals = {kind: c.dispatcher.handlers[kind] for kind in AGENT_KINDS if kind in c.dispatcher.handlers}
     name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
     worker = JobWorker(
         engine=c.engine,
         clock=c.clock,
-        handlers={k: job_handler(h) for k, h in originals.items()},
+        # A job reads its payload back through its kind's type, as an effect does.
+        handlers={k: job_handler(checked(k, h)) for k, h in agent_handlers.items()},
         config=config.jobs,
         max_parallel=c.settings.max_parallel_jobs,
         name=name,
@@ -299,7 +300,7 @@ def install_jobs(c: Container) -> JobsRuntime:
         config=config,
         worker=worker,
         elector=None,  # type: ignore[arg-type]
-        effect_handlers=originals,
+        effect_handlers=dict(agent_handlers),
     )
     runtime.elector = LeaderElector(
         engine=c.engine,
@@ -309,13 +310,6 @@ def install_jobs(c: Container) -> JobsRuntime:
         on_lost=runtime._lost,
         name=name,
     )
-    for kind in originals:
-        c.dispatcher.register(kind, runtime.enqueue_effect)
-    if c.slack is not None:
-        Notifier(c.slack).register(c.dispatcher)
-    else:
-        c.dispatcher.register(DM_KIND, nowhere)
-        c.dispatcher.register(POST_KIND, nowhere)
     # A committed service action (a cancel among them) wakes the worker, which then notices
     # cancelled jobs at once instead of at its next heartbeat.
     c.goals.kick.append(worker.kick)

@@ -29,13 +29,14 @@ from bot.blocks.reminders import (
     build_expiry_warning,
     build_gate_reminder,
 )
-from bot.jobs.notify import POST_KIND, add_notification, dm_each
+from bot.jobs.notify import add_notification, dm_each
 from bot.jobs.open_gates import OpenGate, open_gates, recorded_keys
 from bot.jobs.sla_deps import SCHEDULER, SlaDeps, is_slack_user, record_level
 from bot.jobs.sla_policy import CutoffsAt, DueCutoffs, describe_age, gate_clock
 from bot.services.changes import apply_change, artifact_facts, goal_facts
 from bot.services.unit import audit, load_goal_for_update
 from bot.sop import gates
+from bot.sop.effect_kinds import ChannelPost
 from bot.sop.phases import LABELS, Phase
 from storage.db import read_session, transaction
 from storage.models import Artifact, Goal
@@ -229,14 +230,15 @@ def _send_level(
                 add_notification(
                     session,
                     key=f"notify:{key}:channel",
-                    kind=POST_KIND,
                     goal_id=goal.id,
                     now=now,
-                    channel=goal.channel_id,
-                    thread_ts=goal.thread_ts,
-                    broadcast=True,
-                    blocks=blocks,
-                    text=text,
+                    payload=ChannelPost(
+                        channel=goal.channel_id,
+                        thread_ts=goal.thread_ts,
+                        broadcast=True,
+                        blocks=blocks,
+                        text=text,
+                    ),
                 )
             else:
                 to = []

@@ -17,6 +17,8 @@ from bot.redact import redact
 if TYPE_CHECKING:
     from agents import ModelProvider
 
+    from bot.config import Settings
+
 SUMMARY_PATH = "patterns/conventions/summary.md"
 MAX_INPUT_CHARS = 40_000
 
@@ -108,13 +110,11 @@ class AgentsSummarizer:
         return Asset(SUMMARY_PATH, text, "convention", "summary", f"model {self.model}")
 
 
-def make_summarizer(settings: Any) -> AgentsSummarizer | None:
+def make_summarizer(settings: Settings) -> AgentsSummarizer | None:
     """The summariser for the configured backend; None offline (the harvest stays deterministic)."""
-    if str(getattr(settings, "backend", None) or "offline").lower() != "openai":
+    if settings.backend.lower() != "openai":
         return None
     from bot.agents._openai_provider import provider_from_settings
     from bot.agents.sdk import DEFAULT_MODEL
 
-    return AgentsSummarizer(
-        provider_from_settings(settings), getattr(settings, "drafter_model", None) or DEFAULT_MODEL
-    )
+    return AgentsSummarizer(provider_from_settings(settings), settings.drafter_model or DEFAULT_MODEL)

@@ -31,7 +31,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Engine
 
@@ -39,6 +39,9 @@ from bot.observability.metrics_inputs import RunRecord, changed_lines, deploymen
 from bot.observability.runs import adopt_legacy_runs, legacy_pending, runs_dir_for
 from storage.audit import AuditEntry, iter_entries
 from storage.db import read_session
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 # Phase names as the metrics print them.
 LABELS = {
@@ -450,7 +453,7 @@ def collect_windows(
     return [compute_metrics(entries, runs, since=since, deployment_id=deployment) for since in windows]
 
 
-def adopt_legacy_for(engine: Engine, settings: Any) -> int:
+def adopt_legacy_for(engine: Engine, settings: Settings) -> int:
     """Bring over, once, the records an older version kept in `.runs/` of the working directory
     (those this deployment's audit log names by run id); the log is read only the first time."""
     from storage.deployment import deployment_id
@@ -463,7 +466,7 @@ def adopt_legacy_for(engine: Engine, settings: Any) -> int:
     return adopt_legacy_runs(target, legacy=legacy, known_run_ids=known, deployment_id=deployment_id(engine))
 
 
-def collect_for(engine: Engine, settings: Any, *, since: datetime | None = None) -> Metrics:
+def collect_for(engine: Engine, settings: Settings, *, since: datetime | None = None) -> Metrics:
     """`collect` for a deployment's settings, after `adopt_legacy_for`."""
     adopt_legacy_for(engine, settings)
     return collect(engine, runs_dir=runs_dir_for(settings), since=since)

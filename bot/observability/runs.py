@@ -29,9 +29,12 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.redact import redact, redact_obj
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -55,20 +58,13 @@ def run_dir(root: Path, run_id: str) -> Path:
     return Path(root) / run_id
 
 
-def runs_dir_for(settings: Any) -> Path:
+def runs_dir_for(settings: Settings) -> Path:
     """Where this deployment's run records live: the target repository's `.runs/` by default."""
-    resolved = getattr(settings, "runs_path", None)
-    if resolved is not None:
-        return Path(resolved)
-    repo = Path(getattr(settings, "repo", "."))
-    configured = getattr(settings, "runs_dir", None)
-    if not configured:
-        return repo / ".runs"
-    return Path(configured) if Path(configured).is_absolute() else repo / configured
+    return settings.runs_path
 
 
-def deployment_of(settings: Any) -> str | None:
-    return getattr(settings, "deployment_id", None)
+def deployment_of(settings: Settings) -> str | None:
+    return settings.deployment_id
 
 
 def ignore_in_git(root: Path) -> None:

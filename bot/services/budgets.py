@@ -19,6 +19,7 @@ from sqlmodel import col, select
 from bot.observability.usage import GoalUsage, Tokens, cost, goal_usage
 from bot.services.errors import GoalClosed, GoalNotFound, InvalidInput
 from bot.services.unit import Actor, add_effect, audit, load_goal_for_update
+from bot.sop.effect_kinds import BudgetReached, ThreadNote, parse
 from bot.sop.phases import GoalState
 from storage.audit import AuditEntry
 from storage.db import read_session, transaction
@@ -27,13 +28,14 @@ from storage.models import Goal
 if TYPE_CHECKING:
     from sqlmodel import Session
 
+    from bot.config import Settings
     from bot.services.goals import GoalService
 
 WARNED = "budget.warned"
 PAUSED = "budget.paused"
 RAISED = "budget.raised"
 BUDGET_STOP = "budget"  # who stopped a Codex turn the budget cut short (bot/agents/implement.py)
-EFFECT_KIND = "slack.budget"  # the thread message asking an approver to raise the budget or stop
+EFFECT_KIND = BudgetReached.KIND  # the thread message asking an approver to raise the budget or stop
 MAX_BUDGET = 100_000.0
 
 
@@ -51,14 +53,14 @@ def parse_budget(text: str) -> float:
     return round(value, 4)
 
 
-def budget_of(goal: Goal, settings: Any) -> float | None:
-    return goal.budget_usd if goal.budget_usd is not None else getattr(settings, "goal_budget", None)
+def budget_of(goal: Goal, settings: Settings) -> float | None:
+    return goal.budget_usd if goal.budget_usd is not None else settings.goal_budget
 
 
-def spent(settings: Any, goal_id: str) -> GoalUsage:
+def spent(settings: Settings, goal_id: str) -> GoalUsage:
     from bot.observability.runs import runs_dir_for
 
-    return goal_usage(runs_dir_for(settings), goal_id, dict(getattr(settings, "prices", {}) or {}))
+    return goal_usage(runs_dir_for(settings), goal_id, dict(settings.prices))
 
 
 def money(value: float) -> str:
@@ -87,7 +89,7 @@ class Standing:
         return f"{money(self.cost)} of its {money(self.budget)} budget ({self.share:.0%})"
 
 
-def cost_line(settings: Any, goal: Goal) -> str | None:
+def cost_line(settings: Settings, goal: Goal) -> str | None:
     """ "$0.42 of its $5.00 budget (8%)" for the card and the digest; None before any usage or budget."""
     used = spent(settings, goal.id)
     budget = budget_of(goal, settings)
@@ -99,7 +101,7 @@ def cost_line(settings: Any, goal: Goal) -> str | None:
     return line
 
 
-def standing(service: GoalService, settings: Any, goal_id: str) -> Standing:
+def standing(service: GoalService, settings: Settings, goal_id: str) -> Standing:
     with read_session(service.engine) as session:
         goal = session.get(Goal, goal_id)
     if goal is None:
@@ -122,7 +124,7 @@ def _since_raise(session: Session, goal_id: str, action: str) -> list[AuditEntry
 
 def check(
     service: GoalService,
-    settings: Any,
+    settings: Settings,
     *,
     goal_id: str,
     held: dict[str, Any] | None = None,
@@ -156,14 +158,12 @@ def check(
                 add_effect(
                     session,
                     key=f"budget:{goal_id}:{state.budget}:paused",
-                    kind=EFFECT_KIND,
                     goal_id=goal_id,
                     now=now,
-                    cost=state.cost,
-                    budget=state.budget,
+                    payload=BudgetReached(cost=state.cost, budget=state.budget),
                 )
                 service._card_effect(session, goal, now, f"budget:{state.budget}:paused")
-        elif state.share >= float(getattr(settings, "budget_warn_ratio", 0.8)):
+        elif state.share >= settings.budget_warn_ratio:
             if not _since_raise(session, goal_id, WARNED):
                 audit(
                     session,
@@ -177,11 +177,10 @@ def check(
                 add_effect(
                     session,
                     key=f"budget:{goal_id}:{state.budget}:warned",
-                    kind="slack.thread_note",
                     goal_id=goal_id,
                     now=now,
-                    text=(
-                        f":warning: {goal_id} has used {state.line()}. At 100% its agent work "
+                    payload=ThreadNote(
+                        text=f":warning: {goal_id} has used {state.line()}. At 100% its agent work "
                         "pauses until an approver raises the budget."
                     ),
                 )
@@ -198,7 +197,9 @@ class Raised:
     resumed: int  # held pieces of work started again
 
 
-def raise_budget(service: GoalService, settings: Any, *, goal_id: str, actor: Actor, to: float) -> Raised:
+def raise_budget(
+    service: GoalService, settings: Settings, *, goal_id: str, actor: Actor, to: float
+) -> Raised:
     """An approver raises the goal's budget to `to` US dollars; the work its pause held runs again."""
     if not service.directory.is_approver_anywhere(actor.id):
         raise InvalidInput(f"Only an approver can raise the budget of {goal_id}.")
@@ -228,10 +229,9 @@ def raise_budget(service: GoalService, settings: Any, *, goal_id: str, actor: Ac
             add_effect(
                 session,
                 key=f"{held.get('key')}:resumed:{entry.seq}"[:250],
-                kind=str(held["kind"]),
                 goal_id=goal_id,
                 now=now,
-                **dict(held.get("payload") or {}),
+                payload=parse(str(held["kind"]), held.get("payload") or {}),
             )
             resumed += 1
         service._card_effect(session, goal, now, f"budget:{to}:raised")
@@ -239,17 +239,17 @@ def raise_budget(service: GoalService, settings: Any, *, goal_id: str, actor: Ac
     return Raised(goal_id, to, resumed)
 
 
-def over_budget_watch(service: GoalService, settings: Any, goal_id: str, model: str) -> Any:
+def over_budget_watch(service: GoalService, settings: Settings, goal_id: str, model: str) -> Any:
     """A callback for a running Codex turn: given its usage so far, True once the goal's cost
     (its earlier runs plus this turn) reaches the budget. None when the goal has no budget."""
     with read_session(service.engine) as session:
         goal = session.get(Goal, goal_id)
     budget = budget_of(goal, settings) if goal is not None else None
-    prices = dict(getattr(settings, "prices", {}) or {})
+    prices = dict(settings.prices)
     if budget is None or model not in prices:
         return None
     before = spent(settings, goal_id).cost
-    ratio = float(getattr(settings, "budget_warn_ratio", 0.8))
+    ratio = settings.budget_warn_ratio
     warned = [False]
 
     def over(usage: Any) -> bool:

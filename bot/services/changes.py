@@ -8,7 +8,6 @@ and its effects commit together or not at all.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlmodel import Session
 
@@ -23,7 +22,7 @@ from bot.services.errors import (
     StaleArtifact,
     WrongMessage,
 )
-from bot.services.unit import Actor, audit
+from bot.services.unit import Actor, add_effect, audit
 from bot.sop.gates import PhaseFacts, label
 from bot.sop.outcomes import ArtifactFacts, Change, GoalFacts, Refusal, Refused
 from bot.sop.phases import Phase
@@ -147,23 +146,21 @@ def apply_change(session: Session, goal: Goal, change: Change, *, actor: Actor, 
         from bot.jobs.queue import cancel_goal_jobs  # local: the jobs package imports the services
 
         cancel_goal_jobs(session, goal.id, now)  # running ones stop when their worker next looks
-    effects = Effects(session)
     for effect in change.effects:
-        payload: dict[str, Any] = dict(effect.payload)
+        payload = effect.data
         if effect.snapshot:
             # The commit shows the goal as this transaction leaves it, with its audit entries so far.
             from bot.services.state_of_record import goal_record
 
             session.flush()
-            payload["record"] = goal_record(session, goal).model_dump(mode="json")
-            payload["events_until"] = AuditReads(session).last_seq(goal.id)
-        effects.add(
-            key=effect.key,
-            kind=effect.kind,
-            goal_id=goal.id,
-            now=now,
-            payload=payload,
-            not_before=effect.not_before,
+            payload = payload.model_copy(
+                update={
+                    "record": goal_record(session, goal).model_dump(mode="json"),
+                    "events_until": AuditReads(session).last_seq(goal.id),
+                }
+            )
+        add_effect(
+            session, key=effect.key, goal_id=goal.id, now=now, payload=payload, not_before=effect.not_before
         )
 
 

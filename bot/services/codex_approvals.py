@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from bot.redact import redact
 from bot.services.errors import InvalidInput, NotAnApprover, SelfApproval, ServiceError
 from bot.services.unit import Actor, add_effect, audit
+from bot.sop.effect_kinds import CodexApprovalRequest, ThreadNote
 from storage.db import read_session, transaction
 from storage.models import CodexApproval, Goal
 
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
     from bot.services.goals import GoalService
 
 REQUESTED, DECIDED, EXPIRED = "codex.approval_requested", "codex.approval_decided", "codex.approval_expired"
-POST_KIND = "slack.codex_approval"
+POST_KIND = CodexApprovalRequest.KIND
 MAX_COMMAND = 4000
 RECHECK_SECONDS = 1.0  # how often a waiter re-reads the row (a click handled by another process)
 
@@ -80,10 +81,9 @@ def ask(service: GoalService, *, goal_id: str, run_id: str | None, request: Appr
         add_effect(
             session,
             key=f"codex_approval:{request_id}",
-            kind=POST_KIND,
             goal_id=goal_id,
             now=now,
-            request_id=request_id,
+            payload=CodexApprovalRequest(request_id=request_id),
         )
     _wakeup(request_id)
     service._committed()
@@ -146,10 +146,11 @@ def _expire(service: GoalService, request_id: str, now: datetime) -> CodexApprov
             add_effect(
                 session,
                 key=f"note:{goal.id}:codex_approval:{row.id}:expired",
-                kind="slack.thread_note",
                 goal_id=goal.id,
                 now=now,
-                text=f"⌛ Codex's request `{row.id}` expired unanswered; Codex goes on without it.",
+                payload=ThreadNote(
+                    text=f"⌛ Codex's request `{row.id}` expired unanswered; Codex goes on without it."
+                ),
             )
         return CodexApproval.model_validate(row.model_dump())
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.services.errors import GoalNotFound, InvalidInput
 from bot.services.goals import GoalService
 from bot.services.unit import Actor, add_effect, audit, load_goal_for_update
+from bot.sop.effect_kinds import Deliver
 from storage.db import transaction
 
 
@@ -21,6 +22,6 @@ def retry_delivery(goals: GoalService, *, goal_id: str, actor: Actor, key: str) 
             raise InvalidInput(f"Only the requester or an approver of {goal.id} can retry its delivery.")
         audit(session, actor=actor, action="delivery.retried", now=now, goal=goal)
         add_effect(
-            session, key=f"deliver:retry:{goal.id}:{key[:80]}", kind="repo.deliver", goal_id=goal.id, now=now
+            session, key=f"deliver:retry:{goal.id}:{key[:80]}", goal_id=goal.id, now=now, payload=Deliver()
         )
     goals._committed()

@@ -21,6 +21,7 @@ from sqlmodel import Session
 from bot.secret_diff import added_secrets
 from bot.services.errors import ServiceError
 from bot.services.unit import Actor, add_effect, audit
+from bot.sop.effect_kinds import Build, ThreadNote
 from bot.sop.phases import Phase, PhaseStatus
 from storage.models import Artifact, Goal
 from storage.repositories import Artifacts, AuditReads
@@ -88,12 +89,9 @@ def ask_builder_to_fix(
         add_effect(
             session,
             key=f"build:{goal.id}:{task}:{artifact.version + 1}",
-            kind="build",
             goal_id=goal.id,
             now=now,
-            task_id=task,
-            version=artifact.version + 1,
-            feedback=feedback,
+            payload=Build(task_id=task, version=artifact.version + 1, feedback=feedback),
         )
         text = (
             f"🔐 Diff v{artifact.version} for task {task} adds what looks like a secret ({listed}). "
@@ -108,9 +106,8 @@ def ask_builder_to_fix(
         add_effect(
             session,
             key=f"note:{goal.id}:secret:{task}:{artifact.version}",
-            kind="slack.thread_note",
             goal_id=goal.id,
             now=now,
-            text=text,
+            payload=ThreadNote(text=text),
         )
     return True

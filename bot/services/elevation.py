@@ -20,6 +20,7 @@ from bot.services.authority import ApproverDirectory
 from bot.services.errors import GoalClosed, GoalNotFound, InvalidInput, ServiceError
 from bot.services.origin import ClickedMessage, check_post_origin
 from bot.services.unit import Actor, Clock, add_effect, audit, load_goal_for_update
+from bot.sop.effect_kinds import MarkModeDecided, PostModeRequest, UpdateCard
 from bot.sop.phases import GoalState, Mode
 from storage.db import read_session, transaction
 from storage.models import Goal, ModeRequest
@@ -122,17 +123,16 @@ class ElevationService:
                 add_effect(
                     session,
                     key=f"mode:{row.id}:post",
-                    kind="slack.post_mode_request",
                     goal_id=goal.id,
                     now=now,
-                    request_id=row.id,
+                    payload=PostModeRequest(request_id=row.id),
                 )
                 add_effect(
                     session,
                     key=f"card:{goal.id}:mode:{row.id}:requested",
-                    kind="slack.update_card",
                     goal_id=goal.id,
                     now=now,
+                    payload=UpdateCard(),
                 )
         self._committed()
         return row
@@ -261,16 +261,15 @@ class ElevationService:
             add_effect(
                 session,
                 key=f"mode:{row.id}:decided",
-                kind="slack.mark_mode_decided",
                 goal_id=goal.id,
                 now=now,
-                request_id=row.id,
+                payload=MarkModeDecided(request_id=int(row.id or 0)),
             )
             add_effect(
                 session,
                 key=f"card:{goal.id}:mode:{row.id}:{wanted}",
-                kind="slack.update_card",
                 goal_id=goal.id,
                 now=now,
+                payload=UpdateCard(),
             )
         return ModeOutcome(row.id or 0, goal.id, row.mode, wanted)

@@ -18,6 +18,7 @@ from sqlmodel import col, select
 from bot.redact import redact
 from bot.services.errors import GoalClosed, GoalNotFound, InvalidInput, ServiceError
 from bot.services.unit import Actor, add_effect, audit, load_goal_for_update
+from bot.sop.effect_kinds import Build, EmptyBuild, Status
 from bot.sop.phases import GoalState, Phase, PhaseStatus
 from storage.audit import AuditEntry
 from storage.db import transaction
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
 
 EMPTY = "build.empty"
 RETRIED = "build.retried"
-EFFECT_KIND = "slack.codex_empty_build"
+EFFECT_KIND = EmptyBuild.KIND
 MAX_FAILED_SHOWN = 10
 
 
@@ -87,15 +88,16 @@ def record_empty_build(
         add_effect(
             session,
             key=key,
-            kind=EFFECT_KIND,
             goal_id=goal_id,
             now=now,
-            task_id=task_id,
-            version=version,
-            run_id=run_id,
-            failed_actions=failed,
-            last_message=message[:2000],
-            stopped_by=stopped_by,
+            payload=EmptyBuild(
+                task_id=task_id,
+                version=version,
+                run_id=run_id,
+                failed_actions=failed,
+                last_message=message[:2000],
+                stopped_by=stopped_by,
+            ),
         )
         service._card_effect(session, goal, now, f"implementation:{task_id}:{version}:empty")
     service._committed()
@@ -151,19 +153,16 @@ def retry_empty_build(
         add_effect(
             session,
             key=f"build:{goal.id}:{task_id}:{version}:retry",
-            kind="build",
             goal_id=goal.id,
             now=now,
-            task_id=task_id,
-            version=version,
-            feedback=feedback,
+            payload=Build(task_id=task_id, version=version, feedback=feedback),
         )
         add_effect(
             session,
             key=f"status:{goal.id}:{task_id}:{version}:retry",
-            kind="slack.status",
             goal_id=goal.id,
             now=now,
+            payload=Status(),
         )
         service._card_effect(session, goal, now, f"implementation:{task_id}:{version}:retry")
     service._committed()

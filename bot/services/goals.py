@@ -35,6 +35,7 @@ from bot.services.errors import (
 from bot.services.origin import ClickedMessage, posted_for
 from bot.services.unit import Actor, Clock, add_effect, audit, load_goal_for_update, next_goal_id, sha256_text
 from bot.sop import gates
+from bot.sop.effect_kinds import Draft, PostArtifact, PostCard, PublishState, UpdateCard
 from bot.sop.gates import Policy
 from bot.sop.outcomes import Refusal
 from bot.sop.phases import Decision, GoalState, Mode, Phase, PhaseStatus
@@ -93,9 +94,7 @@ class GoalService:
 
     def _card_effect(self, session: Session, goal: Goal, now: datetime, tag: str) -> None:
         if goal.channel_id:
-            add_effect(
-                session, key=f"card:{goal.id}:{tag}", kind="slack.update_card", goal_id=goal.id, now=now
-            )
+            add_effect(session, key=f"card:{goal.id}:{tag}", goal_id=goal.id, now=now, payload=UpdateCard())
 
     # -- start -------------------------------------------------------------------------------
 
@@ -173,25 +172,20 @@ class GoalService:
                 **({"budget_usd": budget_usd} if budget_usd is not None else {}),  # type: ignore[arg-type]
             )
             if channel_id:
-                add_effect(
-                    session, key=f"card:{goal_id}:post", kind="slack.post_card", goal_id=goal_id, now=now
-                )
+                add_effect(session, key=f"card:{goal_id}:post", goal_id=goal_id, now=now, payload=PostCard())
             add_effect(
                 session,
                 key=f"draft:{goal_id}:{Phase.SCAFFOLD_CHECK.value}:0:1",
-                kind="draft",
                 goal_id=goal_id,
                 now=now,
-                phase=Phase.SCAFFOLD_CHECK.value,
-                version=1,
+                payload=Draft(phase=Phase.SCAFFOLD_CHECK.value, version=1),
             )
             add_effect(
                 session,
                 key=f"publish:{goal_id}:started",
-                kind="repo.publish_state",
                 goal_id=goal_id,
                 now=now,
-                message=f"orch({goal_id}): start goal — {goal.title}",
+                payload=PublishState(message=f"orch({goal_id}): start goal — {goal.title}"),
             )
         self._committed()
         return goal
@@ -313,10 +307,9 @@ class GoalService:
             add_effect(
                 session,
                 key=f"artifact:{goal_id}:{phase}:{task_id}:{version}:post",
-                kind="slack.post_artifact",
                 goal_id=goal_id,
                 now=now,
-                artifact_id=artifact.id,
+                payload=PostArtifact(artifact_id=int(artifact.id or 0)),  # flushed: it has its id
             )
             self._card_effect(session, goal, now, f"{phase}:{task_id}:{version}:drafted")
             ask_builder_to_fix(session, goal, artifact, now, list(secrets))  # a diff adding one goes back

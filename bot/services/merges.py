@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 
 from bot.services.errors import GoalClosed, GoalNotFound, InvalidInput
 from bot.services.unit import Actor, add_effect, audit, load_goal_for_update
+from bot.sop.effect_kinds import Build, MergeConflict, MergeConflictDecided, ThreadNote
 from bot.sop.phases import GoalState, Phase, PhaseStatus
 from storage.db import transaction
 from storage.models import Artifact, Effect, Goal
@@ -22,7 +23,7 @@ from storage.models import Artifact, Effect, Goal
 if TYPE_CHECKING:
     from bot.services.goals import GoalService
 
-MERGE_CONFLICT_KIND = "slack.merge_conflict"
+MERGE_CONFLICT_KIND = MergeConflict.KIND
 
 
 def _task(goal: Goal, task_id: int) -> dict[str, Any] | None:
@@ -140,13 +141,11 @@ def record_conflict(
         add_effect(
             session,
             key=f"conflict:{goal.id}:{task_id}:{version}",
-            kind=MERGE_CONFLICT_KIND,
             goal_id=goal.id,
             now=now,
-            task_id=task_id,
-            version=version,
-            title=str(task.get("title", "")),
-            files=files,
+            payload=MergeConflict(
+                task_id=task_id, version=version, title=str(task.get("title", "")), files=files
+            ),
         )
         service._card_effect(session, goal, now, f"conflict:{task_id}:{version}")
     service._committed()
@@ -211,24 +210,26 @@ def rebuild_after_conflict(
         add_effect(
             session,
             key=f"build:{goal.id}:{Phase.IMPLEMENTATION.value}:{task_id}:{version}",
-            kind="build",
             goal_id=goal.id,
             now=now,
-            phase=Phase.IMPLEMENTATION.value,
-            version=version,
-            task_id=task_id,
-            rebase=True,
-            feedback=f"{note}\n\n{feedback}" if feedback else note,
+            payload=Build(
+                phase=Phase.IMPLEMENTATION.value,
+                version=version,
+                task_id=task_id,
+                rebase=True,
+                feedback=f"{note}\n\n{feedback}" if feedback else note,
+            ),
         )
         add_effect(
             session,
             key=f"conflict:{goal.id}:{task_id}:{conflict.get('version', version - 1)}:decided",
-            kind="slack.merge_conflict_decided",
             goal_id=goal.id,
             now=now,
-            conflict_key=f"conflict:{goal.id}:{task_id}:{conflict.get('version', version - 1)}",
-            by=actor.id,
-            choice="changes" if feedback else "rebuild",
+            payload=MergeConflictDecided(
+                conflict_key=f"conflict:{goal.id}:{task_id}:{conflict.get('version', version - 1)}",
+                by=actor.id,
+                choice="changes" if feedback else "rebuild",
+            ),
         )
         service._card_effect(session, goal, now, f"rebuild:{task_id}:{version}")
     service._committed()
@@ -277,11 +278,10 @@ def report_repo_problem(
         add_effect(
             session,
             key=key,
-            kind="slack.thread_note",
             goal_id=goal.id,
             now=now,
-            text=(
-                f"⚠️ {goal.id}: {doing} is waiting — {problem}. What you can do: {remedy}. "
+            payload=ThreadNote(
+                text=f"⚠️ {goal.id}: {doing} is waiting — {problem}. What you can do: {remedy}. "
                 "Nothing is lost: it is retried until it goes through."
             ),
         )
@@ -301,12 +301,11 @@ def cancel_after_conflict(service: GoalService, *, goal_id: str, task_id: int, a
         add_effect(
             session,
             key=f"conflict:{goal_id}:{task_id}:{version}:decided",
-            kind="slack.merge_conflict_decided",
             goal_id=goal_id,
             now=service.clock(),
-            conflict_key=f"conflict:{goal_id}:{task_id}:{version}",
-            by=actor.id,
-            choice="cancel",
+            payload=MergeConflictDecided(
+                conflict_key=f"conflict:{goal_id}:{task_id}:{version}", by=actor.id, choice="cancel"
+            ),
         )
     service._committed()
     return cancelled

@@ -26,6 +26,7 @@ from bot.repo.git import has_commits, repo_top_level, run_in
 from bot.services.errors import InvalidInput
 from bot.services.state_of_record import EVENTS_BASE, goal_record
 from bot.services.unit import Actor, Clock, add_effect, audit
+from bot.sop.effect_kinds import Draft, PublishState
 from bot.sop.index import EVENTS_PATH, load_index
 from bot.sop.phases import ORDER, GoalState, Phase, PhaseStatus
 from bot.sop.records import GoalRecord
@@ -204,11 +205,9 @@ def _redraft_if_lost(
     add_effect(
         session,
         key=f"draft:{goal.id}:{goal.phase}:0:{current.version}:restored",
-        kind="draft",
         goal_id=goal.id,
         now=now,
-        phase=goal.phase,
-        version=current.version,
+        payload=Draft(phase=goal.phase, version=current.version),
     )
 
 
@@ -258,10 +257,11 @@ def repair_from_repo(*, engine: Engine, repo: str | Path, actor: Actor, clock: C
             add_effect(
                 session,
                 key=f"publish:{goal.id}:restored:{now.isoformat()}",
-                kind="repo.publish_state",
                 goal_id=goal.id,
                 now=now,
-                message=f"orch({goal.id}): restore the goal's database records from the repository",
+                payload=PublishState(
+                    message=f"orch({goal.id}): restore the goal's database records from the repository"
+                ),
             )
             report.restored.append(record.id)
     return report

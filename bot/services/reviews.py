@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 from bot.services.errors import GoalClosed, GoalNotFound, InvalidInput, NotAnApprover, SelfApproval
 from bot.services.goals import GoalService
 from bot.services.unit import Actor, add_effect, audit, load_goal_for_update
+from bot.sop.effect_kinds import PublishState, ThreadNote
 from bot.sop.phases import LABELS, GoalState, Phase
 from storage.db import transaction
 from storage.models import Approval, Artifact, ArtifactReview, Goal
@@ -120,11 +121,12 @@ def reaffirm(
         add_effect(
             session,
             key=f"publish:{goal.id}:reviewed:{now.isoformat()}",
-            kind="repo.publish_state",
             goal_id=goal.id,
             now=now,
-            message=f"orch({goal.id}): re-review {names} — unchanged",
-            trailers={"Phase": ", ".join(r.phase for r in done), "Approved-By": actor.id},
+            payload=PublishState(
+                message=f"orch({goal.id}): re-review {names} — unchanged",
+                trailers={"Phase": ", ".join(r.phase for r in done), "Approved-By": actor.id},
+            ),
         )
     goals._committed()
     return done
@@ -149,11 +151,12 @@ def ask_for_changes(goals: GoalService, *, goal_id: str, phase: str, sha256: str
             add_effect(
                 session,
                 key=f"note:{goal.id}:review-changes:{phase}:{sha256[:12]}:{actor.id}:{now.isoformat()}",
-                kind="slack.thread_note",
                 goal_id=goal.id,
                 now=now,
-                text=f"<@{actor.id}> asks for changes to {label} instead of re-approving it unchanged. "
-                f"<@{goal.requester}>: until an approver re-approves it, it goes stale and the spec guard "
-                "refuses the repository; bring the change as a new goal (`/orch start`), or cancel this one.",
+                payload=ThreadNote(
+                    text=f"<@{actor.id}> asks for changes to {label} instead of re-approving it unchanged. "
+                    f"<@{goal.requester}>: until an approver re-approves it, it goes stale and the spec guard "
+                    "refuses the repository; bring the change as a new goal (`/orch start`), or cancel this one."
+                ),
             )
     goals._committed()

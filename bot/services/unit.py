@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from bot.sop.effect_kinds import Payload, parse
 from bot.sop.ids import GOAL_ID_RE, sha256_text  # noqa: F401 - shared with the services
 from storage.audit import append_audit
 from storage.models import Goal
@@ -36,10 +37,24 @@ def load_goal_for_update(session: Session, goal_id: str) -> Goal | None:
 
 
 def add_effect(
-    session: Session, *, key: str, kind: str, goal_id: str | None, now: datetime, **payload: Any
-) -> None:
-    """Record a side effect in the current transaction; a duplicate key is a no-op."""
-    Effects(session).add(key=key, kind=kind, goal_id=goal_id, now=now, payload=payload)
+    session: Session,
+    *,
+    key: str,
+    goal_id: str | None,
+    now: datetime,
+    payload: Payload,
+    not_before: datetime | None = None,
+) -> bool:
+    """Record a side effect in the current transaction; a duplicate key is a no-op (False).
+
+    The payload's type is its kind (`bot.sop.effect_kinds`); it is checked again as stored, so a
+    payload built with `model_construct` or changed after it was made cannot slip through."""
+    kind = payload.KIND
+    data = payload.data()
+    parse(kind, data)
+    return Effects(session).add(
+        key=key, kind=kind, goal_id=goal_id, now=now, payload=data, not_before=not_before
+    )
 
 
 @dataclass(frozen=True)

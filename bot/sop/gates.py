@@ -14,6 +14,17 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from bot.sop.effect_kinds import (
+    ApplyScaffold,
+    Build,
+    Draft,
+    MarkDecided,
+    Merge,
+    PublishArtifact,
+    PublishState,
+    RemoveWorktree,
+    ThreadNote,
+)
 from bot.sop.outcomes import (
     BOT,
     SCHEDULER,
@@ -165,9 +176,7 @@ def decide(facts: DecisionFacts, req: DecisionRequest, *, now: datetime, policy:
             b.card(f"{tag}:approval:{req.actor}")
             b.effect(
                 f"artifact:{goal.id}:{tag}:partial:{req.actor}",
-                "slack.mark_decided",
-                artifact_id=art.id,
-                partial=True,
+                MarkDecided(artifact_id=art.id, partial=True),
             )
             return Decided(
                 phase, decision.value, art.version, art.sha256, False, change=b.change(approval=approval)
@@ -181,25 +190,19 @@ def decide(facts: DecisionFacts, req: DecisionRequest, *, now: datetime, policy:
         # The decision is on record in the repository before the redraft, so it never waits on a drafter.
         b.effect(
             f"publish:{goal.id}:{tag}:changes",
-            "repo.publish_state",
-            message=f"orch({goal.id}): changes requested on {label(phase)} v{art.version}",
+            PublishState(message=f"orch({goal.id}): changes requested on {label(phase)} v{art.version}"),
         )
         # A diff goes back to the builder with the feedback; a document to its drafter.
-        redo = "build" if phase == Phase.IMPLEMENTATION.value else "draft"
+        redo = Build if phase == Phase.IMPLEMENTATION.value else Draft
         b.effect(
-            f"{redo}:{goal.id}:{phase}:{art.task_id}:{art.version + 1}",
-            redo,
-            phase=phase,
-            version=art.version + 1,
-            task_id=art.task_id,
-            feedback=req.reason,
+            f"{redo.KIND}:{goal.id}:{phase}:{art.task_id}:{art.version + 1}",
+            redo(phase=phase, version=art.version + 1, task_id=art.task_id, feedback=req.reason),
         )
     else:
         b.set(status=PhaseStatus.REJECTED, state=GoalState.REJECTED, closed_reason=req.reason)
         b.effect(
             f"publish:{goal.id}:rejected",
-            "repo.publish_state",
-            message=f"orch({goal.id}): rejected at {label(phase)}",
+            PublishState(message=f"orch({goal.id}): rejected at {label(phase)}"),
         )
     b.set(updated_at=now)
     b.card(f"{tag}:{decision.value}")
@@ -208,7 +211,7 @@ def decide(facts: DecisionFacts, req: DecisionRequest, *, now: datetime, policy:
 
 def _mark_decided(b: Builder, art: ArtifactFacts, tag: str) -> None:
     """Replace the artifact's buttons with the decision in its thread (once per decided version)."""
-    b.effect(f"artifact:{b.goal.id}:{tag}:decided", "slack.mark_decided", artifact_id=art.id)
+    b.effect(f"artifact:{b.goal.id}:{tag}:decided", MarkDecided(artifact_id=art.id))
 
 
 # -- advance -----------------------------------------------------------------------------------
@@ -246,10 +249,7 @@ def advance(b: Builder, art: ArtifactFacts, *, now: datetime, history: PhaseFact
     _mark_decided(b, art, tag)
     if phase is Phase.IMPLEMENTATION:
         b.effect(
-            f"merge:{goal.id}:{art.task_id}:{art.version}",
-            "repo.merge",
-            artifact_id=art.id,
-            task_id=art.task_id,
+            f"merge:{goal.id}:{art.task_id}:{art.version}", Merge(artifact_id=art.id, task_id=art.task_id)
         )
         tasks = [dict(t) for t in goal.tasks]
         for task in tasks:
@@ -287,11 +287,11 @@ def _publish(b: Builder, art: ArtifactFacts, phase: Phase, tag: str, *, snapshot
     """Commit the approved artifact (and, for the Scaffold Check, the scaffold) to the repository."""
     goal_id = b.goal.id
     if phase is Phase.SCAFFOLD_CHECK:
-        b.effect(f"scaffold:{goal_id}:{art.version}", "repo.apply_scaffold", artifact_id=art.id)
+        b.effect(f"scaffold:{goal_id}:{art.version}", ApplyScaffold(artifact_id=art.id))
     if snapshot:
-        b.snapshot_effect(f"publish:{goal_id}:{tag}", "repo.publish_artifact", artifact_id=art.id)
+        b.snapshot_effect(f"publish:{goal_id}:{tag}", PublishArtifact(artifact_id=art.id))
     else:
-        b.effect(f"publish:{goal_id}:{tag}", "repo.publish_artifact", artifact_id=art.id)
+        b.effect(f"publish:{goal_id}:{tag}", PublishArtifact(artifact_id=art.id))
 
 
 def skip_spec(b: Builder) -> None:
@@ -311,8 +311,7 @@ def skip_spec(b: Builder) -> None:
         stamp = waiver.get("at", "triggers") if waived else "triggers"
         b.effect(
             f"note:{goal.id}:spec-skipped:{stamp}",
-            "slack.thread_note",
-            text=f"Mini-Spec skipped ({reason}). Next: Action Plan.",
+            ThreadNote(text=f"Mini-Spec skipped ({reason}). Next: Action Plan."),
         )
 
 
@@ -329,7 +328,7 @@ def _start_task(b: Builder, task: Mapping[str, Any], history: PhaseFacts) -> Non
     while key in history.build_keys:
         restarts += 1
         key = f"build:{b.goal.id}:{task['id']}:{version}:restart-{restarts}"
-    b.effect(key, "build", task_id=int(task["id"]), version=version)
+    b.effect(key, Build(task_id=int(task["id"]), version=version))
 
 
 def enter(b: Builder, nxt: Phase, *, now: datetime, tag: str, history: PhaseFacts) -> str:
@@ -344,18 +343,17 @@ def _enter(b: Builder, nxt: Phase, *, now: datetime, tag: str, history: PhaseFac
         b.set(status=PhaseStatus.APPROVED, state=GoalState.DONE)
         b.audit("goal.done")
         b.effect(
-            f"publish:{goal.id}:done",
-            "repo.publish_state",
-            message=f"orch({goal.id}): goal done — {goal.title}",
+            f"publish:{goal.id}:done", PublishState(message=f"orch({goal.id}): goal done — {goal.title}")
         )
-        b.effect(f"worktree:{goal.id}:remove", "repo.remove_worktree")
+        b.effect(f"worktree:{goal.id}:remove", RemoveWorktree())
         if goal.channel_id:
             merged = sum(1 for t in goal.tasks if t.get("status") == "done")
             b.effect(
                 f"note:{goal.id}:done",
-                "slack.thread_note",
-                text=f"🎉 {goal.id} is done: {merged} task(s) merged, artifacts and mirrors committed.",
-                after_repo=True,  # it says so: posted once the commits above are made
+                ThreadNote(
+                    text=f"🎉 {goal.id} is done: {merged} task(s) merged, artifacts and mirrors committed.",
+                    after_repo=True,  # it says so: posted once the commits above are made
+                ),
             )
     elif nxt is Phase.IMPLEMENTATION:
         b.audit("phase.entered")
@@ -368,7 +366,7 @@ def _enter(b: Builder, nxt: Phase, *, now: datetime, tag: str, history: PhaseFac
         b.audit("phase.entered")
         version = history.last_versions.get((nxt.value, 0), 0) + 1
         b.effect(
-            f"draft:{goal.id}:{nxt.value}:0:{version}", "draft", phase=nxt.value, version=version, task_id=0
+            f"draft:{goal.id}:{nxt.value}:0:{version}", Draft(phase=nxt.value, version=version, task_id=0)
         )
     b.card(f"{tag}:approved")
     return nxt.value
@@ -430,14 +428,11 @@ def set_spec(
         b.card(tag)
     if goal.channel_id:
         b.effect(
-            f"note:{goal.id}:{tag}",
-            "slack.thread_note",
-            text=f"Mini-Spec {decision} by <@{actor}>: {justification}",
+            f"note:{goal.id}:{tag}", ThreadNote(text=f"Mini-Spec {decision} by <@{actor}>: {justification}")
         )
     b.effect(
         f"publish:{goal.id}:spec-{decisions_so_far + 1}",
-        "repo.publish_state",
-        message=f"orch({goal.id}): mini-spec {decision} — {goal.title}",
+        PublishState(message=f"orch({goal.id}): mini-spec {decision} — {goal.title}"),
     )
     return SpecSet(b.change(), moved)
 
@@ -467,7 +462,7 @@ def cancel(
     b.set(state=GoalState.CANCELLED, closed_reason=reason or "cancelled", updated_at=now)
     b.audit("goal.cancelled", actor=None, reason=reason)
     b.card("cancelled")
-    b.effect(f"publish:{goal.id}:cancelled", "repo.publish_state", message=f"orch({goal.id}): cancel goal")
+    b.effect(f"publish:{goal.id}:cancelled", PublishState(message=f"orch({goal.id}): cancel goal"))
     return b.change(cancel_jobs=True)
 
 
@@ -511,11 +506,12 @@ def expire(
         b.card(f"{goal.phase}:{art.task_id}:{art.version}:expired")
         b.effect(
             f"note:{tag}:expired",
-            "slack.thread_note",
+            ThreadNote(
+                text=f"⌛ The approval request for {label(goal.phase)} v{art.version} "
+                f"expired after {age} without a decision; nothing was approved. "
+                f"<@{goal.requester}> can request it again."
+            ),
             not_before=notes_not_before,
-            text=f"⌛ The approval request for {label(goal.phase)} v{art.version} "
-            f"expired after {age} without a decision; nothing was approved. "
-            f"<@{goal.requester}> can request it again.",
         )
     return b.change(level=LevelRecord(f"sla:expired:{tag}", "expired", art.version, to))
 
@@ -584,8 +580,7 @@ def ask_approvers(
             text += f" {note.strip()[:500]}"
         b.effect(
             f"note:{goal.id}:approval-requested:{current.sha256[:12]}:{now.isoformat()}",
-            "slack.thread_note",
-            text=text,
+            ThreadNote(text=text),
         )
     return b.change()
 

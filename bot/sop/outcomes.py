@@ -13,6 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from bot.sop.effect_kinds import Payload, UpdateCard
 from bot.sop.phases import Decision
 
 BOT = "bot"
@@ -81,10 +82,18 @@ class Effect:
     back (quiet hours) while the change itself is recorded now."""
 
     key: str
-    kind: str
-    payload: Mapping[str, Any] = field(default_factory=dict)
+    data: Payload
     snapshot: bool = False
     not_before: datetime | None = None
+
+    @property
+    def kind(self) -> str:
+        return self.data.KIND
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        """The payload as it is stored."""
+        return self.data.data()
 
 
 @dataclass(frozen=True)
@@ -267,16 +276,16 @@ class Builder:
             Event(action, phase if phase is not None else self.goal.phase, actor, sha, justification, payload)
         )
 
-    def effect(self, key: str, kind: str, *, not_before: datetime | None = None, **payload: Any) -> None:
-        self.effects.append(Effect(key, kind, payload, not_before=not_before))
+    def effect(self, key: str, payload: Payload, *, not_before: datetime | None = None) -> None:
+        self.effects.append(Effect(key, payload, not_before=not_before))
 
-    def snapshot_effect(self, key: str, kind: str, **payload: Any) -> None:
-        self.effects.append(Effect(key, kind, payload, snapshot=True))
+    def snapshot_effect(self, key: str, payload: Payload) -> None:
+        self.effects.append(Effect(key, payload, snapshot=True))
 
     def card(self, tag: str) -> None:
         """Redraw the goal's card (a goal started from the CLI has none)."""
         if self.goal.channel_id:
-            self.effect(f"card:{self.goal.id}:{tag}", "slack.update_card")
+            self.effect(f"card:{self.goal.id}:{tag}", UpdateCard())
 
     def change(self, **extra: Any) -> Change:
         return Change(self.goal, tuple(self.events), tuple(self.effects), **extra)

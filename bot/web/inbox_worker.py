@@ -71,6 +71,12 @@ class InboxConsumer:
         self._slots = asyncio.Semaphore(concurrency)
         self._running: dict[int, asyncio.Task[None]] = {}
         self._woken: asyncio.Event | None = None
+        # Requests whose listener has finished and that are not yet recorded as done: they are
+        # recorded together (on PostgreSQL with the next claim, in its transaction), not one
+        # transaction each. A worker that dies before that runs them again when it starts, as it
+        # would one that died before its mark (the services are idempotent for a redelivery).
+        self._finished: list[int] = []
+        self._flushing: asyncio.Task[None] | None = None
         self._notified = False  # PostgreSQL: our LISTEN connection is up
         self.handled = 0
         self.listening = asyncio.Event()  # set once the consumer reads the inbox (and can be woken)
@@ -149,6 +155,7 @@ class InboxConsumer:
             for task in late:
                 task.cancel()
             await asyncio.gather(*running, return_exceptions=True)
+        await self._flush_all()
 
     async def _slotted(self, item: InboxItem) -> None:
         try:
@@ -186,7 +193,15 @@ class InboxConsumer:
                         await asyncio.to_thread(self.inbox.renew, self.name, list(self._running))
                         next_renew = loop.time() + self.lease / 4
                     free = self.concurrency - len(self._running)
-                    items = await asyncio.to_thread(self.inbox.claim, self.name, free, lease=self.lease)
+                    finished, self._finished = self._finished, []
+                    try:
+                        items = await asyncio.to_thread(
+                            self.inbox.claim, self.name, free, lease=self.lease, done=finished
+                        )
+                    except BaseException:
+                        self._finished[:0] = finished  # not recorded: with the next claim, then
+                        raise
+                    self.handled += len(finished)
                 except Exception:  # the loop must outlive a database hiccup; the poll tries again
                     log.exception("reading the inbox failed; trying again")
                     items, free = [], 0
@@ -202,6 +217,7 @@ class InboxConsumer:
                     )
                     for waiter in pending:
                         waiter.cancel()
+            unfinished: list[int] = []
             if self._running:  # the same grace as on SQLite; the rest stays in the inbox for others
                 running = dict(self._running)
                 _done, late = await asyncio.wait(running.values(), timeout=self.grace)
@@ -209,9 +225,10 @@ class InboxConsumer:
                     task.cancel()
                 await asyncio.gather(*running.values(), return_exceptions=True)
                 unfinished = [item_id for item_id, task in running.items() if task in late]
-                if unfinished:  # another worker may take them at once, not after the lease
-                    with contextlib.suppress(Exception):
-                        await asyncio.to_thread(self.inbox.release, self.name, unfinished)
+            await self._flush_all()
+            if unfinished:  # another worker may take them at once, not after the lease
+                with contextlib.suppress(Exception):
+                    await asyncio.to_thread(self.inbox.release, self.name, unfinished)
         finally:
             listener.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -229,8 +246,42 @@ class InboxConsumer:
                 await self.bolt.async_dispatch(request)
             except Exception:  # a listener's own errors are Bolt's to log; this is anything else
                 log.exception("request %d of the inbox failed", item.id)
-            await asyncio.to_thread(self.inbox.mark_done, item.id)
-            self.handled += 1
+        self._finished.append(item.id)
+        if not self.inbox.shared and self._flushing is None:
+            # SQLite: one writer's unit records every request finished meanwhile; those finished
+            # while it runs go with the next one.
+            self._flushing = asyncio.create_task(self._flush())
+
+    # -- recording what is done --------------------------------------------------------------------
+
+    async def _flush(self) -> None:
+        try:
+            while self._finished:
+                finished, self._finished = self._finished, []
+                try:
+                    await asyncio.to_thread(self.inbox.mark_done_many, finished)
+                except Exception:
+                    # Kept for the next try (a full disk, say); a crash meanwhile runs them again.
+                    self._finished[:0] = finished
+                    log.exception("recording %d finished requests of the inbox failed", len(finished))
+                    return
+                self.handled += len(finished)
+        finally:
+            self._flushing = None
+
+    async def _flush_all(self) -> None:
+        """At shutdown: record what has finished (what is not recorded runs again at the next start)."""
+        if self._flushing is not None:
+            with contextlib.suppress(Exception):
+                await self._flushing
+        if self._finished:
+            finished, self._finished = self._finished, []
+            try:
+                await asyncio.to_thread(self.inbox.mark_done_many, finished)
+            except Exception:
+                log.exception("recording %d finished requests of the inbox failed", len(finished))
+                return
+            self.handled += len(finished)
 
 
 def run_worker(settings: Settings, *, concurrency: int = 8) -> None:

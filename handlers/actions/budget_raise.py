@@ -3,46 +3,23 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-from slack_bolt.async_app import AsyncAck, AsyncApp
-from slack_sdk.web.async_client import AsyncWebClient
+from slack_bolt.async_app import AsyncApp
 
 from bot.blocks.budget import RAISE_ACTION, build_raise_modal, decode_goal_value, encode_budget_metadata
+from bot.deps import Deps
 from bot.services.budgets import standing
-from handlers.actions.clicks import Click
-from handlers.common import call, open_modal
-
-if TYPE_CHECKING:
-    from bot.app import Container
+from handlers.actions.clicks import Button, Click, wire
 
 
-def register(app: AsyncApp, container: Container) -> None:
-    @app.action(RAISE_ACTION)
-    async def raise_budget(
-        ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], client: AsyncWebClient
-    ) -> None:
-        await ack()
-        click = Click.of(body, client)
-        goal_id = await click.decode(decode_goal_value, action)
-        if goal_id is None:
-            return
-        if not container.directory.is_approver_anywhere(click.user):
-            await click.tell(f"Only an approver can raise the budget of {goal_id}.")
-            return
-        now = await click.attempt(
-            lambda: call(standing, service=container.goals, settings=container.settings, goal_id=goal_id)
-        )
-        if now is None:
-            return
+async def ask_new_budget(click: Click, goal_id: str, deps: Deps) -> None:
+    if not await click.approver(deps, f"Only an approver can raise the budget of {goal_id}."):
+        return
+    now = await click.run(standing, service=deps.goals, settings=deps.settings, goal_id=goal_id)
+    if now is not None:
         suggested = max(now.budget or 0.0, now.cost) * 2 or 1.0
-        await open_modal(
-            client,
-            trigger_id=body["trigger_id"],
-            view=build_raise_modal(
-                goal_id, suggested, encode_budget_metadata(goal_id, click.channel, click.ts, click.thread_ts)
-            ),
-            user=click.user,
-            channel=click.channel,
-            thread_ts=click.thread_ts,
-        )
+        metadata = encode_budget_metadata(goal_id, click.channel, click.ts, click.thread_ts)
+        await click.open(build_raise_modal(goal_id, suggested, metadata))
+
+
+def register(app: AsyncApp, deps: Deps) -> None:
+    wire(app, Button(RAISE_ACTION, decode_goal_value, ask_new_budget))

@@ -2,39 +2,19 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
-from slack_sdk.web.async_client import AsyncWebClient
+from slack_bolt.async_app import AsyncApp
 
 from bot.blocks.empty_build import CANCEL_ACTION, build_empty_build_outcome, decode_goal_value
-from handlers.actions.clicks import Click
-from handlers.common import call
-
-if TYPE_CHECKING:
-    from bot.app import Container
+from bot.deps import Deps
+from handlers.actions.clicks import Button, Click, wire
 
 
-def register(app: AsyncApp, container: Container) -> None:
-    @app.action(CANCEL_ACTION)
-    async def cancel(
-        ack: AsyncAck,
-        action: dict[str, Any],
-        body: dict[str, Any],
-        client: AsyncWebClient,
-        respond: AsyncRespond,
-    ) -> None:
-        await ack()
-        click = Click.of(body, client)
-        goal = await click.attempt(
-            lambda: call(
-                container.goals.cancel,
-                goal_id=decode_goal_value(action.get("value", "")),
-                actor=click.actor,
-                reason="cancelled after its build changed nothing",
-            )
-        )
-        if goal is None:
-            return
-        outcome = f"✖ <@{click.user}> cancelled {goal.id}."
-        await respond(replace_original=True, text=outcome, blocks=build_empty_build_outcome(outcome))
+async def cancel_empty_build(click: Click, goal_id: str, deps: Deps) -> None:
+    reason = "cancelled after its build changed nothing"
+    goal = await click.run(deps.goals.cancel, goal_id=goal_id, actor=click.actor, reason=reason)
+    if goal is not None:
+        await click.settle(build_empty_build_outcome, f"✖ <@{click.user}> cancelled {goal.id}.")
+
+
+def register(app: AsyncApp, deps: Deps) -> None:
+    wire(app, Button(CANCEL_ACTION, decode_goal_value, cancel_empty_build))

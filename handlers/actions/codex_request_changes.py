@@ -3,10 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-from slack_bolt.async_app import AsyncAck, AsyncApp
-from slack_sdk.web.async_client import AsyncWebClient
+from slack_bolt.async_app import AsyncApp
 
 from bot.blocks.empty_build import (
     REQUEST_CHANGES_ACTION,
@@ -14,29 +11,14 @@ from bot.blocks.empty_build import (
     decode_goal_value,
     encode_feedback_metadata,
 )
-from handlers.actions.clicks import Click
-from handlers.common import open_modal
-
-if TYPE_CHECKING:
-    from bot.app import Container
+from bot.deps import Deps
+from handlers.actions.clicks import Button, Click, wire
 
 
-def register(app: AsyncApp, container: Container) -> None:
-    @app.action(REQUEST_CHANGES_ACTION)
-    async def request_changes(
-        ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], client: AsyncWebClient
-    ) -> None:
-        await ack()
-        click = Click.of(body, client)
-        goal_id = await click.decode(decode_goal_value, action)
-        if goal_id is None:
-            return
-        metadata = encode_feedback_metadata(goal_id, click.channel, click.ts, click.thread_ts)
-        await open_modal(
-            client,
-            trigger_id=body["trigger_id"],
-            view=build_feedback_modal(goal_id, metadata),
-            user=click.user,
-            channel=click.channel,
-            thread_ts=click.thread_ts,
-        )
+async def ask_build_directions(click: Click, goal_id: str, deps: Deps) -> None:
+    metadata = encode_feedback_metadata(goal_id, click.channel, click.ts, click.thread_ts)
+    await click.open(build_feedback_modal(goal_id, metadata))
+
+
+def register(app: AsyncApp, deps: Deps) -> None:
+    wire(app, Button(REQUEST_CHANGES_ACTION, decode_goal_value, ask_build_directions))

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp
-from slack_sdk.web.async_client import AsyncWebClient
+from slack_bolt.async_app import AsyncApp
 
 from bot.blocks.conflicts import (
     CONFLICT_CHANGES_ACTION,
@@ -14,31 +12,16 @@ from bot.blocks.conflicts import (
     build_conflict_feedback_modal,
     decode_conflict_value,
 )
-from handlers.actions.clicks import Click
-from handlers.common import open_modal
-
-if TYPE_CHECKING:
-    from bot.app import Container
+from bot.deps import Deps
+from handlers.actions.clicks import Button, Click, wire
 
 
-def register(app: AsyncApp, container: Container) -> None:
-    @app.action(CONFLICT_CHANGES_ACTION)
-    async def request_changes(
-        ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], client: AsyncWebClient
-    ) -> None:
-        await ack()
-        click = Click.of(body, client)
-        decoded = await click.decode(decode_conflict_value, action)
-        if decoded is None:
-            return
-        goal_id, task_id, version = decoded
-        meta = json.dumps({"value": action["value"], "channel": click.channel, "thread_ts": click.thread_ts})
-        view = ConflictView(goal_id=goal_id, task_id=task_id, version=version, title="", files=[])
-        await open_modal(
-            client,
-            trigger_id=body["trigger_id"],
-            view=build_conflict_feedback_modal(view, meta),
-            user=click.user,
-            channel=click.channel,
-            thread_ts=click.thread_ts,
-        )
+async def ask_conflict_directions(click: Click, conflict: tuple[str, int, int], deps: Deps) -> None:
+    goal_id, task_id, version = conflict
+    meta = {"value": click.action["value"], "channel": click.channel, "thread_ts": click.thread_ts}
+    view = ConflictView(goal_id=goal_id, task_id=task_id, version=version, title="", files=[])
+    await click.open(build_conflict_feedback_modal(view, json.dumps(meta)))
+
+
+def register(app: AsyncApp, deps: Deps) -> None:
+    wire(app, Button(CONFLICT_CHANGES_ACTION, decode_conflict_value, ask_conflict_directions))

@@ -2,41 +2,22 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-from slack_bolt.async_app import AsyncAck, AsyncApp
-from slack_sdk.web.async_client import AsyncWebClient
+from slack_bolt.async_app import AsyncApp
 
 from bot.blocks.conflicts import CONFLICT_REBUILD_ACTION, decode_conflict_value
+from bot.deps import Deps
 from bot.services.merges import rebuild_after_conflict
-from handlers.actions.clicks import Click
-from handlers.common import call
-
-if TYPE_CHECKING:
-    from bot.app import Container
+from handlers.actions.clicks import Button, Click, wire
 
 
-def register(app: AsyncApp, container: Container) -> None:
-    @app.action(CONFLICT_REBUILD_ACTION)
-    async def rebuild(
-        ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], client: AsyncWebClient
-    ) -> None:
-        await ack()
-        click = Click.of(body, client)
-        decoded = await click.decode(decode_conflict_value, action)
-        if decoded is None:
-            return
-        goal_id, task_id, _version = decoded
-        version = await click.attempt(
-            lambda: call(
-                rebuild_after_conflict,
-                service=container.goals,
-                goal_id=goal_id,
-                task_id=task_id,
-                actor=click.actor,
-            )
-        )
-        if version is not None:
-            await click.tell(
-                f"{goal_id}: task {task_id} is being built again on the current main (v{version})."
-            )
+async def rebuild_conflicted(click: Click, conflict: tuple[str, int, int], deps: Deps) -> None:
+    goal_id, task_id, _version = conflict
+    version = await click.run(
+        rebuild_after_conflict, service=deps.goals, goal_id=goal_id, task_id=task_id, actor=click.actor
+    )
+    if version is not None:
+        await click.tell(f"{goal_id}: task {task_id} is being built again on the current main (v{version}).")
+
+
+def register(app: AsyncApp, deps: Deps) -> None:
+    wire(app, Button(CONFLICT_REBUILD_ACTION, decode_conflict_value, rebuild_conflicted))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.errors import SlackApiError
@@ -12,78 +13,51 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import blocks as builders
 from bot.blocks.text import local_time
+from bot.deps import Deps
 from bot.services.errors import ServiceError, StaleArtifact
 from bot.services.gates import decisions_on
 from bot.services.origin import ClickedMessage
 from bot.services.threads import current_message
-from bot.services.unit import Actor
 from bot.sop.phases import Decision
-from handlers.common import call, open_modal, tell
-
-if TYPE_CHECKING:
-    from bot.app import Container
+from handlers.actions.clicks import Click, Payload
+from handlers.common import call
 
 log = logging.getLogger(__name__)
 
 
-def where(body: dict[str, Any]) -> tuple[str | None, str | None, str | None]:
-    """(channel, message ts, thread ts) of the clicked message."""
-    container = body.get("container") or {}
-    channel = (body.get("channel") or {}).get("id") or container.get("channel_id")
-    message = body.get("message") or {}
-    thread_ts = message.get("thread_ts") or container.get("thread_ts")
-    return channel, message.get("ts") or container.get("message_ts"), thread_ts
-
-
-async def approve(
-    ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], client: AsyncWebClient, deps: Container
-) -> None:
+async def approve(ack: AsyncAck, action: Payload, body: Payload, client: AsyncWebClient, deps: Deps) -> None:
     """Approve: `GoalService.decide` off the loop; a refusal is told to the clicker only."""
-    await ack()
-    user = body["user"]["id"]
-    channel, ts, thread_ts = where(body)
+    click = await Click.acked(ack, body, client)
+    ref = await click.decode(builders.decode_button_value, action)
+    if ref is None:
+        return
     try:
-        ref = builders.decode_button_value(action.get("value", ""))
         await call(
             deps.goals.decide,
             goal_id=ref.goal_id,
             phase=str(ref.phase.value),
             sha256=ref.sha256,
             decision=Decision.APPROVE,
-            actor=Actor(user, body.get("trigger_id")),
-            clicked=ClickedMessage(channel, ts, thread_ts),
-        )
-    except ValueError as exc:
-        await tell(
-            client, channel=channel, user=user, thread_ts=thread_ts, text=f"That button is broken: {exc}"
+            actor=click.actor,
+            clicked=ClickedMessage(click.channel, click.ts, click.thread_ts),
         )
     except StaleArtifact as exc:
-        await tell(
-            client,
-            channel=channel,
-            user=user,
-            thread_ts=thread_ts,
-            text=await stale_text(deps, client, ref, str(exc)),
-        )
+        await click.tell(await stale_text(deps, client, ref, str(exc)))
     except ServiceError as exc:
-        await tell(client, channel=channel, user=user, thread_ts=thread_ts, text=str(exc))
+        await click.tell(str(exc))
 
 
-async def request_changes(
-    ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], client: AsyncWebClient
-) -> None:
+async def request_changes(ack: AsyncAck, action: Payload, body: Payload, client: AsyncWebClient) -> None:
     """Request changes: the feedback modal (`handlers/views/reasons.py` takes its submission)."""
-    await ack()
-    await open_reason_modal("feedback", action, body, client)
+    await open_reason_modal(await Click.acked(ack, body, client), builders.build_feedback_modal, action)
 
 
-async def reject(ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], client: AsyncWebClient) -> None:
+async def reject(ack: AsyncAck, action: Payload, body: Payload, client: AsyncWebClient) -> None:
     """Reject: the reason modal (`handlers/views/reasons.py` takes its submission)."""
-    await ack()
-    await open_reason_modal("reject", action, body, client)
+    await open_reason_modal(await Click.acked(ack, body, client), builders.build_reject_modal, action)
 
 
-async def stale_text(deps: Container, client: AsyncWebClient, ref: builders.ButtonRef, refusal: str) -> str:
+async def stale_text(deps: Deps, client: AsyncWebClient, ref: builders.ButtonRef, refusal: str) -> str:
     """Why the click changed nothing, with a link to what the goal shows now."""
     link = await current_link(deps, client, ref.goal_id)
     where_now = f" <{link}|Open the current version>." if link else ""
@@ -99,7 +73,7 @@ async def stale_text(deps: Container, client: AsyncWebClient, ref: builders.Butt
     return f"{refusal}{where_now}"
 
 
-async def current_link(deps: Container, client: AsyncWebClient, goal_id: str) -> str | None:
+async def current_link(deps: Deps, client: AsyncWebClient, goal_id: str) -> str | None:
     """A permalink to what the goal shows now (its newest artifact), for a stale click."""
     found = await call(current_message, engine=deps.engine, goal_id=goal_id)
     if found is None:
@@ -111,28 +85,18 @@ async def current_link(deps: Container, client: AsyncWebClient, goal_id: str) ->
     return str(resp.get("permalink") or "") or None
 
 
-async def open_reason_modal(
-    kind: str, action: dict[str, Any], body: dict[str, Any], client: AsyncWebClient
-) -> None:
-    user = body["user"]["id"]
-    channel, ts, thread_ts = where(body)
-    try:
-        ref = builders.decode_button_value(action.get("value", ""))
-    except ValueError as exc:
-        await tell(
-            client, channel=channel, user=user, thread_ts=thread_ts, text=f"That button is broken: {exc}"
-        )
+async def open_reason_modal(click: Click, build: Callable[..., Any], action: Payload) -> None:
+    ref = await click.decode(builders.decode_button_value, action)
+    if ref is None:
         return
-    meta = json.dumps({"value": action["value"], "channel": channel, "ts": ts, "thread_ts": thread_ts})
-    build = builders.build_feedback_modal if kind == "feedback" else builders.build_reject_modal
-    view = build(ref.goal_id, ref.phase, ref.version, ref.sha256, meta)
-    await open_modal(
-        client, trigger_id=body["trigger_id"], view=view, user=user, channel=channel, thread_ts=thread_ts
+    meta = json.dumps(
+        {"value": action["value"], "channel": click.channel, "ts": click.ts, "thread_ts": click.thread_ts}
     )
+    await click.open(build(ref.goal_id, ref.phase, ref.version, ref.sha256, meta))
 
 
-def register(app: AsyncApp, container: Container) -> None:
-    # The listeners get the container as `deps` (put in each request's context by bot.web.bolt).
+def register(app: AsyncApp, deps: Deps) -> None:
+    # Every listener gets the typed dependencies as `deps` (put in each request's context by bot.web.bolt).
     app.action("orch_approve")(approve)
     app.action("orch_request_changes")(request_changes)
     app.action("orch_reject")(reject)

@@ -2,46 +2,21 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-from slack_bolt.async_app import AsyncAck, AsyncApp
-from slack_sdk.web.async_client import AsyncWebClient
+from slack_bolt.async_app import AsyncApp
 
 from bot.blocks.delivery import RETRY_DELIVERY_ACTION
+from bot.deps import Deps
 from bot.services.delivery import retry_delivery
-from bot.services.errors import ServiceError
 from bot.services.unit import Actor
-from handlers.actions.decisions import where
-from handlers.common import call, tell
-
-if TYPE_CHECKING:
-    from bot.app import Container
+from handlers.actions.clicks import Button, Click, goal_id_value, wire
 
 
-def register(app: AsyncApp, container: Container) -> None:
-    @app.action(RETRY_DELIVERY_ACTION)
-    async def retry(
-        ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], client: AsyncWebClient
-    ) -> None:
-        await ack()
-        user = body["user"]["id"]
-        channel, _, thread_ts = where(body)
-        goal_id = str(action.get("value") or "")[:40]
-        try:
-            await call(
-                retry_delivery,
-                goals=container.goals,
-                goal_id=goal_id,
-                actor=Actor(user),
-                key=str(action.get("action_ts") or body.get("trigger_id") or ""),
-            )
-        except ServiceError as exc:
-            await tell(client, channel=channel, user=user, thread_ts=thread_ts, text=str(exc))
-            return
-        await tell(
-            client,
-            channel=channel,
-            user=user,
-            thread_ts=thread_ts,
-            text=f"Trying to merge {goal_id}'s pull request again; the thread says how it went.",
-        )
+async def retry_merge(click: Click, goal_id: str, deps: Deps) -> None:
+    # Keyed by the click, so a double click delivers once.
+    key = str(click.action.get("action_ts") or click.trigger_id or "")
+    if await click.did(retry_delivery, goals=deps.goals, goal_id=goal_id, actor=Actor(click.user), key=key):
+        await click.tell(f"Trying to merge {goal_id}'s pull request again; the thread says how it went.")
+
+
+def register(app: AsyncApp, deps: Deps) -> None:
+    wire(app, Button(RETRY_DELIVERY_ACTION, goal_id_value, retry_merge))

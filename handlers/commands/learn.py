@@ -1,4 +1,5 @@
-"""`/orch learn …` and `/orch metrics [since]`, added to `/orch` through its subcommand hook.
+"""`/orch learn …` and `/orch metrics [since]`, subcommands of `/orch` (its table `EXTRA` in
+handlers/commands/orch.py).
 
 Learning reads a folder on the bot's host or clones a URL and posts the result to the channel,
 so proposing is for approvers only (they are trusted with the repository anyway); approving
@@ -7,18 +8,12 @@ needs a second approver, exactly like a gate.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
-from slack_sdk.web.async_client import AsyncWebClient
-
-from bot.services.errors import ServiceError
-from bot.services.unit import Actor
-from handlers.commands.orch import extra_subcommands
+from handlers.commands.slash import Slash
 from handlers.common import call
 
 if TYPE_CHECKING:
-    from bot.app import Container
     from bot.learn.proposal import Proposal
 
 MAX_DIFF_CHARS = 2500
@@ -47,78 +42,55 @@ def proposal_text(proposal: Proposal, user: str) -> str:
     )
 
 
-def register(app: AsyncApp, container: Container) -> None:
+async def learn(slash: Slash) -> None:
+    verb, _, arg = slash.rest.partition(" ")
+    verb, arg, user = verb.strip(), arg.strip(), slash.user
+    if not verb or verb == "help":
+        await slash.ack(LEARN_HELP)
+        return
     from bot.learn.service import LearnService
 
-    service = LearnService.from_container(container)
+    service = LearnService.from_container(slash.deps)
+    if verb == "list":
+        found = await call(service.pending)
+        lines = [f"*{p.id}* from `{p.source}` by <@{p.proposed_by}>, {len(p.files)} file(s)" for p in found]
+        await slash.ack("\n".join(lines) or "No open learn proposals.")
+        return
+    if verb in ("approve", "discard"):
+        await slash.ack()
+        if verb == "approve":
+            sha = await slash.run(service.approve, proposal_id=arg, actor=slash.actor)
+            if sha is not None:
+                await slash.answer(f"*{arg}* adopted by <@{user}>: merged as `{sha[:12]}`.", in_channel=True)
+        elif await slash.did(service.discard, proposal_id=arg, actor=slash.actor):
+            await slash.answer(f"*{arg}* discarded by <@{user}>.", in_channel=True)
+        return
+    if not slash.deps.directory.is_approver(user):
+        await slash.ack("Only approvers can ask me to learn from a repository. `/orch approvers` lists them.")
+        return
+    await slash.ack(f"Learning from `{verb[:200]}`…")
+    outcome = await slash.run(service.propose, source=verb, actor=slash.actor)
+    if outcome is None:
+        return
+    if outcome.proposal is None:
+        source = outcome.harvest.source
+        await slash.answer(f"Nothing new to learn from `{source}`: this repository already has all of it.")
+        return
+    await slash.answer(proposal_text(outcome.proposal, user), in_channel=True)
 
-    async def learn(
-        ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient, rest: str
-    ) -> None:
-        user = command["user_id"]
-        verb, _, arg = rest.partition(" ")
-        verb, arg = verb.strip(), arg.strip()
-        if not verb or verb == "help":
-            await ack(LEARN_HELP)
-            return
-        if verb == "list":
-            found = await call(service.pending)
-            await ack(
-                "\n".join(
-                    f"*{p.id}* from `{p.source}` by <@{p.proposed_by}>, {len(p.files)} file(s)" for p in found
-                )
-                or "No open learn proposals."
-            )
-            return
-        if verb in ("approve", "discard"):
-            await ack()
-            try:
-                if verb == "approve":
-                    sha = await call(service.approve, proposal_id=arg, actor=Actor(user))
-                    text = f"*{arg}* adopted by <@{user}>: merged as `{sha[:12]}`."
-                else:
-                    await call(service.discard, proposal_id=arg, actor=Actor(user))
-                    text = f"*{arg}* discarded by <@{user}>."
-            except ServiceError as exc:
-                await respond(text=str(exc), response_type="ephemeral")
-                return
-            await respond(text=text, response_type="in_channel")
-            return
-        if not container.directory.is_approver(user):
-            await ack("Only approvers can ask me to learn from a repository. `/orch approvers` lists them.")
-            return
-        await ack(f"Learning from `{verb[:200]}`…")
-        try:
-            outcome = await call(service.propose, source=verb, actor=Actor(user))
-        except ServiceError as exc:
-            await respond(text=str(exc), response_type="ephemeral")
-            return
-        if outcome.proposal is None:
-            await respond(
-                text=f"Nothing new to learn from `{outcome.harvest.source}`: this repository already "
-                "has all of it.",
-                response_type="ephemeral",
-            )
-            return
-        await respond(text=proposal_text(outcome.proposal, user), response_type="in_channel")
 
-    async def metrics(
-        ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient, rest: str
-    ) -> None:
-        from bot.observability.metrics import parse_since
-        from bot.observability.metrics_report import metrics_summary
-        from bot.observability.runs import runs_dir_for
+async def metrics(slash: Slash) -> None:
+    from bot.observability.metrics import parse_since
+    from bot.observability.metrics_report import metrics_summary
+    from bot.observability.runs import runs_dir_for
 
-        try:
-            since = parse_since(rest or None, now=container.clock())
-        except ValueError as exc:
-            await ack(f"{exc}. Try `/orch metrics 7d`.")
-            return
-        await ack()
-        lines = await call(
-            metrics_summary, engine=container.engine, since=since, runs_dir=runs_dir_for(container.settings)
-        )
-        head = f"*Metrics since {since:%Y-%m-%d %H:%M} UTC*" if since else "*Metrics (all time)*"
-        await respond(text="\n".join([head, *(f"• {line}" for line in lines)]), response_type="ephemeral")
-
-    extra_subcommands(container).update({"learn": learn, "metrics": metrics})
+    deps = slash.deps
+    try:
+        since = parse_since(slash.rest or None, now=deps.clock())
+    except ValueError as exc:
+        await slash.ack(f"{exc}. Try `/orch metrics 7d`.")
+        return
+    await slash.ack()
+    lines = await call(metrics_summary, engine=deps.engine, since=since, runs_dir=runs_dir_for(deps.settings))
+    head = f"*Metrics since {since:%Y-%m-%d %H:%M} UTC*" if since else "*Metrics (all time)*"
+    await slash.answer("\n".join([head, *(f"• {line}" for line in lines)]))

@@ -1,47 +1,26 @@
 """`/orch review G-0001`: ask the goal's approvers to re-review its approved artifacts now.
 
 The same message the scheduler sends before an artifact goes stale (bot/jobs/freshness.py), in the
-goal's thread and by DM, with Re-approve unchanged / Request changes buttons.
+goal's thread and by DM, with Re-approve unchanged / Request changes buttons. A subcommand of
+`/orch` (its table `WITH_JOBS` in handlers/commands/orch.py).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
-from slack_sdk.web.async_client import AsyncWebClient
-
-from bot.services.errors import ServiceError
-from bot.services.unit import GOAL_ID_RE, Actor
-from handlers.commands.orch import extra_subcommands
-from handlers.common import call
-
-if TYPE_CHECKING:
-    from bot.app import Container
+from bot.services.unit import GOAL_ID_RE
+from handlers.commands.slash import Slash
 
 
-def register(app: AsyncApp, container: Container) -> None:
-    jobs = container.jobs
-    if jobs is None:
+async def review(slash: Slash) -> None:
+    goal_id = slash.rest.split()[0].upper() if slash.rest else ""
+    jobs = slash.deps.jobs
+    if not GOAL_ID_RE.match(goal_id) or jobs is None:
+        await slash.ack("Which goal? `/orch review G-0001`")
         return
-
-    async def review(
-        ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient, rest: str
-    ) -> None:
-        goal_id = rest.split()[0].upper() if rest else ""
-        if not GOAL_ID_RE.match(goal_id):
-            await ack("Which goal? `/orch review G-0001`")
-            return
-        await ack()
-        try:
-            due = await call(jobs.ask_review, goal_id=goal_id, actor=Actor(command["user_id"]))
-        except ServiceError as exc:
-            await respond(text=str(exc), response_type="ephemeral")
-            return
+    await slash.ack()
+    due = await slash.run(jobs.ask_review, goal_id=goal_id, actor=slash.actor)
+    if due is not None:
         names = ", ".join(d.label for d in due)
-        await respond(
-            text=f"{goal_id}: asked its approvers to re-review {names}, in the goal's thread and by DM.",
-            response_type="ephemeral",
+        await slash.answer(
+            f"{goal_id}: asked its approvers to re-review {names}, in the goal's thread and by DM."
         )
-
-    extra_subcommands(container)["review"] = review

@@ -3,27 +3,30 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
-if TYPE_CHECKING:
-    from bot.app import Container
+from bot.deps import Deps
 
 log = logging.getLogger(__name__)
 
 
-def register(app: AsyncApp, container: Container) -> None:
-    directory = container.directory
+def _group(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
-    @app.event("subteam_members_changed")
-    async def members_changed(event: dict[str, Any]) -> None:
-        group = event.get("subteam_id")
-        directory.invalidate(group if isinstance(group, str) else None)
-        log.info("approver group %s changed members; its cached members were dropped", group)
 
-    @app.event("subteam_updated")
-    async def updated(event: dict[str, Any]) -> None:
-        subteam = event.get("subteam")
-        group = subteam.get("id") if isinstance(subteam, dict) else None
-        directory.invalidate(group if isinstance(group, str) else None)
+async def members_changed(event: dict[str, Any], deps: Deps) -> None:
+    group = event.get("subteam_id")
+    deps.directory.invalidate(_group(group))
+    log.info("approver group %s changed members; its cached members were dropped", group)
+
+
+async def subteam_updated(event: dict[str, Any], deps: Deps) -> None:
+    subteam = event.get("subteam")
+    deps.directory.invalidate(_group(subteam.get("id") if isinstance(subteam, dict) else None))
+
+
+def register(app: AsyncApp, deps: Deps) -> None:
+    app.event("subteam_members_changed")(members_changed)
+    app.event("subteam_updated")(subteam_updated)

@@ -7,19 +7,17 @@ messages and edits are none of this listener's business.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.deps import Deps
 from bot.services.build_steer import goal_building_in_thread, steer_build
 from bot.services.unit import Actor
 from handlers.common import call, tell
 
-if TYPE_CHECKING:
-    from bot.app import Container
 
-
-async def thread_reply(container: Container, client: AsyncWebClient, event: dict[str, Any]) -> None:
+async def thread_reply(deps: Deps, client: AsyncWebClient, event: dict[str, Any]) -> None:
     user, channel, thread_ts = event.get("user"), event.get("channel"), event.get("thread_ts")
     if not user or not channel or not thread_ts or event.get("bot_id") or event.get("subtype"):
         return
@@ -29,9 +27,9 @@ async def thread_reply(container: Container, client: AsyncWebClient, event: dict
     if not text:
         return
     goal = await call(
-        goal_building_in_thread, service=container.goals, channel=str(channel), thread_ts=str(thread_ts)
+        goal_building_in_thread, service=deps.goals, channel=str(channel), thread_ts=str(thread_ts)
     )
     if goal is None:
         return
-    steer = await call(steer_build, service=container.goals, goal=goal, actor=Actor(str(user)), text=text)
+    steer = await call(steer_build, service=deps.goals, goal=goal, actor=Actor(str(user)), text=text)
     await tell(client, channel=str(channel), user=str(user), thread_ts=str(thread_ts), text=steer.reply())

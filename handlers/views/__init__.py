@@ -1,19 +1,12 @@
-"""Listeners of this kind: every module here with a `register(app, container)` is registered."""
+"""Listeners of this kind: every module here with a `register(app, deps)` is registered."""
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-from typing import TYPE_CHECKING
+from slack_bolt.async_app import AsyncApp
 
-if TYPE_CHECKING:
-    from slack_bolt.async_app import AsyncApp
-
-    from bot.app import Container
+from bot.deps import Deps
+from handlers.modules import register_modules
 
 
-def register(app: AsyncApp, container: Container) -> None:
-    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        module = importlib.import_module(f"{__name__}.{info.name}")
-        if hasattr(module, "register"):
-            module.register(app, container)
+def register(app: AsyncApp, deps: Deps) -> None:
+    register_modules(app, deps, __name__, __path__)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.errors import SlackApiError
@@ -15,52 +15,48 @@ from bot.blocks.empty_build import (
     build_empty_build_outcome,
     decode_goal_value,
 )
+from bot.deps import Deps
 from bot.services.empty_build import retry_empty_build
-from bot.services.errors import ServiceError
 from bot.services.unit import Actor
-from handlers.common import call, tell
-from handlers.views.directions import read_directions
-
-if TYPE_CHECKING:
-    from bot.app import Container
+from handlers.views.directions import carried_out, read_directions
 
 log = logging.getLogger(__name__)
 
 
-def register(app: AsyncApp, container: Container) -> None:
-    @app.view(FEEDBACK_MODAL)
-    async def directions(
-        ack: AsyncAck, view: dict[str, Any], body: dict[str, Any], client: AsyncWebClient
-    ) -> None:
-        read = await read_directions(
-            ack, view, lambda meta: decode_goal_value(meta["goal"]), field=FEEDBACK_FIELD
-        )
-        if read is None:
-            return
-        feedback, meta, goal_id = read
-        user = body["user"]["id"]
+async def build_directions_submitted(
+    ack: AsyncAck, view: dict[str, Any], body: dict[str, Any], client: AsyncWebClient, deps: Deps
+) -> None:
+    read = await read_directions(
+        ack, view, lambda meta: decode_goal_value(meta["goal"]), field=FEEDBACK_FIELD
+    )
+    if read is None:
+        return
+    feedback, meta, goal_id = read
+    user = body["user"]["id"]
+    if not await carried_out(
+        client,
+        user,
+        meta,
+        retry_empty_build,
+        service=deps.goals,
+        goal_id=goal_id,
+        actor=Actor(user),
+        feedback=feedback,
+    ):
+        return
+    if meta.get("channel") and meta.get("ts"):
+        # The message's buttons give way to what was done; the build runs whatever Slack says.
+        outcome = f"✏️ <@{user}> asked for changes; the build runs again with their directions."
         try:
-            await call(
-                retry_empty_build,
-                service=container.goals,
-                goal_id=goal_id,
-                actor=Actor(user),
-                feedback=feedback,
+            await client.chat_update(
+                channel=meta["channel"],
+                ts=meta["ts"],
+                text=outcome,
+                blocks=build_empty_build_outcome(outcome),
             )
-        except ServiceError as exc:
-            await tell(
-                client, channel=meta.get("channel"), user=user, thread_ts=meta.get("thread_ts"), text=str(exc)
-            )
-            return
-        if meta.get("channel") and meta.get("ts"):
-            # The message's buttons give way to what was done; the build runs whatever Slack says.
-            outcome = f"✏️ <@{user}> asked for changes; the build runs again with their directions."
-            try:
-                await client.chat_update(
-                    channel=meta["channel"],
-                    ts=meta["ts"],
-                    text=outcome,
-                    blocks=build_empty_build_outcome(outcome),
-                )
-            except SlackApiError as exc:
-                log.info("empty-build message of %s not updated: %s", goal_id, exc.response.get("error"))
+        except SlackApiError as exc:
+            log.info("empty-build message of %s not updated: %s", goal_id, exc.response.get("error"))
+
+
+def register(app: AsyncApp, deps: Deps) -> None:
+    app.view(FEEDBACK_MODAL)(build_directions_submitted)

@@ -7,8 +7,11 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from slack_bolt.async_app import AsyncAck
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import blocks as builders
+from bot.services.errors import ServiceError
+from handlers.common import call, tell
 
 T = TypeVar("T")
 MAX_DIRECTIONS = 3000
@@ -39,3 +42,18 @@ async def read_directions(
         return None
     await ack()
     return text, meta, decoded
+
+
+async def carried_out(
+    client: AsyncWebClient, user: str, meta: dict[str, Any], service: Callable[..., object], /, **kwargs: Any
+) -> bool:
+    """Run the service with the directions (off the event loop); False once its refusal was told to
+    the person, in the thread the form's metadata names."""
+    try:
+        await call(service, **kwargs)
+    except ServiceError as exc:
+        await tell(
+            client, channel=meta.get("channel"), user=user, thread_ts=meta.get("thread_ts"), text=str(exc)
+        )
+        return False
+    return True

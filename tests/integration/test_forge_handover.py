@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
+from bot.effects.dispatcher import EffectDispatcher
 from bot.forge.clones import Clones, goal_branch
 from bot.forge.delivery import DeliveryEffects
 from bot.forge.handover import drop_merged_leftovers, hold_approved_diff
@@ -107,8 +108,10 @@ class Replica:
     work: Work
 
     def run(self, kind: str, key: str, task_id: int) -> None:
-        handler = getattr(self.work, "build" if kind == "build" else "merge")
-        wrapped = self.delivery._in_goal_clone(kind, self.work, handler)
+        handlers = {"build": self.work.build, "repo.merge": self.work.merge}
+        wrapped = self.delivery.wrap(
+            handlers, self.work, EffectDispatcher(engine=self.work.engine, clock=now)
+        )[kind]
         effect = Effect(key=key, kind=kind, goal_id=GOAL, payload={"task_id": task_id}, created_at=now())
         asyncio.run(wrapped(effect))
 
@@ -205,8 +208,6 @@ def test_a_build_handler_installed_after_the_delivery_starts_clean_too(
 ) -> None:
     """The implementation manager's `build` opens the goal's clone itself; wrapped by the delivery,
     it also starts from the remote without what another replica merged."""
-    from bot.effects.dispatcher import EffectDispatcher
-
     bare = make_remote(tmp_path)
     a = replica(engine, bare.as_uri(), tmp_path / "a")
     b = replica(engine, bare.as_uri(), tmp_path / "b")
@@ -216,13 +217,11 @@ def test_a_build_handler_installed_after_the_delivery_starts_clean_too(
     clones = a.delivery.target(GOAL).clones
     assert clones is not None
     manager = Work(RepoSettings(repo=clones.goal_clone(GOAL)), engine)  # builds in the clone as it is
-    dispatcher = EffectDispatcher(engine=engine, clock=now)
-    dispatcher.register("build", manager.build)
-    a.delivery.wrap_build(dispatcher)
+    build = a.delivery.wrap_build(manager.build)
     effect = Effect(
         key="build:G-0001:2:1", kind="build", goal_id=GOAL, payload={"task_id": 2}, created_at=now()
     )
-    asyncio.run(dispatcher.handlers["build"](effect))
+    asyncio.run(build(effect))
 
     with transaction(engine) as session:
         second = session.exec(select(Artifact).where(Artifact.task_id == 2)).one()

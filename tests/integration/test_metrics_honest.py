@@ -148,12 +148,9 @@ def test_untagged_records_of_the_old_default_are_read_once_when_the_audit_log_na
     ours = h.build("G-0001", 1, "i1", at(0, 10, 0), at(0, 10, 5), at(0, 10, 10), "approved", D1)
     stranger = h.run("G-0001", 2, at(0, 8, 0), at(0, 8, 5), "failed")  # no audit entry names it
 
-    class Settings:
-        pass
+    from bot.config import Settings
 
-    settings = Settings()
-    settings.repo = repo  # type: ignore[attr-defined]
-    settings.runs_dir = None  # type: ignore[attr-defined]
+    settings = Settings(repo=repo, runs_dir=None)
     m = collect_for(engine, settings, since=None)
     assert (m.runs_without_fixups.count, m.runs_without_fixups.total) == (1, 1)
     assert m.gates_before_implementation.count == 1  # the stranger's early build is not ours

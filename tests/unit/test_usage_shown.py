@@ -6,7 +6,6 @@ import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
@@ -15,15 +14,24 @@ from bot.observability.usage import ModelPrice, sum_usage, usage_summary_line
 from bot.services.budgets import Standing, budget_of, cost_line, parse_budget
 from bot.services.errors import InvalidInput
 from storage.models import Goal
+from tests.conftest import make_settings
 from tests.unit.test_blocks_goal_card import CARD
 
 PRICES = {"m": ModelPrice(input=2.0, cached_input=1.0, output=8.0)}
 NOW = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
 
 
-def write_run(root: Path, run_id: str, *, goal: str, started: datetime, usage: dict | None, model: str = "m") -> None:
+def write_run(
+    root: Path, run_id: str, *, goal: str, started: datetime, usage: dict | None, model: str = "m"
+) -> None:
     (root / run_id).mkdir(parents=True)
-    meta = {"run_id": run_id, "goal_id": goal, "model": model, "started_at": started.isoformat(), "usage": usage}
+    meta = {
+        "run_id": run_id,
+        "goal_id": goal,
+        "model": model,
+        "started_at": started.isoformat(),
+        "usage": usage,
+    }
     (root / run_id / "run.json").write_text(json.dumps(meta), encoding="utf-8")
 
 
@@ -41,7 +49,12 @@ def test_usage_is_summed_over_the_window_and_priced_from_the_table(tmp_path: Pat
     write_run(tmp_path, "r4", goal="G-0001", started=NOW - timedelta(hours=1), usage=None)
     week = sum_usage(tmp_path, PRICES, since=NOW - timedelta(days=7))
     # 500k uncached at $2, 500k cached at $1, 100k output at $8 = 1 + 0.5 + 0.8
-    assert (week.runs, week.tokens.input, round(week.cost, 6), week.unpriced) == (2, 2_000_000, 2.3, {"other"})
+    assert (week.runs, week.tokens.input, round(week.cost, 6), week.unpriced) == (
+        2,
+        2_000_000,
+        2.3,
+        {"other"},
+    )
     assert usage_summary_line(week) == (
         "Model usage: 2 run(s), 2,000,000 input tokens (1,000,000 cached), 200,000 output tokens, "
         "$2.3000 (no price for other)"
@@ -50,14 +63,16 @@ def test_usage_is_summed_over_the_window_and_priced_from_the_table(tmp_path: Pat
 
 
 def test_a_goal_budget_is_its_own_or_the_default_and_its_line_says_the_share(tmp_path: Path) -> None:
-    settings = SimpleNamespace(goal_budget=10.0, prices=PRICES, runs_dir=tmp_path, repo=tmp_path)
+    settings = make_settings(tmp_path, tmp_path, goal_budget=10.0, prices=PRICES, runs_dir=tmp_path)
     goal = Goal(id="G-0001", title="t", brief="b", requester="U1", phase="prd", status="drafting")
     assert budget_of(goal, settings) == 10.0
     assert budget_of(replace_budget(goal, 3.0), settings) == 3.0
     assert Standing("G-0001", 2.4, 3.0).line() == "$2.40 of its $3.00 budget (80%)"
     assert Standing("G-0001", 3.0, 3.0).over and not Standing("G-0001", 2.9, 3.0).over
     assert Standing("G-0001", 0.25, None).line() == "$0.2500 spent (no budget)"
-    write_run(tmp_path, "r1", goal="G-0001", started=NOW, usage={"input_tokens": 1_000_000, "output_tokens": 0})
+    write_run(
+        tmp_path, "r1", goal="G-0001", started=NOW, usage={"input_tokens": 1_000_000, "output_tokens": 0}
+    )
     assert cost_line(settings, goal) == "$2.00 of its $10.00 budget (20%)"
 
 

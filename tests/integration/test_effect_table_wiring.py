@@ -1,0 +1,31 @@
+"""The composition root builds one complete effect table, whatever the settings choose."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.app import build_container
+from bot.sop.effect_kinds import KINDS
+from tests.conftest import make_settings
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {},  # the direct implementer, no Slack
+        {"implementer": "manager", "openai_base_url": "http://127.0.0.1:9/v1"},
+        {"slack_bot_token": "xoxb-test-token", "slack_api_url": "http://127.0.0.1:9/api/"},
+    ],
+    ids=["direct", "manager", "slack"],
+)
+def test_every_kind_has_exactly_one_handler_once_the_process_is_built(
+    tmp_path: Path, target_repo: Path, overrides: dict[str, str]
+) -> None:
+    c = build_container(make_settings(tmp_path, target_repo, **overrides))
+    assert set(c.dispatcher.handlers) == set(KINDS)
+    assert (c.manager is not None) == (overrides.get("implementer") == "manager")
+    # The table is built once: a second one is refused rather than laid over the first.
+    with pytest.raises(RuntimeError, match="installed once"):
+        c.dispatcher.install(c.dispatcher.handlers)
