@@ -5,12 +5,12 @@ budget raise — and an approver of another repository decides none of them (rea
 from __future__ import annotations
 
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 from sqlalchemy.engine import Engine
 
 from bot.codex.app_server import ApprovalRequest
+from bot.config import Settings
 from bot.services import codex_approvals
 from bot.services.authority import ApproverDirectory
 from bot.services.budgets import raise_budget
@@ -76,7 +76,7 @@ def test_a_repository_approver_chooses_how_a_merge_conflict_goes_on(goals: GoalS
 
 
 def test_a_repository_approver_raises_the_budget(goals: GoalService, tmp_path: Path) -> None:
-    settings = SimpleNamespace(repo=tmp_path / "repo", runs_dir=None, prices={}, goal_budget=1.0)
+    settings = Settings(repo=tmp_path / "repo", runs_dir=tmp_path / "runs", goal_budget=1.0)
     with pytest.raises(InvalidInput, match="Only an approver"):
         raise_budget(goals, settings, goal_id="G-0001", actor=Actor(WEB_ONLY), to=5.0)
     raised = raise_budget(goals, settings, goal_id="G-0001", actor=Actor(BILLING_ONLY), to=5.0)
