@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlmodel import Session, create_engine
@@ -186,3 +186,9 @@ def read_session(engine: Engine) -> Iterator[Session]:
     """
     with engine.connect().execution_options(**{READ_ONLY: True}) as conn, Session(bind=conn) as session:
         yield session
+
+
+def ping(engine: Engine) -> None:
+    """Open a connection and run the smallest query; raises when the database cannot be reached."""
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))

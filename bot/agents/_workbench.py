@@ -12,9 +12,6 @@ import json
 from pathlib import Path
 from typing import Any, Protocol
 
-from sqlalchemy.engine import Engine
-from sqlmodel import select
-
 from bot.agents.implement import run_builder, run_configured_tests
 from bot.agents.tools.reviewer import review_material
 from bot.observability.runs import RunRecorder
@@ -24,8 +21,8 @@ from bot.services.unit import Clock
 from bot.sop.phases import Decision
 from bot.sop.records import TaskRecord
 from storage.db import read_session
-from storage.models import Approval
-from storage.runs_models import AgentRun
+from storage.repositories import AgentRuns, Approvals
+from storage.sessions import Engine
 
 
 class ImplementationManager(Protocol):
@@ -123,20 +120,14 @@ class Workbench:
     def decision(self, run_id: str) -> tuple[Decision, str] | None:
         """The people's decision on the diff this run posted, or None while it is pending."""
         with read_session(self.m.engine) as session:
-            row = session.get(AgentRun, run_id)
+            row = AgentRuns(session).get(run_id)
             if row is None or row.artifact_sha256 is None:
                 return None
             # The version too: a redo can produce the very same diff (same sha256) as the version
             # a person sent back, and that earlier "request changes" must not count against it.
             version = int(json.loads(row.context_json).get("version", 1))
-            approvals = list(
-                session.exec(
-                    select(Approval).where(
-                        Approval.goal_id == row.goal_id,
-                        Approval.artifact_sha256 == row.artifact_sha256,
-                        Approval.artifact_version == version,
-                    )
-                ).all()
+            approvals = Approvals(session).of_exact_version(
+                goal_id=row.goal_id, sha256=row.artifact_sha256, version=version
             )
         for a in approvals:
             if a.decision in (Decision.REQUEST_CHANGES, Decision.REJECT):

@@ -26,9 +26,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.engine import Engine
-from sqlmodel import col, select
-
 from bot.agents._fence import fence
 from bot.agents._workbench import Workbench
 from bot.agents.tools.approval import TOOL_NAME
@@ -38,7 +35,9 @@ from bot.services.goals import GoalService
 from bot.services.unit import Clock
 from bot.sop.phases import Decision, GoalState, Phase
 from storage.db import read_session, transaction
+from storage.repositories import AgentRuns
 from storage.runs_models import AgentRun
+from storage.sessions import Engine
 
 if TYPE_CHECKING:
     from agents import Agent, ModelProvider, RunResult
@@ -242,7 +241,7 @@ class ImplementationManager:
         from agents.run_state import RunState
 
         with read_session(self.engine) as session:
-            row = session.get(AgentRun, run_id)
+            row = AgentRuns(session).get(run_id)
         if row is None or row.status != "paused" or not row.state_json:
             return row.status if row else "missing"
         decision = self.workbench.decision(run_id)
@@ -274,13 +273,7 @@ class ImplementationManager:
     async def resume_decided(self, goal_id: str) -> list[str]:
         """Resume every paused run of the goal whose diff has been decided; return their ids."""
         with read_session(self.engine) as session:
-            ids = list(
-                session.exec(
-                    select(AgentRun.id)
-                    .where(AgentRun.goal_id == goal_id, AgentRun.status == "paused")
-                    .order_by(col(AgentRun.created_at))
-                ).all()
-            )
+            ids = AgentRuns(session).paused_ids(goal_id=goal_id)
         resumed = []
         for run_id in ids:
             if self.workbench.decision(run_id) is not None:
@@ -356,7 +349,7 @@ class ImplementationManager:
 
     def _store(self, run_id: str, **fields: Any) -> None:
         with transaction(self.engine) as session:
-            row = session.get(AgentRun, run_id)
+            row = AgentRuns(session).get(run_id)
             assert row is not None
             for name, value in fields.items():
                 setattr(row, name, value)
@@ -386,13 +379,7 @@ class ImplementationManager:
             task_id = int(effect.payload["task_id"])
             version = int(effect.payload.get("version", 1))
             with read_session(self.engine) as session:
-                started = session.exec(
-                    select(AgentRun).where(
-                        AgentRun.goal_id == goal.id,
-                        AgentRun.task_id == task_id,
-                        col(AgentRun.status).in_(("paused", "completed")),
-                    )
-                ).first()
+                started = AgentRuns(session).started_for_task(goal_id=goal.id, task_id=task_id)
             if started is None:
                 await self.start(
                     goal_id=goal.id, task_id=task_id, version=version, feedback=effect.payload.get("feedback")

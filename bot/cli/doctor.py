@@ -33,15 +33,12 @@ def run_doctor(settings: Settings) -> bool:
         return "Socket Mode" if settings.socket_mode else f"HTTP mode on {settings.host}:{settings.port}"
 
     def database() -> str:
-        from sqlalchemy import text
-
-        from storage.db import make_engine
+        from storage.db import make_engine, ping
         from storage.migrate import upgrade
 
         engine = make_engine(settings.database_url)
         upgrade(engine)
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
+        ping(engine)
         return redact(engine.url.render_as_string(hide_password=True)) + _inbox_line(engine)
 
     def _inbox_line(engine: Any) -> str:

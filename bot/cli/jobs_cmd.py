@@ -76,19 +76,12 @@ def register(app: typer.Typer) -> None:
         json_out: Annotated[bool, typer.Option("--json")] = False,
     ) -> None:
         """List agent jobs, newest first."""
-        from sqlmodel import col, select
-
         from storage.db import read_session
-        from storage.jobs_models import Job
+        from storage.repositories import Jobs
 
         c = _build()
         with read_session(c.engine) as session:
-            query = select(Job).order_by(col(Job.id).desc()).limit(200)
-            if status:
-                query = query.where(Job.status == status)
-            if goal:
-                query = query.where(Job.goal_id == goal.upper())
-            rows = list(session.exec(query).all())
+            rows = Jobs(session).newest(status=status, goal_id=goal.upper() if goal else None, limit=200)
         if json_out:
             typer.echo(json.dumps([r.model_dump(mode="json") for r in rows], indent=2, default=str))
             return

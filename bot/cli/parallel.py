@@ -22,13 +22,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import yaml
-from sqlmodel import col, select
 
 from bot.cli.identity import cli_actor
 from bot.services.errors import ServiceError
 from bot.sop.phases import Decision, GoalState, PhaseStatus
 from storage.db import read_session
-from storage.models import Effect
+from storage.repositories import Effects
 
 if TYPE_CHECKING:
     from bot.deps import Deps as Container
@@ -91,13 +90,7 @@ async def drain_goal(c: Container, goal_id: str, *, timeout: float = 300.0) -> N
     while loop.time() < deadline:
         now = c.clock()
         with read_session(c.engine) as session:
-            pending = list(
-                session.exec(
-                    select(Effect)
-                    .where(Effect.goal_id == goal_id, Effect.status == "pending")
-                    .order_by(col(Effect.id))
-                ).all()
-            )
+            pending = Effects(session).pending_of_goal(goal_id=goal_id)
         if not pending:
             return
         effect = pending[0]  # strictly in order: a goal's effects build on each other

@@ -13,25 +13,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select as core_select
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
-
 from bot.blocks.digest import DigestView, DoneLine, JobLine, WaitingLine, build_digest
 from bot.blocks.text import mention
 from bot.jobs.config import DigestConfig
 from bot.jobs.freshness import going_stale, stale_day
 from bot.jobs.notify import add_notification
-from bot.jobs.open_gates import approvals_of, open_gates
 from bot.jobs.sla import SlaDeps, waiting_on
 from bot.jobs.sla_policy import CutoffsAt, describe_age, local_instant, parse_minute_of_day
 from bot.services.unit import Actor, audit
 from bot.sop.effect_kinds import ChannelPost
 from bot.sop.phases import LABELS, ORDER, GoalState, Phase
 from storage.db import read_session, transaction
-from storage.jobs_models import DigestRun, Job
-from storage.models import Approval, Goal
+from storage.repositories.digests import Digests
+from storage.repositories.open_gates import approvals_of, open_gates
+from storage.sessions import Engine, IntegrityError, Session
 
 WEEK = timedelta(days=7)
 
@@ -45,24 +40,8 @@ class Digest:
     view: DigestView
 
 
-# What the digest shows of a goal (the full rows carry JSON task lists it does not need).
-_GOAL_COLUMNS = (
-    col(Goal.id),
-    col(Goal.title),
-    col(Goal.phase),
-    col(Goal.state),
-    col(Goal.requester),
-    col(Goal.approvers),
-    col(Goal.updated_at),
-)
-
-
 def _since(session: Session, channel: str, now: datetime) -> datetime:
-    last = session.exec(
-        select(DigestRun.sent_at)
-        .where(DigestRun.channel == channel, DigestRun.kind == "scheduled")
-        .order_by(col(DigestRun.sent_at).desc())
-    ).first()
+    last = Digests(session).last_scheduled(channel=channel)
     return last if last is not None and last < now else now - timedelta(days=1)
 
 
@@ -71,13 +50,7 @@ def gather(deps: SlaDeps, *, channel: str, now: datetime) -> Digest:
     tz = deps.policy.tz
     with read_session(deps.engine) as session:
         since = _since(session, channel, now)
-        goals = (
-            session.connection()
-            .execute(
-                core_select(*_GOAL_COLUMNS).where(col(Goal.channel_id) == channel).order_by(col(Goal.id))
-            )
-            .all()
-        )
+        goals = Digests(session).goals_of(channel=channel)
         active = [g for g in goals if g.state == GoalState.ACTIVE]
         counts = {p: sum(1 for g in active if g.phase == p.value) for p in ORDER}
         by_phase = [(LABELS[p], n) for p, n in counts.items() if n]
@@ -103,16 +76,7 @@ def gather(deps: SlaDeps, *, channel: str, now: datetime) -> Digest:
             )
             for gate in gates
         ]
-        ids = select(Goal.id).where(Goal.channel_id == channel)  # a subquery: no list of parameters
-        jobs = (
-            list(
-                session.exec(
-                    select(Job).where(col(Job.goal_id).in_(ids), col(Job.status).in_(("running", "failed")))
-                ).all()
-            )
-            if goals
-            else []
-        )
+        jobs = Digests(session).jobs_of(channel=channel, statuses=("running", "failed")) if goals else []
         job_lines = [
             JobLine(
                 goal_id=j.goal_id or "-",
@@ -133,17 +97,7 @@ def gather(deps: SlaDeps, *, channel: str, now: datetime) -> Digest:
             for g in goals
             if g.state == GoalState.DONE and g.updated_at >= since
         ]
-        approvals = (
-            session.exec(
-                select(Approval)
-                .where(
-                    col(Approval.goal_id).in_(ids), Approval.decision == "approve", col(Approval.at) >= since
-                )
-                .order_by(col(Approval.id))
-            ).all()
-            if goals
-            else []
-        )
+        approvals = Digests(session).approvals_since(channel=channel, since=since) if goals else []
         completed += [
             DoneLine(
                 goal_id=a.goal_id,
@@ -183,10 +137,7 @@ def digest_channels(engine: Engine, config: DigestConfig) -> list[str]:
     if config.channels:
         return list(config.channels)
     with read_session(engine) as session:
-        found = session.exec(
-            select(Goal.channel_id).where(col(Goal.channel_id).is_not(None)).distinct()
-        ).all()
-    return sorted(c for c in found if c)
+        return Digests(session).channels()
 
 
 def due_slot(config: DigestConfig, channel: str, now: datetime, tz: ZoneInfo) -> datetime | None:
@@ -207,11 +158,10 @@ def record_digest(
     """Record the digest, its audit entry and its post in one transaction; False if already posted."""
     try:
         with transaction(deps.engine) as session:
-            if session.exec(select(DigestRun.id).where(DigestRun.key == key)).first() is not None:
+            digests = Digests(session)
+            if digests.posted(key):
                 return False
-            session.add(
-                DigestRun(key=key, channel=digest.channel, kind=kind, local_date=local_date, sent_at=now)
-            )
+            digests.add(key=key, channel=digest.channel, kind=kind, local_date=local_date, now=now)
             v = digest.view
             audit(
                 session,
@@ -259,7 +209,7 @@ def post_due_digests(deps: SlaDeps, config: DigestConfig, *, now: datetime) -> l
         local_date = slot.date().isoformat()
         key = f"digest:{channel}:{local_date}"
         with read_session(deps.engine) as session:
-            if session.exec(select(DigestRun.id).where(DigestRun.key == key)).first() is not None:
+            if Digests(session).posted(key):
                 continue
         digest = gather(deps, channel=channel, now=now)
         if record_digest(

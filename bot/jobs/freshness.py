@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session, select
-
 from bot.blocks.freshness import FreshnessView, build_freshness_reminder
 from bot.jobs.notify import add_notification, dm_each
 from bot.jobs.sla import SlaDeps, is_slack_user
@@ -27,6 +25,8 @@ from bot.sop.phases import LABELS, GoalState, Phase
 from storage.db import read_session, transaction
 from storage.jobs_models import Reminder
 from storage.models import Goal
+from storage.repositories import Goals, Reminders
+from storage.sessions import Session
 
 SCHEDULER = Actor("scheduler")
 
@@ -76,7 +76,7 @@ def reviews_of(session: Session, goal: Goal, max_age: timedelta) -> list[DueRevi
 
 def going_stale(session: Session, *, now: datetime, max_age: timedelta, within: timedelta) -> list[DueReview]:
     """Approved artifacts of active goals that go stale before `now + within` (or already have)."""
-    goals = session.exec(select(Goal).where(Goal.state == GoalState.ACTIVE.value).order_by(Goal.id)).all()
+    goals = Goals(session).in_state(state=GoalState.ACTIVE.value)
     due = [r for g in goals for r in reviews_of(session, g, max_age) if r.stale_at <= now + within]
     return sorted(due, key=lambda r: (r.stale_at, r.goal_id, r.phase))
 
@@ -138,7 +138,7 @@ def sweep_freshness(deps: SlaDeps, *, now: datetime, max_age: timedelta, lead: t
         if not due:
             return report
         keys = {f"fresh:{d.goal_id}:{d.phase}:v{d.version}:{d.last_review.isoformat()}" for d in due}
-        sent = set(session.exec(select(Reminder.key).where(Reminder.key.in_(keys))).all())  # type: ignore[attr-defined]
+        sent = Reminders(session).recorded(keys=keys)
     due = [
         d for d in due if f"fresh:{d.goal_id}:{d.phase}:v{d.version}:{d.last_review.isoformat()}" not in sent
     ]
@@ -148,10 +148,10 @@ def sweep_freshness(deps: SlaDeps, *, now: datetime, max_age: timedelta, lead: t
     for d in due:
         key = f"fresh:{d.goal_id}:{d.phase}:v{d.version}:{d.last_review.isoformat()}"
         with transaction(deps.engine) as session:
-            goal = session.get(Goal, d.goal_id)
+            goal = Goals(session).get(d.goal_id)
             if goal is None or goal.state != GoalState.ACTIVE.value:
                 continue
-            if session.exec(select(Reminder.id).where(Reminder.key == key)).first() is not None:
+            if Reminders(session).exists(key):
                 continue
             to = _notify(session, deps, goal, d, key, now, None)
             session.add(
@@ -186,7 +186,7 @@ def ask_review(
 ) -> list[DueReview]:
     """`/orch review <goal-id>`: ask the approvers for a re-review of every approved artifact now."""
     with transaction(deps.engine) as session:
-        goal = session.get(Goal, goal_id)
+        goal = Goals(session).get(goal_id)
         if goal is None:
             raise GoalNotFound(goal_id)
         if goal.state != GoalState.ACTIVE.value:

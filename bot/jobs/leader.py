@@ -31,8 +31,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.services.unit import Clock
 from storage.db import is_sqlite, transaction
-from storage.jobs_models import LeaderLease
 from storage.locks import SCHEDULER, lock_namespace
+from storage.repositories.leases import Leases
 
 log = logging.getLogger(__name__)
 
@@ -219,31 +219,17 @@ class LeaderElector:
         """Make the holder visible in `orch_leader` (elections are logged, not audited: they change no goal)."""
         now = self.clock()
         with transaction(self.engine) as session:
-            row = session.get(LeaderLease, LEASE_NAME, with_for_update=True)
-            if row is None:
-                row = LeaderLease(
-                    name=LEASE_NAME,
-                    holder=self.name,
-                    pid=os.getpid(),
-                    host=socket.gethostname(),
-                    acquired_at=now,
-                    heartbeat_at=now,
-                )
-            if elected:
-                row.holder, row.pid, row.host, row.acquired_at = (
-                    self.name,
-                    os.getpid(),
-                    socket.gethostname(),
-                    now,
-                )
-            row.heartbeat_at = now
-            session.add(row)
+            Leases(session).record(
+                name=LEASE_NAME,
+                holder=self.name,
+                pid=os.getpid(),
+                host=socket.gethostname(),
+                elected=elected,
+                now=now,
+            )
 
 
 def record_tick(engine: Engine, now: Any) -> None:
     """The leader's scheduler ran a job: note it, so operators (and tests) see it is alive."""
     with transaction(engine) as session:
-        row = session.get(LeaderLease, LEASE_NAME)
-        if row is not None:
-            row.last_tick_at = now
-            session.add(row)
+        Leases(session).tick(name=LEASE_NAME, now=now)

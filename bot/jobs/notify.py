@@ -13,7 +13,6 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlmodel import Session
 
 from bot.effects.port import Handler
 from bot.effects.retry import slack_error_code
@@ -21,6 +20,7 @@ from bot.redact import redact, redact_obj
 from bot.services.unit import add_effect
 from bot.sop.effect_kinds import ChannelPost, DirectMessage
 from storage.models import Effect
+from storage.sessions import Session
 
 log = logging.getLogger(__name__)
 

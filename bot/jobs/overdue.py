@@ -9,9 +9,6 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
-
 from bot.blocks.reminders import OverdueJobView, build_overdue_job
 from bot.blocks.text import local_time
 from bot.jobs.notify import dm_each
@@ -19,8 +16,8 @@ from bot.jobs.sla_deps import SCHEDULER, SlaDeps, is_slack_user, record_level
 from bot.jobs.sla_policy import describe_age
 from bot.services.unit import audit
 from storage.db import read_session, transaction
-from storage.jobs_models import Job
-from storage.models import Goal
+from storage.repositories import AgentRuns, Goals, Jobs
+from storage.sessions import IntegrityError, Session
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +36,7 @@ def sweep_jobs(deps: SlaDeps, now: datetime) -> list[int]:
 
 def _overdue_jobs(deps: SlaDeps, now: datetime) -> list[int]:
     with read_session(deps.engine) as session:
-        rows = session.exec(select(Job).where(Job.status == "running")).all()
+        rows = Jobs(session).running()
     overdue = []
     for job in rows:
         runtime = deps.policy.for_phase(job.phase or "").job_runtime
@@ -50,12 +47,10 @@ def _overdue_jobs(deps: SlaDeps, now: datetime) -> list[int]:
 
 def _job_overdue(deps: SlaDeps, job_id: int, now: datetime) -> bool:
     with transaction(deps.engine) as session:
-        job = session.exec(
-            select(Job).where(Job.id == job_id, Job.status == "running").with_for_update()
-        ).first()
+        job = Jobs(session).running_for_update(job_id)
         if job is None or job.id is None or job.goal_id is None or job.started_at is None:
             return False
-        goal = session.get(Goal, job.goal_id)
+        goal = Goals(session).get(job.goal_id)
         if goal is None:
             return False
         key = f"job:overdue:{job.id}:{job.run_id}"
@@ -96,13 +91,7 @@ def _job_overdue(deps: SlaDeps, job_id: int, now: datetime) -> bool:
 
 def _agent_run_note(session: Session, goal_id: str) -> str:
     """What the goal's live agent run (if any) is at, from its run record."""
-    from storage.runs_models import AgentRun
-
-    run = session.exec(
-        select(AgentRun)
-        .where(AgentRun.goal_id == goal_id, col(AgentRun.status).in_(("running", "paused")))
-        .order_by(col(AgentRun.updated_at).desc())
-    ).first()
+    run = AgentRuns(session).live_of_goal(goal_id=goal_id)
     if run is None:
         return ""
     waiting = f", waiting on {run.pending_tool}" if run.pending_tool else ""

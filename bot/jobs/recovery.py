@@ -17,28 +17,29 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
-
 from bot.jobs.job_text import describe
 from bot.redact import redact
 from bot.services.errors import GoalClosed, GoalNotFound, InvalidInput
-from bot.services.unit import Actor, add_effect, audit, load_goal_for_update
-from bot.sop.effect_kinds import AGENT_KINDS, Status, UpdateCard, WorkFailed, WorkFailureSettled, parse
-from bot.sop.phases import LABELS, GoalState, Phase, PhaseStatus
+from bot.services.unit import Actor, add_effect, load_goal_for_update
+from bot.services.writes import goal_facts, write_change
+from bot.sop import recovery as rules
+from bot.sop.effect_kinds import Status
+from bot.sop.outcomes import Refusal
+from bot.sop.phases import GoalState, PhaseStatus
+from bot.sop.recovery import AGENT_KINDS, JobFacts, holds_goal
 from storage.db import read_session, transaction
 from storage.jobs_models import Job
 from storage.models import Goal
+from storage.repositories import Goals, Jobs
+from storage.sessions import Engine, Session
 
 if TYPE_CHECKING:
     from bot.services.goal_port import GoalsPort as GoalService
 
-
-# The scheduler retries one failed draft or build by itself at most this often (a model that answers but keeps
-# giving unusable drafts must not be asked forever); a person's Retry is not counted.
-AUTO_RETRY_ROUNDS = 3
-FAILURE_KIND = WorkFailed.KIND  # the thread message with Retry / Request changes / Cancel
-SETTLED_KIND = WorkFailureSettled.KIND  # that message once the work runs again: no more buttons
+# The rules' names, where the scheduler and the failure message's handler have always found them.
+AUTO_RETRY_ROUNDS = rules.AUTO_RETRY_ROUNDS
+FAILURE_KIND = rules.FAILURE_KIND
+SETTLED_KIND = rules.SETTLED_KIND
 
 
 @dataclass(frozen=True)
@@ -64,22 +65,27 @@ def describe_again(job: Job, payload: dict[str, Any]) -> str:
     return describe(job.kind, payload)
 
 
+def job_facts(job: Job) -> JobFacts:
+    return JobFacts(
+        id=job.id or 0,
+        kind=job.kind,
+        key=job.key,
+        payload=dict(job.payload),
+        attempts=job.attempts,
+        last_error=job.last_error,
+    )
+
+
 def _holds_goal(goal: Goal | None, job: Job) -> bool:
     """Is this job the goal's current work (not an obsolete draft of a phase it has left)?"""
-    if goal is None or goal.state != GoalState.ACTIVE:
-        return False
-    if goal.status not in (PhaseStatus.DRAFTING, PhaseStatus.CHANGES_REQUESTED):
-        return False  # its result was recorded already (awaiting a decision), or it failed before
-    if job.kind == "build":
-        return goal.phase == Phase.IMPLEMENTATION.value
-    return goal.phase == job.payload.get("phase")
+    return goal is not None and holds_goal(goal_facts(goal), job_facts(job))
 
 
 def on_attempt_failed(session: Session, job: Job, now: datetime, backoff: float) -> None:
     """An attempt failed and the job is queued again: the goal's progress message says so."""
     if job.kind not in AGENT_KINDS or not job.goal_id:
         return
-    goal = session.get(Goal, job.goal_id)
+    goal = Goals(session).get(job.goal_id)
     if not _holds_goal(goal, job) or goal is None or not goal.channel_id:
         return
     error = " ".join((job.last_error or "").split())[:200]
@@ -100,45 +106,13 @@ def on_failed(session: Session, job: Job, now: datetime) -> bool:
     gets the message with what a person can do; returns whether it did (else the caller's note)."""
     if job.kind not in AGENT_KINDS or not job.goal_id:
         return False
-    goal = session.get(Goal, job.goal_id)
-    if goal is None or not _holds_goal(goal, job):
+    goal = Goals(session).get(job.goal_id)
+    if goal is None:
         return False
-    goal.status = PhaseStatus.FAILED
-    goal.updated_at = now
-    session.add(goal)
-    round_ = int(job.payload.get("retries", 0))
-    audit(
-        session,
-        actor=Actor("bot"),
-        action="goal.stalled",
-        now=now,
-        goal=goal,
-        job=job.id,
-        kind=job.kind,
-        error=job.last_error,
-    )
-    if goal.channel_id:
-        add_effect(
-            session,
-            key=f"failed:{goal.id}:job:{job.id}:{round_}",
-            goal_id=goal.id,
-            now=now,
-            payload=WorkFailed(
-                job_id=job.id,
-                job_kind=job.kind,
-                what=what_failed(job),
-                attempts=job.attempts,
-                error=(job.last_error or "")[:500],
-                auto_retry=int(job.payload.get("auto_retries", 0)) < AUTO_RETRY_ROUNDS,
-            ),
-        )
-        add_effect(
-            session,
-            key=f"card:{goal.id}:failed:{job.id}:{round_}",
-            goal_id=goal.id,
-            now=now,
-            payload=UpdateCard(),
-        )
+    change = rules.stalled(goal_facts(goal), job_facts(job), what=what_failed(job), at=now)
+    if change is None:
+        return False
+    write_change(session, goal, change, actor=Actor("bot"), now=now)
     return True
 
 
@@ -146,18 +120,13 @@ def failed_job(session: Session, goal: Goal) -> Job | None:
     """The goal's failed draft or build that holds it, if it is held by one."""
     if goal.status != PhaseStatus.FAILED:
         return None
-    job = session.exec(
-        select(Job)
-        .where(Job.goal_id == goal.id, col(Job.kind).in_(AGENT_KINDS))
-        .order_by(col(Job.id).desc())
-        .limit(1)
-    ).first()
+    job = Jobs(session).newest_of_kinds(goal_id=goal.id, kinds=AGENT_KINDS)
     return job if job is not None and job.status == "failed" else None
 
 
 def has_failed_work(engine: Engine, goal_id: str) -> bool:
     with read_session(engine) as session:
-        goal = session.get(Goal, goal_id)
+        goal = Goals(session).get(goal_id)
         return goal is not None and failed_job(session, goal) is not None
 
 
@@ -190,68 +159,19 @@ def retry_failed(
             or actor.id.startswith("cli:")
         ):
             raise InvalidInput(f"Only the requester or an approver can retry {goal.id}.")
-        job = failed_job(session, goal)
-        if job is None:
-            raise InvalidInput(
-                f"{goal.id} {LABELS[Phase(goal.phase)]} is {str(goal.status).replace('_', ' ')}; "
-                "there is no failed draft or build to retry."
-            )
-        payload: dict[str, Any] = dict(job.payload)
-        failure_key = f"failed:{goal.id}:job:{job.id}:{int(payload.get('retries', 0))}"
-        payload["retries"] = int(payload.get("retries", 0)) + 1
-        if auto:
-            payload["auto_retries"] = int(payload.get("auto_retries", 0)) + 1
-        if feedback is not None:
-            payload["feedback"] = feedback
-        # The work goes through the outbox again, as it first did: a worker runs the new job, or the
-        # CLI runs it inline. The failed job stays as it ended, for the record.
-        base_key = str(payload.pop("retry_of", None) or job.key)
-        add_effect(
-            session,
-            key=f"{base_key}:retry:{payload['retries']}",
-            goal_id=goal.id,
-            now=now,
-            payload=parse(job.kind, {**payload, "retry_of": base_key}),
+        found = failed_job(session, goal)
+        facts = goal_facts(goal)
+        job = job_facts(found) if found is not None else None
+        plan = rules.plan_retry(facts, job, feedback=feedback, auto=auto)
+        if isinstance(plan, Refusal):
+            raise InvalidInput(plan.message)
+        assert found is not None and job is not None
+        what = describe_again(found, dict(plan.payload))
+        change = rules.retried(
+            facts, job, plan, actor=actor.id, what=what, feedback=feedback, auto=auto, at=now
         )
-        goal.status = PhaseStatus.CHANGES_REQUESTED if feedback else PhaseStatus.DRAFTING
-        goal.updated_at = now
-        session.add(goal)
-        extra: dict[str, Any] = {"automatic": True} if auto else {}
-        if feedback is not None:
-            extra["feedback"] = feedback
-        audit(
-            session,
-            actor=actor,
-            action="job.retried",
-            now=now,
-            goal=goal,
-            job=job.id,
-            kind=job.kind,
-            round=payload["retries"],
-            **extra,
-        )
-        if goal.channel_id:
-            add_effect(
-                session,
-                key=f"settle:{failure_key}",
-                goal_id=goal.id,
-                now=now,
-                payload=WorkFailureSettled(
-                    failure_key=failure_key,
-                    actor=actor.id,
-                    what=describe_again(job, payload),
-                    feedback=feedback is not None,
-                    automatic=auto,
-                ),
-            )
-            add_effect(
-                session,
-                key=f"card:{goal.id}:retried:{job.id}:{payload['retries']}",
-                goal_id=goal.id,
-                now=now,
-                payload=UpdateCard(),
-            )
-        result = Retried(goal.id, job.kind, describe_again(job, payload), feedback is not None)
+        write_change(session, goal, change, actor=actor, now=now)
+        result = Retried(goal.id, job.kind, what, feedback is not None)
     goals._committed()  # wakes the job worker and the outbox
     return result
 
@@ -266,9 +186,7 @@ class Stalled:
 def stalled(engine: Engine) -> list[Stalled]:
     """Active goals held by a failed draft or build (for the automatic retry)."""
     with read_session(engine) as session:
-        goals = session.exec(
-            select(Goal).where(Goal.state == GoalState.ACTIVE, Goal.status == PhaseStatus.FAILED)
-        ).all()
+        goals = Goals(session).with_status(state=GoalState.ACTIVE, status=PhaseStatus.FAILED)
         found = []
         for goal in goals:
             job = failed_job(session, goal)

@@ -30,7 +30,6 @@ from bot.blocks.reminders import (
     build_gate_reminder,
 )
 from bot.jobs.notify import add_notification, dm_each
-from bot.jobs.open_gates import OpenGate, open_gates, recorded_keys
 from bot.jobs.sla_deps import SCHEDULER, SlaDeps, is_slack_user, record_level
 from bot.jobs.sla_policy import CutoffsAt, DueCutoffs, describe_age, gate_clock
 from bot.services.changes import apply_change, artifact_facts, goal_facts
@@ -41,6 +40,7 @@ from bot.sop.phases import LABELS, Phase
 from storage.db import read_session, transaction
 from storage.models import Artifact, Goal
 from storage.repositories import Approvals, Artifacts, Reminders
+from storage.repositories.open_gates import OpenGate, open_gates, recorded_keys
 
 log = logging.getLogger(__name__)
 _MARGIN = timedelta(seconds=1)

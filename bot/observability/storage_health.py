@@ -24,13 +24,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, event
+from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, ProgrammingError
-from sqlmodel import col
 
 from storage.db import transaction
 from storage.models import Effect
+from storage.repositories import Effects
 
 log = logging.getLogger(__name__)
 
@@ -132,4 +132,4 @@ def probe_write(engine: Engine) -> None:
             )
         )
     with transaction(engine) as session:
-        session.execute(delete(Effect).where(col(Effect.key) == key))
+        Effects(session).delete(key=key)

@@ -12,13 +12,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import inspect, select
-from sqlalchemy.engine import Connection, Engine
-
 from bot.sop.phases import Decision, GoalState
-from storage.audit import AuditEntry
 from storage.db import READ_ONLY
-from storage.models import Approval, Goal
+from storage.repositories import StateRows
+from storage.sessions import Engine
 
 ACTION_OF_DECISION = {
     Decision.APPROVE.value: "artifact.approved",
@@ -31,7 +28,6 @@ STATE_OF_ACTION = {
     "goal.cancelled": GoalState.CANCELLED.value,
 }
 PHASE_ACTIONS = {"goal.started", "phase.entered", "goal.done"}
-_AUDIT = AuditEntry.__table__  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -56,19 +52,19 @@ def check_state(engine: Engine) -> StateReport:
     """Every mismatch between the replayed log and the goals and approvals tables, named."""
     # A read-only transaction: one consistent snapshot, and on SQLite no write lock held meanwhile.
     with engine.connect().execution_options(**{READ_ONLY: True}) as conn:
-        if not (inspect(conn).has_table("goals") and inspect(conn).has_table("approvals")):
+        rows = StateRows(conn)
+        if not rows.has_state_tables():
             return StateReport(skipped=True)
-        goals, decisions = _replay(conn)
+        goals, decisions = _replay(rows)
         report = StateReport()
-        for goal in conn.execute(select(Goal.__table__).order_by(Goal.__table__.c.id)):  # type: ignore[attr-defined]
+        for goal in rows.goals():
             report.goals += 1
             report.problems.extend(_compare_goal(goal, goals.pop(goal.id, None)))
         for goal_id, replayed in sorted(goals.items()):
             report.problems.append(
                 f"goal {goal_id}: the audit log started it (entry {replayed.started}) but the goals table has no such goal"
             )
-        approvals = select(Approval.__table__).order_by(Approval.__table__.c.id)  # type: ignore[attr-defined]
-        for row in conn.execute(approvals):
+        for row in rows.approvals():
             report.approvals += 1
             action = ACTION_OF_DECISION.get(row.decision, f"artifact.{row.decision}")
             seqs = decisions.get((row.goal_id, action, row.artifact_sha256, row.by))
@@ -87,18 +83,11 @@ def check_state(engine: Engine) -> StateReport:
 
 
 def _replay(
-    conn: Connection,
+    rows: StateRows,
 ) -> tuple[dict[str, _Replayed], dict[tuple[str, str, str | None, str], list[int]]]:
     goals: dict[str, _Replayed] = {}
     decisions: dict[tuple[str, str, str | None, str], list[int]] = {}
-    c = _AUDIT.c
-    stmt = (
-        select(c.seq, c.action, c.goal_id, c.phase, c.mode, c.artifact_sha256, c.actor, c.payload)
-        .where(c.goal_id.is_not(None))
-        .order_by(c.seq)
-        .execution_options(yield_per=2000)
-    )
-    for seq, action, goal_id, phase, mode, sha, actor, payload in conn.execute(stmt):
+    for seq, action, goal_id, phase, mode, sha, actor, payload in rows.goal_entries():
         if action == "goal.started":
             goals[goal_id] = _Replayed(seq, (mode, seq), (phase, seq), (GoalState.ACTIVE.value, seq))
             continue

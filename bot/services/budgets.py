@@ -14,8 +14,6 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlmodel import col, select
-
 from bot.observability.usage import GoalUsage, Tokens, cost, goal_usage
 from bot.services.errors import GoalClosed, GoalNotFound, InvalidInput
 from bot.services.unit import Actor, add_effect, audit, load_goal_for_update
@@ -24,12 +22,12 @@ from bot.sop.phases import GoalState
 from storage.audit import AuditEntry
 from storage.db import read_session, transaction
 from storage.models import Goal
+from storage.repositories import AuditReads, Goals
 
 if TYPE_CHECKING:
-    from sqlmodel import Session
-
     from bot.config import Settings
     from bot.services.goals import GoalService
+    from storage.sessions import Session
 
 WARNED = "budget.warned"
 PAUSED = "budget.paused"
@@ -103,7 +101,7 @@ def cost_line(settings: Settings, goal: Goal) -> str | None:
 
 def standing(service: GoalService, settings: Settings, goal_id: str) -> Standing:
     with read_session(service.engine) as session:
-        goal = session.get(Goal, goal_id)
+        goal = Goals(session).get(goal_id)
     if goal is None:
         raise GoalNotFound(goal_id)
     return Standing(goal_id, spent(settings, goal_id).cost, budget_of(goal, settings))
@@ -111,11 +109,7 @@ def standing(service: GoalService, settings: Settings, goal_id: str) -> Standing
 
 def _since_raise(session: Session, goal_id: str, action: str) -> list[AuditEntry]:
     """Entries of `action` recorded since the goal's budget was last raised."""
-    rows = session.exec(
-        select(AuditEntry)
-        .where(AuditEntry.goal_id == goal_id, col(AuditEntry.action).in_((action, RAISED)))
-        .order_by(col(AuditEntry.seq))
-    ).all()
+    rows = AuditReads(session).of_goal(goal_id=goal_id, actions=(action, RAISED))
     after: list[AuditEntry] = []
     for entry in rows:
         after = [] if entry.action == RAISED else [*after, entry]
@@ -243,7 +237,7 @@ def over_budget_watch(service: GoalService, settings: Settings, goal_id: str, mo
     """A callback for a running Codex turn: given its usage so far, True once the goal's cost
     (its earlier runs plus this turn) reaches the budget. None when the goal has no budget."""
     with read_session(service.engine) as session:
-        goal = session.get(Goal, goal_id)
+        goal = Goals(session).get(goal_id)
     budget = budget_of(goal, settings) if goal is not None else None
     prices = dict(settings.prices)
     if budget is None or model not in prices:

@@ -14,15 +14,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlmodel import col, select
-
 from bot.codex import running
 from bot.intake import clean
 from bot.services.build_stop import is_building
 from bot.services.unit import Actor, audit
-from storage.audit import AuditEntry
 from storage.db import read_session, transaction
 from storage.models import Goal
+from storage.repositories import AuditReads, Goals
 
 if TYPE_CHECKING:
     from bot.services.goals import GoalService
@@ -55,9 +53,7 @@ def instruction(*, author: str, role: str, text: str) -> str:
 def goal_building_in_thread(service: GoalService, *, channel: str, thread_ts: str) -> Goal | None:
     """The goal whose thread this is, when its build is running (else None: nothing to steer)."""
     with read_session(service.engine) as session:
-        goal = session.exec(
-            select(Goal).where(Goal.channel_id == channel, Goal.thread_ts == thread_ts)
-        ).first()
+        goal = Goals(session).in_thread(channel_id=channel, thread_ts=thread_ts)
     return goal if goal is not None and is_building(goal) else None
 
 
@@ -78,7 +74,7 @@ def steer_build(service: GoalService, *, goal: Goal, actor: Actor, text: str) ->
             actor=actor,
             action=STEERED,
             now=service.clock(),
-            goal=session.get(Goal, goal.id),
+            goal=Goals(session).get(goal.id),
             text=message,
             delivered=delivered,
         )
@@ -91,15 +87,7 @@ def steers_waiting(
     """Follow-ups recorded since `since` by a process not running the build, not yet in `done`:
     (seq, author, instruction)."""
     with read_session(service.engine) as session:
-        rows = session.exec(
-            select(AuditEntry)
-            .where(
-                AuditEntry.goal_id == goal_id,
-                AuditEntry.action == STEERED,
-                col(AuditEntry.at) >= since,
-            )
-            .order_by(col(AuditEntry.seq))
-        ).all()
+        rows = AuditReads(session).of_goal(goal_id=goal_id, actions=(STEERED,), since=since)
     waiting = []
     for entry in rows:
         payload = entry.payload_dict()

@@ -9,15 +9,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlmodel import col, select
-
 from bot.codex import running
 from bot.services.errors import GoalClosed, GoalNotFound, InvalidInput, ServiceError
 from bot.services.unit import Actor, audit
 from bot.sop.phases import GoalState, Phase, PhaseStatus
-from storage.audit import AuditEntry
 from storage.db import read_session, transaction
-from storage.models import Goal, SlackMessage
+from storage.models import Goal
+from storage.repositories import AuditReads, Goals, SlackMessages
 
 if TYPE_CHECKING:
     from bot.services.goals import GoalService
@@ -48,7 +46,7 @@ def stop_build(service: GoalService, *, goal_id: str, actor: Actor) -> bool:
     """Stop the goal's running build: at once when it runs in this process (True); else the request
     is recorded and the process running it stops it within a few seconds (`stop_requested_by`)."""
     with read_session(service.engine) as session:
-        goal = session.get(Goal, goal_id)
+        goal = Goals(session).get(goal_id)
     if goal is None:
         raise GoalNotFound(goal_id)
     if goal.state != GoalState.ACTIVE:
@@ -64,7 +62,7 @@ def stop_build(service: GoalService, *, goal_id: str, actor: Actor) -> bool:
             actor=actor,
             action=STOP_REQUESTED,
             now=service.clock(),
-            goal=session.get(Goal, goal.id),
+            goal=Goals(session).get(goal.id),
             interrupted=interrupted,
         )
     return interrupted
@@ -73,24 +71,12 @@ def stop_build(service: GoalService, *, goal_id: str, actor: Actor) -> bool:
 def stop_requested_by(service: GoalService, *, goal_id: str, since: datetime) -> str | None:
     """Who asked, since `since`, to stop the goal's build from a process not running it (or None)."""
     with read_session(service.engine) as session:
-        rows = session.exec(
-            select(AuditEntry)
-            .where(
-                AuditEntry.goal_id == goal_id,
-                AuditEntry.action == STOP_REQUESTED,
-                col(AuditEntry.at) >= since,
-            )
-            .order_by(col(AuditEntry.seq))
-        ).all()
+        rows = AuditReads(session).of_goal(goal_id=goal_id, actions=(STOP_REQUESTED,), since=since)
     return next((e.actor for e in rows if not e.payload_dict().get("interrupted")), None)
 
 
 def goal_of_status_message(service: GoalService, *, channel: str, ts: str) -> Goal | None:
     """The goal whose progress message this is (a `:x:` reaction on it stops its build)."""
     with read_session(service.engine) as session:
-        row = session.exec(
-            select(SlackMessage).where(
-                SlackMessage.kind == STATUS_KIND, SlackMessage.channel == channel, SlackMessage.ts == ts
-            )
-        ).first()
-        return session.get(Goal, row.goal_id) if row is not None else None
+        row = SlackMessages(session).find(kind=STATUS_KIND, channel=channel, ts=ts)
+        return Goals(session).get(row.goal_id) if row is not None else None

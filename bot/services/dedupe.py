@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
-
 from storage.db import transaction
 from storage.models import ProcessedDelivery
+from storage.sessions import Engine, IntegrityError
 
 
 def first_time(engine: Engine, key: str, now: datetime) -> bool:

@@ -16,8 +16,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlmodel import Session
-
 from bot.secret_diff import added_secrets
 from bot.services.errors import ServiceError
 from bot.services.unit import Actor, add_effect, audit
@@ -25,6 +23,7 @@ from bot.sop.effect_kinds import Build, ThreadNote
 from bot.sop.phases import Phase, PhaseStatus
 from storage.models import Artifact, Goal
 from storage.repositories import Artifacts, AuditReads
+from storage.sessions import Session
 
 SECRET_FOUND = "artifact.secret_found"
 MAX_AUTO_REDRAFTS = 2

@@ -12,16 +12,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import and_, or_
-from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
-
 from bot.services.errors import GoalNotFound, InvalidInput
 from bot.services.unit import Actor, Clock, audit
 from storage.db import read_session, transaction
 from storage.jobs_models import Job
 from storage.models import Effect, Goal
-from storage.repositories import Effects, Jobs
+from storage.repositories import Effects, Goals, Jobs
+from storage.sessions import Engine, Session
 
 if TYPE_CHECKING:
     from bot.deps import Deps as Container
@@ -67,19 +64,7 @@ class EffectsService:
         """Goals with a failed effect, or one failing for longer than `long_wait` (oldest first)."""
         cutoff = self.clock() - long_wait
         with read_session(self.engine) as session:
-            rows = session.exec(
-                select(Effect)
-                .join(Goal, col(Goal.id) == col(Effect.goal_id))
-                .where(col(Goal.state).not_in(("cancelled", "rejected")))
-                .where(col(Effect.kind).not_in(ATTENTION_KINDS_EXCLUDED))
-                .where(
-                    or_(
-                        col(Effect.status) == "failed",
-                        and_(col(Effect.status) == "pending", col(Effect.failing_since) <= cutoff),
-                    )
-                )
-                .order_by(col(Effect.id))
-            ).all()
+            rows = Effects(session).needing_attention(cutoff=cutoff, excluded_kinds=ATTENTION_KINDS_EXCLUDED)
         found: dict[str, Attention] = {}
         for row in rows:
             assert row.goal_id is not None
@@ -111,7 +96,7 @@ class EffectsService:
             effects, jobs = self._to_retry(session, effect_id=effect_id, goal_id=goal_id, job_id=job_id)
             owners = [e.goal_id for e in effects] + [j.goal_id for j in jobs]
             goal_id = next((g for g in owners if g), goal_id)
-            goal = session.get(Goal, goal_id) if goal_id else None
+            goal = Goals(session).get(goal_id) if goal_id else None
             self._check(actor, goal)
             for row in effects:
                 was = row.status
@@ -140,7 +125,7 @@ class EffectsService:
         self, session: Session, *, effect_id: int | None, goal_id: str | None, job_id: int | None
     ) -> tuple[list[Effect], list[Job]]:
         if effect_id is not None:
-            row = session.get(Effect, effect_id)
+            row = Effects(session).get(effect_id)
             if row is None:
                 raise InvalidInput(f"There is no effect {effect_id}. `orch effects list` shows them.")
             if row.status != "failed" and not (row.status == "pending" and row.failing_since):
@@ -149,13 +134,13 @@ class EffectsService:
                 )
             return [row], []
         if job_id is not None:
-            job = session.get(Job, job_id)
+            job = Jobs(session).get(job_id)
             if job is None or job.status != "failed":
                 raise InvalidInput(
                     f"Job {job_id} has not failed; `orch jobs list --status failed` shows those."
                 )
             return [], [job]
-        goal = session.get(Goal, goal_id)
+        goal = Goals(session).get(str(goal_id))
         if goal is None:
             raise GoalNotFound(str(goal_id))
         effects = Effects(session).failing_for_goal(goal.id)
@@ -197,26 +182,12 @@ def outbox_report(
     what to run. False when something failed for good (a person must act)."""
     cutoff = now - long_wait
     with read_session(engine) as session:
-        failed = list(
-            session.exec(select(Effect).where(Effect.status == "failed").order_by(col(Effect.id))).all()
-        )
-        waiting = list(
-            session.exec(
-                select(Effect)
-                .where(Effect.status == "pending", col(Effect.failing_since) <= cutoff)
-                .order_by(col(Effect.id))
-            ).all()
-        )
-        closed = {
-            g.id
-            for g in session.exec(select(Goal).where(col(Goal.state).in_(("cancelled", "rejected")))).all()
-        }
-        jobs_failed = list(
-            session.exec(select(Job).where(Job.status == "failed").order_by(col(Job.id))).all()
-        )
-        jobs_waiting = list(
-            session.exec(select(Job).where(Job.status == "queued", col(Job.created_at) <= cutoff)).all()
-        )
+        effects, jobs = Effects(session), Jobs(session)
+        failed = effects.failed()
+        waiting = effects.failing_since_before(cutoff=cutoff)
+        closed = Goals(session).ids_in_states(states=("cancelled", "rejected"))
+        jobs_failed = jobs.with_status(status="failed")
+        jobs_waiting = jobs.queued_before(cutoff=cutoff)
     failed = [e for e in failed if e.goal_id not in closed]
     jobs_failed = [j for j in jobs_failed if j.goal_id not in closed]
     lines: list[str] = []

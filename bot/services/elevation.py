@@ -13,17 +13,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
-
 from bot.services.authority import ApproverDirectory
+from bot.services.changes import apply_change, goal_facts
 from bot.services.errors import GoalClosed, GoalNotFound, InvalidInput, ServiceError
 from bot.services.origin import ClickedMessage, check_post_origin
 from bot.services.unit import Actor, Clock, add_effect, audit, load_goal_for_update
-from bot.sop.effect_kinds import MarkModeDecided, PostModeRequest, UpdateCard
+from bot.sop.effect_kinds import PostModeRequest, UpdateCard
+from bot.sop.elevation import Duplicate, ModeClick, ModeDecided, ModeRequestFacts, NeedsAuthority, decide_mode
+from bot.sop.outcomes import Refusal, Refused
 from bot.sop.phases import GoalState, Mode
 from storage.db import read_session, transaction
 from storage.models import Goal, ModeRequest
+from storage.repositories import Goals, ModeRequests
+from storage.sessions import Engine, Session
 
 if TYPE_CHECKING:
     from bot.deps import Deps as Container
@@ -154,7 +156,7 @@ class ElevationService:
         now = self.clock()
         # Authority is looked up before the write lock is taken (a group lookup asks Slack).
         with read_session(self.engine) as session:
-            found = session.get(Goal, goal_id)
+            found = Goals(session).get(goal_id)
             chosen = list(found.approvers) if found else []
             repo = found.repo if found else None
         allowed = self.directory.may_decide(actor.id, chosen, repo=repo)
@@ -163,7 +165,7 @@ class ElevationService:
                 outcome = self._decide(session, request_id, goal_id, grant, actor, now, clicked, allowed)
         except ServiceError as exc:
             with transaction(self.engine) as session:
-                goal = session.get(Goal, goal_id)
+                goal = Goals(session).get(goal_id)
                 audit(
                     session,
                     actor=actor,
@@ -192,11 +194,7 @@ class ElevationService:
 
     @staticmethod
     def _pending(session: Session, goal_id: str) -> ModeRequest | None:
-        return session.exec(
-            select(ModeRequest)
-            .where(ModeRequest.goal_id == goal_id, ModeRequest.status == "pending")
-            .order_by(col(ModeRequest.id))
-        ).first()
+        return ModeRequests(session).pending(goal_id=goal_id)
 
     def _decide(
         self,
@@ -211,65 +209,45 @@ class ElevationService:
     ) -> ModeOutcome:
         # The goal row is locked first, as every other use case does, so two clicks queue here.
         goal = load_goal_for_update(session, goal_id)
-        row = session.exec(select(ModeRequest).where(ModeRequest.id == request_id).with_for_update()).first()
+        row = ModeRequests(session).for_update(request_id)
         if goal is None or row is None or row.goal_id != goal.id:
             raise ModeRefused("That request no longer exists.")
         if clicked is not None:
             check_post_origin(goal, row.message_ts, clicked)
-        wanted = "granted" if grant else "denied"
-        if row.status != "pending":
-            if row.status == wanted and row.decided_by == actor.id:
-                return ModeOutcome(row.id or 0, goal.id, row.mode, row.status, duplicate=True)
-            raise ModeRefused(f"This request was already {row.status} by <@{row.decided_by}>.")
-        if goal.state != GoalState.ACTIVE:
-            raise GoalClosed(goal.id, goal.state)
-        if actor.id == row.requested_by:
-            raise ModeRefused(
-                "You asked for this mode yourself; another approver must confirm it (separation of duties)."
-            )
-        if actor.id == goal.requester and not self.allow_self_approval:
-            raise ModeRefused(
-                f"You started {goal.id}, so another approver must confirm its elevated mode "
-                "(separation of duties)."
-            )
-        if allowed is None:
-            allowed = self.directory.may_decide(actor.id, goal.approvers, repo=goal.repo)
-        if not allowed:
-            raise ModeRefused(
-                f"You are not an approver for {goal.id}, so you cannot {'grant' if grant else 'deny'} its "
-                "elevated mode. `/orch approvers` lists who can."
-            )
-        row.status, row.decided_by, row.decided_at = wanted, actor.id, now
-        session.add(row)
-        if grant:
-            goal.mode = row.mode
-            goal.updated_at = now
-            session.add(goal)
-        session.flush()
-        audit(
-            session,
-            actor=actor,
-            action=f"mode.{wanted}",
-            now=now,
-            goal=goal,
-            justification=row.justification,
-            requested_mode=row.mode,
-            request_id=row.id,
-            requested_by=row.requested_by,
+        facts, request = goal_facts(goal), _request_facts(row)
+        click = ModeClick(actor.id, grant)
+        answer = decide_mode(
+            facts, request, click, allow_self_approval=self.allow_self_approval, allowed=allowed
         )
-        if goal.channel_id:
-            add_effect(
-                session,
-                key=f"mode:{row.id}:decided",
-                goal_id=goal.id,
-                now=now,
-                payload=MarkModeDecided(request_id=int(row.id or 0)),
+        if isinstance(answer, NeedsAuthority):
+            allowed = self.directory.may_decide(actor.id, goal.approvers, repo=goal.repo)
+            answer = decide_mode(
+                facts, request, click, allow_self_approval=self.allow_self_approval, allowed=allowed
             )
-            add_effect(
-                session,
-                key=f"card:{goal.id}:mode:{row.id}:{wanted}",
-                goal_id=goal.id,
-                now=now,
-                payload=UpdateCard(),
-            )
-        return ModeOutcome(row.id or 0, goal.id, row.mode, wanted)
+        if isinstance(answer, Duplicate):
+            return ModeOutcome(row.id or 0, goal.id, row.mode, answer.status, duplicate=True)
+        if isinstance(answer, Refusal):
+            if answer.reason is Refused.GOAL_CLOSED:
+                raise GoalClosed(goal.id, goal.state)
+            raise ModeRefused(answer.message)
+        assert isinstance(answer, ModeDecided)
+        row.status, row.decided_by, row.decided_at = answer.status, actor.id, now
+        session.add(row)
+        goal.mode = answer.change.goal.mode  # the audit entry records the goal's mode as granted
+        session.flush()
+        apply_change(session, goal, answer.change, actor=actor, now=now)
+        if grant:
+            goal.updated_at = now
+        return ModeOutcome(row.id or 0, goal.id, row.mode, answer.status)
+
+
+def _request_facts(row: ModeRequest) -> ModeRequestFacts:
+    return ModeRequestFacts(
+        id=row.id or 0,
+        goal_id=row.goal_id,
+        mode=row.mode,
+        status=row.status,
+        requested_by=row.requested_by,
+        decided_by=row.decided_by,
+        justification=row.justification,
+    )

@@ -13,8 +13,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlmodel import col, select
-
 from bot.redact import redact
 from bot.services.errors import GoalClosed, GoalNotFound, InvalidInput, ServiceError
 from bot.services.unit import Actor, add_effect, audit, load_goal_for_update
@@ -22,7 +20,7 @@ from bot.sop.effect_kinds import Build, EmptyBuild, Status
 from bot.sop.phases import GoalState, Phase, PhaseStatus
 from storage.audit import AuditEntry
 from storage.db import transaction
-from storage.models import Effect
+from storage.repositories import AuditReads, Effects
 
 if TYPE_CHECKING:
     from bot.services.goals import GoalService
@@ -67,7 +65,7 @@ def record_empty_build(
         goal = load_goal_for_update(session, goal_id)
         if goal is None or goal.state != GoalState.ACTIVE or goal.phase != Phase.IMPLEMENTATION.value:
             return False
-        if session.exec(select(Effect.id).where(Effect.key == key)).first() is not None:
+        if Effects(session).exists(key):
             return False
         goal.status = PhaseStatus.FAILED
         goal.updated_at = now
@@ -105,12 +103,7 @@ def record_empty_build(
 
 
 def _last_empty(session: Any, goal_id: str) -> AuditEntry | None:
-    return session.exec(
-        select(AuditEntry)
-        .where(AuditEntry.goal_id == goal_id, col(AuditEntry.action).in_((EMPTY, RETRIED)))
-        .order_by(col(AuditEntry.seq).desc())
-        .limit(1)
-    ).first()
+    return AuditReads(session).newest_of(goal_id=goal_id, actions=(EMPTY, RETRIED))
 
 
 def retry_empty_build(

@@ -10,14 +10,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlmodel import Session
-
 from bot.services.changes import apply_change, goal_facts, phase_facts
 from bot.services.unit import Actor
 from bot.sop import gates
 from bot.sop.outcomes import Builder
 from bot.sop.phases import Phase
 from storage.models import Goal
+from storage.sessions import Session
 
 if TYPE_CHECKING:
     from bot.services.goal_port import GoalsPort as GoalService

@@ -9,18 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, cast
-
-from sqlalchemy import func
-from sqlalchemy import select as core_select
-from sqlalchemy.engine import Engine
-from sqlalchemy.orm import QueryableAttribute, load_only
-from sqlmodel import Session, col, select
 
 from bot.sop.phases import Decision, GoalState, PhaseStatus
 from storage.db import read_session
 from storage.models import Approval, Artifact, Goal
 from storage.repositories import Approvals, Artifacts
+from storage.sessions import Engine, Session
 
 _CHUNK = 500  # goal ids per IN (…) list, well under SQLite's bound-parameter limit
 
@@ -109,21 +103,6 @@ def gate(
     )
 
 
-# The artifact columns a gate needs; the content (possibly a large diff) is left unloaded.
-_GATE_ARTIFACT_COLUMNS = cast(
-    "tuple[QueryableAttribute[Any], ...]",
-    (
-        col(Artifact.id),
-        col(Artifact.goal_id),
-        col(Artifact.phase),
-        col(Artifact.version),
-        col(Artifact.task_id),
-        col(Artifact.sha256),
-        col(Artifact.created_at),
-    ),
-)
-
-
 def gates_of(
     session: Session,
     goals: Sequence[Goal],
@@ -141,31 +120,12 @@ def gates_of(
     decisions: dict[tuple[str, str], list[tuple[str, str]]] = {}
     for chunk in range(0, len(goals), _CHUNK):
         ids = [g.id for g in goals[chunk : chunk + _CHUNK]]
-        latest = (
-            select(func.max(Artifact.id))
-            .where(Artifact.goal_id == Goal.id, Artifact.phase == Goal.phase)
-            .correlate(Goal)
-            .scalar_subquery()
-        )
-        found = session.exec(
-            select(Artifact)
-            .select_from(Goal)
-            .join(Artifact, col(Artifact.id) == latest)
-            .where(col(Goal.id).in_(ids))
-            .options(load_only(*_GATE_ARTIFACT_COLUMNS))
-        ).all()
+        found = Artifacts(session).current_of_goals(goal_ids=ids)
         artifacts.update((a.goal_id, a) for a in found)
         shas = sorted({a.sha256 for a in found})
         if not shas:
             continue
-        rows = session.connection().execute(
-            core_select(
-                col(Approval.goal_id), col(Approval.artifact_sha256), col(Approval.by), col(Approval.decision)
-            )
-            .where(col(Approval.goal_id).in_(ids), col(Approval.artifact_sha256).in_(shas))
-            .order_by(col(Approval.id))
-        )
-        for goal_id, sha, by, decision in rows:
+        for goal_id, sha, by, decision in Approvals(session).decisions_on_versions(goal_ids=ids, shas=shas):
             decisions.setdefault((goal_id, sha), []).append((by, decision))
     gates: dict[str, Gate] = {}
     for goal in goals:
@@ -185,10 +145,4 @@ def gates_of(
 def decisions_on(engine: Engine, goal_id: str, sha256: str) -> list[Approval]:
     """Every decision taken on one artifact version (by its sha256), oldest first."""
     with read_session(engine) as session:
-        return list(
-            session.exec(
-                select(Approval)
-                .where(Approval.goal_id == goal_id, Approval.artifact_sha256 == sha256)
-                .order_by(col(Approval.id))
-            )
-        )
+        return Approvals(session).of_version(goal_id, sha256)

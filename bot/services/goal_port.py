@@ -9,12 +9,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy.engine import Engine
-from sqlmodel import Session
-
 from bot.services.authority import ApproverDirectory
 from bot.services.unit import Actor, Clock
 from storage.models import Goal
+from storage.sessions import Engine, Session
 
 
 class GoalsPort(Protocol):

@@ -12,10 +12,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
-
 from bot.faults import fault_point
 from bot.redact import redact
 from bot.services.authority import ApproverDirectory
@@ -34,14 +30,15 @@ from bot.services.errors import (
 )
 from bot.services.origin import ClickedMessage, posted_for
 from bot.services.unit import Actor, Clock, add_effect, audit, load_goal_for_update, next_goal_id, sha256_text
-from bot.sop import gates
-from bot.sop.effect_kinds import Draft, PostArtifact, PostCard, PublishState, UpdateCard
+from bot.sop import drafts, gates
+from bot.sop.effect_kinds import Draft, PostCard, PublishState, UpdateCard
 from bot.sop.gates import Policy
 from bot.sop.outcomes import Refusal
 from bot.sop.phases import Decision, GoalState, Mode, Phase, PhaseStatus
 from storage.db import read_session, transaction
 from storage.models import Artifact, Goal, ProcessedDelivery
 from storage.repositories import Approvals, Artifacts, Deliveries, Goals
+from storage.sessions import Engine, IntegrityError, Session
 
 MAX_BRIEF = 20_000
 MAX_TITLE = 120
@@ -266,52 +263,40 @@ class GoalService:
         now = self.clock()
         with transaction(self.engine) as session:
             goal = load_goal_for_update(session, goal_id)
-            if goal is None or goal.state != GoalState.ACTIVE or goal.phase != phase:
+            if goal is None or not drafts.takes_draft(goal_facts(goal), phase):
                 return None
             existing = Artifacts(session).find(goal_id, phase, version, task_id)
             if existing is not None:
                 return existing
-            artifact = Artifact(
-                goal_id=goal_id,
+            artifact = Artifacts(session).add(
+                Artifact(
+                    goal_id=goal_id,
+                    phase=phase,
+                    version=version,
+                    task_id=task_id,
+                    content=content,
+                    summary=summary,
+                    sha256=sha256_text(content),
+                    drafted_by=drafted_by,
+                    offline=offline,
+                    feedback=feedback,
+                    created_at=now,
+                )
+            )
+            session.flush()
+            change = drafts.drafted(
+                goal_facts(goal),
+                artifact_id=int(artifact.id or 0),  # flushed: it has its id
                 phase=phase,
                 version=version,
                 task_id=task_id,
-                content=content,
-                summary=summary,
-                sha256=sha256_text(content),
+                sha256=artifact.sha256,
                 drafted_by=drafted_by,
-                offline=offline,
-                feedback=feedback,
-                created_at=now,
-            )
-            session.add(artifact)
-            if tasks is not None:
-                artifact_tasks = tasks
-                goal.tasks = artifact_tasks
-            goal.status = PhaseStatus.AWAITING_APPROVAL
-            goal.updated_at = now
-            session.add(goal)
-            session.flush()
-            audit(
-                session,
-                actor=Actor("bot"),
-                action="artifact.drafted",
-                now=now,
-                goal=goal,
-                sha=artifact.sha256,
                 run_id=run_id,
-                version=version,
-                task_id=task_id or None,
-                drafted_by=drafted_by,
+                tasks=tasks,
+                at=now,
             )
-            add_effect(
-                session,
-                key=f"artifact:{goal_id}:{phase}:{task_id}:{version}:post",
-                goal_id=goal_id,
-                now=now,
-                payload=PostArtifact(artifact_id=int(artifact.id or 0)),  # flushed: it has its id
-            )
-            self._card_effect(session, goal, now, f"{phase}:{task_id}:{version}:drafted")
+            apply_change(session, goal, change, actor=Actor("bot"), now=now)
             ask_builder_to_fix(session, goal, artifact, now, list(secrets))  # a diff adding one goes back
         self._committed()
         return artifact

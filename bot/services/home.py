@@ -8,14 +8,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlmodel import col, or_, select
-
 from bot.blocks.view_models import HomeView, PendingApproval
 from bot.services.gates import gates_of
 from bot.sop.phases import LABELS, GoalState, Phase, PhaseStatus
-from storage.audit import AuditEntry
 from storage.db import read_session
-from storage.models import Goal
+from storage.repositories import AuditReads, Goals
 
 if TYPE_CHECKING:
     from bot.deps import Deps as Container
@@ -50,12 +47,9 @@ def home_view(*, container: Container, user: str) -> HomeView:
     with read_session(container.engine) as session:
         pending: list[PendingApproval] = []
         if is_approver:
-            waiting = session.exec(
-                select(Goal)
-                .where(Goal.state == GoalState.ACTIVE, Goal.status == PhaseStatus.AWAITING_APPROVAL)
-                .order_by(col(Goal.updated_at))
-                .limit(MAX_WAITING)
-            ).all()
+            waiting = Goals(session).with_status(
+                state=GoalState.ACTIVE, status=PhaseStatus.AWAITING_APPROVAL, limit=MAX_WAITING
+            )
             gates = gates_of(
                 session,
                 waiting,
@@ -82,23 +76,9 @@ def home_view(*, container: Container, user: str) -> HomeView:
                         None,
                     )
                 )
-        mine = list(
-            session.exec(
-                select(Goal)
-                .where(Goal.requester == user)
-                .order_by(col(Goal.updated_at).desc())
-                .limit(MAX_MINE)
-            ).all()
-        )
+        mine = Goals(session).of_requester(requester=user, limit=MAX_MINE)
         related = [g.id for g in mine] + [p[0] for p in pending]
-        recent = list(
-            session.exec(
-                select(AuditEntry)
-                .where(or_(AuditEntry.actor == user, col(AuditEntry.goal_id).in_(related)))
-                .order_by(col(AuditEntry.seq).desc())
-                .limit(MAX_RECENT)
-            ).all()
-        )
+        recent = AuditReads(session).recent_for(actor=user, goal_ids=related, limit=MAX_RECENT)
     tz = settings.tz
     from bot.services.effects import effects_service
 

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlmodel import Session, col, select
-
 from bot.services.errors import GoalClosed, GoalNotFound, InvalidInput
 from bot.services.unit import Actor, add_effect, audit, load_goal_for_update
 from bot.sop.effect_kinds import Build, MergeConflict, MergeConflictDecided, ThreadNote
 from bot.sop.phases import GoalState, Phase, PhaseStatus
 from storage.db import transaction
-from storage.models import Artifact, Effect, Goal
+from storage.models import Goal
+from storage.repositories import Artifacts, Effects, Goals
+from storage.sessions import Session
 
 if TYPE_CHECKING:
     from bot.services.goals import GoalService
@@ -35,13 +35,7 @@ def _unsettled_repo_effects(session: Session, goal_id: str, but: str | None) -> 
 
     Delivery to a Git host (`repo.deliver`) is not among them: it follows the goal's state (the
     pull request is merged once the goal is Done), so Done cannot wait for it."""
-    query = select(Effect.key).where(
-        Effect.goal_id == goal_id,
-        col(Effect.kind).startswith("repo."),
-        Effect.kind != "repo.deliver",
-        col(Effect.status).in_(("pending", "failed")),
-    )
-    return len([k for k in session.exec(query).all() if k != but])
+    return len([k for k in Effects(session).unsettled_repo_keys(goal_id=goal_id) if k != but])
 
 
 def _all_merged(goal: Goal) -> bool:
@@ -177,12 +171,9 @@ def rebuild_after_conflict(
     now = service.clock()
     with transaction(service.engine) as session:
         goal = _blocked_goal(service, session, goal_id, task_id, actor)
-        last = session.exec(
-            select(Artifact.version)
-            .where(Artifact.goal_id == goal.id, Artifact.phase == Phase.IMPLEMENTATION.value)
-            .where(Artifact.task_id == task_id)
-            .order_by(col(Artifact.version).desc())
-        ).first()
+        last = Artifacts(session).last_version(
+            goal_id=goal.id, phase=Phase.IMPLEMENTATION.value, task_id=task_id
+        )
         version = (last or 0) + 1
         tasks = [dict(t) for t in goal.tasks]
         conflict: dict[str, Any] = {}
@@ -246,24 +237,14 @@ def report_repo_problem(
     now = service.clock()
     prefix = f"note:{goal_id}:repo:{kind}:"
     with transaction(service.engine) as session:
-        goal = session.get(Goal, goal_id)
+        goal = Goals(session).get(goal_id)
         if goal is None:
             return False
-        told = session.exec(
-            select(Effect).where(col(Effect.key).startswith(prefix)).order_by(col(Effect.id).desc())
-        ).first()
-        if told is not None:
-            landed_since = session.exec(
-                select(Effect.id).where(
-                    Effect.goal_id == goal_id,
-                    col(Effect.kind).startswith("repo."),
-                    Effect.status == "done",
-                    col(Effect.done_at) > told.created_at,
-                )
-            ).first()
-            if landed_since is None:
-                return False
-        count = len(session.exec(select(Effect.id).where(col(Effect.key).startswith(prefix))).all())
+        effects = Effects(session)
+        told = effects.newest_with_prefix(prefix=prefix)
+        if told is not None and not effects.repo_landed_after(goal_id=goal_id, after=told.created_at):
+            return False
+        count = effects.count_with_prefix(prefix)
         key = f"{prefix}{count + 1}"
         audit(
             session,

@@ -8,12 +8,11 @@ a reminder about that version (a DM to one of its recipients, or the escalation 
 
 from __future__ import annotations
 
-from sqlmodel import Session
-
 from bot.services.errors import WrongMessage
 from bot.sop.gates import Click, Posted
 from storage.models import Goal
 from storage.repositories import Artifacts, Reminders
+from storage.sessions import Session
 
 # The message a Slack decision came from, as Slack reported it (the rule reads it as `Click`).
 ClickedMessage = Click

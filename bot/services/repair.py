@@ -18,10 +18,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import func
-from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
-
 from bot.repo.git import has_commits, repo_top_level, run_in
 from bot.services.errors import InvalidInput
 from bot.services.state_of_record import EVENTS_BASE, goal_record
@@ -30,9 +26,10 @@ from bot.sop.effect_kinds import Draft, PublishState
 from bot.sop.index import EVENTS_PATH, load_index
 from bot.sop.phases import ORDER, GoalState, Phase, PhaseStatus
 from bot.sop.records import GoalRecord
-from storage.audit import AuditEntry
 from storage.db import read_session, transaction
-from storage.models import Approval, Artifact, ArtifactReview, Counter, Goal
+from storage.models import Approval, Artifact, ArtifactReview, Goal
+from storage.repositories import AuditReads, Counters, Goals
+from storage.sessions import Engine, Session
 
 _GOAL_NUMBER = re.compile(r"\bG-(\d{4,})\b")
 _EVENT_NUMBER = re.compile(r'"id":\s*"audit-(\d+)"')
@@ -87,15 +84,6 @@ def _highest_event(root: Path) -> int:
     if not path.is_file():
         return 0
     return max((int(n) for n in _EVENT_NUMBER.findall(path.read_text(encoding="utf-8"))), default=0)
-
-
-def _raise_counter(session: Session, name: str, value: int) -> None:
-    row = session.get(Counter, name)
-    if row is None:
-        session.add(Counter(name=name, value=value))
-    elif row.value < value:
-        row.value = value
-        session.add(row)
 
 
 def _artifacts(top: Path | None, root: Path, record: GoalRecord) -> list[Artifact]:
@@ -226,12 +214,13 @@ def repair_from_repo(*, engine: Engine, repo: str | Path, actor: Actor, clock: C
     report = RepairReport(commit=run_in(top, "rev-parse", "HEAD").stdout.strip() if top else None)
     now = clock()
     with transaction(engine) as session:
-        last_seq = session.exec(select(func.max(AuditEntry.seq))).one() or 0
+        last_seq = AuditReads(session).head_seq() or 0
+        counters = Counters(session)
         # Events already in tasks/events.jsonl keep their numbers; the new log's are numbered after them.
-        _raise_counter(session, EVENTS_BASE, max(0, _highest_event(root) - last_seq))
-        _raise_counter(session, "goal", highest_goal_number(root))
+        counters.raise_to(name=EVENTS_BASE, value=max(0, _highest_event(root) - last_seq))
+        counters.raise_to(name="goal", value=highest_goal_number(root))
         for record in index.goals:
-            if session.get(Goal, record.id) is not None:
+            if Goals(session).get(record.id) is not None:
                 report.known.append(record.id)
                 continue
             goal = _goal_row(record)
@@ -276,7 +265,7 @@ def behind_repository(engine: Engine, repo: str | Path) -> list[str]:
     gaps: list[str] = []
     with read_session(engine) as session:
         for record in index.goals:
-            goal = session.get(Goal, record.id)
+            goal = Goals(session).get(record.id)
             if goal is None:
                 gaps.append(f"{record.id} is in tasks/index.json but not in the database")
                 continue
@@ -299,8 +288,7 @@ def behind_repository(engine: Engine, repo: str | Path) -> list[str]:
                 gaps.append(f"{record.id}: the database lacks {', '.join(missing)}")
             elif newer:
                 gaps.append(f"{record.id}: the repository records later reviews than the database")
-        counter = session.get(Counter, "goal")
         floor = highest_goal_number(root)
-        if (counter.value if counter else 0) < floor:
+        if (Counters(session).value("goal") or 0) < floor:
             gaps.append(f"the goal counter is below G-{floor:04d}, which the repository already uses")
     return gaps

@@ -12,15 +12,24 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlmodel import Session, col, select
-
-from bot.services.errors import GoalClosed, GoalNotFound, InvalidInput, NotAnApprover, SelfApproval
+from bot.services.changes import apply_change, artifact_facts, goal_facts
+from bot.services.errors import (
+    GoalClosed,
+    GoalNotFound,
+    InvalidInput,
+    NotAnApprover,
+    SelfApproval,
+    ServiceError,
+)
 from bot.services.goals import GoalService
-from bot.services.unit import Actor, add_effect, audit, load_goal_for_update
-from bot.sop.effect_kinds import PublishState, ThreadNote
-from bot.sop.phases import LABELS, GoalState, Phase
+from bot.services.unit import Actor, load_goal_for_update
+from bot.sop import reviews as rules
+from bot.sop.outcomes import ArtifactFacts, Refusal, Refused
+from bot.sop.phases import GoalState, Phase
 from storage.db import transaction
-from storage.models import Approval, Artifact, ArtifactReview, Goal
+from storage.models import Artifact, ArtifactReview, Goal
+from storage.repositories import Approvals, Artifacts
+from storage.sessions import Session
 
 
 @dataclass(frozen=True)
@@ -32,42 +41,38 @@ class Reviewed:
 
 def approved_latest(session: Session, goal: Goal) -> list[Artifact]:
     """The latest version of each document phase, when that version is approved."""
-    rows = session.exec(
-        select(Artifact).where(Artifact.goal_id == goal.id, Artifact.task_id == 0).order_by(col(Artifact.id))
-    ).all()
-    latest: dict[str, Artifact] = {}
-    for art in rows:
-        latest[art.phase] = art
-    approved = set(
-        session.exec(
-            select(Approval.artifact_sha256).where(
-                Approval.goal_id == goal.id, Approval.decision == "approve"
-            )
-        ).all()
+    return rules.approved_latest(
+        Artifacts(session).documents(goal_id=goal.id), Approvals(session).approved_shas(goal_id=goal.id)
     )
-    return [a for a in latest.values() if a.sha256 in approved]
 
 
 def _checked(goals: GoalService, session: Session, goal_id: str, actor: Actor) -> Goal:
     goal = load_goal_for_update(session, goal_id)
     if goal is None:
         raise GoalNotFound(goal_id)
-    if goal.state != GoalState.ACTIVE:
-        raise GoalClosed(goal.id, goal.state)
-    if not goals.directory.is_approver(actor.id):
-        raise NotAnApprover(goal.id, "re-review")
-    if actor.id == goal.requester and not goals.allow_self_approval:
-        raise SelfApproval(goal.id)
+    refusal = rules.check_reviewer(
+        goal_facts(goal),
+        actor.id,
+        is_approver=goal.state != GoalState.ACTIVE or goals.directory.is_approver(actor.id),
+        allow_self_approval=goals.allow_self_approval,
+    )
+    if refusal is not None:
+        raise _error(refusal)
     return goal
 
 
-def _stale_click(goal: Goal, phase: str, sha256: str, current: list[Artifact]) -> None:
-    """A button names the version it showed: refuse when that is no longer the approved one."""
-    if not any(a.phase == phase and a.sha256 == sha256 for a in current):
-        raise InvalidInput(
-            f"{goal.id} {LABELS[Phase(phase)]}: the version this message showed is no longer the approved "
-            "one; your click changed nothing"
-        )
+def _error(refusal: Refusal) -> ServiceError:
+    if refusal.reason is Refused.GOAL_CLOSED:
+        return GoalClosed(refusal.goal_id, str(refusal.detail.get("state")))
+    if refusal.reason is Refused.NOT_AN_APPROVER:
+        return NotAnApprover(refusal.goal_id, "re-review")
+    if refusal.reason is Refused.SELF_APPROVAL:
+        return SelfApproval(refusal.goal_id)
+    return InvalidInput(refusal.message)
+
+
+def _facts(current: list[Artifact]) -> list[ArtifactFacts]:
+    return [f for f in map(artifact_facts, current) if f is not None]
 
 
 def reaffirm(
@@ -84,17 +89,13 @@ def reaffirm(
     now = goals.clock()
     with transaction(goals.engine) as session:
         goal = _checked(goals, session, goal_id, actor)
-        current = approved_latest(session, goal)
-        if sha256 is not None:
-            for phase in wanted:
-                _stale_click(goal, phase, sha256, current)
-        artifacts = [a for a in current if not wanted or a.phase in wanted]
-        if not artifacts:
-            raise InvalidInput(
-                f"{goal.id} has no approved artifact to re-review" + (" in that phase" if wanted else "")
-            )
-        done = []
-        for art in artifacts:
+        current = _facts(approved_latest(session, goal))
+        outcome = rules.reaffirm(
+            goal_facts(goal), current, actor=actor.id, phases=wanted, sha256=sha256, at=now
+        )
+        if isinstance(outcome, Refusal):
+            raise _error(outcome)
+        for art in outcome.reviewed:
             session.add(
                 ArtifactReview(
                     goal_id=goal.id,
@@ -105,29 +106,8 @@ def reaffirm(
                     at=now,
                 )
             )
-            audit(
-                session,
-                actor=actor,
-                action="artifact.reviewed",
-                now=now,
-                goal=goal,
-                phase=art.phase,
-                sha=art.sha256,
-                version=art.version,
-                outcome="unchanged",
-            )
-            done.append(Reviewed(art.phase, art.version, art.sha256))
-        names = ", ".join(f"{LABELS[Phase(r.phase)]} v{r.version}" for r in done)
-        add_effect(
-            session,
-            key=f"publish:{goal.id}:reviewed:{now.isoformat()}",
-            goal_id=goal.id,
-            now=now,
-            payload=PublishState(
-                message=f"orch({goal.id}): re-review {names} — unchanged",
-                trailers={"Phase": ", ".join(r.phase for r in done), "Approved-By": actor.id},
-            ),
-        )
+        apply_change(session, goal, outcome.change, actor=actor, now=now)
+        done = [Reviewed(a.phase, a.version, a.sha256) for a in outcome.reviewed]
     goals._committed()
     return done
 
@@ -141,22 +121,11 @@ def ask_for_changes(goals: GoalService, *, goal_id: str, phase: str, sha256: str
     now = goals.clock()
     with transaction(goals.engine) as session:
         goal = _checked(goals, session, goal_id, actor)
-        current = approved_latest(session, goal)
-        _stale_click(goal, phase, sha256, current)
-        art = next(a for a in current if a.phase == phase)
-        audit(session, actor=actor, action="review.changes_requested", now=now, goal=goal, phase=phase,
-              sha=sha256, version=art.version)  # fmt: skip
-        if goal.channel_id:
-            label = f"{LABELS[Phase(phase)]} v{art.version}"
-            add_effect(
-                session,
-                key=f"note:{goal.id}:review-changes:{phase}:{sha256[:12]}:{actor.id}:{now.isoformat()}",
-                goal_id=goal.id,
-                now=now,
-                payload=ThreadNote(
-                    text=f"<@{actor.id}> asks for changes to {label} instead of re-approving it unchanged. "
-                    f"<@{goal.requester}>: until an approver re-approves it, it goes stale and the spec guard "
-                    "refuses the repository; bring the change as a new goal (`/orch start`), or cancel this one."
-                ),
-            )
+        current = _facts(approved_latest(session, goal))
+        change = rules.ask_for_changes(
+            goal_facts(goal), current, actor=actor.id, phase=phase, sha256=sha256, at=now
+        )
+        if isinstance(change, Refusal):
+            raise _error(change)
+        apply_change(session, goal, change, actor=actor, now=now)
     goals._committed()

@@ -19,8 +19,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from sqlmodel import Session
-
 from bot.services.changes import apply_change, goal_facts, phase_facts, refusal_error
 from bot.services.errors import GoalClosed, GoalNotFound, InvalidInput, NotAnApprover, ServiceError
 from bot.services.goals import GoalService
@@ -30,6 +28,7 @@ from bot.sop.outcomes import Refusal, Refused
 from bot.sop.phases import LABELS, GoalState, Phase
 from storage.db import transaction
 from storage.repositories import Approvals, Effects
+from storage.sessions import Session
 
 SpecDecision = Literal["required", "waived"]
 DECISIONS: tuple[SpecDecision, ...] = ("required", "waived")

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlmodel import Session, col, select
-
 from bot.sop.phases import CANONICAL_FILES, MIRROR_FILES, Phase
 from bot.sop.records import ApprovalRecord, ArtifactRecord, GoalRecord, SpecWaiver, TaskRecord
-from storage.audit import AuditEntry
-from storage.models import Approval, Artifact, ArtifactReview, Counter, Goal
+from storage.models import Approval, Artifact, ArtifactReview, Goal
+from storage.repositories import Approvals, ArtifactReviews, Artifacts, AuditReads, Counters
+from storage.sessions import Session
 
 # After `orch repair --from-repo` the audit log starts afresh while `tasks/events.jsonl` already holds
 # `audit-1` … `audit-N` from the lost database; new events are numbered past them (see repair).
@@ -17,21 +16,9 @@ EVENTS_BASE = "events_base"
 
 
 def goal_record(session: Session, goal: Goal) -> GoalRecord:
-    artifacts = list(
-        session.exec(
-            select(Artifact)
-            .where(Artifact.goal_id == goal.id, Artifact.task_id == 0)
-            .order_by(col(Artifact.id))
-        ).all()
-    )
-    approvals = list(
-        session.exec(select(Approval).where(Approval.goal_id == goal.id).order_by(col(Approval.id))).all()
-    )
-    reaffirmed = list(
-        session.exec(
-            select(ArtifactReview).where(ArtifactReview.goal_id == goal.id).order_by(col(ArtifactReview.id))
-        ).all()
-    )
+    artifacts = Artifacts(session).documents(goal_id=goal.id)
+    approvals = Approvals(session).of_goal(goal.id)
+    reaffirmed = ArtifactReviews(session).of_goal(goal_id=goal.id)
     latest: dict[str, Artifact] = {}
     for art in artifacts:
         latest[art.phase] = art
@@ -106,16 +93,13 @@ def _approval_records(approvals: list[Approval], reaffirmed: list[ArtifactReview
 
 def events_base(session: Session) -> int:
     """How far event numbers are shifted past those of a database that was lost (0 normally)."""
-    row = session.get(Counter, EVENTS_BASE)
-    return row.value if row is not None else 0
+    return Counters(session).value(EVENTS_BASE) or 0
 
 
 def pending_events(session: Session, goal_id: str) -> list[dict[str, Any]]:
     """Every audit entry of the goal as an event; the publisher appends only the new ones."""
     base = events_base(session)
-    entries = session.exec(
-        select(AuditEntry).where(AuditEntry.goal_id == goal_id).order_by(col(AuditEntry.seq))
-    )
+    entries = AuditReads(session).of_goal(goal_id=goal_id)
     return [
         {
             "id": f"audit-{(e.seq or 0) + base}",

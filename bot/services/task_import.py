@@ -9,7 +9,9 @@ from bot.services.goals import GoalService
 from bot.sop.phases import LABELS, GoalState, Phase
 from bot.sop.records import TaskRecord
 from bot.sop.task_import import render_import, task_changes
+from storage.db import read_session
 from storage.models import Artifact
+from storage.repositories import Artifacts
 
 
 def propose_import(
@@ -34,20 +36,12 @@ def propose_import(
         raise InvalidInput(
             f"the imported task list is {len(content)} characters as Markdown; at most {MAX_CONTENT}"
         )
-    from sqlmodel import select
-
-    from storage.db import read_session
-
     with read_session(goals.engine) as session:
-        versions = session.exec(
-            select(Artifact.version).where(
-                Artifact.goal_id == goal.id, Artifact.phase == goal.phase, Artifact.task_id == 0
-            )
-        ).all()
+        last = Artifacts(session).last_version(goal_id=goal.id, phase=goal.phase)
     artifact = goals.record_draft(
         goal_id=goal.id,
         phase=goal.phase,
-        version=max(versions, default=0) + 1,
+        version=(last or 0) + 1,
         content=redact(content),
         summary=redact(f"Task Master import of {source}: {len(changes)} change(s)")[:300],
         drafted_by=redact(f"taskmaster-import:{actor}")[:80],

@@ -10,12 +10,10 @@ import re
 from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy.engine import Engine
-from sqlmodel import col, select
-
 from bot.sop.briefs import THREAD_SOURCE_LINE
 from storage.db import read_session
-from storage.models import Artifact, Goal
+from storage.repositories import Artifacts, Goals
+from storage.sessions import Engine
 
 LINK_RE = re.compile(r"<(https?://[^>|]+)(?:\|[^>]*)?>|(https?://\S+)")
 MAX_MESSAGE = 2000
@@ -95,14 +93,8 @@ def current_message(engine: Engine, goal_id: str) -> tuple[str, str] | None:
     """(channel, ts) of the message a person should look at now: the newest posted artifact of the
     goal, else its card. None when the goal has no Slack thread."""
     with read_session(engine) as session:
-        goal = session.get(Goal, goal_id)
+        goal = Goals(session).get(goal_id)
         if goal is None or not goal.channel_id:
             return None
-        ts = session.exec(
-            select(Artifact.message_ts)
-            .where(Artifact.goal_id == goal_id, col(Artifact.message_ts).is_not(None))
-            .order_by(col(Artifact.id).desc())
-            .limit(1)
-        ).first()
-        ts = ts or goal.card_ts
+        ts = Artifacts(session).newest_message_ts(goal_id=goal_id) or goal.card_ts
         return (goal.channel_id, ts) if ts else None

@@ -7,13 +7,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlmodel import Session
-
 from bot.sop.effect_kinds import Payload, parse
 from bot.sop.ids import GOAL_ID_RE, sha256_text  # noqa: F401 - shared with the services
 from storage.audit import append_audit
 from storage.models import Goal
 from storage.repositories import Counters, Effects, Goals
+from storage.sessions import Session
 
 Clock = Callable[[], datetime]
 

@@ -11,11 +11,13 @@ from sqlalchemy import func
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
-from bot.sop.phases import GoalState, PhaseStatus
 from storage.jobs_models import Reminder
 from storage.models import Approval, Artifact, Goal
 
 _CHUNK = 500  # goal ids per IN (…) list, well under SQLite's bound-parameter limit
+# The values of `GoalState.ACTIVE` and `PhaseStatus.AWAITING_APPROVAL` (bot.sop.phases), as stored.
+ACTIVE = "active"
+AWAITING_APPROVAL = "awaiting_approval"
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,7 @@ def open_gates(
     query = (
         core_select(*_GATE_COLUMNS)
         .join(Artifact, col(Artifact.id) == latest)
-        .where(col(Goal.state) == GoalState.ACTIVE, col(Goal.status) == PhaseStatus.AWAITING_APPROVAL)
+        .where(col(Goal.state) == ACTIVE, col(Goal.status) == AWAITING_APPROVAL)
         .order_by(col(Goal.id))
     )
     if opened_by is not None:

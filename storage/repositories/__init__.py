@@ -1,0 +1,37 @@
+"""Repositories: every query the bot runs, one module per aggregate.
+
+Each repository is a thin object over the caller's `Session` (the caller owns the transaction):
+goals (with the goal counter and delivery keys), artifacts, approvals, effects (the outbox), jobs
+(with the recorded SLA reminders), the audit log's reads and the smaller records around a goal
+(mode requests, Slack messages, reviews). Services, jobs and views call these instead of building
+SQL, and the pure rules (`bot.sop`) never see them. New methods take keyword arguments and return
+rows, plain values or small dataclasses.
+"""
+
+from storage.repositories.approvals import APPROVE, Approvals
+from storage.repositories.artifacts import Artifacts
+from storage.repositories.audit import AuditReads
+from storage.repositories.effects import Effects
+from storage.repositories.goals import Counters, Deliveries, Goals
+from storage.repositories.jobs import Jobs, Reminders
+from storage.repositories.raw import StateRows
+from storage.repositories.records import ArtifactReviews, ModeRequests, SlackMessages
+from storage.repositories.runs import AgentRuns
+
+__all__ = [
+    "APPROVE",
+    "AgentRuns",
+    "Approvals",
+    "ArtifactReviews",
+    "Artifacts",
+    "AuditReads",
+    "Counters",
+    "Deliveries",
+    "Effects",
+    "Goals",
+    "Jobs",
+    "ModeRequests",
+    "Reminders",
+    "SlackMessages",
+    "StateRows",
+]
