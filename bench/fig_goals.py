@@ -9,7 +9,10 @@ The outbox records when each post was done, so every time here is read from the 
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
+import signal
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +20,24 @@ import httpx
 
 from bench import signed
 from bench.fig_http import prepare_gates, send, wait_quiet
+from bench.fig_scale import _profile as py_spy
 from bench.observe import Observer, epoch, wait_for
 from bench.procs import Proc, child_env, free_port, python, run_load
 from bench.stack import Stack
 from bench.stats import summarize
+
+
+@contextlib.contextmanager
+def profiled(stack: Stack, name: str) -> Iterator[None]:
+    """py-spy on the worker (the process that runs the goals) while the block runs, when
+    ORCH_BENCH_PROFILE names a folder (see bench.fig_scale)."""
+    spy = py_spy(stack.worker.pid, name) if stack.worker is not None else None
+    try:
+        yield
+    finally:
+        if spy is not None:
+            spy.send_signal(signal.SIGINT)  # py-spy writes its profile when interrupted
+            spy.wait(30)
 
 
 def _click(stack: Stack, target: dict[str, Any], n: int) -> None:
@@ -113,6 +130,11 @@ def burst(stack: Stack, n: int, window: float) -> dict[str, Any]:
 
     Throughput = PRDs posted / seconds from the first start to the last PRD (within `window`).
     """
+    with profiled(stack, f"goals-burst-{n}"):
+        return _burst(stack, n, window)
+
+
+def _burst(stack: Stack, n: int, window: float) -> dict[str, Any]:
     observer = Observer(stack.db_path)
     t0 = time.time()
     load = run_load(
@@ -204,16 +226,21 @@ def parallel_goals(workdir: Path, sizes: tuple[int, ...], delay: float) -> dict[
                 targets = prepare_gates(stack, size, f"par{size}", timeout=60 + size * 2)
                 wait_quiet(stack, 60)
                 calls_before = len(httpx.get(f"http://127.0.0.1:{port}/stats").json()["calls"])
-                t0 = time.time()
-                with concurrent.futures.ThreadPoolExecutor(max_workers=min(size, 20)) as pool:
-                    list(pool.map(lambda t: _click(stack, t[1], 200_000 + t[0]), enumerate(targets)))
-                ids = {t["goal_id"] for t in targets}
-                prds = wait_for(
-                    lambda ids=ids: (p := _posted(observer, "prd", ids)) and len(p) >= len(ids) and p,
-                    timeout=60 + size * delay * 2,
-                    interval=0.02,
-                    what=f"{size} PRDs",
-                )
+                with (
+                    profiled(stack, f"goals-parallel-{size}")
+                    if size == max(sizes)
+                    else contextlib.nullcontext()
+                ):
+                    t0 = time.time()
+                    with concurrent.futures.ThreadPoolExecutor(max_workers=min(size, 20)) as pool:
+                        list(pool.map(lambda t: _click(stack, t[1], 200_000 + t[0]), enumerate(targets)))
+                    ids = {t["goal_id"] for t in targets}
+                    prds = wait_for(
+                        lambda ids=ids: (p := _posted(observer, "prd", ids)) and len(p) >= len(ids) and p,
+                        timeout=60 + size * delay * 2,
+                        interval=0.02,
+                        what=f"{size} PRDs",
+                    )
                 last = max(epoch(r["posted_at"]) for r in prds.values())
                 calls = httpx.get(f"http://127.0.0.1:{port}/stats").json()["calls"][calls_before:]
                 out["runs"][size] = {"wall_s": round(last - t0, 3), "model_calls": len(calls)}

@@ -5,7 +5,8 @@ before the messages in it, its files before its commits, and its work (a draft, 
 everything recorded before it and before everything recorded after it. Its Slack messages and its
 repository commits do not build on each other, so between two pieces of work they run side by side
 in two "lanes": a goal's Slack lane and its repository lane (the PRD is posted while the approval
-is committed). Different goals' lanes run at the same time, at most `max_lanes` lanes at once.
+is committed; a new goal's card is posted while its Scaffold Check looks at the repository and its
+"start goal" commit is made). Different goals' lanes run at the same time, at most `max_lanes` lanes at once.
 Effects of no goal share one lane. Each handler is idempotent by the effect's key, so a crash at any point and a
 re-run after restart leaves exactly one message, mirror section and commit.
 
@@ -36,6 +37,7 @@ from bot.faults import fault_point
 from bot.observability.logging import log_context
 from bot.observability.tracing import set_attributes, span
 from bot.services.unit import Clock
+from bot.sop.phases import Phase
 from storage import locks
 from storage.db import read_session, transaction
 from storage.models import Effect, Goal
@@ -48,20 +50,41 @@ CLOSED_BY_PERSON = ("cancelled", "rejected")  # the thread message of an effect 
 # listeners: more lanes than that would wait for connections inside the loop and stop it for good.
 PG_MAX_LANES = 8
 MAX_LANES = 32  # lanes running at once (up to two per goal): Slack calls overlap, git publishes batch up
+# Repository lanes take turns at the branch lock (their publishes batch up while they wait), so
+# more of them at once adds nothing but waiting: they may hold at most half of the lanes, and the
+# other half stays for posts and work. Without this, many goals' commits waiting for the lock took
+# every lane, and other goals' drafts and posts waited behind them.
+REPO_SHARE = 2
+# Effects that only draw a projection of the goal's state as it is when they run (the card, its
+# progress message, the Homes): one followed by another of its kind in the same lane draws nothing
+# the later one does not, so it is marked done without a call, and the posts between them go out
+# one Slack round trip sooner (an approval's card update no longer delays the next draft's post).
+RE_RENDERS = frozenset({"slack.update_card"})
 
 # The streams of a goal's effects (see the module's docstring); any other kind is "work".
 SLACK, REPO, WORK = "slack", "repo", "work"
+SCAFFOLD_CHECK = Phase.SCAFFOLD_CHECK.value
 LaneKey = tuple[str | None, str]  # (goal id, stream)
 
 
 def stream(effect: Effect) -> str:
     """A Slack effect recorded with `after_repo` (a note that says the commits are made) runs in
-    order with everything, like work."""
+    order with everything, like work.
+
+    The Scaffold Check's draft reads the repository, not the thread: it runs in the repository lane,
+    before the commits recorded after it (the goal's "start goal" commit writes into what it reads)
+    and beside the goal's card, whose post does not wait for it. Its artifact's post, recorded when
+    it is drafted, still comes after the card in the Slack lane."""
     if effect.kind.startswith(("slack.", "notify.")) and not effect.payload.get("after_repo"):
         return SLACK
-    if effect.kind.startswith("repo."):
+    if effect.kind.startswith("repo.") or reads_only_the_repository(effect):
         return REPO
     return WORK
+
+
+def reads_only_the_repository(effect: Effect) -> bool:
+    """The Scaffold Check's draft: quick, no model, it looks at the repository and records a draft."""
+    return effect.kind == "draft" and effect.payload.get("phase") == SCAFFOLD_CHECK
 
 
 def runnable(effect: Effect, now: datetime | None) -> bool:
@@ -190,10 +213,15 @@ class EffectDispatcher:
         free = self.max_lanes - len(self._lanes)
         if free <= 0:
             return 0
+        repo_free = max(1, self.max_lanes // REPO_SHARE) - sum(1 for key in self._lanes if key[1] == REPO)
         started = 0
         for key, effects in self._due_lanes(exclude=set(self._lanes)).items():
             if started >= free:
                 break
+            if key[1] == REPO:
+                if repo_free <= 0:
+                    continue  # a later goal's posts and work may still start
+                repo_free -= 1
             lane = asyncio.create_task(self._lane(effects), name=f"orch-effects-{key[0] or 'none'}-{key[1]}")
             self._lanes[key] = lane
             lane.add_done_callback(functools.partial(self._lane_done, key))
@@ -250,10 +278,11 @@ class EffectDispatcher:
     async def _lane(self, effects: list[Effect]) -> int:
         """Run one lane's effects in order; stop at the first that waits (its later ones wait too)."""
         ran = 0
-        for effect in effects:
+        for i, effect in enumerate(effects):
             if self._stopping:
                 break
-            ok = await self._run_again_if_cancelled_inside(effect)
+            redrawn_later = effect.kind in RE_RENDERS and any(e.kind == effect.kind for e in effects[i + 1 :])
+            ok = await self._run_again_if_cancelled_inside(effect, _nothing if redrawn_later else None)
             if ok is None:  # another replica is running it; it keeps the goal's order from there
                 if effect.goal_id is None:
                     continue
@@ -263,10 +292,10 @@ class EffectDispatcher:
                 break
         return ran
 
-    async def _run_again_if_cancelled_inside(self, effect: Effect) -> bool | None:
+    async def _run_again_if_cancelled_inside(self, effect: Effect, handler: Handler | None) -> bool | None:
         while True:
             try:
-                return await self.run_one(effect)
+                return await self.run_one(effect, handler)
             except asyncio.CancelledError:
                 # A task the handler awaited was cancelled, not this lane (stop() cancels the lane,
                 # which then shows in cancelling()). The bench once saw a scaffold draft's job
@@ -296,19 +325,28 @@ class EffectDispatcher:
         many ran. Used by drain(), the CLI and tests; the server's loop starts lanes as they come."""
         lanes = self._due_lanes(exclude=set(self._lanes), limit=limit)
         gate = asyncio.Semaphore(self.max_lanes)
+        repo_gate = asyncio.Semaphore(max(1, self.max_lanes // REPO_SHARE))
 
         async def bounded(effects: list[Effect]) -> int:
             async with gate:
                 return await self._lane(effects)
 
-        results = await asyncio.gather(*(bounded(e) for e in lanes.values()), return_exceptions=True)
+        async def bounded_repo(effects: list[Effect]) -> int:
+            async with repo_gate:  # taken first: a repository lane waiting here holds no lane
+                return await bounded(effects)
+
+        results = await asyncio.gather(
+            *((bounded_repo if key[1] == REPO else bounded)(e) for key, e in lanes.items()),
+            return_exceptions=True,
+        )
         for result in results:
             if isinstance(result, BaseException):
                 raise result
         return sum(r for r in results if isinstance(r, int))
 
-    async def run_one(self, effect: Effect) -> bool | None:
-        """Run one effect; None when it is not ours to run (done meanwhile, or another replica has it)."""
+    async def run_one(self, effect: Effect, instead: Handler | None = None) -> bool | None:
+        """Run one effect (with `instead` rather than its kind's handler, when given); None when it
+        is not ours to run (done meanwhile, or another replica has it)."""
         # Replicas share the outbox on PostgreSQL: an effect runs only under its advisory lock.
         # The database writes run in threads: on SQLite each waits for the write lock, and lanes
         # of other goals go on meanwhile instead of the whole loop waiting.
@@ -320,7 +358,7 @@ class EffectDispatcher:
             async with locks.claim_async(self.engine, locks.EFFECTS, int(effect.id or 0)) as mine:
                 if not (here and mine):
                     return None
-                handler = self.handlers.get(effect.kind)
+                handler = instead or self.handlers.get(effect.kind)
                 if handler is None:
                     await asyncio.to_thread(self._finish, effect, "failed", f"no handler for {effect.kind}")
                     return False
@@ -458,3 +496,7 @@ class EffectDispatcher:
                 return
             await asyncio.sleep(0.01)
         raise TimeoutError("effects still pending after drain timeout")
+
+
+async def _nothing(effect: Effect) -> None:
+    """The handler of an effect whose work a later effect of its lane does (see RE_RENDERS)."""

@@ -116,9 +116,19 @@ def _task_title(goal: Goal, task_id: int) -> str:
 
 
 def progress_text(
-    goal: Goal, artifact: Artifact | None, *, approved: int = 0, required: int = 1, held: str | None = None
+    goal: Goal,
+    artifact: Artifact | None,
+    *,
+    approved: int = 0,
+    required: int = 1,
+    held: str | None = None,
+    posted: bool = True,
 ) -> str:
-    """The one line the goal's progress message shows: what is happening now, or what it waits for."""
+    """The one line the goal's progress message shows: what is happening now, or what it waits for.
+
+    `posted=False`: the latest version is drafted but not yet in the thread. The thread then still
+    shows its drafting, so the line does too: it is a projection of what the thread shows, and
+    reads the same whichever of the draft and the thread's earlier posts was done first."""
     label = LABELS[Phase(goal.phase)]
     state = GoalState(goal.state)
     if state is GoalState.DONE and held == "failed":
@@ -135,7 +145,8 @@ def progress_text(
     status = PhaseStatus(goal.status)
     implementation = Phase(goal.phase) is Phase.IMPLEMENTATION
     current = artifact if artifact is not None and artifact.phase == goal.phase else None
-    if status is PhaseStatus.AWAITING_APPROVAL and current is not None:
+    drafted_unseen = status is PhaseStatus.AWAITING_APPROVAL and current is not None and not posted
+    if status is PhaseStatus.AWAITING_APPROVAL and current is not None and posted:
         what = (
             f"the diff of task {current.task_id} (v{current.version})"
             if implementation
@@ -146,7 +157,7 @@ def progress_text(
     if status is PhaseStatus.FAILED:
         what = "The build" if implementation else f"Drafting the {label}"
         return f"⚠️ {what} failed; see the message below: Retry, Request changes or Cancel."
-    again = status is PhaseStatus.CHANGES_REQUESTED
+    again = status is PhaseStatus.CHANGES_REQUESTED or (drafted_unseen and bool(current and current.feedback))
     if implementation and status is PhaseStatus.BLOCKED:
         blocked = next((t for t in goal.tasks if t.get("status") == "blocked"), None)
         which = f"Task {blocked['id']}" if blocked else "A task"

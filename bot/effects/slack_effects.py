@@ -44,7 +44,7 @@ from bot.services.gates import Gate, gate
 from bot.services.unit import Clock
 from bot.slack_guard import message_ts
 from bot.sop.effect_kinds import MarkDecided, PostArtifact, PostCard, Status, ThreadNote, UpdateCard
-from bot.sop.phases import LABELS, GoalState, Phase
+from bot.sop.phases import LABELS, GoalState, Phase, PhaseStatus
 from storage.db import read_session, transaction
 from storage.models import Artifact, Effect, Goal, PullRequestLink, SlackMessage
 
@@ -184,6 +184,14 @@ class SlackEffects:
         shown_ci = ci.text if ci is not None and goal.phase in (Phase.IMPLEMENTATION, Phase.DONE) else None
         cost = self.cost_line(goal) if self.cost_line is not None else None
         view = dataclasses.replace(view, held=self.held(goal), cost=cost, ci=shown_ci)
+        if (
+            view.status is PhaseStatus.AWAITING_APPROVAL
+            and current.artifact
+            and not current.artifact.message_ts
+        ):
+            # Drafted but not yet in the thread (the card's first post can come after the draft):
+            # the card shows what the thread shows, the drafting, until the version is posted.
+            view = dataclasses.replace(view, status=PhaseStatus.DRAFTING, next_approvers=[], sla_due=None)
         return builders.build_goal_card(view), builders.goal_card_text(view)
 
     async def find_marker(self, channel: str, thread_ts: str | None, mark: str) -> str | None:

@@ -107,6 +107,7 @@ class StatusMessages:
             approved=len(current.approved_by),
             required=self.fx.approvals_required,
             held=self.fx.held(goal),
+            posted=current.artifact is None or bool(current.artifact.message_ts),
         )
 
     def current(self, goal_id: str) -> SlackMessage | None:

@@ -67,13 +67,30 @@ def check_main_checkout(git: Git) -> None:
                 f"{what} is in progress in the bot's checkout of the repository{where}",
                 f"{remedy} there; the bot goes on by itself once it is finished",
             )
-    current = git.run_full("symbolic-ref", "--quiet", "--short", "HEAD", ok_codes=(0, 1)).stdout.strip()
+    current = _checked_out(git)
     if current != git.main_branch:
         raise RepoNeedsPerson(
             "branch",
             f"the bot's checkout has {current or 'a detached HEAD'} checked out, not {git.main_branch}",
             f"run `git switch {git.main_branch}` there; the bot goes on by itself",
         )
+
+
+def _checked_out(git: Git) -> str:
+    """The branch the bot's checkout has checked out ("" when detached). Read from `.git/HEAD` in
+    a plain checkout (every commit of the bot asks, and a git process costs more than the read);
+    asked of git in any other layout."""
+    dot_git = git.root / ".git"
+    if dot_git.is_dir() and dot_git.resolve() == git.git_dir.resolve():
+        try:
+            head = (dot_git / "HEAD").read_text(encoding="utf-8").strip()
+        except OSError:
+            head = ""
+        if head.startswith("ref: refs/heads/"):
+            return head.removeprefix("ref: refs/heads/")
+        if head and not head.startswith("ref:"):
+            return ""  # a detached HEAD holds a commit id
+    return git.run_full("symbolic-ref", "--quiet", "--short", "HEAD", ok_codes=(0, 1)).stdout.strip()
 
 
 def needs_person(exc: BaseException) -> RepoNeedsPerson | None:

@@ -58,19 +58,31 @@ def validate_index_data(data: Any) -> None:
         raise IndexFileError(f"{INDEX_PATH} does not match its schema: {shown}")
 
 
+# The last index text this process validated against the schema. Every publish reads the index
+# it wrote the time before: that text need not be checked again (the schema check of an index of
+# many goals was a good part of the time the branch lock was held).
+_last_valid = ""
+
+
 def dump_index(index: IndexFile) -> str:
     """The exact text written to `tasks/index.json`; raises `IndexFileError` if invalid."""
+    global _last_valid
     data = to_json_dict(index)
     validate_index_data(data)
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    _last_valid = text
+    return text
 
 
 def parse_index(text: str) -> IndexFile:
+    global _last_valid
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise IndexFileError(f"{INDEX_PATH} is not valid JSON: {exc}") from None
-    validate_index_data(data)
+    if text != _last_valid:
+        validate_index_data(data)
+        _last_valid = text
     try:
         return IndexFile.model_validate(data)
     except ValidationError as exc:

@@ -11,6 +11,7 @@ import configparser
 import json
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -234,14 +235,18 @@ class ScaffoldResult:
     commit: str | None
 
 
-def _in_head(git: Git, rel: str) -> bool:
-    return git.run_full("cat-file", "-e", f"HEAD:{rel}", ok_codes=(0, 128)).returncode == 0
+def _in_head(git: Git, rels: list[str]) -> set[str]:
+    """Which of `rels` the main checkout's HEAD has (one git process for all of them)."""
+    proc = git.run_full("ls-tree", "--name-only", "HEAD", "--", *rels, ok_codes=(0, 128))
+    return set(proc.stdout.splitlines()) if proc.returncode == 0 else set()
 
 
-def _left_by_a_crash(git: Git, repo: Path, rel: str, text: str) -> bool:
+def _left_by_a_crash(repo: Path, rel: str, text: str, in_head: Callable[[], set[str]]) -> bool:
     """Is this exactly the file an earlier attempt wrote and did not commit (the process died
     between the two)? A person's own file at the same path is never taken."""
-    return not _in_head(git, rel) and (repo / rel).read_text(encoding="utf-8") == text
+    # The text first: it is read from disk, while the history is asked in a git process.
+    path = repo / rel
+    return path.is_file() and path.read_bytes() == text.encode("utf-8") and rel not in in_head()
 
 
 def apply_scaffold(
@@ -265,19 +270,26 @@ def apply_scaffold(
             "docs": ("docs/README.md", DOCS_README),
             "index": (INDEX_PATH, dump_index(IndexFile())),
         }
+        asked: list[set[str]] = []
+
+        def in_head() -> set[str]:
+            if not asked:
+                asked.append(_in_head(git, [rel for rel, _ in files.values()] + [SCHEMA_PATH]))
+            return asked[0]
+
         for key, (rel, text) in files.items():
             git.relpath(rel)  # refuse a tasks/ or docs/ symlink that leads out of the repository
             if (repo / rel).exists():
                 # Written by an attempt that died before its commit: a retry's fresh inspection no
                 # longer reports it missing, but it still has to be committed.
-                if _left_by_a_crash(git, repo, rel, text):
+                if _left_by_a_crash(repo, rel, text, in_head):
                     created.append(rel)
             elif key in wanted:
                 write_atomic(repo / rel, text)
                 created.append(rel)
         git.relpath(SCHEMA_PATH)
         if (repo / SCHEMA_PATH).exists():
-            if _left_by_a_crash(git, repo, SCHEMA_PATH, schema_text()):
+            if _left_by_a_crash(repo, SCHEMA_PATH, schema_text(), in_head):
                 created.append(SCHEMA_PATH)
         elif "schema" in wanted:
             write_schema(repo)

@@ -152,6 +152,25 @@ def test_a_person_s_merge_left_half_way_is_named_with_its_files(git: Git) -> Non
     check_main_checkout(git)  # repaired: nothing to say
 
 
+def test_a_checkout_on_another_branch_or_detached_is_named_until_main_is_back(git: Git) -> None:
+    write(git, "README.md", "base\n")
+    git.commit([git.root / "README.md"], "base")
+
+    def run(*args: str) -> None:
+        subprocess.run(["git", *args], cwd=git.root, check=True, capture_output=True)
+
+    run("switch", "-q", "-c", "feature")
+    with pytest.raises(RepoNeedsPerson) as caught:
+        check_main_checkout(git)
+    assert caught.value.kind == "branch" and "has feature checked out" in caught.value.problem
+    run("switch", "-q", "--detach", "main")
+    with pytest.raises(RepoNeedsPerson) as caught:
+        check_main_checkout(git)
+    assert "a detached HEAD" in caught.value.problem
+    run("switch", "-q", "main")
+    check_main_checkout(git)  # repaired: nothing to say
+
+
 def test_failures_a_person_must_repair_are_told_apart_from_passing_ones() -> None:
     denied = PermissionError(errno.EACCES, "Permission denied", "/r/tasks/index.json")
     assert (

@@ -44,3 +44,20 @@ def test_a_note_recorded_after_the_commits_waits_for_them() -> None:
 def test_effects_of_no_goal_share_one_lane_in_order() -> None:
     effects = _effects("notify.dm", "repo.publish_state", "draft")
     assert _keys(split_lanes(None, effects)) == {WORK: ["e1", "e2", "e3"]}
+
+
+def test_a_new_goals_card_is_posted_while_its_scaffold_check_runs_and_its_start_is_committed() -> None:
+    effects = _effects("slack.post_card", "draft", "repo.publish_state", phase="scaffold_check")
+    assert _keys(split_lanes("G-0001", effects)) == {SLACK: ["e1"], REPO: ["e2", "e3"]}
+
+
+def test_the_start_commit_waits_for_the_scaffold_check_that_reads_the_repository() -> None:
+    effects = _effects("slack.post_card", "draft", "repo.publish_state", phase="scaffold_check")
+    effects[1].not_before = datetime(2999, 1, 1, tzinfo=UTC)  # the check waits for its retry
+    now = datetime.now(UTC)
+    assert _keys(split_lanes("G-0001", effects, now)) == {SLACK: ["e1"]}
+
+
+def test_a_later_phases_draft_still_waits_for_the_posts_recorded_before_it() -> None:
+    effects = _effects("slack.mark_decided", "draft", "repo.publish_artifact", phase="prd")
+    assert _keys(split_lanes("G-0001", effects)) == {SLACK: ["e1"]}

@@ -101,3 +101,16 @@ def test_a_hostile_task_title_stays_text_and_the_message_stays_valid() -> None:
     blocks = build_status_message(progress_text(goal, None), [])
     check_message(blocks)
     assert "<!channel>" not in str(blocks) and "&lt;!channel&gt;" in str(blocks)
+
+
+def test_a_version_drafted_but_not_yet_in_the_thread_still_shows_its_drafting() -> None:
+    waiting = _goal(status="awaiting_approval")
+    assert progress_text(waiting, _artifact(), posted=False) == "✍️ Drafting PRD…"
+    scaffold = _goal(phase="scaffold_check", status="awaiting_approval")
+    assert progress_text(scaffold, _artifact("scaffold_check"), posted=False) == (
+        "🔎 Checking the repository's scaffold…"
+    )
+    redraft = _artifact(version=2)
+    redraft.feedback = "Say who may download it"
+    assert progress_text(waiting, redraft, posted=False) == "✍️ Redrafting PRD with the feedback…"
+    assert progress_text(waiting, redraft, posted=True) == "⏳ Waiting for a decision on PRD v2."
