@@ -23,7 +23,7 @@ from bot.services.authority import ApproverDirectory
 from bot.services.goals import GoalService
 from bot.services.unit import Clock, system_clock
 from bot.slack_guard import GuardedWebClient, ShortRateLimitRetry, ShortRateLimitRetrySync
-from bot.sop.effect_kinds import Deliver, Merge
+from bot.sop.effect_kinds import Build, Deliver, Merge
 from storage.audit import bind_redactor
 from storage.audit_keys import bind_keyring
 from storage.db import make_engine
@@ -187,6 +187,8 @@ def _effect_handlers(c: Container) -> dict[str, Handler]:
         if c.delivery is not None:  # each goal is built in its own clone, whose branch is delivered
             manager.repo_for = c.delivery.goal_root
         handlers.update(manager.handlers(merge=handlers[Merge.KIND]))
+        if c.delivery is not None:  # its builds start from the remote, like the delivery's own
+            handlers[Build.KIND] = c.delivery.wrap_build(handlers[Build.KIND])
         c.manager = manager
     messages = [kind for kind in KINDS if kind.startswith(("slack.", "notify."))]
     if c.slack is not None:

@@ -59,6 +59,11 @@ class Clones:
         return run_remote(args, cwd=cwd, url=self.url, token=self.token, identity=self.identity, ok_codes=ok)
 
     def _git(self, *args: str, cwd: Path, ok: tuple[int, ...] = (0,)) -> str:
+        if args[:1] == ("fetch",):
+            # Two threads of this process fetching into one clone (a goal's draft job and its repo
+            # effect) would clash on the remote-tracking refs ("cannot lock ref") and fail an effect.
+            with self._lock(f"fetch:{cwd}"):
+                return self.run(*args, cwd=cwd, ok=ok).stdout
         return self.run(*args, cwd=cwd, ok=ok).stdout
 
     def bring_base_in(self, goal_id: str) -> list[str]:

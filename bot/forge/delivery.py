@@ -28,6 +28,7 @@ from bot.effects.dispatcher import EffectDispatcher, Handler, RetryLater
 from bot.forge.body import ArtifactRow, ci_text, pr_body, pr_title
 from bot.forge.ci import show_ci
 from bot.forge.clones import PushRejected, goal_branch
+from bot.forge.handover import drop_merged_leftovers, hold_approved_diff
 from bot.forge.outcome import Outcome, Stale, retry_offered, thread_notes
 from bot.forge.port import ForgeError, MergeRefused, StatusState
 from bot.forge.targets import Target, build_targets
@@ -94,6 +95,22 @@ class DeliveryEffects:
         wrapped[Deliver.KIND] = self.deliver
         return wrapped
 
+    def wrap_build(self, original: Handler) -> Handler:
+        """A `build` handler that opens the goal's clone itself (the implementation manager's),
+        started like the delivery's own: from what the remote has, and with nothing in the worktree
+        that another replica already merged."""
+
+        async def build(effect: Effect) -> None:
+            if effect.goal_id is not None:
+                target = await asyncio.to_thread(self.target, effect.goal_id)
+                if target.delivered and target.clones is not None:
+                    root = await asyncio.to_thread(target.clones.goal_clone, effect.goal_id)
+                    await asyncio.to_thread(target.clones.sync, effect.goal_id)
+                    await asyncio.to_thread(self._drop_leftovers, effect.goal_id, root)
+            await original(effect)
+
+        return build
+
     def _in_goal_clone(self, kind: str, work: Any, original: Handler) -> Handler:
         name = getattr(original, "__name__", "")
 
@@ -114,6 +131,8 @@ class DeliveryEffects:
             scoped._dispatcher = self._dispatcher
             if kind == "repo.merge" and target.delivered:
                 await asyncio.to_thread(self._bring_build, effect, root)
+            if kind == "build" and target.delivered:
+                await asyncio.to_thread(self._drop_leftovers, effect.goal_id, root)
             await getattr(scoped, name)(effect)
             if kind.startswith("repo.") and target.delivered:
                 # Pushed at once, so the goal's next effect starts from it on whichever replica runs it.
@@ -129,18 +148,14 @@ class DeliveryEffects:
             target.clones.push(goal_id)
 
     def _bring_build(self, effect: Effect, root: Path) -> None:
-        """A task built on another replica: its approved diff is applied to this clone's worktree, so
-        the merge commits what was approved (each replica has its own disk)."""
+        """Before a merge: the goal's worktree here holds exactly the task's approved diff, whichever
+        replica built it (each has its own disk; see bot.forge.handover)."""
         from bot.repo.git import Identity, ensure_repo
-        from bot.repo.git import run_in as git_in
 
         goal_id, task_id = str(effect.goal_id), int(effect.payload["task_id"])
         git = ensure_repo(root, identity=Identity())
         if git.find_commit_by_trailer("Orch-Effect", effect.key):
             return
-        tree = git.worktree_add(goal_id)
-        if git_in(tree, "status", "--porcelain").stdout.strip():
-            return  # built here: the worktree holds the change
         with read_session(self.engine) as session:
             approved = {
                 a.artifact_sha256
@@ -154,17 +169,17 @@ class DeliveryEffects:
                 .where(Artifact.task_id == task_id)
                 .order_by(col(Artifact.version).desc())
             ).all()
-        diff = next((a.content for a in versions if a.sha256 in approved), None)
-        if not diff or not diff.strip():
+        chosen = next((a for a in versions if a.sha256 in approved), None)
+        if chosen is None or not chosen.content.strip():
             return
-        patch = tree.parent / f"{goal_id}-task-{task_id}.patch"
-        patch.write_text(diff if diff.endswith("\n") else diff + "\n", encoding="utf-8")
-        try:
-            applied = git_in(tree, "apply", "--index", "--whitespace=nowarn", str(patch), ok_codes=(0, 1))
-            if applied.returncode != 0:
-                log.warning("the approved diff of %s task %s did not apply here", goal_id, task_id)
-        finally:
-            patch.unlink(missing_ok=True)
+        hold_approved_diff(git, goal_id, chosen.content, chosen.sha256, task_id=task_id)
+
+    @staticmethod
+    def _drop_leftovers(goal_id: str, root: Path) -> None:
+        """Before a build: an earlier task merged on another replica leaves nothing behind here."""
+        from bot.repo.git import Identity, ensure_repo
+
+        drop_merged_leftovers(ensure_repo(root, identity=Identity()), goal_id)
 
     def _follow(self, effect: Effect) -> None:
         with transaction(self.engine) as session:

@@ -42,11 +42,6 @@ TOPICS = [
 ]
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="known defect: in about 2 runs of 3 one task merge's Orch-Effect trailer is missing from "
-    "the merged base although its effect is done (10 PRs merge, no commit is duplicated)",
-)
 def test_two_replicas_on_one_postgres_deliver_ten_goals_into_one_remote(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
