@@ -155,7 +155,7 @@ def retry_failed(
         elif not (
             auto
             or actor.id == goal.requester
-            or goals.directory.is_approver(actor.id)
+            or goals.directory.is_approver(actor.id, repo=goal.repo)
             or actor.id.startswith("cli:")
         ):
             raise InvalidInput(f"Only the requester or an approver can retry {goal.id}.")

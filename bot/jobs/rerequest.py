@@ -27,7 +27,9 @@ def rerequest(goals: GoalService, *, goal_id: str, actor: Actor) -> Artifact:
         old = Artifacts(session).current(goal)
     facts = goal_facts(goal)
     is_approver = (
-        goal.state == "active" and actor.id != goal.requester and goals.directory.is_approver(actor.id)
+        goal.state == "active"
+        and actor.id != goal.requester
+        and goals.directory.is_approver(actor.id, repo=goal.repo)
     )
     refused = gates.rerequest(facts, artifact_facts(old), actor=actor.id, is_approver=is_approver)
     if refused is not None:

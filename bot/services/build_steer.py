@@ -61,7 +61,7 @@ def steer_build(service: GoalService, *, goal: Goal, actor: Actor, text: str) ->
     """Send `text` to the goal's running build as `actor`'s follow-up, or refuse it (not theirs)."""
     if actor.id == goal.requester:
         role = "requester"
-    elif service.directory.is_approver(actor.id):
+    elif service.directory.is_approver(actor.id, repo=goal.repo):
         role = "approver"
     else:
         return Steer(goal, "refused")

@@ -51,7 +51,7 @@ def stop_build(service: GoalService, *, goal_id: str, actor: Actor) -> bool:
         raise GoalNotFound(goal_id)
     if goal.state != GoalState.ACTIVE:
         raise GoalClosed(goal.id, goal.state)
-    if actor.id != goal.requester and not service.directory.is_approver(actor.id):
+    if actor.id != goal.requester and not service.directory.is_approver(actor.id, repo=goal.repo):
         raise InvalidInput(f"Only the requester or an approver of {goal.id} can stop its build.")
     if not is_building(goal):
         raise NothingRunning(goal.id)

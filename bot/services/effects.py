@@ -52,7 +52,7 @@ class Retried:
 class EffectsService:
     engine: Engine
     clock: Clock
-    is_approver: Callable[[str], bool] = lambda _user: False
+    is_approver: Callable[..., bool] = lambda _user, **_where: False  # (user, repo=…)
     kick: list[Callable[[], None]] = field(default_factory=list)
 
     def find(self, *, status: str | None = None, goal_id: str | None = None, limit: int = 50) -> list[Effect]:
@@ -153,7 +153,7 @@ class EffectsService:
 
     def _check(self, actor: Actor, goal: Goal | None) -> None:
         """The requester, an approver or the command line may retry (as for cancel)."""
-        if actor.id.startswith("cli:") or self.is_approver(actor.id):
+        if actor.id.startswith("cli:") or self.is_approver(actor.id, repo=goal.repo if goal else None):
             return
         if goal is not None and actor.id == goal.requester:
             return

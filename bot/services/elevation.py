@@ -94,7 +94,7 @@ class ElevationService:
         now = self.clock()
         with transaction(self.engine) as session:
             goal = self._active_goal(session, goal_id)
-            if actor.id != goal.requester and not self.directory.is_approver(actor.id):
+            if actor.id != goal.requester and not self.directory.is_approver(actor.id, repo=goal.repo):
                 raise InvalidInput(
                     f"Only the requester of {goal.id} or an approver can ask for an elevated mode."
                 )

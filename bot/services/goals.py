@@ -511,7 +511,7 @@ class GoalService:
             is_approver = (
                 goal.state == GoalState.ACTIVE
                 and actor.id != goal.requester
-                and self.directory.is_approver(actor.id)
+                and self.directory.is_approver(actor.id, repo=goal.repo)
             )
             result = gates.cancel(
                 goal_facts(goal), actor=actor.id, is_approver=is_approver, reason=reason, now=now

@@ -43,7 +43,7 @@ def sla_text(due: datetime, now: datetime) -> str:
 def home_view(*, container: Container, user: str) -> HomeView:
     settings = container.settings
     now = container.clock()
-    is_approver = container.directory.is_approver(user)
+    is_approver = container.directory.is_approver_anywhere(user)
     with read_session(container.engine) as session:
         pending: list[PendingApproval] = []
         if is_approver:
@@ -59,6 +59,8 @@ def home_view(*, container: Container, user: str) -> HomeView:
                 due_at=lambda phase, since: _due(container, phase, since),
             )
             for goal in waiting:
+                if not container.directory.is_approver(user, repo=goal.repo):
+                    continue  # another repository's approvers decide it
                 current = gates[goal.id]
                 if user not in current.waiting_on or current.artifact is None or current.sla_due is None:
                     continue  # theirs to wait on, or already approved by them

@@ -53,7 +53,7 @@ def _checked(goals: GoalService, session: Session, goal_id: str, actor: Actor) -
     refusal = rules.check_reviewer(
         goal_facts(goal),
         actor.id,
-        is_approver=goal.state != GoalState.ACTIVE or goals.directory.is_approver(actor.id),
+        is_approver=goal.state != GoalState.ACTIVE or goals.directory.is_approver(actor.id, repo=goal.repo),
         allow_self_approval=goals.allow_self_approval,
     )
     if refusal is not None:

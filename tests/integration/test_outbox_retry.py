@@ -173,7 +173,7 @@ def test_a_final_failure_holds_the_goal_tells_its_thread_once_and_retry_runs_it_
         notes[0].payload["retry"] == {"what": "effect", "id": commit} and "Retry" in notes[0].payload["todo"]
     )
 
-    service = EffectsService(engine=dispatcher.engine, clock=clock, is_approver=lambda u: u == "U_APP1")
+    service = EffectsService(engine=dispatcher.engine, clock=clock, is_approver=lambda u, **_where: u == "U_APP1")
     assert [a.goal_id for a in service.needing_attention()] == ["G-0001"]
     ok, lines = outbox_report(dispatcher.engine, clock.now)
     assert not ok and any(f"effect #{commit}" in line and "orch effects retry" in line for line in lines)

@@ -82,3 +82,35 @@ def test_a_repository_approver_raises_the_budget(goals: GoalService, tmp_path: P
     raised = raise_budget(goals, settings, goal_id="G-0001", actor=Actor(BILLING_ONLY), to=5.0)
     assert raised.budget == 5.0
     assert goals.get("G-0001").budget_usd == 5.0
+
+
+def test_a_repository_approver_stops_and_steers_a_build_and_asks_for_a_mode(goals: GoalService) -> None:
+    from bot.services.build_steer import steer_build
+    from bot.services.build_stop import stop_build, stop_requested_by
+    from bot.services.elevation import ElevationService
+
+    goal = goals.get("G-0001")
+    with pytest.raises(InvalidInput, match="requester or an approver"):
+        stop_build(goals, goal_id="G-0001", actor=Actor(WEB_ONLY))
+    since = system_clock()
+    assert stop_build(goals, goal_id="G-0001", actor=Actor(BILLING_ONLY)) is False  # none runs here
+    assert stop_requested_by(goals, goal_id="G-0001", since=since) == BILLING_ONLY  # recorded for it
+    assert steer_build(goals, goal=goal, actor=Actor(WEB_ONLY), text="use csv").outcome == "refused"
+    assert steer_build(goals, goal=goal, actor=Actor(BILLING_ONLY), text="use csv").outcome == "recorded"
+    modes = ElevationService(engine=goals.engine, directory=goals.directory, clock=system_clock)
+    why = "The tests download fixtures from the package index."
+    with pytest.raises(InvalidInput, match="requester of G-0001 or an approver"):
+        modes.request(goal_id="G-0001", mode="workspace-write", justification=why, actor=Actor(WEB_ONLY))
+    asked = modes.request(
+        goal_id="G-0001", mode="workspace-write", justification=why, actor=Actor(BILLING_ONLY)
+    )
+    assert asked.requested_by == BILLING_ONLY
+
+
+def test_a_repository_approver_cancels_its_goal_and_another_repositorys_may_not(goals: GoalService) -> None:
+    from bot.services.errors import ServiceError
+
+    with pytest.raises(ServiceError):
+        goals.cancel(goal_id="G-0001", actor=Actor(WEB_ONLY), reason="not needed")
+    assert goals.get("G-0001").state == "active"
+    assert goals.cancel(goal_id="G-0001", actor=Actor(BILLING_ONLY), reason="not needed").state == "cancelled"
