@@ -116,6 +116,12 @@ def _since_raise(session: Session, goal_id: str, action: str) -> list[AuditEntry
     return after
 
 
+def paused_at_budget(service: GoalService, goal_id: str) -> bool:
+    """Is the goal's agent work held at its budget (paused since its budget was last raised)?"""
+    with read_session(service.engine) as session:
+        return bool(_since_raise(session, goal_id, PAUSED))
+
+
 def check(
     service: GoalService,
     settings: Settings,

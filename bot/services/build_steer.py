@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from bot.codex import running
 from bot.intake import clean
+from bot.services.budgets import paused_at_budget
 from bot.services.build_stop import is_building
 from bot.services.unit import Actor, audit
 from storage.db import read_session, transaction
@@ -29,6 +30,11 @@ STEERED = "build.steered"
 MAX_STEER = 4000  # characters of one follow-up; the rest is cut, and the person told
 SENT = "Sent to Codex as a follow-up instruction for {}: it reads it at its next step."
 RECORDED = "Passed on to the build of {}: the process running it sends it to Codex within a few seconds."
+PAUSED = (
+    "The build of {} is paused at its budget, so nothing reads replies now: yours was not sent to "
+    "Codex. An approver can raise the budget (the build then starts again) or stop the goal with the "
+    "buttons in the thread."
+)
 NOT_YOURS = (
     "Only the requester or an approver of {} can steer its build: your reply was not sent to Codex. "
     "Ask one of them to reply in the thread."
@@ -38,10 +44,10 @@ NOT_YOURS = (
 @dataclass(frozen=True)
 class Steer:
     goal: Goal
-    outcome: str  # "sent" | "recorded" | "refused"
+    outcome: str  # "sent" | "recorded" | "refused" | "paused"
 
     def reply(self) -> str:
-        text = {"sent": SENT, "recorded": RECORDED, "refused": NOT_YOURS}[self.outcome]
+        text = {"sent": SENT, "recorded": RECORDED, "refused": NOT_YOURS, "paused": PAUSED}[self.outcome]
         return text.format(self.goal.id)
 
 
@@ -65,6 +71,8 @@ def steer_build(service: GoalService, *, goal: Goal, actor: Actor, text: str) ->
         role = "approver"
     else:
         return Steer(goal, "refused")
+    if paused_at_budget(service, goal.id):
+        return Steer(goal, "paused")  # nothing runs to read it, and a raise starts the build afresh
     text = str(clean(text)).strip()[:MAX_STEER]
     message = instruction(author=actor.id, role=role, text=text)
     delivered = running.steer(goal.id, message, by=actor.id)

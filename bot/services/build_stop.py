@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from bot.codex import running
+from bot.services.budgets import paused_at_budget
 from bot.services.errors import GoalClosed, GoalNotFound, InvalidInput, ServiceError
 from bot.services.unit import Actor, audit
 from bot.sop.phases import GoalState, Phase, PhaseStatus
@@ -34,6 +35,14 @@ class NothingRunning(ServiceError):
         )
 
 
+class PausedAtBudget(ServiceError):
+    def __init__(self, goal_id: str) -> None:
+        super().__init__(
+            f"The build of {goal_id} is paused at its budget, so nothing runs to stop. An approver can "
+            "raise the budget (the build then starts again) or stop the goal with the buttons in the thread."
+        )
+
+
 def is_building(goal: Goal) -> bool:
     return (
         goal.state == GoalState.ACTIVE
@@ -55,6 +64,8 @@ def stop_build(service: GoalService, *, goal_id: str, actor: Actor) -> bool:
         raise InvalidInput(f"Only the requester or an approver of {goal.id} can stop its build.")
     if not is_building(goal):
         raise NothingRunning(goal.id)
+    if paused_at_budget(service, goal.id):
+        raise PausedAtBudget(goal.id)
     interrupted = running.interrupt(goal.id, by=actor.id)
     with transaction(service.engine) as session:
         audit(
