@@ -7,14 +7,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlmodel import Session
+from sqlmodel import Session, select
 from typer.testing import CliRunner
 
 from bot.blocks.limits import check_message
 from bot.jobs.scheduler import DIGEST_JOB_PREFIX, digest_trigger, wanted_jobs
 from bot.services.unit import Actor, sha256_text
 from storage.db import transaction
-from storage.jobs_models import DigestRun
+from storage.jobs_models import DigestRun, Job
 from storage.models import Artifact, Goal
 from tests.conftest import Live, make_settings, start_live
 from tests.integration.jobs_support import BERLIN, ManualClock, audit_actions, berlin, until, write_config
@@ -24,6 +24,11 @@ CONFIG = """
 time = "09:00"
 channels = ["C_DEV"]
 """
+
+
+def _jobs_running(live: Live) -> int:
+    with Session(live.container.engine) as session:
+        return len(session.exec(select(Job).where(Job.status == "running")).all())
 
 
 def _headers(live: Live) -> list[str]:
@@ -57,6 +62,8 @@ def test_the_digest_is_posted_at_nine_local_each_day_across_dst_once_per_day_wit
         live.sb.slash("U_REQ", "C_DEV", "start Add a CSV export of monthly invoices")
         card = live.sb.wait_for_message("C_DEV", text_contains="G-0001")
         live.sb.wait_for_message("C_DEV", thread_ts=card.ts, button="Approve", timeout=30)
+        # The check's post may reach the thread a moment before its job is marked finished.
+        until(lambda: _jobs_running(live) == 0, timeout=30, what="the Scaffold Check's job to finish")
 
         assert jobs.post_due_digests(now=berlin(2025, 3, 29, 8, 59)) == []
         assert jobs.post_due_digests(now=datetime(2025, 3, 29, 8, 0, tzinfo=UTC)) == ["C_DEV"]  # 09:00 CET
