@@ -10,7 +10,6 @@ from itertools import pairwise
 from typing import Any
 
 import pytest
-from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
@@ -19,14 +18,14 @@ from storage.audit import (
     GENESIS_HASH,
     AuditEntry,
     append_audit,
-    drop_audit_guards,
     entry_hash,
-    install_audit_guards,
     iter_entries,
     tail,
     verify_chain,
 )
 from storage.db import transaction
+from tests.integration.audit.support import row as _row
+from tests.integration.audit.support import tamper as _tamper
 
 T0 = datetime(2024, 5, 1, 9, 30, tzinfo=UTC)
 
@@ -45,22 +44,6 @@ def _append_many(engine: Engine, count: int, *, goal_id: str = "G-0001", start: 
                 payload={"i": i},
                 at=T0 + timedelta(seconds=start + i),
             )
-
-
-def _tamper(engine: Engine, *statements: str, params: dict[str, Any] | None = None) -> None:
-    """Play an attacker who can drop the triggers: raw SQL, guards off, then back on."""
-    with engine.begin() as conn:
-        drop_audit_guards(conn)
-        for statement in statements:
-            conn.execute(text(statement), params or {})
-        install_audit_guards(conn)
-
-
-def _row(engine: Engine, seq: int) -> dict[str, Any]:
-    with Session(engine) as session:
-        entry = session.get(AuditEntry, seq)
-        assert entry is not None
-        return entry.model_dump()
 
 
 def test_appended_entries_form_an_intact_chain(engine: Engine) -> None:

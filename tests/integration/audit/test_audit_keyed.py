@@ -4,25 +4,21 @@ them, key rotation. Real SQLite and, when ORCH_TEST_POSTGRES_URL is set, real Po
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
-from sqlalchemy import text
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
 
 from storage.audit import (
-    AuditEntry,
     append_audit,
     chain_head,
-    drop_audit_guards,
     entry_hash,
     hashes_at,
-    install_audit_guards,
     verify_chain,
 )
 from storage.audit_keys import AuditKeyError, AuditKeyring, bind_keyring, key_id_for
 from storage.db import transaction
+from tests.integration.audit.support import row as _row
+from tests.integration.audit.support import tamper as _tamper
 
 T0 = datetime(2024, 5, 1, 9, 30, tzinfo=UTC)
 OLD_KEY = b"old-audit-key-0123456789abcdef"
@@ -40,21 +36,6 @@ def _append(engine: Engine, count: int, start: int = 0) -> None:
                 payload={"i": i},
                 at=T0 + timedelta(seconds=i),
             )
-
-
-def _tamper(engine: Engine, *statements: str, params: dict[str, Any] | None = None) -> None:
-    with engine.begin() as conn:
-        drop_audit_guards(conn)
-        for statement in statements:
-            conn.execute(text(statement), params or {})
-        install_audit_guards(conn)
-
-
-def _row(engine: Engine, seq: int) -> dict[str, Any]:
-    with Session(engine) as session:
-        entry = session.get(AuditEntry, seq)
-        assert entry is not None
-        return entry.model_dump()
 
 
 def test_keyed_entries_carry_the_key_id_and_verify_only_with_the_key(engine: Engine) -> None:
