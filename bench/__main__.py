@@ -100,6 +100,7 @@ FIGURES: dict[str, Callable[[Path, Profile], dict[str, Any]]] = {
     "idle_rss": lambda work, p: fig_footprint.idle_rss(work, p.rss_settle),
     "audit_append": lambda work, p: fig_store.audit_append(work, p.audit_appends),
     "audit_verify": lambda work, p: fig_store.audit_verify(work, p.audit_verify_n),
+    "redact": lambda work, p: fig_store.redact_hostile(),
     "digest": lambda work, p: fig_store.digest_build(work, p.digest_n),
     "sla_sweep": _sla,
     "ack": lambda work, p: fig_http.ack_latency(work, p.ack_counts, p.gates, rounds=p.ack_rounds),

@@ -277,3 +277,34 @@ def digest_build(workdir: Path, n: int, repeats: int = 3) -> dict[str, Any]:
         blocks = len(digest.blocks)
     engine.dispose()
     return {"n": n, "seconds": round(min(times), 4), "all_s": [round(t, 4) for t in times], "blocks": blocks}
+
+
+HOSTILE = {
+    "prose": "The quick brown fox jumps over the lazy dog. " * 2300,
+    "sk-run": "sk-" * 33_000,
+    "xoxb-run": "xoxb-1" * 16_000,
+    "begin-run": "-----BEGIN PRIVATE KEY-----" * 3_700,
+    "aws-run": "aws" * 33_000,
+    "secret-words": "secret " * 14_000,
+    "token-eq": "token=" * 16_000,
+    "schemes": "a://b:" * 16_000,
+    "eyJ-run": "eyJ" * 33_000,
+}
+
+
+def redact_hostile(repeats: int = 3) -> dict[str, Any]:
+    """`redact` over 100 KB of text made to trip a backtracking pattern: the slowest input's best time.
+
+    A quadratic pattern shows as seconds here; typical text takes a few milliseconds."""
+    from bot.redact import redact
+
+    per_input: dict[str, float] = {}
+    for name, text in HOSTILE.items():
+        best = float("inf")
+        for _ in range(repeats):
+            started = time.perf_counter()
+            redact(text)
+            best = min(best, time.perf_counter() - started)
+        per_input[name] = round(best * 1000, 2)
+    worst = max(per_input, key=per_input.__getitem__)
+    return {"worst": worst, "worst_ms": per_input[worst], "ms": per_input}

@@ -176,6 +176,7 @@ def store_checks(figs: dict[str, Any]) -> list[Check]:
     sla_ms = None if sla.get("seconds") is None else sla["seconds"] * 1000 * sla.get("scale", 1)
     digest_ms = None if digest.get("seconds") is None else digest["seconds"] * 1000
     verify_s = verify.get("seconds")
+    hostile = figs.get("redact") or {}
     return [
         Check(
             "SLA sweep, 10,000 open approvals",
@@ -208,6 +209,14 @@ def store_checks(figs: dict[str, Any]) -> list[Check]:
             "≤ 1 s",
             _le(verify_s, 1.0),
             note=f"`orch audit verify` wall time {verify.get('cli_wall_s')} s" if verify else "",
+        ),
+        Check(
+            "redact 100 KB of hostile text, slowest input",
+            hostile.get("worst_ms"),
+            "ms",
+            "≤ 100 ms",
+            _le(hostile.get("worst_ms"), 100),
+            note=f"slowest: {hostile['worst']}" if hostile else "",
         ),
     ]
 
@@ -301,7 +310,7 @@ def evaluate(figures: dict[str, Any]) -> list[Check]:
         checks += _retried(parallel_checks(figures["parallel"]), figures["parallel"])
     if any(k in figures for k in ("drain", "pg_workers")):
         checks += drain_checks(figures)
-    if any(k in figures for k in ("sla_sweep", "digest", "audit_append", "audit_verify")):
+    if any(k in figures for k in ("sla_sweep", "digest", "audit_append", "audit_verify", "redact")):
         checks += store_checks(figures)
     if any(k in figures for k in ("idle_rss", "help")):
         checks += footprint_checks(figures)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import logging
-import time
 from pathlib import Path
 from typing import Any
 
@@ -271,12 +270,11 @@ def _mixed_text(size: int) -> str:
         "eyJ-run",
     ],
 )
-def test_redacting_100_kb_stays_fast_even_on_hostile_input(text: str) -> None:
-    # Typical text takes a few milliseconds; the bound is loose so that only a quadratic
-    # regression (seconds) fails, not a slow machine.
-    started = time.perf_counter()
-    redact(text)
-    assert time.perf_counter() - started < 0.5
+def test_redacting_100_kb_of_hostile_input_finishes_and_is_stable(text: str) -> None:
+    # How fast is a bench figure (`python -m bench --only redact`); here: it finishes, and a
+    # second pass changes nothing (the markers themselves are not taken for secrets).
+    once = redact(text)
+    assert isinstance(once, str) and redact(once) == once
 
 
 def test_redact_obj_judges_keys_that_are_names_not_sentences() -> None:

@@ -246,9 +246,9 @@ def test_concurrent_appends_keep_one_unbroken_chain(engine: Engine) -> None:
     assert len(seen) == threads * per_thread
 
 
-def test_verifying_a_long_chain_is_quick(engine: Engine) -> None:
-    # Rows are written directly (hashes computed the same way) to keep the test fast; the bound
-    # is loose and only catches per-entry queries or quadratic work.
+def test_verifying_a_long_chain_checks_every_entry(engine: Engine) -> None:
+    # Rows are written directly (hashes computed the same way) to keep the test fast. How fast
+    # verification is, is a bench figure (`python -m bench --only audit_verify`).
     n, prev, rows = 20_000, GENESIS_HASH, []
     for seq in range(1, n + 1):
         fields: dict[str, Any] = {
@@ -270,10 +270,8 @@ def test_verifying_a_long_chain_is_quick(engine: Engine) -> None:
         rows.append(fields)
     with engine.begin() as conn:
         conn.execute(AuditEntry.__table__.insert(), rows)  # type: ignore[attr-defined]
-    started = time.perf_counter()
     result = verify_chain(engine)
     assert result.ok and result.checked == n
-    assert time.perf_counter() - started < 2.0
 
 
 def test_the_hash_of_an_entry_is_stable() -> None:
