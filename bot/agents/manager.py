@@ -33,6 +33,7 @@ from bot.observability.runs import RunRecorder, deployment_of, runs_dir_for
 from bot.redact import redact
 from bot.services.goals import GoalService
 from bot.services.unit import Clock
+from bot.sop.effect_kinds import Build
 from bot.sop.phases import Decision, GoalState, Phase
 from storage.db import read_session, transaction
 from storage.repositories import AgentRuns
@@ -372,25 +373,25 @@ class ImplementationManager:
         """Handle `build` with the manager (a redo resumes the task's paused run), and resume paused
         runs after each merge (`merge`: the repository's own merge handler, run first)."""
 
+        from bot.effects.port import payload_of
+
         async def build(effect: Effect) -> None:
             goal = self.goals.get(str(effect.goal_id))
             if goal.state != GoalState.ACTIVE or goal.phase != Phase.IMPLEMENTATION.value:
                 return
-            task_id = int(effect.payload["task_id"])
-            version = int(effect.payload.get("version", 1))
+            p = payload_of(effect, Build)
+            task_id, version = p.task_id, p.version
             with read_session(self.engine) as session:
                 started = AgentRuns(session).started_for_task(goal_id=goal.id, task_id=task_id)
             if started is None:
-                await self.start(
-                    goal_id=goal.id, task_id=task_id, version=version, feedback=effect.payload.get("feedback")
-                )
+                await self.start(goal_id=goal.id, task_id=task_id, version=version, feedback=p.feedback)
                 return
             # A redo (changes requested on the diff this run posted) resumes that run with the
             # rejection instead of starting a second one; a replayed effect finds the run already
             # past that version and does nothing.
             posted = int(json.loads(started.context_json).get("version", 1))
             if started.status == "paused" and version == posted + 1:
-                await self.resume(started.id, redo=effect.payload.get("feedback"))
+                await self.resume(started.id, redo=p.feedback)
 
         async def merge_then_resume(effect: Effect) -> None:
             if merge is not None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.blocks.budget import budget_paused_text, build_budget_paused
-from bot.effects.port import Handler, SlackPort
+from bot.effects.port import Handler, SlackPort, payload_of
 from bot.services.budgets import EFFECT_KIND
+from bot.sop.effect_kinds import BudgetReached
 from storage.models import Effect
 
 
@@ -22,7 +23,8 @@ class BudgetMessages:
         if found is None:
             return
         goal, channel, thread_ts = found
-        cost, budget = float(effect.payload.get("cost") or 0), float(effect.payload.get("budget") or 0)
+        p = payload_of(effect, BudgetReached)
+        cost, budget = p.cost, p.budget
         await self.fx.post(
             effect,
             channel=channel,

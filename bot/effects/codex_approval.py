@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.blocks.codex_approval import CodexApprovalView, approval_text, build_codex_approval
-from bot.effects.port import Handler, RetryLater, SlackPort
+from bot.effects.port import Handler, RetryLater, SlackPort, payload_of
 from bot.services.codex_approvals import POST_KIND
+from bot.sop.effect_kinds import CodexApprovalRequest
 from storage.db import read_session, transaction
 from storage.models import CodexApproval, Effect, Goal
 
@@ -32,8 +33,9 @@ class CodexApprovalMessages:
         return {POST_KIND: self.post}
 
     async def post(self, effect: Effect) -> None:
+        request_id = payload_of(effect, CodexApprovalRequest).request_id
         with read_session(self.fx.engine) as session:
-            row = session.get(CodexApproval, str(effect.payload["request_id"]))
+            row = session.get(CodexApproval, request_id)
             goal = session.get(Goal, row.goal_id) if row is not None else None
         if row is None or goal is None or row.message_ts or not goal.channel_id:
             return

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.blocks.empty_build import EmptyBuildView, build_empty_build, empty_build_text
-from bot.effects.port import Handler, SlackPort
+from bot.effects.port import Handler, SlackPort, payload_of
 from bot.services.empty_build import EFFECT_KIND
+from bot.sop.effect_kinds import EmptyBuild
 from storage.models import Effect
 
 
@@ -22,15 +23,15 @@ class EmptyBuildMessages:
         if found is None:
             return
         goal, channel, thread_ts = found
-        p = effect.payload
+        p = payload_of(effect, EmptyBuild)
         view = EmptyBuildView(
             goal_id=goal.id,
-            task_id=int(p.get("task_id", 0) or 0),
-            version=int(p.get("version", 1) or 1),
-            last_message=str(p.get("last_message") or ""),
-            failed_actions=tuple(str(a) for a in p.get("failed_actions") or ()),
-            run_id=str(p["run_id"]) if p.get("run_id") else None,
-            stopped_by=str(p["stopped_by"]) if p.get("stopped_by") else None,
+            task_id=p.task_id,
+            version=p.version or 1,
+            last_message=p.last_message,
+            failed_actions=tuple(str(a) for a in p.failed_actions),
+            run_id=p.run_id or None,
+            stopped_by=p.stopped_by or None,
         )
         await self.fx.post(
             effect,

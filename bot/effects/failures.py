@@ -15,9 +15,9 @@ from slack_sdk.errors import SlackApiError
 from sqlmodel import Session
 
 from bot.blocks.failures import FailureRef, build_failure_message
-from bot.effects.port import FAILURE_NOTE, Handler, RetryLater, SlackPort
+from bot.effects.port import FAILURE_NOTE, Handler, RetryLater, SlackPort, payload_of
 from bot.services.unit import Actor, add_effect, audit
-from bot.sop.effect_kinds import FailureNote, FailureRetry
+from bot.sop.effect_kinds import Build, Draft, FailureNote, FailureRetry, MalformedPayload, Merge, read_back
 from storage.db import read_session
 from storage.models import Effect, Goal
 
@@ -45,11 +45,14 @@ _WHAT: dict[str, str] = {
 def describe(effect: Effect) -> str:
     """What the effect does, in words a person reads in the thread."""
     what = _WHAT.get(effect.kind, effect.kind)
-    payload = effect.payload or {}
-    if effect.kind in ("repo.merge", "build") and payload.get("task_id") is not None:
-        what = f"{what.removesuffix(' a task')} task {payload['task_id']}"
-    elif effect.kind == "draft" and payload.get("phase"):
-        what = f"drafting the {str(payload['phase']).replace('_', ' ')}"
+    try:
+        payload = read_back(effect.kind, effect.payload or {})
+    except MalformedPayload:
+        return what  # the row does not fit its kind (perhaps why it failed): its kind's words only
+    if isinstance(payload, (Merge, Build)) and "task_id" in payload.model_fields_set:
+        what = f"{what.removesuffix(' a task')} task {payload.task_id}"
+    elif isinstance(payload, Draft) and payload.phase:
+        what = f"drafting the {payload.phase.replace('_', ' ')}"
     return what
 
 
@@ -135,18 +138,20 @@ class FailureNotes:
         return {FAILURE_NOTE: self.post}
 
     async def post(self, effect: Effect) -> None:
-        payload = effect.payload
+        payload = payload_of(effect, FailureNote)
         with read_session(self.fx.engine) as session:
-            goal = session.get(Goal, str(payload.get("goal", "")))
-        again = payload.get("retry") or {}
+            goal = session.get(Goal, payload.goal) if payload.goal else None
+        again = payload.retry
         if goal is None or not goal.channel_id:
             return  # a goal driven from the CLI: `orch effects list` and `orch doctor` show it
         blocks, text = build_failure_message(
             goal.id,
-            str(payload.get("what", "a step failed")),
-            str(payload.get("todo", "")),
-            detail=str(payload.get("error") or "") or None,
-            retry=FailureRef(goal_id=goal.id, what=str(again.get("what", "goal")), id=again.get("id")),
+            payload.what,
+            payload.todo,
+            detail=payload.error or None,
+            retry=FailureRef(
+                goal_id=goal.id, what=again.what if again else "goal", id=again.id if again else None
+            ),
         )
         if goal.thread_ts:
             await self.fx.post(

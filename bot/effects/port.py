@@ -11,16 +11,18 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.engine import Engine
 
 from bot.services.gates import Gate
+from bot.sop.effect_kinds import Payload, read
 from storage.models import Effect, Goal
 
 Handler = Callable[[Effect], Awaitable[None]]
 FAILURE_NOTE = "notify.failure"
+P = TypeVar("P", bound=Payload)
 
 
 class RetryLater(Exception):
@@ -35,6 +37,13 @@ class WaitForPerson(RetryLater):
     def __init__(self, message: str, *, delay: float) -> None:
         super().__init__(message)
         self.delay = delay
+
+
+def payload_of(effect: Effect, kind: type[P]) -> P:
+    """The effect's stored payload read as `kind`'s type, so a handler reads typed attributes rather
+    than dictionary keys (fields another version wrote are left aside; a row that does not fit its
+    kind is `MalformedPayload`, which fails the effect for good)."""
+    return read(kind, effect.payload or {})
 
 
 def marker(effect: Effect) -> str:

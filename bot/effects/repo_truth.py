@@ -10,7 +10,8 @@ from __future__ import annotations
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
-from bot.effects.port import WaitForPerson
+from bot.effects.port import WaitForPerson, payload_of
+from bot.sop.effect_kinds import ThreadNote
 from storage.db import read_session
 from storage.models import Effect
 
@@ -19,7 +20,7 @@ RECHECK_SECONDS = 30.0
 
 def require_commits_landed(engine: Engine, effect: Effect) -> None:
     """Raise `WaitForPerson` while a repository effect of the goal recorded before `effect` has not landed."""
-    if not effect.goal_id or not effect.payload.get("after_repo"):
+    if not effect.goal_id or not payload_of(effect, ThreadNote).after_repo:
         return
     with read_session(engine) as session:
         open_ = session.exec(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from sqlmodel import select
 
@@ -13,20 +12,21 @@ from bot.blocks.conflicts import (
     build_conflict_message,
     conflict_text,
 )
-from bot.effects.port import Handler, RetryLater, SlackPort
+from bot.effects.port import Handler, RetryLater, SlackPort, payload_of
+from bot.sop.effect_kinds import MergeConflict, MergeConflictDecided
 from storage.db import read_session, transaction
 from storage.models import Effect
 
-KINDS = ("slack.merge_conflict", "slack.merge_conflict_decided")
+KINDS = (MergeConflict.KIND, MergeConflictDecided.KIND)
 
 
-def conflict_view(goal_id: str, payload: dict[str, Any], base_branch: str) -> ConflictView:
+def conflict_view(goal_id: str, payload: MergeConflict, base_branch: str) -> ConflictView:
     return ConflictView(
         goal_id=goal_id,
-        task_id=int(payload["task_id"]),
-        version=int(payload["version"]),
-        title=str(payload.get("title", "")),
-        files=[str(f) for f in payload.get("files") or []],
+        task_id=payload.task_id,
+        version=payload.version,
+        title=payload.title,
+        files=list(payload.files),
         base_branch=base_branch,
     )
 
@@ -37,14 +37,14 @@ class ConflictMessages:
     base_branch: str = "main"
 
     def handlers(self) -> dict[str, Handler]:
-        return {"slack.merge_conflict": self.post, "slack.merge_conflict_decided": self.mark_decided}
+        return {MergeConflict.KIND: self.post, MergeConflictDecided.KIND: self.mark_decided}
 
     async def post(self, effect: Effect) -> None:
         found = self.fx.goal_thread(effect.goal_id)
         if found is None:
             return
         goal, channel, thread_ts = found
-        view = conflict_view(goal.id, effect.payload, self.base_branch)
+        view = conflict_view(goal.id, payload_of(effect, MergeConflict), self.base_branch)
         ts = await self.fx.post(
             effect,
             channel=channel,
@@ -62,17 +62,17 @@ class ConflictMessages:
         goal = self.fx.goal(effect.goal_id)
         if goal is None or not goal.channel_id:
             return
+        decided = payload_of(effect, MergeConflictDecided)
         with read_session(self.fx.engine) as session:
-            posted = session.exec(select(Effect).where(Effect.key == effect.payload["conflict_key"])).first()
+            posted = session.exec(select(Effect).where(Effect.key == decided.conflict_key)).first()
         if posted is None:
             return
-        ts = posted.payload.get("ts")
+        conflict = payload_of(posted, MergeConflict)
+        ts = conflict.ts
         if not ts:
             if posted.status != "pending":
                 return  # never posted (no thread): nothing to update
             raise RetryLater("the conflict message is not posted yet")
-        view = conflict_view(goal.id, posted.payload, self.base_branch)
-        blocks = build_conflict_decided_message(
-            view, by=str(effect.payload.get("by", "")), choice=str(effect.payload.get("choice", ""))
-        )
-        await self.fx.update(channel=goal.channel_id, ts=str(ts), blocks=blocks, text=conflict_text(view))
+        view = conflict_view(goal.id, conflict, self.base_branch)
+        blocks = build_conflict_decided_message(view, by=decided.by, choice=decided.choice)
+        await self.fx.update(channel=goal.channel_id, ts=ts, blocks=blocks, text=conflict_text(view))

@@ -31,7 +31,7 @@ from bot.effects.budget import BudgetMessages
 from bot.effects.codex_approval import CodexApprovalMessages
 from bot.effects.dispatcher import RetryLater
 from bot.effects.empty_build import EmptyBuildMessages
-from bot.effects.port import Handler, marker
+from bot.effects.port import Handler, marker, payload_of
 from bot.effects.presenters import approvals_for, artifact_view, decision_view, diff_view, goal_card_view
 from bot.effects.retry import slack_error_code
 from bot.effects.slack_status import StatusMessages
@@ -398,7 +398,7 @@ class SlackEffects:
         return builders.build_artifact_message(view)
 
     async def post_artifact(self, effect: Effect) -> None:
-        artifact, goal, approvals = self._artifact(int(effect.payload["artifact_id"]))
+        artifact, goal, approvals = self._artifact(payload_of(effect, PostArtifact).artifact_id)
         if artifact.message_ts or not goal.channel_id:
             return
         if not goal.thread_ts:
@@ -436,12 +436,13 @@ class SlackEffects:
             log.warning("upload of %s failed; the preview stands", name)
 
     async def mark_decided(self, effect: Effect) -> None:
-        artifact, goal, approvals = self._artifact(int(effect.payload["artifact_id"]))
+        p = payload_of(effect, MarkDecided)
+        artifact, goal, approvals = self._artifact(p.artifact_id)
         if not goal.channel_id:
             return
         if not artifact.message_ts:
             raise RetryLater("the artifact message is not posted yet")
-        if effect.payload.get("partial"):
+        if p.partial:
             blocks, _ = self._message(artifact, goal, approvals)
         else:
             last = [a for a in approvals if a.artifact_sha256 == artifact.sha256][-1]
@@ -469,14 +470,15 @@ class SlackEffects:
         from bot.effects.repo_truth import require_commits_landed
 
         require_commits_landed(self.engine, effect)
-        text = str(effect.payload.get("text", ""))
+        p = payload_of(effect, ThreadNote)
+        text = p.text
         blocks = [{"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}]
-        if effect.payload.get("retry"):  # a refused merge: offer Retry (bot.forge.delivery)
+        if p.retry:  # a refused merge: offer Retry (bot.forge.delivery)
             from bot.blocks.delivery import build_retry_note
 
             blocks = build_retry_note(text, goal.id)
         await self.post(effect, channel=goal.channel_id, thread_ts=goal.thread_ts, blocks=blocks, text=text)
-        if effect.payload.get("after_repo") and goal.card_ts:
+        if p.after_repo and goal.card_ts:
             # Everything before this note is made now: the card and progress may say "done".
             blocks, text = self._card(goal)
             await self.update(channel=goal.channel_id, ts=goal.card_ts, blocks=blocks, text=text)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot import blocks as builders
-from bot.effects.port import Handler, RetryLater, SlackPort
+from bot.effects.port import Handler, RetryLater, SlackPort, payload_of
 from bot.effects.presenters import mode_request_view
+from bot.sop.effect_kinds import MarkModeDecided, PostModeRequest
 from storage.db import read_session, transaction
 from storage.models import Effect, Goal, ModeRequest
 
@@ -16,7 +17,7 @@ class ModeMessages:
     fx: SlackPort
 
     def handlers(self) -> dict[str, Handler]:
-        return {"slack.post_mode_request": self.post_request, "slack.mark_mode_decided": self.mark_decided}
+        return {PostModeRequest.KIND: self.post_request, MarkModeDecided.KIND: self.mark_decided}
 
     def _load(self, request_id: int) -> tuple[ModeRequest, Goal] | None:
         with read_session(self.fx.engine) as session:
@@ -25,7 +26,7 @@ class ModeMessages:
             return (row, goal) if row is not None and goal is not None else None
 
     async def post_request(self, effect: Effect) -> None:
-        found = self._load(int(effect.payload["request_id"]))
+        found = self._load(payload_of(effect, PostModeRequest).request_id)
         if found is None:
             return
         row, goal = found
@@ -51,7 +52,7 @@ class ModeMessages:
             session.add(stored)
 
     async def mark_decided(self, effect: Effect) -> None:
-        found = self._load(int(effect.payload["request_id"]))
+        found = self._load(payload_of(effect, MarkModeDecided).request_id)
         if found is None:
             return
         row, goal = found

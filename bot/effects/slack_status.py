@@ -23,11 +23,12 @@ from slack_sdk.errors import SlackApiError
 
 from bot import blocks as builders
 from bot.blocks.codex_stop import build_stop_actions
-from bot.effects.port import SlackPort
+from bot.effects.port import SlackPort, payload_of
 from bot.effects.presenters import progress_text
 from bot.effects.retry import slack_error_code
 from bot.services.build_stop import is_building
 from bot.slack_guard import message_ts
+from bot.sop.effect_kinds import Status
 from bot.sop.phases import GoalState
 from storage.db import read_session, transaction
 from storage.models import Effect, Goal, SlackMessage
@@ -51,18 +52,19 @@ class StatusMessages:
     _streams: dict[str, tuple[str, str]] = field(default_factory=dict, repr=False)  # goal → live log
 
     async def handle(self, effect: Effect) -> None:
-        """`slack.status`: refresh now, optionally with a detail line (`payload["text"]`)."""
+        """`slack.status`: refresh now, optionally with a detail line (the payload's `text`)."""
         found = self.fx.goal_thread(effect.goal_id)
         if found is None:
             return
         goal, channel, thread_ts = found
-        detail = effect.payload.get("text")
-        lines = [str(line) for line in effect.payload.get("lines") or [] if line]
-        final = bool(effect.payload.get("final"))
+        p = payload_of(effect, Status)
+        detail = p.text
+        lines = [line for line in p.lines if line]
+        final = p.final
         streamed = self.fx.streaming and (lines or final)
         if streamed and await self.stream(goal.id, channel, thread_ts, lines, final=final):
             detail = None  # the live log carries it; the status message keeps the phase and Stop
-        await self.refresh(goal, detail=str(detail) if detail else None)
+        await self.refresh(goal, detail=detail or None)
 
     async def stream(
         self, goal_id: str, channel: str, thread_ts: str, lines: list[str], *, final: bool

@@ -20,7 +20,7 @@ from sqlmodel import col, select
 from bot.audit_anchor import head_value
 from bot.config import Settings
 from bot.effects.dispatcher import EffectDispatcher, WaitForPerson
-from bot.effects.port import Handler
+from bot.effects.port import Handler, payload_of
 from bot.faults import fault_point
 from bot.redact import redact
 from bot.secret_diff import added_secrets
@@ -169,8 +169,9 @@ class WorkEffects:
 
     async def draft(self, effect: Effect) -> None:
         goal = self._goal(effect.goal_id)
-        phase = Phase(effect.payload["phase"])
-        version = int(effect.payload["version"])
+        p = payload_of(effect, Draft)
+        phase = Phase(p.phase)
+        version = p.version
         if goal is None or goal.state != "active" or goal.phase != phase.value:
             return  # obsolete: the goal moved on or closed
         if phase is Phase.SCAFFOLD_CHECK:
@@ -195,7 +196,7 @@ class WorkEffects:
                 brief=goal.brief,
                 phase=phase,
                 previous=previous if version > 1 else None,
-                feedback=effect.payload.get("feedback"),
+                feedback=p.feedback,
                 approved={k: v for k, v in approved.items() if k != phase.value},
                 tasks=[TaskRecord.model_validate(t) for t in goal.tasks],
                 triggers=list(goal.spec_triggers),
@@ -225,7 +226,7 @@ class WorkEffects:
             drafted_by=drafted_by,
             offline=offline,
             tasks=tasks,
-            feedback=effect.payload.get("feedback"),
+            feedback=p.feedback,
         )
 
     def _record_draft_usage(self, goal_id: str, phase: Phase, result: Any) -> None:
@@ -248,12 +249,12 @@ class WorkEffects:
         goal = self._goal(effect.goal_id)
         if goal is None or goal.state != "active" or goal.phase != Phase.IMPLEMENTATION.value:
             return
-        task_id = int(effect.payload["task_id"])
-        version = int(effect.payload.get("version", 1))
+        p = payload_of(effect, Build)
+        task_id, version = p.task_id, p.version
         task = next((TaskRecord.model_validate(t) for t in goal.tasks if int(t["id"]) == task_id), None)
         if task is None or task.status != "in-progress":
             return  # obsolete: a merge conflict stopped the goal before this task's turn
-        rebase = bool(effect.payload.get("rebase"))
+        rebase = p.rebase
 
         from bot.codex.progress import relay
 
@@ -291,7 +292,7 @@ class WorkEffects:
                 goal_id=goal.id,
                 task=task,
                 worktree=worktree,
-                feedback=effect.payload.get("feedback"),
+                feedback=p.feedback,
                 mode=goal.mode,
                 on_progress=progress,
                 approve=approve,
@@ -339,7 +340,7 @@ class WorkEffects:
             drafted_by=result.drafted_by,
             offline=result.offline,
             task_id=task_id,
-            feedback=effect.payload.get("feedback"),
+            feedback=p.feedback,
             run_id=result.run_id,
         )
 
@@ -367,7 +368,8 @@ class WorkEffects:
         goal = self._goal(effect.goal_id)
         if goal is None:
             return
-        task_id = int(effect.payload["task_id"])
+        p = payload_of(effect, Merge)
+        task_id = p.task_id
         task = next((t for t in goal.tasks if int(t["id"]) == task_id), {"title": f"task {task_id}"})
         trailers = {
             "Goal-Id": goal.id,
@@ -406,7 +408,7 @@ class WorkEffects:
                 self.goals,
                 goal_id=goal.id,
                 task_id=task_id,
-                version=int(effect.payload.get("version") or _version_of(effect.key)),
+                version=p.version or _version_of(effect.key),
                 files=list(exc.files),
                 base=None,
             )
@@ -427,10 +429,11 @@ class WorkEffects:
         from bot.services.state_of_record import events_base, goal_record, pending_events
         from bot.sop.records import GoalRecord
 
-        snapshot = effect.payload.get("record")  # the goal as it was approved (bot.services.flow)
-        until = effect.payload.get("events_until")
+        p = payload_of(effect, PublishArtifact)
+        snapshot = p.record  # the goal as it was approved (bot.services.flow)
+        until = p.events_until
         with read_session(self.engine) as session:
-            artifact = session.get(Artifact, int(effect.payload["artifact_id"]))
+            artifact = session.get(Artifact, p.artifact_id)
             assert artifact is not None
             goal = session.get(Goal, artifact.goal_id)
             assert goal is not None
@@ -477,6 +480,7 @@ class WorkEffects:
     async def publish_state(self, effect: Effect) -> None:
         from bot.services.state_of_record import goal_record, pending_events
 
+        p = payload_of(effect, PublishState)
         with read_session(self.engine) as session:
             goal = session.get(Goal, effect.goal_id)
             if goal is None:
@@ -495,10 +499,10 @@ class WorkEffects:
                 Path(self.settings.repo),
                 index_entry=record,
                 events=events,
-                message=str(effect.payload.get("message") or f"orch({goal.id}): update"),
+                message=p.message or f"orch({goal.id}): update",
                 effect_key=effect.key,
                 git=git,
-                trailers=effect.payload.get("trailers"),
+                trailers=p.trailers,
             )
 
         await self._repo(effect, "recording the goal's state in the repository", work)

@@ -17,8 +17,9 @@ from bot.blocks.work_failure import (
     work_failure_outcome_text,
     work_failure_text,
 )
-from bot.effects.port import Handler, SlackPort, marker
+from bot.effects.port import Handler, SlackPort, marker, payload_of
 from bot.jobs.recovery import FAILURE_KIND, SETTLED_KIND
+from bot.sop.effect_kinds import WorkFailed, WorkFailureSettled
 from storage.db import read_session
 from storage.models import Effect
 
@@ -35,14 +36,14 @@ class WorkFailureMessages:
         if found is None:
             return
         goal, channel, thread_ts = found
-        p = effect.payload
+        p = payload_of(effect, WorkFailed)
         view = WorkFailureView(
             goal_id=goal.id,
-            kind=str(p.get("job_kind", "draft")),
-            what=str(p.get("what", "The work")),
-            attempts=int(p.get("attempts", 0) or 0),
-            error=str(p.get("error", "")),
-            auto_retry=bool(p.get("auto_retry", False)),
+            kind=p.job_kind,
+            what=p.what,
+            attempts=p.attempts,
+            error=p.error,
+            auto_retry=p.auto_retry,
         )
         await self.fx.post(
             effect,
@@ -57,19 +58,19 @@ class WorkFailureMessages:
         goal = self.fx.goal(effect.goal_id)
         if goal is None or not goal.channel_id or not goal.thread_ts:
             return
-        p = effect.payload
+        p = payload_of(effect, WorkFailureSettled)
         with read_session(self.fx.engine) as session:
-            posted = session.exec(select(Effect).where(Effect.key == str(p.get("failure_key")))).first()
+            posted = session.exec(select(Effect).where(Effect.key == p.failure_key)).first()
         if posted is None or posted.status != "done":
             return  # never posted (the goal had no thread), or given up: nothing shows buttons
         ts = await self.fx.find_marker(goal.channel_id, goal.thread_ts, marker(posted))
         if ts is None:
             return
         text = work_failure_outcome_text(
-            actor=str(p.get("actor", "")),
-            what=str(p.get("what", "The work")),
-            feedback=bool(p.get("feedback")),
-            automatic=bool(p.get("automatic")),
+            actor=p.actor,
+            what=p.what,
+            feedback=p.feedback,
+            automatic=p.automatic,
         )
         await self.fx.update(
             channel=goal.channel_id, ts=ts, blocks=build_work_failure_outcome(goal.id, text), text=text

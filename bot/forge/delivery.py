@@ -25,6 +25,7 @@ from filelock import Timeout as FileLockTimeout
 from sqlmodel import col, select
 
 from bot.effects.dispatcher import EffectDispatcher, Handler, RetryLater
+from bot.effects.port import payload_of
 from bot.forge.body import ArtifactRow, ci_text, pr_body, pr_title
 from bot.forge.ci import show_ci
 from bot.forge.clones import PushRejected, goal_branch
@@ -34,7 +35,7 @@ from bot.forge.port import ForgeError, MergeRefused, StatusState
 from bot.forge.targets import Target, build_targets
 from bot.redact import redact
 from bot.services.unit import Actor, Clock, add_effect, audit
-from bot.sop.effect_kinds import Deliver, ThreadNote, UpdateCard
+from bot.sop.effect_kinds import Deliver, Merge, ThreadNote, UpdateCard
 from bot.sop.phases import CANONICAL_FILES, LABELS, GoalState, Phase
 from bot.sop.publish import canonical_path, sha256_text
 from storage.db import read_session, transaction
@@ -152,7 +153,7 @@ class DeliveryEffects:
         replica built it (each has its own disk; see bot.forge.handover)."""
         from bot.repo.git import Identity, ensure_repo
 
-        goal_id, task_id = str(effect.goal_id), int(effect.payload["task_id"])
+        goal_id, task_id = str(effect.goal_id), payload_of(effect, Merge).task_id
         git = ensure_repo(root, identity=Identity())
         if git.find_commit_by_trailer("Orch-Effect", effect.key):
             return

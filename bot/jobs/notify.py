@@ -14,7 +14,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.effects.port import Handler
+from bot.effects.port import Handler, payload_of
 from bot.effects.retry import slack_error_code
 from bot.redact import redact, redact_obj
 from bot.services.unit import add_effect
@@ -88,10 +88,15 @@ class Notifier:
         )
 
     async def _send(
-        self, effect: Effect, channel: str, thread_ts: str | None = None, broadcast: bool = False
+        self,
+        effect: Effect,
+        message: DirectMessage | ChannelPost,
+        channel: str,
+        thread_ts: str | None = None,
+        broadcast: bool = False,
     ) -> str | None:
-        blocks = [dict(b) for b in effect.payload.get("blocks") or []]
-        text = str(effect.payload.get("text") or "")
+        blocks = [dict(b) for b in message.blocks]
+        text = message.text
         if not blocks:
             blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": text or "…"}}]
         mark = _marker(effect)
@@ -115,7 +120,8 @@ class Notifier:
         return str(resp["ts"])
 
     async def dm(self, effect: Effect) -> None:
-        user = str(effect.payload["user"])
+        message = payload_of(effect, DirectMessage)
+        user = message.user
         try:
             opened = await self.client.conversations_open(users=user)
         except SlackApiError as exc:
@@ -123,22 +129,21 @@ class Notifier:
                 log.warning("cannot open a DM with %s", user)
                 return
             raise
-        await self._send(effect, opened["channel"]["id"])
+        await self._send(effect, message, opened["channel"]["id"])
 
     async def post(self, effect: Effect) -> None:
-        channel = str(effect.payload["channel"])
-        ts = await self._send(
-            effect, channel, effect.payload.get("thread_ts"), bool(effect.payload.get("broadcast"))
-        )
-        file_text = effect.payload.get("file_text")
+        message = payload_of(effect, ChannelPost)
+        channel = message.channel
+        ts = await self._send(effect, message, channel, message.thread_ts, message.broadcast)
+        file_text = message.file_text
         if ts and file_text:
             try:
                 await self.client.files_upload_v2(
                     channel=channel,
                     thread_ts=ts,
-                    content=redact(str(file_text)),
-                    filename=str(effect.payload.get("filename") or "orch.md"),
-                    title=str(effect.payload.get("file_title") or "Full list"),
+                    content=redact(file_text),
+                    filename=message.filename or "orch.md",
+                    title=message.file_title or "Full list",
                 )
             except SlackApiError:
                 log.warning("upload for %s failed; the message stands", effect.key)

@@ -305,10 +305,14 @@ def read_back(kind: str, data: Mapping[str, Any]) -> Payload:
     """A stored payload read back as its kind's type. Fields this version does not know (a row
     written by another version) are left aside; a required field missing or of the wrong type
     is MalformedPayload."""
-    known = payload_type(kind).model_fields
-    return parse(kind, {name: value for name, value in data.items() if name in known})
+    return read(payload_type(kind), data)
 
 
 def read(kind: type[P], data: Mapping[str, Any]) -> P:
-    """A stored payload read back as `kind`."""
-    return kind.model_validate(dict(data))
+    """A stored payload read back as `kind`, as `read_back` reads it: unknown fields left aside,
+    MalformedPayload when a required field is missing or of the wrong type."""
+    known = kind.model_fields
+    try:
+        return kind.model_validate({name: value for name, value in data.items() if name in known})
+    except ValidationError as exc:
+        raise MalformedPayload(f"a {kind.KIND} effect's payload does not fit its kind: {exc}") from exc

@@ -112,7 +112,12 @@ class Replica:
         wrapped = self.delivery.wrap(
             handlers, self.work, EffectDispatcher(engine=self.work.engine, clock=now)
         )[kind]
-        effect = Effect(key=key, kind=kind, goal_id=GOAL, payload={"task_id": task_id}, created_at=now())
+        payload: dict[str, Any] = {"task_id": task_id}
+        if kind == "repo.merge":  # a merge names the approved diff, as the procedure records it
+            with transaction(self.work.engine) as session:
+                diff = session.exec(select(Artifact).where(Artifact.task_id == task_id)).first()
+            payload["artifact_id"] = diff.id if diff is not None else 0
+        effect = Effect(key=key, kind=kind, goal_id=GOAL, payload=payload, created_at=now())
         asyncio.run(wrapped(effect))
 
 
