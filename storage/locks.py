@@ -4,19 +4,28 @@ Two-key locks `(namespace, id)`: the namespace is derived from the current schem
 deployments (or test schemas) on one server never contend, and ids of different tables are kept
 apart by using a different namespace offset per use. On SQLite there is one process (or one
 machine with file locks elsewhere), and these helpers grant every request.
+
+The scheduler's lock (`scheduler_lock`, for `bot.jobs.leader`) is held for as long as a process
+leads rather than for a block: an advisory lock on a connection kept open on PostgreSQL, an
+exclusive lock on a file beside the database on SQLite.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import zlib
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
+from typing import IO
 
 from sqlalchemy import text
-from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+from storage.db import is_sqlite
 
 _NAMESPACES: dict[str, int] = {}
 SCHEDULER = 0  # offsets added to the schema's namespace
@@ -122,3 +131,119 @@ def _release_when_taken(taking: asyncio.Future[tuple[Connection, int, bool]], ke
         return
     conn, ns, got = taking.result()
     threading.Thread(target=_release, args=(conn, ns, key, got), daemon=True).start()
+
+
+# -- the scheduler's lock (bot.jobs.leader) ------------------------------------------------------
+
+
+class FileLock:
+    """An exclusive `fcntl` lock on a file: the kernel drops it when the process dies."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._handle: IO[str] | None = None
+
+    def try_acquire(self) -> bool:
+        import fcntl
+
+        if self._handle is not None:
+            return True
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle = self.path.open("a+")
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            return False
+        self._handle = handle
+        return True
+
+    def still_held(self) -> bool:
+        return self._handle is not None
+
+    def release(self) -> None:
+        import fcntl
+
+        if self._handle is not None:
+            with contextlib.suppress(OSError):
+                fcntl.flock(self._handle.fileno(), fcntl.LOCK_UN)
+            self._handle.close()
+            self._handle = None
+
+
+class SessionAdvisoryLock:
+    """A session-level `pg_try_advisory_lock((namespace + offset), 0)` on a connection kept open
+    while it is held: PostgreSQL releases it when the session ends, however the process ends."""
+
+    def __init__(self, engine: Engine, offset: int = SCHEDULER) -> None:
+        self.engine = engine
+        self.offset = offset
+        self._conn: Connection | None = None
+
+    def try_acquire(self) -> bool:
+        if self._conn is not None:
+            return True
+        ns = lock_namespace(self.engine, self.offset)
+        conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        try:
+            got = bool(conn.execute(text("SELECT pg_try_advisory_lock(:ns, 0)"), {"ns": ns}).scalar_one())
+        except SQLAlchemyError:
+            conn.close()
+            raise
+        if not got:
+            conn.close()
+            return False
+        self._conn = conn
+        return True
+
+    def still_held(self) -> bool:
+        """The lock lives as long as its session: check the session is still there."""
+        if self._conn is None:
+            return False
+        try:
+            self._conn.execute(text("SELECT 1"))
+            return True
+        except SQLAlchemyError:
+            self._drop()
+            return False
+
+    def _drop(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(SQLAlchemyError):
+                self._conn.invalidate()
+                self._conn.close()
+            self._conn = None
+
+    def release(self) -> None:
+        if self._conn is None:
+            return
+        with contextlib.suppress(SQLAlchemyError):
+            self._conn.execute(
+                text("SELECT pg_advisory_unlock(:ns, 0)"), {"ns": lock_namespace(self.engine, self.offset)}
+            )
+            self._conn.close()
+        self._conn = None
+
+
+class AlwaysHeld:
+    """An in-memory SQLite database lives in one process: that process leads."""
+
+    def try_acquire(self) -> bool:
+        return True
+
+    def still_held(self) -> bool:
+        return True
+
+    def release(self) -> None:
+        return None
+
+
+def scheduler_lock(engine: Engine) -> FileLock | SessionAdvisoryLock | AlwaysHeld:
+    """The lock whose holder runs the scheduler: an advisory lock on PostgreSQL, a file beside the
+    SQLite database, and none to take for an in-memory database (one process)."""
+    if not is_sqlite(engine):
+        return SessionAdvisoryLock(engine, SCHEDULER)
+    database = make_url(str(engine.url)).database
+    if not database or database == ":memory:":
+        return AlwaysHeld()
+    return FileLock(Path(database).with_name(Path(database).name + ".scheduler.lock"))

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from slack_sdk.errors import SlackApiError
-from sqlmodel import Session
 
 from bot.blocks.failures import FailureRef, build_failure_message
 from bot.effects.port import FAILURE_NOTE, Handler, RetryLater, SlackPort, payload_of
@@ -20,6 +19,7 @@ from bot.services.unit import Actor, add_effect, audit
 from bot.sop.effect_kinds import Build, Draft, FailureNote, FailureRetry, MalformedPayload, Merge, read_back
 from storage.db import read_session
 from storage.models import Effect, Goal
+from storage.sessions import Session
 
 log = logging.getLogger(__name__)
 

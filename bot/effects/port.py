@@ -14,11 +14,11 @@ from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy.engine import Engine
 
 from bot.services.gates import Gate
 from bot.sop.effect_kinds import Payload, read
 from storage.models import Effect, Goal
+from storage.sessions import Engine
 
 Handler = Callable[[Effect], Awaitable[None]]
 FAILURE_NOTE = "notify.failure"

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlmodel import Session
-
 from bot.blocks.elevation import ModeRequestView
 from bot.blocks.view_models import ArtifactView, DecisionView, DiffView, GoalCardView
 from bot.services.gates import approvals_of
 from bot.sop.phases import LABELS, GoalState, Mode, Phase, PhaseStatus
 from storage.models import Approval, Artifact, Goal, ModeRequest
+from storage.sessions import Session
 
 
 def goal_card_view(

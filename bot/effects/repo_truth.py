@@ -7,13 +7,12 @@ retry) or be waiting for a repair. The note then waits too, rather than claim wh
 
 from __future__ import annotations
 
-from sqlalchemy.engine import Engine
-from sqlmodel import col, select
-
 from bot.effects.port import WaitForPerson, payload_of
 from bot.sop.effect_kinds import ThreadNote
 from storage.db import read_session
 from storage.models import Effect
+from storage.repositories import Effects
+from storage.sessions import Engine
 
 RECHECK_SECONDS = 30.0
 
@@ -23,13 +22,6 @@ def require_commits_landed(engine: Engine, effect: Effect) -> None:
     if not effect.goal_id or not payload_of(effect, ThreadNote).after_repo:
         return
     with read_session(engine) as session:
-        open_ = session.exec(
-            select(Effect.key).where(
-                Effect.goal_id == effect.goal_id,
-                col(Effect.kind).startswith("repo."),
-                col(Effect.status).in_(("pending", "failed")),
-                col(Effect.id) < (effect.id or 0),
-            )
-        ).first()
+        open_ = Effects(session).unlanded_repo_key_before(goal_id=effect.goal_id, before_id=effect.id or 0)
     if open_ is not None:
         raise WaitForPerson(f"{open_} has not landed yet", delay=RECHECK_SECONDS)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlmodel import select
-
 from bot.blocks.conflicts import (
     ConflictView,
     build_conflict_decided_message,
@@ -16,6 +14,7 @@ from bot.effects.port import Handler, RetryLater, SlackPort, payload_of
 from bot.sop.effect_kinds import MergeConflict, MergeConflictDecided
 from storage.db import read_session, transaction
 from storage.models import Effect
+from storage.repositories import Effects
 
 KINDS = (MergeConflict.KIND, MergeConflictDecided.KIND)
 
@@ -64,7 +63,7 @@ class ConflictMessages:
             return
         decided = payload_of(effect, MergeConflictDecided)
         with read_session(self.fx.engine) as session:
-            posted = session.exec(select(Effect).where(Effect.key == decided.conflict_key)).first()
+            posted = Effects(session).by_key(decided.conflict_key)
         if posted is None:
             return
         conflict = payload_of(posted, MergeConflict)

@@ -22,8 +22,6 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy.engine import Engine
-from sqlmodel import col, select
 
 from bot import blocks as builders
 from bot.blocks.view_models import HomeView
@@ -47,6 +45,8 @@ from bot.sop.effect_kinds import MarkDecided, PostArtifact, PostCard, Status, Th
 from bot.sop.phases import LABELS, GoalState, Phase, PhaseStatus
 from storage.db import read_session, transaction
 from storage.models import Artifact, Effect, Goal, PullRequestLink, SlackMessage
+from storage.repositories import Effects
+from storage.sessions import Engine
 
 log = logging.getLogger(__name__)
 
@@ -157,16 +157,7 @@ class SlackEffects:
         if goal.state != GoalState.DONE:
             return None
         with read_session(self.engine) as session:
-            statuses = set(
-                session.exec(
-                    select(Effect.status).where(
-                        Effect.goal_id == goal.id,
-                        col(Effect.status).in_(("pending", "failed")),
-                        col(Effect.kind).not_like("slack.%"),
-                        col(Effect.kind).not_like("notify.%"),
-                    )
-                ).all()
-            )
+            statuses = Effects(session).unfinished_work_statuses(goal_id=goal.id)
         return "failed" if "failed" in statuses else "finishing" if statuses else None
 
     def _card(self, goal: Goal) -> tuple[list[dict[str, Any]], str]:

@@ -15,8 +15,6 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlmodel import col, select
-
 from bot.audit_anchor import head_value
 from bot.config import Settings
 from bot.effects.dispatcher import EffectDispatcher, WaitForPerson
@@ -38,6 +36,7 @@ from bot.sop.phases import LABELS, Phase
 from bot.sop.records import TaskRecord
 from storage.db import read_session
 from storage.models import Artifact, Effect, Goal
+from storage.repositories import Artifacts
 
 if TYPE_CHECKING:
     from bot.deps import Deps as Container
@@ -159,11 +158,7 @@ class WorkEffects:
 
     def _artifacts(self, goal_id: str) -> list[Artifact]:
         with read_session(self.engine) as session:
-            return list(
-                session.exec(
-                    select(Artifact).where(Artifact.goal_id == goal_id).order_by(col(Artifact.id))
-                ).all()
-            )
+            return Artifacts(session).of_goal(goal_id)
 
     # -- drafting ----------------------------------------------------------------------------
 

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlmodel import select
-
 from bot.blocks.work_failure import (
     WorkFailureView,
     build_work_failure,
@@ -22,6 +20,7 @@ from bot.jobs.recovery import FAILURE_KIND, SETTLED_KIND
 from bot.sop.effect_kinds import WorkFailed, WorkFailureSettled
 from storage.db import read_session
 from storage.models import Effect
+from storage.repositories import Effects
 
 
 @dataclass
@@ -60,7 +59,7 @@ class WorkFailureMessages:
             return
         p = payload_of(effect, WorkFailureSettled)
         with read_session(self.fx.engine) as session:
-            posted = session.exec(select(Effect).where(Effect.key == p.failure_key)).first()
+            posted = Effects(session).by_key(p.failure_key)
         if posted is None or posted.status != "done":
             return  # never posted (the goal had no thread), or given up: nothing shows buttons
         ts = await self.fx.find_marker(goal.channel_id, goal.thread_ts, marker(posted))

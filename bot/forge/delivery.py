@@ -22,7 +22,6 @@ from typing import Any
 
 from filelock import FileLock
 from filelock import Timeout as FileLockTimeout
-from sqlmodel import col, select
 
 from bot.effects.dispatcher import EffectDispatcher, Handler, RetryLater
 from bot.effects.port import payload_of
@@ -40,7 +39,8 @@ from bot.sop.phases import CANONICAL_FILES, LABELS, GoalState, Phase
 from bot.sop.publish import canonical_path, sha256_text
 from storage.db import read_session, transaction
 from storage.locks import REPOSITORIES, LockTimeout, hold, key_of
-from storage.models import Approval, Artifact, Effect, Goal, PullRequestLink
+from storage.models import Effect, Goal, PullRequestLink
+from storage.repositories import Approvals, Artifacts, Effects, PullRequests
 
 log = logging.getLogger(__name__)
 
@@ -158,18 +158,10 @@ class DeliveryEffects:
         if git.find_commit_by_trailer("Orch-Effect", effect.key):
             return
         with read_session(self.engine) as session:
-            approved = {
-                a.artifact_sha256
-                for a in session.exec(
-                    select(Approval).where(Approval.goal_id == goal_id, Approval.decision == "approve")
-                ).all()
-            }
-            versions = session.exec(
-                select(Artifact)
-                .where(Artifact.goal_id == goal_id, Artifact.phase == Phase.IMPLEMENTATION.value)
-                .where(Artifact.task_id == task_id)
-                .order_by(col(Artifact.version).desc())
-            ).all()
+            approved = Approvals(session).approved_shas(goal_id=goal_id)
+            versions = Artifacts(session).of_task_newest_first(
+                goal_id=goal_id, phase=Phase.IMPLEMENTATION.value, task_id=task_id
+            )
         chosen = next((a for a in versions if a.sha256 in approved), None)
         if chosen is None or not chosen.content.strip():
             return
@@ -207,7 +199,7 @@ class DeliveryEffects:
         now = self.clock()
         bucket = int(now.timestamp() // max(every, 1.0))
         with transaction(self.engine) as session:
-            links = session.exec(select(PullRequestLink).where(PullRequestLink.state == "open")).all()
+            links = PullRequests(session).open()
             for link in links:
                 add_effect(
                     session,
@@ -274,7 +266,7 @@ class DeliveryEffects:
             goal_id = goal.id
             for item in outcome.stale:
                 key = f"note:{goal_id}:stale:{item.path}:{item.now_sha256[:16]}"
-                if session.exec(select(Effect.id).where(Effect.key == key)).first() is None:
+                if not Effects(session).exists(key):
                     audit(
                         session,
                         actor=Actor("system"),
@@ -433,15 +425,8 @@ class DeliveryEffects:
         if not head:
             return ()
         with read_session(self.engine) as session:
-            artifacts = session.exec(
-                select(Artifact).where(Artifact.goal_id == goal_id, Artifact.task_id == 0)
-            ).all()
-            approved = {
-                a.artifact_sha256
-                for a in session.exec(
-                    select(Approval).where(Approval.goal_id == goal_id, Approval.decision == "approve")
-                ).all()
-            }
+            artifacts = Artifacts(session).documents(goal_id=goal_id)
+            approved = Approvals(session).approved_shas(goal_id=goal_id)
         found = []
         for phase in dict.fromkeys(a.phase for a in artifacts):
             versions = [a for a in artifacts if a.phase == phase]
@@ -474,23 +459,9 @@ class DeliveryEffects:
         with read_session(self.engine) as session:
             goal = session.get(Goal, goal_id)
             assert goal is not None
-            artifacts = session.exec(
-                select(Artifact).where(Artifact.goal_id == goal_id).order_by(col(Artifact.id))
-            ).all()
-            approvals = session.exec(
-                select(Approval).where(Approval.goal_id == goal_id, Approval.decision == "approve")
-            ).all()
-            waiting = (
-                session.exec(
-                    select(Effect.id).where(
-                        Effect.goal_id == goal_id,
-                        Effect.status == "pending",
-                        col(Effect.kind).startswith("repo."),
-                        Effect.kind != "repo.deliver",
-                    )
-                ).first()
-                is not None
-            )
+            artifacts = Artifacts(session).of_goal(goal_id)
+            approvals = Approvals(session).approving(goal_id=goal_id)
+            waiting = Effects(session).repo_work_pending(goal_id=goal_id)
         rows = []
         for art in artifacts:
             approved = [a for a in approvals if a.artifact_sha256 == art.sha256]

@@ -9,8 +9,9 @@ twice), so the scheduler runs only in the process that holds a lock:
   long as the process leads. When the process dies its session ends and PostgreSQL releases the
   lock; a follower polling every `leader_poll_seconds` takes over.
 
-The lock key is derived from the database schema (storage.locks), so separate deployments (or
-test schemas) on one PostgreSQL server do not contend.
+The lock key is derived from the database schema, so separate deployments (or test schemas) on
+one PostgreSQL server do not contend. Both locks, and their SQL, live in `storage.locks`
+(`scheduler_lock`); this module only decides what holding one means.
 """
 
 from __future__ import annotations
@@ -22,126 +23,17 @@ import os
 import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import IO, Any
-
-from sqlalchemy import text
-from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.exc import SQLAlchemyError
+from typing import Any
 
 from bot.services.unit import Clock
-from storage.db import is_sqlite, transaction
-from storage.locks import SCHEDULER, lock_namespace
+from storage.db import transaction
+from storage.locks import scheduler_lock
 from storage.repositories.leases import Leases
+from storage.sessions import DatabaseError, Engine
 
 log = logging.getLogger(__name__)
 
 LEASE_NAME = "scheduler"
-
-
-class _FileLock:
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._handle: IO[str] | None = None
-
-    def try_acquire(self) -> bool:
-        import fcntl
-
-        if self._handle is not None:
-            return True
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle = self.path.open("a+")
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            handle.close()
-            return False
-        self._handle = handle
-        return True
-
-    def still_held(self) -> bool:
-        return self._handle is not None
-
-    def release(self) -> None:
-        import fcntl
-
-        if self._handle is not None:
-            with contextlib.suppress(OSError):
-                fcntl.flock(self._handle.fileno(), fcntl.LOCK_UN)
-            self._handle.close()
-            self._handle = None
-
-
-class _AdvisoryLock:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self._conn: Connection | None = None
-
-    def try_acquire(self) -> bool:
-        if self._conn is not None:
-            return True
-        ns = lock_namespace(self.engine, SCHEDULER)
-        conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        try:
-            got = bool(conn.execute(text("SELECT pg_try_advisory_lock(:ns, 0)"), {"ns": ns}).scalar_one())
-        except SQLAlchemyError:
-            conn.close()
-            raise
-        if not got:
-            conn.close()
-            return False
-        self._conn = conn
-        return True
-
-    def still_held(self) -> bool:
-        """The lock lives as long as its session: check the session is still there."""
-        if self._conn is None:
-            return False
-        try:
-            self._conn.execute(text("SELECT 1"))
-            return True
-        except SQLAlchemyError:
-            self._drop()
-            return False
-
-    def _drop(self) -> None:
-        if self._conn is not None:
-            with contextlib.suppress(SQLAlchemyError):
-                self._conn.invalidate()
-                self._conn.close()
-            self._conn = None
-
-    def release(self) -> None:
-        if self._conn is None:
-            return
-        with contextlib.suppress(SQLAlchemyError):
-            self._conn.execute(
-                text("SELECT pg_advisory_unlock(:ns, 0)"), {"ns": lock_namespace(self.engine, SCHEDULER)}
-            )
-            self._conn.close()
-        self._conn = None
-
-
-class _AlwaysLeader:
-    """An in-memory SQLite database lives in one process: that process leads."""
-
-    def try_acquire(self) -> bool:
-        return True
-
-    def still_held(self) -> bool:
-        return True
-
-    def release(self) -> None:
-        return None
-
-
-def make_lock(engine: Engine) -> Any:
-    if not is_sqlite(engine):
-        return _AdvisoryLock(engine)
-    database = make_url(str(engine.url)).database
-    if not database or database == ":memory:":
-        return _AlwaysLeader()
-    return _FileLock(Path(database).with_name(Path(database).name + ".scheduler.lock"))
 
 
 @dataclass
@@ -160,7 +52,7 @@ class LeaderElector:
     _wake: asyncio.Event | None = None
 
     async def start(self) -> None:
-        self._lock = make_lock(self.engine)
+        self._lock = scheduler_lock(self.engine)
         self._wake = asyncio.Event()
         await self._step()
         self._task = asyncio.create_task(self._run(), name="orch-leader")
@@ -199,7 +91,7 @@ class LeaderElector:
             return
         try:
             got = await asyncio.to_thread(self._lock.try_acquire)
-        except SQLAlchemyError:
+        except DatabaseError:
             log.warning("could not reach the database to take the scheduler lock; will retry")
             return
         if not got:

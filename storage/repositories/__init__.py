@@ -15,7 +15,7 @@ from storage.repositories.effects import Effects
 from storage.repositories.goals import Counters, Deliveries, Goals
 from storage.repositories.jobs import Jobs, Reminders
 from storage.repositories.raw import StateRows
-from storage.repositories.records import ArtifactReviews, ModeRequests, SlackMessages
+from storage.repositories.records import ArtifactReviews, ModeRequests, PullRequests, SlackMessages
 from storage.repositories.runs import AgentRuns
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "Goals",
     "Jobs",
     "ModeRequests",
+    "PullRequests",
     "Reminders",
     "SlackMessages",
     "StateRows",

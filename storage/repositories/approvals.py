@@ -68,6 +68,16 @@ class Approvals:
         self.session.add(approval)
         self.session.flush()
 
+    def approving(self, *, goal_id: str) -> list[Approval]:
+        """The goal's approvals (not the other decisions), in the order they were given."""
+        return list(
+            self.session.exec(
+                select(Approval)
+                .where(Approval.goal_id == goal_id, Approval.decision == APPROVE)
+                .order_by(col(Approval.id))
+            ).all()
+        )
+
     def approved_shas(self, *, goal_id: str) -> set[str]:
         """The versions of the goal anyone approved."""
         return set(

@@ -113,6 +113,16 @@ class Artifacts:
         self.session.add(artifact)
         return artifact
 
+    def of_task_newest_first(self, *, goal_id: str, phase: str, task_id: int) -> list[Artifact]:
+        """Every version of one task's artifact in `phase`, newest first."""
+        return list(
+            self.session.exec(
+                select(Artifact)
+                .where(Artifact.goal_id == goal_id, Artifact.phase == phase, Artifact.task_id == task_id)
+                .order_by(col(Artifact.version).desc())
+            ).all()
+        )
+
     def documents(self, *, goal_id: str) -> list[Artifact]:
         """Every version of the goal's documents (not of its tasks), oldest first."""
         return list(

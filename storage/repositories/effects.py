@@ -21,6 +21,10 @@ class Effects:
     def exists(self, key: str) -> bool:
         return self.session.exec(select(Effect.id).where(Effect.key == key)).first() is not None
 
+    def by_key(self, key: str) -> Effect | None:
+        """The effect recorded under `key` (an effect names another by its key)."""
+        return self.session.exec(select(Effect).where(Effect.key == key)).first()
+
     def add(
         self,
         *,
@@ -103,6 +107,46 @@ class Effects:
                     col(Effect.kind).startswith("repo."),
                     Effect.kind != "repo.deliver",
                     col(Effect.status).in_(("pending", "failed")),
+                )
+            ).all()
+        )
+
+    def unlanded_repo_key_before(self, *, goal_id: str, before_id: int) -> str | None:
+        """The key of a repository effect of the goal recorded before effect `before_id` that has
+        not landed (pending or failed), if there is one."""
+        return self.session.exec(
+            select(Effect.key).where(
+                Effect.goal_id == goal_id,
+                col(Effect.kind).startswith("repo."),
+                col(Effect.status).in_(("pending", "failed")),
+                col(Effect.id) < before_id,
+            )
+        ).first()
+
+    def repo_work_pending(self, *, goal_id: str) -> bool:
+        """Whether a repository effect of the goal is still to run (delivery to the Git host left out)."""
+        return (
+            self.session.exec(
+                select(Effect.id).where(
+                    Effect.goal_id == goal_id,
+                    Effect.status == "pending",
+                    col(Effect.kind).startswith("repo."),
+                    Effect.kind != "repo.deliver",
+                )
+            ).first()
+            is not None
+        )
+
+    def unfinished_work_statuses(self, *, goal_id: str) -> set[str]:
+        """The statuses (pending, failed) of the goal's effects other than messages that are not done:
+        its commits, merges and agent work."""
+        return set(
+            self.session.exec(
+                select(Effect.status).where(
+                    Effect.goal_id == goal_id,
+                    col(Effect.status).in_(("pending", "failed")),
+                    col(Effect.kind).not_like("slack.%"),
+                    col(Effect.kind).not_like("notify.%"),
                 )
             ).all()
         )

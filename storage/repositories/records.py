@@ -1,10 +1,11 @@
-"""The smaller records around a goal: mode requests, the Slack messages it posted, re-reviews."""
+"""The smaller records around a goal: mode requests, the Slack messages it posted, re-reviews, its
+pull request."""
 
 from __future__ import annotations
 
 from sqlmodel import Session, col, select
 
-from storage.models import ArtifactReview, ModeRequest, SlackMessage
+from storage.models import ArtifactReview, ModeRequest, PullRequestLink, SlackMessage
 
 
 class ModeRequests:
@@ -54,3 +55,13 @@ class ArtifactReviews:
                 .order_by(col(ArtifactReview.id))
             ).all()
         )
+
+
+class PullRequests:
+    """The goals' pull requests on the Git host, as delivery last saw them."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def open(self) -> list[PullRequestLink]:
+        return list(self.session.exec(select(PullRequestLink).where(PullRequestLink.state == "open")).all())
