@@ -7,7 +7,9 @@ per `/orch start` level, so the work queued by one level does not slow the next.
 
 from __future__ import annotations
 
+import os
 import resource
+import signal
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -253,17 +255,33 @@ def ack_latency(workdir: Path, counts: dict[int, int], gates: int, rounds: int =
                         click_stack.response_url,
                     ),
                 ]
+                workers = {"orch_start": stack.worker, "orch_click": click_stack.worker}
                 for r in range(rounds):
                     for key, pid, url, sec, mix, response_url in runs:
-                        _load(
-                            series[key],
-                            pid,
-                            _spec(url, sec, level, chunk, mix, response_url, f"{key}{level}x{r}"),
-                        )
+                        with _paused(workers.get(key)):
+                            _load(
+                                series[key],
+                                pid,
+                                _spec(url, sec, level, chunk, mix, response_url, f"{key}{level}x{r}"),
+                            )
             for key in keys:
                 out[key][level] = series[key].summary()
             out.setdefault("click_backlog", {})[level] = wait_quiet(click_stack, 30)
     return out
+
+
+@contextmanager
+def _paused(worker: Proc | None) -> Iterator[None]:
+    """With ORCH_BENCH_PAUSE_WORKER=1, `orch worker` is stopped (SIGSTOP) while the web process is
+    measured, so the acks do not share the cores with the work they queue; resumed afterwards."""
+    if worker is None or not os.environ.get("ORCH_BENCH_PAUSE_WORKER"):
+        yield
+        return
+    os.kill(worker.pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.kill(worker.pid, signal.SIGCONT)
 
 
 MIX = [

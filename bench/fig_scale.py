@@ -165,7 +165,8 @@ def _one(workdir: Path, base: str | None, n: int, k: int, kinds: tuple[str, ...]
 
 
 def _profile(pid: int, name: str) -> subprocess.Popen[bytes] | None:
-    """py-spy on the worker while it drains, when ORCH_BENCH_PROFILE names a folder."""
+    """py-spy on the worker while it drains, when ORCH_BENCH_PROFILE names a folder (with
+    ORCH_BENCH_PROFILE_GIL=1, only the thread holding the GIL is sampled)."""
     folder = os.environ.get("ORCH_BENCH_PROFILE")
     spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     if not folder or not Path(spy).exists():
@@ -173,4 +174,6 @@ def _profile(pid: int, name: str) -> subprocess.Popen[bytes] | None:
     Path(folder).mkdir(parents=True, exist_ok=True)
     out = Path(folder) / f"worker-{name}-{int(time.time())}.raw"
     argv = [spy, "record", "--pid", str(pid), "--format", "raw", "--rate", "200", "--threads", "-o", str(out)]
+    if os.environ.get("ORCH_BENCH_PROFILE_GIL"):
+        argv.append("--gil")  # only the thread holding the GIL: where the process's CPU goes
     return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

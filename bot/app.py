@@ -11,7 +11,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.audit_keys import load_keyring
+from bot.audit_key_source import load_keyring
 from bot.config import Settings
 from bot.deps import Deps
 from bot.effects.dispatcher import EffectDispatcher

@@ -127,7 +127,7 @@ class Settings(BaseSettings):
     # audit head, its own clones of remote repositories. Default: the SQLite database's folder, or
     # `.orch` for another database.
     data_dir: Path | None = Field(default=None, validation_alias=AliasChoices("ORCH_DATA_DIR", "data_dir"))
-    # The audit chain's HMAC key (see bot/audit_keys.py); without one a key is generated into
+    # The audit chain's HMAC key (see bot/audit_key_source.py); without one a key is generated into
     # `data_dir`. Older keys stay listed (comma-separated) so entries they signed still verify.
     audit_key: SecretStr | None = Field(default=None, validation_alias="ORCH_AUDIT_KEY")
     audit_previous_keys: SecretStr | None = Field(default=None, validation_alias="ORCH_AUDIT_PREVIOUS_KEYS")

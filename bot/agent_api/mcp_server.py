@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Field
 
-from bot.agent_api.limits import MAX_CONTENT
+from bot.agent_api.tool_limits import MAX_CONTENT
 
 if TYPE_CHECKING:
     from types import ModuleType

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from bot.agent_api.limits import MAX_CONTENT
+from bot.agent_api.tool_limits import MAX_CONTENT
 from bot.redact import redact, redact_obj
 from bot.services.errors import GoalNotFound, InvalidInput, ServiceError
 from bot.services.unit import GOAL_ID_RE, Actor

@@ -297,7 +297,7 @@ def goal_cancel(
 
 
 def _engine() -> Any:
-    from bot.audit_keys import load_keyring
+    from bot.audit_key_source import load_keyring
     from bot.config import ConfigError
     from storage.audit_keys import bind_keyring
     from storage.db import make_engine

@@ -118,7 +118,7 @@ def register(app: typer.Typer, get_engine: Callable[[], Engine]) -> None:
     @audit.command("rotate-key")
     def rotate_key() -> None:
         """Start signing new entries with a new generated key; the old ones are kept to verify."""
-        from bot.audit_keys import key_file, rotate_file_key
+        from bot.audit_key_source import key_file, rotate_file_key
         from bot.config import ConfigError, load_settings
 
         try:

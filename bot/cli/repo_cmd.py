@@ -211,7 +211,7 @@ def install_ci_command(
     ] = None,
 ) -> None:
     """Write a GitHub Actions workflow that runs the spec guard on every push and pull request."""
-    from bot.sop.ci import DEFAULT_PACKAGE, WORKFLOW_PATH, write_workflow
+    from bot.sop.ci_workflow import DEFAULT_PACKAGE, WORKFLOW_PATH, write_workflow
 
     if package is not None and (not package.strip() or any(c in package for c in '"\n\r`$')):
         _fail("--package is one pip requirement, e.g. codex-orchestrator==0.1.0 or a git+https URL")

@@ -108,8 +108,7 @@ def gather(deps: SlaDeps, *, channel: str, now: datetime) -> Digest:
         ]
         stale = [
             f"*{d.goal_id}* {d.label} goes stale on {stale_day(d.stale_at, tz)} — re-review it (`/orch review {d.goal_id}`)"
-            for d in going_stale(session, now=now, max_age=deps.freshness_max_age, within=WEEK)
-            if d.goal_id in by_id
+            for d in going_stale(session, now=now, max_age=deps.freshness_max_age, within=WEEK, goals=active)
         ]
     local = now.astimezone(tz)
     from bot.observability.metrics_report import digest_metrics_lines

@@ -10,6 +10,7 @@ date shown is local, so a daylight-saving change moves nothing.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -18,10 +19,11 @@ from bot.blocks.freshness import FreshnessView, build_freshness_reminder
 from bot.jobs.notify import add_notification, dm_each
 from bot.jobs.sla import SlaDeps, is_slack_user
 from bot.services.errors import GoalNotFound, InvalidInput
-from bot.services.state_of_record import goal_record
+from bot.services.state_of_record import artifact_records, goal_record
 from bot.services.unit import Actor, audit
 from bot.sop.effect_kinds import ChannelPost
 from bot.sop.phases import LABELS, GoalState, Phase
+from bot.sop.records import ArtifactRecord
 from storage.db import read_session, transaction
 from storage.jobs_models import Reminder
 from storage.models import Goal
@@ -58,7 +60,10 @@ def _utc(moment: datetime) -> datetime:
 
 def reviews_of(session: Session, goal: Goal, max_age: timedelta) -> list[DueReview]:
     """The goal's approved artifacts (latest version per phase) with the moment each goes stale."""
-    record = goal_record(session, goal)
+    return _reviews(goal, goal_record(session, goal).artifacts, max_age)
+
+
+def _reviews(goal: Goal, artifacts: Iterable[ArtifactRecord], max_age: timedelta) -> list[DueReview]:
     return [
         DueReview(
             goal_id=goal.id,
@@ -69,15 +74,27 @@ def reviews_of(session: Session, goal: Goal, max_age: timedelta) -> list[DueRevi
             last_review=_utc(a.last_review),
             stale_at=_utc(a.last_review) + max_age,
         )
-        for a in record.artifacts
+        for a in artifacts
         if a.approved_sha256 == a.sha256 and a.last_review is not None
     ]
 
 
-def going_stale(session: Session, *, now: datetime, max_age: timedelta, within: timedelta) -> list[DueReview]:
-    """Approved artifacts of active goals that go stale before `now + within` (or already have)."""
-    goals = Goals(session).in_state(state=GoalState.ACTIVE.value)
-    due = [r for g in goals for r in reviews_of(session, g, max_age) if r.stale_at <= now + within]
+def going_stale(
+    session: Session,
+    *,
+    now: datetime,
+    max_age: timedelta,
+    within: timedelta,
+    goals: Sequence[Goal] | None = None,
+) -> list[DueReview]:
+    """Approved artifacts of active goals (all, or of `goals`) that go stale before `now + within`
+    (or already have). Their records are read together: three queries, not three per goal."""
+    if goals is None:
+        goals = Goals(session).in_state(state=GoalState.ACTIVE.value)
+    else:
+        goals = [g for g in goals if g.state == GoalState.ACTIVE]
+    records = artifact_records(session, [g.id for g in goals])
+    due = [r for g in goals for r in _reviews(g, records[g.id], max_age) if r.stale_at <= now + within]
     return sorted(due, key=lambda r: (r.stale_at, r.goal_id, r.phase))
 
 

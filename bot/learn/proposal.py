@@ -17,8 +17,8 @@ from datetime import datetime
 
 from bot.learn.agents_md import AGENTS_PATH
 from bot.learn.agents_md import merge as merge_agents
+from bot.learn.asset_index import INDEX_PATH, dump_index, load_index, merge_index
 from bot.learn.files import Asset
-from bot.learn.index import INDEX_PATH, dump_index, load_index, merge_index
 from bot.learn.layout import README, README_PATH
 from bot.repo.errors import MergeConflictError
 from bot.repo.git import Git

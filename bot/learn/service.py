@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Engine
 
+from bot.learn.asset_index import INDEX_PATH, iso_z, last_uses, load_index
 from bot.learn.files import Harvest
 from bot.learn.harvest import harvest as run_harvest
-from bot.learn.index import INDEX_PATH, iso_z, last_uses, load_index
 from bot.learn.proposal import (
     Proposal,
     ProposalError,

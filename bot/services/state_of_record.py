@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from bot.sop.phases import CANONICAL_FILES, MIRROR_FILES, Phase
@@ -16,29 +17,9 @@ EVENTS_BASE = "events_base"
 
 
 def goal_record(session: Session, goal: Goal) -> GoalRecord:
-    artifacts = Artifacts(session).documents(goal_id=goal.id)
     approvals = Approvals(session).of_goal(goal.id)
     reaffirmed = ArtifactReviews(session).of_goal(goal_id=goal.id)
-    latest: dict[str, Artifact] = {}
-    for art in artifacts:
-        latest[art.phase] = art
-    records = []
-    for phase, art in latest.items():
-        approved = [a for a in approvals if a.artifact_sha256 == art.sha256 and a.decision == "approve"]
-        reviews: list[Approval | ArtifactReview] = [a for a in approvals if a.artifact_sha256 == art.sha256]
-        reviews += [r for r in reaffirmed if r.artifact_sha256 == art.sha256]
-        records.append(
-            ArtifactRecord(
-                phase=phase,
-                path=f"tasks/{goal.id}/{CANONICAL_FILES[Phase(phase)]}",
-                version=art.version,
-                sha256=art.sha256,
-                approved_sha256=art.sha256 if approved else None,
-                last_review=max((a.at for a in reviews), default=None),
-                reviewed_by=sorted({a.by for a in reviews}),
-                mirror_path=MIRROR_FILES.get(Phase(phase)),
-            )
-        )
+    records = _artifact_records(goal.id, Artifacts(session).documents(goal_id=goal.id), approvals, reaffirmed)
     waiver = SpecWaiver.model_validate(goal.spec_waiver) if goal.spec_waiver else None
     return GoalRecord(
         id=goal.id,
@@ -59,6 +40,41 @@ def goal_record(session: Session, goal: Goal) -> GoalRecord:
         approvals=_approval_records(approvals, reaffirmed),
         tasks=[TaskRecord.model_validate(t) for t in goal.tasks],
     )
+
+
+def artifact_records(session: Session, goal_ids: Sequence[str]) -> dict[str, list[ArtifactRecord]]:
+    """The `artifacts` of many goals' records, in three queries (what `goal_record` says of each)."""
+    documents = Artifacts(session).document_versions(goal_ids)
+    approvals = Approvals(session).of_goals(goal_ids)
+    reaffirmed = ArtifactReviews(session).of_goals(goal_ids)
+    return {g: _artifact_records(g, documents[g], approvals[g], reaffirmed[g]) for g in goal_ids}
+
+
+def _artifact_records(
+    goal_id: str, artifacts: list[Artifact], approvals: list[Approval], reaffirmed: list[ArtifactReview]
+) -> list[ArtifactRecord]:
+    """The latest version of each phase's document, with who approved and last reviewed it."""
+    latest: dict[str, Artifact] = {}
+    for art in artifacts:
+        latest[art.phase] = art
+    records = []
+    for phase, art in latest.items():
+        approved = [a for a in approvals if a.artifact_sha256 == art.sha256 and a.decision == "approve"]
+        reviews: list[Approval | ArtifactReview] = [a for a in approvals if a.artifact_sha256 == art.sha256]
+        reviews += [r for r in reaffirmed if r.artifact_sha256 == art.sha256]
+        records.append(
+            ArtifactRecord(
+                phase=phase,
+                path=f"tasks/{goal_id}/{CANONICAL_FILES[Phase(phase)]}",
+                version=art.version,
+                sha256=art.sha256,
+                approved_sha256=art.sha256 if approved else None,
+                last_review=max((a.at for a in reviews), default=None),
+                reviewed_by=sorted({a.by for a in reviews}),
+                mirror_path=MIRROR_FILES.get(Phase(phase)),
+            )
+        )
+    return records
 
 
 def _approval_records(approvals: list[Approval], reaffirmed: list[ArtifactReview]) -> list[ApprovalRecord]:

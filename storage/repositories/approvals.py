@@ -64,6 +64,18 @@ class Approvals:
             ).all()
         )
 
+    def of_goals(self, goal_ids: Sequence[str]) -> dict[str, list[Approval]]:
+        """`of_goal` for many goals in one query per 500."""
+        out: dict[str, list[Approval]] = {g: [] for g in goal_ids}
+        ids = list(goal_ids)
+        for i in range(0, len(ids), 500):
+            rows = self.session.exec(
+                select(Approval).where(col(Approval.goal_id).in_(ids[i : i + 500])).order_by(col(Approval.id))
+            ).all()
+            for row in rows:
+                out[row.goal_id].append(row)
+        return out
+
     def add(self, approval: Approval) -> None:
         self.session.add(approval)
         self.session.flush()

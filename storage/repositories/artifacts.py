@@ -133,6 +133,21 @@ class Artifacts:
             ).all()
         )
 
+    def document_versions(self, goal_ids: Sequence[str]) -> dict[str, list[Artifact]]:
+        """Every version of these goals' documents, oldest first per goal; only the columns that
+        say which version it is (the content is left unloaded)."""
+        out: dict[str, list[Artifact]] = {g: [] for g in goal_ids}
+        for chunk in _chunks(list(goal_ids)):
+            rows = self.session.exec(
+                select(Artifact)
+                .where(col(Artifact.goal_id).in_(chunk), Artifact.task_id == 0)
+                .order_by(col(Artifact.id))
+                .options(load_only(*_GATE_COLUMNS))
+            ).all()
+            for row in rows:
+                out[row.goal_id].append(row)
+        return out
+
     def last_version(self, *, goal_id: str, phase: str, task_id: int = 0) -> int | None:
         """The highest version of this phase (and task), None before the first."""
         return self.session.exec(
@@ -168,3 +183,10 @@ class Artifacts:
                 .options(load_only(*_GATE_COLUMNS))
             ).all()
         )
+
+
+_IN_LIST = 500  # ids per IN list (SQLite's older builds allow 999 parameters)
+
+
+def _chunks(ids: list[str]) -> list[list[str]]:
+    return [ids[i : i + _IN_LIST] for i in range(0, len(ids), _IN_LIST)]

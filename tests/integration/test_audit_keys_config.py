@@ -11,7 +11,7 @@ from sqlalchemy import text
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
-from bot.audit_keys import key_file, load_keyring
+from bot.audit_key_source import key_file, load_keyring
 from bot.config import ConfigError, load_settings
 from bot.repo.message import append_trailer, compose_message
 from storage.audit import HASHED_FIELDS, AuditEntry, append_audit, entry_hash, verify_chain

@@ -19,7 +19,7 @@ import yaml
 from typer.testing import CliRunner
 
 from bot.repo.git import Git, ensure_repo
-from bot.sop.ci import WORKFLOW_PATH, workflow_text
+from bot.sop.ci_workflow import WORKFLOW_PATH, workflow_text
 from bot.sop.spec_guard import install_hooks
 from tests.integration.test_spec_guard import PRD, PROJECT_ROOT, make_goal, setup_repo
 

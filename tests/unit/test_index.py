@@ -21,6 +21,7 @@ from bot.sop.records import (
     SpecWaiver,
     Subtask,
     TaskRecord,
+    to_json_dict,
 )
 
 T0 = datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
@@ -131,6 +132,36 @@ def test_an_invalid_index_is_refused_and_the_old_file_is_kept(tmp_path: Path, ch
         idx.save_index(tmp_path, bad)
     assert (tmp_path / idx.INDEX_PATH).read_bytes() == before
     assert [p.name for p in (tmp_path / "tasks").iterdir()] == ["index.json"]  # no temp file left
+
+
+def _whole_document_errors(data: Any) -> list[str]:
+    schema = json.loads(idx.schema_text())
+    validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
+    return [f"{'/'.join(str(p) for p in e.absolute_path) or '(root)'}: {e.message}" for e in errors]
+
+
+@pytest.mark.parametrize(
+    "corrupt",
+    [
+        lambda d: d["goals"][1].update(id="G-1", phase="coding"),
+        lambda d: d.update(extra=True),
+        lambda d: d.update(goals="none"),
+        lambda d: d.update(schema_version=2),
+        lambda d: d["goals"].append({"id": "G-0009"}),
+        lambda d: d["goals"][0]["tasks"][0]["subtasks"][0].update(id="one"),
+        lambda d: d["goals"][2]["artifacts"][0].update(sha256="xyz"),
+    ],
+)
+def test_the_index_is_checked_entry_by_entry_with_the_same_findings_as_whole(corrupt: Any) -> None:
+    # Entries seen valid are not checked again: the findings must still be exactly the
+    # whole document's, for a changed entry as for one never seen.
+    data = to_json_dict(IndexFile(goals=[full_goal(f"G-000{i}") for i in (1, 2, 3)]))
+    assert idx.schema_errors(data) == _whole_document_errors(data) == []
+    corrupt(data)
+    found = idx.schema_errors(data)
+    assert found and found == _whole_document_errors(data)
+    assert idx.schema_errors(data) == found  # and again, from what it remembered
 
 
 def test_a_hand_broken_index_is_reported_not_loaded(tmp_path: Path) -> None:
