@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -15,7 +15,7 @@ from bot.audit_key_source import load_keyring
 from bot.config import Settings
 from bot.deps import Deps
 from bot.effects.dispatcher import EffectDispatcher
-from bot.effects.port import Handler
+from bot.effects.port import Handler, WorkHandler
 from bot.effects.retry import RetryPolicy
 from bot.effects.table import build_table
 from bot.redact import redact, redact_obj
@@ -163,7 +163,8 @@ def _effect_handlers(c: Container) -> dict[str, Handler]:
     """Every effect kind's handler, decided here once from settings (`bot.effects.table` checks
     that each kind has exactly one): the repository's work, wrapped for delivery to a Git host
     when a remote is set; the manager's build when it implements; Slack's messages, or nothing
-    to post them to; the agent work routed to the jobs runtime."""
+    to post them to. The agent work (draft, build) is taken out of the table and handed to the jobs
+    runtime, whose worker runs it."""
     from bot.effects.work_effects import WorkEffects
     from bot.jobs import install_jobs
     from bot.sop.effect_kinds import AGENT_KINDS, KINDS
@@ -196,11 +197,10 @@ def _effect_handlers(c: Container) -> dict[str, Handler]:
     else:
         # Without Slack (the CLI with no token), messages have nowhere to go: they are marked done.
         handlers.update(dict.fromkeys(messages, nowhere))
-    # Agent work runs as jobs (scheduler, SLA reminders and digests come with them): its effect
-    # adds the job, which runs the chosen implementer's handler.
-    jobs = install_jobs(c, {kind: handlers[kind] for kind in AGENT_KINDS})
-    handlers.update(dict.fromkeys(AGENT_KINDS, jobs.enqueue_effect))
-    c.jobs = jobs
+    # Agent work runs as jobs (scheduler, SLA reminders and digests come with them): the chosen
+    # implementer's draft and build, whose handlers read only what a job has (`Work`).
+    agent_work = {kind: cast(WorkHandler, handlers.pop(kind)) for kind in AGENT_KINDS}
+    c.jobs = install_jobs(c, agent_work)
     return handlers
 
 

@@ -24,6 +24,7 @@ from bot.services.goals import GoalService
 from bot.services.unit import Actor, Clock
 
 if TYPE_CHECKING:
+    from bot.effects.port import WorkHandler
     from bot.jobs.digest import Digest
     from bot.jobs.freshness import DueReview
     from bot.jobs.recovery import Retried
@@ -39,6 +40,10 @@ class JobDesk(Protocol):
     def ask_review(self, goal_id: str, actor: Actor, now: datetime | None = None) -> list[DueReview]: ...
 
     def post_digest(self, channel: str, *, actor: Actor, now: datetime | None = None) -> Digest: ...
+
+    async def run_ready(self, goal_id: str | None = None) -> int: ...
+
+    def use(self, kind: str, handler: WorkHandler) -> None: ...
 
 
 @dataclass

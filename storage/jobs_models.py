@@ -23,8 +23,14 @@ def _ts(**kw: Any) -> Any:
 class Job(SQLModel, table=True):
     """One agent job (a draft, a build). Workers claim queued jobs atomically and heartbeat them.
 
-    `key` makes enqueueing idempotent (it is the outbox effect's key); `run_id` names one attempt,
-    so a worker whose job was re-queued under it cannot overwrite the newer attempt's result.
+    A use case adds it in the transaction of its state change, in its goal's order: `follows` is
+    the id of the goal's last effect recorded before it, and the job is not claimed until those
+    effects are carried out (its draft starts after the card and the commits it builds on). An
+    `in_order` job (the Scaffold Check, which reads the repository) also holds back the goal's
+    repository effects recorded after it until it has finished.
+
+    `key` makes enqueueing idempotent; `run_id` names one attempt, so a worker whose job was
+    re-queued under it cannot overwrite the newer attempt's result.
     """
 
     __tablename__ = "jobs"
@@ -38,7 +44,9 @@ class Job(SQLModel, table=True):
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     status: str = Field(default="queued", index=True)  # queued | running | succeeded | failed | cancelled
     attempts: int = 0
-    max_attempts: int = 3
+    max_attempts: int = 3  # set from the claiming worker's settings
+    follows: int | None = None
+    in_order: bool = False
     run_id: str | None = None
     worker: str | None = None
     last_error: str | None = None

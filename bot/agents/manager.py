@@ -24,7 +24,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from bot.agents._fence import fence
 from bot.agents._workbench import Workbench
@@ -44,8 +44,7 @@ if TYPE_CHECKING:
     from agents import Agent, ModelProvider, RunResult
 
     from bot.deps import Deps as Container
-    from bot.effects.dispatcher import EffectDispatcher
-    from bot.effects.port import Handler
+    from bot.effects.port import Handler, WorkHandler
     from storage.models import Effect
 
 log = logging.getLogger(__name__)
@@ -363,19 +362,24 @@ class ImplementationManager:
 
     # -- the outbox ------------------------------------------------------------------------------
 
-    def install(self, dispatcher: EffectDispatcher) -> None:
-        """Put the manager's handlers in place of a built dispatcher's (tests that swap the
-        implementer of a process already built; the composition root uses `handlers`)."""
-        for kind, handler in self.handlers(dispatcher.handlers.get("repo.merge")).items():
-            dispatcher.register(kind, handler)
+    def install(self, c: Container) -> None:
+        """Put the manager's handlers in place of a built process's: the outbox's merge and the job
+        worker's build (tests that swap the implementer of a process already built; the
+        composition root uses `handlers`)."""
+        handlers = self.handlers(c.dispatcher.handlers.get("repo.merge"))
+        build = handlers.pop(Build.KIND)
+        for kind, handler in handlers.items():
+            c.dispatcher.register(kind, handler)
+        assert c.jobs is not None, "the jobs runtime is installed with the container"
+        c.jobs.use(Build.KIND, cast("WorkHandler", build))  # it reads only what a job has
 
     def handlers(self, merge: Handler | None) -> dict[str, Handler]:
         """Handle `build` with the manager (a redo resumes the task's paused run), and resume paused
         runs after each merge (`merge`: the repository's own merge handler, run first)."""
 
-        from bot.effects.port import payload_of
+        from bot.effects.port import Work, payload_of
 
-        async def build(effect: Effect) -> None:
+        async def build(effect: Work) -> None:  # the job of a build
             goal = self.goals.get(str(effect.goal_id))
             if goal.state != GoalState.ACTIVE or goal.phase != Phase.IMPLEMENTATION.value:
                 return

@@ -84,10 +84,13 @@ def load_briefs(path: Path) -> list[Brief]:
 
 
 async def drain_goal(c: Container, goal_id: str, *, timeout: float = 300.0) -> None:
-    """Carry out the goal's pending effects in order until none is due (bounded by `timeout`)."""
+    """Carry out the goal's pending effects in order, and its agent jobs as their turn comes, until
+    none is due (bounded by `timeout`)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while loop.time() < deadline:
+        if c.jobs is not None and await c.jobs.run_ready(goal_id):
+            continue  # a job runs once the effects recorded before it are done, before later ones
         now = c.clock()
         with read_session(c.engine) as session:
             pending = Effects(session).pending_of_goal(goal_id=goal_id)

@@ -1,12 +1,15 @@
 """The outbox dispatcher: carries out recorded effects after their transaction committed.
 
 A goal's effects run in the order they were recorded where they build on each other: its thread
-before the messages in it, its files before its commits, and its work (a draft, a build) after
-everything recorded before it and before everything recorded after it. Its Slack messages and its
-repository commits do not build on each other, so between two pieces of work they run side by side
-in two "lanes": a goal's Slack lane and its repository lane (the PRD is posted while the approval
-is committed; a new goal's card is posted while its Scaffold Check looks at the repository and its
-"start goal" commit is made). Different goals' lanes run at the same time, at most `max_lanes` lanes at once.
+before the messages in it, its files before its commits. Its Slack messages and its repository
+commits do not build on each other, so they run side by side in two "lanes": a goal's Slack lane
+and its repository lane (the PRD is posted while the approval is committed; a new goal's card is
+posted while its "start goal" commit is made). An effect that says the commits are made (recorded
+`after_repo`) runs after everything recorded before it and before everything after it.
+
+A goal's agent work (a draft, a build) is a job (`bot.jobs`), not an effect: it starts once the
+goal's effects recorded before it are carried out, and the Scaffold Check's job, which reads the
+repository, holds back the goal's commits recorded after it until it has looked (`holding`). Different goals' lanes run at the same time, at most `max_lanes` lanes at once.
 Effects of no goal share one lane. Each handler is idempotent by the effect's key, so a crash at any point and a
 re-run after restart leaves exactly one message, mirror section and commit.
 
@@ -24,7 +27,7 @@ import contextlib
 import functools
 import logging
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -37,10 +40,10 @@ from bot.faults import fault_point
 from bot.observability.logging import log_context
 from bot.observability.tracing import set_attributes, span
 from bot.services.unit import Clock
-from bot.sop.phases import Phase
 from storage import locks
 from storage.db import read_session, transaction
 from storage.models import Effect, Goal
+from storage.repositories import Jobs
 
 log = logging.getLogger(__name__)
 
@@ -63,28 +66,17 @@ RE_RENDERS = frozenset({"slack.update_card"})
 
 # The streams of a goal's effects (see the module's docstring); any other kind is "work".
 SLACK, REPO, WORK = "slack", "repo", "work"
-SCAFFOLD_CHECK = Phase.SCAFFOLD_CHECK.value
 LaneKey = tuple[str | None, str]  # (goal id, stream)
 
 
 def stream(effect: Effect) -> str:
     """A Slack effect recorded with `after_repo` (a note that says the commits are made) runs in
-    order with everything, like work.
-
-    The Scaffold Check's draft reads the repository, not the thread: it runs in the repository lane,
-    before the commits recorded after it (the goal's "start goal" commit writes into what it reads)
-    and beside the goal's card, whose post does not wait for it. Its artifact's post, recorded when
-    it is drafted, still comes after the card in the Slack lane."""
+    order with everything, as does any other kind that is neither a message nor a commit."""
     if effect.kind.startswith(("slack.", "notify.")) and not effect.payload.get("after_repo"):
         return SLACK
-    if effect.kind.startswith("repo.") or reads_only_the_repository(effect):
+    if effect.kind.startswith("repo."):
         return REPO
     return WORK
-
-
-def reads_only_the_repository(effect: Effect) -> bool:
-    """The Scaffold Check's draft: quick, no model, it looks at the repository and records a draft."""
-    return effect.kind == "draft" and effect.payload.get("phase") == SCAFFOLD_CHECK
 
 
 def runnable(effect: Effect, now: datetime | None) -> bool:
@@ -95,20 +87,35 @@ def runnable(effect: Effect, now: datetime | None) -> bool:
 
 
 def split_lanes(
-    goal_id: str | None, effects: list[Effect], now: datetime | None = None
+    goal_id: str | None,
+    effects: list[Effect],
+    now: datetime | None = None,
+    held_after: int | None = None,
+    all_held_after: int | None = None,
 ) -> dict[LaneKey, list[Effect]]:
     """The lanes a goal can run now, given its unfinished effects in id order (see the module's docstring).
 
     Work first in line: that work and the work right after it, in one lane. Otherwise the Slack
     and the repository effects up to the next work, each stream in its own lane. An effect that is
-    not runnable (`now` given: waiting for its retry, or failed) stops its stream there.
+    not runnable (`now` given: waiting for its retry, or failed) stops its stream there; so does
+    any but a message recorded after `held_after` (the goal's Scaffold Check job is still looking),
+    and any recorded after `all_held_after` (a job this process runs inline is still to run).
     """
     if goal_id is None:
         return {(None, WORK): [e for e in effects if runnable(e, now)]} if effects else {}
+
+    def waits(effect: Effect) -> bool:
+        after = effect.id or 0
+        return (
+            not runnable(effect, now)
+            or (all_held_after is not None and after > all_held_after)
+            or (held_after is not None and after > held_after and stream(effect) != SLACK)
+        )
+
     if stream(effects[0]) == WORK:
         run: list[Effect] = []
         for effect in effects:
-            if stream(effect) != WORK or not runnable(effect, now):
+            if stream(effect) != WORK or waits(effect):
                 break
             run.append(effect)
         return {(goal_id, WORK): run} if run else {}
@@ -120,7 +127,7 @@ def split_lanes(
             break
         if kind in blocked:
             continue
-        if not runnable(effect, now):
+        if waits(effect):
             blocked.add(kind)
             continue
         lanes.setdefault((goal_id, kind), []).append(effect)
@@ -142,6 +149,14 @@ class EffectDispatcher:
     _stopping: bool = False  # shutting down: a lane ends after its running effect
     _running: set[int] = field(default_factory=set)  # effects running in this process
     _running_guard: threading.Lock = field(default_factory=threading.Lock)
+    # The jobs runtime: woken when a lane ends (a job may be waiting for those effects), and, in a
+    # process whose worker is not running, asked by drain() to run the jobs whose turn has come.
+    on_lane_done: list[Callable[[], None]] = field(default_factory=list)
+    run_work: Callable[[], Awaitable[int]] | None = None
+    # True while no worker runs in this process: its drain runs each job where it was recorded, so
+    # every unfinished job holds back its goal's effects recorded after it (as in the CLI).
+    jobs_inline: Callable[[], bool] = lambda: False
+    _held: bool = False  # the last look found effects held back by a job that is running or may start
 
     def __post_init__(self) -> None:
         if self.engine.dialect.name == "postgresql":
@@ -265,12 +280,26 @@ class EffectDispatcher:
                 if goal_ids
                 else []
             )
+            holding = Jobs(session).holding(goal_ids, every=self.jobs_inline())
         goals: dict[str | None, list[Effect]] = {}
         for effect in sorted([*pending, *failed], key=lambda e: e.id or 0):
             goals.setdefault(effect.goal_id, []).append(effect)
+        held: dict[str, int] = {}
+        all_held: dict[str, int] = {}
+        for hold in holding:
+            held[hold.goal_id] = min(held.get(hold.goal_id, hold.follows), hold.follows)
+            if not hold.in_order:
+                all_held[hold.goal_id] = min(all_held.get(hold.goal_id, hold.follows), hold.follows)
+        self._held = any(
+            (e.id or 0) > hold.follows and (not hold.in_order or stream(e) != SLACK)
+            for hold in holding
+            if hold.live
+            for e in goals.get(hold.goal_id, [])
+        )
         lanes: dict[LaneKey, list[Effect]] = {}
         for goal_id, effects in goals.items():
-            for key, run in split_lanes(goal_id, effects, now).items():
+            marks = (held.get(goal_id), all_held.get(goal_id)) if goal_id is not None else (None, None)
+            for key, run in split_lanes(goal_id, effects, now, *marks).items():
                 if key not in exclude:
                     lanes[key] = run
         return lanes
@@ -290,6 +319,9 @@ class EffectDispatcher:
             ran += 1
             if not ok and effect.goal_id is not None:
                 break
+        if ran:
+            for wake in self.on_lane_done:
+                wake()
         return ran
 
     async def _run_again_if_cancelled_inside(self, effect: Effect, handler: Handler | None) -> bool | None:
@@ -484,15 +516,18 @@ class EffectDispatcher:
                 record_failure(session, row, now=now)
 
     async def drain(self, timeout: float = 30.0) -> None:
-        """Run effects until none is due (tests and the CLI)."""
+        """Run effects, and the jobs whose turn has come when no worker runs them, until none is due
+        (tests and the CLI)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while loop.time() < deadline:
             if await self.run_pending():
                 continue
+            if self.run_work is not None and await self.run_work():
+                continue  # jobs run here (no worker is running) record effects of their own
             # Nothing left for us to start; lanes the server's loop runs may still be at work, and
-            # effects they add become due after them.
-            if not self._lanes and not self._due_lanes(exclude=set()):
+            # effects they add become due after them, as do those a Scaffold Check job holds back.
+            if not self._lanes and not self._due_lanes(exclude=set()) and not self._held:
                 return
             await asyncio.sleep(0.01)
         raise TimeoutError("effects still pending after drain timeout")

@@ -21,6 +21,29 @@ from storage.models import Effect, Goal
 from storage.sessions import Engine
 
 Handler = Callable[[Effect], Awaitable[None]]
+
+
+class Work(Protocol):
+    """What a handler of agent work reads of its job (`bot.jobs.queue.Claimed`); an outbox row has
+    the same fields, so the wrappers that open a goal's clone serve both."""
+
+    @property
+    def key(self) -> str: ...
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def goal_id(self) -> str | None: ...
+
+    @property
+    def payload(self) -> dict[str, Any]: ...
+
+    @property
+    def attempts(self) -> int: ...
+
+
+WorkHandler = Callable[[Work], Awaitable[None]]
 FAILURE_NOTE = "notify.failure"
 P = TypeVar("P", bound=Payload)
 
@@ -39,7 +62,7 @@ class WaitForPerson(RetryLater):
         self.delay = delay
 
 
-def payload_of(effect: Effect, kind: type[P]) -> P:
+def payload_of(effect: Work, kind: type[P]) -> P:
     """The effect's stored payload read as `kind`'s type, so a handler reads typed attributes rather
     than dictionary keys (fields another version wrote are left aside; a row that does not fit its
     kind is `MalformedPayload`, which fails the effect for good)."""

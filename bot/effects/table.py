@@ -15,7 +15,7 @@ import functools
 from collections.abc import Mapping
 
 from bot.effects.port import Handler
-from bot.sop.effect_kinds import KINDS, read_back
+from bot.sop.effect_kinds import OUTBOX_KINDS, read_back
 from storage.models import Effect
 
 
@@ -36,8 +36,8 @@ def checked(kind: str, handler: Handler) -> Handler:
 
 def build_table(handlers: Mapping[str, Handler]) -> dict[str, Handler]:
     """The dispatcher's table: every kind has exactly one handler, each reading a checked payload."""
-    missing = sorted(set(KINDS) - set(handlers))
-    unknown = sorted(set(handlers) - set(KINDS))
+    missing = sorted(set(OUTBOX_KINDS) - set(handlers))
+    unknown = sorted(set(handlers) - set(OUTBOX_KINDS))
     if missing or unknown:
         parts = []
         if missing:

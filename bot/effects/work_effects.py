@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from bot.audit_anchor import head_value
 from bot.config import Settings
 from bot.effects.dispatcher import EffectDispatcher, WaitForPerson
-from bot.effects.port import Handler, payload_of
+from bot.effects.port import Handler, Work, payload_of
 from bot.faults import fault_point
 from bot.redact import redact
 from bot.secret_diff import added_secrets
@@ -162,7 +162,7 @@ class WorkEffects:
 
     # -- drafting ----------------------------------------------------------------------------
 
-    async def draft(self, effect: Effect) -> None:
+    async def draft(self, effect: Work) -> None:
         goal = self._goal(effect.goal_id)
         p = payload_of(effect, Draft)
         phase = Phase(p.phase)
@@ -240,7 +240,7 @@ class WorkEffects:
 
     # -- implementation ----------------------------------------------------------------------
 
-    async def build(self, effect: Effect) -> None:
+    async def build(self, effect: Work) -> None:
         goal = self._goal(effect.goal_id)
         if goal is None or goal.state != "active" or goal.phase != Phase.IMPLEMENTATION.value:
             return

@@ -15,16 +15,16 @@ import contextlib
 import dataclasses
 import functools
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from filelock import FileLock
 from filelock import Timeout as FileLockTimeout
 
 from bot.effects.dispatcher import EffectDispatcher, Handler, RetryLater
-from bot.effects.port import payload_of
+from bot.effects.port import Work, payload_of
 from bot.forge.body import ArtifactRow, ci_text, pr_body, pr_title
 from bot.forge.ci import show_ci
 from bot.forge.clones import PushRejected, goal_branch
@@ -43,6 +43,7 @@ from storage.models import Effect, Goal, PullRequestLink
 from storage.repositories import Approvals, Artifacts, Effects, PullRequests
 
 log = logging.getLogger(__name__)
+W = TypeVar("W", bound=Work)  # an effect, or the job of a draft or build
 
 GATES_CONTEXT = "orch/gates"
 WRITE_LOCK_SECONDS = 10.0  # a delivery waits this long for another to the same repository, then retries later
@@ -96,12 +97,12 @@ class DeliveryEffects:
         wrapped[Deliver.KIND] = self.deliver
         return wrapped
 
-    def wrap_build(self, original: Handler) -> Handler:
+    def wrap_build(self, original: Callable[[W], Awaitable[None]]) -> Callable[[W], Awaitable[None]]:
         """A `build` handler that opens the goal's clone itself (the implementation manager's),
         started like the delivery's own: from what the remote has, and with nothing in the worktree
         that another replica already merged."""
 
-        async def build(effect: Effect) -> None:
+        async def build(effect: W) -> None:
             if effect.goal_id is not None:
                 target = await asyncio.to_thread(self.target, effect.goal_id)
                 if target.delivered and target.clones is not None:
@@ -112,10 +113,12 @@ class DeliveryEffects:
 
         return build
 
-    def _in_goal_clone(self, kind: str, work: Any, original: Handler) -> Handler:
+    def _in_goal_clone(
+        self, kind: str, work: Any, original: Callable[[W], Awaitable[None]]
+    ) -> Callable[[W], Awaitable[None]]:
         name = getattr(original, "__name__", "")
 
-        async def handler(effect: Effect) -> None:
+        async def handler(effect: W) -> None:  # an effect, or the job of a draft or build
             if effect.goal_id is None or not hasattr(work, name):
                 await original(effect)
                 return
@@ -148,7 +151,7 @@ class DeliveryEffects:
         with contextlib.suppress(PushRejected):  # the delivery that follows says so in the thread
             target.clones.push(goal_id)
 
-    def _bring_build(self, effect: Effect, root: Path) -> None:
+    def _bring_build(self, effect: Work, root: Path) -> None:
         """Before a merge: the goal's worktree here holds exactly the task's approved diff, whichever
         replica built it (each has its own disk; see bot.forge.handover)."""
         from bot.repo.git import Identity, ensure_repo
@@ -174,7 +177,7 @@ class DeliveryEffects:
 
         drop_merged_leftovers(ensure_repo(root, identity=Identity()), goal_id)
 
-    def _follow(self, effect: Effect) -> None:
+    def _follow(self, effect: Work) -> None:
         with transaction(self.engine) as session:
             add_effect(
                 session,

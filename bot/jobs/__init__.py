@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from bot.deps import Deps as Container
-    from bot.effects.port import Handler
+    from bot.effects.port import WorkHandler
     from bot.jobs.runtime import JobsRuntime
 
 
-def install_jobs(container: Container, agent_handlers: dict[str, Handler]) -> JobsRuntime:
+def install_jobs(container: Container, agent_handlers: dict[str, WorkHandler]) -> JobsRuntime:
     from bot.jobs.runtime import install_jobs as install
 
     return install(container, agent_handlers)

@@ -23,13 +23,11 @@ from sqlmodel import Session, col, select
 from bot.redact import redact
 from bot.services.unit import add_effect
 from bot.sop.effect_kinds import ThreadNote
-from storage import notify
 from storage.audit import append_audit
 from storage.db import read_session, transaction
 from storage.jobs_models import Job
 from storage.repositories import Jobs
-
-ACTIVE = ("queued", "running")
+from storage.repositories.jobs import ACTIVE, in_goal_order
 
 
 @dataclass(frozen=True)
@@ -61,35 +59,9 @@ def _audit(session: Session, job: Job, action: str, now: datetime, **payload: An
     )
 
 
-def add_job(
-    session: Session,
-    *,
-    key: str,
-    kind: str,
-    goal_id: str | None,
-    now: datetime,
-    payload: dict[str, Any],
-    description: str = "",
-    max_attempts: int = 3,
-) -> Job:
+def add_job(session: Session, **kwargs: Any) -> Job:
     """Add a job in the caller's transaction unless one with this key exists; return the row."""
-    existing = session.exec(select(Job).where(Job.key == key)).first()
-    if existing is not None:
-        return existing
-    job = Job(
-        key=key,
-        kind=kind,
-        goal_id=goal_id,
-        phase=payload.get("phase"),
-        payload=dict(payload),
-        description=description,
-        max_attempts=max_attempts,
-        created_at=now,
-    )
-    session.add(job)
-    session.flush()
-    notify.notify(session, notify.JOBS)  # PostgreSQL: wakes the job workers when this commits
-    return job
+    return Jobs(session).add(**kwargs)
 
 
 def enqueue(engine: Engine, **kwargs: Any) -> int:
@@ -122,8 +94,10 @@ def _copy(job: Job) -> Claimed:
     )
 
 
-def _take(session: Session, job: Job, now: datetime, worker: str) -> Claimed:
+def _take(session: Session, job: Job, now: datetime, worker: str, max_attempts: int | None) -> Claimed:
     job.status = "running"
+    if max_attempts is not None:
+        job.max_attempts = max_attempts
     job.attempts += 1
     job.run_id = uuid.uuid4().hex
     job.worker = worker
@@ -144,8 +118,12 @@ def claim(
     limit: int,
     kinds: Iterable[str] | None = None,
     key: str | None = None,
+    goal_id: str | None = None,
+    max_attempts: int | None = None,
 ) -> list[Claimed]:
-    """Take up to `limit` due queued jobs (or the one with `key`, due or not) for `worker`."""
+    """Take up to `limit` due queued jobs (of one goal, when given) for `worker`, each only once its
+    goal's earlier effects are carried out; or the one with `key`, due and in order or not (a caller
+    that names the job has decided). `max_attempts` is the worker's setting."""
     if limit <= 0:
         return []
     with transaction(engine) as session:
@@ -153,17 +131,21 @@ def claim(
         if key is not None:
             query = query.where(Job.key == key)
         else:
-            query = query.where(or_(col(Job.not_before).is_(None), col(Job.not_before) <= now))
+            query = query.where(
+                in_goal_order(), or_(col(Job.not_before).is_(None), col(Job.not_before) <= now)
+            )
+        if goal_id is not None:
+            query = query.where(Job.goal_id == goal_id)
         if kinds is not None:
             query = query.where(col(Job.kind).in_(list(kinds)))
         rows = session.exec(query.order_by(col(Job.id)).limit(limit).with_for_update(skip_locked=True)).all()
-        return [_take(session, job, now, worker) for job in rows]
+        return [_take(session, job, now, worker, max_attempts) for job in rows]
 
 
 def any_due(engine: Engine, *, now: datetime, kinds: Iterable[str] | None = None) -> bool:
     """Whether a queued job is due: a read that takes no write lock, so an idle worker's wake-up costs
     no transaction. `claim` decides again in its own."""
-    query = select(Job.id).where(Job.status == "queued")
+    query = select(Job.id).where(Job.status == "queued", in_goal_order())
     query = query.where(or_(col(Job.not_before).is_(None), col(Job.not_before) <= now))
     if kinds is not None:
         query = query.where(col(Job.kind).in_(list(kinds)))

@@ -1,8 +1,10 @@
 """The jobs runtime of one process: worker, leader election, scheduler, sweeps and digests.
 
 `install_jobs(container, agent_handlers)` is called by the composition root; the server's lifespan calls
-`start()`/`stop()`. Without a running worker (the CLI), agent jobs run inline inside the outbox
-effect that enqueued them, so `orch goal …` still completes its work before it returns.
+`start()`/`stop()`. A use case adds agent work (a draft, a build) to the jobs table in its own
+transaction (`bot.services.unit.add_effect`); the worker runs each job once its goal's earlier
+effects are carried out. Without a running worker (the CLI), the outbox's drain runs the jobs whose
+turn has come here (`run_ready`), so `orch goal …` still completes its work before it returns.
 """
 
 from __future__ import annotations
@@ -20,20 +22,19 @@ from typing import TYPE_CHECKING, Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.effects.table import checked
+from bot.effects.port import WorkHandler
 from bot.jobs import queue, recovery
-from bot.jobs.agent_jobs import EffectHandler, job_handler, runs_in_order
 from bot.jobs.config import SchedulerConfig, load_scheduler_config
 from bot.jobs.digest import Digest, post_digest_now, post_due_digests
 from bot.jobs.freshness import DueReview, FreshnessReport, ask_review, sweep_freshness
-from bot.jobs.job_text import describe
 from bot.jobs.leader import LeaderElector, record_tick
 from bot.jobs.recovery import Retried
 from bot.jobs.sla import SlaDeps, SweepReport, sweep
-from bot.jobs.worker import JobWorker
+from bot.jobs.worker import JobHandler, JobWorker
 from bot.observability.runs import runs_dir_for
 from bot.services.unit import Actor
-from storage.models import Artifact, Effect
+from bot.sop.effect_kinds import read_back
+from storage.models import Artifact
 
 if TYPE_CHECKING:
     from bot.deps import Deps as Container
@@ -49,9 +50,7 @@ class JobsRuntime:
     elector: LeaderElector
     token: str = field(default_factory=lambda: uuid.uuid4().hex)
     scheduler: AsyncIOScheduler | None = None
-    effect_handlers: dict[str, Any] = field(
-        default_factory=dict
-    )  # what the jobs run: WorkEffects.draft/build
+    work_handlers: dict[str, WorkHandler] = field(default_factory=dict)  # WorkEffects.draft/build
 
     # -- wiring ------------------------------------------------------------------------------
 
@@ -71,7 +70,7 @@ class JobsRuntime:
     @property
     def work(self) -> Any:
         """The WorkEffects behind the agent jobs (its `drafter` and `builder` are the models' ports)."""
-        handler = self.effect_handlers.get("draft")
+        handler = self.work_handlers.get("draft")
         return getattr(handler, "__self__", None)
 
     @property
@@ -129,39 +128,29 @@ class JobsRuntime:
 
     # -- agent jobs --------------------------------------------------------------------------
 
-    async def enqueue_effect(self, effect: Effect) -> None:
-        """The outbox handler of "draft"/"build": add the job, then wake a worker (or run it here)."""
-        await asyncio.to_thread(
-            queue.enqueue,
-            self.engine,
-            key=effect.key,
-            kind=effect.kind,
-            goal_id=effect.goal_id,
-            now=self.container.clock(),
-            payload=dict(effect.payload),
-            description=describe(effect.kind, effect.payload),
-            max_attempts=self.config.jobs.max_attempts,
-        )
-        if not self.worker.running:
-            await self.run_inline(effect.key)
-        elif runs_in_order(effect) and self.worker.same_loop():
-            await self.worker.run_now(effect.key)
-        else:
-            self.worker.kick()
+    def use(self, kind: str, handler: WorkHandler) -> None:
+        """Run `kind`'s jobs with `handler` from now on (tests that swap the implementer)."""
+        self.work_handlers[kind] = handler
+        self.worker.handlers[kind] = _checked(kind, handler)
 
-    async def run_inline(self, key: str) -> str | None:
+    async def run_ready(self, goal_id: str | None = None) -> int:
+        """Without a running worker in this process (the CLI, a drain in tests): run the jobs whose
+        turn has come (of one goal, when given) here, side by side up to the job limit; returns
+        how many ran."""
+        if self.worker.running:
+            return 0
         claimed = await asyncio.to_thread(
             queue.claim,
             self.engine,
             now=self.container.clock(),
             worker=f"{self.worker.name}:inline",
-            limit=1,
-            key=key,
+            limit=self.worker.max_parallel,
+            kinds=list(self.handlers),
+            goal_id=goal_id,
+            max_attempts=self.config.jobs.max_attempts,
         )
-        status = None
-        for job in claimed:
-            status = await self.worker.run_claimed(job)
-        return status
+        await asyncio.gather(*(self.worker.run_claimed(job) for job in claimed))
+        return len(claimed)
 
     # -- scheduled work (also callable directly, with any `now`) -------------------------------
 
@@ -271,9 +260,18 @@ class JobsRuntime:
         await asyncio.to_thread(record_tick, self.engine, self.container.clock())
 
 
-def install_jobs(c: Container, agent_handlers: dict[str, EffectHandler]) -> JobsRuntime:
-    """Build the runtime whose jobs run `agent_handlers` (the chosen implementer's draft and build;
-    the composition root's table routes those kinds to `enqueue_effect`)."""
+def _checked(kind: str, handler: WorkHandler) -> JobHandler:
+    """`handler`, run only on a job whose payload fits `kind`'s type (as the outbox's table does)."""
+
+    async def run(job: queue.Claimed) -> None:
+        read_back(kind, job.payload)
+        await handler(job)
+
+    return run
+
+
+def install_jobs(c: Container, agent_handlers: dict[str, WorkHandler]) -> JobsRuntime:
+    """Build the runtime whose jobs run `agent_handlers` (the chosen implementer's draft and build)."""
     from bot.config import ConfigError
 
     try:
@@ -289,18 +287,20 @@ def install_jobs(c: Container, agent_handlers: dict[str, EffectHandler]) -> Jobs
         engine=c.engine,
         clock=c.clock,
         # A job reads its payload back through its kind's type, as an effect does.
-        handlers={k: job_handler(checked(k, h)) for k, h in agent_handlers.items()},
+        handlers={k: _checked(k, h) for k, h in agent_handlers.items()},
         config=config.jobs,
         max_parallel=c.settings.max_parallel_jobs,
         name=name,
     )
+    # A finished job may have recorded effects; finished effects may let a job start.
     worker.on_done.append(c.dispatcher.kick)
+    c.dispatcher.on_lane_done.append(worker.kick)
     runtime = JobsRuntime(
         container=c,
         config=config,
         worker=worker,
         elector=None,  # type: ignore[arg-type]
-        effect_handlers=dict(agent_handlers),
+        work_handlers=dict(agent_handlers),
     )
     runtime.elector = LeaderElector(
         engine=c.engine,
@@ -315,4 +315,6 @@ def install_jobs(c: Container, agent_handlers: dict[str, EffectHandler]) -> Jobs
     c.goals.kick.append(worker.kick)
     c.sla = config.sla  # approval due times follow the SLA policy in force
     c.job_kicks.append(worker.kick)
+    c.dispatcher.run_work = runtime.run_ready
+    c.dispatcher.jobs_inline = lambda: not worker.running
     return runtime

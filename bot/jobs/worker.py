@@ -23,6 +23,8 @@ from sqlalchemy.engine import Engine
 from bot.jobs import queue
 from bot.jobs.config import JobsConfig
 from bot.jobs.queue import Claimed
+from bot.observability.logging import log_context
+from bot.observability.tracing import set_attributes, span
 from bot.services.unit import Clock
 from storage import notify
 
@@ -52,8 +54,6 @@ class JobWorker:
     # Run ids whose handler has returned (or raised) and whose outcome is being recorded: the
     # heartbeat no longer sees them as running once `succeeded` is committed, and must leave them be.
     _finishing: set[str] = field(default_factory=set)
-    _slot_freed: asyncio.Event = field(default_factory=asyncio.Event)  # a running job ended
-    _reserved: int = 0  # slots taken by run_now() calls that are claiming their job
     _wake: asyncio.Event | None = None
     _loop: asyncio.AbstractEventLoop | None = None
     _main: asyncio.Task[None] | None = None
@@ -66,12 +66,6 @@ class JobWorker:
     @property
     def running(self) -> bool:
         return self._main is not None and not self._main.done()
-
-    def same_loop(self) -> bool:
-        try:
-            return asyncio.get_running_loop() is self._loop
-        except RuntimeError:
-            return False
 
     @property
     def active(self) -> int:
@@ -178,17 +172,12 @@ class JobWorker:
         )
 
     async def _claim_and_start(self) -> None:
-        free = self.max_parallel - len(self._tasks) - self._reserved
+        free = self.max_parallel - len(self._tasks)
         if free <= 0 or self._stopping:
             return
-        self._reserved += free  # held while the claim runs in a thread, so run_now() waits
-        try:
-            claimed = await asyncio.to_thread(self._claim, free)
-            for job in claimed:
-                self._spawn(job)
-        finally:
-            self._reserved -= free
-            self._slot_freed.set()
+        claimed = await asyncio.to_thread(self._claim, free)
+        for job in claimed:
+            self._spawn(job)
 
     def _claim(self, limit: int) -> list[Claimed]:
         # Most wake-ups find nothing queued (a job ended, an effect was recorded): look first with a
@@ -197,36 +186,20 @@ class JobWorker:
         now = self.clock()
         if not queue.any_due(self.engine, now=now, kinds=kinds):
             return []
-        return queue.claim(self.engine, now=now, worker=self.name, limit=limit, kinds=kinds)
+        return queue.claim(
+            self.engine,
+            now=now,
+            worker=self.name,
+            limit=limit,
+            kinds=kinds,
+            max_attempts=self.config.max_attempts,
+        )
 
     def _spawn(self, job: Claimed) -> asyncio.Task[None]:
         task = asyncio.create_task(self._execute(job), name=f"orch-job-{job.id}")
         self._tasks[job.run_id] = (task, job)
         self.peak = max(self.peak, len(self._tasks))
         return task
-
-    async def run_now(self, key: str) -> None:
-        """Claim the queued job with `key` and run it as one of this worker's jobs (heartbeated),
-        returning when it ends; if it is not queued (running elsewhere, done), return at once.
-
-        It waits for a free slot first: several goals' effects call this at once, and together
-        they must not run more than `max_parallel` jobs."""
-        while len(self._tasks) + self._reserved >= self.max_parallel and not self._stopping:
-            self._slot_freed.clear()
-            await self._slot_freed.wait()
-        self._reserved += 1  # the slot is ours while the claim runs in a thread
-        claimed: list[Claimed] = []
-        try:
-            claimed = await asyncio.to_thread(
-                queue.claim, self.engine, now=self.clock(), worker=self.name, limit=1, key=key
-            )
-            task = self._spawn(claimed[0]) if claimed else None
-        finally:
-            self._reserved -= 1
-            if not claimed:
-                self._slot_freed.set()
-        if task is not None:
-            await asyncio.shield(task)
 
     async def _beat(self, *, write: bool = True) -> None:
         """Heartbeat the running attempts (or, with `write=False`, only look at them); stop the ones
@@ -256,17 +229,22 @@ class JobWorker:
             await self.run_claimed(job)
         finally:
             self._tasks.pop(job.run_id, None)
-            self._slot_freed.set()
             self.kick()
             for callback in self.on_done:
                 callback()
 
     async def run_claimed(self, job: Claimed) -> str:
-        """Run one claimed job to its end; returns the status it ended in (also used inline by the CLI)."""
-        try:
-            return await self._run_claimed(job)
-        finally:
-            self._finishing.discard(job.run_id)
+        """Run one claimed job to its end; returns the status it ended in (also used inline by the CLI).
+
+        A span per job, as the outbox has one per effect, and the goal id on every line logged."""
+        attributes = {"orch.job.key": job.key, "orch.job.attempt": job.attempts, "orch.goal_id": job.goal_id}
+        with span(f"job {job.kind}", **attributes) as current, log_context(goal_id=job.goal_id):
+            try:
+                status = await self._run_claimed(job)
+                set_attributes(current, **{"orch.job.outcome": status})
+                return status
+            finally:
+                self._finishing.discard(job.run_id)
 
     async def _run_claimed(self, job: Claimed) -> str:
         handler = self.handlers[job.kind]

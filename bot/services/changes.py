@@ -29,7 +29,7 @@ from bot.sop.gates import PhaseFacts, label
 from bot.sop.outcomes import Change, Refusal, Refused
 from bot.sop.phases import Phase
 from storage.models import Goal
-from storage.repositories import Artifacts, Effects
+from storage.repositories import Artifacts, Jobs
 from storage.sessions import Session
 
 
@@ -42,7 +42,7 @@ def phase_facts(session: Session, goal: Goal) -> PhaseFacts:
         texts = {p.value: artifacts.newest_text(goal.id, p.value) for p in (Phase.PRD, Phase.TASK_LIST)}
     return PhaseFacts(
         last_versions=artifacts.last_versions(goal.id),
-        build_keys=Effects(session).keys_with_prefix(f"build:{goal.id}:"),
+        build_keys=Jobs(session).keys_with_prefix(f"build:{goal.id}:"),
         texts=texts,
     )
 

@@ -7,11 +7,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.sop.effect_kinds import Payload, parse
+from bot.jobs.job_text import describe
+from bot.sop.effect_kinds import AGENT_KINDS, Payload, parse
 from bot.sop.ids import GOAL_ID_RE, sha256_text  # noqa: F401 - shared with the services
+from bot.sop.phases import Phase
 from storage.audit import append_audit
 from storage.models import Goal
-from storage.repositories import Counters, Effects, Goals
+from storage.repositories import Counters, Effects, Goals, Jobs
 from storage.sessions import Session
 
 Clock = Callable[[], datetime]
@@ -47,13 +49,54 @@ def add_effect(
     """Record a side effect in the current transaction; a duplicate key is a no-op (False).
 
     The payload's type is its kind (`bot.sop.effect_kinds`); it is checked again as stored, so a
-    payload built with `model_construct` or changed after it was made cannot slip through."""
+    payload built with `model_construct` or changed after it was made cannot slip through.
+
+    Agent work (a draft, a build) is a job: added to the jobs table in the same transaction, after
+    the goal's effects recorded so far (`storage.jobs_models.Job.follows`)."""
     kind = payload.KIND
     data = payload.data()
     parse(kind, data)
+    if kind in AGENT_KINDS:
+        return add_job(
+            session, key=key, kind=kind, goal_id=goal_id, now=now, data=data, not_before=not_before
+        )
     return Effects(session).add(
         key=key, kind=kind, goal_id=goal_id, now=now, payload=data, not_before=not_before
     )
+
+
+def add_job(
+    session: Session,
+    *,
+    key: str,
+    kind: str,
+    goal_id: str | None,
+    now: datetime,
+    data: dict[str, Any],
+    not_before: datetime | None = None,
+) -> bool:
+    """Queue agent work in the current transaction; a duplicate key is a no-op (False).
+
+    The job starts once the goal's effects recorded before it are carried out. The Scaffold Check
+    (quick, no model: it reads the repository) is `in_order`: the goal's commits recorded after it
+    wait until it has looked, as the goal's "start goal" commit writes into what it reads."""
+    jobs = Jobs(session)
+    if jobs.exists(key):
+        return False
+    job = jobs.add(
+        key=key,
+        kind=kind,
+        goal_id=goal_id,
+        now=now,
+        payload=data,
+        description=describe(kind, data),
+        follows=Effects(session).last_id(goal_id) if goal_id else None,
+        in_order=kind == "draft" and data.get("phase") == Phase.SCAFFOLD_CHECK.value,
+    )
+    if not_before is not None and not_before > now:
+        job.not_before = not_before
+        session.add(job)
+    return True
 
 
 @dataclass(frozen=True)

@@ -276,7 +276,10 @@ KINDS: dict[str, type[Payload]] = {
         Build,
     )
 }
+# Agent work: recorded like an effect, but kept as a row of the jobs table (a worker runs it, in
+# its goal's order); the outbox's handler table covers the other kinds.
 AGENT_KINDS = (Draft.KIND, Build.KIND)
+OUTBOX_KINDS: dict[str, type[Payload]] = {k: t for k, t in KINDS.items() if k not in AGENT_KINDS}
 
 P = TypeVar("P", bound=Payload)
 

@@ -50,6 +50,11 @@ class Effects:
         )
         return True
 
+    def last_id(self, goal_id: str) -> int | None:
+        """The id of the goal's last effect recorded so far (this transaction's included)."""
+        self.session.flush()
+        return self.session.exec(select(func.max(Effect.id)).where(Effect.goal_id == goal_id)).one()
+
     def keys_with_prefix(self, prefix: str) -> frozenset[str]:
         return frozenset(
             self.session.exec(select(Effect.key).where(col(Effect.key).startswith(prefix))).all()

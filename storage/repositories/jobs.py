@@ -2,12 +2,47 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
+from sqlalchemy import ColumnElement, and_, exists, false, not_, or_
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
+from storage import notify
 from storage.jobs_models import Job, Reminder
+from storage.models import Effect
+
+ACTIVE = ("queued", "running")
+
+
+@dataclass(frozen=True)
+class Holding:
+    """An unfinished job that holds back its goal's effects recorded after effect id `follows`:
+    all of them, or (`in_order`, the Scaffold Check) all but its messages. `live`: running, or
+    free to start (so what it holds will move)."""
+
+    goal_id: str
+    follows: int
+    in_order: bool
+    live: bool
+
+
+def in_goal_order() -> ColumnElement[bool]:
+    """A queued job may start: the effects of its goal recorded before it are carried out (an
+    `in_order` job waits only for the goal's commits and work, not for its messages)."""
+    earlier = and_(
+        col(Effect.goal_id) == col(Job.goal_id),
+        col(Effect.id) <= col(Job.follows),
+        col(Effect.status) != "done",
+        or_(
+            col(Job.in_order) == false(),
+            and_(col(Effect.kind).not_like("slack.%"), col(Effect.kind).not_like("notify.%")),
+        ),
+    )
+    return or_(col(Job.follows).is_(None), not_(exists().where(earlier)))
 
 
 class Jobs:
@@ -15,6 +50,65 @@ class Jobs:
 
     def __init__(self, session: Session) -> None:
         self.session = session
+
+    def keys_with_prefix(self, prefix: str) -> frozenset[str]:
+        return frozenset(self.session.exec(select(Job.key).where(col(Job.key).startswith(prefix))).all())
+
+    def exists(self, key: str) -> bool:
+        return self.session.exec(select(Job.id).where(Job.key == key)).first() is not None
+
+    def add(
+        self,
+        *,
+        key: str,
+        kind: str,
+        goal_id: str | None,
+        now: datetime,
+        payload: dict[str, Any],
+        description: str = "",
+        max_attempts: int = 3,
+        follows: int | None = None,
+        in_order: bool = False,
+    ) -> Job:
+        """Add a job in the caller's transaction unless one with this key exists; return the row."""
+        existing = self.session.exec(select(Job).where(Job.key == key)).first()
+        if existing is not None:
+            return existing
+        job = Job(
+            key=key,
+            kind=kind,
+            goal_id=goal_id,
+            phase=payload.get("phase"),
+            payload=dict(payload),
+            description=description,
+            max_attempts=max_attempts,
+            follows=follows,
+            in_order=in_order,
+            created_at=now,
+        )
+        self.session.add(job)
+        self.session.flush()
+        notify.notify(self.session, notify.JOBS)  # PostgreSQL: wakes the job workers when this commits
+        return job
+
+    def holding(self, goal_ids: Iterable[str], *, every: bool = False) -> list[Holding]:
+        """The unfinished jobs of these goals that hold back effects recorded after them: the
+        `in_order` ones (the Scaffold Check), or, with `every`, all of them (a process that runs
+        its jobs inline runs each where it was recorded, as the CLI always has)."""
+        ids = list(goal_ids)
+        if not ids:
+            return []
+        ready = in_goal_order()
+        query = sa_select(
+            col(Job.goal_id), col(Job.follows), col(Job.in_order), col(Job.status), ready
+        ).where(col(Job.goal_id).in_(ids), col(Job.status).in_(ACTIVE))
+        if not every:
+            query = query.where(col(Job.in_order) == True)  # noqa: E712
+        return [
+            Holding(goal_id, follows or 0, bool(in_order), status == "running" or bool(ready))
+            for goal_id, follows, in_order, status, ready in self.session.execute(query).all()
+            if goal_id is not None
+        ]
 
     def of_goal(self, goal_id: str, statuses: Sequence[str]) -> list[Job]:
         return list(

@@ -14,6 +14,7 @@ from bot.app import Container, build_container
 from bot.services.merges import rebuild_after_conflict
 from bot.services.unit import Actor
 from storage.audit import AuditEntry
+from storage.jobs_models import Job
 from storage.models import Artifact, Effect
 from tests.conftest import make_settings
 
@@ -127,8 +128,8 @@ def test_who_may_choose_after_a_conflict_and_what_request_changes_and_cancel_do(
         c.goals, goal_id=goal.id, task_id=1, actor=Actor("U_APP2"), feedback="Keep the hand-written VALUE"
     )
     with Session(c.engine) as session:
-        build = session.exec(
-            select(Effect).where(Effect.key == f"build:{goal.id}:implementation:1:{version}")
+        build = session.exec(  # the rebuild is agent work: a job
+            select(Job).where(Job.key == f"build:{goal.id}:implementation:1:{version}")
         ).one()
         decided = session.exec(select(Effect).where(Effect.key == f"conflict:{goal.id}:1:1:decided")).one()
         actions = [e.action for e in session.exec(select(AuditEntry).order_by(col(AuditEntry.seq)))]

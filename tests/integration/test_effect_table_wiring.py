@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.app import build_container
-from bot.sop.effect_kinds import KINDS
+from bot.sop.effect_kinds import AGENT_KINDS, KINDS, OUTBOX_KINDS
 from tests.conftest import make_settings
 
 
@@ -24,7 +24,10 @@ def test_every_kind_has_exactly_one_handler_once_the_process_is_built(
     tmp_path: Path, target_repo: Path, overrides: dict[str, str]
 ) -> None:
     c = build_container(make_settings(tmp_path, target_repo, **overrides))
-    assert set(c.dispatcher.handlers) == set(KINDS)
+    # Effects go to the outbox's table, agent work (draft, build) to the job worker's: each kind once.
+    assert set(c.dispatcher.handlers) == set(OUTBOX_KINDS)
+    assert c.jobs is not None and set(c.jobs.handlers) == set(AGENT_KINDS)  # type: ignore[attr-defined]
+    assert set(OUTBOX_KINDS) | set(AGENT_KINDS) == set(KINDS)
     assert (c.manager is not None) == (overrides.get("implementer") == "manager")
     # The table is built once: a second one is refused rather than laid over the first.
     with pytest.raises(RuntimeError, match="installed once"):

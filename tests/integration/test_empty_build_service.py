@@ -15,6 +15,7 @@ from bot.services.unit import Actor, system_clock
 from bot.sop.phases import Phase, PhaseStatus
 from storage.audit import AuditEntry
 from storage.db import make_engine, transaction
+from storage.jobs_models import Job
 from storage.migrate import upgrade
 from storage.models import Effect, Goal
 
@@ -40,6 +41,12 @@ def goals(tmp_path: Path) -> GoalService:
 def _effects(goals: GoalService, kind: str) -> list[Effect]:
     with Session(goals.engine) as session:
         return list(session.exec(select(Effect).where(Effect.kind == kind).order_by(col(Effect.id))))
+
+
+def _jobs(goals: GoalService, kind: str) -> list[Job]:
+    """Agent work (a build) is recorded as a job."""
+    with Session(goals.engine) as session:
+        return list(session.exec(select(Job).where(Job.kind == kind).order_by(col(Job.id))))
 
 
 def _record(goals: GoalService, version: int = 1) -> bool:
@@ -70,7 +77,7 @@ def test_retry_builds_the_next_version_with_the_directions_given(goals: GoalServ
     _record(goals)
     done = retry_empty_build(goals, goal_id="G-0001", actor=Actor("U_APP1"), feedback="Write the file.")
     assert (done.task_id, done.version) == (1, 2)
-    [build] = _effects(goals, "build")
+    [build] = _jobs(goals, "build")
     assert build.payload == {"task_id": 1, "version": 2, "feedback": "Write the file."}
     assert goals.get("G-0001").status == PhaseStatus.CHANGES_REQUESTED
     with pytest.raises(NothingToRetry):  # the second click finds nothing waiting
@@ -84,7 +91,7 @@ def test_only_the_requester_or_an_approver_may_retry(goals: GoalService) -> None
     _record(goals)
     with pytest.raises(InvalidInput, match="requester or an approver"):
         retry_empty_build(goals, goal_id="G-0001", actor=Actor("U_OUT"))
-    assert _effects(goals, "build") == []
+    assert _jobs(goals, "build") == []
     done = retry_empty_build(goals, goal_id="G-0001", actor=Actor("U_REQ"))
     assert done.version == 2 and goals.get("G-0001").status == PhaseStatus.DRAFTING
 

@@ -38,18 +38,16 @@ def fail_for_good(engine: object, key: str) -> None:
 def stalled(tmp_path: Path, target_repo: Path):  # type: ignore[no-untyped-def]
     c = build_container(make_settings(tmp_path, target_repo), clock=lambda: T0)
     goal = c.goals.start_goal(brief="Add a CSV export", actor=Actor("U_REQ"), channel_id="C1")
-    # No worker runs here: the scaffold check's job is enqueued by hand, as the outbox would.
+    # No worker runs here: the scaffold check's job, added as the goal started, fails for good.
     key = f"draft:{goal.id}:scaffold_check:0:1"
-    queue.enqueue(c.engine, key=key, kind="draft", goal_id=goal.id, now=T0,
-                  payload={"phase": "scaffold_check", "version": 1}, description="Checking the scaffold")
     fail_for_good(c.engine, key)
     return c, goal.id, key
 
 
-def rerun(c, key: str, n: int = 1) -> Effect:  # type: ignore[no-untyped-def]
-    """The `n`th retry of the work first enqueued as `key`, as recorded for the outbox."""
+def rerun(c, key: str, n: int = 1) -> Job:  # type: ignore[no-untyped-def]
+    """The `n`th retry of the work first enqueued as `key`, as recorded (a job of its own)."""
     with read_session(c.engine) as session:
-        found = session.exec(select(Effect).where(Effect.key == f"{key}:retry:{n}")).first()
+        found = session.exec(select(Job).where(Job.key == f"{key}:retry:{n}")).first()
     assert found is not None, f"no retry {n} of {key} was recorded"
     return found
 
@@ -90,9 +88,8 @@ def test_retry_is_for_the_requester_and_approvers_and_is_audited(stalled) -> Non
     assert (done.goal_id, done.kind, done.feedback) == (goal_id, "draft", False)
     again = rerun(c, key)
     assert c.goals.get(goal_id).status == "drafting"
-    # The new job fails as well (as the outbox would enqueue it): the goal is held again, and the
-    # thread gets a second message; the next retry counts on from there.
-    queue.enqueue(c.engine, key=again.key, kind=again.kind, goal_id=goal_id, now=T0, payload=again.payload)
+    # The new job fails as well: the goal is held again, and the thread gets a second message; the
+    # next retry counts on from there.
     fail_for_good(c.engine, again.key)
     assert c.goals.get(goal_id).status == "failed"
     recovery.retry_failed(c.goals, goal_id=goal_id, actor=Actor("U_APP1"))

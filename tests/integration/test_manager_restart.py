@@ -76,7 +76,7 @@ def graph(settings: Any, models: dict[str, ScriptedModel]) -> tuple[Container, I
     """Everything built fresh from settings, as a process start does."""
     c = build_container(settings)
     manager = ImplementationManager.from_container(c, model_provider=Scripted(models), models=NAMES)
-    manager.install(c.dispatcher)
+    manager.install(c)
     return c, manager
 
 

@@ -65,5 +65,9 @@ def test_console_tracing_shows_each_slack_request_and_each_effect(
         "retry_later",
         "error",
     }
-    # Each kind the flow needs was traced: the card, the drafts, the posts and the repo writes.
-    assert {"slack.post_card", "draft", "slack.post_artifact", "repo.publish_state"} <= set(done.values())
+    # Each kind the flow needs was traced: the card, the posts and the repo writes, and the drafts
+    # (agent work runs as jobs, each with a span of its own).
+    assert {"slack.post_card", "slack.post_artifact", "repo.publish_state"} <= set(done.values())
+    jobs = {s["attributes"]["orch.job.key"]: s for s in found if s["name"].startswith("job ")}
+    assert {s["name"] for s in jobs.values()} == {"job draft"}
+    assert {s["attributes"]["orch.job.outcome"] for s in jobs.values()} == {"succeeded"}

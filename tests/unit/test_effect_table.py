@@ -10,7 +10,7 @@ import pytest
 from bot.effects.port import Handler
 from bot.effects.retry import classify
 from bot.effects.table import EffectTableError, build_table
-from bot.sop.effect_kinds import KINDS, Build, Draft, MalformedPayload, PublishArtifact, ThreadNote, parse
+from bot.sop.effect_kinds import OUTBOX_KINDS, Build, Draft, MalformedPayload, PublishArtifact, ThreadNote, parse
 from storage.models import Effect
 
 
@@ -19,7 +19,7 @@ async def _done(_effect: Effect) -> None:
 
 
 def _all_kinds() -> dict[str, Handler]:
-    return dict.fromkeys(KINDS, _done)
+    return dict.fromkeys(OUTBOX_KINDS, _done)
 
 
 def test_a_kind_without_a_handler_stops_the_start() -> None:
@@ -77,3 +77,8 @@ def test_a_stored_payload_reads_back_as_its_kind() -> None:
         parse("build", {"task_id": 3, "colour": "blue"})
     with pytest.raises(MalformedPayload):
         parse("slack.nothing", {})
+
+
+def test_agent_work_is_a_job_not_an_outbox_kind() -> None:
+    with pytest.raises(EffectTableError, match=r"kinds that do not exist: build, draft"):
+        build_table({**_all_kinds(), "draft": _done, "build": _done})

@@ -46,16 +46,19 @@ def test_effects_of_no_goal_share_one_lane_in_order() -> None:
     assert _keys(split_lanes(None, effects)) == {WORK: ["e1", "e2", "e3"]}
 
 
+# The Scaffold Check is a job recorded after the card (e1): the dispatcher is told the id its
+# unfinished job follows (`held_after`), and the goal's effects recorded after that id wait for it.
+
+
 def test_a_new_goals_card_is_posted_while_its_scaffold_check_runs_and_its_start_is_committed() -> None:
-    effects = _effects("slack.post_card", "draft", "repo.publish_state", phase="scaffold_check")
-    assert _keys(split_lanes("G-0001", effects)) == {SLACK: ["e1"], REPO: ["e2", "e3"]}
+    effects = _effects("slack.post_card", "repo.publish_state")
+    assert _keys(split_lanes("G-0001", effects)) == {SLACK: ["e1"], REPO: ["e2"]}
 
 
 def test_the_start_commit_waits_for_the_scaffold_check_that_reads_the_repository() -> None:
-    effects = _effects("slack.post_card", "draft", "repo.publish_state", phase="scaffold_check")
-    effects[1].not_before = datetime(2999, 1, 1, tzinfo=UTC)  # the check waits for its retry
+    effects = _effects("slack.post_card", "repo.publish_state")
     now = datetime.now(UTC)
-    assert _keys(split_lanes("G-0001", effects, now)) == {SLACK: ["e1"]}
+    assert _keys(split_lanes("G-0001", effects, now, held_after=1)) == {SLACK: ["e1"]}
 
 
 def test_a_later_phases_draft_still_waits_for_the_posts_recorded_before_it() -> None:
