@@ -27,9 +27,10 @@ import contextlib
 import functools
 import logging
 import threading
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Callable, Coroutine, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
@@ -152,11 +153,12 @@ class EffectDispatcher:
     # The jobs runtime: woken when a lane ends (a job may be waiting for those effects), and, in a
     # process whose worker is not running, asked by drain() to run the jobs whose turn has come.
     on_lane_done: list[Callable[[], None]] = field(default_factory=list)
-    run_work: Callable[[], Awaitable[int]] | None = None
+    run_work: Callable[[], Coroutine[Any, Any, int]] | None = None
     # True while no worker runs in this process: its drain runs each job where it was recorded, so
     # every unfinished job holds back its goal's effects recorded after it (as in the CLI).
     jobs_inline: Callable[[], bool] = lambda: False
     _held: bool = False  # the last look found effects held back by a job that is running or may start
+    _work: asyncio.Task[int] | None = None  # jobs this loop runs itself while no worker runs here
 
     def __post_init__(self) -> None:
         if self.engine.dialect.name == "postgresql":
@@ -196,6 +198,11 @@ class EffectDispatcher:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        if self._work is not None:
+            self._work.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._work
+            self._work = None
         if grace > 0 and self._lanes:
             await asyncio.wait(list(self._lanes.values()), timeout=grace)
         lanes = list(self._lanes.values())
@@ -215,10 +222,11 @@ class EffectDispatcher:
             self.idle.clear()
             try:
                 started = self._start_lanes()
+                self._start_work()
             except Exception:  # the loop must survive anything the database throws
                 log.exception("effects loop failed; retrying")
                 started = 0
-            if not started and not self._lanes:
+            if not started and not self._lanes and (self._work is None or self._work.done()):
                 self.idle.set()
             timeout = self._next_due_in()
             with contextlib.suppress(TimeoutError):
@@ -242,6 +250,26 @@ class EffectDispatcher:
             lane.add_done_callback(functools.partial(self._lane_done, key))
             started += 1
         return started
+
+    def _start_work(self) -> None:
+        """With no worker in this process (Socket Mode, tests), run the jobs whose turn has come on
+        this loop, one batch at a time; the loop looks again when a batch ran or a lane ended."""
+        if self.run_work is None or self._stopping or not self.jobs_inline():
+            return
+        if self._work is not None and not self._work.done():
+            return
+        self._work = asyncio.create_task(self.run_work(), name="orch-inline-jobs")
+        self._work.add_done_callback(self._work_done)
+
+    def _work_done(self, task: asyncio.Task[int]) -> None:
+        if task.cancelled():
+            return
+        if (exc := task.exception()) is not None:
+            log.error("running jobs inline failed; retrying", exc_info=exc)
+        elif task.result() and self._wake is not None:
+            self._wake.set()  # they recorded effects, and more jobs may be free to start
+        elif not self._lanes and self.idle is not None:
+            self.idle.set()  # nothing ran and nothing runs: the loop waits for a kick
 
     def _lane_done(self, key: LaneKey, task: asyncio.Task[int]) -> None:
         if self._lanes.get(key) is task:

@@ -69,10 +69,10 @@ async def background_work(container: Container, *, grace: float = 0.0) -> AsyncI
     worker` pass ORCH_SHUTDOWN_GRACE); what is left is given back (jobs re-queued, effects still
     pending) and resumes after a restart."""
     background = LoopThread("orch-effects").start()
-    await background.run(container.dispatcher.start())
     jobs = container.jobs
-    if jobs is not None:
+    if jobs is not None:  # first: an outbox without a worker beside it runs jobs on its own loop
         await background.run(jobs.start())
+    await background.run(container.dispatcher.start())
     try:
         yield background
     finally:

@@ -23,9 +23,11 @@ AGENT_KINDS = ('draft', 'build')
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('jobs') as batch:
-        batch.add_column(sa.Column('follows', sa.Integer(), nullable=True))
-        batch.add_column(sa.Column('in_order', sa.Boolean(), nullable=False, server_default=sa.false()))
+    # Plain ADD COLUMN on both databases: nothing is copied (a table rebuilt by batch mode would
+    # leave its old pages free in an SQLite file).
+    op.add_column('jobs', sa.Column('follows', sa.Integer(), nullable=True))
+    op.add_column('jobs', sa.Column('in_order', sa.Boolean(create_constraint=False), nullable=False,
+                                    server_default=sa.false()))
     effects = sa.table(
         'effects',
         sa.column('id', sa.Integer), sa.column('key', sa.String), sa.column('kind', sa.String),
