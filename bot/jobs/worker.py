@@ -206,8 +206,8 @@ class JobWorker:
         that were cancelled or taken away."""
         if not self._tasks:
             return
-        # Only the attempts asked about can be judged: a job spawned while the heartbeat ran (say,
-        # by run_now) is not in its answer, and is not lost for that.
+        # Only the attempts asked about can be judged: a job spawned while the heartbeat ran is not
+        # in its answer, and is not lost for that.
         asked = list(self._tasks)
         if write:
             alive = await asyncio.to_thread(queue.heartbeat, self.engine, run_ids=asked, now=self.clock())
