@@ -15,7 +15,7 @@ On PostgreSQL several workers (on several machines) share one inbox: a worker cl
 the claim of a worker that died ages past `CLAIM_LEASE_SECONDS` and another worker takes the row.
 Requests of one goal (the same `goal_key`) run one after the other in id order, whichever worker
 runs them: a row is claimed only when no earlier row of its key is still to do. Each append sends
-a `NOTIFY` (delivered at commit) that wakes the waiting workers (storage.notify).
+a `NOTIFY` (delivered at commit) that wakes the waiting workers (storage.wakeups).
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine, make_url
 
 from storage.db import SQLITE_PRAGMAS, is_sqlite, make_engine, write_connection
-from storage.notify import INBOX, notify
+from storage.wakeups import INBOX, notify
 
 metadata = MetaData()
 

@@ -26,7 +26,7 @@ from bot.jobs.queue import Claimed
 from bot.observability.logging import log_context
 from bot.observability.tracing import set_attributes, span
 from bot.services.unit import Clock
-from storage import notify
+from storage import wakeups
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +84,7 @@ class JobWorker:
         if self.engine.dialect.name == "postgresql":
             # A job queued by another process (its NOTIFY) is claimed at once, not at the next poll.
             self._listener = asyncio.create_task(
-                notify.listen(self.engine.url, notify.JOBS, self._wake.set, up=self._listening),
+                wakeups.listen(self.engine.url, wakeups.JOBS, self._wake.set, up=self._listening),
                 name=f"orch-jobs-listen-{self.name}",
             )
 

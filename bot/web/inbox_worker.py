@@ -35,7 +35,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from bot.observability.logging import log_context
 from bot.web.bolt import CLEANED_AT_DOOR
 from storage.inbox import CLAIM_LEASE_SECONDS
-from storage.notify import INBOX, listen
+from storage.wakeups import INBOX, listen
 
 if TYPE_CHECKING:
     from slack_bolt.async_app import AsyncApp
@@ -171,7 +171,7 @@ class InboxConsumer:
     async def _run_shared(self, stop: asyncio.Event) -> None:
         loop = asyncio.get_running_loop()
         woken = self._woken = asyncio.Event()
-        # A connection of its own LISTENs for the web process's NOTIFY (storage.notify); while it is
+        # A connection of its own LISTENs for the web process's NOTIFY (storage.wakeups); while it is
         # down, the loop polls every `poll` instead of every `idle_poll`.
         listener = asyncio.create_task(
             listen(

@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, and_, exists, false, not_, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from storage import notify
+from storage import wakeups
 from storage.jobs_models import Job, Reminder
 from storage.models import Effect
 
@@ -88,7 +88,7 @@ class Jobs:
         )
         self.session.add(job)
         self.session.flush()
-        notify.notify(self.session, notify.JOBS)  # PostgreSQL: wakes the job workers when this commits
+        wakeups.notify(self.session, wakeups.JOBS)  # PostgreSQL: wakes the job workers when this commits
         return job
 
     def holding(self, goal_ids: Iterable[str], *, every: bool = False) -> list[Holding]:

@@ -10,7 +10,15 @@ import pytest
 from bot.effects.port import Handler
 from bot.effects.retry import classify
 from bot.effects.table import EffectTableError, build_table
-from bot.sop.effect_kinds import OUTBOX_KINDS, Build, Draft, MalformedPayload, PublishArtifact, ThreadNote, parse
+from bot.sop.effect_kinds import (
+    OUTBOX_KINDS,
+    Build,
+    Draft,
+    MalformedPayload,
+    PublishArtifact,
+    ThreadNote,
+    parse,
+)
 from storage.models import Effect
 
 
