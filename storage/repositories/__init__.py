@@ -14,8 +14,8 @@ from storage.repositories.audit import AuditReads
 from storage.repositories.effects import Effects
 from storage.repositories.goals import Counters, Deliveries, Goals
 from storage.repositories.jobs import Jobs, Reminders
-from storage.repositories.messages import SlackMessages
 from storage.repositories.mode_requests import ModeRequests
+from storage.repositories.posted_messages import SlackMessages
 from storage.repositories.pull_requests import PullRequests
 from storage.repositories.raw import StateRows
 from storage.repositories.reviews import ArtifactReviews
