@@ -24,8 +24,8 @@ class Job(SQLModel, table=True):
     """One agent job (a draft, a build). Workers claim queued jobs atomically and heartbeat them.
 
     A use case adds it in the transaction of its state change, in its goal's order: `follows` is
-    the id of the goal's last effect recorded before it, and the job is not claimed until those
-    effects are carried out (its draft starts after the card and the commits it builds on). An
+    the id of the goal's last effect recorded before it, and the job is not claimed until the
+    commits among those effects are made (its draft builds on them; messages are not waited for). An
     `in_order` job (the Scaffold Check, which reads the repository) also holds back the goal's
     repository effects recorded after it until it has finished.
 

@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from bot.jobs.job_text import describe
 from bot.redact import redact
 from bot.services.errors import GoalClosed, GoalNotFound, InvalidInput
 from bot.services.unit import Actor, add_effect, load_goal_for_update
 from bot.services.writes import goal_facts, write_change
 from bot.sop import recovery as rules
 from bot.sop.effect_kinds import Status
+from bot.sop.job_text import describe
 from bot.sop.outcomes import Refusal
 from bot.sop.phases import GoalState, PhaseStatus
 from bot.sop.recovery import AGENT_KINDS, JobFacts, holds_goal

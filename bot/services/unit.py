@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.jobs.job_text import describe
 from bot.sop.effect_kinds import AGENT_KINDS, Payload, parse
 from bot.sop.ids import GOAL_ID_RE, sha256_text  # noqa: F401 - shared with the services
+from bot.sop.job_text import describe
 from bot.sop.phases import Phase
 from storage.audit import append_audit
 from storage.models import Goal
@@ -77,7 +77,7 @@ def add_job(
 ) -> bool:
     """Queue agent work in the current transaction; a duplicate key is a no-op (False).
 
-    The job starts once the goal's effects recorded before it are carried out. The Scaffold Check
+    The job starts once the goal's commits recorded before it are made. The Scaffold Check
     (quick, no model: it reads the repository) is `in_order`: the goal's commits recorded after it
     wait until it has looked, as the goal's "start goal" commit writes into what it reads."""
     jobs = Jobs(session)

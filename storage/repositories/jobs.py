@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, false, not_, or_
+from sqlalchemy import ColumnElement, and_, exists, not_, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -31,16 +31,15 @@ class Holding:
 
 
 def in_goal_order() -> ColumnElement[bool]:
-    """A queued job may start: the effects of its goal recorded before it are carried out (an
-    `in_order` job waits only for the goal's commits and work, not for its messages)."""
+    """A queued job may start: the commits (and other work) of its goal recorded before it are
+    carried out. Its messages are not waited for: what the job records is posted after them in the
+    goal's Slack lane anyway, and a draft need not wait for an approval's card to be redrawn."""
     earlier = and_(
         col(Effect.goal_id) == col(Job.goal_id),
         col(Effect.id) <= col(Job.follows),
         col(Effect.status) != "done",
-        or_(
-            col(Job.in_order) == false(),
-            and_(col(Effect.kind).not_like("slack.%"), col(Effect.kind).not_like("notify.%")),
-        ),
+        col(Effect.kind).not_like("slack.%"),
+        col(Effect.kind).not_like("notify.%"),
     )
     return or_(col(Job.follows).is_(None), not_(exists().where(earlier)))
 

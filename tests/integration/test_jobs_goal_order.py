@@ -1,9 +1,9 @@
 """Agent work is a job added in its goal's order, on real databases.
 
 A use case records a draft or a build in its own transaction like any effect; it becomes a row of
-the jobs table that a worker claims only once the goal's effects recorded before it are carried
-out, and the Scaffold Check's job holds back the goal's later commits (not its posts) until it
-has looked. A database written by an earlier version, with "draft" effects still pending, is
+the jobs table that a worker claims only once the goal's commits recorded before it are made (its
+messages are posted in their own lane), and the Scaffold Check's job holds back the goal's later
+commits (not its posts) until it has looked. A database written by an earlier version, with "draft" effects still pending, is
 upgraded into the same jobs.
 """
 
@@ -19,7 +19,7 @@ from sqlmodel import Session, select
 from bot.effects.dispatcher import REPO, SLACK, EffectDispatcher
 from bot.jobs import queue
 from bot.services.unit import add_effect
-from bot.sop.effect_kinds import Draft, PostCard, PublishState, ThreadNote
+from bot.sop.effect_kinds import Draft, PostCard, PublishState
 from storage.db import make_engine, transaction
 from storage.jobs_models import Job
 from storage.migrate import upgrade
@@ -46,13 +46,14 @@ def _claim(engine: Engine) -> list[str]:
     return [job.key for job in queue.claim(engine, now=T0, worker="w", limit=5, max_attempts=5)]
 
 
-def test_a_draft_is_a_job_that_starts_once_the_effects_recorded_before_it_are_done(engine: Engine) -> None:
+def test_a_draft_is_a_job_that_starts_once_the_commits_recorded_before_it_are_made(engine: Engine) -> None:
     _record(
         engine,
         ("card", PostCard()),
-        ("note", ThreadNote(text="approved")),
+        ("start", PublishState()),
+        ("approved", PublishState()),
         ("draft:prd", Draft(phase="prd")),
-        ("after", ThreadNote(text="drafting")),
+        ("after", PublishState()),
     )
     with Session(engine) as session:
         assert session.exec(select(Effect).where(Effect.key == "draft:prd")).first() is None
@@ -65,9 +66,9 @@ def test_a_draft_is_a_job_that_starts_once_the_effects_recorded_before_it_are_do
         )
     assert not queue.any_due(engine, now=T0)
     assert _claim(engine) == []
-    _finish(engine, "card")
-    assert _claim(engine) == []  # the note recorded before it is still to be posted
-    _finish(engine, "note")  # the note recorded after it does not hold it back
+    _finish(engine, "start")
+    assert _claim(engine) == []  # the approval's commit is still to be made
+    _finish(engine, "approved")  # the card is not waited for, nor the commit recorded after it
     assert queue.any_due(engine, now=T0)
     [claimed] = queue.claim(engine, now=T0, worker="w", limit=5, max_attempts=5)
     assert (claimed.key, claimed.max_attempts) == ("draft:prd", 5)  # the worker's setting
