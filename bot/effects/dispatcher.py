@@ -9,8 +9,10 @@ posted while its "start goal" commit is made). An effect that says the commits a
 
 A goal's agent work (a draft, a build) is a job (`bot.jobs`), not an effect: it starts once the
 goal's commits recorded before it are made (what it records is posted after the goal's earlier
-messages in the Slack lane anyway), and the Scaffold Check's job, which reads the
-repository, holds back the goal's commits recorded after it until it has looked (`holding`). Different goals' lanes run at the same time, at most `max_lanes` lanes at once.
+messages in the Slack lane anyway), and the Scaffold Check's job, which reads the repository,
+holds back the goal's commits recorded after it until it has looked (`Jobs.holding`).
+
+Different goals' lanes run at the same time, at most `max_lanes` lanes at once.
 Effects of no goal share one lane. Each handler is idempotent by the effect's key, so a crash at any point and a
 re-run after restart leaves exactly one message, mirror section and commit.
 
