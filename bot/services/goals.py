@@ -25,6 +25,7 @@ from bot.services.errors import (
     NotAnApprover,
     NotAwaitingDecision,
     SelfApproval,
+    ServiceError,
     StaleArtifact,
     WrongMessage,
 )
@@ -64,6 +65,25 @@ class DecisionOutcome:
     complete: bool  # the gate is decided (N of M reached, or changes requested / rejected)
     duplicate: bool = False  # the same person already made this decision on this version
     next_phase: str | None = None
+
+
+# Refusals a person can act on that are audited as `decision.refused`.
+REFUSALS = (
+    WrongMessage,
+    NotAnApprover,
+    SelfApproval,
+    StaleArtifact,
+    NotAwaitingDecision,
+    GoalClosed,
+    SecretInDiff,
+)
+
+
+@dataclass(frozen=True)
+class AuditedRefusal:
+    """A decision the rules refused, with its audit entry written in the decision's transaction."""
+
+    error: ServiceError
 
 
 @dataclass
@@ -390,15 +410,7 @@ class GoalService:
         try:
             with transaction(self.engine) as session:
                 outcome = self._decide(session, goal_id, request, actor, now, clicked, known)
-        except (
-            WrongMessage,
-            NotAnApprover,
-            SelfApproval,
-            StaleArtifact,
-            NotAwaitingDecision,
-            GoalClosed,
-            SecretInDiff,
-        ) as exc:
+        except REFUSALS as exc:
             self.refuse(
                 goal_id=goal_id,
                 actor=actor,
@@ -408,6 +420,8 @@ class GoalService:
                 decision=decision.value,
             )
             raise
+        if isinstance(outcome, AuditedRefusal):
+            raise outcome.error  # committed with its audit entry, and nothing else
         if not outcome.duplicate:
             self._committed()
         return outcome
@@ -432,15 +446,32 @@ class GoalService:
         now: datetime,
         clicked: ClickedMessage | None,
         known: dict[str, bool],
-    ) -> DecisionOutcome:
-        """Load the gate's facts, apply the decision rule, write what it returns."""
+    ) -> DecisionOutcome | AuditedRefusal:
+        """Load the gate's facts, apply the decision rule, write what it returns (a refusal: its
+        audit entry only)."""
         goal = load_goal_for_update(session, goal_id)
         if goal is None:
             raise GoalNotFound(goal_id)
         facts = self._decision_facts(session, goal, request, clicked, known)
         result = gates.decide(facts, request, now=now, policy=self.policy)
         if isinstance(result, Refusal):
-            raise refusal_error(result)
+            error = refusal_error(result)
+            if not isinstance(error, REFUSALS):
+                raise error
+            # The refusal changes nothing but the audit log: say it in this transaction, which
+            # commits only that, rather than rolling back and opening another (one write, not two).
+            audit(
+                session,
+                actor=actor,
+                action="decision.refused",
+                now=now,
+                goal=goal,
+                reason=type(error).__name__,
+                phase=request.phase,
+                sha=request.sha256,
+                decision=request.decision.value,
+            )
+            return AuditedRefusal(error)
         if result.change is not None:
             apply_change(session, goal, result.change, actor=actor, now=now)
         return DecisionOutcome(
