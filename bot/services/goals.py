@@ -86,6 +86,28 @@ class AuditedRefusal:
     error: ServiceError
 
 
+def _audit_refusal(
+    session: Session,
+    actor: Actor,
+    now: datetime,
+    goal: Goal | None,
+    goal_id: str,
+    reason: str,
+    **payload: Any,
+) -> None:
+    """The `decision.refused` entry: who was refused what, and why (the refusal's class name)."""
+    audit(
+        session,
+        actor=actor,
+        action="decision.refused",
+        now=now,
+        goal=goal,
+        reason=reason,
+        goal_id=None if goal else goal_id,
+        **payload,
+    )
+
+
 @dataclass
 class GoalService:
     engine: Engine
@@ -365,16 +387,7 @@ class GoalService:
         now = self.clock()
         with transaction(self.engine) as session:
             goal = Goals(session).get(goal_id) if goal_id else None
-            audit(
-                session,
-                actor=actor,
-                action="decision.refused",
-                now=now,
-                goal=goal,
-                reason=reason,
-                goal_id=None if goal else goal_id,
-                **payload,
-            )
+            _audit_refusal(session, actor, now, goal, goal_id, reason, **payload)
 
     def decide(
         self,
@@ -460,13 +473,13 @@ class GoalService:
                 raise error
             # The refusal changes nothing but the audit log: say it in this transaction, which
             # commits only that, rather than rolling back and opening another (one write, not two).
-            audit(
+            _audit_refusal(
                 session,
-                actor=actor,
-                action="decision.refused",
-                now=now,
-                goal=goal,
-                reason=type(error).__name__,
+                actor,
+                now,
+                goal,
+                goal.id,
+                type(error).__name__,
                 phase=request.phase,
                 sha=request.sha256,
                 decision=request.decision.value,
