@@ -59,17 +59,13 @@ def _audit(session: Session, job: Job, action: str, now: datetime, **payload: An
     )
 
 
-def add_job(session: Session, **kwargs: Any) -> Job:
-    """Add a job in the caller's transaction unless one with this key exists; return the row."""
-    return Jobs(session).add(**kwargs)
-
-
 def enqueue(engine: Engine, **kwargs: Any) -> int:
     """Add a job in its own transaction (idempotent by key, also under a concurrent insert)."""
     try:
         with transaction(engine) as session:
-            job = add_job(session, **kwargs)
-            assert job.id is not None
+            jobs = Jobs(session)
+            job = jobs.add(**kwargs) or jobs.by_key(kwargs["key"])
+            assert job is not None and job.id is not None
             return job.id
     except IntegrityError:
         with read_session(engine) as session:

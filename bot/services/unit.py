@@ -80,10 +80,7 @@ def add_job(
     The job starts once the goal's commits recorded before it are made. The Scaffold Check
     (quick, no model: it reads the repository) is `in_order`: the goal's commits recorded after it
     wait until it has looked, as the goal's "start goal" commit writes into what it reads."""
-    jobs = Jobs(session)
-    if jobs.exists(key):
-        return False
-    job = jobs.add(
+    added = Jobs(session).add(
         key=key,
         kind=kind,
         goal_id=goal_id,
@@ -92,11 +89,9 @@ def add_job(
         description=describe(kind, data),
         follows=Effects(session).last_id(goal_id) if goal_id else None,
         in_order=kind == "draft" and data.get("phase") == Phase.SCAFFOLD_CHECK.value,
+        not_before=not_before,
     )
-    if not_before is not None and not_before > now:
-        job.not_before = not_before
-        session.add(job)
-    return True
+    return added is not None
 
 
 @dataclass(frozen=True)

@@ -56,6 +56,9 @@ class Jobs:
     def exists(self, key: str) -> bool:
         return self.session.exec(select(Job.id).where(Job.key == key)).first() is not None
 
+    def by_key(self, key: str) -> Job | None:
+        return self.session.exec(select(Job).where(Job.key == key)).first()
+
     def add(
         self,
         *,
@@ -68,11 +71,11 @@ class Jobs:
         max_attempts: int = 3,
         follows: int | None = None,
         in_order: bool = False,
-    ) -> Job:
-        """Add a job in the caller's transaction unless one with this key exists; return the row."""
-        existing = self.session.exec(select(Job).where(Job.key == key)).first()
-        if existing is not None:
-            return existing
+        not_before: datetime | None = None,
+    ) -> Job | None:
+        """Add a job in the caller's transaction and return it; None when one with this key exists."""
+        if self.exists(key):
+            return None
         job = Job(
             key=key,
             kind=kind,
@@ -83,6 +86,7 @@ class Jobs:
             max_attempts=max_attempts,
             follows=follows,
             in_order=in_order,
+            not_before=not_before if not_before and not_before > now else None,
             created_at=now,
         )
         self.session.add(job)
