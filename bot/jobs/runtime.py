@@ -139,13 +139,17 @@ class JobsRuntime:
         how many ran."""
         if self.worker.running:
             return 0
+        kinds, now = list(self.handlers), self.container.clock()
+        # Most looks find nothing ready: a read first, since the claim's transaction takes the write lock.
+        if not await asyncio.to_thread(queue.any_due, self.engine, now=now, kinds=kinds):
+            return 0
         claimed = await asyncio.to_thread(
             queue.claim,
             self.engine,
-            now=self.container.clock(),
+            now=now,
             worker=f"{self.worker.name}:inline",
             limit=self.worker.max_parallel,
-            kinds=list(self.handlers),
+            kinds=kinds,
             goal_id=goal_id,
             max_attempts=self.config.jobs.max_attempts,
         )
