@@ -450,12 +450,12 @@ class WorkEffects:
         )
 
         def work() -> None:
-            from bot.repo.health import check_main_checkout
+            from bot.repo.health import check_main_checkout_unless_done
             from bot.sop.publish import publish_approval
 
             git = self.git()
-            if not git.find_commit_by_trailer("Orch-Effect", effect.key):
-                check_main_checkout(git)  # before writing a file into a checkout a person is repairing
+            # Before writing a file into a checkout a person is repairing (unless it is done).
+            check_main_checkout_unless_done(git, effect.key)
             publish_approval(
                 Path(self.settings.repo),
                 index_entry=record,
@@ -484,12 +484,11 @@ class WorkEffects:
             events = pending_events(session, goal.id)
 
         def work() -> None:
-            from bot.repo.health import check_main_checkout
+            from bot.repo.health import check_main_checkout_unless_done
             from bot.sop.publish import publish_state
 
             git = self.git()
-            if not git.find_commit_by_trailer("Orch-Effect", effect.key):
-                check_main_checkout(git)
+            check_main_checkout_unless_done(git, effect.key)
             publish_state(
                 Path(self.settings.repo),
                 index_entry=record,
@@ -505,13 +504,12 @@ class WorkEffects:
 
     async def apply_scaffold(self, effect: Effect) -> None:
         def work() -> None:
-            from bot.repo.health import check_main_checkout
+            from bot.repo.health import check_main_checkout_unless_done
             from bot.sop.scaffold import apply_scaffold, inspect_scaffold
 
             git = self.git()
-            if git.find_commit_by_trailer("Orch-Effect", effect.key):
+            if check_main_checkout_unless_done(git, effect.key):
                 return
-            check_main_checkout(git)
             report = inspect_scaffold(Path(self.settings.repo))
             apply_scaffold(Path(self.settings.repo), report, git, effect_key=effect.key)
 

@@ -76,6 +76,21 @@ def check_main_checkout(git: Git) -> None:
         )
 
 
+def check_main_checkout_unless_done(git: Git, effect_key: str) -> str | None:
+    """`check_main_checkout` for an effect that commits: the commit that already carries
+    `effect_key`, if the checkout's problem is only in the way of an effect that is done, else None.
+
+    The checkout is looked at first (a file read) and the history only when it has a problem, so a
+    repository effect takes the branch lock once, for its commit, not also for a look-up before it."""
+    try:
+        check_main_checkout(git)
+    except RepoNeedsPerson:
+        if done := git.find_commit_by_trailer("Orch-Effect", effect_key):
+            return str(done)
+        raise
+    return None
+
+
 def _checked_out(git: Git) -> str:
     """The branch the bot's checkout has checked out ("" when detached). Read from `.git/HEAD` in
     a plain checkout (every commit of the bot asks, and a git process costs more than the read);
