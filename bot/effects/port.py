@@ -10,6 +10,7 @@ Typing those families against the protocols here keeps every import arrow pointi
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
@@ -74,10 +75,19 @@ def marker(effect: Effect) -> str:
     return f"orch-e{effect.id}"
 
 
+@dataclass(frozen=True)
+class Looks:
+    """What a goal's card and progress message are drawn from: its gate, and for a done goal
+    whether work of it is still unmade ("failed", "finishing") — read once for both."""
+
+    gate: Gate
+    held: str | None
+
+
 class StatusPort(Protocol):
     """The goal's progress message, edited in place (`bot.effects.slack_status.StatusMessages`)."""
 
-    async def refresh(self, goal: Goal, detail: str | None = None) -> None: ...
+    async def refresh(self, goal: Goal, detail: str | None = None, *, looks: Looks | None = None) -> None: ...
 
 
 class SlackPort(Protocol):
@@ -113,6 +123,8 @@ class SlackPort(Protocol):
     def gate(self, goal: Goal) -> Gate: ...
 
     def held(self, goal: Goal) -> str | None: ...
+
+    def looks(self, goal: Goal) -> Looks: ...
 
     async def find_marker(self, channel: str, thread_ts: str | None, mark: str) -> str | None: ...
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from bot.blocks.conflicts import (
@@ -51,11 +52,15 @@ class ConflictMessages:
             blocks=build_conflict_message(view),
             text=conflict_text(view),
         )
-        with transaction(self.fx.engine) as session:  # the decision's update edits this message
-            row = session.get(Effect, effect.id)
-            if row is not None:
-                row.payload = {**row.payload, "ts": ts}
-                session.add(row)
+
+        def record() -> None:
+            with transaction(self.fx.engine) as session:  # the decision's update edits this message
+                row = session.get(Effect, effect.id)
+                if row is not None:
+                    row.payload = {**row.payload, "ts": ts}
+                    session.add(row)
+
+        await asyncio.to_thread(record)
 
     async def mark_decided(self, effect: Effect) -> None:
         goal = self.fx.goal(effect.goal_id)

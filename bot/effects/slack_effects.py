@@ -29,7 +29,7 @@ from bot.effects.budget import BudgetMessages
 from bot.effects.codex_approval import CodexApprovalMessages
 from bot.effects.dispatcher import RetryLater
 from bot.effects.empty_build import EmptyBuildMessages
-from bot.effects.port import Handler, marker, payload_of
+from bot.effects.port import Handler, Looks, marker, payload_of
 from bot.effects.presenters import approvals_for, artifact_view, decision_view, diff_view, goal_card_view
 from bot.effects.retry import slack_error_code
 from bot.effects.slack_status import StatusMessages
@@ -160,8 +160,18 @@ class SlackEffects:
             statuses = Effects(session).unfinished_work_statuses(goal_id=goal.id)
         return "failed" if "failed" in statuses else "finishing" if statuses else None
 
-    def _card(self, goal: Goal) -> tuple[list[dict[str, Any]], str]:
-        current = self.gate(goal)
+    def looks(self, goal: Goal) -> Looks:
+        """What the card and the progress message are drawn from, read once for both."""
+        return Looks(self.gate(goal), self.held(goal))
+
+    def _card_and_looks(self, goal: Goal) -> tuple[list[dict[str, Any]], str, Looks]:
+        looks = self.looks(goal)
+        blocks, text = self._card(goal, looks)
+        return blocks, text, looks
+
+    def _card(self, goal: Goal, looks: Looks | None = None) -> tuple[list[dict[str, Any]], str]:
+        looks = looks or self.looks(goal)
+        current = looks.gate
         with read_session(self.engine) as session:
             pr = session.get(PullRequestLink, goal.id)
             ci = session.get(SlackMessage, (goal.id, "ci"))
@@ -174,7 +184,7 @@ class SlackEffects:
         )
         shown_ci = ci.text if ci is not None and goal.phase in (Phase.IMPLEMENTATION, Phase.DONE) else None
         cost = self.cost_line(goal) if self.cost_line is not None else None
-        view = dataclasses.replace(view, held=self.held(goal), cost=cost, ci=shown_ci)
+        view = dataclasses.replace(view, held=looks.held, cost=cost, ci=shown_ci)
         if (
             view.status is PhaseStatus.AWAITING_APPROVAL
             and current.artifact
@@ -321,25 +331,30 @@ class SlackEffects:
     # -- handlers ----------------------------------------------------------------------------
 
     async def post_card(self, effect: Effect) -> None:
-        goal = self.goal(effect.goal_id)
+        # The reads in a thread: the loop also runs the other effects' calls and the agents' runs.
+        goal = await asyncio.to_thread(self.goal, effect.goal_id)
         if goal is None or not goal.channel_id or goal.card_ts:
             return
-        blocks, text = self._card(goal)
+        blocks, text, looks = await asyncio.to_thread(self._card_and_looks, goal)
         ts = await self.post(
             effect, channel=goal.channel_id, thread_ts=goal.thread_ts, blocks=blocks, text=text
         )
-        with transaction(self.engine) as session:
-            row = session.get(Goal, goal.id)
-            assert row is not None
-            row.card_ts = ts
-            row.thread_ts = row.thread_ts or ts
-            session.add(row)
+
+        def record() -> None:
+            with transaction(self.engine) as session:
+                row = session.get(Goal, goal.id)
+                assert row is not None
+                row.card_ts = ts
+                row.thread_ts = row.thread_ts or ts
+                session.add(row)
+
+        await asyncio.to_thread(record)  # the loop does not wait for the writer's turn
         goal.card_ts, goal.thread_ts = ts, goal.thread_ts or ts
         # The progress message comes right below the card, before any work starts.
-        await self.status.refresh(goal)
+        await self.status.refresh(goal, looks=looks)
 
     async def update_card(self, effect: Effect) -> None:
-        goal = self.goal(effect.goal_id)
+        goal = await asyncio.to_thread(self.goal, effect.goal_id)
         if goal is None or not goal.channel_id:
             return
         if not goal.card_ts:
@@ -347,9 +362,9 @@ class SlackEffects:
             # effect gets through first posts the card, so a later change still brings it back.
             await self.post_card(effect)
             return
-        blocks, text = self._card(goal)
+        blocks, text, looks = await asyncio.to_thread(self._card_and_looks, goal)
         await self.update(channel=goal.channel_id, ts=goal.card_ts, blocks=blocks, text=text)
-        await self.status.refresh(goal)
+        await self.status.refresh(goal, looks=looks)
         self.refresh_homes_soon(goal)
 
     def _artifact(self, artifact_id: int) -> tuple[Artifact, Goal, list[Any]]:
@@ -402,11 +417,15 @@ class SlackEffects:
         ts = await self.post(
             effect, channel=goal.channel_id, thread_ts=goal.thread_ts, blocks=blocks, text=text
         )
-        with transaction(self.engine) as session:
-            row = session.get(Artifact, artifact.id)
-            assert row is not None
-            row.message_ts = ts
-            session.add(row)
+
+        def record() -> None:
+            with transaction(self.engine) as session:
+                row = session.get(Artifact, artifact.id)
+                assert row is not None
+                row.message_ts = ts
+                session.add(row)
+
+        await asyncio.to_thread(record)
         if file_text:
             await self._upload(goal, artifact, label, file_text, what)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from bot import blocks as builders
@@ -45,11 +46,15 @@ class ModeMessages:
         ts = await self.fx.post(
             effect, channel=goal.channel_id, thread_ts=goal.thread_ts, blocks=blocks, text=text
         )
-        with transaction(self.fx.engine) as session:
-            stored = session.get(ModeRequest, row.id)
-            assert stored is not None
-            stored.message_ts = ts
-            session.add(stored)
+
+        def record() -> None:
+            with transaction(self.fx.engine) as session:
+                stored = session.get(ModeRequest, row.id)
+                assert stored is not None
+                stored.message_ts = ts
+                session.add(stored)
+
+        await asyncio.to_thread(record)
 
     async def mark_decided(self, effect: Effect) -> None:
         found = self._load(payload_of(effect, MarkModeDecided).request_id)

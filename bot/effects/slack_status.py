@@ -15,6 +15,7 @@ Progress is a courtesy: a Slack failure here is logged and never fails the effec
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,7 +24,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot import blocks as builders
 from bot.blocks.codex_stop import build_stop_actions
-from bot.effects.port import SlackPort, payload_of
+from bot.effects.port import Looks, SlackPort, payload_of
 from bot.effects.presenters import progress_text
 from bot.effects.retry import slack_error_code
 from bot.services.build_stop import is_building
@@ -101,26 +102,32 @@ class StatusMessages:
             return False
         return True
 
-    def text_for(self, goal: Goal) -> str:
-        current = self.fx.gate(goal)
+    def text_for(self, goal: Goal, looks: Looks | None = None) -> str:
+        looks = looks or self.fx.looks(goal)
+        current = looks.gate
         return progress_text(
             goal,
             current.artifact,
             approved=len(current.approved_by),
             required=self.fx.approvals_required,
-            held=self.fx.held(goal),
+            held=looks.held,
             posted=current.artifact is None or bool(current.artifact.message_ts),
         )
+
+    def _look(self, goal: Goal, detail: str | None, looks: Looks | None) -> tuple[str, SlackMessage | None]:
+        text = self.text_for(goal, looks) + (f"\n{detail.strip()}" if detail and detail.strip() else "")
+        return text, self.current(goal.id)
 
     def current(self, goal_id: str) -> SlackMessage | None:
         with read_session(self.fx.engine) as session:
             return session.get(SlackMessage, (goal_id, STATUS))
 
-    async def refresh(self, goal: Goal, detail: str | None = None) -> None:
+    async def refresh(self, goal: Goal, detail: str | None = None, *, looks: Looks | None = None) -> None:
+        """Redraw the progress message (`looks`: what the card was just drawn from, not read again)."""
         if not goal.channel_id or not goal.thread_ts:
             return
-        text = self.text_for(goal) + (f"\n{detail.strip()}" if detail and detail.strip() else "")
-        row = self.current(goal.id)
+        # The reads in a thread: the loop also runs the other effects' calls and the agents' runs.
+        text, row = await asyncio.to_thread(self._look, goal, detail, looks)
         if row is not None and row.text == text:
             return
         if row is None and goal.state != GoalState.ACTIVE:
@@ -138,9 +145,14 @@ class StatusMessages:
         except SlackApiError as exc:
             log.info("progress of %s not shown: %s", goal.id, slack_error_code(exc))
             return
+        await asyncio.to_thread(self._record, goal, ts, text)
+
+    def _record(self, goal: Goal, ts: str, text: str) -> None:
+        """Remember what the progress message shows (in a thread: the loop does not wait for the writer)."""
         with transaction(self.fx.engine) as session:
             stored = session.get(SlackMessage, (goal.id, STATUS))
             if stored is None:
+                assert goal.channel_id is not None
                 stored = SlackMessage(
                     goal_id=goal.id, kind=STATUS, channel=goal.channel_id, ts=ts, updated_at=self.fx.clock()
                 )
