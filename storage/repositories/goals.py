@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy import text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from storage.models import Counter, Goal, ProcessedDelivery
@@ -122,6 +125,19 @@ class Deliveries:
 
     def __init__(self, session: Session) -> None:
         self.session = session
+
+    def claim(self, key: str, at: datetime) -> bool:
+        """Take `key` if nobody has: True the first time, False ever after (one statement,
+        `INSERT … ON CONFLICT DO NOTHING`, so two deliveries at once cannot both take it)."""
+        insert = pg_insert if self.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        # RETURNING says whether the row went in (the ORM's bulk insert has no row count to trust).
+        statement = (
+            insert(ProcessedDelivery)
+            .values(key=key, at=at)
+            .on_conflict_do_nothing(index_elements=["key"])
+            .returning(col(ProcessedDelivery.key))
+        )
+        return self.session.execute(statement).first() is not None
 
     def for_update(self, key: str) -> ProcessedDelivery | None:
         return self.session.exec(
