@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 
 from bot.blocks.codex_approval import CodexApprovalView, approval_text, build_codex_approval
@@ -50,12 +49,8 @@ class CodexApprovalMessages:
             blocks=build_codex_approval(view),
             text=approval_text(view),
         )
-
-        def record() -> None:
-            with transaction(self.fx.engine) as session:
-                stored = session.get(CodexApproval, row.id)
-                assert stored is not None
-                stored.message_ts = ts
-                session.add(stored)
-
-        await asyncio.to_thread(record)
+        with transaction(self.fx.engine) as session:
+            stored = session.get(CodexApproval, row.id)
+            assert stored is not None
+            stored.message_ts = ts
+            session.add(stored)

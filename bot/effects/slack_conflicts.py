@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 
 from bot.blocks.conflicts import (
@@ -52,15 +51,11 @@ class ConflictMessages:
             blocks=build_conflict_message(view),
             text=conflict_text(view),
         )
-
-        def record() -> None:
-            with transaction(self.fx.engine) as session:  # the decision's update edits this message
-                row = session.get(Effect, effect.id)
-                if row is not None:
-                    row.payload = {**row.payload, "ts": ts}
-                    session.add(row)
-
-        await asyncio.to_thread(record)
+        with transaction(self.fx.engine) as session:  # the decision's update edits this message
+            row = session.get(Effect, effect.id)
+            if row is not None:
+                row.payload = {**row.payload, "ts": ts}
+                session.add(row)
 
     async def mark_decided(self, effect: Effect) -> None:
         goal = self.fx.goal(effect.goal_id)

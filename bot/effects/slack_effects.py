@@ -331,30 +331,26 @@ class SlackEffects:
     # -- handlers ----------------------------------------------------------------------------
 
     async def post_card(self, effect: Effect) -> None:
-        # The reads in a thread: the loop also runs the other effects' calls and the agents' runs.
-        goal = await asyncio.to_thread(self.goal, effect.goal_id)
+        goal = self.goal(effect.goal_id)
         if goal is None or not goal.channel_id or goal.card_ts:
             return
-        blocks, text, looks = await asyncio.to_thread(self._card_and_looks, goal)
+        blocks, text, looks = self._card_and_looks(goal)
         ts = await self.post(
             effect, channel=goal.channel_id, thread_ts=goal.thread_ts, blocks=blocks, text=text
         )
 
-        def record() -> None:
-            with transaction(self.engine) as session:
-                row = session.get(Goal, goal.id)
-                assert row is not None
-                row.card_ts = ts
-                row.thread_ts = row.thread_ts or ts
-                session.add(row)
-
-        await asyncio.to_thread(record)  # the loop does not wait for the writer's turn
+        with transaction(self.engine) as session:
+            row = session.get(Goal, goal.id)
+            assert row is not None
+            row.card_ts = ts
+            row.thread_ts = row.thread_ts or ts
+            session.add(row)
         goal.card_ts, goal.thread_ts = ts, goal.thread_ts or ts
         # The progress message comes right below the card, before any work starts.
         await self.status.refresh(goal, looks=looks)
 
     async def update_card(self, effect: Effect) -> None:
-        goal = await asyncio.to_thread(self.goal, effect.goal_id)
+        goal = self.goal(effect.goal_id)
         if goal is None or not goal.channel_id:
             return
         if not goal.card_ts:
@@ -362,7 +358,7 @@ class SlackEffects:
             # effect gets through first posts the card, so a later change still brings it back.
             await self.post_card(effect)
             return
-        blocks, text, looks = await asyncio.to_thread(self._card_and_looks, goal)
+        blocks, text, looks = self._card_and_looks(goal)
         await self.update(channel=goal.channel_id, ts=goal.card_ts, blocks=blocks, text=text)
         await self.status.refresh(goal, looks=looks)
         self.refresh_homes_soon(goal)
@@ -418,14 +414,11 @@ class SlackEffects:
             effect, channel=goal.channel_id, thread_ts=goal.thread_ts, blocks=blocks, text=text
         )
 
-        def record() -> None:
-            with transaction(self.engine) as session:
-                row = session.get(Artifact, artifact.id)
-                assert row is not None
-                row.message_ts = ts
-                session.add(row)
-
-        await asyncio.to_thread(record)
+        with transaction(self.engine) as session:
+            row = session.get(Artifact, artifact.id)
+            assert row is not None
+            row.message_ts = ts
+            session.add(row)
         if file_text:
             await self._upload(goal, artifact, label, file_text, what)
 

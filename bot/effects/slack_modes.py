@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 
 from bot import blocks as builders
@@ -46,15 +45,11 @@ class ModeMessages:
         ts = await self.fx.post(
             effect, channel=goal.channel_id, thread_ts=goal.thread_ts, blocks=blocks, text=text
         )
-
-        def record() -> None:
-            with transaction(self.fx.engine) as session:
-                stored = session.get(ModeRequest, row.id)
-                assert stored is not None
-                stored.message_ts = ts
-                session.add(stored)
-
-        await asyncio.to_thread(record)
+        with transaction(self.fx.engine) as session:
+            stored = session.get(ModeRequest, row.id)
+            assert stored is not None
+            stored.message_ts = ts
+            session.add(stored)
 
     async def mark_decided(self, effect: Effect) -> None:
         found = self._load(payload_of(effect, MarkModeDecided).request_id)

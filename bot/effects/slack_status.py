@@ -15,7 +15,6 @@ Progress is a courtesy: a Slack failure here is logged and never fails the effec
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -126,8 +125,7 @@ class StatusMessages:
         """Redraw the progress message (`looks`: what the card was just drawn from, not read again)."""
         if not goal.channel_id or not goal.thread_ts:
             return
-        # The reads in a thread: the loop also runs the other effects' calls and the agents' runs.
-        text, row = await asyncio.to_thread(self._look, goal, detail, looks)
+        text, row = self._look(goal, detail, looks)
         if row is not None and row.text == text:
             return
         if row is None and goal.state != GoalState.ACTIVE:
@@ -145,10 +143,10 @@ class StatusMessages:
         except SlackApiError as exc:
             log.info("progress of %s not shown: %s", goal.id, slack_error_code(exc))
             return
-        await asyncio.to_thread(self._record, goal, ts, text)
+        self._record(goal, ts, text)
 
     def _record(self, goal: Goal, ts: str, text: str) -> None:
-        """Remember what the progress message shows (in a thread: the loop does not wait for the writer)."""
+        """Remember what the progress message shows."""
         with transaction(self.fx.engine) as session:
             stored = session.get(SlackMessage, (goal.id, STATUS))
             if stored is None:
