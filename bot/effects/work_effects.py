@@ -34,7 +34,7 @@ from bot.sop.effect_kinds import (
 )
 from bot.sop.phases import LABELS, Phase
 from bot.sop.records import TaskRecord
-from storage.db import read_session
+from storage.db import from_loop, read_session
 from storage.models import Artifact, Effect, Goal
 from storage.repositories import Artifacts
 
@@ -202,16 +202,18 @@ class WorkEffects:
 
             held = {"kind": "draft", "key": effect.key, "payload": dict(effect.payload)}
             check = partial(budgets.check, self.goals, self.settings, goal_id=goal.id)
-            if (await asyncio.to_thread(check, held=held)).over:
+            standing = await from_loop(self.engine, check, held=held)
+            if standing is not None and standing.over:
                 return  # paused at its budget: an approver's raise drafts it then
             result = await self.drafter.draft(req)
             if result.usage:
-                await asyncio.to_thread(self._record_draft_usage, goal.id, phase, result)
-                await asyncio.to_thread(check)
+                await from_loop(self.engine, self._record_draft_usage, goal.id, phase, result)
+                await from_loop(self.engine, check)
             content, summary = redact(result.markdown), redact(result.summary)
             drafted_by, offline = result.drafted_by, result.offline
             tasks = [t.model_dump(mode="json") for t in result.tasks] if result.tasks is not None else None
-        await asyncio.to_thread(
+        await from_loop(
+            self.engine,
             self.goals.record_draft,
             goal_id=goal.id,
             phase=phase.value,
@@ -267,9 +269,10 @@ class WorkEffects:
         from bot.services import budgets
 
         held = {"kind": "build", "key": effect.key, "payload": dict(effect.payload)}
-        if (
-            await asyncio.to_thread(budgets.check, self.goals, self.settings, goal_id=goal.id, held=held)
-        ).over:
+        standing = await asyncio.to_thread(
+            budgets.check, self.goals, self.settings, goal_id=goal.id, held=held
+        )
+        if standing is not None and standing.over:
             return  # paused at its budget: an approver's raise runs this build again
         over_budget = await asyncio.to_thread(
             budgets.over_budget_watch, self.goals, self.settings, goal.id, str(self.settings.codex_model)
@@ -324,7 +327,8 @@ class WorkEffects:
                 stopped_by=result.stopped_by,
             )
             return
-        await asyncio.to_thread(
+        await from_loop(
+            self.engine,
             self.goals.record_draft,
             goal_id=goal.id,
             phase=Phase.IMPLEMENTATION.value,

@@ -27,6 +27,7 @@ from bot.observability.logging import log_context
 from bot.observability.tracing import set_attributes, span
 from bot.services.unit import Clock
 from storage import wakeups
+from storage.db import from_loop
 
 log = logging.getLogger(__name__)
 
@@ -175,7 +176,7 @@ class JobWorker:
         free = self.max_parallel - len(self._tasks)
         if free <= 0 or self._stopping:
             return
-        claimed = await asyncio.to_thread(self._claim, free)
+        claimed = await from_loop(self.engine, self._claim, free)
         for job in claimed:
             self._spawn(job)
 
@@ -261,7 +262,8 @@ class JobWorker:
         except Exception as exc:  # the edge of a job: record it, retry or report it in the thread
             log.exception("job %s (%s) attempt %s failed", job.id, job.kind, job.attempts)
             self._finishing.add(job.run_id)
-            status = await asyncio.to_thread(
+            status = await from_loop(
+                self.engine,
                 queue.fail,
                 self.engine,
                 job,
@@ -273,5 +275,5 @@ class JobWorker:
         # From here on the attempt is over: a heartbeat that no longer finds it running (because
         # `succeeded` was just committed) must not cancel the task that is recording it.
         self._finishing.add(job.run_id)
-        done = await asyncio.to_thread(queue.succeed, self.engine, job, now=self.clock())
+        done = await from_loop(self.engine, queue.succeed, self.engine, job, now=self.clock())
         return "succeeded" if done else "lost"

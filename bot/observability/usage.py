@@ -15,6 +15,7 @@ rate and the rest at the input rate. A model without a price is counted but not 
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -104,12 +105,8 @@ def sum_usage(
     total = GoalUsage(goal_id or "all goals")
     if runs_dir is None or not runs_dir.is_dir():
         return total
-    for meta_file in sorted(runs_dir.glob("*/run.json")):
-        try:
-            meta = json.loads(meta_file.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            continue
-        if not isinstance(meta, dict) or not meta.get("usage"):
+    for meta in _RECORDS.read(runs_dir):
+        if not meta.get("usage"):
             continue
         if goal_id is not None and meta.get("goal_id") != goal_id:
             continue
@@ -124,6 +121,46 @@ def sum_usage(
         else:
             total.unpriced.add(model or "an unnamed model")
     return total
+
+
+class _RunRecords:
+    """The run.json files under a runs folder, each read again only when it changed.
+
+    Every card drawn shows its goal's cost, summed over the run records: reading and parsing every
+    record of every goal each time made a card's cost grow with all the runs ever made. A record's
+    (inode, mtime, size) is looked at instead, and only a changed one is read (a record is
+    rewritten whole, by a rename to a new file, so a reader never sees half of one)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._seen: dict[Path, dict[Path, tuple[tuple[int, int, int], dict[str, Any]]]] = {}
+
+    def read(self, runs_dir: Path) -> list[dict[str, Any]]:
+        with self._lock:
+            before = self._seen.get(runs_dir, {})
+        now: dict[Path, tuple[tuple[int, int, int], dict[str, Any]]] = {}
+        for meta_file in sorted(runs_dir.glob("*/run.json")):
+            try:
+                st = meta_file.stat()
+            except OSError:
+                continue
+            stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
+            known = before.get(meta_file)
+            if known is not None and known[0] == stamp:
+                now[meta_file] = known
+                continue
+            try:
+                meta = json.loads(meta_file.read_text(encoding="utf-8"))
+            except (OSError, json.JSONDecodeError):
+                continue
+            if isinstance(meta, dict):
+                now[meta_file] = (stamp, meta)
+        with self._lock:
+            self._seen[runs_dir] = now
+        return [meta for _, meta in now.values()]
+
+
+_RECORDS = _RunRecords()
 
 
 def _started_since(meta: dict[str, Any], since: datetime) -> bool:

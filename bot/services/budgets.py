@@ -129,19 +129,29 @@ def check(
     goal_id: str,
     held: dict[str, Any] | None = None,
     cost_now: float | None = None,
-) -> Standing:
+) -> Standing | None:
     """Warn the thread once at the warning share; at 100% pause: ask an approver (once per budget),
     and keep `held` (an effect's kind, key and payload) to run again when the budget is raised.
-    `cost_now`: the cost including a run still going (else the run records' sum)."""
+    `cost_now`: the cost including a run still going (else the run records' sum).
+
+    None when nothing is compared: the goal has no budget or is closed. That is found by a read,
+    so a goal without a budget costs its drafts no write and no scan of its run records; and the
+    run records (files) are summed before the write, not while the database's writer waits."""
+    with read_session(service.engine) as session:
+        looked = Goals(session).get(goal_id)
+    if looked is None:
+        raise GoalNotFound(goal_id)
+    if budget_of(looked, settings) is None or looked.state != GoalState.ACTIVE:
+        return None
+    cost_so_far = spent(settings, goal_id).cost if cost_now is None else cost_now
     now = service.clock()
     with transaction(service.engine) as session:
         goal = load_goal_for_update(session, goal_id)
         if goal is None:
             raise GoalNotFound(goal_id)
-        cost_so_far = spent(settings, goal_id).cost if cost_now is None else cost_now
         state = Standing(goal_id, cost_so_far, budget_of(goal, settings))
         if state.budget is None or goal.state != GoalState.ACTIVE:
-            return state
+            return None  # closed, or its budget taken away, since the read
         if state.over:
             asked = bool(_since_raise(session, goal_id, PAUSED))
             audit(

@@ -90,3 +90,18 @@ def test_a_budget_that_is_not_a_sensible_amount_is_refused(text: str) -> None:
 
 def test_a_budget_may_be_written_with_a_dollar_sign() -> None:
     assert parse_budget("$12.50") == 12.5 and parse_budget("1,000") == 1000.0
+
+
+def test_a_record_that_changes_or_goes_is_summed_as_it_is_now(tmp_path: Path) -> None:
+    usage = {"input_tokens": 1_000_000, "output_tokens": 0}
+    write_run(tmp_path, "r1", goal="G-0001", started=NOW, usage=None)
+    assert sum_usage(tmp_path, PRICES, goal_id="G-0001").runs == 0  # read once, and remembered
+    meta = tmp_path / "r1" / "run.json"
+    record = json.loads(meta.read_text(encoding="utf-8"))
+    tmp = meta.with_suffix(".tmp")  # rewritten whole, as a run's recorder does
+    tmp.write_text(json.dumps({**record, "usage": usage}), encoding="utf-8")
+    tmp.replace(meta)
+    write_run(tmp_path, "r2", goal="G-0001", started=NOW, usage=usage)
+    assert round(sum_usage(tmp_path, PRICES, goal_id="G-0001").cost, 6) == 4.0
+    (tmp_path / "r2" / "run.json").unlink()
+    assert round(sum_usage(tmp_path, PRICES, goal_id="G-0001").cost, 6) == 2.0
