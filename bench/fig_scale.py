@@ -174,6 +174,9 @@ def _profile(pid: int, name: str) -> subprocess.Popen[bytes] | None:
     Path(folder).mkdir(parents=True, exist_ok=True)
     out = Path(folder) / f"worker-{name}-{int(time.time())}.raw"
     argv = [spy, "record", "--pid", str(pid), "--format", "raw", "--rate", "200", "--threads", "-o", str(out)]
+    # Sampled without stopping the worker: stopping it 200 times a second slowed the figure it was
+    # taken in several-fold (a stack may now be read while it changes; over thousands that is noise).
+    argv.append("--nonblocking")
     if os.environ.get("ORCH_BENCH_PROFILE_GIL"):
         argv.append("--gil")  # only the thread holding the GIL: where the process's CPU goes
     return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
