@@ -465,8 +465,11 @@ class GoalService:
         goal = load_goal_for_update(session, goal_id)
         if goal is None:
             raise GoalNotFound(goal_id)
-        facts = self._decision_facts(session, goal, request, clicked, known)
-        result = gates.decide(facts, request, now=now, policy=self.policy)
+        shown = self._shown(session, goal, request, clicked)
+        result: gates.Decided | Refusal | None = self._refused_first(goal, request, shown, known)
+        if result is None:
+            facts = self._decision_facts(session, goal, request, shown, known)
+            result = gates.decide(facts, request, now=now, policy=self.policy)
         if isinstance(result, Refusal):
             error = refusal_error(result)
             if not isinstance(error, REFUSALS):
@@ -498,23 +501,37 @@ class GoalService:
             next_phase=result.next_phase,
         )
 
+    def _refused_first(
+        self, goal: Goal, request: gates.DecisionRequest, shown: bool | None, known: dict[str, bool]
+    ) -> Refusal | None:
+        """`gates.refused_first` from the little it needs: the clicked message and the person."""
+        facts = goal_facts(goal)
+        if shown is not False and goal.state == GoalState.ACTIVE:
+            self._may(goal, request.actor, known)
+        return gates.refused_first(facts, shown, known, request, self.policy)
+
+    def _shown(
+        self, session: Session, goal: Goal, request: gates.DecisionRequest, clicked: ClickedMessage | None
+    ) -> bool | None:
+        if clicked is None:
+            return None
+        sha = request.sha256
+        return gates.shown_on(
+            goal_facts(goal), sha, clicked, posted_for(session, goal.id, sha), request.actor
+        )
+
     def _decision_facts(
         self,
         session: Session,
         goal: Goal,
         request: gates.DecisionRequest,
-        clicked: ClickedMessage | None,
+        shown: bool | None,
         known: dict[str, bool],
     ) -> gates.DecisionFacts:
         """Everything the decision rule reads, from the open transaction (authority from `known`,
         completed here for anyone who approved since it was worked out)."""
         facts = goal_facts(goal)
         sha = request.sha256
-        shown = (
-            None
-            if clicked is None
-            else gates.shown_on(facts, sha, clicked, posted_for(session, goal.id, sha), request.actor)
-        )
         artifacts = Artifacts(session)
         current = artifacts.current(goal)
         approved_by: set[str] = set()

@@ -113,6 +113,20 @@ def _not_awaiting(goal: GoalFacts) -> Refusal:
     return Refusal(Refused.NOT_AWAITING, goal.id, detail={"phase": goal.phase, "status": goal.status})
 
 
+def refused_first(
+    goal: GoalFacts, shown: bool | None, may: Mapping[str, bool], req: DecisionRequest, policy: Policy
+) -> Refusal | None:
+    """The refusals `decide` checks first, which need only the goal, the clicked message and the
+    person: a click on a message that does not show the version, a goal no longer active, a person
+    who may not decide. A service checks them before it reads the rest of the facts (most refused
+    clicks are someone who is not an approver; the gate's history is not read for them)."""
+    if shown is False:  # before anything else: a click elsewhere decides nothing here
+        return Refusal(Refused.WRONG_MESSAGE, goal.id)
+    if goal.state != GoalState.ACTIVE:
+        return Refusal(Refused.GOAL_CLOSED, goal.id, detail={"state": goal.state})
+    return authority(goal, req.actor, may, policy)
+
+
 def decide(facts: DecisionFacts, req: DecisionRequest, *, now: datetime, policy: Policy) -> Decided | Refusal:
     """Approve, request changes on, or reject the version with `req.sha256`.
 
@@ -121,11 +135,7 @@ def decide(facts: DecisionFacts, req: DecisionRequest, *, now: datetime, policy:
     gate not awaiting a decision, a version that is not the current one, a diff adding a secret.
     A repeat of a decision already taken on that version is answered as a duplicate."""
     goal, art, decision = facts.goal, facts.current, Decision(req.decision)
-    if facts.shown is False:  # before anything else: a click elsewhere decides nothing here
-        return Refusal(Refused.WRONG_MESSAGE, goal.id)
-    if goal.state != GoalState.ACTIVE:
-        return Refusal(Refused.GOAL_CLOSED, goal.id, detail={"state": goal.state})
-    if (refused := authority(goal, req.actor, facts.authority, policy)) is not None:
+    if (refused := refused_first(goal, facts.shown, facts.authority, req, policy)) is not None:
         return refused
     if req.phase is None and req.sha256 is None and goal.status != PhaseStatus.AWAITING_APPROVAL:
         return _not_awaiting(goal)

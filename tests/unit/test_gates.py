@@ -115,6 +115,22 @@ def test_a_decision_is_refused(case: str, f: DecisionFacts, r: DecisionRequest, 
     assert result.goal_id == "G-0001"
 
 
+FIRST = (Refused.WRONG_MESSAGE, Refused.GOAL_CLOSED, Refused.NOT_AN_APPROVER, Refused.SELF_APPROVAL)
+
+
+@pytest.mark.parametrize(("case", "f", "r", "reason"), REFUSALS, ids=[c[0] for c in REFUSALS])
+def test_the_refusals_checked_first_need_only_the_goal_the_message_and_the_person(
+    case: str, f: DecisionFacts, r: DecisionRequest, reason: Refused
+) -> None:
+    # A service checks these before reading the rest of the facts: the same answer as `decide`,
+    # and None for every later refusal, whatever the rest of the facts would say.
+    early = gates.refused_first(f.goal, f.shown, f.authority, r, Policy())
+    if reason in FIRST:
+        assert early == run(f, r), case
+    else:
+        assert early is None, case
+
+
 def test_a_stale_refusal_names_both_versions() -> None:
     result = run(facts(clicked_version=1), req(sha256=OLD))
     assert isinstance(result, Refusal)
