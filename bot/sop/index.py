@@ -12,7 +12,9 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import threading
 from collections.abc import Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from datetime import date, datetime
 from functools import cache
 from importlib import resources
@@ -175,19 +177,66 @@ def _json_default(value: Any) -> str:
 
 def event_ids(repo_path: str | Path) -> set[str]:
     """Ids of the events already in `tasks/events.jsonl`; unreadable lines are skipped."""
-    path = Path(repo_path) / EVENTS_PATH
-    ids: set[str] = set()
-    if not path.exists():
-        return ids
-    with path.open(encoding="utf-8") as fh:
-        for line in fh:
+    return set(_known_ids(repo_path))
+
+
+def _known_ids(repo_path: str | Path) -> AbstractSet[str]:
+    return _EVENT_IDS.of(Path(os.path.abspath(Path(repo_path) / EVENTS_PATH)))
+
+
+class _EventIds:
+    """The ids in an events file, read whole once and then only what was appended since.
+
+    Every commit of the goals' state appends its events after asking which are in the file already;
+    reading the whole file each time made a commit's cost grow with every event ever recorded. The
+    file is append-only: what was read is known by its end offset and the bytes just before it. If
+    the file is another one (inode), shorter, or those bytes changed (a person edited it), it is
+    read whole again. Only whole lines are read: a line torn by a crash is read once it is ended."""
+
+    TAIL = 64
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._known: dict[Path, tuple[int, int, bytes, set[str]]] = {}
+
+    def of(self, path: Path) -> AbstractSet[str]:
+        """The ids (a set kept and grown here: read it, do not change it)."""
+        with self._lock:
             try:
-                event = json.loads(line)
-            except json.JSONDecodeError:
-                continue  # a line torn by a crash mid-append; the event is appended again whole
-            if isinstance(event, dict) and "id" in event:
-                ids.add(str(event["id"]))
-    return ids
+                fh = path.open("rb")
+            except FileNotFoundError:
+                self._known.pop(path, None)
+                return set()
+            with fh:
+                inode = os.fstat(fh.fileno()).st_ino
+                known_inode, offset, tail, ids = self._known.get(path, (-1, 0, b"", set()))
+                if known_inode != inode or not self._same_tail(fh, offset, tail):
+                    offset, tail, ids = 0, b"", set()
+                fh.seek(offset)
+                data = fh.read()
+            whole = data[: data.rfind(b"\n") + 1]
+            for line in whole.splitlines():
+                try:
+                    event = json.loads(line)
+                except ValueError:
+                    continue  # a line torn by a crash mid-append; the event is appended again whole
+                if isinstance(event, dict) and "id" in event:
+                    ids.add(str(event["id"]))
+            end = offset + len(whole)
+            kept_tail = (tail + whole)[-self.TAIL :]
+            self._known[path] = (inode, end, kept_tail, ids)
+            return ids
+
+    def _same_tail(self, fh: Any, offset: int, tail: bytes) -> bool:
+        if offset == 0:
+            return True
+        if len(tail) > offset:
+            return False
+        fh.seek(offset - len(tail))
+        return bool(fh.read(len(tail)) == tail)
+
+
+_EVENT_IDS = _EventIds()
 
 
 def _last_byte(path: Path) -> bytes | None:
@@ -201,13 +250,13 @@ def _last_byte(path: Path) -> bytes | None:
 def append_events(repo_path: str | Path, events: Iterable[Mapping[str, Any]]) -> int:
     """Append the events whose `id` is not in the file yet; returns how many were appended."""
     pending: list[Mapping[str, Any]] = []
-    seen = event_ids(repo_path)
+    seen, added = _known_ids(repo_path), set()
     for event in events:
         if "id" not in event or not str(event["id"]).strip():
             raise ValueError("every event needs a non-empty 'id'")
         key = str(event["id"])
-        if key not in seen:
-            seen.add(key)
+        if key not in seen and key not in added:
+            added.add(key)
             pending.append(event)
     if not pending:
         return 0

@@ -213,3 +213,22 @@ def test_an_event_without_an_id_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="id"):
         idx.append_events(tmp_path, [{"action": "x"}])
     assert not (tmp_path / idx.EVENTS_PATH).exists()
+
+
+def test_the_ids_are_those_in_the_file_now_whoever_wrote_it(tmp_path: Path) -> None:
+    path = tmp_path / idx.EVENTS_PATH
+    idx.append_events(tmp_path, [{"id": "e1"}, {"id": "e2"}])
+    assert idx.event_ids(tmp_path) == {"e1", "e2"}  # read once, then only what is appended
+    with path.open("a", encoding="utf-8") as fh:  # another process appends
+        fh.write('{"id": "e3"}\n')
+    assert idx.event_ids(tmp_path) == {"e1", "e2", "e3"}
+    replaced = tmp_path / "other.jsonl"  # a checkout puts another file in its place
+    replaced.write_text('{"id": "x1"}\n{"id": "x2"}\n{"id": "x3"}\n', encoding="utf-8")
+    replaced.replace(path)
+    assert idx.event_ids(tmp_path) == {"x1", "x2", "x3"}
+    with path.open("r+", encoding="utf-8") as fh:  # a person edits it in place, same length
+        fh.write('{"id": "y1"}\n{"id": "y2"}\n{"id": "y3"}\n')
+    assert idx.event_ids(tmp_path) == {"y1", "y2", "y3"}
+    path.unlink()
+    assert idx.event_ids(tmp_path) == set()
+    assert idx.append_events(tmp_path, [{"id": "y1"}]) == 1
