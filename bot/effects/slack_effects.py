@@ -338,7 +338,6 @@ class SlackEffects:
         ts = await self.post(
             effect, channel=goal.channel_id, thread_ts=goal.thread_ts, blocks=blocks, text=text
         )
-
         with transaction(self.engine) as session:
             row = session.get(Goal, goal.id)
             assert row is not None
@@ -413,7 +412,6 @@ class SlackEffects:
         ts = await self.post(
             effect, channel=goal.channel_id, thread_ts=goal.thread_ts, blocks=blocks, text=text
         )
-
         with transaction(self.engine) as session:
             row = session.get(Artifact, artifact.id)
             assert row is not None
