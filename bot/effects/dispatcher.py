@@ -33,7 +33,7 @@ import threading
 from collections.abc import Callable, Coroutine, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
@@ -50,7 +50,6 @@ from storage.models import Effect, Goal
 from storage.repositories import Jobs
 
 log = logging.getLogger(__name__)
-_T = TypeVar("_T")
 
 CLOSED_BY_PERSON = ("cancelled", "rejected")  # the thread message of an effect that finally failed
 # On PostgreSQL a running effect holds a pooled connection for its advisory lock and needs another
@@ -415,7 +414,7 @@ class EffectDispatcher:
         """Run one effect (with `instead` rather than its kind's handler, when given); None when it
         is not ours to run (done meanwhile, or another replica has it)."""
         # Replicas share the outbox on PostgreSQL: an effect runs only under its advisory lock.
-        # Its bookkeeping writes (the attempt, the done mark) go through `_write`: on PostgreSQL in
+        # Its bookkeeping writes (the attempt, the done mark) go through `from_loop`: on PostgreSQL in
         # threads, so lanes of other goals go on while one waits for the server; on SQLite on the
         # loop, where the in-process writer's turn comes sooner than a thread's GIL after a hop.
         # Within this process too: the server's loop and a drain() in another thread (the CLI,
@@ -428,11 +427,13 @@ class EffectDispatcher:
                     return None
                 handler = instead or self.handlers.get(effect.kind)
                 if handler is None:
-                    await self._write(self._finish, effect, "failed", f"no handler for {effect.kind}")
+                    await from_loop(
+                        self.engine, self._finish, effect, "failed", f"no handler for {effect.kind}"
+                    )
                     return False
                 # Count the attempt before running it: a handler that sees attempts > 1 knows an earlier
                 # attempt may have got half-way (crash after a Slack post) and checks before acting again.
-                attempts = await self._write(self._begin, effect)
+                attempts = await from_loop(self.engine, self._begin, effect)
                 if attempts is None:  # done meanwhile (by another process, or an earlier lane)
                     return None
                 effect.attempts = attempts
@@ -455,11 +456,11 @@ class EffectDispatcher:
                 await handler(effect)
             except WaitForPerson as exc:
                 set_attributes(current, **{"orch.effect.outcome": "retry_later"})
-                await self._write(self._wait_for_person, effect, str(exc), exc.delay)
+                await from_loop(self.engine, self._wait_for_person, effect, str(exc), exc.delay)
                 return False
             except RetryLater as exc:
                 set_attributes(current, **{"orch.effect.outcome": "retry_later"})
-                await self._write(self._retry, effect, Failure("transient", str(exc)))
+                await from_loop(self.engine, self._retry, effect, Failure("transient", str(exc)))
                 return False
             except Exception as exc:
                 set_attributes(current, **{"orch.effect.outcome": "error"})
@@ -469,18 +470,13 @@ class EffectDispatcher:
                     # The call may have been carried out with its answer lost: the next attempt
                     # looks for it first (its marker, its trailer), after the answer had time to land.
                     failure = Failure("transient", failure.reason, self.policy.after_timeout)
-                await self._write(self._retry, effect, failure)
+                await from_loop(self.engine, self._retry, effect, failure)
                 return False
             fault_point("before_effect_done")
-            await self._write(self._finish, effect, "done", None)
+            await from_loop(self.engine, self._finish, effect, "done", None)
             set_attributes(current, **{"orch.effect.outcome": "done"})
             log.debug("effect %s (%s) done", effect.key, effect.kind)
             return True
-
-    async def _write(self, fn: Callable[..., _T], *args: Any) -> _T:
-        """An effect's own bookkeeping (its attempt, its done mark): on the loop on SQLite (see
-        `storage.db.from_loop`)."""
-        return await from_loop(self.engine, fn, *args)
 
     @contextlib.contextmanager
     def _claim_here(self, effect_id: int) -> Iterator[bool]:

@@ -528,8 +528,9 @@ class GoalService:
         shown: bool | None,
         known: dict[str, bool],
     ) -> gates.DecisionFacts:
-        """Everything the decision rule reads, from the open transaction (authority from `known`,
-        completed here for anyone who approved since it was worked out)."""
+        """Everything else the decision rule reads, once `_refused_first` let the click through (so
+        the message shows the version, the goal is active and the actor's authority is in `known`),
+        from the open transaction; `known` is completed for anyone who approved since."""
         facts = goal_facts(goal)
         sha = request.sha256
         artifacts = Artifacts(session)
@@ -540,11 +541,9 @@ class GoalService:
             approved_by = Approvals(session).approvers_of(goal.id, current.sha256)
             if request.decision is Decision.APPROVE:
                 secrets = findings_for(session, current)
-        if shown is not False and goal.state == GoalState.ACTIVE:
-            self._may(goal, request.actor, known)
-            if request.decision is Decision.APPROVE:
-                for who in approved_by:
-                    self._may(goal, who, known)
+        if request.decision is Decision.APPROVE:
+            for who in approved_by:
+                self._may(goal, who, known)
         priors = tuple(
             gates.PriorDecision(p.artifact_sha256, p.phase, p.decision, p.artifact_version)
             for p in Approvals(session).by_person(goal.id, request.actor, request.decision.value)
